@@ -1,0 +1,55 @@
+"""Building graphs: the one place that creates edges.
+
+`GraphBuilder` appends edges in the order they are built (which is therefore a topological
+order), gives each new node its shape and dtype from the registry, and shares constants. Adjoint
+rules and the lowering both build through it: ``b.sin(x)``, ``b.mul(g, y)``, ``b.const(2.0)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from gradgen.ir import Edge, Var, const
+from gradgen.primitives import REGISTRY
+
+
+class GraphBuilder:
+    """Collects edges; one method per primitive via attribute access."""
+
+    def __init__(self) -> None:
+        self.edges: list[Edge] = []
+        self.origin: Edge | None = None  # the forward edge whose adjoint is being built
+        self._consts: dict[tuple[str, str | None], Var] = {}
+
+    def const(self, value: float, symbol: str | None = None) -> Var:
+        """The shared constant node for ``value``."""
+        key = (repr(float(value)), symbol)
+        node = self._consts.get(key)
+        if node is None:
+            node = self._consts[key] = const(value, symbol)
+        return node
+
+    def emit(self, prim: str, inputs: tuple[Var, ...], name: str | None = None,
+             params: tuple[tuple[str, Any], ...] = ()) -> Var:
+        """Append one edge applying ``prim`` to ``inputs``; return its output node."""
+        entry = REGISTRY[prim]
+        shape = entry.shape(*(var.shape for var in inputs))
+        dtype = "bool" if entry.result == "bool" else "float"
+        output = Var(name, shape, dtype)
+        self.edges.append(Edge(prim, inputs, output, params, self.origin))
+        return output
+
+    def __getattr__(self, prim: str) -> Callable[..., Var]:
+        if prim not in REGISTRY:
+            raise AttributeError(prim)
+        return lambda *inputs: self.emit(prim, inputs)
+
+
+def give_hint(var: Var, hint: str | None) -> None:
+    """Name a node that was built unnamed (an adjoint is named after it is built).
+
+    Hints are the one field set after construction: they never change what a graph computes,
+    and a node is named at most once, while its graph is still being built.
+    """
+    if hint is not None and var.name is None and not var.is_const:
+        object.__setattr__(var, "name", hint)

@@ -1,0 +1,208 @@
+"""The command line: ``gradgen compile | ir | graph``. It only wraps the pipeline.
+
+Exit status: 0 done, 1 a problem in the user's file (reported as ``FILE:LINE:COL: error: ...``),
+2 bad command-line usage. Output files are written atomically and never over the input; on any
+error nothing is written and an existing output is left as it was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from gradgen import __version__
+from gradgen.errors import CompileError
+from gradgen.graphviz import to_dot
+from gradgen.pipeline import build_forward, build_gradient, compile_source
+from gradgen.printing import format_graph
+
+
+class UsageError(Exception):
+    """Bad command-line usage (exit status 2)."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        args.run(args)
+    except CompileError as error:
+        print(error.format(), file=sys.stderr)
+        return 1
+    except UsageError as error:
+        print(f"gradgen {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"gradgen {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gradgen",
+        description="Compile an expression or small program into a NumPy module computing "
+                    "its value and gradient by reverse-mode automatic differentiation.")
+    parser.add_argument("--version", action="version", version=f"gradgen {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_compile(commands)
+    _add_ir(commands)
+    _add_graph(commands)
+    return parser
+
+
+def _add_compile(commands: argparse._SubParsersAction) -> None:
+    sub = commands.add_parser(
+        "compile", help="write FILE's forward + gradient module (<stem>.py beside FILE)",
+        description="Compile FILE into a standalone Python/NumPy module with forward() and "
+                    "gradient(); by default it is written beside FILE as <stem>.py.")
+    _add_file(sub)
+    sub.add_argument("-o", "--output", metavar="OUT",
+                     help="where to write the module ('-' for standard output)")
+    _add_wrt(sub)
+    sub.set_defaults(run=_run_compile)
+
+
+def _add_ir(commands: argparse._SubParsersAction) -> None:
+    sub = commands.add_parser("ir", help="print FILE's IR (one edge per line)",
+                              description="Print the hypergraph IR of FILE, one edge per line.")
+    _add_file(sub)
+    sub.add_argument("--grad", action="store_true", help="print the gradient program instead")
+    _add_wrt(sub)
+    sub.set_defaults(run=_run_ir)
+
+
+def _add_graph(commands: argparse._SubParsersAction) -> None:
+    sub = commands.add_parser(
+        "graph", help="draw FILE's computation graph as Graphviz DOT (or .svg/.png)",
+        description="Write FILE's computation graph in Graphviz DOT: values as ellipses, "
+                    "operations as boxes. An OUT ending in .svg or .png is rendered with "
+                    "Graphviz's 'dot' program, which must be installed.")
+    _add_file(sub)
+    sub.add_argument("-o", "--output", metavar="OUT", default="-",
+                     help="output file (.dot, .svg or .png); default: standard output")
+    sub.add_argument("--grad", action="store_true", help="draw the gradient program instead")
+    _add_wrt(sub)
+    sub.set_defaults(run=_run_graph)
+
+
+def _add_file(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("file", metavar="FILE", help="source file (UTF-8 text)")
+
+
+def _add_wrt(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--wrt", metavar="NAMES",
+                     help="comma-separated inputs to differentiate with respect to (default: all)")
+
+
+# ---- commands ------------------------------------------------------------------------------
+
+def _run_compile(args: argparse.Namespace) -> None:
+    path = Path(args.file)
+    output = args.output or str(path.with_suffix(".py"))
+    if output != "-" and _same_file(path, Path(output)):
+        raise UsageError(f"refusing to overwrite the input file {args.file}; use -o OUT")
+    text = _read(path)
+    wrt = _wrt(args)
+    command = "gradgen compile " + path.name + (f" --wrt {args.wrt}" if args.wrt else "")
+    compiled = _usage_errors(lambda: compile_source(text, args.file, wrt, command))
+    _write(output, compiled.source)
+
+
+def _run_ir(args: argparse.Namespace) -> None:
+    print(format_graph(_graph(args)), end="")
+
+
+def _run_graph(args: argparse.Namespace) -> None:
+    graph = _graph(args)
+    dot = to_dot(graph)
+    suffix = Path(args.output).suffix.lower()
+    if args.output == "-" or suffix not in (".svg", ".png"):
+        _write(args.output, dot)
+        return
+    program = shutil.which("dot")
+    if program is None:
+        raise UsageError("rendering .svg or .png needs Graphviz's 'dot' program, which is "
+                         "not installed; write a .dot file instead")
+    rendered = subprocess.run([program, f"-T{suffix[1:]}"], input=dot.encode(),
+                              capture_output=True, check=True).stdout
+    _write(args.output, rendered)
+
+
+def _graph(args: argparse.Namespace):
+    forward = build_forward(_read(Path(args.file)), args.file)
+    if not args.grad:
+        return forward
+    return _usage_errors(lambda: build_gradient(forward, _wrt(args)))
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+def _usage_errors(thunk: Callable):
+    """Run ``thunk``, reporting a bad option value (a ValueError) as a usage error."""
+    try:
+        return thunk()
+    except ValueError as error:
+        raise UsageError(f"--wrt: {error}") from None
+
+
+def _wrt(args: argparse.Namespace) -> tuple[str, ...] | None:
+    if args.wrt is None:
+        return None
+    names = tuple(name.strip() for name in args.wrt.split(","))
+    if not all(names):
+        raise UsageError(f"--wrt: expected comma-separated input names, got {args.wrt!r}")
+    return names
+
+
+def _read(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        from gradgen.errors import Source
+
+        before = data[: error.start].decode("utf-8", "replace")
+        line = before.count("\n") + 1
+        col = len(before) - (before.rfind("\n") + 1) + 1
+        raise CompileError("the file is not valid UTF-8 text", Source(str(path), before),
+                           line, col) from None
+
+
+def _same_file(source: Path, output: Path) -> bool:
+    try:
+        return source.resolve() == output.resolve() or output.samefile(source)
+    except OSError:
+        return False
+
+
+def _write(output: str, content: str | bytes) -> None:
+    """Write ``content`` to ``output`` atomically (temporary file + rename), or to stdout."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    if output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    target = Path(output)
+    descriptor, temporary = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.",
+                                             suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, target)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,148 @@
+"""Emission: forward and gradient `Graph`s → the text of a standalone Python/NumPy module.
+
+The layout is the Jinja2 template ``templates/module.py.j2``; every statement's text comes from
+the registry (`printing.python_expr`) and every name from `naming`. The output depends on the
+graphs and the options alone, so compiling twice gives identical bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+from importlib import resources
+
+import jinja2
+
+from gradgen import __version__
+from gradgen.ir import Graph, Var
+from gradgen.naming import GENERATED_GLOBALS, assign_names, python_name
+from gradgen.printing import grad_of_text, operand, python_expr
+
+#: Module-level names of the generated module (the source's function name must avoid them).
+MODULE_GLOBALS = GENERATED_GLOBALS | {"INPUTS", "WRT", "forward", "gradient", "functools",
+                                      "_with_source_names"}
+SOURCE_LINES_SHOWN = 30
+SOURCE_LINE_WIDTH = 200
+
+
+@dataclass(frozen=True)
+class Statement:
+    target: str
+    expr: str
+    comment: str | None
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    params: str
+    doc: str
+    conversion: str
+    statements: list[Statement]
+    finish: str
+    result: str
+
+
+def _environment() -> jinja2.Environment:
+    folder = resources.files("gradgen.templates")
+    return jinja2.Environment(
+        loader=jinja2.FunctionLoader(lambda name: folder.joinpath(name).read_text("utf-8")),
+        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False, undefined=jinja2.StrictUndefined)
+
+
+def emit_module(forward: Graph, gradient: Graph, filename: str, command: str,
+                mode: str = "reverse mode") -> str:
+    """The generated module's source text."""
+    wrt = gradient.output_names[1:]
+    params = _param_names(forward)
+    context = {
+        "title": f"Value and gradient of {forward.name}, compiled from {filename}.",
+        "version": __version__, "mode": mode, "filename": filename, "command": command,
+        "source_lines": _source_lines(forward.source),
+        "inputs": _tuple_literal(var.name for var in forward.inputs),
+        "wrt": _tuple_literal(name[: -len("_bar")] for name in wrt),
+        "functions": [_function("forward", forward, params, f"Value of {_signature(forward)}."),
+                      _function("gradient", gradient, params,
+                                f"Value and partials of {_signature(forward)}.")],
+        "aliases": _aliases(forward.name),
+        "renamed": _renamed(forward.inputs, params),
+    }
+    context["renamed_list"] = ", ".join(context["renamed"]) if context["renamed"] else ""
+    context["needs_functools"] = bool(context["renamed"])
+    return _environment().get_template("module.py.j2").render(context)
+
+
+def _function(name: str, graph: Graph, params: list[str], doc: str) -> Function:
+    names = assign_names(graph, reuse_dead=True)
+    names.update(zip(graph.inputs, params))
+    statements = []
+    origin = None
+    for edge in graph.edges:
+        comment = None
+        if edge.origin is not origin:
+            origin = edge.origin
+            comment = None if origin is None else "grad of: " + grad_of_text(origin, names)
+        statements.append(Statement(names[edge.output], python_expr(edge, names), comment))
+    targets = _result_names(graph, names)
+    results = [operand(var, names) for var in graph.outputs]
+    finish = (f"{_tuple_text(targets)} = "
+              f"_finish({_tuple_text(results)}, {_tuple_text(params)})")
+    value, *partials = targets
+    result = f"{value}, {_tuple_text(partials)}" if partials else value
+    conversion = ""
+    if params:
+        conversion = f"{', '.join(params)} = {', '.join(f'_as_float({p})' for p in params)}"
+    return Function(name, ", ".join(params), doc, conversion, statements, finish, result)
+
+
+def _result_names(graph: Graph, names: dict[Var, str]) -> list[str]:
+    """Names for the finished results: the graph's name for the value, ``x_bar`` for partials."""
+    hints = graph.output_names or (graph.name,)
+    taken = set(names.values()) | MODULE_GLOBALS
+    result = []
+    for var, hint in zip(graph.outputs, hints):
+        name = names.get(var) if not var.is_const and var not in graph.inputs else None
+        if name is None or name in result:
+            name = python_name(hint, frozenset(taken))
+        taken.add(name)
+        result.append(name)
+    return result
+
+
+def _param_names(graph: Graph) -> list[str]:
+    return list(assign_names(graph.replace(edges=()), MODULE_GLOBALS).values())
+
+
+def _renamed(inputs: tuple[Var, ...], params: list[str]) -> dict[str, str]:
+    return {var.name: param for var, param in zip(inputs, params) if var.name != param}
+
+
+def _aliases(name: str) -> list[tuple[str, str]]:
+    """The source's own names: ``f`` for forward and ``f_gradient`` for gradient."""
+    value_alias = python_name(name, frozenset(MODULE_GLOBALS - {"forward"}))
+    aliases = [(value_alias, "forward"), (f"{value_alias}_gradient", "gradient")]
+    return [(alias, target) for alias, target in aliases if alias != target]
+
+
+def _signature(graph: Graph) -> str:
+    return f"{graph.name}({', '.join(var.name for var in graph.inputs)})"
+
+
+def _tuple_text(items: Iterable[str]) -> str:
+    """Python tuple syntax for ``items``: ``(a, b)``, ``(a,)``, ``()``."""
+    items = list(items)
+    return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
+
+
+def _tuple_literal(items: Iterable[str]) -> str:
+    return _tuple_text(repr(item) for item in items)
+
+
+def _source_lines(source: str) -> list[str]:
+    """The source for the header docstring: shortened, and safe inside triple quotes."""
+    lines = source.strip("\n").splitlines()
+    shown = [line if len(line) <= SOURCE_LINE_WIDTH else line[:SOURCE_LINE_WIDTH] + " ..."
+             for line in lines[:SOURCE_LINES_SHOWN]]
+    if len(lines) > SOURCE_LINES_SHOWN:
+        shown.append(f"... ({len(lines) - SOURCE_LINES_SHOWN} more lines)")
+    return [line.replace("\\", "\\\\").replace('"""', '\\"\\"\\"') for line in shown]

@@ -1,0 +1,135 @@
+"""The IR: a labelled, directed, acyclic hypergraph.
+
+A `Var` (a node) is one value: a name hint, a shape (``()`` for a scalar) and a dtype
+(``"float"`` for numbers, ``"bool"`` for conditions). A constant is a `Var` with a ``value``.
+An `Edge` (a hyperedge) applies one primitive to an ordered tuple of input nodes and produces
+its output node. A `Graph` is its inputs, its edges in topological order and its outputs;
+every node is produced once (single assignment). All three are frozen: passes build new graphs.
+
+Text form, one edge per line, like a jaxpr::
+
+    f(x: f64[], y: f64[]) -> f64[]
+        v1: f64[] = mul x y
+        v2: f64[] = sin v1
+        return v2
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from gradgen.errors import InternalError
+
+Shape = tuple[int | str, ...]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Var:
+    """A value. Identity is the object; ``name`` is only a hint (see `naming`)."""
+
+    name: str | None
+    shape: Shape = ()
+    dtype: str = "float"
+    value: float | None = None
+    symbol: str | None = None  # a named constant such as "pi"
+
+    @property
+    def is_const(self) -> bool:
+        return self.value is not None
+
+    def __repr__(self) -> str:
+        return f"Var({self.name or self.value!r})"
+
+
+def const(value: float, symbol: str | None = None) -> Var:
+    """A scalar constant node."""
+    return Var(None, (), "float", float(value), symbol)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Edge:
+    """One application of primitive ``prim`` to ``inputs``, producing ``output``.
+
+    ``origin`` is the forward edge whose adjoint block this edge belongs to (None for forward
+    edges); it only serves the ``# grad of:`` comments of the printed program.
+    """
+
+    prim: str
+    inputs: tuple[Var, ...]
+    output: Var
+    params: tuple[tuple[str, Any], ...] = ()
+    origin: Edge | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Graph:
+    """A function: ``inputs``, ``edges`` in topological order, ``outputs``.
+
+    ``name`` is the function's name; ``source`` the text it was compiled from (for headers).
+    """
+
+    name: str
+    inputs: tuple[Var, ...]
+    edges: tuple[Edge, ...]
+    outputs: tuple[Var, ...]
+    source: str = ""
+    output_names: tuple[str, ...] = field(default=())
+
+    def replace(self, **changes: Any) -> Graph:
+        """A copy of the graph with some fields changed."""
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        fields.update(changes)
+        return Graph(**fields)
+
+
+def producers(graph: Graph) -> dict[Var, Edge]:
+    """Map each produced node to the edge that produces it."""
+    return {edge.output: edge for edge in graph.edges}
+
+
+def consumers(graph: Graph) -> dict[Var, list[Edge]]:
+    """Map each node to the edges that use it, in topological order."""
+    uses: dict[Var, list[Edge]] = {}
+    for edge in graph.edges:
+        for var in edge.inputs:
+            uses.setdefault(var, []).append(edge)
+    return uses
+
+
+def check(graph: Graph) -> Graph:
+    """Verify topological order and single assignment; raise `InternalError` quoting the edge."""
+    from gradgen.primitives import REGISTRY
+
+    defined = set(graph.inputs)
+    for index, edge in enumerate(graph.edges):
+        prim = REGISTRY.get(edge.prim)
+        if prim is None:
+            _fail(graph, index, f"unknown primitive {edge.prim!r}")
+        if prim.arity != len(edge.inputs):
+            _fail(graph, index, f"{edge.prim} takes {prim.arity} inputs, got {len(edge.inputs)}")
+        for var in edge.inputs:
+            if not var.is_const and var not in defined:
+                _fail(graph, index, f"input {var!r} is used before it is defined")
+        if edge.output in defined or edge.output.is_const:
+            _fail(graph, index, f"{edge.output!r} is assigned twice")
+        defined.add(edge.output)
+    for var in graph.outputs:
+        if not var.is_const and var not in defined:
+            raise InternalError(f"output {var!r} is never defined")
+    return graph
+
+
+def _fail(graph: Graph, index: int, message: str) -> None:
+    from gradgen.printing import format_graph
+
+    lines = format_graph(graph).splitlines()
+    context = "\n".join(lines[max(0, index - 2) + 1 : index + 3])
+    raise InternalError(f"bad edge {index} of {graph.name}: {message}\n{context}")
+
+
+def iter_vars(graph: Graph) -> Iterator[Var]:
+    """Every non-constant node once: inputs, then edge outputs in order."""
+    yield from graph.inputs
+    for edge in graph.edges:
+        yield edge.output

@@ -1,0 +1,164 @@
+"""Simplification on the IR: `Graph` → smaller `Graph` computing the same values.
+
+One forward sweep does constant folding, safe algebraic identities and common-subexpression
+elimination (with ``add``/``mul``/... operands put in a canonical order); a backward sweep
+then drops dead edges. The identities are exact for every float, inf and NaN included:
+``x + 0``, ``x - 0``, ``x * 1``, ``x / 1``, ``x ^ 1`` → ``x``; ``x * -1`` and ``0 - x`` →
+``-x``; ``--x`` → ``x``; ``x + -y`` → ``x - y``; ``x - -y`` → ``x + y``;
+``where(c, x, x)`` → ``x``. ``0 * x`` → ``0`` is *not* done: it is wrong for inf and NaN.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from gradgen.builder import give_hint
+from gradgen.ir import Edge, Graph, Var, const
+from gradgen.primitives import REGISTRY
+
+COMMUTATIVE = frozenset({"add", "mul", "eq", "ne", "and", "or", "hypot", "max", "min"})
+
+
+def optimize(graph: Graph) -> Graph:
+    """Fold, simplify, share and prune ``graph``."""
+    return eliminate_dead_code(simplify(graph))
+
+
+def simplify(graph: Graph) -> Graph:
+    """Constant folding, algebraic identities and CSE in one forward sweep."""
+    return _Simplifier(graph).run()
+
+
+def eliminate_dead_code(graph: Graph) -> Graph:
+    """Drop edges whose outputs no output depends on."""
+    live = set(graph.outputs)
+    kept = []
+    for edge in reversed(graph.edges):
+        if edge.output in live:
+            kept.append(edge)
+            live.update(edge.inputs)
+    return graph.replace(edges=tuple(reversed(kept)))
+
+
+class _Simplifier:
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.replaced: dict[Var, Var] = {}
+        self.producer: dict[Var, Edge] = {}
+        self.number = {var: index for index, var in enumerate(graph.inputs)}
+        self.seen: dict[tuple, Var] = {}
+        self.edges: list[Edge] = []
+
+    def run(self) -> Graph:
+        for edge in self.graph.edges:
+            self.visit(edge)
+        outputs = tuple(self.replaced.get(v, v) for v in self.graph.outputs)
+        return self.graph.replace(edges=tuple(self.edges), outputs=outputs)
+
+    def visit(self, edge: Edge) -> None:
+        inputs = tuple(self.replaced.get(v, v) for v in edge.inputs)
+        result = self.fold(edge.prim, inputs) or self.identity(edge.prim, inputs)
+        if isinstance(result, Var):
+            self.replace(edge.output, result)
+            return
+        prim, inputs = result if result else (edge.prim, inputs)
+        key = self.key(prim, inputs, edge.params)
+        if key in self.seen:
+            self.replace(edge.output, self.seen[key])
+            return
+        new = Edge(prim, inputs, edge.output, edge.params, edge.origin)
+        self.seen[key] = edge.output
+        self.number[edge.output] = len(self.number)
+        self.producer[edge.output] = new
+        self.edges.append(new)
+
+    def replace(self, old: Var, new: Var) -> None:
+        if old.shape != new.shape or old.dtype != new.dtype:
+            raise AssertionError("a rewrite must keep shape and dtype")
+        if new in self.producer:
+            give_hint(new, old.name)  # an adjoint x_bar = 1 * t1 lives on as x_bar, not t1
+        self.replaced[old] = new
+
+    def key(self, prim: str, inputs: tuple[Var, ...], params: tuple) -> tuple:
+        idents = [("c", repr(v.value), v.symbol or "") if v.is_const else ("v", self.number[v])
+                  for v in inputs]
+        if prim in COMMUTATIVE:
+            idents.sort()
+        return (prim, tuple(idents), params)
+
+    @staticmethod
+    def fold(prim: str, inputs: tuple[Var, ...]) -> Var | None:
+        entry = REGISTRY[prim]
+        if entry.result != "float" or not all(v.is_const for v in inputs):
+            return None
+        with np.errstate(all="ignore"):
+            value = float(entry.impl(*(np.float64(v.value) for v in inputs)))
+        return const(value)
+
+    def identity(self, prim: str, inputs: tuple[Var, ...]) -> Var | tuple | None:
+        rule = _IDENTITIES.get(prim)
+        return rule(self, *inputs) if rule else None
+
+    def negated(self, var: Var) -> Var | None:
+        """``y`` if ``var`` is ``-y``."""
+        edge = self.producer.get(var)
+        return edge.inputs[0] if edge is not None and edge.prim == "neg" else None
+
+
+def _is(var: Var, value: float) -> bool:
+    return var.is_const and var.value == value and var.symbol is None
+
+
+def _add(s: _Simplifier, p: Var, q: Var) -> Var | tuple | None:
+    if _is(q, 0.0) and p.shape == q.shape:
+        return p
+    if _is(p, 0.0) and p.shape == q.shape:
+        return q
+    if s.negated(q) is not None:
+        return ("sub", (p, s.negated(q)))
+    if s.negated(p) is not None:
+        return ("sub", (q, s.negated(p)))
+    return None
+
+
+def _sub(s: _Simplifier, p: Var, q: Var) -> Var | tuple | None:
+    if _is(q, 0.0) and p.shape == q.shape:
+        return p
+    if _is(p, 0.0) and p.shape == q.shape:
+        return ("neg", (q,))
+    if s.negated(q) is not None:
+        return ("add", (p, s.negated(q)))
+    return None
+
+
+def _mul(s: _Simplifier, p: Var, q: Var) -> Var | tuple | None:
+    for one, other in ((p, q), (q, p)):
+        if _is(one, 1.0) and one.shape == other.shape:
+            return other
+        if _is(one, -1.0) and one.shape == other.shape:
+            return ("neg", (other,))
+    return None
+
+
+def _neg(s: _Simplifier, p: Var) -> Var | None:
+    return s.negated(p)
+
+
+def _div(s: _Simplifier, p: Var, q: Var) -> Var | None:
+    return p if _is(q, 1.0) and p.shape == q.shape else None
+
+
+def _pow(s: _Simplifier, p: Var, q: Var) -> Var | None:
+    return p if _is(q, 1.0) and p.shape == q.shape else None
+
+
+def _where(s: _Simplifier, c: Var, p: Var, q: Var) -> Var | None:
+    return p if p is q and p.shape == c.shape else None
+
+
+_IDENTITIES: dict[str, Callable[..., Var | tuple | None]] = {
+    "add": _add, "sub": _sub, "mul": _mul, "neg": _neg, "div": _div, "pow": _pow,
+    "where": _where,
+}

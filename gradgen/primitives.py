@@ -1,0 +1,242 @@
+"""The primitive registry: everything gradgen knows about each primitive, one entry each.
+
+An entry gives the primitive's name (the same in the language, the IR and the tests), its
+argument kinds (``f`` a number, ``b`` a condition) and result kind, its shape rule, its NumPy text
+for the generated code, a NumPy callable and a SymPy equivalent (the two oracles), its adjoint
+rule and the domain its tests sample from. Adding a primitive is adding one entry.
+
+Adjoint rules build IR with the same primitives through a `Builder` (``b.mul(g, b.cos(x))``),
+never strings, so a gradient program is an ordinary graph. A rule receives the builder, the
+output's adjoint ``g``, the output ``y`` and the inputs, and returns one contribution per input
+(``None`` where no gradient flows). Gradients at kinks are one-sided and never NaN:
+``abs'(0) = 1``, ``relu'(0) = 0``, ``max``/``min`` send a tie to their first argument, and
+``sign``, comparisons and logical operators have zero gradient.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol
+
+import numpy as np
+import sympy
+
+from gradgen.ir import Shape, Var
+
+
+class Builder(Protocol):
+    """What adjoint rules build with: one method per primitive, plus `const`."""
+
+    def const(self, value: float) -> Var: ...
+
+    def __getattr__(self, prim: str) -> Callable[..., Var]: ...
+
+
+Rule = Callable[..., tuple[Var | None, ...]]
+
+
+def broadcast(*shapes: Shape) -> Shape:
+    """NumPy broadcasting of input shapes (named dimensions must match exactly)."""
+    rank = max((len(s) for s in shapes), default=0)
+    padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
+    result = []
+    for dims in zip(*padded):
+        named = {d for d in dims if d != 1}
+        if len(named) > 1:
+            raise ValueError(f"shapes {' and '.join(map(str, shapes))} do not broadcast")
+        result.append(named.pop() if named else 1)
+    return tuple(result)
+
+
+@dataclass(frozen=True)
+class Primitive:
+    """One registry entry."""
+
+    name: str
+    numpy: str  # generated-code text, arguments as {0}, {1}, ...
+    impl: Callable[..., Any]  # NumPy oracle, used by the interpreter and constant folding
+    sympy: Callable[..., Any]  # SymPy equivalent
+    adjoint: Rule | None  # None: no gradient flows through this primitive
+    domain: tuple[tuple[float, float], ...]  # test sampling interval per argument
+    args: str = "f"  # kind of each argument: f number, b condition
+    result: str = "float"  # "float" or "bool"
+    operator: str | None = None  # the language's infix spelling, for operators
+    shape: Callable[..., Shape] = broadcast
+
+    @property
+    def arity(self) -> int:
+        return len(self.args)
+
+
+REGISTRY: dict[str, Primitive] = {}
+
+
+def primitive(name: str, numpy: str, impl: Callable[..., Any], sympy_fn: Callable[..., Any],
+              adjoint: Rule | None, domain: tuple[tuple[float, float], ...] = ((-3.0, 3.0),),
+              **extra: Any) -> None:
+    """Register one primitive."""
+    args = extra.setdefault("args", "f" * len(domain))
+    if len(domain) != len(args):
+        raise ValueError(f"{name}: one test domain per argument")
+    REGISTRY[name] = Primitive(name, numpy, impl, sympy_fn, adjoint, domain, **extra)
+
+
+def unary(name: str, numpy: str, impl: Callable[..., Any], sympy_fn: Callable[..., Any],
+          derivative: Callable[..., Var] | None, domain: tuple[float, float] = (-3.0, 3.0)) -> None:
+    """Register a one-argument function whose adjoint is ``g * derivative(b, x, y)``."""
+    rule = None if derivative is None else (lambda b, g, y, x: (b.mul(g, derivative(b, x, y)),))
+    primitive(name, numpy, impl, sympy_fn, rule, (domain,))
+
+
+def _sigmoid(x: Any) -> Any:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _relu_sympy(x: Any) -> Any:
+    return sympy.Piecewise((x, x > 0), (0, True))
+
+
+def _where_rule(b: Builder, g: Var, y: Var, c: Var, p: Var, q: Var) -> tuple[Var | None, ...]:
+    zero = b.const(0.0)
+    return None, b.where(c, g, zero), b.where(c, zero, g)
+
+
+def _select_rule(test: str) -> Rule:
+    """Adjoint of max/min: the whole of g goes to the argument that won (ties: the first)."""
+
+    def rule(b: Builder, g: Var, y: Var, p: Var, q: Var) -> tuple[Var | None, ...]:
+        first_wins = getattr(b, test)(p, q)
+        zero = b.const(0.0)
+        return b.where(first_wins, g, zero), b.where(first_wins, zero, g)
+
+    return rule
+
+
+def _div_rule(b: Builder, g: Var, y: Var, p: Var, q: Var) -> tuple[Var | None, ...]:
+    p_bar = b.div(g, q)
+    return p_bar, b.neg(b.mul(p_bar, y))
+
+
+def _pow_rule(b: Builder, g: Var, y: Var, p: Var, q: Var) -> tuple[Var | None, ...]:
+    slope = b.mul(q, b.pow(p, b.sub(q, b.const(1.0))))
+    return b.mul(g, slope), b.mul(g, b.mul(y, b.log(p)))
+
+
+def _atan2_rule(b: Builder, g: Var, y: Var, p: Var, q: Var) -> tuple[Var | None, ...]:
+    scale = b.div(g, b.add(b.mul(p, p), b.mul(q, q)))
+    return b.mul(scale, q), b.neg(b.mul(scale, p))
+
+
+def _hypot_rule(b: Builder, g: Var, y: Var, p: Var, q: Var) -> tuple[Var | None, ...]:
+    scale = b.div(g, y)
+    return b.mul(scale, p), b.mul(scale, q)
+
+
+def _no_gradient_comparison(name: str, symbol: str, impl: Callable[..., Any],
+                            sympy_fn: Callable[..., Any]) -> None:
+    primitive(name, "{0} %s {1}" % symbol, impl, sympy_fn, None, ((-3.0, 3.0),) * 2,
+              result="bool", operator=symbol)
+
+
+# ---- arithmetic operators ------------------------------------------------------------------
+
+primitive("add", "{0} + {1}", np.add, lambda p, q: p + q,
+          lambda b, g, y, p, q: (g, g), ((-3.0, 3.0),) * 2, operator="+")
+primitive("sub", "{0} - {1}", np.subtract, lambda p, q: p - q,
+          lambda b, g, y, p, q: (g, b.neg(g)), ((-3.0, 3.0),) * 2, operator="-")
+primitive("mul", "{0} * {1}", np.multiply, lambda p, q: p * q,
+          lambda b, g, y, p, q: (b.mul(g, q), b.mul(g, p)), ((-3.0, 3.0),) * 2, operator="*")
+primitive("div", "{0} / {1}", np.divide, lambda p, q: p / q,
+          _div_rule, ((-3.0, 3.0), (0.5, 3.0)), operator="/")
+primitive("neg", "-{0}", np.negative, lambda p: -p,
+          lambda b, g, y, p: (b.neg(g),), ((-3.0, 3.0),), operator="-")
+primitive("pow", "{0} ** {1}", np.power, lambda p, q: p**q,
+          _pow_rule, ((0.5, 3.0), (-2.0, 2.0)), operator="^")
+
+# ---- comparisons and logic: conditions, no gradient ----------------------------------------
+
+_no_gradient_comparison("lt", "<", np.less, sympy.Lt)
+_no_gradient_comparison("le", "<=", np.less_equal, sympy.Le)
+_no_gradient_comparison("gt", ">", np.greater, sympy.Gt)
+_no_gradient_comparison("ge", ">=", np.greater_equal, sympy.Ge)
+_no_gradient_comparison("eq", "==", np.equal, sympy.Eq)
+_no_gradient_comparison("ne", "!=", np.not_equal, sympy.Ne)
+primitive("and", "np.logical_and({0}, {1})", np.logical_and, sympy.And, None,
+          ((-3.0, 3.0),) * 2, args="bb", result="bool", operator="and")
+primitive("or", "np.logical_or({0}, {1})", np.logical_or, sympy.Or, None,
+          ((-3.0, 3.0),) * 2, args="bb", result="bool", operator="or")
+primitive("not", "np.logical_not({0})", np.logical_not, sympy.Not, None,
+          ((-3.0, 3.0),), args="b", result="bool", operator="not")
+primitive("where", "np.where({0}, {1}, {2})", np.where,
+          lambda c, p, q: sympy.Piecewise((p, c), (q, True)), _where_rule,
+          ((-3.0, 3.0),) * 3, args="bff")
+
+# ---- functions of one argument: derivative in terms of the input x and the output y --------
+
+unary("sin", "np.sin({0})", np.sin, sympy.sin, lambda b, x, y: b.cos(x))
+unary("cos", "np.cos({0})", np.cos, sympy.cos, lambda b, x, y: b.neg(b.sin(x)))
+unary("tan", "np.tan({0})", np.tan, sympy.tan,
+      lambda b, x, y: b.add(b.const(1.0), b.square(y)), (-1.4, 1.4))
+unary("asin", "np.arcsin({0})", np.arcsin, sympy.asin,
+      lambda b, x, y: b.div(b.const(1.0), b.sqrt(b.sub(b.const(1.0), b.square(x)))), (-0.9, 0.9))
+unary("acos", "np.arccos({0})", np.arccos, sympy.acos,
+      lambda b, x, y: b.div(b.const(-1.0), b.sqrt(b.sub(b.const(1.0), b.square(x)))), (-0.9, 0.9))
+unary("atan", "np.arctan({0})", np.arctan, sympy.atan,
+      lambda b, x, y: b.div(b.const(1.0), b.add(b.const(1.0), b.square(x))))
+unary("sinh", "np.sinh({0})", np.sinh, sympy.sinh, lambda b, x, y: b.cosh(x))
+unary("cosh", "np.cosh({0})", np.cosh, sympy.cosh, lambda b, x, y: b.sinh(x))
+unary("tanh", "np.tanh({0})", np.tanh, sympy.tanh,
+      lambda b, x, y: b.sub(b.const(1.0), b.square(y)))
+unary("asinh", "np.arcsinh({0})", np.arcsinh, sympy.asinh,
+      lambda b, x, y: b.div(b.const(1.0), b.hypot(x, b.const(1.0))))
+unary("acosh", "np.arccosh({0})", np.arccosh, sympy.acosh,
+      lambda b, x, y: b.div(b.const(1.0), b.sqrt(b.mul(b.sub(x, b.const(1.0)),
+                                                       b.add(x, b.const(1.0))))), (1.1, 4.0))
+unary("atanh", "np.arctanh({0})", np.arctanh, sympy.atanh,
+      lambda b, x, y: b.div(b.const(1.0), b.sub(b.const(1.0), b.square(x))), (-0.9, 0.9))
+unary("exp", "np.exp({0})", np.exp, sympy.exp, lambda b, x, y: y)
+unary("expm1", "np.expm1({0})", np.expm1, lambda x: sympy.exp(x) - 1,
+      lambda b, x, y: b.add(y, b.const(1.0)))
+unary("log", "np.log({0})", np.log, sympy.log,
+      lambda b, x, y: b.div(b.const(1.0), x), (0.1, 5.0))
+unary("log1p", "np.log1p({0})", np.log1p, lambda x: sympy.log(1 + x),
+      lambda b, x, y: b.div(b.const(1.0), b.add(b.const(1.0), x)), (-0.9, 5.0))
+unary("log2", "np.log2({0})", np.log2, lambda x: sympy.log(x, 2),
+      lambda b, x, y: b.div(b.const(1.0 / math.log(2.0)), x), (0.1, 5.0))
+unary("log10", "np.log10({0})", np.log10, lambda x: sympy.log(x, 10),
+      lambda b, x, y: b.div(b.const(1.0 / math.log(10.0)), x), (0.1, 5.0))
+unary("sqrt", "np.sqrt({0})", np.sqrt, sympy.sqrt,
+      lambda b, x, y: b.div(b.const(0.5), y), (0.1, 5.0))
+unary("cbrt", "np.cbrt({0})", np.cbrt,
+      lambda x: sympy.sign(x) * sympy.Abs(x) ** sympy.Rational(1, 3),
+      lambda b, x, y: b.div(b.const(1.0 / 3.0), b.square(y)), (0.1, 5.0))
+unary("square", "np.square({0})", np.square, lambda x: x**2,
+      lambda b, x, y: b.mul(b.const(2.0), x))
+unary("abs", "np.abs({0})", np.abs, sympy.Abs,
+      lambda b, x, y: b.where(b.ge(x, b.const(0.0)), b.const(1.0), b.const(-1.0)))
+unary("sign", "np.sign({0})", np.sign, sympy.sign, None)
+unary("sigmoid", "np.exp(-np.logaddexp(0.0, -{0}))", _sigmoid,
+      lambda x: 1 / (1 + sympy.exp(-x)), lambda b, x, y: b.mul(y, b.sub(b.const(1.0), y)), (-6, 6))
+unary("relu", "np.maximum({0}, 0.0)", lambda x: np.maximum(x, 0.0), _relu_sympy,
+      lambda b, x, y: b.where(b.gt(x, b.const(0.0)), b.const(1.0), b.const(0.0)))
+unary("softplus", "np.logaddexp(0.0, {0})", lambda x: np.log1p(np.exp(x)),
+      lambda x: sympy.log(1 + sympy.exp(x)), lambda b, x, y: b.sigmoid(x), (-6, 6))
+
+# ---- functions of two arguments --------------------------------------------------------------
+
+primitive("atan2", "np.arctan2({0}, {1})", np.arctan2, sympy.atan2, _atan2_rule,
+          ((0.5, 3.0), (0.5, 3.0)))
+primitive("hypot", "np.hypot({0}, {1})", np.hypot, lambda p, q: sympy.sqrt(p**2 + q**2),
+          _hypot_rule, ((0.5, 3.0), (-3.0, -0.5)))
+primitive("max", "np.maximum({0}, {1})", np.maximum, sympy.Max, _select_rule("ge"),
+          ((-3.0, 3.0),) * 2)
+primitive("min", "np.minimum({0}, {1})", np.minimum, sympy.Min, _select_rule("le"),
+          ((-3.0, 3.0),) * 2)
+
+#: Language spellings of the infix and prefix operators, as the parser reports them.
+BINARY_OPERATORS = {p.operator: p.name for p in REGISTRY.values() if p.operator and p.arity == 2}
+UNARY_OPERATORS = {"-": "neg", "not": "not"}
+#: Primitives that the language names as functions (operators are spelled, not called).
+FUNCTIONS = {name: p for name, p in REGISTRY.items() if p.operator is None}
+FUNCTIONS["pow"] = REGISTRY["pow"]

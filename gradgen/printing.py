@@ -1,0 +1,83 @@
+"""Printing the IR for people: constants, single edges, and whole graphs as text.
+
+`format_graph` is the text form of `gradgen ir` (one edge per line, like a jaxpr);
+`python_expr` is the right-hand side of one generated Python statement, from the registry's
+NumPy text; `source_expr` writes an edge the way the source language would (for ``# grad of:``
+comments).
+"""
+
+from __future__ import annotations
+
+import math
+
+from gradgen.ir import Edge, Graph, Var
+from gradgen.naming import assign_names
+from gradgen.primitives import REGISTRY
+
+_DTYPES = {"float": "f64", "bool": "bool"}
+
+
+def format_number(value: float) -> str:
+    """A constant as Python source: ``2``, ``0.5``, ``-0.0``, ``np.inf``."""
+    if math.isnan(value):
+        return "np.nan"
+    if math.isinf(value):
+        return "np.inf" if value > 0 else "-np.inf"
+    negative_zero = value == 0 and math.copysign(1.0, value) < 0
+    if value.is_integer() and abs(value) < 1e16 and not negative_zero:
+        return str(int(value))
+    return repr(value)
+
+
+def operand(var: Var, names: dict[Var, str], python: bool = True) -> str:
+    """How a node appears as an argument: its name, or its constant written out."""
+    if not var.is_const:
+        return names[var]
+    if var.symbol:
+        return f"np.{var.symbol}" if python else var.symbol
+    text = format_number(var.value)
+    return f"({text})" if text.startswith("-") else text
+
+
+def python_expr(edge: Edge, names: dict[Var, str]) -> str:
+    """The generated NumPy expression computing ``edge``'s output."""
+    return REGISTRY[edge.prim].numpy.format(*(operand(v, names) for v in edge.inputs))
+
+
+def source_expr(edge: Edge, names: dict[Var, str]) -> str:
+    """``edge`` written in the source language: ``a + c``, ``sin(d)``."""
+    prim = REGISTRY[edge.prim]
+    args = [operand(v, names, python=False) for v in edge.inputs]
+    if prim.operator and prim.arity == 2:
+        return f"{args[0]} {prim.operator} {args[1]}"
+    if prim.operator:
+        return f"{prim.operator}{' ' if prim.operator.isalpha() else ''}{args[0]}"
+    return f"{prim.name}({', '.join(args)})"
+
+
+def type_of(var: Var) -> str:
+    """``f64[]``, ``bool[]``, ``f64[n,3]``."""
+    return f"{_DTYPES[var.dtype]}[{','.join(map(str, var.shape))}]"
+
+
+def format_graph(graph: Graph) -> str:
+    """The graph as text, one edge per line, with ``# grad of:`` comments on adjoint blocks."""
+    names = assign_names(graph)
+    params = ", ".join(f"{names[v]}: {type_of(v)}" for v in graph.inputs)
+    lines = [f"{graph.name}({params}):"]
+    origin = None
+    for edge in graph.edges:
+        if edge.origin is not origin:
+            origin = edge.origin
+            if origin is not None:
+                lines.append(f"    # grad of: {grad_of_text(origin, names)}")
+        args = " ".join(operand(v, names, python=False) for v in edge.inputs)
+        lines.append(f"    {names[edge.output]}: {type_of(edge.output)} = {edge.prim} {args}")
+    outputs = ", ".join(operand(v, names, python=False) for v in graph.outputs)
+    lines.append(f"    return {outputs}")
+    return "\n".join(lines) + "\n"
+
+
+def grad_of_text(origin: Edge, names: dict[Var, str]) -> str:
+    """The forward statement an adjoint block belongs to, as in ``# grad of: d = a + c``."""
+    return f"{names[origin.output]} = {source_expr(origin, names)}"

@@ -1,0 +1,1 @@
+"""Jinja2 templates of the generated module (layout only; per-primitive text is in the registry)."""
