@@ -21,6 +21,8 @@ from gradgen.printing import grad_of_text, operand, python_expr
 #: Module-level names of the generated module (the source's function name must avoid them).
 MODULE_GLOBALS = GENERATED_GLOBALS | {"INPUTS", "WRT", "forward", "gradient", "functools",
                                       "_with_source_names"}
+#: Builtins that the module's helpers call: an alias must not shadow them (``float = forward``).
+HELPER_BUILTINS = frozenset({"float", "tuple", "id"})
 SOURCE_LINES_SHOWN = 30
 SOURCE_LINE_WIDTH = 200
 
@@ -56,13 +58,14 @@ def emit_module(forward: Graph, gradient: Graph, filename: str, command: str,
     wrt = gradient.output_names[1:]
     params = _param_names(forward)
     context = {
-        "title": f"Value and gradient of {forward.name}, compiled from {filename}.",
-        "version": __version__, "mode": mode, "filename": filename, "command": command,
+        "title": _quoted(f"Value and gradient of {forward.name}, compiled from {filename}."),
+        "version": __version__, "mode": mode, "filename": _quoted(filename),
+        "command": _quoted(command),
         "source_lines": _source_lines(forward.source),
         "inputs": _tuple_literal(var.name for var in forward.inputs),
         "wrt": _tuple_literal(name[: -len("_bar")] for name in wrt),
-        "functions": [_function("forward", forward, params, f"Value of {_signature(forward)}."),
-                      _function("gradient", gradient, params,
+        "functions": [_function("forward", forward, f"Value of {_signature(forward)}."),
+                      _function("gradient", gradient,
                                 f"Value and partials of {_signature(forward)}.")],
         "aliases": _aliases(forward.name),
         "renamed": _renamed(forward.inputs, params),
@@ -72,9 +75,9 @@ def emit_module(forward: Graph, gradient: Graph, filename: str, command: str,
     return _environment().get_template("module.py.j2").render(context)
 
 
-def _function(name: str, graph: Graph, params: list[str], doc: str) -> Function:
-    names = assign_names(graph, reuse_dead=True)
-    names.update(zip(graph.inputs, params))
+def _function(name: str, graph: Graph, doc: str) -> Function:
+    names = assign_names(graph, MODULE_GLOBALS, reuse_dead=True)
+    params = [names[var] for var in graph.inputs]
     statements = []
     origin = None
     for edge in graph.edges:
@@ -88,7 +91,8 @@ def _function(name: str, graph: Graph, params: list[str], doc: str) -> Function:
     finish = (f"{_tuple_text(targets)} = "
               f"_finish({_tuple_text(results)}, {_tuple_text(params)})")
     value, *partials = targets
-    result = f"{value}, {_tuple_text(partials)}" if partials else value
+    # a gradient returns (value, partials) even with no partials (no inputs, or wrt=())
+    result = f"{value}, {_tuple_text(partials)}" if name == "gradient" else value
     conversion = ""
     if params:
         conversion = f"{', '.join(params)} = {', '.join(f'_as_float({p})' for p in params)}"
@@ -119,7 +123,7 @@ def _renamed(inputs: tuple[Var, ...], params: list[str]) -> dict[str, str]:
 
 def _aliases(name: str) -> list[tuple[str, str]]:
     """The source's own names: ``f`` for forward and ``f_gradient`` for gradient."""
-    value_alias = python_name(name, frozenset(MODULE_GLOBALS - {"forward"}))
+    value_alias = python_name(name, frozenset(MODULE_GLOBALS - {"forward"}) | HELPER_BUILTINS)
     aliases = [(value_alias, "forward"), (f"{value_alias}_gradient", "gradient")]
     return [(alias, target) for alias, target in aliases if alias != target]
 
@@ -145,4 +149,9 @@ def _source_lines(source: str) -> list[str]:
              for line in lines[:SOURCE_LINES_SHOWN]]
     if len(lines) > SOURCE_LINES_SHOWN:
         shown.append(f"... ({len(lines) - SOURCE_LINES_SHOWN} more lines)")
-    return [line.replace("\\", "\\\\").replace('"""', '\\"\\"\\"') for line in shown]
+    return [_quoted(line) for line in shown]
+
+
+def _quoted(text: str) -> str:
+    """``text`` made safe inside the triple-quoted header docstring (NUL included)."""
+    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').replace("\0", "\\x00")

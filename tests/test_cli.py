@@ -1,0 +1,218 @@
+"""The command line: commands, exit codes, located errors, atomic output, installation.
+
+Exit status 0 is success, 1 a problem in the user's file, 2 bad usage; on any error nothing is
+written and an existing output is left untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gradgen import __version__
+from gradgen.cli import main
+
+LECTURE = "f(x, y, z) = z + sin(x^2 + y*exp(z))\n"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, text: str, name: str = "expr.txt") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run_module(path: Path, *args: float) -> tuple:
+    """Import a generated module from its file in a fresh, isolated interpreter."""
+    code = (f"import runpy; m = runpy.run_path({str(path)!r}); "
+            f"print(repr(m['gradient'](*{args!r})))")
+    out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True,
+                         check=True, cwd=path.parent)
+    return eval(out.stdout)  # our own repr of floats, not user input
+
+
+# ---- compile --------------------------------------------------------------------------------
+
+def test_compile_writes_module_beside_input(tmp_path):
+    source = write(tmp_path, LECTURE, "lecture.txt")
+    assert main(["compile", str(source)]) == 0
+    value, partials = run_module(tmp_path / "lecture.py", 2.0, -1.0, 0.0)
+    assert value == pytest.approx(0.1411200080598672, rel=1e-15)
+    assert partials == pytest.approx((-3.9599699864017817, -0.9899924966004454,
+                                      1.9899924966004454), rel=1e-15)
+
+
+def test_compile_to_output_path_and_stdout(tmp_path, capsys):
+    source = write(tmp_path, LECTURE)
+    target = tmp_path / "sub" / "mod.py"
+    target.parent.mkdir()
+    assert main(["compile", str(source), "-o", str(target)]) == 0
+    assert main(["compile", str(source), "-o", "-"]) == 0
+    assert capsys.readouterr().out == target.read_text(encoding="utf-8")
+
+
+def test_compile_wrt_subset(tmp_path):
+    source = write(tmp_path, LECTURE)
+    assert main(["compile", str(source), "--wrt", "z,x"]) == 0
+    value, (dz, dx) = run_module(tmp_path / "expr.py", 2.0, -1.0, 0.0)
+    assert (dz, dx) == pytest.approx((1.9899924966004454, -3.9599699864017817), rel=1e-15)
+
+
+def test_output_file_mode_follows_umask(tmp_path):
+    source = write(tmp_path, LECTURE)
+    assert main(["compile", str(source)]) == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "expr.py").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+@pytest.mark.parametrize("args", [["compile", "--help"], ["ir", "--help"], ["graph", "--help"],
+                                  ["--help"]])
+def test_help(args, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 0
+    assert "usage: gradgen" in capsys.readouterr().out
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"gradgen {__version__}"
+
+
+def test_python_dash_m_gradgen(tmp_path):
+    source = write(tmp_path, LECTURE)
+    done = subprocess.run([sys.executable, "-m", "gradgen", "compile", str(source), "-o", "-"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0
+    assert "def gradient(x, y, z):" in done.stdout
+
+
+# ---- errors ---------------------------------------------------------------------------------
+
+BAD_SOURCES = [  # (source, line, column, start of the message)
+    ("f(x, y, z) = sin(x\n", 1, 19, "expected ')' to close '(' opened at 1:17"),
+    ("f(x) = sinn(x)\n", 1, 8, "unknown function 'sinn' — did you mean 'sin'?"),
+    ("f(x, y, z) = x + w\n", 1, 18, "'w' is not an input; inputs are x, y, z"),
+    ("f(x, y) = sin(x, y)\n", 1, 11, "sin takes 1 argument, got 2"),
+    ("f(x) = 2x\n", 1, 9, "missing operator: write '2*x'"),
+    ("f(a, b) = (a+b)(b+1)\n", 1, 16, "missing operator: write '(a+b)*(b+1)'"),
+    ("f(x) = __import__(x)\n", 1, 8, "unknown function '__import__'"),
+    ("f(x) = os.system(x)\n", 1, 10, "'.' attribute access is not part of the language"),
+    ("f(x) = where(x, 1, 2)\n", 1, 14, "where expects a condition"),
+    ("f(x) = sin(x > 0)\n", 1, 14, "sin expects a number, got a condition"),
+    ("def f(x):\n    a = x^2\n    return a + b\n", 3, 16, "'b' is not an input"),
+]
+
+
+@pytest.mark.parametrize("text, line, col, message", BAD_SOURCES,
+                         ids=[message[:30] for *_, message in BAD_SOURCES])
+def test_bad_source_is_located_exit_1_and_writes_nothing(tmp_path, capsys, text, line, col,
+                                                         message):
+    source = write(tmp_path, text)
+    assert main(["compile", str(source)]) == 1
+    first, source_line, caret = capsys.readouterr().err.splitlines()[:3]
+    assert first.startswith(f"{source}:{line}:{col}: error: {message}")
+    assert source_line == "    " + text.splitlines()[line - 1]
+    assert caret == " " * (4 + col - 1) + "^"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["expr.txt"]
+
+
+def test_error_leaves_existing_output_untouched(tmp_path):
+    source = write(tmp_path, "f(x) = sin(x\n")
+    existing = tmp_path / "expr.py"
+    existing.write_text("# precious\n")
+    assert main(["compile", str(source)]) == 1
+    assert existing.read_text() == "# precious\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["expr.py", "expr.txt"]
+
+
+def test_never_overwrites_input(tmp_path, capsys):
+    source = write(tmp_path, LECTURE, "model.py")
+    assert main(["compile", str(source)]) == 2
+    assert "refusing to overwrite the input file" in capsys.readouterr().err
+    assert source.read_text() == LECTURE
+
+
+def test_missing_file_is_exit_1(tmp_path, capsys):
+    assert main(["compile", str(tmp_path / "nope.txt")]) == 1
+    assert "nope.txt" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_invalid_utf8_is_located(tmp_path, capsys):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"f(x) = x +\n  \xff\n")
+    assert main(["compile", str(path)]) == 1
+    assert f"{path}:2:3: error: the file is not valid UTF-8 text" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["compile"], ["frobnicate", "x.txt"], ["compile", "--bogus"],
+                                  []])
+def test_bad_usage_is_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize("wrt", ["w", "x,,y", "x,x"])
+def test_bad_wrt_is_exit_2_and_writes_nothing(tmp_path, capsys, wrt):
+    source = write(tmp_path, LECTURE)
+    assert main(["compile", str(source), "--wrt", wrt]) == 2
+    assert "--wrt" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["expr.txt"]
+
+
+# ---- ir and graph ---------------------------------------------------------------------------
+
+def test_ir_and_grad_ir(tmp_path, capsys):
+    source = write(tmp_path, LECTURE)
+    assert main(["ir", str(source)]) == 0
+    forward = capsys.readouterr().out
+    assert forward.splitlines()[0] == "f(x: f64[], y: f64[], z: f64[]):"
+    assert "    v5: f64[] = sin v4" in forward
+    assert main(["ir", "--grad", str(source)]) == 0
+    gradient = capsys.readouterr().out
+    assert "    # grad of: v5 = sin(v4)" in gradient
+    assert gradient.rstrip().endswith("return f, x_bar, y_bar, z_bar")
+
+
+def test_graph_dot(tmp_path):
+    source = write(tmp_path, LECTURE)
+    target = tmp_path / "g.dot"
+    assert main(["graph", str(source), "-o", str(target)]) == 0
+    dot = target.read_text()
+    assert dot.startswith('digraph "f" {')
+    assert dot.count("shape=box") == 6  # one box per operation
+    assert dot.count("shape=ellipse") == 3 + 6 + 1  # inputs, results, the constant 2
+
+
+def test_graph_svg_needs_graphviz(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    source = write(tmp_path, LECTURE)
+    assert main(["graph", str(source), "-o", str(tmp_path / "g.svg")]) == 2
+    assert "Graphviz" in capsys.readouterr().err
+    assert not (tmp_path / "g.svg").exists()
+
+
+# ---- installation ---------------------------------------------------------------------------
+
+def test_non_editable_install_finds_templates(tmp_path):
+    """A plain `pip install .` (not editable) must ship the top-level templates/ folder."""
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--target", str(target), str(REPO)], check=True, capture_output=True)
+    source = write(tmp_path, LECTURE, "lecture.txt")
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import gradgen, gradgen.cli; "
+            "assert gradgen.__file__.startswith(sys.argv[1]), gradgen.__file__; "
+            "sys.exit(gradgen.cli.main(['compile', sys.argv[2]]))")
+    subprocess.run([sys.executable, "-c", code, str(target), str(source)], check=True,
+                   cwd=tmp_path)
+    value, _ = run_module(tmp_path / "lecture.py", 2.0, -1.0, 0.0)
+    assert value == pytest.approx(0.1411200080598672, rel=1e-15)
