@@ -7,7 +7,8 @@ rules and the lowering both build through it: ``b.sin(x)``, ``b.mul(g, y)``, ``b
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from gradgen.ir import Edge, Var, const
 from gradgen.primitives import REGISTRY

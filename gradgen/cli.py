@@ -13,8 +13,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from gradgen import __version__
 from gradgen.errors import CompileError

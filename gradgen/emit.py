@@ -7,8 +7,9 @@ graphs and the options alone, so compiling twice gives identical bytes.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 from importlib import resources
 
 import jinja2
@@ -45,11 +46,14 @@ class Function:
     result: str
 
 
+@functools.cache
 def _environment() -> jinja2.Environment:
+    """The one Jinja2 environment: it keeps the compiled template between compilations."""
     folder = resources.files("gradgen.templates")
     return jinja2.Environment(
         loader=jinja2.FunctionLoader(lambda name: folder.joinpath(name).read_text("utf-8")),
-        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False, undefined=jinja2.StrictUndefined)
+        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False,
+        undefined=jinja2.StrictUndefined)
 
 
 def emit_module(forward: Graph, gradient: Graph, filename: str, command: str,
@@ -100,16 +104,17 @@ def _function(name: str, graph: Graph, doc: str) -> Function:
 
 
 def _result_names(graph: Graph, names: dict[Var, str]) -> list[str]:
-    """Names for the finished results: the graph's name for the value, ``x_bar`` for partials."""
+    """Names for the finished results: the function's name for the value, ``x_bar`` for the
+    partial of ``x``, reusing a node's own name only where it already is exactly that."""
     hints = graph.output_names or (graph.name,)
     taken = set(names.values()) | MODULE_GLOBALS
     result = []
     for var, hint in zip(graph.outputs, hints):
-        name = names.get(var) if not var.is_const and var not in graph.inputs else None
-        if name is None or name in result:
-            name = python_name(hint, frozenset(taken))
-        taken.add(name)
-        result.append(name)
+        own = names.get(var)
+        if own is None or var.name != hint or var in graph.inputs or own in result:
+            own = python_name(hint, frozenset(taken))
+        taken.add(own)
+        result.append(own)
     return result
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from gradgen.ir import Graph, Var
 from gradgen.naming import assign_names
 from gradgen.optimize import COMMUTATIVE
-from gradgen.printing import operand
 from gradgen.primitives import REGISTRY
+from gradgen.printing import operand
 
 
 def to_dot(graph: Graph) -> str:

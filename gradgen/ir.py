@@ -16,8 +16,9 @@ Text form, one edge per line, like a jaxpr::
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from gradgen.errors import InternalError
 

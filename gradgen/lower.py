@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import math
-from typing import Iterator
+from collections.abc import Iterator
 
 from gradgen.builder import GraphBuilder
 from gradgen.errors import CompileError

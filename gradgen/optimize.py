@@ -50,10 +50,14 @@ class _Simplifier:
         self.number = {var: index for index, var in enumerate(graph.inputs)}
         self.seen: dict[tuple, Var] = {}
         self.edges: list[Edge] = []
+        # An original edge -> the kept edge now computing its value, so that ``# grad of:``
+        # comments (an adjoint edge's ``origin``) name statements that are still there.
+        self.kept: dict[Edge, Edge] = {}
 
     def run(self) -> Graph:
-        for edge in self.graph.edges:
-            self.visit(edge)
+        with np.errstate(all="ignore"):  # folding may overflow or divide by zero, like NumPy
+            for edge in self.graph.edges:
+                self.visit(edge)
         outputs = tuple(self.replaced.get(v, v) for v in self.graph.outputs)
         return self.graph.replace(edges=tuple(self.edges), outputs=outputs)
 
@@ -67,8 +71,10 @@ class _Simplifier:
         key = self.key(prim, inputs, edge.params)
         if key in self.seen:
             self.replace(edge.output, self.seen[key])
+            self.kept[edge] = self.producer[self.seen[key]]
             return
-        new = Edge(prim, inputs, edge.output, edge.params, edge.origin)
+        new = Edge(prim, inputs, edge.output, edge.params, self.kept.get(edge.origin, edge.origin))
+        self.kept[edge] = new
         self.seen[key] = edge.output
         self.number[edge.output] = len(self.number)
         self.producer[edge.output] = new
@@ -93,8 +99,7 @@ class _Simplifier:
         entry = REGISTRY[prim]
         if entry.result != "float" or not all(v.is_const for v in inputs):
             return None
-        with np.errstate(all="ignore"):
-            value = float(entry.impl(*(np.float64(v.value) for v in inputs)))
+        value = float(entry.impl(*(np.float64(v.value) for v in inputs)))  # errstate: see run
         return const(value)
 
     def identity(self, prim: str, inputs: tuple[Var, ...]) -> Var | tuple | None:

@@ -8,8 +8,11 @@ Every stage is a function of its input alone; the command line only wraps `compi
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import linecache
 import types
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,17 +43,33 @@ class Compiled:
         return module
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: graphs are acyclic, and on a graph of a million
+    nodes its repeated full scans would cost more than the compilation itself."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@_collector_paused()
 def build_forward(text: str, path: str = "<string>") -> Graph:
     """Parse and lower a source text into its checked forward graph."""
     return check(lower(parse(text, path)))
 
 
+@_collector_paused()
 def build_gradient(forward: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
     """The optimised gradient graph of a forward graph."""
     _check_wrt(forward, wrt)
     return check(optimize(check(reverse_mode(forward, wrt))))
 
 
+@_collector_paused()
 def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | None = None,
                    command: str | None = None) -> Compiled:
     """Compile source text to a forward + gradient module."""

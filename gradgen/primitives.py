@@ -16,8 +16,9 @@ output's adjoint ``g``, the output ``y`` and the inputs, and returns one contrib
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import sympy
@@ -38,6 +39,8 @@ Rule = Callable[..., tuple[Var | None, ...]]
 
 def broadcast(*shapes: Shape) -> Shape:
     """NumPy broadcasting of input shapes (named dimensions must match exactly)."""
+    if not any(shapes):
+        return ()  # all scalars: the common case, kept fast for graphs of a million nodes
     rank = max((len(s) for s in shapes), default=0)
     padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
     result = []
@@ -135,7 +138,7 @@ def _hypot_rule(b: Builder, g: Var, y: Var, p: Var, q: Var) -> tuple[Var | None,
 
 def _no_gradient_comparison(name: str, symbol: str, impl: Callable[..., Any],
                             sympy_fn: Callable[..., Any]) -> None:
-    primitive(name, "{0} %s {1}" % symbol, impl, sympy_fn, None, ((-3.0, 3.0),) * 2,
+    primitive(name, "{0} " + symbol + " {1}", impl, sympy_fn, None, ((-3.0, 3.0),) * 2,
               result="bool", operator=symbol)
 
 

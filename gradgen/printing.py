@@ -29,19 +29,28 @@ def format_number(value: float) -> str:
     return repr(value)
 
 
-def operand(var: Var, names: dict[Var, str], python: bool = True) -> str:
+def operand(var: Var, names: dict[Var, str], python: bool = True,
+            as_float: bool = False) -> str:
     """How a node appears as an argument: its name, or its constant written out."""
     if not var.is_const:
         return names[var]
     if var.symbol:
         return f"np.{var.symbol}" if python else var.symbol
     text = format_number(var.value)
+    if as_float and text.lstrip("-").isdigit():
+        text += ".0"
     return f"({text})" if text.startswith("-") else text
 
 
 def python_expr(edge: Edge, names: dict[Var, str]) -> str:
-    """The generated NumPy expression computing ``edge``'s output."""
-    return REGISTRY[edge.prim].numpy.format(*(operand(v, names) for v in edge.inputs))
+    """The generated NumPy expression computing ``edge``'s output.
+
+    Where every number operand is a constant (``where(c, 2, 3)``: the rest is folded), they are
+    written as floats: NumPy would otherwise compute in integers (``3 ** 40`` overflows).
+    """
+    prim = REGISTRY[edge.prim]
+    as_float = all(v.is_const for v, kind in zip(edge.inputs, prim.args) if kind == "f")
+    return prim.numpy.format(*(operand(v, names, as_float=as_float) for v in edge.inputs))
 
 
 def source_expr(edge: Edge, names: dict[Var, str]) -> str:
@@ -79,5 +88,11 @@ def format_graph(graph: Graph) -> str:
 
 
 def grad_of_text(origin: Edge, names: dict[Var, str]) -> str:
-    """The forward statement an adjoint block belongs to, as in ``# grad of: d = a + c``."""
-    return f"{names[origin.output]} = {source_expr(origin, names)}"
+    """The forward statement an adjoint block belongs to, as in ``# grad of: d = a + c``.
+
+    A forward statement that simplification removed (``v1 = x / 1`` became ``x``) is shown
+    with its nodes' hints, ``_`` for an unnamed one, since its names are no longer assigned.
+    """
+    local = {var: names.get(var) or var.name or "_"
+             for var in (origin.output, *origin.inputs) if not var.is_const}
+    return f"{local[origin.output]} = {source_expr(origin, local)}"

@@ -82,6 +82,8 @@ def _backpropagate(builder: GraphBuilder, edge: Edge, adjoints: dict[Var, Var],
 def _mask(builder: GraphBuilder, contribution: Var, guard: Guard,
           order: dict[Var, int]) -> Var:
     """``contribution`` where every branch condition of ``guard`` holds, exactly 0 elsewhere."""
+    if not guard:  # the common case: no ``where`` in the way
+        return contribution
     zero = builder.const(0.0)
     for condition, taken in sorted(guard, key=lambda pair: (order[pair[0]], pair[1])):
         pair = (contribution, zero) if taken else (zero, contribution)
@@ -110,7 +112,7 @@ def _branch_guards(active: list[Edge], targets: tuple[Var, ...]) -> dict[Var, Gu
     for edge in reversed(active):
         guards[edge.output] = _common_guard(edge.output, uses.get(edge.output, ()), guards)
     for var in targets:
-        guards[var] = _common_guard(var, uses.get(var, ()), guards)
+        guards[var] = frozenset()  # an input's adjoint is a result: masked in full, never later
     return guards
 
 

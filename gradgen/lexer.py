@@ -1,0 +1,198 @@
+"""Lexer, the first half of the front end (text → syntax.Function): source text → `Token`s.
+
+Tokens carry a 1-based line and column and their offset in the text. As in Python, newlines and
+indentation inside parentheses are ignored; outside them every logical line ends with a NEWLINE
+token, a deeper indentation starts with INDENT and each level left ends with DEDENT, so that the
+parser sees the block structure of a program. The stream ends with END (repeated if read again).
+
+Each line is cut into pieces by one compiled regular expression (``findall``, no match objects)
+and a piece's kind is looked up by its first character, so the Python-level work per token is a
+handful of comparisons and a file of millions of tokens is read in about a second.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from gradgen.errors import CompileError, Source
+
+NUM = "num"
+NAME = "name"
+KEYWORD = "keyword"
+OP = "op"
+NEWLINE = "newline"
+INDENT = "indent"
+DEDENT = "dedent"
+END = "end"
+
+#: The language's own words; anything else that looks like a name is a name.
+KEYWORDS = frozenset({"def", "return", "if", "else", "for", "in", "and", "or", "not", "pi"})
+
+# The line breaks of `str.splitlines`, so that line numbers agree with `Source.line`.
+_LINE_BREAKS = r"\n\r\v\f\x1c-\x1e\x85\u2028\u2029"
+# A name is ASCII letters, digits and '_' plus any non-ASCII character except line breaks; the
+# non-ASCII part is checked with `str.isidentifier`, so that a stray '×' or '²' is reported by
+# name ("invalid character"), the way Python does, instead of splitting the name.
+_NAME_START = r"[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f\x85\u2028\u2029]"
+_NAME_REST = r"[^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f\x85\u2028\u2029]"
+# A number may not run on into digits, '.', 'e' or '_': '1.2.3' and '1e' are malformed, while
+# '2x' is the number 2 followed by the name x (which the parser reports as a missing '*').
+_NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?(?![0-9._eE])"
+_MALFORMED_NUMBER = r"(?:[0-9]|\.[0-9])(?:[eE][+-][0-9]|[\w.])*"
+
+# One piece of a line: white space, a name, an operator, a number, the line break, a comment,
+# a malformed number or any other single character. The pieces cover the line exactly, so a
+# piece's column is the sum of the lengths before it, and its kind is told by its first character.
+_PIECE = re.compile(
+    rf"[ \t]+|{_NAME_START}{_NAME_REST}*|\*\*|[<>=!+\-*/]=|[-+*/^()<>,=:]|{_NUMBER}"
+    rf"|\r\n|[{_LINE_BREAKS}]|#[^{_LINE_BREAKS}]*|{_MALFORMED_NUMBER}|.",
+    re.DOTALL,
+)
+_VALID_NUMBER = re.compile(_NUMBER)
+
+SKIP = "skip"  # white space, comments and line breaks
+BAD = "bad"
+_KIND_OF_FIRST_CHARACTER = {
+    **{chr(code): BAD for code in range(128)},
+    **dict.fromkeys(" \t#\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029", SKIP),
+    **dict.fromkeys("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_", NAME),
+    **dict.fromkeys("0123456789.", NUM),
+    **dict.fromkeys("+-*/^()<>=,:!", OP),
+}  # any other character outside ASCII starts a name
+
+_BAD_CHARACTER_MESSAGES = {
+    ".": "'.' attribute access is not part of the language",
+    "[": "'[' indexing is not supported",
+}
+
+
+class Token(NamedTuple):
+    """One token: ``kind`` is one of the constants above; ``pos`` is its offset in the text."""
+
+    kind: str
+    text: str
+    line: int
+    col: int
+    pos: int
+
+
+def tokenize(source: Source) -> Iterator[Token]:
+    """The tokens of `source`, ending with END; raises `CompileError` on a bad character."""
+    text = source.text
+    offset = 1 if text.startswith("\ufeff") else 0  # a byte-order mark is not content
+    depth = 0  # open parentheses: inside them a line break is only white space
+    fresh = True  # no token yet on this logical line
+    indents: list[str] = []
+    end_line, end_col, end_offset = 1, 1, offset  # just after the last token
+    new = tuple.__new__  # Token(...) without the call through its Python-level __new__
+    kind_of = _KIND_OF_FIRST_CHARACTER.get
+    # splitlines breaks lines where `Source.line` does, so the line numbers agree.
+    for line, physical in enumerate(text[offset:].splitlines(keepends=True), 1):
+        col = 1
+        for word in _PIECE.findall(physical):
+            kind = kind_of(word[0], NAME)
+            start = col
+            col += len(word)
+            if kind == SKIP:
+                continue
+            if fresh:
+                pos = offset + start - 1
+                yield from _indentation(indents, physical[: start - 1], line, start, pos, source)
+                fresh = False
+            if kind == NAME:
+                if not word.isascii():
+                    word = _unicode_name(word, line, start, source)
+                if word in KEYWORDS:
+                    kind = KEYWORD
+            elif kind == OP:
+                if word == "(":
+                    depth += 1
+                elif word == ")" and depth:  # an unmatched ')' is the parser's to report
+                    depth -= 1
+                elif word == "!":
+                    _reject(word, line, start, source)
+            elif kind == BAD or not _VALID_NUMBER.fullmatch(word):
+                _reject(word, line, start, source)
+            yield new(Token, (kind, word, line, start, offset + start - 1))
+            end_line, end_col, end_offset = line, col, offset
+        if not fresh and depth == 0:
+            yield Token(NEWLINE, "", line, end_col, offset + end_col - 1)
+            fresh = True
+        offset += len(physical)
+    end = Token(END, "", end_line, end_col, end_offset + end_col - 1)
+    yield from _closing(depth > 0, indents, end)
+
+
+def token_end(source: Source, token: Token) -> int:
+    """The offset just past `token` in the source (a name's text may have been normalised)."""
+    if token.kind in (NEWLINE, INDENT, DEDENT, END):
+        return token.pos
+    return _PIECE.match(source.text, token.pos).end()
+
+
+def _closing(paren_open: bool, indents: list[str], end: Token) -> Iterator[Token]:
+    """DEDENT for each open block, then END for ever, all just after the last token.
+
+    Inside an open parenthesis no block is closed, so the parser meets END where it expects ')'.
+    """
+    if not paren_open:
+        for _ in indents[1:]:
+            yield end._replace(kind=DEDENT)
+    while True:
+        yield end
+
+
+def _indentation(indents: list[str], indent: str, line: int, col: int, pos: int,
+                 source: Source) -> list[Token]:
+    """INDENT or DEDENTs for a logical line starting with `indent`.
+
+    The first line sets the margin.
+    """
+    if not indents:
+        indents.append(indent)
+        return []
+    if indent == indents[-1]:
+        return []
+    if indent.startswith(indents[-1]):
+        indents.append(indent)
+        return [Token(INDENT, indent, line, col, pos)]
+    if indent in indents:
+        levels = len(indents) - 1 - indents.index(indent)
+        del indents[-levels:]
+        return [Token(DEDENT, "", line, col, pos)] * levels
+    if "\t" in indent or "\t" in indents[-1]:
+        message = "inconsistent use of tabs and spaces in indentation"
+    else:
+        message = "unindent does not match any outer indentation level"
+    raise CompileError(message, source, line, col)
+
+
+def _unicode_name(word: str, line: int, col: int, source: Source) -> str:
+    """A non-ASCII name, NFKC-normalised as Python does.
+
+    A character no name may hold is an error.
+    """
+    if not word.isidentifier():
+        for index, char in enumerate(word):
+            if not (char if index == 0 else "_" + char).isidentifier():
+                message = f"invalid character {describe_character(char)}"
+                raise CompileError(message, source, line, col + index)
+    return unicodedata.normalize("NFKC", word)
+
+
+def _reject(word: str, line: int, col: int, source: Source) -> None:
+    if len(word) > 1:  # only a number-like piece is longer than its first character
+        raise CompileError(f"malformed number '{word}'", source, line, col)
+    message = _BAD_CHARACTER_MESSAGES.get(word, f"unexpected character {describe_character(word)}")
+    raise CompileError(message, source, line, col)
+
+
+def describe_character(char: str) -> str:
+    """``'$'``, or ``'×' (U+00D7)`` outside ASCII (escaped if invisible); ``"'"`` for a quote."""
+    shown = char if char.isprintable() else ascii(char)[1:-1]
+    quote = '"' if char == "'" else "'"
+    quoted = f"{quote}{shown}{quote}"
+    return quoted if char.isascii() else f"{quoted} (U+{ord(char):04X})"

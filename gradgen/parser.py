@@ -1,0 +1,626 @@
+"""Parser, the second half of the front end (text → syntax.Function): `Token`s → `Function`.
+
+The file's form is read off its first tokens: ``def`` starts a program (form C), ``NAME(...) =``
+a definition (form B), anything else is a bare expression (form A). Expressions are parsed by
+operator precedence with an explicit operator stack (shunting-yard), straight into the postfix
+`Item`s of `syntax`; nothing recurses over the input, so nesting depth is limited by memory only.
+
+Precedence, loosest first (as in LANGUAGE.md, and as in Python)::
+
+    a if c else b       right-associative: the else part may be another conditional
+    a or b
+    a and b
+    not a
+    < <= > >= == !=     non-associative: 'a < b < c' is an error that suggests the 'and'
+    a + b, a - b
+    a * b, a / b
+    -a, +a              unary plus leaves no item
+    a ^ b, a ** b       right-associative; binds tighter than a unary minus on its left
+                        (-x^2 is -(x^2)), and its exponent may start with one (2^-x)
+
+Every bad input is a `CompileError` located at the token where the parser gave up.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import chain
+from typing import NamedTuple
+
+from gradgen.errors import CompileError, Source
+from gradgen.lexer import (
+    DEDENT,
+    END,
+    INDENT,
+    KEYWORD,
+    NAME,
+    NEWLINE,
+    NUM,
+    Token,
+    token_end,
+    tokenize,
+)
+from gradgen.syntax import Assign, Expr, Function, Item, Name, Return, Statement
+
+# Precedences. Group entries on the operator stack have 0, below every operator, so that
+# popping "everything that binds at least this tightly" stops at the innermost open group.
+_GROUP, _COND, _OR, _AND, _NOT, _CMP, _SUM, _PRODUCT, _UNARY, _POWER = range(10)
+
+_COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
+#: Infix operator → (precedence, pop stacked operators of at least this precedence first, item
+#: text). Left-associative operators pop their equals; `^` is right-associative and pops only
+#: tighter ones; comparisons do not associate at all, so an equal one left on the stack is a
+#: chain, which is reported.
+_BINARY: dict[str, tuple[int, int, str]] = {
+    "or": (_OR, _OR, "or"),
+    "and": (_AND, _AND, "and"),
+    **{op: (_CMP, _CMP + 1, op) for op in _COMPARISONS},
+    "+": (_SUM, _SUM, "+"),
+    "-": (_SUM, _SUM, "-"),
+    "*": (_PRODUCT, _PRODUCT, "*"),
+    "/": (_PRODUCT, _PRODUCT, "/"),
+    "^": (_POWER, _POWER + 1, "^"),
+    "**": (_POWER, _POWER + 1, "^"),
+}
+_ASSIGNMENTS = {"=": None, "+=": "+", "-=": "-", "*=": "*", "/=": "/"}
+_LINE_ENDS = (NEWLINE, END, DEDENT, INDENT)
+#: What ends the right operand of a comparison (for quoting it in the chained-comparison error).
+_ENDS_COMPARISON_OPERAND = frozenset({"and", "or", "if", "else", ",", ")", "=", ":",
+                                      *_COMPARISONS})
+#: Python statements that the language does not have (they are ordinary names otherwise).
+_STATEMENT_WORDS = frozenset({
+    "if", "else", "for", "while", "break", "continue", "pass", "import", "from", "with", "try",
+    "except", "finally", "class", "del", "global", "nonlocal", "assert", "raise", "yield",
+    "elif", "async", "match",
+})
+_RESERVED_AS_NAMES = frozenset({"def", "return", "for"})
+_DESCRIPTIONS = {NEWLINE: "end of line", END: "end of input", INDENT: "an indented line",
+                 DEDENT: "the end of an indented block"}
+_CONTINUATION_HINT = " (an expression continues onto another line only inside parentheses)"
+
+
+class _Group(NamedTuple):
+    """An open '(', call or 'if' on the operator stack.
+
+    ``tok`` is the token just before the current operand (the '(', a call's last ',', the
+    'if'); ``opened`` is the '(' that a ')' must close (or the 'if'); for a call, ``name`` is its
+    name, ``commas`` counts the arguments so far and ``arg_start`` is where the output stood
+    when the current argument began.
+    """
+
+    prec: int
+    kind: str
+    tok: Token
+    opened: Token
+    name: Token | None = None
+    commas: int = 0
+    arg_start: int = 0
+
+
+def parse(text: str, path: str) -> Function:
+    """Parse a whole source file into a `Function`; raises `CompileError` on bad input."""
+    with _cycle_collector_paused():
+        source = Source(path, text)
+        return _Parser(source, tokenize(source)).file()
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Parsing makes millions of small tuples and no cycles; without this pause the cycle
+    collector would walk the growing output again and again (a third of the time of a
+    million-term sum)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _describe(tok: Token) -> str:
+    """How a token is named in a message: ``'x'``, ``end of line``, ``end of input``..."""
+    return _DESCRIPTIONS.get(tok.kind) or f"'{tok.text}'"
+
+
+def _quote(text: str, limit: int = 60) -> str:
+    """Source text for a message: comments dropped, white space squeezed, the middle of a long
+    text elided."""
+    words = " ".join(re.sub(r"#[^\n\r]*", "", text).split())
+    return words if len(words) <= limit else f"{words[:limit - 20]}...{words[-17:]}"
+
+
+class _Reader:
+    """A token stream with its source, shared by the statement and expression parsers."""
+
+    def __init__(self, source: Source, tokens: Iterator[Token]) -> None:
+        self.source = source
+        self.tokens = tokens
+
+    def error(self, message: str, tok: Token | Item) -> CompileError:
+        return CompileError(message, self.source, tok.line, tok.col)
+
+    def next(self) -> Token:
+        return next(self.tokens)
+
+    def quote(self, start: int, end: int) -> str:
+        return _quote(self.source.text[start:end])
+
+    def through_matching_paren(self) -> list[Token]:
+        """Tokens after an opening '(' up to its ')' (or up to END if it is never closed)."""
+        seen = []
+        depth = 1
+        while depth:
+            tok = self.next()
+            seen.append(tok)
+            if tok.text == "(":
+                depth += 1
+            elif tok.text == ")":
+                depth -= 1
+            elif tok.kind == END:
+                break
+        return seen
+
+
+class _Parser(_Reader):
+    """The three forms and the statements of a program; expressions go to `_Expression`."""
+
+    def expression(self, first: Token) -> tuple[Expr, Token]:
+        return _Expression(self.source, self.tokens).parse(first)
+
+    # ---- forms -------------------------------------------------------------------------------
+
+    def file(self) -> Function:
+        first = self.next()
+        if first.kind == END:
+            raise self.error("empty file: expected an expression", Token(END, "", 1, 1, 0))
+        if first.kind == KEYWORD and first.text == "def":
+            return self.program(first)
+        header = self.definition_header(first)
+        if header is not None:
+            return self.definition(first, header)
+        return self.bare_expression(first)
+
+    def bare_expression(self, first: Token) -> Function:
+        expr, end = self.expression(first)
+        if end.text in _ASSIGNMENTS:
+            raise self.error(f"unexpected '{end.text}': a definition is written "
+                             "'f(x, y) = ...'" + self.compare_hint(end), end)
+        self.expect_end_of_input(end)
+        return Function(Name("f", 1, 1), None, (Return(expr, first.line, first.col),),
+                        "expression", self.source)
+
+    def definition(self, name: Token, header: list[Token]) -> Function:
+        params = self.parameters(header[2:-1], header[-1])
+        first = self.next()
+        expr, end = self.expression(first)
+        if end.text in _ASSIGNMENTS:
+            raise self.error(f"unexpected '{end.text}'" + self.compare_hint(end), end)
+        self.expect_end_of_input(end)
+        return Function(Name(name.text, name.line, name.col), params,
+                        (Return(expr, first.line, first.col),), "definition", self.source)
+
+    def definition_header(self, first: Token) -> list[Token] | None:
+        """The tokens of ``NAME(...)`` when an '=' follows them, else None (nothing consumed).
+
+        Tokens read to find out are put back in front of the stream.
+        """
+        if first.kind != NAME:
+            return None
+        seen = [first, self.next()]
+        if seen[-1].text == "(":
+            seen += self.through_matching_paren()
+            if seen[-1].text == ")":
+                seen.append(self.next())
+                if seen[-1].text == "=":
+                    return seen[:-1]
+        self.tokens = chain(seen[1:], self.tokens)
+        return None
+
+    def parameters(self, inside: list[Token], close: Token) -> tuple[Name, ...]:
+        """The names between a header's parentheses: NAME, NAME, ... (a trailing ',' is fine)."""
+        params: list[Name] = []
+        for group, after in self.split_at_commas(inside, close):
+            if not group and after is close and params:
+                break
+            param = self.parameter(group, after)
+            if any(p.text == param.text for p in params):
+                raise self.error(f"duplicate parameter '{param.text}'", param)
+            params.append(param)
+        return tuple(params)
+
+    @staticmethod
+    def split_at_commas(tokens: list[Token], close: Token) -> Iterator[tuple[list[Token], Token]]:
+        """Each comma-separated group of `tokens` with the ',' or ')' after it."""
+        group: list[Token] = []
+        depth = 0
+        for tok in tokens:
+            depth += (tok.text == "(") - (tok.text == ")")
+            if tok.text == "," and depth == 0:
+                yield group, tok
+                group = []
+            else:
+                group.append(tok)
+        if group or tokens:
+            yield group, close
+
+    def parameter(self, group: list[Token], after: Token) -> Name:
+        if len(group) == 1 and group[0].kind == NAME:
+            return Name(group[0].text, group[0].line, group[0].col)
+        if len(group) == 1 and group[0].kind == KEYWORD:
+            raise self.reserved(group[0])
+        if len(group) > 1 and group[0].kind == NAME and group[1].text == "=":
+            raise self.error("default parameter values are not supported", group[1])
+        raise self.error("expected a parameter name", group[0] if group else after)
+
+    def expect_end_of_input(self, end: Token) -> None:
+        tok = end
+        while tok.kind in (NEWLINE, INDENT, DEDENT):
+            tok = self.next()
+        if tok.kind != END:
+            raise self.error(f"expected end of input, got {_describe(tok)}"
+                             + _CONTINUATION_HINT, tok)
+
+    def compare_hint(self, tok: Token) -> str:
+        return " (use '==' to compare)" if tok.text == "=" else ""
+
+    def reserved(self, tok: Token) -> CompileError:
+        return self.error(f"'{tok.text}' is a reserved word", tok)
+
+    # ---- programs ----------------------------------------------------------------------------
+
+    def program(self, def_tok: Token) -> Function:
+        name = self.function_name()
+        params = self.def_parameters()
+        colon = self.next()
+        if colon.text != ":":
+            raise self.error("expected ':' after the parameter list", colon)
+        body = self.body(def_tok)
+        if not isinstance(body[-1], Return):
+            raise self.error(f"function '{name.text}' has no 'return'", def_tok)
+        return Function(Name(name.text, name.line, name.col), params, body, "program",
+                        self.source)
+
+    def function_name(self) -> Token:
+        name = self.next()
+        if name.kind == KEYWORD:
+            raise self.reserved(name)
+        if name.kind != NAME:
+            raise self.error(f"expected a function name after 'def', got {_describe(name)}", name)
+        return name
+
+    def def_parameters(self) -> tuple[Name, ...]:
+        opened = self.next()
+        if opened.text != "(":
+            raise self.error(f"expected '(' after the function name, got {_describe(opened)}",
+                             opened)
+        inside = self.through_matching_paren()
+        close = inside.pop()
+        if close.kind == END:
+            raise self.error(f"expected ')' to close '(' opened at {opened.line}:{opened.col}",
+                             close)
+        return self.parameters(inside, close)
+
+    def body(self, def_tok: Token) -> tuple[Statement, ...]:
+        """The statements after ``def ...:``: an indented block, or one statement on the line."""
+        tok = self.next()
+        if tok.kind != NEWLINE:
+            statements = [self.statement(tok)]
+        else:
+            tok = self.next()
+            if tok.kind != INDENT:
+                raise self.error(f"expected an indented block after 'def', got {_describe(tok)}",
+                                 tok)
+            statements = self.block()
+        self.expect_end_of_file()
+        return tuple(statements)
+
+    def block(self) -> list[Statement]:
+        statements: list[Statement] = []
+        tok = self.next()
+        while tok.kind != DEDENT:
+            if statements and isinstance(statements[-1], Return):
+                raise self.error("unreachable statement after 'return'", tok)
+            statements.append(self.statement(tok))
+            tok = self.next()
+        return statements
+
+    def expect_end_of_file(self) -> None:
+        tok = self.next()
+        if tok.kind == KEYWORD and tok.text == "def":
+            raise self.error("only one function per file is supported", tok)
+        if tok.kind == INDENT:
+            raise self.error("unexpected indent", tok)
+        if tok.kind != END:
+            raise self.error(f"expected end of input after the function, got {_describe(tok)}",
+                             tok)
+
+    def statement(self, tok: Token) -> Statement:
+        """One line of a body: ``NAME = EXPR``, ``NAME += EXPR`` (and -= *= /=), ``return EXPR``."""
+        if tok.kind == INDENT:
+            raise self.error("unexpected indent", tok)
+        if tok.kind == KEYWORD and tok.text == "return":
+            expr = self.line_expression(self.next())
+            return Return(expr, tok.line, tok.col)
+        if tok.kind == KEYWORD and tok.text == "def":
+            raise self.error("only one function per file is supported", tok)
+        if tok.kind not in (NAME, KEYWORD):
+            raise self.error("expected an assignment or 'return'", tok)
+        operator = self.next()
+        if operator.text not in _ASSIGNMENTS:
+            if tok.text in _STATEMENT_WORDS:
+                raise self.error(f"'{tok.text}' statements are not supported yet", tok)
+            raise self.error("expected an assignment or 'return'", tok)
+        if tok.kind == KEYWORD:
+            raise self.reserved(tok)
+        return self.assignment(tok, operator)
+
+    def assignment(self, target: Token, operator: Token) -> Assign:
+        expr = self.line_expression(self.next())
+        op = _ASSIGNMENTS[operator.text]
+        if op is not None:  # a += b is a = a + (b)
+            expr = (Item("name", target.text, target.line, target.col), *expr,
+                    Item("binary", op, operator.line, operator.col))
+        return Assign(Name(target.text, target.line, target.col), expr)
+
+    def line_expression(self, first: Token) -> Expr:
+        expr, end = self.expression(first)
+        if end.kind != NEWLINE:
+            raise self.error(f"unexpected {_describe(end)}" + self.compare_hint(end), end)
+        return expr
+
+
+class _Expression(_Reader):
+    """One expression, by operator precedence: an output list of postfix items and a stack of
+    pending operators and open groups (shunting-yard)."""
+
+    def __init__(self, source: Source, tokens: Iterator[Token]) -> None:
+        super().__init__(source, tokens)
+        self.out: list[Item] = []
+        self.ops: list[tuple[int, Item, Token] | _Group] = []
+        self.start: Token | None = None
+
+    def parse(self, first: Token) -> tuple[Expr, Token]:
+        """Parse the expression starting at `first`: its postfix items and the token after it.
+
+        The loop alternates between wanting an operand and wanting an operator. The frequent
+        tokens (names, numbers, infix operators, parentheses) are handled inline, as this loop
+        runs once per token of the file; everything else goes to a method.
+        """
+        out, ops = self.out, self.ops
+        self.start = first
+        want_operand = True
+        after_name = False  # a '(' now opens a call
+        last_start = first  # where the last complete operand began, for 'missing operator'
+        new = tuple.__new__  # Item(...) without the call through its Python-level __new__
+        for tok in chain((first,), self.tokens):
+            kind, text, line, col, _ = tok
+            if want_operand:
+                if kind == NAME:
+                    out.append(new(Item, ("name", text, line, col, 0.0, 0)))
+                    want_operand, after_name, last_start = False, True, tok
+                elif kind == NUM:
+                    out.append(new(Item, ("num", text, line, col, self.number(tok), 0)))
+                    want_operand, after_name, last_start = False, False, tok
+                elif text == "(":
+                    ops.append(_Group(_GROUP, "(", tok, tok))
+                elif text == "-":
+                    ops.append((_UNARY, new(Item, ("unary", "-", line, col, 0.0, 0)), tok))
+                else:
+                    begun = self.other_operand(tok)
+                    if begun is not None:
+                        want_operand, after_name, last_start = False, False, begun
+            else:
+                rule = _BINARY.get(text)
+                if rule is not None:
+                    prec, floor, op = rule
+                    while ops and ops[-1][0] >= floor:
+                        out.append(ops.pop()[1])
+                    if prec == _CMP and ops and ops[-1][0] == _CMP:
+                        raise self.chained_comparison(tok)
+                    ops.append((prec, new(Item, ("binary", op, line, col, 0.0, 0)), tok))
+                    want_operand = True
+                elif text == ")":
+                    last_start, after_name = self.close_group(tok), False
+                elif text == "(" and after_name:
+                    self.open_call(last_start, tok)
+                    want_operand = True
+                elif kind in _LINE_ENDS or text in _ASSIGNMENTS:
+                    return self.finish(tok)
+                else:
+                    want_operand = self.other_operator(tok, last_start)
+        raise AssertionError("the token stream ends with END")
+
+    def number(self, tok: Token) -> float:
+        value = float(tok.text)  # the lexer let through only decimal literals
+        if value == math.inf:
+            raise self.error(f"number '{tok.text}' is too large", tok)
+        return value
+
+    def pop_operators(self, floor: int) -> None:
+        """Move stacked operators of at least precedence `floor` to the output."""
+        ops, out = self.ops, self.out
+        while ops and ops[-1][0] >= floor:
+            out.append(ops.pop()[1])
+
+    def innermost_group(self) -> _Group | None:
+        """After `pop_operators`: the open group on top of the stack, if any."""
+        return self.ops[-1] if self.ops else None
+
+    def finish(self, end: Token) -> tuple[Expr, Token]:
+        self.pop_operators(_COND)
+        group = self.innermost_group()
+        if group is not None:
+            raise self.unclosed(group, end)
+        return tuple(self.out), end
+
+    def other_operand(self, tok: Token) -> Token | None:
+        """A rarer token where an operand is wanted; returns its start if it completed one."""
+        text = tok.text
+        if tok.kind == KEYWORD and text == "pi":
+            self.out.append(Item("const", "pi", tok.line, tok.col))
+            return tok
+        if tok.kind == KEYWORD and text == "not":
+            self.push_not(tok)
+            return None
+        if text == "+":  # unary plus leaves no trace
+            return None
+        if text == ")" and self.empty_argument():
+            return self.close_group(tok, empty=True)
+        raise self.error(self.expected_expression(tok), tok)
+
+    def push_not(self, tok: Token) -> None:
+        ops = self.ops
+        if ops and ops[-1][0] > _NOT:  # Python's grammar: 'not' binds looser than these
+            op = ops[-1][2].text
+            raise self.error(f"'not' after '{op}' needs parentheses: write '{op} (not ...)'",
+                             tok)
+        ops.append((_NOT, Item("unary", "not", tok.line, tok.col), tok))
+
+    def empty_argument(self) -> bool:
+        """Right after the '(' or a ',' of a call: ``f()`` or a trailing comma."""
+        group = self.innermost_group()
+        return (isinstance(group, _Group) and group.kind == "call"
+                and group.arg_start == len(self.out))
+
+    def expected_expression(self, tok: Token) -> str:
+        if tok.kind == KEYWORD and tok.text in _RESERVED_AS_NAMES:
+            return f"'{tok.text}' is a reserved word"
+        if tok.kind == NEWLINE:
+            following = self.next()
+            while following.kind == DEDENT:
+                following = self.next()
+            if following.kind != END:
+                return "expected an expression, got end of line" + _CONTINUATION_HINT
+            return "expected an expression, got end of input"
+        return f"expected an expression, got {_describe(tok)}"
+
+    def other_operator(self, tok: Token, last_start: Token) -> bool:
+        """A rarer token where an operator is wanted: ',', 'if', 'else', or an error."""
+        text = tok.text
+        if text == ",":
+            self.comma(tok)
+        elif tok.kind == KEYWORD and text == "if":
+            self.open_conditional(tok)
+        elif tok.kind == KEYWORD and text == "else":
+            self.close_condition(tok)
+        elif tok.kind == NAME or text == "(" or (tok.kind == KEYWORD and text == "pi"):
+            raise self.missing_operator(last_start, tok)
+        else:
+            raise self.error(f"expected an operator or end of expression, got {_describe(tok)}",
+                             tok)
+        return True
+
+    def open_call(self, name: Token, opened: Token) -> None:
+        self.out.pop()  # the name was output as a variable before its '(' showed up
+        self.ops.append(_Group(_GROUP, "call", opened, opened, name, 0, len(self.out)))
+
+    def close_group(self, tok: Token, empty: bool = False) -> Token:
+        """A ')': output the call it ends, if any; returns where the closed operand began."""
+        self.pop_operators(_COND)
+        group = self.innermost_group()
+        if group is None:
+            raise self.error("unmatched ')'", tok)
+        if group.kind == "if":
+            raise self.unclosed(group, tok)
+        self.ops.pop()
+        if group.kind == "(":
+            return group.opened
+        nargs = group.commas + (not empty)
+        name = group.name
+        self.out.append(Item("call", name.text, name.line, name.col, 0.0, nargs))
+        return name
+
+    def comma(self, tok: Token) -> None:
+        self.pop_operators(_COND)
+        group = self.innermost_group()
+        if group is None:
+            raise self.error("expected an operator or end of expression, got ','", tok)
+        if group.kind != "call":
+            raise self.unclosed(group, tok)
+        self.ops[-1] = group._replace(tok=tok, commas=group.commas + 1,
+                                      arg_start=len(self.out))
+
+    def open_conditional(self, tok: Token) -> None:
+        self.pop_operators(_OR)
+        group = self.innermost_group()
+        if isinstance(group, _Group) and group.kind == "if":
+            raise self.error("a conditional expression used as a condition needs parentheses",
+                             tok)
+        self.ops.append(_Group(_GROUP, "if", tok, tok))
+
+    def close_condition(self, tok: Token) -> None:
+        """'else': the condition is complete; the 'if' waits on the stack for the else part."""
+        self.pop_operators(_COND)
+        group = self.innermost_group()
+        if not isinstance(group, _Group) or group.kind != "if":
+            raise self.error("'else' without 'if'", tok)
+        if_tok = group.opened
+        self.ops[-1] = (_COND, Item("cond", "if", if_tok.line, if_tok.col), tok)
+
+    # ---- messages that quote the source ------------------------------------------------------
+
+    def unclosed(self, group: _Group, tok: Token) -> CompileError:
+        opened = group.opened
+        if group.kind == "if":
+            return self.error(f"expected 'else' after the 'if' at {opened.line}:{opened.col}",
+                              tok)
+        if tok.text == "=":
+            return self.misplaced_equals(group, tok)
+        return self.error(f"expected ')' to close '(' opened at {opened.line}:{opened.col}", tok)
+
+    def misplaced_equals(self, group: _Group, tok: Token) -> CompileError:
+        out = self.out
+        if group.kind == "call" and len(out) == group.arg_start + 1 and out[-1].kind == "name":
+            return self.error("keyword arguments are not supported", out[-1])
+        return self.error("unexpected '=' (use '==' to compare)", tok)
+
+    def missing_operator(self, last_start: Token, tok: Token) -> CompileError:
+        """``2x``, ``(a+b)(b+1)``: suggest the '*' between the two operands."""
+        left = self.quote(last_start.pos, tok.pos)
+        right = self.quote(tok.pos, self.operand_end(tok))
+        return self.error(f"missing operator: write '{left}*{right}'", tok)
+
+    def operand_end(self, tok: Token) -> int:
+        """Where the operand starting at `tok` ends: a call or '(' runs to its ')'."""
+        end = token_end(self.source, tok)
+        try:
+            if tok.kind == NAME:
+                tok = self.next()
+            if tok.text != "(":
+                return end
+            for inner in chain([tok], self.through_matching_paren()):
+                if inner.kind != END:
+                    end = token_end(self.source, inner)
+        except CompileError:  # a bad character further on: quote what came before it
+            pass
+        return end
+
+    def chained_comparison(self, tok: Token) -> CompileError:
+        """``a < b < c``: suggest ``a < b and b < c`` with the source's own operands."""
+        ops = self.ops
+        first = ops[-1][2]
+        start = self.start.pos if len(ops) < 2 else token_end(self.source, ops[-2][2])
+        left = self.quote(start, first.pos)
+        middle = self.quote(token_end(self.source, first), tok.pos)
+        right = self.quote(token_end(self.source, tok), self.comparison_operand_end(tok))
+        return self.error(f"comparisons cannot be chained: write "
+                          f"'{left} {first.text} {middle} and {middle} {tok.text} {right}'", tok)
+
+    def comparison_operand_end(self, operator: Token) -> int:
+        """Where the right operand of a comparison ends: before the next looser operator."""
+        end = token_end(self.source, operator)
+        depth = 0
+        try:
+            for tok in self.tokens:
+                if tok.kind in _LINE_ENDS or (depth == 0 and tok.text in _ENDS_COMPARISON_OPERAND):
+                    break
+                depth += (tok.text == "(") - (tok.text == ")")
+                end = token_end(self.source, tok)
+        except CompileError:
+            pass
+        return end
