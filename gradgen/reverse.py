@@ -10,8 +10,11 @@ Outputs of the gradient graph: the value, then one partial per requested input.
 
 NaN safety of ``where``: a value computed only for one branch of a ``where`` may be inf or NaN
 where that branch is not taken (``where(x > 0, log(x), 0)`` at 0). Its adjoint there is zero
-times that, NaN. So each contribution leaving such a guarded region is masked with the
-branch's condition, ``where(c, contribution, 0)``: the branch not taken adds an exact zero.
+times that, NaN. So every node gets a *guard*, a condition node saying where its value is used
+at all (``c`` inside the first branch of ``where(c, a, b)``, ``not c`` inside the second, ``and``
+for nested branches, ``or`` over a node's several uses, none for a node used unconditionally),
+and a contribution leaving a guarded region is masked, ``where(guard, contribution, 0)``: the
+branch not taken adds an exact zero.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from gradgen.ir import Edge, Graph, Var, consumers
 from gradgen.naming import adjoint_name
 from gradgen.primitives import REGISTRY
 
-Guard = frozenset[tuple[Var, bool]]
+Guard = Var | None  # a condition node; None: used unconditionally
 
 
 def reverse_mode(graph: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
@@ -32,10 +35,9 @@ def reverse_mode(graph: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
     builder = GraphBuilder()
     builder.edges.extend(graph.edges)
     adjoints = {output: builder.const(1.0)}
-    guards = _branch_guards(active, targets)
-    order = {edge.output: index for index, edge in enumerate(graph.edges)}
+    guards = _branch_guards(builder, active)
     for edge in reversed(active):
-        _backpropagate(builder, edge, adjoints, guards, order)
+        _backpropagate(builder, edge, adjoints, guards)
     builder.origin = None
     partials = tuple(adjoints.get(var) or builder.const(0.0) for var in targets)
     names = (graph.name,) + tuple(adjoint_name(var.name) or "" for var in targets)
@@ -64,7 +66,7 @@ def _active_edges(graph: Graph, targets: tuple[Var, ...], output: Var) -> list[E
 
 
 def _backpropagate(builder: GraphBuilder, edge: Edge, adjoints: dict[Var, Var],
-                   guards: dict[Var, Guard], order: dict[Var, int]) -> None:
+                   guards: dict[Var, Guard]) -> None:
     """Add ``edge``'s contributions to the adjoints of its inputs."""
     g = adjoints.get(edge.output)
     if g is None:
@@ -72,23 +74,13 @@ def _backpropagate(builder: GraphBuilder, edge: Edge, adjoints: dict[Var, Var],
     builder.origin = edge
     rule = REGISTRY[edge.prim].adjoint
     contributions = rule(builder, g, edge.output, *edge.inputs)
+    guard = guards.get(edge.output)
     for var, contribution in zip(edge.inputs, contributions):
         if contribution is None or var.is_const:
             continue
-        outer = guards.get(edge.output, frozenset()) - guards.get(var, frozenset())
-        _accumulate(builder, var, _mask(builder, contribution, outer, order), adjoints)
-
-
-def _mask(builder: GraphBuilder, contribution: Var, guard: Guard,
-          order: dict[Var, int]) -> Var:
-    """``contribution`` where every branch condition of ``guard`` holds, exactly 0 elsewhere."""
-    if not guard:  # the common case: no ``where`` in the way
-        return contribution
-    zero = builder.const(0.0)
-    for condition, taken in sorted(guard, key=lambda pair: (order[pair[0]], pair[1])):
-        pair = (contribution, zero) if taken else (zero, contribution)
-        contribution = builder.where(condition, *pair)
-    return contribution
+        if guard is not None and guard is not guards.get(var):
+            contribution = builder.where(guard, contribution, builder.const(0.0))
+        _accumulate(builder, var, contribution, adjoints)
 
 
 def _accumulate(builder: GraphBuilder, var: Var, contribution: Var,
@@ -102,27 +94,37 @@ def _accumulate(builder: GraphBuilder, var: Var, contribution: Var,
         adjoints[var] = builder.emit("add", (previous, contribution), name)
 
 
-def _branch_guards(active: list[Edge], targets: tuple[Var, ...]) -> dict[Var, Guard]:
-    """For each active node, the ``where`` branch conditions under which alone it is used.
+def _branch_guards(builder: GraphBuilder, active: list[Edge]) -> dict[Var, Guard]:
+    """The guard of each active node, built as condition nodes after the forward edges.
 
     Visited in reverse order, so a node's consumers all have their guards before it does.
+    Inputs are not guarded: their adjoints are results, masked before they arrive.
     """
     uses = consumers(Graph("", (), tuple(active), ()))
     guards: dict[Var, Guard] = {}
     for edge in reversed(active):
-        guards[edge.output] = _common_guard(edge.output, uses.get(edge.output, ()), guards)
-    for var in targets:
-        guards[var] = frozenset()  # an input's adjoint is a result: masked in full, never later
+        guards[edge.output] = _union_of_uses(builder, edge.output, uses.get(edge.output, ()),
+                                             guards)
     return guards
 
 
-def _common_guard(var: Var, uses: list[Edge], guards: dict[Var, Guard]) -> Guard:
-    common: Guard | None = None
+def _union_of_uses(builder: GraphBuilder, var: Var, uses: list[Edge],
+                   guards: dict[Var, Guard]) -> Guard:
+    union: Guard = None
     for edge in uses:
-        guard = guards[edge.output]
-        if edge.prim == "where" and var is not edge.inputs[0]:
-            condition, then, orelse = edge.inputs
-            if (var is then) != (var is orelse):
-                guard = guard | {(condition, var is then)}
-        common = guard if common is None else common & guard
-    return common or frozenset()
+        guard = _guard_of_use(builder, var, edge, guards[edge.output])
+        if guard is None:
+            return None  # one unconditional use makes the node's value matter everywhere
+        union = guard if union is None or union is guard else builder.emit("or", (union, guard))
+    return union
+
+
+def _guard_of_use(builder: GraphBuilder, var: Var, edge: Edge, outer: Guard) -> Guard:
+    """Where ``var``'s value matters through this one use by ``edge``."""
+    if edge.prim != "where" or var is edge.inputs[0]:
+        return outer
+    condition, then, orelse = edge.inputs
+    if then is orelse:
+        return outer
+    branch = condition if var is then else builder.emit("not", (condition,))
+    return branch if outer is None else builder.emit("and", (outer, branch))

@@ -205,10 +205,6 @@ TWICE_GUARDED = {  # source, and its slope at x = 0.5 (at x = 2 both branches gi
 }
 
 
-@pytest.mark.xfail(strict=True, reason="reverse._branch_guards intersects the guards of a "
-                   "node's uses; a node used under two different condition nodes (even two "
-                   "copies of one condition: CSE runs after reverse mode) gets no mask, so "
-                   "0 * inf = NaN leaks where neither holds")
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("text, slope", TWICE_GUARDED.values(), ids=TWICE_GUARDED.keys())
 def test_where_guard_of_a_variable_used_in_two_guarded_branches(text: str, slope: float) -> None:
