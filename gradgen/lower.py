@@ -16,7 +16,7 @@ from gradgen.builder import GraphBuilder
 from gradgen.errors import CompileError
 from gradgen.ir import Graph, Var
 from gradgen.primitives import BINARY_OPERATORS, FUNCTIONS, REGISTRY, UNARY_OPERATORS
-from gradgen.syntax import Assign, Function, Item
+from gradgen.syntax import Assign, Function, Item, Return
 
 #: Functions of the language that are not primitives of their own: name -> allowed arities.
 SUGAR_ARITIES = {"log": (1, 2)}
@@ -51,9 +51,16 @@ class _Lowering:
                 self.env[target] = self.evaluate(statement.expr, target)
             else:
                 output = self.evaluate(statement.expr, self.function.name.text)
+                self.require_number(output, statement)
         assert output is not None, "the parser guarantees a return"
         return Graph(self.function.name.text, inputs, tuple(self.builder.edges), (output,),
                      self.function.source.text)
+
+    def require_number(self, output: Var, statement: Return) -> None:
+        if output.dtype == "bool":
+            raise CompileError("the function's value must be a number, not a condition; "
+                               "write 'where(cond, 1, 0)' for an indicator",
+                               self.function.source, statement.line, statement.col)
 
     # ---- names ---------------------------------------------------------------------------
 

@@ -220,7 +220,7 @@ unary("abs", "np.abs({0})", np.abs, sympy.Abs,
       lambda b, x, y: b.where(b.ge(x, b.const(0.0)), b.const(1.0), b.const(-1.0)))
 unary("sign", "np.sign({0})", np.sign, sympy.sign, None)
 unary("sigmoid", "np.exp(-np.logaddexp(0.0, -{0}))", _sigmoid,
-      lambda x: 1 / (1 + sympy.exp(-x)), lambda b, x, y: b.mul(y, b.sub(b.const(1.0), y)), (-6, 6))
+      lambda x: 1 / (1 + sympy.exp(-x)), lambda b, x, y: b.mul(y, b.sigmoid(b.neg(x))), (-6, 6))
 unary("relu", "np.maximum({0}, 0.0)", lambda x: np.maximum(x, 0.0), _relu_sympy,
       lambda b, x, y: b.where(b.gt(x, b.const(0.0)), b.const(1.0), b.const(0.0)))
 unary("softplus", "np.logaddexp(0.0, {0})", lambda x: np.log1p(np.exp(x)),

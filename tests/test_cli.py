@@ -108,6 +108,7 @@ BAD_SOURCES = [  # (source, line, column, start of the message)
     ("f(x) = where(x, 1, 2)\n", 1, 14, "where expects a condition"),
     ("f(x) = sin(x > 0)\n", 1, 14, "sin expects a number, got a condition"),
     ("def f(x):\n    a = x^2\n    return a + b\n", 3, 16, "'b' is not an input"),
+    ("f(x) = x > 0\n", 1, 8, "the function's value must be a number, not a condition"),
 ]
 
 
