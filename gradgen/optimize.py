@@ -10,7 +10,7 @@ then drops dead edges. The identities are exact for every float, inf and NaN inc
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
