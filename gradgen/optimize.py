@@ -3,8 +3,8 @@
 One forward sweep does constant folding, safe algebraic identities and common-subexpression
 elimination (with ``add``/``mul``/... operands put in a canonical order); a backward sweep
 then drops dead edges. The identities are exact for every float, inf and NaN included:
-``x + 0``, ``x - 0``, ``x * 1``, ``x / 1``, ``x ^ 1`` → ``x``; ``x * -1`` and ``0 - x`` →
-``-x``; ``--x`` → ``x``; ``x + -y`` → ``x - y``; ``x - -y`` → ``x + y``;
+``x + 0``, ``x - 0``, ``x * 1``, ``x / 1``, ``x ^ 1`` → ``x``; ``x ^ 0`` → ``1``;
+``x * -1`` and ``0 - x`` → ``-x``; ``--x`` → ``x``; ``x + -y`` → ``x - y``; ``x - -y`` → ``x + y``;
 ``where(c, x, x)`` → ``x``. ``0 * x`` → ``0`` is *not* done: it is wrong for inf and NaN.
 """
 
@@ -156,6 +156,8 @@ def _div(s: _Simplifier, p: Var, q: Var) -> Var | None:
 
 
 def _pow(s: _Simplifier, p: Var, q: Var) -> Var | None:
+    if _is(q, 0.0) and p.shape == q.shape:
+        return const(1.0)  # x ** 0 is 1 for every x, inf and NaN included (IEEE 754 pow)
     return p if _is(q, 1.0) and p.shape == q.shape else None
 
 

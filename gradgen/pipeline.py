@@ -64,9 +64,13 @@ def build_forward(text: str, path: str = "<string>") -> Graph:
 
 @_collector_paused()
 def build_gradient(forward: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
-    """The optimised gradient graph of a forward graph."""
+    """The optimised gradient graph of a forward graph.
+
+    The forward graph is simplified first, so that the reverse pass sees each shared value
+    once (``sin(x*y) + cos(x*y)`` backpropagates through one ``x*y``, not two).
+    """
     _check_wrt(forward, wrt)
-    return check(optimize(check(reverse_mode(forward, wrt))))
+    return check(optimize(check(reverse_mode(optimize(forward), wrt))))
 
 
 @_collector_paused()

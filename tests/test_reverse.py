@@ -296,6 +296,25 @@ def test_common_subexpressions_are_merged() -> None:
     assert partials == pytest.approx(expected, rel=1e-14)
 
 
+def test_shared_values_are_backpropagated_once() -> None:
+    """The forward graph is simplified before reverse mode: one x*y, so one adjoint for it."""
+    text = "f(x, y) = sin(x*y) + cos(y*x)"
+    assert prim_counts(compile_cached(text).gradient)["mul"] == 3  # x*y, then t*y and t*x
+    x, y = 0.4, -0.9
+    slope = math.cos(x * y) - math.sin(x * y)
+    assert compile_module(text).gradient(x, y)[1] == pytest.approx((slope * y, slope * x),
+                                                                   rel=1e-14)
+
+
+def test_power_zero_is_folded_to_one_as_numpy_computes_it() -> None:
+    text = "f(x) = 3 * x^0 + x"
+    assert prim_counts(compile_cached(text).gradient) == Counter({"add": 1})
+    values = np.array([2.0, 0.0, np.inf, -np.inf, np.nan])
+    value, (slope,) = compile_module(text).gradient(values)
+    np.testing.assert_array_equal(value, 3 * np.power(values, 0.0) + values)
+    np.testing.assert_array_equal(slope, np.ones(5))
+
+
 def test_adjoints_share_forward_values() -> None:
     text = "f(x) = sin(x) + cos(x)"  # sin' = cos(x) and cos' = -sin(x) are already computed
     assert prim_counts(compile_cached(text).gradient) == Counter(
