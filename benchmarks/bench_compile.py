@@ -6,8 +6,9 @@
 For every example under ``examples/`` and for generated expressions of 10 to 10^5 operations
 it prints, as Markdown tables ready for the README:
 
-- compile time, in total and per stage (parse + lower, reverse, optimize, emit), and per
-  operation of the forward program, which stays flat when compilation is linear;
+- compile time, in total, per stage (forward: parse, lower and simplify; reverse; optimize
+  the gradient; emit) and per operation of the forward program, which stays flat when
+  compilation is linear;
 - the operation counts (edges) of the forward and of the gradient program and their ratio,
   which reverse mode keeps below a small constant (3 here);
 - the time of one call of the generated ``forward`` and ``gradient`` on one point and on
@@ -19,7 +20,6 @@ Finally it compiles a sum of 10^6 terms once and reports its compile time.
 from __future__ import annotations
 
 import argparse
-import gc
 import platform
 import sys
 import time
@@ -36,7 +36,7 @@ from gradgen.ir import check
 from gradgen.lower import lower
 from gradgen.optimize import optimize
 from gradgen.parser import parse
-from gradgen.pipeline import compile_source
+from gradgen.pipeline import collector_paused, compile_source
 from gradgen.reverse import reverse_mode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,37 +132,23 @@ class Measurement:
         return self.gradient_ops / max(1, self.forward_ops)
 
 
+@collector_paused()
 def compile_in_stages(text: str, path: str) -> Measurement:
-    """Run the stages of `gradgen.pipeline.compile_source` one by one, timing each.
-
-    Like the pipeline, this pauses Python's cyclic garbage collector while it runs.
-    """
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _compile_in_stages(text, path)
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _compile_in_stages(text: str, path: str) -> Measurement:
+    """Run the stages of `gradgen.pipeline.compile_source` one by one, timing each."""
     clock = time.perf_counter
     start = clock()
-    forward = check(lower(parse(text, path)))
+    forward = check(optimize(check(lower(parse(text, path)))))
     parsed = clock()
     gradient = check(reverse_mode(forward))
     reversed_ = clock()
     gradient = check(optimize(gradient))
-    optimized_forward = check(optimize(forward))
     optimized = clock()
-    source = emit_module(optimized_forward, gradient, Path(path).name,
-                         f"gradgen compile {Path(path).name}")
+    source = emit_module(forward, gradient, Path(path).name, f"gradgen compile {Path(path).name}")
     emitted = clock()
-    stages = {"parse + lower": parsed - start, "reverse": reversed_ - parsed,
+    stages = {"forward": parsed - start, "reverse": reversed_ - parsed,
               "optimize": optimized - reversed_, "emit": emitted - optimized}
-    return Measurement(Path(path).stem, stages, len(forward.inputs),
-                       len(optimized_forward.edges), len(gradient.edges), source)
+    return Measurement(Path(path).stem, stages, len(forward.inputs), len(forward.edges),
+                       len(gradient.edges), source)
 
 
 def best_call_time(function: Callable[[], object], repeat: int) -> float:
@@ -251,7 +237,7 @@ def size_row(m: Measurement, first: list[str]) -> list[str]:
 
 
 SIZE_HEADER = ["fwd ops", "grad ops", "grad/fwd ops", "compile", "µs per fwd op"]
-STAGE_HEADER = ["parse + lower", "reverse", "optimize", "emit", "import"]
+STAGE_HEADER = ["forward", "reverse", "optimize", "emit", "import"]
 CALL_HEADER = ["fwd, 1 pt", "grad, 1 pt", "grad/fwd", "fwd, 10^6 pts", "grad, 10^6 pts",
                "grad/fwd"]
 

@@ -1,7 +1,9 @@
 """The pipeline, written down in one place.
 
-    text --parse--> syntax tree --lower--> Graph --check--> Graph
+    text --parse--> syntax tree --lower--> Graph --optimize--> Graph
          --reverse--> gradient Graph --optimize--> Graph --emit--> module source
+
+(with `check` after every stage that builds a graph).
 
 Every stage is a function of its input alone; the command line only wraps `compile_source`.
 """
@@ -44,7 +46,7 @@ class Compiled:
 
 
 @contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector: graphs are acyclic, and on a graph of a million
     nodes its repeated full scans would cost more than the compilation itself."""
     was_enabled = gc.isenabled()
@@ -56,24 +58,24 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-@_collector_paused()
+@collector_paused()
 def build_forward(text: str, path: str = "<string>") -> Graph:
-    """Parse and lower a source text into its checked forward graph."""
-    return check(lower(parse(text, path)))
+    """Parse, lower and simplify a source text into its checked forward graph.
 
-
-@_collector_paused()
-def build_gradient(forward: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
-    """The optimised gradient graph of a forward graph.
-
-    The forward graph is simplified first, so that the reverse pass sees each shared value
-    once (``sin(x*y) + cos(x*y)`` backpropagates through one ``x*y``, not two).
+    Simplifying before reverse mode means the reverse pass sees each shared value once
+    (``sin(x*y) + cos(x*y)`` backpropagates through one ``x*y``, not two).
     """
+    return check(optimize(check(lower(parse(text, path)))))
+
+
+@collector_paused()
+def build_gradient(forward: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
+    """The simplified gradient graph of a forward graph."""
     _check_wrt(forward, wrt)
-    return check(optimize(check(reverse_mode(optimize(forward), wrt))))
+    return check(optimize(check(reverse_mode(forward, wrt))))
 
 
-@_collector_paused()
+@collector_paused()
 def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | None = None,
                    command: str | None = None) -> Compiled:
     """Compile source text to a forward + gradient module."""
@@ -81,8 +83,7 @@ def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | Non
     gradient = build_gradient(forward, wrt)
     filename = Path(path).name
     command = command or f"gradgen compile {filename}" + (f" --wrt {','.join(wrt)}" if wrt else "")
-    optimized = check(optimize(forward))
-    return Compiled(optimized, gradient, emit_module(optimized, gradient, filename, command))
+    return Compiled(forward, gradient, emit_module(forward, gradient, filename, command))
 
 
 def _check_wrt(forward: Graph, wrt: tuple[str, ...] | None) -> None:
