@@ -74,14 +74,27 @@ def emit_module(forward: Graph, gradient: Graph, filename: str, command: str,
         "aliases": _aliases(forward.name),
         "renamed": _renamed(forward.inputs, params),
     }
-    context["renamed_list"] = ", ".join(context["renamed"]) if context["renamed"] else ""
-    context["needs_functools"] = bool(context["renamed"])
     return _environment().get_template("module.py.j2").render(context)
 
 
 def _function(name: str, graph: Graph, doc: str) -> Function:
     names = assign_names(graph, MODULE_GLOBALS, reuse_dead=True)
     params = [names[var] for var in graph.inputs]
+    targets = _result_names(graph, names)
+    results = [operand(var, names) for var in graph.outputs]
+    finish = f"{_tuple_text(targets)} = _finish({_tuple_text(results)}, {_tuple_text(params)})"
+    value, *partials = targets
+    # a gradient returns (value, partials) even with no partials (no inputs, or wrt=())
+    result = f"{value}, {_tuple_text(partials)}" if name == "gradient" else value
+    conversion = ""
+    if params:
+        conversion = f"{', '.join(params)} = {', '.join(f'_as_float({p})' for p in params)}"
+    return Function(name, ", ".join(params), doc, conversion, _statements(graph, names),
+                    finish, result)
+
+
+def _statements(graph: Graph, names: dict[Var, str]) -> list[Statement]:
+    """One statement per edge, a ``# grad of:`` comment where an adjoint block starts."""
     statements = []
     origin = None
     for edge in graph.edges:
@@ -90,17 +103,7 @@ def _function(name: str, graph: Graph, doc: str) -> Function:
             origin = edge.origin
             comment = None if origin is None else "grad of: " + grad_of_text(origin, names)
         statements.append(Statement(names[edge.output], python_expr(edge, names), comment))
-    targets = _result_names(graph, names)
-    results = [operand(var, names) for var in graph.outputs]
-    finish = (f"{_tuple_text(targets)} = "
-              f"_finish({_tuple_text(results)}, {_tuple_text(params)})")
-    value, *partials = targets
-    # a gradient returns (value, partials) even with no partials (no inputs, or wrt=())
-    result = f"{value}, {_tuple_text(partials)}" if name == "gradient" else value
-    conversion = ""
-    if params:
-        conversion = f"{', '.join(params)} = {', '.join(f'_as_float({p})' for p in params)}"
-    return Function(name, ", ".join(params), doc, conversion, statements, finish, result)
+    return statements
 
 
 def _result_names(graph: Graph, names: dict[Var, str]) -> list[str]:
