@@ -1,13 +1,16 @@
-"""The command line: ``gradgen compile | ir | graph``. It only wraps the pipeline.
+"""The command line: ``gradgen compile | ir | graph | compare | check | trace``.
 
-Exit status: 0 done, 1 a problem in the user's file (reported as ``FILE:LINE:COL: error: ...``),
-2 bad command-line usage. Output files are written atomically and never over the input; on any
+It only wraps the pipeline and the comparisons. Exit status: 0 done; 1 a problem in the user's
+file (reported as ``FILE:LINE:COL: error: ...``) or a mismatch found by ``check``; 2 bad
+command-line usage. Output files are written atomically and never over the input; on any
 error nothing is written and an existing output is left as it was.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import shutil
 import subprocess
@@ -17,14 +20,26 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gradgen import __version__
+from gradgen.compare import (
+    check,
+    compare,
+    format_check,
+    format_comparison,
+    load_module_file,
+    parse_point,
+)
 from gradgen.errors import CompileError
 from gradgen.graphviz import to_dot
-from gradgen.pipeline import build_forward, build_gradient, compile_source
+from gradgen.pipeline import METHODS, MODES, build_forward, build_gradient, compile_source
 from gradgen.printing import format_graph
 
 
 class UsageError(Exception):
     """Bad command-line usage (exit status 2)."""
+
+
+class CheckFailed(Exception):
+    """`gradgen check` found a mismatch (exit status 1; the report is already printed)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         args.run(args)
     except CompileError as error:
         print(error.format(), file=sys.stderr)
+        return 1
+    except CheckFailed:
         return 1
     except UsageError as error:
         print(f"gradgen {args.command}: error: {error}", file=sys.stderr)
@@ -54,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_compile(commands)
     _add_ir(commands)
     _add_graph(commands)
+    _add_compare(commands)
+    _add_check(commands)
     return parser
 
 
@@ -66,6 +85,7 @@ def _add_compile(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("-o", "--output", metavar="OUT",
                      help="where to write the module ('-' for standard output)")
     _add_wrt(sub)
+    _add_method(sub)
     sub.set_defaults(run=_run_compile)
 
 
@@ -92,8 +112,51 @@ def _add_graph(commands: argparse._SubParsersAction) -> None:
     sub.set_defaults(run=_run_graph)
 
 
+def _add_compare(commands: argparse._SubParsersAction) -> None:
+    sub = commands.add_parser(
+        "compare", help="every way to differentiate FILE, side by side",
+        description="Evaluate FILE's value and partials by reverse mode, forward mode, SymPy "
+                    "and central differences at one point, with their largest differences, "
+                    "then what each route costs: operations, time to derive, time per call.")
+    _add_file(sub)
+    sub.add_argument("--at", metavar="POINT",
+                     help="the point, as x=2,y=-1,z=0 (default: a random point in the domain)")
+    sub.add_argument("--batch", type=int, default=10_000, metavar="N",
+                     help="points per call when timing the generated code (default 10000)")
+    sub.add_argument("--json", action="store_true", help="print the same as JSON")
+    sub.set_defaults(run=_run_compare)
+
+
+def _add_check(commands: argparse._SubParsersAction) -> None:
+    sub = commands.add_parser(
+        "check", help="test FILE's gradient against central differences and SymPy",
+        description="Compare the gradient gradgen generates for FILE (or the one of an "
+                    "existing module, --module) with central differences and SymPy at random "
+                    "points; print the worst case; exit 1 on a mismatch.")
+    _add_file(sub)
+    sub.add_argument("--points", type=int, default=100, metavar="N",
+                     help="how many random points (default 100)")
+    sub.add_argument("--tol", type=float, default=1e-6, metavar="T",
+                     help="largest error allowed, relative to max(1, |partial|) (default 1e-6)")
+    sub.add_argument("--module", metavar="PY",
+                     help="check this generated module's gradient instead of a fresh one")
+    sub.set_defaults(run=_run_check)
+
+
 def _add_file(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("file", metavar="FILE", help="source file (UTF-8 text)")
+
+
+def _add_method(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--mode", choices=MODES, default="reverse",
+                     help="automatic differentiation in reverse mode (default: one backward "
+                          "sweep) or forward mode (one forward sweep per input; adds jvp)")
+    sub.add_argument("--method", choices=METHODS, default="ad",
+                     help="'ad': automatic differentiation (default); 'symbolic': the "
+                          "derivatives of SymPy's diff, printed through the same templates")
+    sub.add_argument("--cse", action=argparse.BooleanOptionalAction, default=True,
+                     help="with --method symbolic: share common subexpressions (sympy.cse); "
+                          "--no-cse prints SymPy's expression trees as they are")
 
 
 def _add_wrt(sub: argparse.ArgumentParser) -> None:
@@ -110,8 +173,10 @@ def _run_compile(args: argparse.Namespace) -> None:
         raise UsageError(f"refusing to overwrite the input file {args.file}; use -o OUT")
     text = _read(path)
     wrt = _wrt(args)
-    command = "gradgen compile " + path.name + (f" --wrt {args.wrt}" if args.wrt else "")
-    compiled = _usage_errors(lambda: compile_source(text, args.file, wrt, command))
+    if args.method == "symbolic" and args.mode != "reverse":
+        raise UsageError("--method symbolic has no --mode")
+    compiled = _usage_errors(lambda: compile_source(text, args.file, wrt, None, args.mode,
+                                                    args.method, args.cse))
     _write(output, compiled.source)
 
 
@@ -142,14 +207,36 @@ def _graph(args: argparse.Namespace):
     return _usage_errors(lambda: build_gradient(forward, _wrt(args)))
 
 
+def _run_compare(args: argparse.Namespace) -> None:
+    text = _read(Path(args.file))
+    point = None
+    if args.at is not None:
+        names = tuple(var.name for var in build_forward(text, args.file).inputs)
+        point = _usage_errors(lambda: parse_point(args.at, names), "--at")
+    comparison = compare(text, args.file, point, batch=args.batch)
+    if args.json:
+        print(json.dumps(dataclasses.asdict(comparison), indent=2, ensure_ascii=False))
+    else:
+        print(format_comparison(comparison), end="")
+
+
+def _run_check(args: argparse.Namespace) -> None:
+    text = _read(Path(args.file))
+    module = load_module_file(args.module) if args.module else None
+    result = check(text, args.file, args.points, args.tol, module)
+    print(format_check(result), end="")
+    if not result.passed:
+        raise CheckFailed()
+
+
 # ---- helpers -------------------------------------------------------------------------------
 
-def _usage_errors(thunk: Callable):
+def _usage_errors(thunk: Callable, option: str = "--wrt"):
     """Run ``thunk``, reporting a bad option value (a ValueError) as a usage error."""
     try:
         return thunk()
     except ValueError as error:
-        raise UsageError(f"--wrt: {error}") from None
+        raise UsageError(f"{option}: {error}") from None
 
 
 def _wrt(args: argparse.Namespace) -> tuple[str, ...] | None:

@@ -40,7 +40,7 @@ class Function:
     name: str
     params: str
     doc: str
-    conversion: str
+    preamble: list[str]
     statements: list[Statement]
     finish: str
     result: str
@@ -56,41 +56,92 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined)
 
 
-def emit_module(forward: Graph, gradient: Graph, filename: str, command: str,
-                mode: str = "reverse mode") -> str:
-    """The generated module's source text."""
-    wrt = gradient.output_names[1:]
+def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
+                mode: str = "reverse mode", wrt: tuple[str, ...] | None = None) -> str:
+    """The generated module's source text.
+
+    ``derivative`` is the gradient graph (outputs: value, then one partial per input of
+    ``wrt``), or in ``"forward mode"`` the JVP graph (inputs: the inputs, then one tangent per
+    input of ``wrt``; outputs: value and its tangent), from which ``gradient`` takes one
+    forward sweep per input.
+    """
+    wrt = tuple(var.name for var in forward.inputs) if wrt is None else wrt
     params = _param_names(forward)
+    signature = _signature(forward)
+    if mode == "forward mode":
+        derivatives = [_function("jvp", derivative, f"Value of {signature} and its derivative "
+                                 "along tangents, one per name in WRT.", packed="tangents",
+                                 own=len(forward.inputs)),
+                       _gradient_by_sweeps(params, wrt, forward.inputs)]
+    else:
+        derivatives = [_function("gradient", derivative, f"Value and partials of {signature}.")]
     context = {
         "title": _quoted(f"Value and gradient of {forward.name}, compiled from {filename}."),
         "version": __version__, "mode": mode, "filename": _quoted(filename),
         "command": _quoted(command),
         "source_lines": _source_lines(forward.source),
         "inputs": _tuple_literal(var.name for var in forward.inputs),
-        "wrt": _tuple_literal(name[: -len("_bar")] for name in wrt),
-        "functions": [_function("forward", forward, f"Value of {_signature(forward)}."),
-                      _function("gradient", gradient,
-                                f"Value and partials of {_signature(forward)}.")],
+        "wrt": _tuple_literal(wrt),
+        "functions": [_function("forward", forward, f"Value of {signature}."), *derivatives,
+                      _vjp(params)],
         "aliases": _aliases(forward.name),
         "renamed": _renamed(forward.inputs, params),
     }
     return _environment().get_template("module.py.j2").render(context)
 
 
-def _function(name: str, graph: Graph, doc: str) -> Function:
+def _function(name: str, graph: Graph, doc: str, packed: str | None = None,
+              own: int = 0) -> Function:
+    """A function computing ``graph``; with ``packed``, the inputs past the first ``own``
+    arrive as one tuple argument of that name (the tangents of ``jvp``)."""
     names = assign_names(graph, MODULE_GLOBALS, reuse_dead=True)
     params = [names[var] for var in graph.inputs]
+    signature, preamble = params, []
+    if packed is not None:
+        packed = python_name(packed, frozenset(names.values()) | MODULE_GLOBALS)
+        signature = params[:own] + [packed]
+        preamble = [f"{_tuple_text(params[own:])} = {packed}"]
     targets = _result_names(graph, names)
     results = [operand(var, names) for var in graph.outputs]
     finish = f"{_tuple_text(targets)} = _finish({_tuple_text(results)}, {_tuple_text(params)})"
     value, *partials = targets
     # a gradient returns (value, partials) even with no partials (no inputs, or wrt=())
-    result = f"{value}, {_tuple_text(partials)}" if name == "gradient" else value
-    conversion = ""
+    result = f"{value}, {_tuple_text(partials)}" if name == "gradient" else ", ".join(targets)
     if params:
-        conversion = f"{', '.join(params)} = {', '.join(f'_as_float({p})' for p in params)}"
-    return Function(name, ", ".join(params), doc, conversion, _statements(graph, names),
+        preamble.append(f"{', '.join(params)} = {', '.join(f'_as_float({p})' for p in params)}")
+    return Function(name, ", ".join(signature), doc, preamble, _statements(graph, names),
                     finish, result)
+
+
+def _gradient_by_sweeps(params: list[str], wrt: tuple[str, ...],
+                        inputs: tuple[Var, ...]) -> Function:
+    """Forward mode's gradient: one ``jvp`` sweep per input, seeded with a unit tangent."""
+    names = dict(zip((var.name for var in inputs), params))
+    taken = frozenset(params) | MODULE_GLOBALS
+    value = python_name("value", taken)
+    partials = [python_name(f"d_{names[name]}", taken) for name in wrt]
+    statements = []
+    for index, partial in enumerate(partials):
+        seed = _tuple_text("1.0" if k == index else "0.0" for k in range(len(wrt)))
+        statements.append(Statement(f"{value}, {partial}",
+                                    f"jvp({', '.join(params + [seed])})", None))
+    if not partials:
+        statements.append(Statement(value, f"forward({', '.join(params)})", None))
+    return Function("gradient", ", ".join(params),
+                    "Value and partials, by one forward sweep (jvp) per input of WRT.", [],
+                    statements, "", f"{value}, {_tuple_text(partials)}")
+
+
+def _vjp(params: list[str]) -> Function:
+    """``vjp``: the gradient scaled by a cotangent of the value's shape."""
+    taken = frozenset(params) | MODULE_GLOBALS
+    cotangent, value, partials, partial = (python_name(name, taken) for name in
+                                           ("cotangent", "value", "partials", "partial"))
+    return Function(
+        "vjp", ", ".join(params + [cotangent]),
+        "Value and the cotangent times each partial (the vector-Jacobian product).", [],
+        [Statement(f"{value}, {partials}", f"gradient({', '.join(params)})", None)], "",
+        f"{value}, tuple({cotangent} * {partial} for {partial} in {partials})")
 
 
 def _statements(graph: Graph, names: dict[Var, str]) -> list[Statement]:

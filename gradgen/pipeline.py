@@ -11,6 +11,7 @@ Every stage is a function of its input alone; the command line only wraps `compi
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import linecache
 import types
@@ -25,14 +26,33 @@ from gradgen.optimize import optimize
 from gradgen.parser import parse
 from gradgen.reverse import reverse_mode
 
+MODES = ("reverse", "forward")
+METHODS = ("ad", "symbolic")
+
 
 @dataclass(frozen=True)
 class Compiled:
-    """What one compilation produced: the graphs and the generated module's source."""
+    """What one compilation produced: the graphs and the generated module's source.
+
+    ``derivative`` is the gradient graph (reverse mode, symbolic) or the JVP graph (forward
+    mode) that the module's derivatives were printed from.
+    """
 
     forward: Graph
-    gradient: Graph
+    derivative: Graph
     source: str
+    mode: str = "reverse"
+    method: str = "ad"
+
+    @property
+    def gradient(self) -> Graph:
+        """The gradient graph (the JVP graph in forward mode)."""
+        return self.derivative
+
+    @functools.cached_property
+    def module(self) -> types.ModuleType:
+        """The generated module, loaded once."""
+        return self.load()
 
     def load(self, name: str = "gradgen_module") -> types.ModuleType:
         """Import the generated source as a module (registered so tracebacks show its lines)."""
@@ -76,14 +96,65 @@ def build_gradient(forward: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
 
 
 @collector_paused()
+def build_derivative(forward: Graph, wrt: tuple[str, ...] | None = None, mode: str = "reverse",
+                     method: str = "ad", cse: bool = True) -> Graph:
+    """The graph a module's derivatives are printed from, for one mode and method."""
+    _check_wrt(forward, wrt)
+    if method == "symbolic":
+        from gradgen.symbolic import symbolic_gradient_graph
+
+        graph = check(symbolic_gradient_graph(forward, wrt, cse=cse))
+        return check(optimize(graph)) if cse else graph  # without CSE: the trees as SymPy has them
+    if mode == "forward":
+        from gradgen.forward_mode import jvp_graph
+
+        return check(optimize(check(jvp_graph(forward, wrt))))
+    return build_gradient(forward, wrt)
+
+
+@collector_paused()
 def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | None = None,
-                   command: str | None = None) -> Compiled:
-    """Compile source text to a forward + gradient module."""
+                   command: str | None = None, mode: str = "reverse", method: str = "ad",
+                   cse: bool = True) -> Compiled:
+    """Compile source text to a module of the value and its derivatives.
+
+    ``mode`` is ``"reverse"`` (the default) or ``"forward"`` (automatic differentiation), or
+    ``method="symbolic"`` derives the gradient with SymPy instead (``cse``: share common
+    subexpressions with `sympy.cse`).
+    """
+    _check_choice(mode, method)
     forward = build_forward(text, path)
-    gradient = build_gradient(forward, wrt)
+    derivative = build_derivative(forward, wrt, mode, method, cse)
     filename = Path(path).name
-    command = command or f"gradgen compile {filename}" + (f" --wrt {','.join(wrt)}" if wrt else "")
-    return Compiled(forward, gradient, emit_module(forward, gradient, filename, command))
+    command = command or _command(filename, wrt, mode, method, cse)
+    source = emit_module(forward, derivative, filename, command, _describe(mode, method, cse),
+                         wrt)
+    return Compiled(forward, derivative, source, mode, method)
+
+
+def _check_choice(mode: str, method: str) -> None:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if method == "symbolic" and mode != "reverse":
+        raise ValueError("the symbolic method has no mode; leave mode as 'reverse'")
+
+
+def _describe(mode: str, method: str, cse: bool) -> str:
+    if method == "symbolic":
+        return f"symbolic differentiation by SymPy, {'with' if cse else 'without'} CSE"
+    return f"{mode} mode"
+
+
+def _command(filename: str, wrt: tuple[str, ...] | None, mode: str, method: str,
+             cse: bool) -> str:
+    options = [f"--wrt {','.join(wrt)}"] if wrt else []
+    if mode != "reverse":
+        options.append(f"--mode {mode}")
+    if method != "ad":
+        options.append(f"--method {method}" + ("" if cse else " --no-cse"))
+    return " ".join(["gradgen compile", filename, *options])
 
 
 def _check_wrt(forward: Graph, wrt: tuple[str, ...] | None) -> None:

@@ -1,0 +1,281 @@
+"""Comparing the ways to differentiate: reverse mode, forward mode, SymPy, central differences.
+
+`compare` compiles one source every way, evaluates value and partials at a point, and measures
+what each route costs (operations, time to derive, time per call); `check` tests a gradient
+against central differences (and SymPy) at random points. Both return data; the command line
+prints it (`format_comparison`, `format_check`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import time
+import timeit
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gradgen.emit import emit_module
+from gradgen.ir import Graph
+from gradgen.pipeline import Compiled, build_derivative, build_forward, compile_source
+
+#: Boxes tried, in order, for random points: the first where the function and its gradient are
+#: finite is used (log, sqrt, acosh, asin... each have one of these inside their domain).
+SAMPLING_BOXES = ((0.5, 1.5), (0.1, 0.9), (1.1, 2.0), (-1.0, 1.0), (-3.0, 3.0), (-0.9, -0.1))
+ROUTES = ("reverse", "forward", "symbolic", "central")
+
+
+@dataclass
+class Quantity:
+    """The value or one partial, as each route computes it."""
+
+    name: str
+    values: dict[str, float]
+
+
+@dataclass
+class Cost:
+    """What one route costs: IR operations, seconds to derive, seconds per call on a batch."""
+
+    route: str
+    operations: int
+    derive_seconds: float | None
+    call_seconds: float
+
+
+@dataclass
+class Comparison:
+    function: str
+    point: dict[str, float]
+    quantities: list[Quantity]
+    largest_abs_difference: dict[str, float]
+    largest_rel_difference: dict[str, float]
+    costs: list[Cost]
+    batch: int
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckResult:
+    function: str
+    points: int
+    tolerance: float
+    worst_error: float
+    worst_point: dict[str, float]
+    worst_partial: str
+    passed: bool
+    compared_with: list[str]
+
+
+# ---- points ---------------------------------------------------------------------------------
+
+def parse_point(text: str, names: tuple[str, ...]) -> dict[str, float]:
+    """``"x=2,y=-1,z=0"`` → ``{"x": 2.0, ...}``; every input must be given once."""
+    point: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, equals, number = item.partition("=")
+        name = name.strip()
+        if not equals or name not in names:
+            raise ValueError(f"expected NAME=NUMBER with NAME one of {', '.join(names)}, "
+                             f"got {item!r}")
+        if name in point:
+            raise ValueError(f"{name} is given twice")
+        try:
+            point[name] = float(number)
+        except ValueError:
+            raise ValueError(f"{item!r}: {number.strip()!r} is not a number") from None
+    missing = [name for name in names if name not in point]
+    if missing:
+        raise ValueError(f"no value for {', '.join(missing)}")
+    return point
+
+
+def random_points(module: types.ModuleType, count: int, seed: int = 0) -> np.ndarray:
+    """``count`` points (rows) where the function and its gradient are finite."""
+    rng = np.random.default_rng(seed)
+    width = len(module.INPUTS)
+    for low, high in SAMPLING_BOXES:
+        points = rng.uniform(low, high, size=(count, width))
+        value, partials = module.gradient(*points.T)
+        finite = np.isfinite(value) & np.all(np.isfinite(np.atleast_2d(partials)), axis=0)
+        if np.all(finite):
+            return points
+    return points[finite] if np.any(finite) else points
+
+
+# ---- compare --------------------------------------------------------------------------------
+
+def compare(text: str, path: str = "<string>", at: dict[str, float] | None = None,
+            batch: int = 10_000, seed: int = 0) -> Comparison:
+    """Value and partials by every route at one point, and what each route costs."""
+    forward = build_forward(text, path)
+    routes = {name: _derive(forward, path, name) for name in ("reverse", "forward",
+                                                             "symbolic", "symbolic-cse")}
+    reverse = routes["reverse"][0].module
+    names = tuple(reverse.INPUTS)
+    point = at or dict(zip(names, map(float, random_points(reverse, 1, seed)[0])))
+    args = [point[name] for name in names]
+    results = {route: routes[key][0].module.gradient(*args)
+               for route, key in (("reverse", "reverse"), ("forward", "forward"),
+                                  ("symbolic", "symbolic-cse"))}
+    results["central"] = (reverse.forward(*args), central_differences(reverse.forward, args))
+    quantities = [Quantity(forward.name, {r: v for r, (v, _) in results.items()})]
+    quantities += [Quantity(f"d{forward.name}/d{name}", {r: p[i] for r, (_, p) in results.items()})
+                   for i, name in enumerate(names)]
+    absolute, relative = _differences(quantities)
+    points = random_points(reverse, batch, seed).T
+    costs = [Cost("forward program", len(forward.edges), None,
+                  _call_seconds(reverse.forward, points))]
+    costs += [_cost(label, routes[key], points, len(names)) for label, key in (
+        ("reverse-mode gradient", "reverse"), ("forward-mode gradient", "forward"),
+        ("symbolic gradient, no CSE", "symbolic"), ("symbolic gradient, CSE", "symbolic-cse"))]
+    return Comparison(forward.name, point, quantities, absolute, relative, costs, batch)
+
+
+def _derive(forward: Graph, path: str, route: str) -> tuple[Compiled, float]:
+    """Compile ``forward`` one way; return it with the seconds the derivation took."""
+    mode = "forward" if route == "forward" else "reverse"
+    method = "symbolic" if route.startswith("symbolic") else "ad"
+    cse = route != "symbolic"
+    start = time.perf_counter()
+    derivative = build_derivative(forward, None, mode, method, cse)
+    seconds = time.perf_counter() - start
+    description = f"{mode} mode" if method == "ad" else f"symbolic, CSE {cse}"
+    source = emit_module(forward, derivative, Path(path).name, "gradgen compare", description)
+    return Compiled(forward, derivative, source, mode, method), seconds
+
+
+def _cost(label: str, route: tuple[Compiled, float], points: np.ndarray, inputs: int) -> Cost:
+    compiled, seconds = route
+    operations = len(compiled.derivative.edges)
+    if compiled.mode == "forward":
+        operations *= max(1, inputs)  # one sweep of the JVP program per input
+    return Cost(label, operations, seconds, _call_seconds(compiled.module.gradient, points))
+
+
+def _call_seconds(function: Callable, points: np.ndarray) -> float:
+    timer = timeit.Timer(lambda: function(*points))
+    number, _ = timer.autorange()
+    return min(timer.repeat(repeat=3, number=number)) / number
+
+
+def central_differences(function: Callable, args: list[float], step: float = 1e-6) -> list[float]:
+    """Central differences of ``function`` in each argument, with a step relative to it."""
+    partials = []
+    for index, value in enumerate(args):
+        h = step * max(1.0, abs(value))
+        up, down = list(args), list(args)
+        up[index], down[index] = value + h, value - h
+        partials.append((function(*up) - function(*down)) / (2 * h))
+    return partials
+
+
+def _differences(quantities: list[Quantity]) -> tuple[dict[str, float], dict[str, float]]:
+    """The largest absolute and relative difference of each route from reverse mode."""
+    absolute = {route: 0.0 for route in ROUTES[1:]}
+    relative = dict(absolute)
+    for quantity in quantities:
+        reference = quantity.values["reverse"]
+        for route in absolute:
+            difference = abs(quantity.values[route] - reference)
+            absolute[route] = max(absolute[route], difference)
+            relative[route] = max(relative[route], difference / max(abs(reference), 1e-300))
+    return absolute, relative
+
+
+# ---- check ----------------------------------------------------------------------------------
+
+def check(text: str, path: str = "<string>", points: int = 100, tolerance: float = 1e-6,
+          module: types.ModuleType | None = None, seed: int = 0) -> CheckResult:
+    """Test a gradient (the one gradgen generates, or ``module``'s) against central differences
+    and SymPy at random points; the error of a partial is relative to max(1, |partial|)."""
+    compiled = compile_source(text, path)
+    module = module or compiled.module
+    references = [("central differences", None)]
+    symbolic = _symbolic_module(text, path)
+    if symbolic is not None:
+        references.append(("SymPy", symbolic))
+    worst = (0.0, {}, "")
+    names = tuple(compiled.module.INPUTS)
+    for row in random_points(compiled.module, points, seed):
+        args = [float(a) for a in row]
+        _, partials = module.gradient(*args)
+        for label, reference in references:
+            expected = (central_differences(compiled.module.forward, args) if reference is None
+                        else reference.gradient(*args)[1])
+            for name, got, want in zip(names, partials, expected):
+                error = abs(got - want) / max(1.0, abs(want))
+                if not error <= worst[0]:  # NaN counts as the worst
+                    worst = (error if not math.isnan(error) else math.inf,
+                             dict(zip(names, args)), f"d/d{name} vs {label}")
+    return CheckResult(compiled.forward.name, points, tolerance, worst[0], worst[1], worst[2],
+                       worst[0] <= tolerance, [label for label, _ in references])
+
+
+def _symbolic_module(text: str, path: str) -> types.ModuleType | None:
+    try:
+        return compile_source(text, path, method="symbolic").module
+    except Exception:  # SymPy cannot take every function apart; then only differences check
+        return None
+
+
+def load_module_file(path: str) -> types.ModuleType:
+    """Import a Python module from a file (a generated module to be checked)."""
+    spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+    if spec is None or spec.loader is None:
+        raise OSError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ---- printing -------------------------------------------------------------------------------
+
+def format_comparison(comparison: Comparison) -> str:
+    """The comparison as two plain-text tables: the numbers, then the costs."""
+    at = ", ".join(f"{name}={value:g}" for name, value in comparison.point.items())
+    lines = [f"{comparison.function} at {at}", ""]
+    lines += _table(["", *ROUTES[:3], "central differences"],
+                    [[q.name, *(f"{q.values[r]:.17g}" for r in ROUTES)]
+                     for q in comparison.quantities])
+    lines.append("")
+    lines.append("largest difference from reverse mode: " + "; ".join(
+        f"{route} {comparison.largest_abs_difference[route]:.2g} "
+        f"(relative {comparison.largest_rel_difference[route]:.2g})"
+        for route in ROUTES[1:]))
+    lines.append("")
+    lines += _table(["cost", "operations", "time to derive",
+                     f"per call, {comparison.batch:,} points"],
+                    [[c.route, f"{c.operations:,}", _seconds(c.derive_seconds),
+                      _seconds(c.call_seconds)] for c in comparison.costs])
+    return "\n".join(lines) + "\n"
+
+
+def format_check(result: CheckResult) -> str:
+    verdict = "ok" if result.passed else "MISMATCH"
+    where = ", ".join(f"{name}={value:.17g}" for name, value in result.worst_point.items())
+    return (f"{verdict}: gradient of {result.function} against "
+            f"{' and '.join(result.compared_with)} at {result.points} random points\n"
+            f"worst relative error {result.worst_error:.3g} (tolerance {result.tolerance:g})"
+            + (f", {result.worst_partial} at {where}" if where else "") + "\n")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    def line(cells: list[str]) -> str:
+        return "  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
+                         for i, (cell, width) in enumerate(zip(cells, widths))).rstrip()
+    return [line(header), line(["-" * w for w in widths]), *map(line, rows)]
+
+
+def _seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
