@@ -25,6 +25,7 @@ MODULE_GLOBALS = GENERATED_GLOBALS | {"INPUTS", "WRT", "forward", "gradient", "f
 #: Builtins that the module's helpers call: an alias must not shadow them (``float = forward``).
 HELPER_BUILTINS = frozenset({"float", "tuple", "id"})
 SOURCE_LINES_SHOWN = 30
+LINE_WIDTH = 92  # generated lines are indented by 4 and kept within 96 where gradgen decides
 SOURCE_LINE_WIDTH = 200
 
 
@@ -107,10 +108,20 @@ def _function(name: str, graph: Graph, doc: str, packed: str | None = None,
     value, *partials = targets
     # a gradient returns (value, partials) even with no partials (no inputs, or wrt=())
     result = f"{value}, {_tuple_text(partials)}" if name == "gradient" else ", ".join(targets)
-    if params:
-        preamble.append(f"{', '.join(params)} = {', '.join(f'_as_float({p})' for p in params)}")
-    return Function(name, ", ".join(signature), doc, preamble, _statements(graph, names),
-                    finish, result)
+    preamble += _conversions(params)
+    comment = "tangent of: " if packed else "grad of: "
+    return Function(name, ", ".join(signature), doc, preamble,
+                    _statements(graph, names, comment), finish, result)
+
+
+def _conversions(params: list[str]) -> list[str]:
+    """``x, y = _as_float(x), _as_float(y)``: one line, or one line per input if too long."""
+    if not params:
+        return []
+    line = f"{', '.join(params)} = {', '.join(f'_as_float({p})' for p in params)}"
+    if len(line) <= LINE_WIDTH:
+        return [line]
+    return [f"{p} = _as_float({p})" for p in params]
 
 
 def _gradient_by_sweeps(params: list[str], wrt: tuple[str, ...],
@@ -144,15 +155,16 @@ def _vjp(params: list[str]) -> Function:
         f"{value}, tuple({cotangent} * {partial} for {partial} in {partials})")
 
 
-def _statements(graph: Graph, names: dict[Var, str]) -> list[Statement]:
-    """One statement per edge, a ``# grad of:`` comment where an adjoint block starts."""
+def _statements(graph: Graph, names: dict[Var, str], prefix: str) -> list[Statement]:
+    """One statement per edge, a ``# grad of:`` (or ``# tangent of:``) comment where the block
+    of one forward statement's derivative starts."""
     statements = []
     origin = None
     for edge in graph.edges:
         comment = None
         if edge.origin is not origin:
             origin = edge.origin
-            comment = None if origin is None else "grad of: " + grad_of_text(origin, names)
+            comment = None if origin is None else prefix + grad_of_text(origin, names)
         statements.append(Statement(names[edge.output], python_expr(edge, names), comment))
     return statements
 

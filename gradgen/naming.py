@@ -22,6 +22,11 @@ def adjoint_name(hint: str | None) -> str | None:
     return None if hint is None else f"{hint}_bar"
 
 
+def tangent_name(hint: str | None) -> str | None:
+    """The name hint of the tangent (forward mode) of a node with hint ``hint``."""
+    return None if hint is None else f"{hint}_dot"
+
+
 def python_name(name: str, reserved: frozenset[str] = GENERATED_GLOBALS) -> str:
     """``name``, or ``name_`` if it is a Python keyword or reserved for generated code."""
     while keyword.iskeyword(name) or name in reserved:

@@ -31,7 +31,7 @@ def reverse_mode(graph: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
     """The gradient program of a one-output graph with respect to inputs ``wrt`` (all if None)."""
     (output,) = graph.outputs
     targets = _select_inputs(graph, wrt)
-    active = _active_edges(graph, targets, output)
+    active = active_edges(graph, targets, output)
     builder = GraphBuilder()
     builder.edges.extend(graph.edges)
     adjoints = {output: builder.const(1.0)}
@@ -52,7 +52,7 @@ def _select_inputs(graph: Graph, wrt: tuple[str, ...] | None) -> tuple[Var, ...]
     return tuple(by_name[name] for name in wrt)
 
 
-def _active_edges(graph: Graph, targets: tuple[Var, ...], output: Var) -> list[Edge]:
+def active_edges(graph: Graph, targets: tuple[Var, ...], output: Var) -> list[Edge]:
     """Edges whose output depends differentiably on a target and reaches the output."""
     varied = set(targets)
     for edge in graph.edges:
