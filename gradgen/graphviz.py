@@ -3,6 +3,9 @@
 Values are ellipses, operations are boxes (the hypergraph drawn as a bipartite graph); each
 value points to the operations that use it, and each operation to the value it produces.
 Arguments of operations whose argument order matters are numbered on the arrows.
+
+Given values and adjoints at a point (`gradgen.trace.annotations`), each value node's label
+gains them, one per line: ``v3``, ``= 10``, ``v̄3 = 5.5``.
 """
 
 from __future__ import annotations
@@ -12,11 +15,22 @@ from gradgen.naming import assign_names
 from gradgen.optimize import COMMUTATIVE
 from gradgen.primitives import REGISTRY
 from gradgen.printing import operand
+from gradgen.trace import barred, format_value
 
 
-def to_dot(graph: Graph) -> str:
-    """The DOT source of ``graph``; deterministic."""
+def to_dot(graph: Graph, values: dict[Var, float] | None = None,
+           adjoints: dict[Var, float] | None = None,
+           labels: dict[Var, str] | None = None) -> str:
+    """The DOT source of ``graph``; deterministic.
+
+    ``values`` and ``adjoints`` (by node) annotate the value nodes they cover; ``labels``
+    replaces the printed names of the nodes it covers (the trace's ``v0, v1, ...``).
+    """
     names = assign_names(graph)
+    if labels:
+        names.update((var, label) for var, label in labels.items() if var in names)
+    if values or adjoints:
+        names = _annotated(names, values or {}, adjoints or {})
     ids: dict[Var, str] = {}
     lines = [f"digraph {_quote(graph.name)} {{", "    rankdir=LR;",
              '    node [fontname="Helvetica"];']
@@ -40,6 +54,20 @@ def to_dot(graph: Graph) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _annotated(names: dict[Var, str], values: dict[Var, float],
+               adjoints: dict[Var, float]) -> dict[Var, str]:
+    """Names with ``= value`` and ``v̄ = adjoint`` lines (`_quote` writes a newline ``\\n``)."""
+    annotated = {}
+    for var, name in names.items():
+        lines = [name]
+        if var in values:
+            lines.append(f"= {format_value(values[var])}")
+        if var in adjoints:
+            lines.append(f"{barred(name)} = {format_value(adjoints[var])}")
+        annotated[var] = "\n".join(lines)
+    return annotated
+
+
 def _value_node(lines: list[str], var: Var, label: str, style: str) -> str:
     node_id = f"v{len(lines)}"
     attributes = ", ".join(filter(None, ["shape=ellipse", f"label={_quote(label)}", style]))
@@ -52,4 +80,5 @@ def _op_label(prim: str) -> str:
 
 
 def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return '"' + escaped + '"'

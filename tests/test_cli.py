@@ -217,3 +217,36 @@ def test_non_editable_install_finds_templates(tmp_path):
                    cwd=tmp_path)
     value, _ = run_module(tmp_path / "lecture.py", 2.0, -1.0, 0.0)
     assert value == pytest.approx(0.1411200080598672, rel=1e-15)
+
+
+# ---- trace ----------------------------------------------------------------------------------
+
+TRACE = "f(x1, x2) = log(x1) + x1*x2 - sin(x2)\n"
+
+
+def test_trace_prints_the_lecture_tables(tmp_path, capsys):
+    source = write(tmp_path, TRACE)
+    assert main(["trace", str(source), "--at", "x1=2,x2=5", "--forward", "x1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "v3 = v0 * v1 | 2 * 5 = 10" in lines
+    assert "v6 = v5 - v4 | 10.693 - (-0.959) = 11.652" in lines
+    assert "v\u03073 = v\u03070 * v1 + v\u03071 * v0 | 1 * 5 + 0 * 2 = 5" in lines
+    assert "v\u03041 = v\u03043 * v0 + v\u03044 * cos(v1) | 1.716" in lines
+    assert lines[-2:] == ["x\u03041 = v\u03040 | 5.5", "x\u03042 = v\u03041 | 1.716"]
+
+
+@pytest.mark.parametrize("argv", [["--at", "x1=2"], ["--at", "x1=2,x2=5", "--forward", "y"],
+                                  ["--at", "x1=2,x2=five"]])
+def test_trace_bad_point_is_usage(tmp_path, capsys, argv):
+    source = write(tmp_path, TRACE)
+    assert main(["trace", str(source), *argv]) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_graph_at_labels_values_and_adjoints(tmp_path, capsys):
+    source = write(tmp_path, TRACE)
+    assert main(["graph", str(source), "--at", "x1=2,x2=5"]) == 0
+    dot = capsys.readouterr().out
+    assert 'label="v3\\n= 10\\nv\u03043 = 1"' in dot
+    assert 'label="v1\\n= 5\\nv\u03041 = 1.716"' in dot
+    assert main(["graph", str(source), "--at", "x1=2,x2=5", "--grad"]) == 2
