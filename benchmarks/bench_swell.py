@@ -89,14 +89,14 @@ def measure(text: str, n: int) -> Row:
 
 
 def grow(make: Callable[[int], str], limit: float, largest: int) -> list[Row]:
-    """Double n until SymPy's route takes longer than ``limit`` seconds (or n passes largest)."""
+    """Grow n by half until SymPy's route takes longer than ``limit`` seconds."""
     rows, n = [], 1
     while n <= largest:
         rows.append(measure(make(n), n))
         print(f"  n = {n}: symbolic {rows[-1].cse_seconds:.2f} s", file=sys.stderr)
         if rows[-1].cse_seconds > limit:
             break
-        n *= 2
+        n = max(n + 1, round(n * 1.5))
     return rows
 
 
