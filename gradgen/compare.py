@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import sympy
 
 from gradgen.emit import emit_module
 from gradgen.ir import Graph
@@ -113,6 +114,7 @@ def compare(text: str, path: str = "<string>", at: dict[str, float] | None = Non
             batch: int = 10_000, seed: int = 0) -> Comparison:
     """Value and partials by every route at one point, and what each route costs."""
     forward = build_forward(text, path)
+    _warm_up_sympy()
     routes = {name: _derive(forward, path, name) for name in ("reverse", "forward",
                                                              "symbolic", "symbolic-cse")}
     reverse = routes["reverse"][0].module
@@ -136,11 +138,18 @@ def compare(text: str, path: str = "<string>", at: dict[str, float] | None = Non
     return Comparison(forward.name, point, quantities, absolute, relative, costs, batch)
 
 
+def _warm_up_sympy() -> None:
+    """SymPy loads much of itself on first use: pay that before timing the symbolic route."""
+    x = sympy.Symbol("x", real=True)
+    sympy.cse([sympy.diff(sympy.sin(x) * sympy.exp(x) / (1 + x**2), x)])
+
+
 def _derive(forward: Graph, path: str, route: str) -> tuple[Compiled, float]:
     """Compile ``forward`` one way; return it with the seconds the derivation took."""
     mode = "forward" if route == "forward" else "reverse"
     method = "symbolic" if route.startswith("symbolic") else "ad"
     cse = route != "symbolic"
+    sympy.core.cache.clear_cache()  # each symbolic route differentiates from scratch
     start = time.perf_counter()
     derivative = build_derivative(forward, None, mode, method, cse)
     seconds = time.perf_counter() - start
