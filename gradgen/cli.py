@@ -28,7 +28,7 @@ from gradgen.compare import (
     load_module_file,
     parse_point,
 )
-from gradgen.errors import CompileError
+from gradgen.errors import CompileError, LimitError
 from gradgen.graphviz import to_dot
 from gradgen.ir import Graph
 from gradgen.pipeline import METHODS, MODES, build_forward, build_gradient, compile_source
@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         print(error.format(), file=sys.stderr)
         return 1
     except CheckFailed:
+        return 1
+    except LimitError as error:
+        print(f"{args.file}: error: {error}", file=sys.stderr)
         return 1
     except UsageError as error:
         print(f"gradgen {args.command}: error: {error}", file=sys.stderr)

@@ -21,6 +21,7 @@ import numpy as np
 import sympy
 
 from gradgen.emit import emit_module
+from gradgen.errors import LimitError
 from gradgen.ir import Graph
 from gradgen.pipeline import Compiled, build_derivative, build_forward, compile_source
 
@@ -43,9 +44,9 @@ class Cost:
     """What one route costs: IR operations, seconds to derive, seconds per call on a batch."""
 
     route: str
-    operations: int
+    operations: int | None  # None: the route was declined (see Comparison.notes)
     derive_seconds: float | None
-    call_seconds: float
+    call_seconds: float | None
 
 
 @dataclass
@@ -112,16 +113,20 @@ def random_points(module: types.ModuleType, count: int, seed: int = 0) -> np.nda
 
 def compare(text: str, path: str = "<string>", at: dict[str, float] | None = None,
             batch: int = 10_000, seed: int = 0) -> Comparison:
-    """Value and partials by every route at one point, and what each route costs."""
+    """Value and partials by every route at one point, and what each route costs.
+
+    A symbolic route past one of SymPy's limits (`LimitError`) is reported in ``notes``, with
+    NaN for its numbers and None for its costs.
+    """
     forward = build_forward(text, path)
     _warm_up_sympy()
-    routes = {name: _derive(forward, path, name) for name in ("reverse", "forward",
-                                                             "symbolic", "symbolic-cse")}
-    reverse = routes["reverse"][0].module
+    routes = {key: _Route(forward, path, key) for key in ("reverse", "forward", "symbolic",
+                                                          "symbolic-cse")}
+    reverse = routes["reverse"].compiled.module
     names = tuple(reverse.INPUTS)
     point = at or dict(zip(names, map(float, random_points(reverse, 1, seed)[0])))
     args = [point[name] for name in names]
-    results = {route: routes[key][0].module.gradient(*args)
+    results = {route: routes[key].gradient(args)
                for route, key in (("reverse", "reverse"), ("forward", "forward"),
                                   ("symbolic", "symbolic-cse"))}
     results["central"] = (reverse.forward(*args), central_differences(reverse.forward, args))
@@ -132,10 +137,11 @@ def compare(text: str, path: str = "<string>", at: dict[str, float] | None = Non
     points = random_points(reverse, batch, seed).T
     costs = [Cost("forward program", len(forward.edges), None,
                   _call_seconds(reverse.forward, points))]
-    costs += [_cost(label, routes[key], points, len(names)) for label, key in (
+    costs += [routes[key].cost(label, points) for label, key in (
         ("reverse-mode gradient", "reverse"), ("forward-mode gradient", "forward"),
         ("symbolic gradient, no CSE", "symbolic"), ("symbolic gradient, CSE", "symbolic-cse"))]
-    return Comparison(forward.name, point, quantities, absolute, relative, costs, batch)
+    notes = [route.declined for route in routes.values() if route.declined]
+    return Comparison(forward.name, point, quantities, absolute, relative, costs, batch, notes)
 
 
 def _warm_up_sympy() -> None:
@@ -144,26 +150,43 @@ def _warm_up_sympy() -> None:
     sympy.cse([sympy.diff(sympy.sin(x) * sympy.exp(x) / (1 + x**2), x)])
 
 
-def _derive(forward: Graph, path: str, route: str) -> tuple[Compiled, float]:
-    """Compile ``forward`` one way; return it with the seconds the derivation took."""
-    mode = "forward" if route == "forward" else "reverse"
-    method = "symbolic" if route.startswith("symbolic") else "ad"
-    cse = route != "symbolic"
-    sympy.core.cache.clear_cache()  # each symbolic route differentiates from scratch
-    start = time.perf_counter()
-    derivative = build_derivative(forward, None, mode, method, cse)
-    seconds = time.perf_counter() - start
-    description = f"{mode} mode" if method == "ad" else f"symbolic, CSE {cse}"
-    source = emit_module(forward, derivative, Path(path).name, "gradgen compare", description)
-    return Compiled(forward, derivative, source, mode, method), seconds
+class _Route:
+    """One way of deriving the gradient, compiled and timed (or declined past a limit)."""
 
+    def __init__(self, forward: Graph, path: str, key: str) -> None:
+        self.mode = "forward" if key == "forward" else "reverse"
+        method = "symbolic" if key.startswith("symbolic") else "ad"
+        cse = key != "symbolic"
+        self.inputs = len(forward.inputs)
+        self.compiled: Compiled | None = None
+        self.declined = ""
+        sympy.core.cache.clear_cache()  # each symbolic route differentiates from scratch
+        start = time.perf_counter()
+        try:
+            derivative = build_derivative(forward, None, self.mode, method, cse)
+        except LimitError as error:
+            self.declined = f"{key}: {error}"
+            return
+        finally:
+            self.seconds = time.perf_counter() - start
+        description = f"{self.mode} mode" if method == "ad" else f"symbolic, CSE {cse}"
+        source = emit_module(forward, derivative, Path(path).name, "gradgen compare",
+                             description)
+        self.compiled = Compiled(forward, derivative, source, self.mode, method)
 
-def _cost(label: str, route: tuple[Compiled, float], points: np.ndarray, inputs: int) -> Cost:
-    compiled, seconds = route
-    operations = len(compiled.derivative.edges)
-    if compiled.mode == "forward":
-        operations *= max(1, inputs)  # one sweep of the JVP program per input
-    return Cost(label, operations, seconds, _call_seconds(compiled.module.gradient, points))
+    def gradient(self, args: list[float]) -> tuple[float, list[float]]:
+        if self.compiled is None:
+            return math.nan, [math.nan] * self.inputs
+        return self.compiled.module.gradient(*args)
+
+    def cost(self, label: str, points: np.ndarray) -> Cost:
+        if self.compiled is None:
+            return Cost(label, None, self.seconds, None)
+        operations = len(self.compiled.derivative.edges)
+        if self.mode == "forward":
+            operations *= max(1, self.inputs)  # one sweep of the JVP program per input
+        return Cost(label, operations, self.seconds,
+                    _call_seconds(self.compiled.module.gradient, points))
 
 
 def _call_seconds(function: Callable, points: np.ndarray) -> float:
@@ -259,8 +282,10 @@ def format_comparison(comparison: Comparison) -> str:
     lines.append("")
     lines += _table(["cost", "operations", "time to derive",
                      f"per call, {comparison.batch:,} points"],
-                    [[c.route, f"{c.operations:,}", _seconds(c.derive_seconds),
-                      _seconds(c.call_seconds)] for c in comparison.costs])
+                    [[c.route, "-" if c.operations is None else f"{c.operations:,}",
+                      _seconds(c.derive_seconds), _seconds(c.call_seconds)]
+                     for c in comparison.costs])
+    lines += [""] + [f"note: {note}" for note in comparison.notes] if comparison.notes else []
     return "\n".join(lines) + "\n"
 
 

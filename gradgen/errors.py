@@ -45,5 +45,10 @@ class CompileError(Exception):
         return f"{head}\n    {text}\n    {' ' * (self.col - 1)}^"
 
 
+class LimitError(Exception):
+    """A request declined for this input because it would pass a limit (SymPy's recursion
+    depth, an expression swelling past what can be printed); the file itself is fine."""
+
+
 class InternalError(Exception):
     """A bug in gradgen: an invariant of the IR or of a pass does not hold."""

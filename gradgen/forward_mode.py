@@ -34,7 +34,7 @@ selection with ``where`` to be covered. The rules' by-products that the tangent 
 from __future__ import annotations
 
 from gradgen.builder import GraphBuilder, give_hint
-from gradgen.ir import Edge, Graph, Var
+from gradgen.ir import Edge, Graph, Var, select_inputs
 from gradgen.naming import tangent_name
 from gradgen.primitives import REGISTRY
 from gradgen.reverse import active_edges
@@ -47,7 +47,7 @@ def jvp_graph(forward: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
     that order. Outputs: the value and its tangent, named ``f`` and ``f_dot``.
     """
     (output,) = forward.outputs
-    targets = _select_inputs(forward, wrt)
+    targets = select_inputs(forward, wrt)
     tangent_inputs = tuple(Var(tangent_name(var.name), var.shape, var.dtype) for var in targets)
     tangents: dict[Var, Var] = dict(zip(targets, tangent_inputs))
     builder = GraphBuilder()
@@ -60,18 +60,6 @@ def jvp_graph(forward: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
     return forward.replace(inputs=forward.inputs + tangent_inputs, edges=tuple(builder.edges),
                            outputs=(output, output_dot),
                            output_names=(forward.name, f"{forward.name}_dot"))
-
-
-def _select_inputs(graph: Graph, wrt: tuple[str, ...] | None) -> tuple[Var, ...]:
-    if wrt is None:
-        return graph.inputs
-    by_name = {var.name: var for var in graph.inputs}
-    unknown = [name for name in wrt if name not in by_name]
-    if unknown:
-        raise ValueError(f"'{unknown[0]}' is not an input; inputs are {', '.join(by_name)}")
-    if len(set(wrt)) != len(wrt):
-        raise ValueError("wrt names an input twice")
-    return tuple(by_name[name] for name in wrt)
 
 
 def _push_forward(builder: GraphBuilder, edge: Edge, tangents: dict[Var, Var]) -> None:

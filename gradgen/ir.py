@@ -84,6 +84,20 @@ class Graph:
         return Graph(**fields)
 
 
+def select_inputs(graph: Graph, wrt: tuple[str, ...] | None) -> tuple[Var, ...]:
+    """The inputs named by ``wrt``, in that order (all inputs if None); ValueError if ``wrt``
+    names something that is not an input, or an input twice."""
+    if wrt is None:
+        return graph.inputs
+    by_name = {var.name: var for var in graph.inputs}
+    unknown = [name for name in wrt if name not in by_name]
+    if unknown:
+        raise ValueError(f"'{unknown[0]}' is not an input; inputs are {', '.join(by_name)}")
+    if len(set(wrt)) != len(wrt):
+        raise ValueError("an input is named twice")
+    return tuple(by_name[name] for name in wrt)
+
+
 def producers(graph: Graph) -> dict[Var, Edge]:
     """Map each produced node to the edge that produces it."""
     return {edge.output: edge for edge in graph.edges}

@@ -20,7 +20,7 @@ branch not taken adds an exact zero.
 from __future__ import annotations
 
 from gradgen.builder import GraphBuilder, give_hint
-from gradgen.ir import Edge, Graph, Var, consumers
+from gradgen.ir import Edge, Graph, Var, consumers, select_inputs
 from gradgen.naming import adjoint_name
 from gradgen.primitives import REGISTRY
 
@@ -30,7 +30,7 @@ Guard = Var | None  # a condition node; None: used unconditionally
 def reverse_mode(graph: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
     """The gradient program of a one-output graph with respect to inputs ``wrt`` (all if None)."""
     (output,) = graph.outputs
-    targets = _select_inputs(graph, wrt)
+    targets = select_inputs(graph, wrt)
     active = active_edges(graph, targets, output)
     builder = GraphBuilder()
     builder.edges.extend(graph.edges)
@@ -43,13 +43,6 @@ def reverse_mode(graph: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
     names = (graph.name,) + tuple(adjoint_name(var.name) or "" for var in targets)
     return graph.replace(edges=tuple(builder.edges), outputs=(output,) + partials,
                          output_names=names)
-
-
-def _select_inputs(graph: Graph, wrt: tuple[str, ...] | None) -> tuple[Var, ...]:
-    if wrt is None:
-        return graph.inputs
-    by_name = {var.name: var for var in graph.inputs}
-    return tuple(by_name[name] for name in wrt)
 
 
 def active_edges(graph: Graph, targets: tuple[Var, ...], output: Var) -> list[Edge]:

@@ -64,10 +64,14 @@ import sympy
 from sympy.functions.elementary.piecewise import ExprCondPair
 
 from gradgen.builder import GraphBuilder, give_hint
-from gradgen.errors import InternalError
-from gradgen.ir import Graph, Var
+from gradgen.errors import InternalError, LimitError
+from gradgen.ir import Graph, Var, select_inputs
 from gradgen.naming import adjoint_name
 from gradgen.primitives import REGISTRY
+
+#: Operations beyond which a symbolic gradient without CSE is refused: printed as trees they
+#: would make a module of gigabytes (the point of `--no-cse` is to see swell, not to drown in it).
+MAX_TREE_OPERATIONS = 1_000_000
 
 
 def to_sympy(graph: Graph) -> tuple[tuple[sympy.Symbol, ...], tuple[sympy.Expr, ...]]:
@@ -105,27 +109,30 @@ def symbolic_gradient_graph(forward: Graph, wrt: tuple[str, ...] | None = None,
     ``<input>_bar``. With ``cse``, `sympy.cse` shares common subexpressions; without, each
     expression is built as a tree (no sharing at all), to show expression swell.
     """
-    targets = _select_inputs(forward, wrt)
+    targets = select_inputs(forward, wrt)
     try:
         symbols, (value,) = to_sympy(forward)
         by_input = dict(zip(forward.inputs, symbols))
         partials = [sympy.diff(value, by_input[var]) for var in targets]
+        if not cse:
+            _check_tree_size(forward.name, [value, *partials])
         graph = expressions_to_graph(forward.name, forward.inputs, symbols,
                                      [value, *partials], cse)
     except RecursionError:
-        raise RecursionError(f"{forward.name}: the expression is nested too deeply for SymPy "
-                             "(it recurses over the tree); use reverse mode") from None
+        raise LimitError(f"{forward.name} is nested too deeply for SymPy (it recurses over the "
+                         "expression tree); use automatic differentiation") from None
     for var, target in zip(graph.outputs[1:], targets):
         give_hint(var, adjoint_name(target.name))
     names = (forward.name,) + tuple(adjoint_name(var.name) or "" for var in targets)
     return forward.replace(edges=graph.edges, outputs=graph.outputs, output_names=names)
 
 
-def _select_inputs(graph: Graph, wrt: tuple[str, ...] | None) -> tuple[Var, ...]:
-    if wrt is None:
-        return graph.inputs
-    by_name = {var.name: var for var in graph.inputs}
-    return tuple(by_name[name] for name in wrt)
+def _check_tree_size(name: str, exprs: list[sympy.Basic]) -> None:
+    size = count_operations(exprs, shared=False)
+    if size > MAX_TREE_OPERATIONS:
+        raise LimitError(f"without CSE, SymPy's gradient of {name} has {size:,} operations "
+                         f"(more than {MAX_TREE_OPERATIONS:,} are not printed): expression "
+                         "swell; use CSE or automatic differentiation")
 
 
 def expressions_to_graph(name: str, inputs: tuple[Var, ...], symbols: Sequence[sympy.Symbol],

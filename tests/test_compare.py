@@ -96,3 +96,17 @@ def test_check_api_returns_data() -> None:
     assert result.passed and result.points == 30
     assert result.worst_error < 1e-7
     assert result.compared_with == ["central differences", "SymPy"]
+
+
+def test_compare_reports_a_declined_symbolic_route(monkeypatch, tmp_path, capsys) -> None:
+    monkeypatch.setattr("gradgen.symbolic.MAX_TREE_OPERATIONS", 10)
+    comparison = gradgen.compare(LECTURE, at={"x": 2.0, "y": -1.0, "z": 0.0}, batch=10)
+    costs = {cost.route: cost for cost in comparison.costs}
+    assert costs["symbolic gradient, no CSE"].operations is None
+    assert costs["symbolic gradient, CSE"].operations is not None
+    assert len(comparison.notes) == 1 and "expression swell" in comparison.notes[0]
+    assert comparison.largest_rel_difference["symbolic"] < 1e-12  # the CSE route still ran
+    source = tmp_path / "lecture.txt"
+    source.write_text(LECTURE, encoding="utf-8")
+    assert main(["compare", str(source), "--at", "x=2,y=-1,z=0", "--batch", "10"]) == 0
+    assert "note: symbolic: without CSE" in capsys.readouterr().out

@@ -22,8 +22,9 @@ import sympy
 from conftest import compile_cached, compile_module
 from test_primitives import sample, source_text
 
+from gradgen.cli import main
 from gradgen.emit import emit_module
-from gradgen.errors import InternalError
+from gradgen.errors import InternalError, LimitError
 from gradgen.interpret import interpret
 from gradgen.ir import Graph, Var, check
 from gradgen.pipeline import Compiled, build_forward
@@ -245,11 +246,22 @@ def test_the_symbolic_route_below_sympys_depth_limit(cse: bool) -> None:
 
 
 def test_too_deep_for_sympy_says_so() -> None:
-    forward = build_forward("f(x) = " + "sin(" * 400 + "x" + ")" * 400)
-    try:
+    forward = build_forward("f(x) = " + "sin(" * 2000 + "x" + ")" * 2000)
+    with pytest.raises(LimitError, match="nested too deeply for SymPy"):
         symbolic_gradient_graph(forward)
-    except RecursionError as error:
-        assert "nested too deeply for SymPy" in str(error)
+
+
+def test_expression_swell_past_the_limit_is_refused(monkeypatch, tmp_path, capsys) -> None:
+    text = "def f(x, y):\n" + "    x = sin(x*y + x^2)\n" * 6 + "    return x\n"
+    monkeypatch.setattr("gradgen.symbolic.MAX_TREE_OPERATIONS", 1000)
+    with pytest.raises(LimitError, match="expression swell"):
+        symbolic_gradient_graph(build_forward(text), cse=False)
+    assert symbolic_gradient_graph(build_forward(text), cse=True).edges  # CSE keeps it small
+    source = tmp_path / "nested.txt"
+    source.write_text(text, encoding="utf-8")
+    assert main(["compile", str(source), "--method", "symbolic", "--no-cse"]) == 1
+    assert "operations (more than 1,000 are not printed)" in capsys.readouterr().err
+    assert not (tmp_path / "nested.py").exists()
 
 
 # ---- counting operations and expression swell ------------------------------------------------
