@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -62,56 +63,84 @@ class Row:
     n: int
     forward_ops: int
     reverse_ops: int
-    symbolic_ops: int
-    cse_ops: int
+    symbolic_ops: int | None  # None: SymPy did not finish within the limit
+    cse_ops: int | None
     reverse_seconds: float
-    symbolic_seconds: float
-    cse_seconds: float
+    symbolic_seconds: float | None
+    cse_seconds: float | None
 
 
-def measure(text: str, n: int) -> Row:
+class OutOfTime(Exception):
+    """SymPy's route took longer than the limit."""
+
+
+def measure(text: str, n: int, limit: float) -> Row:
     forward = build_forward(text)
     start = time.perf_counter()
     gradient = build_gradient(forward)
     reverse_seconds = time.perf_counter() - start
-    symbols, (expr,) = to_sympy(forward)
-    start = time.perf_counter()
-    partials = [sympy.diff(expr, symbol) for symbol in symbols]
-    symbolic_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    replacements, reduced = sympy.cse([expr, *partials])
-    cse_seconds = symbolic_seconds + time.perf_counter() - start
-    return Row(n, len(forward.edges), len(gradient.edges),
-               count_operations([expr, *partials], shared=False),
-               count_operations([value for _, value in replacements] + list(reduced),
-                                shared=True),
-               reverse_seconds, symbolic_seconds, cse_seconds)
+    try:
+        symbolic = measure_sympy(forward, limit)
+    except OutOfTime:
+        symbolic = (None, None, None, None)
+    return Row(n, len(forward.edges), len(gradient.edges), symbolic[0], symbolic[1],
+               reverse_seconds, symbolic[2], symbolic[3])
+
+
+def measure_sympy(forward, limit: float) -> tuple[int, int, float, float]:
+    """Tree and CSE op counts and seconds of SymPy's gradient, or `OutOfTime` past ``limit``."""
+    def give_up(signum, frame):
+        raise OutOfTime()
+
+    previous = signal.signal(signal.SIGALRM, give_up)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        sympy.core.cache.clear_cache()
+        symbols, (expr,) = to_sympy(forward)
+        start = time.perf_counter()
+        partials = [sympy.diff(expr, symbol) for symbol in symbols]
+        symbolic_seconds = time.perf_counter() - start
+        replacements, reduced = sympy.cse([expr, *partials])
+        cse_seconds = time.perf_counter() - start
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    return (count_operations([expr, *partials], shared=False),
+            count_operations([value for _, value in replacements] + list(reduced), shared=True),
+            symbolic_seconds, cse_seconds)
 
 
 def grow(make: Callable[[int], str], limit: float, largest: int) -> list[Row]:
     """Grow n by half until SymPy's route takes longer than ``limit`` seconds."""
     rows, n = [], 1
     while n <= largest:
-        rows.append(measure(make(n), n))
-        print(f"  n = {n}: symbolic {rows[-1].cse_seconds:.2f} s", file=sys.stderr)
-        if rows[-1].cse_seconds > limit:
+        rows.append(measure(make(n), n, limit))
+        print(f"  n = {n}: symbolic {seconds(rows[-1].cse_seconds)}", file=sys.stderr)
+        if rows[-1].cse_seconds is None:
             break
         n = max(n + 1, round(n * 1.5))
     return rows
 
 
-def table(rows: list[Row]) -> list[str]:
+def table(rows: list[Row], limit: float) -> list[str]:
     lines = ["| n | fwd ops | reverse grad ops | SymPy ops (trees) | SymPy ops (CSE) "
              "| derive: reverse | SymPy diff | SymPy diff + CSE |",
              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
-        lines.append(f"| {r.n} | {r.forward_ops:,} | {r.reverse_ops:,} | {r.symbolic_ops:,} | "
-                     f"{r.cse_ops:,} | {seconds(r.reverse_seconds)} | "
-                     f"{seconds(r.symbolic_seconds)} | {seconds(r.cse_seconds)} |")
+        late = f"> {limit:g} s"
+        lines.append(f"| {r.n} | {r.forward_ops:,} | {r.reverse_ops:,} | {count(r.symbolic_ops)} "
+                     f"| {count(r.cse_ops)} | {seconds(r.reverse_seconds)} | "
+                     f"{seconds(r.symbolic_seconds, late)} | {seconds(r.cse_seconds, late)} |")
     return lines
 
 
-def seconds(value: float) -> str:
+def count(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def seconds(value: float | None, missing: str = "—") -> str:
+    if value is None:
+        return missing
     return f"{value * 1e3:.3g} ms" if value < 1 else f"{value:.3g} s"
 
 
@@ -125,6 +154,7 @@ def plot(results: dict[str, list[Row]], path: Path) -> bool:
         return False
     figure, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4))
     for axis, (family, rows) in zip(axes, results.items()):
+        rows = [r for r in rows if r.symbolic_ops is not None]
         n = [r.n for r in rows]
         axis.loglog(n, [r.reverse_ops for r in rows], "o-", label="reverse mode (gradgen)")
         axis.loglog(n, [r.symbolic_ops for r in rows], "s-", label="SymPy diff, trees")
@@ -152,7 +182,7 @@ def main() -> None:
     for family, (title, make) in FAMILIES.items():
         print(f"{family}:", file=sys.stderr)
         results[family] = grow(make, limit, largest=1 << 14)
-        lines += [f"## {family}: {title}", "", *table(results[family]), ""]
+        lines += [f"## {family}: {title}", "", *table(results[family], limit), ""]
     report = "\n".join(lines)
     print(report)
     if not args.quick:
