@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from gradgen import __version__
+from gradgen.compare import best_call_time
+from gradgen.compare import format_seconds as seconds
 from gradgen.emit import emit_module
 from gradgen.ir import check
 from gradgen.lower import lower
@@ -151,13 +153,6 @@ def compile_in_stages(text: str, path: str) -> Measurement:
                        len(gradient.edges), source)
 
 
-def best_call_time(function: Callable[[], object], repeat: int) -> float:
-    """Seconds per call: the best of ``repeat`` runs of as many calls as fill 0.2 s."""
-    timer = timeit.Timer(function)
-    number, _ = timer.autorange()
-    return min(timer.repeat(repeat=repeat, number=number)) / number
-
-
 def load_module(measurement: Measurement):
     """Import the generated source (the time Python takes to compile it is recorded)."""
     start = time.perf_counter()
@@ -204,16 +199,6 @@ def measure(label: str, text: str, domain: tuple[float, float], quick: bool) -> 
 
 
 # ---- formatting -----------------------------------------------------------------------------
-
-def seconds(value: float | None) -> str:
-    """``12.3 µs``, ``4.56 ms``, ``1.23 s``; ``—`` for a skipped measurement."""
-    if value is None:
-        return "—"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if value >= scale:
-            return f"{value / scale:.3g} {unit}"
-    return f"{value * 1e9:.3g} ns"
-
 
 def ratio(numerator: float | None, denominator: float | None) -> str:
     if numerator is None or denominator is None:

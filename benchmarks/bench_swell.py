@@ -29,6 +29,7 @@ from pathlib import Path
 import sympy
 
 from gradgen import __version__
+from gradgen.compare import format_seconds as seconds
 from gradgen.pipeline import build_forward, build_gradient
 from gradgen.symbolic import count_operations, to_sympy
 
@@ -136,12 +137,6 @@ def table(rows: list[Row], limit: float) -> list[str]:
 
 def count(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
-
-
-def seconds(value: float | None, missing: str = "—") -> str:
-    if value is None:
-        return missing
-    return f"{value * 1e3:.3g} ms" if value < 1 else f"{value:.3g} s"
 
 
 def plot(results: dict[str, list[Row]], path: Path) -> bool:
