@@ -23,11 +23,9 @@ Every bad input is a `CompileError` located at the token where the parser gave u
 
 from __future__ import annotations
 
-import gc
 import math
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from itertools import chain
 from typing import NamedTuple
 
@@ -102,24 +100,13 @@ class _Group(NamedTuple):
 
 
 def parse(text: str, path: str) -> Function:
-    """Parse a whole source file into a `Function`; raises `CompileError` on bad input."""
-    with _cycle_collector_paused():
-        source = Source(path, text)
-        return _Parser(source, tokenize(source)).file()
+    """Parse a whole source file into a `Function`; raises `CompileError` on bad input.
 
-
-@contextmanager
-def _cycle_collector_paused() -> Iterator[None]:
-    """Parsing makes millions of small tuples and no cycles; without this pause the cycle
-    collector would walk the growing output again and again (a third of the time of a
-    million-term sum)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    Callers with large inputs should pause the cycle collector (`pipeline.collector_paused`
+    does, for the whole compilation): parsing makes millions of small tuples and no cycles.
+    """
+    source = Source(path, text)
+    return _Parser(source, tokenize(source)).file()
 
 
 def _describe(tok: Token) -> str:
