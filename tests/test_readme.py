@@ -34,3 +34,10 @@ def test_setup_and_test_commands_are_what_ci_runs():
     for command in ('pip install -e ".[test]"', "python -m pytest"):
         assert f"    {command}\n" in README
         assert command in ci
+
+
+def test_generated_code_shown_is_what_gradgen_writes(tmp_path):
+    shutil.copy(REPO / "examples" / "lecture.txt", tmp_path)
+    assert main(["compile", str(tmp_path / "lecture.txt")]) == 0
+    shown = re.search(r"```python\n(def gradient.*?)```", README, re.S).group(1)
+    assert shown in (tmp_path / "lecture.py").read_text(encoding="utf-8")
