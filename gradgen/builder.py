@@ -32,18 +32,27 @@ class GraphBuilder:
 
     def emit(self, prim: str, inputs: tuple[Var, ...], name: str | None = None,
              params: tuple[tuple[str, Any], ...] = ()) -> Var:
-        """Append one edge applying ``prim`` to ``inputs``; return its output node."""
+        """Append one edge applying ``prim`` to ``inputs``; return its output node.
+
+        Raises `ShapeError` if the registry's shape rule rejects the inputs' shapes.
+        """
         entry = REGISTRY[prim]
-        shape = entry.shape(*(var.shape for var in inputs))
+        shape = entry.shape(*(var.shape for var in inputs), **dict(params))
         dtype = "bool" if entry.result == "bool" else "float"
         output = Var(name, shape, dtype)
         self.edges.append(Edge(prim, inputs, output, params, self.origin))
         return output
 
     def __getattr__(self, prim: str) -> Callable[..., Var]:
+        """``b.sin(x)``, ``b.sum(x, axis=(0,), keepdims=False)``: keywords are parameters."""
         if prim not in REGISTRY:
             raise AttributeError(prim)
-        return lambda *inputs: self.emit(prim, inputs)
+        return lambda *inputs, **params: self.emit(prim, inputs, params=as_params(params))
+
+
+def as_params(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """Edge parameters in their one canonical form: pairs sorted by name."""
+    return tuple(sorted(params.items()))
 
 
 def give_hint(var: Var, hint: str | None) -> None:

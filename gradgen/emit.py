@@ -15,12 +15,14 @@ from importlib import resources
 import jinja2
 
 from gradgen import __version__
-from gradgen.ir import Graph, Var
+from gradgen.ir import Graph, Var, has_arrays
 from gradgen.naming import GENERATED_GLOBALS, assign_names, python_name
+from gradgen.primitives import REGISTRY, shape_text
 from gradgen.printing import grad_of_text, operand, python_expr
 
 #: Module-level names of the generated module (the source's function name must avoid them).
-MODULE_GLOBALS = GENERATED_GLOBALS | {"INPUTS", "WRT", "forward", "gradient", "functools",
+MODULE_GLOBALS = GENERATED_GLOBALS | {"INPUTS", "WRT", "SHAPES", "VALUE_SHAPE", "forward",
+                                      "gradient", "vjp", "jvp", "jacobian", "functools",
                                       "_with_source_names"}
 #: Builtins that the module's helpers call: an alias must not shadow them (``float = forward``).
 HELPER_BUILTINS = frozenset({"float", "tuple", "id"})
@@ -34,6 +36,7 @@ class Statement:
     target: str
     expr: str
     comment: str | None
+    after: str | None = None  # ``del a, b``: arrays freed at their last use
 
 
 @dataclass(frozen=True)
@@ -64,18 +67,30 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
     ``derivative`` is the gradient graph (outputs: value, then one partial per input of
     ``wrt``), or in ``"forward mode"`` the JVP graph (inputs: the inputs, then one tangent per
     input of ``wrt``; outputs: value and its tangent), from which ``gradient`` takes one
-    forward sweep per input.
+    forward sweep per input. For a function with an array value it is the VJP graph (inputs:
+    the inputs and the cotangent), and the module has ``vjp`` and ``jacobian`` instead of
+    ``gradient``.
     """
     wrt = tuple(var.name for var in forward.inputs) if wrt is None else wrt
     params = _param_names(forward)
     signature = _signature(forward)
+    arrays = has_arrays(forward)
+    array_valued = bool(forward.outputs[0].shape)
     if mode == "forward mode":
         derivatives = [_function("jvp", derivative, f"Value of {signature} and its derivative "
                                  "along tangents, one per name in WRT.", packed="tangents",
                                  own=len(forward.inputs)),
-                       _gradient_by_sweeps(params, wrt, forward.inputs)]
+                       _gradient_by_sweeps(params, wrt, forward.inputs), _vjp(params)]
+    elif array_valued:
+        derivatives = [_function("vjp", derivative, f"Value of {signature} and the cotangent "
+                                 "pulled back to each input of WRT (vector-Jacobian product).",
+                                 arrays=True, wrt=wrt),
+                       _jacobian(params, wrt, forward.inputs)]
     else:
-        derivatives = [_function("gradient", derivative, f"Value and partials of {signature}.")]
+        derivatives = [_function("gradient", derivative, f"Value and partials of {signature}.",
+                                 arrays=arrays, wrt=wrt), _vjp(params)]
+    functions = [_function("forward", forward, f"Value of {signature}.", arrays=arrays),
+                 *derivatives]
     context = {
         "title": _quoted(f"Value and gradient of {forward.name}, compiled from {filename}."),
         "version": __version__, "mode": mode, "filename": _quoted(filename),
@@ -83,18 +98,25 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
         "source_lines": _source_lines(forward.source),
         "inputs": _tuple_literal(var.name for var in forward.inputs),
         "wrt": _tuple_literal(wrt),
-        "functions": [_function("forward", forward, f"Value of {signature}."), *derivatives,
-                      _vjp(params)],
-        "aliases": _aliases(forward.name),
+        "arrays": arrays, "array_valued": array_valued,
+        "shapes": _tuple_text(_tuple_literal(var.shape) for var in forward.inputs),
+        "value_shape": _tuple_literal(forward.outputs[0].shape),
+        "declared": ", ".join(f"{var.name} {_shape_text(var.shape)}" for var in forward.inputs),
+        "functions": functions,
+        "helpers": _helpers(forward, derivative),
+        "aliases": _aliases(forward.name, array_valued),
         "renamed": _renamed(forward.inputs, params),
+        "wrapped": [f.name for f in functions if f.name in ("forward", "gradient", "vjp")],
     }
     return _environment().get_template("module.py.j2").render(context)
 
 
 def _function(name: str, graph: Graph, doc: str, packed: str | None = None,
-              own: int = 0) -> Function:
+              own: int = 0, arrays: bool = False, wrt: tuple[str, ...] = ()) -> Function:
     """A function computing ``graph``; with ``packed``, the inputs past the first ``own``
-    arrive as one tuple argument of that name (the tangents of ``jvp``)."""
+    arrive as one tuple argument of that name (the tangents of ``jvp``). With ``arrays``, the
+    inputs' shapes are checked on entry, arrays are freed at their last use, and each partial
+    (one per name in ``wrt``) is returned with its input's shape."""
     names = assign_names(graph, MODULE_GLOBALS, reuse_dead=True)
     params = [names[var] for var in graph.inputs]
     signature, preamble = params, []
@@ -104,14 +126,77 @@ def _function(name: str, graph: Graph, doc: str, packed: str | None = None,
         preamble = [f"{_tuple_text(params[own:])} = {packed}"]
     targets = _result_names(graph, names)
     results = [operand(var, names) for var in graph.outputs]
-    finish = f"{_tuple_text(targets)} = _finish({_tuple_text(results)}, {_tuple_text(params)})"
+    if arrays:
+        preamble += _conversions(params) + [_shape_check(params, name == "vjp")]
+        by_name = {var.name: names[var] for var in graph.inputs}
+        likes = ["None"] + [by_name[w] for w in wrt]
+        finish = (f"{_tuple_text(targets)} = _finish_arrays({_tuple_text(results)}, "
+                  f"{_tuple_text(likes)}, {_tuple_text(params)})")
+    else:
+        preamble += _conversions(params)
+        finish = f"{_tuple_text(targets)} = _finish({_tuple_text(results)}, {_tuple_text(params)})"
     value, *partials = targets
     # a gradient returns (value, partials) even with no partials (no inputs, or wrt=())
-    result = f"{value}, {_tuple_text(partials)}" if name == "gradient" else ", ".join(targets)
-    preamble += _conversions(params)
+    paired = name in ("gradient", "vjp")
+    result = f"{value}, {_tuple_text(partials)}" if paired else ", ".join(targets)
     comment = "tangent of: " if packed else "grad of: "
-    return Function(name, ", ".join(signature), doc, preamble,
-                    _statements(graph, names, comment), finish, result)
+    statements = _statements(graph, names, comment)
+    if arrays:
+        statements = _freeing(statements, graph, names, set(params) | set(results))
+    return Function(name, ", ".join(signature), doc, preamble, statements, finish, result)
+
+
+def _shape_check(params: list[str], cotangent: bool) -> str:
+    """The call-time check of the inputs' declared shapes (and of a vjp's cotangent)."""
+    if cotangent:
+        return (f"_check_shapes({_tuple_text(params)}, SHAPES + (VALUE_SHAPE,), "
+                "INPUTS + ('cotangent',))")
+    return f"_check_shapes({_tuple_text(params)}, SHAPES, INPUTS)"
+
+
+def _freeing(statements: list[Statement], graph: Graph, names: dict[Var, str],
+             kept: set[str]) -> list[Statement]:
+    """Statements with ``del`` after the last use of each array they make (not the inputs or
+    the results), so that peak memory is what a careful hand-written pass needs."""
+    arrays = {names[edge.output] for edge in graph.edges if edge.output.shape} - kept
+    last: dict[str, int] = {}
+    for index, edge in enumerate(graph.edges):
+        for var in (*edge.inputs, edge.output):
+            if not var.is_const:
+                last[names[var]] = index
+    freed: dict[int, list[str]] = {}
+    for name, index in last.items():
+        if name in arrays:
+            freed.setdefault(index, []).append(name)
+    return [Statement(s.target, s.expr, s.comment,
+                      f"del {', '.join(sorted(freed[i]))}" if i in freed else None)
+            for i, s in enumerate(statements)]
+
+
+def _jacobian(params: list[str], wrt: tuple[str, ...], inputs: tuple[Var, ...]) -> Function:
+    """``jacobian`` of an array-valued function: one ``vjp`` per entry of the value."""
+    by_name = dict(zip((var.name for var in inputs), params))
+    taken = frozenset(params) | MODULE_GLOBALS
+    value, rows, unit = (python_name(n, taken) for n in ("value", "rows", "unit"))
+    call = ", ".join(params + [unit])
+    statements = [
+        Statement(value, f"forward({', '.join(params)})", None),
+        Statement(rows, f"[vjp({call})[1] for {unit} in _units({value})]", None)]
+    wrt_params = _tuple_text(by_name[w] for w in wrt)
+    return Function("jacobian", ", ".join(params),
+                    "Value and, per input of WRT, the derivative of each entry of the value "
+                    "with respect to each entry of the input (shape: value's + input's).",
+                    [], statements, "", f"{value}, _jacobians({rows}, {value}, {wrt_params})")
+
+
+def _helpers(*graphs: Graph) -> list[str]:
+    """The functions the generated code calls that the registry supplies (``_softmax``...)."""
+    used = {edge.prim for graph in graphs for edge in graph.edges}
+    return [REGISTRY[prim].helper for prim in sorted(used) if REGISTRY[prim].helper]
+
+
+def _shape_text(shape: tuple) -> str:
+    return "scalar" if not shape else shape_text(shape)
 
 
 def _conversions(params: list[str]) -> list[str]:
@@ -192,10 +277,12 @@ def _renamed(inputs: tuple[Var, ...], params: list[str]) -> dict[str, str]:
     return {var.name: param for var, param in zip(inputs, params) if var.name != param}
 
 
-def _aliases(name: str) -> list[tuple[str, str]]:
+def _aliases(name: str, array_valued: bool = False) -> list[tuple[str, str]]:
     """The source's own names: ``f`` for forward and ``f_gradient`` for gradient."""
     value_alias = python_name(name, frozenset(MODULE_GLOBALS - {"forward"}) | HELPER_BUILTINS)
-    aliases = [(value_alias, "forward"), (f"{value_alias}_gradient", "gradient")]
+    aliases = [(value_alias, "forward")]
+    if not array_valued:
+        aliases.append((f"{value_alias}_gradient", "gradient"))
     return [(alias, target) for alias, target in aliases if alias != target]
 
 

@@ -23,5 +23,6 @@ def interpret(graph: Graph, *args: Any) -> tuple[Any, ...]:
 
     with np.errstate(all="ignore"):
         for edge in graph.edges:
-            env[edge.output] = REGISTRY[edge.prim].impl(*map(value, edge.inputs))
+            env[edge.output] = REGISTRY[edge.prim].impl(*map(value, edge.inputs),
+                                                         **dict(edge.params))
     return tuple(value(var) for var in graph.outputs)

@@ -121,7 +121,7 @@ def check(graph: Graph) -> Graph:
         prim = REGISTRY.get(edge.prim)
         if prim is None:
             _fail(graph, index, f"unknown primitive {edge.prim!r}")
-        if prim.arity != len(edge.inputs):
+        if prim.arity != len(edge.inputs) and not prim.variadic:
             _fail(graph, index, f"{edge.prim} takes {prim.arity} inputs, got {len(edge.inputs)}")
         for var in edge.inputs:
             if not var.is_const and var not in defined:
@@ -148,3 +148,9 @@ def iter_vars(graph: Graph) -> Iterator[Var]:
     yield from graph.inputs
     for edge in graph.edges:
         yield edge.output
+
+
+def has_arrays(graph: Graph) -> bool:
+    """Whether any value of ``graph`` has a shape other than ``()``: an array function, whose
+    inputs have declared shapes (a scalar function is instead mapped over arrays entrywise)."""
+    return any(var.shape for var in iter_vars(graph))

@@ -1,8 +1,15 @@
 """Lowering: syntax tree (`syntax.Function`) → IR (`ir.Graph`).
 
-Resolves names (inputs, assigned variables, reassignment), checks calls against the registry
-(known function, arity, numbers versus conditions) and builds one edge per operation. The
-postfix expressions are evaluated with a loop and a value stack, so depth costs no recursion.
+Resolves names (inputs, assigned variables, reassignment, dimension names), checks calls against
+the registry (known function, arity, keyword arguments, numbers versus conditions), infers and
+checks shapes (a mismatch names both shapes and the operation) and builds one edge per operation.
+The postfix expressions are evaluated with a loop and a value stack, so depth costs no recursion.
+
+Some arguments are not values but part of the operation: an ``axis``, ``keepdims``, an index, a
+shape. They are *static*: whole numbers, ``True``/``False``/``None``, dimension names, and sums,
+differences and products of those, or tuples of them. They become the edge's parameters. A
+dimension name used as a value (``sum(x) / n``) is the size of that dimension, read off the
+input that declares it.
 """
 
 from __future__ import annotations
@@ -11,15 +18,32 @@ import difflib
 import itertools
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
-from gradgen.builder import GraphBuilder
+from gradgen.builder import GraphBuilder, as_params
 from gradgen.errors import CompileError
-from gradgen.ir import Graph, Var
-from gradgen.primitives import BINARY_OPERATORS, FUNCTIONS, REGISTRY, UNARY_OPERATORS
-from gradgen.syntax import Assign, Function, Item, Return
+from gradgen.ir import Graph, Shape, Var
+from gradgen.primitives import (
+    BINARY_OPERATORS,
+    FUNCTIONS,
+    REGISTRY,
+    UNARY_OPERATORS,
+    ShapeError,
+    shape_text,
+)
+from gradgen.syntax import Assign, Function, Item, Name, Return
 
 #: Functions of the language that are not primitives of their own: name -> allowed arities.
-SUGAR_ARITIES = {"log": (1, 2)}
+SUGAR_ARITIES = {"log": (1, 2), "max": (1, 2), "min": (1, 2)}
+#: Other spellings of primitives.
+ALIASES = {"maximum": "max", "minimum": "min", "dot": "matmul"}
+#: ``max(x)`` and ``min(x)`` with one argument are reductions.
+REDUCTIONS = {"max": "amax", "min": "amin"}
+#: Functions whose arguments are static shapes: name -> number of arguments.
+CONSTRUCTORS = {"zeros": 1, "ones": 1, "eye": 1, "reshape": 2}
+#: The names that stand for static literals (where no variable of that name exists).
+LITERALS = {"True": True, "False": False, "None": None}
 
 
 def lower(function: Function) -> Graph:
@@ -27,10 +51,37 @@ def lower(function: Function) -> Graph:
     return _Lowering(function).run()
 
 
-def _temporary_names(function: Function, inputs: list[str]) -> Iterator[str]:
+def _temporary_names(function: Function, taken_names: set[str]) -> Iterator[str]:
     """``v1, v2, ...`` for values the source does not name, skipping the source's own names."""
-    taken = set(inputs) | {s.target.text for s in function.body if isinstance(s, Assign)}
+    taken = taken_names | {s.target.text for s in function.body if isinstance(s, Assign)}
     return (name for name in (f"v{k}" for k in itertools.count(1)) if name not in taken)
+
+
+@dataclass(frozen=True)
+class _Tuple:
+    elements: tuple[tuple[Any, Item], ...]
+
+
+@dataclass(frozen=True)
+class _Keyword:
+    name: str
+    value: Any
+    item: Item  # the value's
+
+
+@dataclass(frozen=True)
+class _Slice:
+    parts: tuple[tuple[Any, Item], ...]  # start, stop, step
+
+
+@dataclass(frozen=True)
+class _Literal:
+    value: Any
+
+
+_OMITTED = _Literal("omitted")
+_WHAT = {_Tuple: "a tuple", _Keyword: "a keyword argument", _Slice: "a slice"}
+_STATIC_ARITHMETIC = {"add": "+", "sub": "-", "mul": "*"}
 
 
 class _Lowering:
@@ -39,16 +90,21 @@ class _Lowering:
         self.builder = GraphBuilder()
         self.env: dict[str, Var] = {}
         self.input_names = self._input_names()
-        self.temporaries = _temporary_names(function, self.input_names)
+        self.dimensions = self._dimensions()  # name -> (input index, axis)
+        self.static: dict[Var, int | str] = {}  # values known at compile time
+        self.temporaries = _temporary_names(function, set(self.input_names) | set(self.dimensions))
 
     def run(self) -> Graph:
-        inputs = tuple(Var(name) for name in self.input_names)
+        inputs = tuple(Var(name, self._input_shape(index))
+                       for index, name in enumerate(self.input_names))
         self.env.update(zip(self.input_names, inputs))
+        self.inputs = inputs
         output = None
         for statement in self.function.body:
             if isinstance(statement, Assign):
-                target = statement.target.text
-                self.env[target] = self.evaluate(statement.expr, target)
+                target = statement.target
+                self.check_target(target)
+                self.env[target.text] = self.evaluate(statement.expr, target.text)
             else:
                 output = self.evaluate(statement.expr, self.function.name.text)
                 self.require_number(output, statement)
@@ -62,7 +118,7 @@ class _Lowering:
                                "write 'where(cond, 1, 0)' for an indicator",
                                self.function.source, statement.line, statement.col)
 
-    # ---- names ---------------------------------------------------------------------------
+    # ---- names and dimensions --------------------------------------------------------------
 
     def _input_names(self) -> list[str]:
         if self.function.params is not None:
@@ -70,10 +126,47 @@ class _Lowering:
         expr = self.function.body[-1].expr
         return sorted({item.text for item in expr if item.kind == "name"})
 
-    def lookup(self, item: Item) -> Var:
+    def _declared(self, index: int) -> tuple[Name, ...] | None:
+        shapes = self.function.shapes
+        return shapes[index] if index < len(shapes) else None
+
+    def _input_shape(self, index: int) -> Shape:
+        dims = self._declared(index) or ()
+        return tuple(int(d.text) if d.text.isdigit() else d.text for d in dims)
+
+    def _dimensions(self) -> dict[str, tuple[int, int]]:
+        found: dict[str, tuple[int, int]] = {}
+        for index in range(len(self.input_names)):
+            for axis, dim in enumerate(self._declared(index) or ()):
+                if dim.text.isdigit():
+                    continue
+                if dim.text in self.input_names:
+                    self.fail(f"'{dim.text}' is both a parameter and a dimension name", dim)
+                found.setdefault(dim.text, (index, axis))
+        return found
+
+    def check_target(self, target: Name) -> None:
+        if target.text in self.dimensions:
+            index, _ = self.dimensions[target.text]
+            self.fail(f"'{target.text}' is a dimension of {self.input_names[index]}; "
+                      "choose another name for the variable", target)
+
+    def lookup(self, item: Item) -> Any:
         var = self.env.get(item.text)
-        if var is None:
-            self.fail(self.unknown_name_message(item.text), item)
+        if var is not None:
+            return var
+        if item.text in self.dimensions:
+            return self.dimension(item.text)
+        if item.text in LITERALS:
+            return _Literal(LITERALS[item.text])
+        self.fail(self.unknown_name_message(item.text), item)
+
+    def dimension(self, name: str) -> Var:
+        """The size of dimension ``name``, read off the first input that declares it."""
+        index, axis = self.dimensions[name]
+        var = self.builder.emit("dim", (self.inputs[index],), name, as_params({"axis": axis}))
+        self.env[name] = var
+        self.static[var] = name
         return var
 
     def unknown_name_message(self, name: str) -> str:
@@ -83,7 +176,7 @@ class _Lowering:
         if variables:
             message = f"'{name}' is not an input or an assigned variable; inputs are {inputs}"
             message += f"; variables so far: {', '.join(variables)}"
-        guess = difflib.get_close_matches(name, list(self.env), n=1)
+        guess = difflib.get_close_matches(name, list(self.env) + list(self.dimensions), n=1)
         if guess:
             message += f" — did you mean '{guess[0]}'?"
         if name in FUNCTIONS:
@@ -94,15 +187,15 @@ class _Lowering:
 
     def evaluate(self, expr: tuple[Item, ...], name: str) -> Var:
         """Run a postfix expression; the last operation's node gets ``name``."""
-        stack: list[tuple[Var, Item]] = []
+        stack: list[tuple[Any, Item]] = []
         last = len(expr) - 1
         for index, item in enumerate(expr):
             node_name = name if index == last else None
             stack.append((self.step(item, stack, node_name), item))
-        (result, _), = stack
-        return result
+        (result, item), = stack
+        return self.value(result, item, "the expression")
 
-    def step(self, item: Item, stack: list[tuple[Var, Item]], name: str | None) -> Var:
+    def step(self, item: Item, stack: list[tuple[Any, Item]], name: str | None) -> Any:
         kind = item.kind
         if kind == "num":
             return self.builder.const(item.value)
@@ -119,49 +212,245 @@ class _Lowering:
         if kind == "cond":
             then, test, orelse = self.pop(stack, 3)
             return self.apply("where", item, [test, then, orelse], name)
+        return self.structure(item, stack, name)
+
+    def structure(self, item: Item, stack: list[tuple[Any, Item]], name: str | None) -> Any:
+        """The items that build static structure: keywords, tuples, slices and indexing."""
+        kind = item.kind
+        if kind == "keyword":
+            (value, value_item), = self.pop(stack, 1)
+            return _Keyword(item.text, value, value_item)
+        if kind == "tuple":
+            return _Tuple(tuple(self.pop(stack, item.nargs)))
+        if kind == "none":
+            return _OMITTED
+        if kind == "slice":
+            return _Slice(tuple(self.pop(stack, 3)))
+        if kind == "index":
+            target, *elements = self.pop(stack, item.nargs + 1)
+            index = tuple(self.index_entry(value, element) for value, element in elements)
+            return self.apply("getitem", item, [target], name, {"index": index})
         raise AssertionError(f"unknown syntax item {kind!r}")
 
     @staticmethod
-    def pop(stack: list[tuple[Var, Item]], count: int) -> list[tuple[Var, Item]]:
+    def pop(stack: list[tuple[Any, Item]], count: int) -> list[tuple[Any, Item]]:
         if count == 0:
             return []
         args = stack[-count:]
         del stack[-count:]
         return args
 
-    def call(self, item: Item, args: list[tuple[Var, Item]], name: str | None) -> Var:
+    def value(self, value: Any, item: Item, where: str) -> Var:
+        """``value`` as a node; a tuple, slice, keyword or literal is an error here."""
+        if isinstance(value, Var):
+            return value
+        what = _WHAT.get(type(value)) or repr(value.value)
+        self.fail(f"{where} expects a value, got {what}", item)
+
+    # ---- calls -----------------------------------------------------------------------------
+
+    def call(self, item: Item, args: list[tuple[Any, Item]], name: str | None) -> Var:
         function = item.text
-        if function == "log" and len(args) == 2:
-            value, base = args
+        positional = [(v, i) for v, i in args if not isinstance(v, _Keyword)]
+        keywords = {v.name: (v.value, v.item) for v, _ in args if isinstance(v, _Keyword)}
+        if function in CONSTRUCTORS and function not in self.env:
+            return self.construct(item, positional, keywords, name)
+        if function == "log" and len(positional) == 2 and not keywords:
+            value, base = positional
             logs = (self.apply("log", item, [value], None), self.apply("log", item, [base], None))
             return self.builder.emit("div", logs, name or next(self.temporaries))
-        if function not in FUNCTIONS:
-            self.fail(self.unknown_function_message(function), item)
-        expected = SUGAR_ARITIES.get(function, (REGISTRY[function].arity,))
-        if len(args) not in expected:
+        prim = self.resolve(item, len(positional))
+        entry = REGISTRY[prim]
+        expected = SUGAR_ARITIES.get(function, (entry.arity,))
+        if len(positional) not in expected:
             counts = " or ".join(map(str, expected))
             plural = "" if expected == (1,) else "s"
-            self.fail(f"{function} takes {counts} argument{plural}, got {len(args)}", item)
-        return self.apply(function, item, args, name)
+            self.fail(f"{function} takes {counts} argument{plural}, got {len(positional)}", item)
+        params = self.keyword_params(item, entry.keywords, keywords, positional[0])
+        return self.apply(prim, item, positional, name, params)
+
+    def resolve(self, item: Item, count: int) -> str:
+        """The primitive that a call of ``item.text`` with ``count`` arguments applies."""
+        function = ALIASES.get(item.text, item.text)
+        if function in REDUCTIONS and count == 1:
+            return REDUCTIONS[function]
+        if function not in FUNCTIONS:
+            self.fail(self.unknown_function_message(item.text), item)
+        return function
 
     def unknown_function_message(self, function: str) -> str:
         if function in self.env:
             return (f"'{function}' is not a function; to multiply, write "
                     f"'{function}*(...)'")
         message = f"unknown function '{function}'"
-        guess = difflib.get_close_matches(function, list(FUNCTIONS), n=1)
+        names = list(FUNCTIONS) + list(ALIASES) + list(CONSTRUCTORS)
+        guess = difflib.get_close_matches(function, names, n=1)
         return message + (f" — did you mean '{guess[0]}'?" if guess else "")
 
-    def apply(self, prim: str, item: Item, args: list[tuple[Var, Item]], name: str | None) -> Var:
+    def keyword_params(self, item: Item, allowed: dict[str, Any],
+                       given: dict[str, tuple[Any, Item]],
+                       first: tuple[Any, Item]) -> dict[str, Any]:
+        """The parameters of a call: its keyword arguments, normalised, over the defaults."""
+        for key, (_, value_item) in given.items():
+            if key not in allowed:
+                takes = f"; it takes {', '.join(allowed)}" if allowed else ""
+                self.fail(f"{item.text} has no keyword argument '{key}'{takes}", value_item)
+        if not allowed:
+            return {}
+        target = self.value(*first, item.text)
+        if not target.shape:
+            self.fail(f"{item.text} of a scalar: declare the input's shape in the signature, "
+                      "e.g. 'x: (n,)'", first[1])
+        params = dict(allowed)
+        params.update({key: value for key, (value, _) in given.items()})
+        items = {key: value_item for key, (_, value_item) in given.items()}
+        if "keepdims" in params:
+            params["keepdims"] = self.static_bool(params["keepdims"], items.get("keepdims", item))
+        single = "keepdims" not in allowed  # softmax: one axis
+        params["axis"] = self.static_axis(params["axis"], items.get("axis", item),
+                                          target.shape, single)
+        return params
+
+    def construct(self, item: Item, positional: list[tuple[Any, Item]],
+                  keywords: dict[str, tuple[Any, Item]], name: str | None) -> Var:
+        """``zeros(shape)``, ``ones(shape)``, ``eye(n)``, ``reshape(x, shape)``."""
+        function = item.text
+        count = CONSTRUCTORS[function]
+        if keywords:
+            key, (_, value_item) = next(iter(keywords.items()))
+            self.fail(f"{function} has no keyword argument '{key}'", value_item)
+        if len(positional) != count:
+            plural = "" if count == 1 else "s"
+            self.fail(f"{function} takes {count} argument{plural}, got {len(positional)}", item)
+        shape, dims = self.static_shape(*positional[-1])
+        if function == "eye":
+            if len(shape) != 1:
+                self.fail("eye takes the size n of the n×n identity", positional[0][1])
+            shape = shape * 2
+        inputs = tuple(dims)
+        if function == "reshape":
+            target = self.value(*positional[0], "reshape")
+            self.check_same_size(target.shape, shape, positional[1][1])
+            inputs = (target,) + inputs
+        return self.emit(function, item, inputs, name, {"shape": shape})
+
+    def check_same_size(self, old: Shape, new: Shape, item: Item) -> None:
+        if _size(old) != _size(new):
+            self.fail(f"reshape of {shape_text(old)} to {shape_text(new)}: the sizes differ",
+                      item)
+
+    # ---- static values ----------------------------------------------------------------------
+
+    def static_of(self, value: Any) -> int | str | None:
+        """The compile-time value of a node: a whole number or a dimension expression."""
+        if not isinstance(value, Var):
+            return None
+        if value.is_const:
+            return int(value.value) if value.value.is_integer() and not value.symbol else None
+        return self.static.get(value)
+
+    def static_int(self, value: Any, item: Item, what: str) -> int:
+        number = self.static_of(value)
+        if not isinstance(number, int):
+            self.fail(f"{what} must be a whole number written in the source", item)
+        return number
+
+    def static_bool(self, value: Any, item: Item) -> bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, _Literal) and isinstance(value.value, bool):
+            return value.value
+        self.fail("expected True or False", item)
+
+    def static_axis(self, value: Any, item: Item, shape: Shape,
+                    single: bool) -> tuple[int, ...] | None:
+        """An ``axis`` argument as sorted non-negative axes (None: every axis)."""
+        if value is None or (isinstance(value, _Literal) and value.value is None):
+            if single:
+                self.fail("axis must be one whole number here", item)
+            return None
+        if isinstance(value, int):
+            given = [(value, item)]
+        elif isinstance(value, _Tuple) and not single:
+            given = [(self.static_int(v, i, "an axis"), i) for v, i in value.elements]
+        else:
+            given = [(self.static_int(value, item, "an axis"), item)]
+        axes = []
+        for axis, axis_item in given:
+            if not -len(shape) <= axis < len(shape):
+                self.fail(f"axis {axis} is out of range for shape {shape_text(shape)}", axis_item)
+            axes.append(axis % len(shape))
+        if len(set(axes)) != len(axes):
+            self.fail("an axis is repeated", item)
+        return tuple(sorted(axes))
+
+    def static_shape(self, value: Any, item: Item) -> tuple[Shape, list[Var]]:
+        """A shape argument (a tuple of dimensions, or one dimension): the dimensions and the
+        nodes holding their sizes."""
+        elements = value.elements if isinstance(value, _Tuple) else ((value, item),)
+        shape, nodes = [], []
+        for element, element_item in elements:
+            dim = self.static_of(element)
+            if dim is None or (isinstance(dim, int) and dim < 0):
+                self.fail("expected a dimension: a whole number or a dimension name",
+                          element_item)
+            shape.append(dim)
+            nodes.append(element)
+        return tuple(shape), nodes
+
+    def index_entry(self, value: Any, item: Item) -> Any:
+        if isinstance(value, _Slice):
+            parts = tuple(None if part is _OMITTED else self.static_int(part, part_item, "an index")
+                          for part, part_item in value.parts)
+            if parts[2] == 0:
+                self.fail("a slice step cannot be zero", value.parts[2][1])
+            return ("slice", *parts)
+        return self.static_int(value, item, "an index")
+
+    def record_static(self, prim: str, inputs: tuple[Var, ...], output: Var) -> None:
+        """Keep the compile-time value of arithmetic on whole numbers and dimensions."""
+        if prim != "neg" and prim not in _STATIC_ARITHMETIC:
+            return
+        values = [self.static_of(var) for var in inputs]
+        if None in values or all(isinstance(v, int) for v in values):
+            return  # unknown, or plain numbers: those are constants after folding
+        if prim == "neg":
+            self.static[output] = f"-{values[0]}"
+        else:
+            self.static[output] = f"{values[0]}{_STATIC_ARITHMETIC[prim]}{values[1]}"
+
+    # ---- applying primitives ------------------------------------------------------------------
+
+    def apply(self, prim: str, item: Item, args: list[tuple[Any, Item]], name: str | None,
+              params: dict[str, Any] | None = None) -> Var:
         entry = REGISTRY[prim]
-        for kind, (var, arg_item) in zip(entry.args, args):
+        inputs = []
+        for kind, (value, arg_item) in zip(entry.args, args):
+            var = self.value(value, arg_item, self.describe(item))
             if kind == "f" and var.dtype == "bool":
                 self.fail(f"{self.describe(item)} expects a number, got a condition", arg_item)
             if kind == "b" and var.dtype != "bool":
                 self.fail(f"{self.describe(item)} expects a condition such as 'x > 0', "
                           "got a number", arg_item)
-        return self.builder.emit(prim, tuple(var for var, _ in args),
-                                 name or next(self.temporaries))
+            inputs.append(var)
+        return self.emit(prim, item, tuple(inputs), name, params or {})
+
+    def emit(self, prim: str, item: Item, inputs: tuple[Var, ...], name: str | None,
+             params: dict[str, Any]) -> Var:
+        try:
+            output = self.builder.emit(prim, inputs, name or next(self.temporaries),
+                                       as_params(params))
+        except ShapeError as error:
+            self.fail(self.shape_message(prim, item, str(error)), item)
+        self.record_static(prim, inputs, output)
+        return output
+
+    def shape_message(self, prim: str, item: Item, message: str) -> str:
+        if prim == "matmul":
+            return message.replace("matmul", item.text, 1) if item.kind == "call" else message
+        if message.startswith(prim):
+            return message
+        return f"{self.describe(item)}: {message}"
 
     @staticmethod
     def describe(item: Item) -> str:
@@ -169,7 +458,21 @@ class _Lowering:
             return item.text
         if item.kind == "cond":
             return "'if ... else'"
+        if item.kind == "index":
+            return "indexing"
         return f"'{item.text}'"
 
-    def fail(self, message: str, item: Item) -> None:
+    def fail(self, message: str, item: Item | Name) -> None:
         raise CompileError(message, self.function.source, item.line, item.col)
+
+
+def _size(shape: Shape) -> tuple[int, list[str]]:
+    """A shape's number of entries as (whole-number factor, sorted named factors)."""
+    number, names = 1, []
+    for dim in shape:
+        for factor in str(dim).split("*"):
+            if factor.isdigit():
+                number *= int(factor)
+            else:
+                names.append(factor)
+    return number, sorted(names)

@@ -14,7 +14,9 @@ import keyword
 from gradgen.ir import Edge, Graph, Var
 
 #: Module-level names that generated function bodies refer to.
-GENERATED_GLOBALS = frozenset({"np", "_as_float", "_finish"})
+GENERATED_GLOBALS = frozenset({"np", "_as_float", "_finish", "_finish_arrays", "_check_shapes",
+                               "_units", "_jacobians", "_logsumexp", "_softmax",
+                               "_log_softmax", "_scatter"})
 
 
 def adjoint_name(hint: str | None) -> str | None:

@@ -6,6 +6,7 @@ then drops dead edges. The identities are exact for every float, inf and NaN inc
 ``x + 0``, ``x - 0``, ``x * 1``, ``x / 1``, ``x ^ 1`` → ``x``; ``x ^ 0`` → ``1``;
 ``x * -1`` and ``0 - x`` → ``-x``; ``--x`` → ``x``; ``x + -y`` → ``x - y``; ``x - -y`` → ``x + y``;
 ``where(c, x, x)`` → ``x``. ``0 * x`` → ``0`` is *not* done: it is wrong for inf and NaN.
+A rewrite that would change a value's shape (``x ^ 0`` → ``1`` for an array ``x``) is not done.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ class _Simplifier:
 
     def visit(self, edge: Edge) -> None:
         inputs = tuple(self.replaced.get(v, v) for v in edge.inputs)
-        result = self.fold(edge.prim, inputs) or self.identity(edge.prim, inputs)
+        result = self.fold(edge, inputs) or self.identity(edge.prim, inputs)
+        if isinstance(result, Var) and result.shape != edge.output.shape:
+            result = None  # x ^ 0 is 1 only for a scalar x; an array keeps its edge
         if isinstance(result, Var):
             self.replace(edge.output, result)
             return
@@ -95,9 +98,10 @@ class _Simplifier:
         return (prim, tuple(idents), params)
 
     @staticmethod
-    def fold(prim: str, inputs: tuple[Var, ...]) -> Var | None:
-        entry = REGISTRY[prim]
-        if entry.result != "float" or not all(v.is_const for v in inputs):
+    def fold(edge: Edge, inputs: tuple[Var, ...]) -> Var | None:
+        entry = REGISTRY[edge.prim]
+        if (entry.result != "float" or not entry.elementwise or not inputs
+                or not all(v.is_const for v in inputs)):
             return None
         value = float(entry.impl(*(np.float64(v.value) for v in inputs)))  # errstate: see run
         return const(value)
@@ -117,9 +121,9 @@ def _is(var: Var, value: float) -> bool:
 
 
 def _add(s: _Simplifier, p: Var, q: Var) -> Var | tuple | None:
-    if _is(q, 0.0) and p.shape == q.shape:
+    if _is(q, 0.0):
         return p
-    if _is(p, 0.0) and p.shape == q.shape:
+    if _is(p, 0.0):
         return q
     if s.negated(q) is not None:
         return ("sub", (p, s.negated(q)))
@@ -129,9 +133,9 @@ def _add(s: _Simplifier, p: Var, q: Var) -> Var | tuple | None:
 
 
 def _sub(s: _Simplifier, p: Var, q: Var) -> Var | tuple | None:
-    if _is(q, 0.0) and p.shape == q.shape:
+    if _is(q, 0.0):
         return p
-    if _is(p, 0.0) and p.shape == q.shape:
+    if _is(p, 0.0) and p.shape == ():
         return ("neg", (q,))
     if s.negated(q) is not None:
         return ("add", (p, s.negated(q)))
@@ -140,9 +144,9 @@ def _sub(s: _Simplifier, p: Var, q: Var) -> Var | tuple | None:
 
 def _mul(s: _Simplifier, p: Var, q: Var) -> Var | tuple | None:
     for one, other in ((p, q), (q, p)):
-        if _is(one, 1.0) and one.shape == other.shape:
+        if _is(one, 1.0):
             return other
-        if _is(one, -1.0) and one.shape == other.shape:
+        if _is(one, -1.0) and one.shape == ():
             return ("neg", (other,))
     return None
 
@@ -152,17 +156,17 @@ def _neg(s: _Simplifier, p: Var) -> Var | None:
 
 
 def _div(s: _Simplifier, p: Var, q: Var) -> Var | None:
-    return p if _is(q, 1.0) and p.shape == q.shape else None
+    return p if _is(q, 1.0) else None
 
 
 def _pow(s: _Simplifier, p: Var, q: Var) -> Var | None:
-    if _is(q, 0.0) and p.shape == q.shape:
+    if _is(q, 0.0):
         return const(1.0)  # x ** 0 is 1 for every x, inf and NaN included (IEEE 754 pow)
-    return p if _is(q, 1.0) and p.shape == q.shape else None
+    return p if _is(q, 1.0) else None
 
 
 def _where(s: _Simplifier, c: Var, p: Var, q: Var) -> Var | None:
-    return p if p is q and p.shape == c.shape else None
+    return p if p is q else None
 
 
 _IDENTITIES: dict[str, Callable[..., Var | tuple | None]] = {

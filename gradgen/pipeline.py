@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gradgen.emit import emit_module
-from gradgen.ir import Graph, check
+from gradgen.errors import LimitError
+from gradgen.ir import Graph, check, has_arrays
 from gradgen.lower import lower
 from gradgen.optimize import optimize
 from gradgen.parser import parse
@@ -90,14 +91,20 @@ def build_forward(text: str, path: str = "<string>") -> Graph:
 
 @collector_paused()
 def build_gradient(forward: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
-    """The simplified gradient graph of a forward graph."""
-    return check(optimize(check(reverse_mode(forward, wrt))))
+    """The simplified gradient graph of a forward graph; for an array-valued function, the
+    vector-Jacobian product's graph (one more input, the cotangent)."""
+    array_valued = bool(forward.outputs[0].shape)
+    return check(optimize(check(reverse_mode(forward, wrt, cotangent=array_valued))))
 
 
 @collector_paused()
 def build_derivative(forward: Graph, wrt: tuple[str, ...] | None = None, mode: str = "reverse",
                      method: str = "ad", cse: bool = True) -> Graph:
     """The graph a module's derivatives are printed from, for one mode and method."""
+    if has_arrays(forward) and (method == "symbolic" or mode == "forward"):
+        route = "the symbolic method" if method == "symbolic" else "forward mode"
+        raise LimitError(f"{route} handles scalar functions only, and {forward.name} has arrays; "
+                         "use reverse mode (the default)")
     if method == "symbolic":
         from gradgen.symbolic import symbolic_gradient_graph
 

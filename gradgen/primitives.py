@@ -17,72 +17,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import sympy
 
-from gradgen.ir import Shape, Var
-
-
-class Builder(Protocol):
-    """What adjoint rules build with: one method per primitive, plus `const`."""
-
-    def const(self, value: float) -> Var: ...
-
-    def __getattr__(self, prim: str) -> Callable[..., Var]: ...
-
-
-Rule = Callable[..., tuple[Var | None, ...]]
-
-
-def broadcast(*shapes: Shape) -> Shape:
-    """NumPy broadcasting of input shapes (named dimensions must match exactly)."""
-    if not any(shapes):
-        return ()  # all scalars: the common case, kept fast for graphs of a million nodes
-    rank = max((len(s) for s in shapes), default=0)
-    padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
-    result = []
-    for dims in zip(*padded):
-        named = {d for d in dims if d != 1}
-        if len(named) > 1:
-            raise ValueError(f"shapes {' and '.join(map(str, shapes))} do not broadcast")
-        result.append(named.pop() if named else 1)
-    return tuple(result)
-
-
-@dataclass(frozen=True)
-class Primitive:
-    """One registry entry."""
-
-    name: str
-    numpy: str  # generated-code text, arguments as {0}, {1}, ...
-    impl: Callable[..., Any]  # NumPy oracle, used by the interpreter and constant folding
-    sympy: Callable[..., Any]  # SymPy equivalent
-    adjoint: Rule | None  # None: no gradient flows through this primitive
-    domain: tuple[tuple[float, float], ...]  # test sampling interval per argument
-    args: str = "f"  # kind of each argument: f number, b condition
-    result: str = "float"  # "float" or "bool"
-    operator: str | None = None  # the language's infix spelling, for operators
-    shape: Callable[..., Shape] = broadcast
-
-    @property
-    def arity(self) -> int:
-        return len(self.args)
-
-
-REGISTRY: dict[str, Primitive] = {}
-
-
-def primitive(name: str, numpy: str, impl: Callable[..., Any], sympy_fn: Callable[..., Any],
-              adjoint: Rule | None, domain: tuple[tuple[float, float], ...] = ((-3.0, 3.0),),
-              **extra: Any) -> None:
-    """Register one primitive."""
-    args = extra.setdefault("args", "f" * len(domain))
-    if len(domain) != len(args):
-        raise ValueError(f"{name}: one test domain per argument")
-    REGISTRY[name] = Primitive(name, numpy, impl, sympy_fn, adjoint, domain, **extra)
+from gradgen.ir import Var
+from gradgen.registry import (  # noqa: F401  (re-exported: the registry's one import point)
+    REGISTRY,
+    Builder,
+    Primitive,
+    Rule,
+    ShapeError,
+    broadcast,
+    primitive,
+    shape_text,
+)
 
 
 def unary(name: str, numpy: str, impl: Callable[..., Any], sympy_fn: Callable[..., Any],
@@ -216,13 +166,13 @@ unary("cbrt", "np.cbrt({0})", np.cbrt,
       lambda b, x, y: b.div(b.const(1.0 / 3.0), b.square(y)), (0.1, 5.0))
 unary("square", "np.square({0})", np.square, lambda x: x**2,
       lambda b, x, y: b.mul(b.const(2.0), x))
-unary("abs", "np.abs({0})", np.abs, sympy.Abs,
-      lambda b, x, y: b.where(b.ge(x, b.const(0.0)), b.const(1.0), b.const(-1.0)))
+primitive("abs", "np.abs({0})", np.abs, sympy.Abs,
+          lambda b, g, y, x: (b.where(b.ge(x, b.const(0.0)), g, b.neg(g)),))
 unary("sign", "np.sign({0})", np.sign, sympy.sign, None)
 unary("sigmoid", "np.exp(-np.logaddexp(0.0, -{0}))", _sigmoid,
       lambda x: 1 / (1 + sympy.exp(-x)), lambda b, x, y: b.mul(y, b.sigmoid(b.neg(x))), (-6, 6))
-unary("relu", "np.maximum({0}, 0.0)", lambda x: np.maximum(x, 0.0), _relu_sympy,
-      lambda b, x, y: b.where(b.gt(x, b.const(0.0)), b.const(1.0), b.const(0.0)))
+primitive("relu", "np.maximum({0}, 0.0)", lambda x: np.maximum(x, 0.0), _relu_sympy,
+          lambda b, g, y, x: (b.where(b.gt(x, b.const(0.0)), g, b.const(0.0)),))
 unary("softplus", "np.logaddexp(0.0, {0})", lambda x: np.log1p(np.exp(x)),
       lambda x: sympy.log(1 + sympy.exp(x)), lambda b, x, y: b.sigmoid(x), (-6, 6))
 
@@ -237,9 +187,11 @@ primitive("max", "np.maximum({0}, {1})", np.maximum, sympy.Max, _select_rule("ge
 primitive("min", "np.minimum({0}, {1})", np.minimum, sympy.Min, _select_rule("le"),
           ((-3.0, 3.0),) * 2)
 
+import gradgen.array_primitives  # noqa: E402, F401  (registers the array primitives)
+
 #: Language spellings of the infix and prefix operators, as the parser reports them.
 BINARY_OPERATORS = {p.operator: p.name for p in REGISTRY.values() if p.operator and p.arity == 2}
 UNARY_OPERATORS = {"-": "neg", "not": "not"}
 #: Primitives that the language names as functions (operators are spelled, not called).
-FUNCTIONS = {name: p for name, p in REGISTRY.items() if p.operator is None}
+FUNCTIONS = {name: p for name, p in REGISTRY.items() if p.operator is None and not p.internal}
 FUNCTIONS["pow"] = REGISTRY["pow"]

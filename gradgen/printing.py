@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from gradgen.array_primitives import index_text
 from gradgen.ir import Edge, Graph, Var
 from gradgen.naming import assign_names
 from gradgen.primitives import REGISTRY
@@ -49,19 +50,35 @@ def python_expr(edge: Edge, names: dict[Var, str]) -> str:
     written as floats: NumPy would otherwise compute in integers (``3 ** 40`` overflows).
     """
     prim = REGISTRY[edge.prim]
-    as_float = all(v.is_const for v, kind in zip(edge.inputs, prim.args) if kind == "f")
-    return prim.numpy.format(*(operand(v, names, as_float=as_float) for v in edge.inputs))
+    as_float = prim.elementwise and all(v.is_const for v, kind in zip(edge.inputs, prim.args)
+                                        if kind == "f")
+    args = [operand(v, names, as_float=as_float) for v in edge.inputs]
+    return prim.text(args, dict(edge.params))
 
 
 def source_expr(edge: Edge, names: dict[Var, str]) -> str:
     """``edge`` written in the source language: ``a + c``, ``sin(d)``."""
     prim = REGISTRY[edge.prim]
     args = [operand(v, names, python=False) for v in edge.inputs]
+    if edge.prim in ("getitem", "transpose"):
+        return prim.text(args, dict(edge.params))
+    if edge.params:
+        args += [f"{key}={_param_text(key, value)}" for key, value in edge.params
+                 if key != "shape" and value not in (None, False)]
     if prim.operator and prim.arity == 2:
         return f"{args[0]} {prim.operator} {args[1]}"
     if prim.operator:
         return f"{prim.operator}{' ' if prim.operator.isalpha() else ''}{args[0]}"
     return f"{prim.name}({', '.join(args)})"
+
+
+def _param_text(key: str, value: object) -> str:
+    """A parameter as the source would write it: ``1``, ``(0, 2)``, ``True``, ``[1:3, 0]``."""
+    if key == "index":
+        return f"[{index_text(value)}]"
+    if isinstance(value, tuple) and len(value) == 1 and isinstance(value[0], int):
+        return str(value[0])
+    return str(value)
 
 
 def type_of(var: Var) -> str:
@@ -80,7 +97,8 @@ def format_graph(graph: Graph) -> str:
             origin = edge.origin
             if origin is not None:
                 lines.append(f"    # grad of: {grad_of_text(origin, names)}")
-        args = " ".join(operand(v, names, python=False) for v in edge.inputs)
+        args = " ".join([operand(v, names, python=False) for v in edge.inputs]
+                        + [f"{key}={_param_text(key, value)}" for key, value in edge.params])
         lines.append(f"    {names[edge.output]}: {type_of(edge.output)} = {edge.prim} {args}")
     outputs = ", ".join(operand(v, names, python=False) for v in graph.outputs)
     lines.append(f"    return {outputs}")

@@ -27,22 +27,30 @@ from gradgen.primitives import REGISTRY
 Guard = Var | None  # a condition node; None: used unconditionally
 
 
-def reverse_mode(graph: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
-    """The gradient program of a one-output graph with respect to inputs ``wrt`` (all if None)."""
+def reverse_mode(graph: Graph, wrt: tuple[str, ...] | None = None,
+                 cotangent: bool = False) -> Graph:
+    """The gradient program of a one-output graph with respect to inputs ``wrt`` (all if None).
+
+    With ``cotangent``, the program is the vector-Jacobian product instead: it takes one more
+    input, the cotangent (the output's adjoint, of the output's shape), and its outputs are the
+    value and the cotangent pulled back to each input.
+    """
     (output,) = graph.outputs
     targets = select_inputs(graph, wrt)
     active = active_edges(graph, targets, output)
     builder = GraphBuilder()
     builder.edges.extend(graph.edges)
-    adjoints = {output: builder.const(1.0)}
+    seed = Var("cotangent", output.shape) if cotangent else builder.const(1.0)
+    adjoints = {output: seed}
     guards = _branch_guards(builder, active)
     for edge in reversed(active):
         _backpropagate(builder, edge, adjoints, guards)
     builder.origin = None
     partials = tuple(adjoints.get(var) or builder.const(0.0) for var in targets)
     names = (graph.name,) + tuple(adjoint_name(var.name) or "" for var in targets)
-    return graph.replace(edges=tuple(builder.edges), outputs=(output,) + partials,
-                         output_names=names)
+    inputs = graph.inputs + ((seed,) if cotangent else ())
+    return graph.replace(inputs=inputs, edges=tuple(builder.edges),
+                         outputs=(output,) + partials, output_names=names)
 
 
 def active_edges(graph: Graph, targets: tuple[Var, ...], output: Var) -> list[Edge]:
@@ -66,14 +74,30 @@ def _backpropagate(builder: GraphBuilder, edge: Edge, adjoints: dict[Var, Var],
         return
     builder.origin = edge
     rule = REGISTRY[edge.prim].adjoint
-    contributions = rule(builder, g, edge.output, *edge.inputs)
+    contributions = rule(builder, g, edge.output, *edge.inputs, **dict(edge.params))
     guard = guards.get(edge.output)
     for var, contribution in zip(edge.inputs, contributions):
         if contribution is None or var.is_const:
             continue
         if guard is not None and guard is not guards.get(var):
             contribution = builder.where(guard, contribution, builder.const(0.0))
-        _accumulate(builder, var, contribution, adjoints)
+        _accumulate(builder, var, unbroadcast(builder, contribution, var.shape), adjoints)
+
+
+def unbroadcast(builder: GraphBuilder, contribution: Var, shape: tuple) -> Var:
+    """``contribution`` summed back to ``shape``, the shape of the input it is for: over the
+    leading axes that broadcasting added and over the axes where the input has length 1."""
+    if contribution.shape == shape:
+        return contribution
+    lead = len(contribution.shape) - len(shape)
+    stretched = tuple(lead + axis for axis, dim in enumerate(shape)
+                      if dim == 1 and contribution.shape[lead + axis] != 1)
+    if stretched:
+        contribution = builder.sum(contribution, axis=stretched, keepdims=True)
+    if lead:
+        contribution = builder.sum(contribution, axis=None if not shape else tuple(range(lead)),
+                                   keepdims=False)
+    return contribution
 
 
 def _accumulate(builder: GraphBuilder, var: Var, contribution: Var,
@@ -113,7 +137,17 @@ def _union_of_uses(builder: GraphBuilder, var: Var, uses: list[Edge],
 
 
 def _guard_of_use(builder: GraphBuilder, var: Var, edge: Edge, outer: Guard) -> Guard:
-    """Where ``var``'s value matters through this one use by ``edge``."""
+    """Where ``var``'s value matters through this one use by ``edge``.
+
+    A value broadcast into a larger guard (a scalar inside a branch over an array condition)
+    matters wherever any entry does: it is treated as used unconditionally, and contributions
+    are masked where they enter it instead.
+    """
+    guard = _branch_of_use(builder, var, edge, outer)
+    return guard if guard is None or guard.shape == var.shape else None
+
+
+def _branch_of_use(builder: GraphBuilder, var: Var, edge: Edge, outer: Guard) -> Guard:
     if edge.prim != "where" or var is edge.inputs[0]:
         return outer
     condition, then, orelse = edge.inputs

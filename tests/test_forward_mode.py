@@ -55,7 +55,7 @@ def unit(i: int, n: int) -> tuple[float, ...]:
 
 # ---- every primitive, against reverse mode -------------------------------------------------
 
-@pytest.mark.parametrize("name", sorted(REGISTRY))
+@pytest.mark.parametrize("name", sorted(n for n, p in REGISTRY.items() if p.elementwise))
 def test_primitive_tangents_match_the_gradient(name: str) -> None:
     prim = REGISTRY[name]
     text = source_text(prim)

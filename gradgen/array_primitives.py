@@ -1,0 +1,366 @@
+"""The array primitives of the registry: products, reductions, softmax, indexing and shapes.
+
+Same entries as `primitives` (one each, registered into the one `REGISTRY`), with three more
+things that arrays need: parameters (``axis``, ``keepdims``, an index, a shape) that the NumPy
+text, the shape rule, the NumPy oracle and the adjoint rule all receive as keywords; shape rules
+that raise `ShapeError` naming both shapes; and test ``cases`` (argument shapes, with dimension
+names that the tests bind to sizes).
+
+Normalised parameters (the lowering produces them): ``axis`` is None (every axis) or a tuple of
+non-negative axes; ``keepdims`` a bool; ``index`` a tuple of entries, each an int or a
+``("slice", start, stop, step)`` with None for an omitted part; ``shape`` a tuple of dimensions.
+
+Some primitives are *internal*: the compiler makes them (adjoints, dimension values), the
+language has no name for them. Elementwise broadcasting needs no entry of its own: the reverse
+pass sums a contribution back to its input's shape ("unbroadcast") with ``sum``.
+
+Gradient choices: ``max``/``min`` reductions share the gradient equally among tied entries;
+``norm`` has gradient 0 at the zero vector; ``prod`` divides by the entry, so its gradient is
+not defined where an entry is 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradgen.ir import Shape, Var
+from gradgen.registry import Builder, ShapeError, primitive, shape_text
+
+Axis = tuple[int, ...] | None
+
+# ---- shared text and shape helpers -------------------------------------------------------
+
+
+def axis_text(axis: Axis, keepdims: bool = False) -> str:
+    """``, axis=1`` / ``, axis=(0, 1)`` / ``, keepdims=True``: keyword arguments for NumPy."""
+    text = ""
+    if axis is not None:
+        text += f", axis={axis[0] if len(axis) == 1 else axis}"
+    if keepdims:
+        text += ", keepdims=True"
+    return text
+
+
+def reduced_shape(shape: Shape, axis: Axis = None, keepdims: bool = False) -> Shape:
+    """The shape left by reducing ``shape`` over ``axis``."""
+    if axis is not None and any(a >= len(shape) for a in axis):
+        raise ShapeError(f"axis {max(axis)} is out of range for shape {shape_text(shape)}")
+    axes = range(len(shape)) if axis is None else axis
+    if keepdims:
+        return tuple(1 if a in axes else d for a, d in enumerate(shape))
+    return tuple(d for a, d in enumerate(shape) if a not in axes)
+
+
+def _expanded(v: Any, like: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+    """NumPy oracle of ``expand``: ``v`` put back over the reduced axes of ``like``."""
+    if axis is not None and not keepdims:
+        v = np.expand_dims(v, axis)
+    return np.broadcast_to(v, np.shape(like))
+
+
+def _reduction(name: str, function: str, impl: Any, rule: Any, domain: tuple[float, float],
+               helper: str | None = None) -> None:
+    """Register a reduction ``name(x, axis=None, keepdims=False)``."""
+    primitive(
+        name, lambda a, p: f"{function}({a[0]}{axis_text(p['axis'], p['keepdims'])})", impl,
+        None, rule, (domain,), shape=lambda x, axis=None, keepdims=False:
+        reduced_shape(x, axis, keepdims), keywords={"axis": None, "keepdims": False},
+        cases=_REDUCTION_CASES, helper=helper)
+
+
+_REDUCTION_CASES = (
+    (((4,),), {"axis": None, "keepdims": False}),
+    ((("n", "d"),), {"axis": None, "keepdims": False}),
+    ((("n", "d"),), {"axis": (0,), "keepdims": False}),
+    ((("n", "d"),), {"axis": (1,), "keepdims": True}),
+    (((2, 3, 4),), {"axis": (0, 2), "keepdims": False}),
+)
+
+# ---- products and transposition -----------------------------------------------------------
+
+
+def _matmul_shape(p: Shape, q: Shape) -> Shape:
+    shapes = f"matmul of {shape_text(p)} and {shape_text(q)}"
+    if not p or not q:
+        raise ShapeError(f"{shapes}: both must be vectors or matrices (for a scalar use '*')")
+    if len(p) > 2 or len(q) > 2:
+        raise ShapeError(f"{shapes}: arrays of more than 2 dimensions are not supported")
+    inner_p, inner_q = p[-1], q[0] if len(q) == 1 else q[-2]
+    if inner_p != inner_q:
+        raise ShapeError(f"{shapes}: inner dimensions {inner_p} and {inner_q} differ")
+    return p[:-1] + q[1:]
+
+
+def _matmul_rule(b: Builder, g: Var, y: Var, p: Var, q: Var) -> tuple[Var, Var]:
+    """Matrix (m, k) @ (k, n), matrix-vector, vector-matrix and the inner product."""
+    if len(p.shape) == 2 and len(q.shape) == 2:
+        return b.matmul(g, b.transpose(q)), b.matmul(b.transpose(p), g)
+    if len(p.shape) == 2:
+        return b.outer(g, q), b.matmul(g, p)
+    if len(q.shape) == 2:
+        return b.matmul(q, g), b.outer(p, g)
+    return b.mul(g, q), b.mul(g, p)
+
+
+def _outer_shape(p: Shape, q: Shape) -> Shape:
+    if len(p) != 1 or len(q) != 1:
+        raise ShapeError(f"outer of {shape_text(p)} and {shape_text(q)}: both must be vectors")
+    return p + q
+
+
+primitive("matmul", "{0} @ {1}", np.matmul, None, _matmul_rule, ((-2.0, 2.0),) * 2,
+          operator="@", shape=_matmul_shape,
+          cases=((((3, "k"), ("k", 2)), {}), ((("n", "k"), ("k",)), {}),
+                 ((("k",), ("k", "m")), {}), (((4,), (4,)), {})))
+primitive("outer", "np.outer({0}, {1})", np.outer, None,
+          lambda b, g, y, p, q: (b.matmul(g, q), b.matmul(p, g)), ((-2.0, 2.0),) * 2,
+          shape=_outer_shape, cases=((((3,), ("k",)), {}),))
+primitive("transpose", "{0}.T", np.transpose, None,
+          lambda b, g, y, x: (b.transpose(g),), shape=lambda x: x[::-1],
+          cases=(((("n", 3),), {}), (((4,),), {}), (((2, 3, 4),), {})))
+
+# ---- reductions ---------------------------------------------------------------------------
+
+
+def _sum_rule(b: Builder, g: Var, y: Var, x: Var, axis: Axis, keepdims: bool) -> tuple[Var]:
+    return (b.expand(g, x, axis=axis, keepdims=keepdims),)
+
+
+def _mean_rule(b: Builder, g: Var, y: Var, x: Var, axis: Axis, keepdims: bool) -> tuple[Var]:
+    return (b.expand(b.div(g, b.count(x, y)), x, axis=axis, keepdims=keepdims),)
+
+
+def _extreme_rule(b: Builder, g: Var, y: Var, x: Var, axis: Axis, keepdims: bool) -> tuple[Var]:
+    """max/min: the gradient goes to the entries equal to the extreme, shared among ties."""
+    hit = b.where(b.eq(x, b.expand(y, x, axis=axis, keepdims=keepdims)),
+                  b.const(1.0), b.const(0.0))
+    share = b.div(g, b.sum(hit, axis=axis, keepdims=keepdims))
+    return (b.mul(hit, b.expand(share, x, axis=axis, keepdims=keepdims)),)
+
+
+def _prod_rule(b: Builder, g: Var, y: Var, x: Var, axis: Axis, keepdims: bool) -> tuple[Var]:
+    return (b.div(b.expand(b.mul(g, y), x, axis=axis, keepdims=keepdims), x),)
+
+
+def _norm_rule(b: Builder, g: Var, y: Var, x: Var, axis: Axis, keepdims: bool) -> tuple[Var]:
+    """x * g / |x|, and 0 at the zero vector."""
+    safe = b.where(b.gt(y, b.const(0.0)), y, b.const(1.0))
+    return (b.mul(x, b.expand(b.div(g, safe), x, axis=axis, keepdims=keepdims)),)
+
+
+def _logsumexp_rule(b: Builder, g: Var, y: Var, x: Var, axis: Axis,
+                    keepdims: bool) -> tuple[Var]:
+    """g times softmax(x): exp(x - logsumexp(x))."""
+    softmax = b.exp(b.sub(x, b.expand(y, x, axis=axis, keepdims=keepdims)))
+    return (b.mul(b.expand(g, x, axis=axis, keepdims=keepdims), softmax),)
+
+
+def _norm_impl(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+    return np.sqrt(np.sum(np.square(x), axis=axis, keepdims=keepdims))
+
+
+def _logsumexp_impl(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+    return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
+
+
+_LOGSUMEXP = '''\
+def _logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) over axis, without overflow: the largest entry is factored out."""
+    top = np.max(x, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    total = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
+    return total if keepdims else np.squeeze(total, axis=axis)
+'''
+
+_reduction("sum", "np.sum", np.sum, _sum_rule, (-3.0, 3.0))
+_reduction("mean", "np.mean", np.mean, _mean_rule, (-3.0, 3.0))
+_reduction("prod", "np.prod", np.prod, _prod_rule, (0.5, 1.5))
+_reduction("amax", "np.max", np.max, _extreme_rule, (-3.0, 3.0))
+_reduction("amin", "np.min", np.min, _extreme_rule, (-3.0, 3.0))
+_reduction("norm", "np.linalg.norm", _norm_impl, _norm_rule, (-3.0, 3.0))
+_reduction("logsumexp", "_logsumexp", _logsumexp_impl, _logsumexp_rule, (-3.0, 3.0),
+           helper=_LOGSUMEXP)
+
+# ---- softmax ------------------------------------------------------------------------------
+
+
+def _softmax_impl(x: Any, axis: Axis) -> Any:
+    e = np.exp(x)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _softmax_rule(b: Builder, g: Var, y: Var, x: Var, axis: Axis) -> tuple[Var]:
+    """y * (g - sum(g * y)) over the axis."""
+    return (b.mul(y, b.sub(g, b.sum(b.mul(g, y), axis=axis, keepdims=True))),)
+
+
+def _log_softmax_rule(b: Builder, g: Var, y: Var, x: Var, axis: Axis) -> tuple[Var]:
+    """g - softmax(x) * sum(g) over the axis."""
+    return (b.sub(g, b.mul(b.exp(y), b.sum(g, axis=axis, keepdims=True))),)
+
+
+def _axis_shape(x: Shape, axis: Axis) -> Shape:
+    reduced_shape(x, axis)
+    return x
+
+
+_SOFTMAX = '''\
+def _softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) over axis, without overflow."""
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+'''
+_LOG_SOFTMAX = '''\
+def _log_softmax(x, axis=-1):
+    """x - logsumexp(x) over axis, without overflow."""
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+'''
+_SOFTMAX_CASES = (((("n", "k"),), {"axis": (1,)}), ((("n", "k"),), {"axis": (0,)}),
+                  (((5,),), {"axis": (0,)}))
+
+primitive("softmax", lambda a, p: f"_softmax({a[0]}{axis_text(p['axis'])})", _softmax_impl,
+          None, _softmax_rule, shape=_axis_shape, keywords={"axis": -1},
+          cases=_SOFTMAX_CASES, helper=_SOFTMAX)
+primitive("log_softmax", lambda a, p: f"_log_softmax({a[0]}{axis_text(p['axis'])})",
+          lambda x, axis: np.log(_softmax_impl(x, axis)), None, _log_softmax_rule,
+          shape=_axis_shape, keywords={"axis": -1}, cases=_SOFTMAX_CASES, helper=_LOG_SOFTMAX)
+
+# ---- indexing -----------------------------------------------------------------------------
+
+Index = tuple[Any, ...]
+
+
+def index_text(index: Index) -> str:
+    """``1:3, 0`` for the index ``(("slice", 1, 3, None), 0)``."""
+    parts = []
+    for entry in index:
+        if isinstance(entry, tuple):
+            _, start, stop, step = entry
+            part = f"{'' if start is None else start}:{'' if stop is None else stop}"
+            parts.append(part if step is None else f"{part}:{step}")
+        else:
+            parts.append(str(entry))
+    return ", ".join(parts)
+
+
+def python_index(index: Index) -> tuple[Any, ...]:
+    return tuple(slice(*entry[1:]) if isinstance(entry, tuple) else entry for entry in index)
+
+
+def _bound(value: int | None, default: tuple[int, int]) -> tuple[int, int]:
+    """A slice end as (multiple of the dimension, offset): 2 -> (0, 2), -1 -> (1, -1)."""
+    if value is None:
+        return default
+    return (1, value) if value < 0 else (0, value)
+
+
+def _slice_length(dim: int | str, start: int | None, stop: int | None,
+                  step: int | None) -> int | str:
+    if isinstance(dim, int):
+        return len(range(dim)[slice(start, stop, step)])
+    if step not in (None, 1):
+        return f"{dim}[{index_text((('slice', start, stop, step),))}]"
+    (a, low), (c, high) = _bound(start, (0, 0)), _bound(stop, (1, 0))
+    if c - a == 0:
+        return max(high - low, 0)
+    if c - a == 1:
+        offset = high - low
+        return dim if offset == 0 else f"{dim}{offset:+d}"
+    raise ShapeError(f"the slice {index_text((('slice', start, stop, step),))} of a dimension "
+                     f"{dim} is empty")
+
+
+def _getitem_shape(x: Shape, index: Index) -> Shape:
+    if len(index) > len(x):
+        raise ShapeError(f"{len(index)} indices for an array of shape {shape_text(x)}")
+    result: list[int | str] = []
+    for dim, entry in zip(x, index):
+        if isinstance(entry, tuple):
+            result.append(_slice_length(dim, *entry[1:]))
+        elif isinstance(dim, int) and not -dim <= entry < dim:
+            raise ShapeError(f"index {entry} is out of range for a dimension of {dim}")
+    return tuple(result) + tuple(x[len(index):])
+
+
+_SCATTER = '''\
+def _scatter(values, shape, index):
+    """Zeros of the given shape with values at index: the adjoint of indexing."""
+    result = np.zeros(shape)
+    result[index] = values
+    return result
+'''
+
+primitive("getitem", lambda a, p: f"{a[0]}[{index_text(p['index'])}]",
+          lambda x, index: x[python_index(index)], None,
+          lambda b, g, y, x, index: (b.scatter(g, x, index=index),), shape=_getitem_shape,
+          operator="[]",
+          cases=((((5,),), {"index": (1,)}),
+                 (((5,),), {"index": (("slice", 1, 3, None),)}),
+                 ((("n", 4),), {"index": (("slice", None, None, None), -1)}),
+                 ((("n",),), {"index": (("slice", 1, None, None),)}),
+                 ((("n", 3),), {"index": (("slice", None, -1, None), 0)}),
+                 (((6, 2),), {"index": (("slice", None, None, 2),)})))
+primitive("scatter", lambda a, p: f"_scatter({a[0]}, np.shape({a[1]}), "
+          f"np.s_[{index_text(p['index'])}])",
+          lambda v, like, index: _scatter_impl(v, like, index), None,
+          lambda b, g, y, v, like, index: (b.getitem(g, index=index), None),
+          shape=lambda v, like, index: like, internal=True, helper=_SCATTER)
+
+
+def _scatter_impl(v: Any, like: Any, index: Index) -> Any:
+    result = np.zeros(np.shape(like))
+    result[python_index(index)] = v
+    return result
+
+
+# ---- shapes: broadcasting back, dimensions, constants, reshaping --------------------------
+
+
+def _expand_text(a: list[str], p: dict[str, Any]) -> str:
+    value = a[0]
+    if p["axis"] is not None and not p["keepdims"]:
+        axis = p["axis"]
+        value = f"np.expand_dims({value}, {axis[0] if len(axis) == 1 else axis})"
+    return f"np.broadcast_to({value}, np.shape({a[1]}))"
+
+
+primitive("expand", _expand_text, _expanded, None,
+          lambda b, g, y, v, like, axis, keepdims: (b.sum(g, axis=axis, keepdims=keepdims),
+                                                    None),
+          ((-3.0, 3.0),) * 2, shape=lambda v, like, axis, keepdims: like, internal=True)
+primitive("count", "np.size({0}) / np.size({1})",
+          lambda x, y: np.size(x) / np.size(y), None, None, ((-3.0, 3.0),) * 2,
+          shape=lambda x, y: (), internal=True)
+primitive("dim", lambda a, p: f"{a[0]}.shape[{p['axis']}]",
+          lambda x, axis: np.shape(x)[axis], None, None, shape=lambda x, axis: (),
+          internal=True)
+
+
+def _constant_text(function: str) -> Any:
+    def text(a: list[str], p: dict[str, Any]) -> str:
+        return f"np.{function}(({', '.join(a)}{',' if len(a) == 1 else ''}))"
+    return text
+
+
+def _sizes(dims: tuple[Any, ...]) -> tuple[int, ...]:
+    return tuple(int(d) for d in dims)
+
+
+primitive("zeros", _constant_text("zeros"), lambda *dims, shape: np.zeros(_sizes(dims)), None,
+          None, (), args="", variadic=True, shape=lambda *dims, shape: shape)
+primitive("ones", _constant_text("ones"), lambda *dims, shape: np.ones(_sizes(dims)), None,
+          None, (), args="", variadic=True, shape=lambda *dims, shape: shape)
+primitive("eye", "np.eye({0})", lambda n, shape: np.eye(int(n)), None, None,
+          shape=lambda n, shape: shape)
+primitive("reshape", lambda a, p: f"np.reshape({a[0]}, ({', '.join(a[1:])}"
+          f"{',' if len(a) == 2 else ''}))",
+          lambda x, *dims, shape: np.reshape(x, _sizes(dims)), None,
+          lambda b, g, y, x, *dims, shape: (b.reshape_as(g, x),) + (None,) * len(dims),
+          (), args="f", variadic=True, shape=lambda x, *dims, shape: shape)
+primitive("reshape_as", "np.reshape({0}, np.shape({1}))",
+          lambda v, like: np.reshape(v, np.shape(like)), None,
+          lambda b, g, y, v, like: (b.reshape_as(g, v), None), ((-3.0, 3.0),) * 2,
+          shape=lambda v, like: like, internal=True)

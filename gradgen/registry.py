@@ -1,0 +1,116 @@
+"""The primitive registry's machinery: what one entry holds, how entries are registered, and
+the shape rules they share. The entries themselves are in `primitives` (numbers and conditions)
+and `array_primitives` (shapes, reductions, the units of a neural network).
+
+An entry's NumPy text is a format string over its arguments (``"np.sin({0})"``) or, for a
+primitive with parameters (an ``axis``), a function of the argument texts and the parameters.
+Its NumPy callable, shape rule and adjoint rule take the parameters as keyword arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gradgen.ir import Shape, Var
+
+
+class ShapeError(ValueError):
+    """Shapes that an operation does not accept; the message names both shapes."""
+
+
+def shape_text(shape: Shape) -> str:
+    """``(n, d)``, ``(k,)``, ``()``."""
+    if len(shape) == 1:
+        return f"({shape[0]},)"
+    return f"({', '.join(map(str, shape))})"
+
+
+class Builder(Protocol):
+    """What adjoint rules build with: one method per primitive, plus `const`."""
+
+    def const(self, value: float) -> Var: ...
+
+    def __getattr__(self, prim: str) -> Callable[..., Var]: ...
+
+
+Rule = Callable[..., tuple[Var | None, ...]]
+
+
+def broadcast(*shapes: Shape) -> Shape:
+    """NumPy broadcasting of input shapes (named dimensions must match exactly)."""
+    if not any(shapes):
+        return ()  # all scalars: the common case, kept fast for graphs of a million nodes
+    rank = max((len(s) for s in shapes), default=0)
+    padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
+    result = []
+    for dims in zip(*padded):
+        named = {d for d in dims if d != 1}
+        if len(named) > 1:
+            raise ShapeError(f"shapes {' and '.join(map(shape_text, shapes))} do not broadcast "
+                             f"({' and '.join(map(str, sorted(named, key=str)))} differ)")
+        result.append(named.pop() if named else 1)
+    return tuple(result)
+
+
+#: A test case of an array primitive: the shape of each argument (dimension names are bound to
+#: sizes by the tests) and the parameters.
+Case = tuple[tuple[Shape, ...], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Primitive:
+    """One registry entry."""
+
+    name: str
+    numpy: str | Callable[[list[str], dict[str, Any]], str]  # generated-code text
+    impl: Callable[..., Any]  # NumPy oracle, used by the interpreter and constant folding
+    sympy: Callable[..., Any] | None  # SymPy equivalent (None: arrays, not in the symbolic route)
+    adjoint: Rule | None  # None: no gradient flows through this primitive
+    domain: tuple[tuple[float, float], ...]  # test sampling interval per argument
+    args: str = "f"  # kind of each argument: f number, b condition
+    result: str = "float"  # "float" or "bool"
+    operator: str | None = None  # the language's infix spelling, for operators
+    shape: Callable[..., Shape] = broadcast  # input shapes and parameters -> output shape
+    keywords: dict[str, Any] = field(default_factory=dict)  # language keyword -> default
+    cases: tuple[Case, ...] = ()  # array test cases (elementwise ones are tested generically)
+    helper: str | None = None  # a function the generated module defines when it uses this
+    internal: bool = False  # made by the compiler only (adjoints, dimensions), not the language
+    variadic: bool = False  # any number of arguments (of the one kind in ``args``)
+
+    @property
+    def arity(self) -> int:
+        return len(self.args)
+
+    @property
+    def elementwise(self) -> bool:
+        return self.shape is broadcast
+
+    def text(self, args: list[str], params: dict[str, Any]) -> str:
+        """The NumPy expression applying this primitive to argument texts ``args``."""
+        if callable(self.numpy):
+            return self.numpy(args, params)
+        return self.numpy.format(*args)
+
+
+REGISTRY: dict[str, Primitive] = {}
+
+
+def primitive(name: str, numpy: str | Callable[..., str], impl: Callable[..., Any],
+              sympy_fn: Callable[..., Any] | None, adjoint: Rule | None,
+              domain: tuple[tuple[float, float], ...] = ((-3.0, 3.0),), **extra: Any) -> None:
+    """Register one primitive."""
+    args = extra.setdefault("args", "f" * len(domain))
+    if len(domain) != len(args) and not extra.get("variadic"):
+        raise ValueError(f"{name}: one test domain per argument")
+    REGISTRY[name] = Primitive(name, numpy, impl, sympy_fn, adjoint, domain, **extra)
+
+
+def unary(name: str, numpy: str, impl: Callable[..., Any], sympy_fn: Callable[..., Any],
+          derivative: Callable[..., Var] | None, domain: tuple[float, float] = (-3.0, 3.0)) -> None:
+    """Register a one-argument function whose adjoint is ``g * derivative(b, x, y)``."""
+    rule = None if derivative is None else (lambda b, g, y, x: (b.mul(g, derivative(b, x, y)),))
+    primitive(name, numpy, impl, sympy_fn, rule, (domain,))
+
+
