@@ -307,7 +307,9 @@ primitive("scatter", lambda a, p: f"_scatter({a[0]}, np.shape({a[1]}), "
           f"np.s_[{index_text(p['index'])}])",
           lambda v, like, index: _scatter_impl(v, like, index), None,
           lambda b, g, y, v, like, index: (b.getitem(g, index=index), None),
-          shape=lambda v, like, index: like, internal=True, helper=_SCATTER)
+          ((-3.0, 3.0),) * 2, shape=lambda v, like, index: like, internal=True, helper=_SCATTER,
+          cases=((((2,), (5,)), {"index": (("slice", 1, 3, None),)}),
+                 (((3,), (3, 4)), {"index": (("slice", None, None, None), 1)})))
 
 
 def _scatter_impl(v: Any, like: Any, index: Index) -> Any:
@@ -330,7 +332,10 @@ def _expand_text(a: list[str], p: dict[str, Any]) -> str:
 primitive("expand", _expand_text, _expanded, None,
           lambda b, g, y, v, like, axis, keepdims: (b.sum(g, axis=axis, keepdims=keepdims),
                                                     None),
-          ((-3.0, 3.0),) * 2, shape=lambda v, like, axis, keepdims: like, internal=True)
+          ((-3.0, 3.0),) * 2, shape=lambda v, like, axis, keepdims: like, internal=True,
+          cases=(((("n",), ("n", "d")), {"axis": (1,), "keepdims": False}),
+                 ((("n", 1), ("n", "d")), {"axis": (1,), "keepdims": True}),
+                 (((), (2, 3)), {"axis": None, "keepdims": False})))
 primitive("count", "np.size({0}) / np.size({1})",
           lambda x, y: np.size(x) / np.size(y), None, None, ((-3.0, 3.0),) * 2,
           shape=lambda x, y: (), internal=True)
@@ -363,4 +368,4 @@ primitive("reshape", lambda a, p: f"np.reshape({a[0]}, ({', '.join(a[1:])}"
 primitive("reshape_as", "np.reshape({0}, np.shape({1}))",
           lambda v, like: np.reshape(v, np.shape(like)), None,
           lambda b, g, y, v, like: (b.reshape_as(g, v), None), ((-3.0, 3.0),) * 2,
-          shape=lambda v, like: like, internal=True)
+          shape=lambda v, like: like, internal=True, cases=((((6,), (2, 3)), {}),))
