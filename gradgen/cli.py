@@ -26,6 +26,7 @@ from gradgen.compare import (
     format_check,
     format_comparison,
     load_module_file,
+    parse_dims,
     parse_point,
 )
 from gradgen.errors import CompileError, LimitError
@@ -33,7 +34,7 @@ from gradgen.graphviz import to_dot
 from gradgen.ir import Graph
 from gradgen.pipeline import METHODS, MODES, build_forward, build_gradient, compile_source
 from gradgen.printing import format_graph
-from gradgen.trace import annotations, number_nodes, trace_report
+from gradgen.trace import annotations, number_nodes, require_scalars, trace_report
 
 
 class UsageError(Exception):
@@ -148,6 +149,8 @@ def _add_check(commands: argparse._SubParsersAction) -> None:
                      help="largest error allowed, relative to max(1, |partial|) (default 1e-6)")
     sub.add_argument("--module", metavar="PY",
                      help="check this generated module's gradient instead of a fresh one")
+    sub.add_argument("--dims", metavar="SIZES",
+                     help="sizes of named dimensions for array inputs, as n=5,d=3 (default 3)")
     sub.set_defaults(run=_run_check)
 
 
@@ -246,6 +249,7 @@ def _run_compare(args: argparse.Namespace) -> None:
 
 def _run_trace(args: argparse.Namespace) -> None:
     forward = build_forward(_read(Path(args.file)), args.file)
+    require_scalars(forward)
     point = _point(forward, args.at)
     print(_usage_errors(lambda: trace_report(forward, point, args.forward), "--forward"), end="")
 
@@ -258,7 +262,8 @@ def _point(forward: Graph, text: str) -> dict[str, float]:
 def _run_check(args: argparse.Namespace) -> None:
     text = _read(Path(args.file))
     module = load_module_file(args.module) if args.module else None
-    result = check(text, args.file, args.points, args.tol, module)
+    dims = _usage_errors(lambda: parse_dims(args.dims), "--dims")
+    result = check(text, args.file, args.points, args.tol, module, dims=dims)
     print(format_check(result), end="")
     if not result.passed:
         raise CheckFailed()

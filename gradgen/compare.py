@@ -22,7 +22,7 @@ import sympy
 
 from gradgen.emit import emit_module
 from gradgen.errors import LimitError
-from gradgen.ir import Graph
+from gradgen.ir import Graph, has_arrays
 from gradgen.pipeline import Compiled, build_derivative, build_forward, compile_source
 
 #: Boxes tried, in order, for random points: the first where the function and its gradient are
@@ -96,6 +96,17 @@ def parse_point(text: str, names: tuple[str, ...]) -> dict[str, float]:
     return point
 
 
+def parse_dims(text: str | None) -> dict[str, int]:
+    """``"n=5,d=3"`` → ``{"n": 5, "d": 3}``: sizes of named dimensions."""
+    dims: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        name, equals, size = item.partition("=")
+        if not equals or not name.strip().isidentifier() or not size.strip().isdigit():
+            raise ValueError(f"expected NAME=SIZE, got {item!r}")
+        dims[name.strip()] = int(size)
+    return dims
+
+
 def random_points(module: types.ModuleType, count: int, seed: int = 0) -> np.ndarray:
     """``count`` points (rows) where the function and its gradient are finite."""
     rng = np.random.default_rng(seed)
@@ -119,6 +130,10 @@ def compare(text: str, path: str = "<string>", at: dict[str, float] | None = Non
     NaN for its numbers and None for its costs.
     """
     forward = build_forward(text, path)
+    if has_arrays(forward):
+        raise LimitError(f"compare sets the routes side by side for scalar functions, and "
+                         f"{forward.name} has arrays (SymPy and forward mode take scalars only); "
+                         "'gradgen check' tests an array gradient against central differences")
     _warm_up_sympy()
     routes = {key: _Route(forward, path, key) for key in ("reverse", "forward", "symbolic",
                                                           "symbolic-cse")}
@@ -223,11 +238,19 @@ def _differences(quantities: list[Quantity]) -> tuple[dict[str, float], dict[str
 # ---- check ----------------------------------------------------------------------------------
 
 def check(text: str, path: str = "<string>", points: int = 100, tolerance: float = 1e-6,
-          module: types.ModuleType | None = None, seed: int = 0) -> CheckResult:
+          module: types.ModuleType | None = None, seed: int = 0,
+          dims: dict[str, int] | None = None) -> CheckResult:
     """Test a gradient (the one gradgen generates, or ``module``'s) against central differences
-    and SymPy at random points; the error of a partial is relative to max(1, |partial|)."""
+    and SymPy at random points; the error of a partial is relative to max(1, |partial|).
+
+    For a function of arrays, ``dims`` gives the sizes of named dimensions (3 if not given),
+    each partial entry is compared with central differences (SymPy takes scalars only), and an
+    array value is reduced to a number by a random cotangent (the module's ``vjp``).
+    """
     compiled = compile_source(text, path)
     module = module or compiled.module
+    if has_arrays(compiled.forward):
+        return _check_arrays(compiled, module, points, tolerance, dims or {}, seed)
     references = [("central differences", None)]
     symbolic = _symbolic_module(text, path)
     if symbolic is not None:
@@ -247,6 +270,68 @@ def check(text: str, path: str = "<string>", points: int = 100, tolerance: float
                              dict(zip(names, args)), f"d/d{name} vs {label}")
     return CheckResult(compiled.forward.name, points, tolerance, worst[0], worst[1], worst[2],
                        worst[0] <= tolerance, [label for label, _ in references])
+
+
+def _check_arrays(compiled: Compiled, module: types.ModuleType, points: int,
+                  tolerance: float, dims: dict[str, int], seed: int) -> CheckResult:
+    forward = compiled.forward
+    names = [var.name for var in forward.inputs]
+    shapes = [tuple(d if isinstance(d, int) else dims.get(d, 3) for d in var.shape)
+              for var in forward.inputs]
+    rng = np.random.default_rng(seed)
+    worst = (0.0, {}, "")
+    for _ in range(min(points, ARRAY_CHECK_POINTS)):
+        args, cotangent = _array_point(compiled.module, shapes, rng)
+        expected = _array_central_differences(compiled.module.forward, args, cotangent)
+        _, partials = (module.gradient(*args) if cotangent is None
+                       else module.vjp(*args, cotangent))
+        for name, got, want in zip(names, partials, expected):
+            error = float(np.max(np.abs(got - want) / np.maximum(1.0, np.abs(want)), initial=0))
+            if not error <= worst[0]:
+                worst = (error if not math.isnan(error) else math.inf, {},
+                         f"d/d{name} vs central differences")
+    return CheckResult(forward.name, min(points, ARRAY_CHECK_POINTS), tolerance, worst[0], {},
+                       worst[2], worst[0] <= tolerance, ["central differences"])
+
+
+#: Array points are checked entry by entry (two calls per entry): a few points suffice.
+ARRAY_CHECK_POINTS = 5
+
+
+def _array_point(module: types.ModuleType, shapes: list[tuple[int, ...]],
+                 rng: np.random.Generator) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """Random inputs of the given shapes in the first box where the value is finite, and a
+    random cotangent if the value is an array."""
+    for low, high in SAMPLING_BOXES:
+        args = [rng.uniform(low, high, size=shape) for shape in shapes]
+        with np.errstate(all="ignore"):
+            value = module.forward(*args)
+        if np.all(np.isfinite(value)):
+            break
+    cotangent = rng.normal(size=np.shape(value)) if np.shape(value) else None
+    return args, cotangent
+
+
+def _array_central_differences(function: Callable, args: list[np.ndarray],
+                               cotangent: np.ndarray | None,
+                               step: float = 1e-6) -> list[np.ndarray]:
+    """Central differences of ``<cotangent, function>`` in every entry of every argument."""
+    def scalar(*xs: np.ndarray) -> float:
+        value = function(*xs)
+        return float(value if cotangent is None else np.sum(cotangent * value))
+
+    partials = []
+    for index, arg in enumerate(args):
+        partial = np.zeros(np.shape(arg))
+        for position in np.ndindex(np.shape(arg)):
+            shifted = [np.array(a, dtype=float) for a in args]
+            h = step * max(1.0, abs(float(shifted[index][position])))
+            shifted[index][position] += h
+            up = scalar(*shifted)
+            shifted[index][position] -= 2 * h
+            partial[position] = (up - scalar(*shifted)) / (2 * h)
+        partials.append(partial)
+    return partials
 
 
 def _symbolic_module(text: str, path: str) -> types.ModuleType | None:

@@ -82,9 +82,8 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
                                  own=len(forward.inputs)),
                        _gradient_by_sweeps(params, wrt, forward.inputs), _vjp(params)]
     elif array_valued:
-        derivatives = [_function("vjp", derivative, f"Value of {signature} and the cotangent "
-                                 "pulled back to each input of WRT (vector-Jacobian product).",
-                                 arrays=True, wrt=wrt),
+        derivatives = [_function("vjp", derivative, f"Value of {signature}, and the cotangent "
+                                 "pulled back to each input of WRT.", arrays=True, wrt=wrt),
                        _jacobian(params, wrt, forward.inputs)]
     else:
         derivatives = [_function("gradient", derivative, f"Value and partials of {signature}.",
@@ -130,8 +129,8 @@ def _function(name: str, graph: Graph, doc: str, packed: str | None = None,
         preamble += _conversions(params) + [_shape_check(params, name == "vjp")]
         by_name = {var.name: names[var] for var in graph.inputs}
         likes = ["None"] + [by_name[w] for w in wrt]
-        finish = (f"{_tuple_text(targets)} = _finish_arrays({_tuple_text(results)}, "
-                  f"{_tuple_text(likes)}, {_tuple_text(params)})")
+        finish = _call_text(f"{_tuple_text(targets)} = _finish_arrays",
+                            [_tuple_text(results), _tuple_text(likes), _tuple_text(params)])
     else:
         preamble += _conversions(params)
         finish = f"{_tuple_text(targets)} = _finish({_tuple_text(results)}, {_tuple_text(params)})"
@@ -144,6 +143,14 @@ def _function(name: str, graph: Graph, doc: str, packed: str | None = None,
     if arrays:
         statements = _freeing(statements, graph, names, set(params) | set(results))
     return Function(name, ", ".join(signature), doc, preamble, statements, finish, result)
+
+
+def _call_text(head: str, args: list[str]) -> str:
+    """``head(a, b)`` on one line, or with one argument per continuation line if too long."""
+    line = f"{head}({', '.join(args)})"
+    if len(line) <= LINE_WIDTH:
+        return line
+    return f"{head}(\n        " + ",\n        ".join(args) + ")"
 
 
 def _shape_check(params: list[str], cotangent: bool) -> str:
@@ -184,8 +191,7 @@ def _jacobian(params: list[str], wrt: tuple[str, ...], inputs: tuple[Var, ...]) 
         Statement(rows, f"[vjp({call})[1] for {unit} in _units({value})]", None)]
     wrt_params = _tuple_text(by_name[w] for w in wrt)
     return Function("jacobian", ", ".join(params),
-                    "Value and, per input of WRT, the derivative of each entry of the value "
-                    "with respect to each entry of the input (shape: value's + input's).",
+                    "Value and one Jacobian per input of WRT, shaped value + input.",
                     [], statements, "", f"{value}, _jacobians({rows}, {value}, {wrt_params})")
 
 

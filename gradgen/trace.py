@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 
 from gradgen.builder import GraphBuilder
-from gradgen.ir import Edge, Graph, Var
+from gradgen.errors import LimitError
+from gradgen.ir import Edge, Graph, Var, has_arrays
 from gradgen.primitives import REGISTRY
 from gradgen.printing import format_number
 from gradgen.reverse import active_edges
@@ -396,9 +397,17 @@ def _run(edges: Sequence[Edge], known: dict[Var, tuple[str, int]], env: dict[Var
 
 # ---- text ------------------------------------------------------------------------------------
 
+def require_scalars(forward: Graph) -> None:
+    """Traces are tables of numbers, one per line: a function of arrays is declined."""
+    if has_arrays(forward):
+        raise LimitError(f"traces show scalar evaluations, one number per line, and "
+                         f"{forward.name} has arrays")
+
+
 def trace_report(forward: Graph, point: dict[str, float], tangent: str | None = None) -> str:
     """The forward evaluation trace, the forward derivative trace seeded for input ``tangent``
     (if given) and the reverse adjoint trace, as titled tables separated by blank lines."""
+    require_scalars(forward)
     name = forward.name
     numbers = [format_number(float(point[var.name])) for var in forward.inputs
                if var.name in point]
