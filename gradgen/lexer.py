@@ -1,9 +1,10 @@
 """Lexer, the first half of the front end (text → syntax.Function): source text → `Token`s.
 
 Tokens carry a 1-based line and column and their offset in the text. As in Python, newlines and
-indentation inside parentheses are ignored; outside them every logical line ends with a NEWLINE
-token, a deeper indentation starts with INDENT and each level left ends with DEDENT, so that the
-parser sees the block structure of a program. The stream ends with END (repeated if read again).
+indentation inside parentheses and square brackets are ignored; outside them every logical line
+ends with a NEWLINE token, a deeper indentation starts with INDENT and each level left ends with
+DEDENT, so that the parser sees the block structure of a program. The stream ends with END
+(repeated if read again).
 
 Each line is cut into pieces by one compiled regular expression (``findall``, no match objects)
 and a piece's kind is looked up by its first character, so the Python-level work per token is a
@@ -44,10 +45,11 @@ _NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?(?![0-9._eE])"
 _MALFORMED_NUMBER = r"(?:[0-9]|\.[0-9])(?:[eE][+-][0-9]|[\w.])*"
 
 # One piece of a line: white space, a name, an operator, a number, the line break, a comment,
-# a malformed number or any other single character. The pieces cover the line exactly, so a
-# piece's column is the sum of the lengths before it, and its kind is told by its first character.
+# a malformed number or any other single character (a lone '.' among them, so that '.5' stays a
+# number). The pieces cover the line exactly, so a piece's column is the sum of the lengths
+# before it, and its kind is told by its first character.
 _PIECE = re.compile(
-    rf"[ \t]+|{_NAME_START}{_NAME_REST}*|\*\*|[<>=!+\-*/]=|[-+*/^()<>,=:]|{_NUMBER}"
+    rf"[ \t]+|{_NAME_START}{_NAME_REST}*|\*\*|[<>=!+\-*/@]=|[-+*/@^()\[\]<>,=:]|{_NUMBER}"
     rf"|\r\n|[{_LINE_BREAKS}]|#[^{_LINE_BREAKS}]*|{_MALFORMED_NUMBER}|.",
     re.DOTALL,
 )
@@ -59,13 +61,15 @@ _KIND_OF_FIRST_CHARACTER = {
     **{chr(code): BAD for code in range(128)},
     **dict.fromkeys(" \t#\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029", SKIP),
     **dict.fromkeys("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_", NAME),
-    **dict.fromkeys("0123456789.", NUM),
-    **dict.fromkeys("+-*/^()<>=,:!", OP),
+    **dict.fromkeys("0123456789.", NUM),  # a lone '.' is told apart when it fails as a number
+    **dict.fromkeys("+-*/@^()[]<>=,:!", OP),
 }  # any other character outside ASCII starts a name
 
+_OPENING = frozenset("([")
+_CLOSING = frozenset(")]")
 _BAD_CHARACTER_MESSAGES = {
-    ".": "'.' attribute access is not part of the language",
-    "[": "'[' indexing is not supported",
+    ";": "unexpected character ';': write one statement per line",
+    "{": "unexpected character '{': braces are not part of the language",
 }
 
 
@@ -83,7 +87,7 @@ def tokenize(source: Source) -> Iterator[Token]:
     """The tokens of `source`, ending with END; raises `CompileError` on a bad character."""
     text = source.text
     offset = 1 if text.startswith("\ufeff") else 0  # a byte-order mark is not content
-    depth = 0  # open parentheses: inside them a line break is only white space
+    depth = 0  # open parentheses and brackets: inside them a line break is only white space
     fresh = True  # no token yet on this logical line
     indents: list[str] = []
     end_line, end_col, end_offset = 1, 1, offset  # just after the last token
@@ -108,14 +112,16 @@ def tokenize(source: Source) -> Iterator[Token]:
                 if word in KEYWORDS:
                     kind = KEYWORD
             elif kind == OP:
-                if word == "(":
+                if word in _OPENING:
                     depth += 1
-                elif word == ")" and depth:  # an unmatched ')' is the parser's to report
+                elif word in _CLOSING and depth:  # an unmatched ')' or ']' is the parser's
                     depth -= 1
                 elif word == "!":
                     _reject(word, line, start, source)
             elif kind == BAD or not _VALID_NUMBER.fullmatch(word):
-                _reject(word, line, start, source)
+                if word != ".":  # a lone '.' is an operator: the parser reads '.T' after it
+                    _reject(word, line, start, source)
+                kind = OP
             yield new(Token, (kind, word, line, start, offset + start - 1))
             end_line, end_col, end_offset = line, col, offset
         if not fresh and depth == 0:
@@ -136,7 +142,8 @@ def token_end(source: Source, token: Token) -> int:
 def _closing(paren_open: bool, indents: list[str], end: Token) -> Iterator[Token]:
     """DEDENT for each open block, then END for ever, all just after the last token.
 
-    Inside an open parenthesis no block is closed, so the parser meets END where it expects ')'.
+    Inside an open parenthesis no block is closed, so the parser meets END where it expects ')'
+    (or ']').
     """
     if not paren_open:
         for _ in indents[1:]:

@@ -13,10 +13,17 @@ Precedence, loosest first (as in LANGUAGE.md, and as in Python)::
     not a
     < <= > >= == !=     non-associative: 'a < b < c' is an error that suggests the 'and'
     a + b, a - b
-    a * b, a / b
+    a * b, a / b, a @ b
     -a, +a              unary plus leaves no item
     a ^ b, a ** b       right-associative; binds tighter than a unary minus on its left
                         (-x^2 is -(x^2)), and its exponent may start with one (2^-x)
+    x.T, x[i, j:k]      postfix, tightest of all: they apply to the operand just completed
+                        (-X.T^2 is -((X.T)^2), 2^x[1] is 2^(x[1]), f(x)[0], X.T[0], x[0][1])
+
+Brackets: '(a)' only groups; '(a, b)', '(a,)' and '()' are tuples; 'f(a, axis=b)' is a call
+whose keyword arguments follow its positional ones; 'x[...]' is a subscript whose elements are
+expressions or slices 'start:stop:step' (any part omitted). Parameters of forms B and C may
+carry a shape, 'W: (d, k)', whose dimensions are names or whole numbers.
 
 Every bad input is a `CompileError` located at the token where the parser gave up.
 """
@@ -42,7 +49,7 @@ from gradgen.lexer import (
     token_end,
     tokenize,
 )
-from gradgen.syntax import Assign, Expr, Function, Item, Name, Return, Statement
+from gradgen.syntax import Assign, Expr, Function, Item, Name, Return, Shape, Statement
 
 # Precedences. Group entries on the operator stack have 0, below every operator, so that
 # popping "everything that binds at least this tightly" stops at the innermost open group.
@@ -61,14 +68,19 @@ _BINARY: dict[str, tuple[int, int, str]] = {
     "-": (_SUM, _SUM, "-"),
     "*": (_PRODUCT, _PRODUCT, "*"),
     "/": (_PRODUCT, _PRODUCT, "/"),
+    "@": (_PRODUCT, _PRODUCT, "@"),
     "^": (_POWER, _POWER + 1, "^"),
     "**": (_POWER, _POWER + 1, "^"),
 }
-_ASSIGNMENTS = {"=": None, "+=": "+", "-=": "-", "*=": "*", "/=": "/"}
+_ASSIGNMENTS = {"=": None, "+=": "+", "-=": "-", "*=": "*", "/=": "/", "@=": "@"}
 _LINE_ENDS = (NEWLINE, END, DEDENT, INDENT)
 #: What ends the right operand of a comparison (for quoting it in the chained-comparison error).
-_ENDS_COMPARISON_OPERAND = frozenset({"and", "or", "if", "else", ",", ")", "=", ":",
+_ENDS_COMPARISON_OPERAND = frozenset({"and", "or", "if", "else", ",", ")", "]", "=", ":",
                                       *_COMPARISONS})
+#: The item that closing a group outputs (plain parentheses output none).
+_GROUP_ITEMS = {"call": "call", "(": "tuple", "[": "index"}
+#: What may end an empty element of a group: 'f()', '()', '(a,)', 'x[:]', 'x[1:, 0]'.
+_AFTER_EMPTY_ELEMENT = frozenset({")", "]", ",", ":"})
 #: Python statements that the language does not have (they are ordinary names otherwise).
 _STATEMENT_WORDS = frozenset({
     "if", "else", "for", "while", "break", "continue", "pass", "import", "from", "with", "try",
@@ -82,12 +94,14 @@ _CONTINUATION_HINT = " (an expression continues onto another line only inside pa
 
 
 class _Group(NamedTuple):
-    """An open '(', call or 'if' on the operator stack.
+    """An open '(' (``kind`` "("), call, '[' or 'if' on the operator stack.
 
-    ``tok`` is the token just before the current operand (the '(', a call's last ',', the
-    'if'); ``opened`` is the '(' that a ')' must close (or the 'if'); for a call, ``name`` is its
-    name, ``commas`` counts the arguments so far and ``arg_start`` is where the output stood
-    when the current argument began.
+    ``tok`` is the token just before the current operand (the '(' or '[', the last ',' or ':',
+    the 'if'); ``opened`` is the bracket that the closing one must match (or the 'if');
+    ``commas`` counts the elements completed so far. For a call, ``name`` is its name,
+    ``arg_start`` is where the output stood when the current argument began and ``keywords``
+    holds the names of its keyword arguments so far. For a '[', ``name`` is where the indexed
+    operand began, ``colons`` counts the ':' of the current element and ``colon`` is its first.
     """
 
     prec: int
@@ -97,6 +111,9 @@ class _Group(NamedTuple):
     name: Token | None = None
     commas: int = 0
     arg_start: int = 0
+    keywords: set[str] | None = None
+    colons: int = 0
+    colon: Token | None = None
 
 
 def parse(text: str, path: str) -> Function:
@@ -182,14 +199,15 @@ class _Parser(_Reader):
                         "expression", self.source)
 
     def definition(self, name: Token, header: list[Token]) -> Function:
-        params = self.parameters(header[2:-1], header[-1])
+        params, shapes = self.parameters(header[2:-1], header[-1])
         first = self.next()
         expr, end = self.expression(first)
         if end.text in _ASSIGNMENTS:
             raise self.error(f"unexpected '{end.text}'" + self.compare_hint(end), end)
         self.expect_end_of_input(end)
         return Function(Name(name.text, name.line, name.col), params,
-                        (Return(expr, first.line, first.col),), "definition", self.source)
+                        (Return(expr, first.line, first.col),), "definition", self.source,
+                        shapes=shapes)
 
     def definition_header(self, first: Token) -> list[Token] | None:
         """The tokens of ``NAME(...)`` when an '=' follows them, else None (nothing consumed).
@@ -208,17 +226,24 @@ class _Parser(_Reader):
         self.tokens = chain(seen[1:], self.tokens)
         return None
 
-    def parameters(self, inside: list[Token], close: Token) -> tuple[Name, ...]:
-        """The names between a header's parentheses: NAME, NAME, ... (a trailing ',' is fine)."""
+    def parameters(self, inside: list[Token],
+                   close: Token) -> tuple[tuple[Name, ...], tuple[Shape | None, ...]]:
+        """The parameters between a header's parentheses, ``NAME`` or ``NAME: (d1, d2, ...)``
+        separated by ',' (a trailing one is fine): their names, and their shapes (None where
+        none is written)."""
         params: list[Name] = []
+        shapes: list[Shape | None] = []
+        seen: set[str] = set()
         for group, after in self.split_at_commas(inside, close):
             if not group and after is close and params:
                 break
             param = self.parameter(group, after)
-            if any(p.text == param.text for p in params):
+            if param.text in seen:
                 raise self.error(f"duplicate parameter '{param.text}'", param)
+            seen.add(param.text)
             params.append(param)
-        return tuple(params)
+            shapes.append(self.shape(group[2:], after) if len(group) > 1 else None)
+        return tuple(params), tuple(shapes)
 
     @staticmethod
     def split_at_commas(tokens: list[Token], close: Token) -> Iterator[tuple[list[Token], Token]]:
@@ -236,13 +261,47 @@ class _Parser(_Reader):
             yield group, close
 
     def parameter(self, group: list[Token], after: Token) -> Name:
-        if len(group) == 1 and group[0].kind == NAME:
-            return Name(group[0].text, group[0].line, group[0].col)
-        if len(group) == 1 and group[0].kind == KEYWORD:
-            raise self.reserved(group[0])
+        """The name of a parameter (``NAME``, or ``NAME:`` before a shape)."""
+        if len(group) == 1 or (len(group) > 1 and group[1].text == ":"):
+            if group[0].kind == NAME:
+                return Name(group[0].text, group[0].line, group[0].col)
+            if group[0].kind == KEYWORD:
+                raise self.reserved(group[0])
         if len(group) > 1 and group[0].kind == NAME and group[1].text == "=":
             raise self.error("default parameter values are not supported", group[1])
         raise self.error("expected a parameter name", group[0] if group else after)
+
+    def shape(self, tokens: list[Token], after: Token) -> Shape:
+        """The dimensions after a parameter's ':', ``(d1, d2, ...)``: `tokens` run up to the
+        `after` that ends the parameter; ``(d,)`` has one dimension, ``()`` none (a scalar)."""
+        opened = tokens[0] if tokens else after
+        if opened.text != "(":
+            raise self.error("expected '(' and the dimensions after ':'", opened)
+        dims: list[Name] = []
+        for index, tok in enumerate(tokens[1:], 1):
+            if tok.text == ")":
+                self.after_shape(tokens[index + 1:])
+                return tuple(dims)
+            if index % 2:  # odd places hold dimensions, even ones the commas between them
+                dims.append(self.dimension(tok))
+            elif tok.text != ",":
+                raise self.error("expected ',' or ')' after a dimension", tok)
+        raise self.error(f"expected ')' to close '(' opened at {opened.line}:{opened.col}", after)
+
+    def dimension(self, tok: Token) -> Name:
+        """One dimension of a shape: a name, or the digits of a whole number."""
+        if tok.kind == NAME or (tok.kind == NUM and tok.text.isdigit()):
+            return Name(tok.text, tok.line, tok.col)
+        if tok.kind == KEYWORD:
+            raise self.reserved(tok)
+        raise self.error("expected a dimension: a name or a whole number", tok)
+
+    def after_shape(self, rest: list[Token]) -> None:
+        """Nothing may follow a parameter's shape but the ',' or ')' after the parameter."""
+        if rest and rest[0].text == "=":
+            raise self.error("default parameter values are not supported", rest[0])
+        if rest:
+            raise self.error("expected ',' or ')' after a parameter's shape", rest[0])
 
     def expect_end_of_input(self, end: Token) -> None:
         tok = end
@@ -262,7 +321,7 @@ class _Parser(_Reader):
 
     def program(self, def_tok: Token) -> Function:
         name = self.function_name()
-        params = self.def_parameters()
+        params, shapes = self.def_parameters()
         colon = self.next()
         if colon.text != ":":
             raise self.error("expected ':' after the parameter list", colon)
@@ -270,7 +329,7 @@ class _Parser(_Reader):
         if not isinstance(body[-1], Return):
             raise self.error(f"function '{name.text}' has no 'return'", def_tok)
         return Function(Name(name.text, name.line, name.col), params, body, "program",
-                        self.source)
+                        self.source, shapes=shapes)
 
     def function_name(self) -> Token:
         name = self.next()
@@ -280,7 +339,7 @@ class _Parser(_Reader):
             raise self.error(f"expected a function name after 'def', got {_describe(name)}", name)
         return name
 
-    def def_parameters(self) -> tuple[Name, ...]:
+    def def_parameters(self) -> tuple[tuple[Name, ...], tuple[Shape | None, ...]]:
         opened = self.next()
         if opened.text != "(":
             raise self.error(f"expected '(' after the function name, got {_describe(opened)}",
@@ -327,7 +386,8 @@ class _Parser(_Reader):
                              tok)
 
     def statement(self, tok: Token) -> Statement:
-        """One line of a body: ``NAME = EXPR``, ``NAME += EXPR`` (and -= *= /=), ``return EXPR``."""
+        """One line of a body: ``NAME = EXPR``, ``NAME += EXPR`` (and -= *= /= @=),
+        ``return EXPR``."""
         if tok.kind == INDENT:
             raise self.error("unexpected indent", tok)
         if tok.kind == KEYWORD and tok.text == "return":
@@ -376,7 +436,8 @@ class _Expression(_Reader):
 
         The loop alternates between wanting an operand and wanting an operator. The frequent
         tokens (names, numbers, infix operators, parentheses) are handled inline, as this loop
-        runs once per token of the file; everything else goes to a method.
+        runs once per token of the file; everything else goes to a method. A postfix '.T' or
+        '[...]' comes where an operator is wanted, and applies to the operand just completed.
         """
         out, ops = self.out, self.ops
         self.start = first
@@ -411,15 +472,17 @@ class _Expression(_Reader):
                         raise self.chained_comparison(tok)
                     ops.append((prec, new(Item, ("binary", op, line, col, 0.0, 0)), tok))
                     want_operand = True
-                elif text == ")":
+                elif text == ")" or text == "]":
                     last_start, after_name = self.close_group(tok), False
                 elif text == "(" and after_name:
                     self.open_call(last_start, tok)
                     want_operand = True
                 elif kind in _LINE_ENDS or text in _ASSIGNMENTS:
-                    return self.finish(tok)
+                    if text != "=" or not self.keyword(tok, after_name):
+                        return self.finish(tok)
+                    want_operand = True
                 else:
-                    want_operand = self.other_operator(tok, last_start)
+                    want_operand, after_name = self.other_operator(tok, last_start), False
         raise AssertionError("the token stream ends with END")
 
     def number(self, tok: Token) -> float:
@@ -456,8 +519,12 @@ class _Expression(_Reader):
             return None
         if text == "+":  # unary plus leaves no trace
             return None
-        if text == ")" and self.empty_argument():
-            return self.close_group(tok, empty=True)
+        if text in _AFTER_EMPTY_ELEMENT:
+            group = self.group_with_empty_element(tok)
+            if group is not None:
+                return self.empty_element(group, tok)
+        if text == "[":
+            raise self.error("list literals are not supported", tok)
         raise self.error(self.expected_expression(tok), tok)
 
     def push_not(self, tok: Token) -> None:
@@ -468,11 +535,31 @@ class _Expression(_Reader):
                              tok)
         ops.append((_NOT, Item("unary", "not", tok.line, tok.col), tok))
 
-    def empty_argument(self) -> bool:
-        """Right after the '(' or a ',' of a call: ``f()`` or a trailing comma."""
-        group = self.innermost_group()
-        return (isinstance(group, _Group) and group.kind == "call"
-                and group.arg_start == len(self.out))
+    def group_with_empty_element(self, tok: Token) -> _Group | None:
+        """The bracket on top of the stack if nothing but white space (and comments) stands
+        between its '(' or '[', ',' or ':' and `tok`: its current element is empty."""
+        group = self.ops[-1] if self.ops else None
+        if not isinstance(group, _Group) or group.kind == "if":
+            return None
+        if self.quote(token_end(self.source, group.tok), tok.pos):  # a unary '+' (no item)
+            return None
+        return group
+
+    def empty_element(self, group: _Group, tok: Token) -> Token | None:
+        """An empty element before `tok`: ``f()``, ``()``, ``(a,)``, ``x[a,]``, or a slice's
+        omitted part (``x[:]``, ``x[1:, 0]``); returns where the operand began if `tok` closed
+        one, else None."""
+        text = tok.text
+        if text == ")" or (text == "]" and (group.commas or group.colons or group.kind != "[")):
+            return self.close_group(tok, empty=True)
+        if group.kind == "[" and (text == ":" or (text == "," and group.colons)):
+            if text == ":":
+                self.colon(tok, empty=True)
+            else:
+                self.comma(tok, empty=True)
+            return None
+        what = "an index" if group.kind == "[" else "an expression"
+        raise self.error(f"expected {what}, got {_describe(tok)}", tok)
 
     def expected_expression(self, tok: Token) -> str:
         if tok.kind == KEYWORD and tok.text in _RESERVED_AS_NAMES:
@@ -487,10 +574,18 @@ class _Expression(_Reader):
         return f"expected an expression, got {_describe(tok)}"
 
     def other_operator(self, tok: Token, last_start: Token) -> bool:
-        """A rarer token where an operator is wanted: ',', 'if', 'else', or an error."""
+        """A rarer token where an operator is wanted: '.T', '[', ',', ':', 'if', 'else', or an
+        error. Returns whether an operand is wanted next."""
         text = tok.text
-        if text == ",":
+        if text == ".":
+            self.transpose(tok)
+            return False
+        if text == "[":
+            self.open_index(last_start, tok)
+        elif text == ",":
             self.comma(tok)
+        elif text == ":":
+            self.colon(tok)
         elif tok.kind == KEYWORD and text == "if":
             self.open_conditional(tok)
         elif tok.kind == KEYWORD and text == "else":
@@ -506,31 +601,103 @@ class _Expression(_Reader):
         self.out.pop()  # the name was output as a variable before its '(' showed up
         self.ops.append(_Group(_GROUP, "call", opened, opened, name, 0, len(self.out)))
 
-    def close_group(self, tok: Token, empty: bool = False) -> Token:
-        """A ')': output the call it ends, if any; returns where the closed operand began."""
+    def transpose(self, dot: Token) -> None:
+        """'.T' after an operand: its transpose, output at once (nothing binds tighter)."""
+        name = self.next()
+        if name.kind not in (NAME, KEYWORD):
+            raise self.error("expected an attribute name after '.'", name)
+        if name.text != "T":
+            raise self.error(f"'.{name.text}' is not supported: the only attribute is '.T' "
+                             "(transpose)", dot)
+        self.out.append(Item("call", "transpose", dot.line, dot.col, 0.0, 1))
+
+    def open_index(self, start: Token, opened: Token) -> None:
+        """'[' after the operand that began at `start`: a subscript."""
+        last = self.out[-1]
+        if last.kind in ("num", "const") and (last.line, last.col) == (start.line, start.col):
+            raise self.error(f"a number cannot be indexed: '{start.text}[...]'", opened)
+        self.ops.append(_Group(_GROUP, "[", opened, opened, start))
+
+    def keyword(self, tok: Token, after_name: bool) -> bool:
+        """'=' inside a call: ``NAME = value`` is a keyword argument, whose item waits on the
+        stack for the value. False if no bracket is open (the '=' then ends the expression)."""
         self.pop_operators(_COND)
         group = self.innermost_group()
         if group is None:
-            raise self.error("unmatched ')'", tok)
-        if group.kind == "if":
+            return False
+        if group.kind != "call":
+            raise self.unclosed(group, tok)
+        out = self.out
+        if not after_name or len(out) != group.arg_start + 1:
+            raise self.error("expected a keyword name before '='", tok)
+        name = out.pop()
+        keywords = group.keywords if group.keywords is not None else set()
+        if name.text in keywords:
+            raise self.error(f"keyword argument '{name.text}' repeated", name)
+        keywords.add(name.text)
+        self.ops[-1] = group._replace(keywords=keywords)
+        self.ops.append((_COND, name._replace(kind="keyword"), tok))
+        return True
+
+    def close_group(self, tok: Token, empty: bool = False) -> Token:
+        """A ')' or ']': output the call, tuple or subscript it ends (plain parentheses leave
+        no item); returns where the closed operand began. `empty`: after a ',', '(' or ':'."""
+        self.pop_operators(_COND)
+        group = self.innermost_group()
+        if group is None:
+            raise self.error(f"unmatched '{tok.text}'", tok)
+        if group.kind == "if" or (group.kind == "[") != (tok.text == "]"):
             raise self.unclosed(group, tok)
         self.ops.pop()
-        if group.kind == "(":
+        if group.kind == "(" and not group.commas and not empty:
             return group.opened
-        nargs = group.commas + (not empty)
-        name = group.name
-        self.out.append(Item("call", name.text, name.line, name.col, 0.0, nargs))
-        return name
+        self.end_element(group, tok, empty)
+        return self.output_group(group, group.commas + (not empty or group.colons > 0))
 
-    def comma(self, tok: Token) -> None:
+    def output_group(self, group: _Group, nargs: int) -> Token:
+        """The item of a closed call, tuple or subscript of `nargs` elements; returns where its
+        operand began (a call's name, a tuple's '(', a subscript's indexed operand)."""
+        at = group.name if group.kind == "call" else group.opened
+        self.out.append(Item(_GROUP_ITEMS[group.kind], at.text, at.line, at.col, 0.0, nargs))
+        return group.name or group.opened
+
+    def comma(self, tok: Token, empty: bool = False) -> None:
+        """',' between the elements of a call, a tuple or a subscript."""
         self.pop_operators(_COND)
         group = self.innermost_group()
         if group is None:
             raise self.error("expected an operator or end of expression, got ','", tok)
-        if group.kind != "call":
+        if group.kind == "if":
             raise self.unclosed(group, tok)
+        self.end_element(group, tok, empty)
         self.ops[-1] = group._replace(tok=tok, commas=group.commas + 1,
-                                      arg_start=len(self.out))
+                                      arg_start=len(self.out), colons=0, colon=None)
+
+    def colon(self, tok: Token, empty: bool = False) -> None:
+        """':' inside '[...]': a part of a slice ends (an omitted one becomes a 'none' item)."""
+        self.pop_operators(_COND)
+        group = self.innermost_group()
+        if group is not None and group.kind == "if":
+            raise self.unclosed(group, tok)
+        if group is None or group.kind != "[":
+            raise self.error("expected an operator or end of expression, got ':'", tok)
+        if group.colons == 2:
+            raise self.error("too many ':' in a slice: it is start:stop:step", tok)
+        if empty:
+            self.out.append(Item("none", "", tok.line, tok.col))
+        self.ops[-1] = group._replace(tok=tok, colons=group.colons + 1,
+                                      colon=group.colon or tok)
+
+    def end_element(self, group: _Group, tok: Token, empty: bool) -> None:
+        """The element of `group` that `tok` ends: a positional argument may not follow a
+        keyword one, and a slice gets its omitted parts and its 'slice' item."""
+        out = self.out
+        if group.keywords and not empty and out[-1].kind != "keyword":
+            first = min(out[group.arg_start:], key=lambda item: (item.line, item.col))
+            raise self.error("positional argument follows keyword argument", first)
+        if group.colons:  # start:stop:step, each part present or 'none'
+            out += [Item("none", "", tok.line, tok.col)] * (2 - group.colons + empty)
+            out.append(Item("slice", ":", group.colon.line, group.colon.col, 0.0, 3))
 
     def open_conditional(self, tok: Token) -> None:
         self.pop_operators(_OR)
@@ -556,15 +723,11 @@ class _Expression(_Reader):
         if group.kind == "if":
             return self.error(f"expected 'else' after the 'if' at {opened.line}:{opened.col}",
                               tok)
-        if tok.text == "=":
-            return self.misplaced_equals(group, tok)
-        return self.error(f"expected ')' to close '(' opened at {opened.line}:{opened.col}", tok)
-
-    def misplaced_equals(self, group: _Group, tok: Token) -> CompileError:
-        out = self.out
-        if group.kind == "call" and len(out) == group.arg_start + 1 and out[-1].kind == "name":
-            return self.error("keyword arguments are not supported", out[-1])
-        return self.error("unexpected '=' (use '==' to compare)", tok)
+        if tok.text == "=":  # in a call it would be a keyword argument
+            return self.error("unexpected '=' (use '==' to compare)", tok)
+        closing = "]" if group.kind == "[" else ")"
+        return self.error(f"expected '{closing}' to close '{opened.text}' opened at "
+                          f"{opened.line}:{opened.col}", tok)
 
     def missing_operator(self, last_start: Token, tok: Token) -> CompileError:
         """``2x``, ``(a+b)(b+1)``: suggest the '*' between the two operands."""
@@ -606,7 +769,7 @@ class _Expression(_Reader):
             for tok in self.tokens:
                 if tok.kind in _LINE_ENDS or (depth == 0 and tok.text in _ENDS_COMPARISON_OPERAND):
                     break
-                depth += (tok.text == "(") - (tok.text == ")")
+                depth += (tok.text in ("(", "[")) - (tok.text in (")", "]"))
                 end = token_end(self.source, tok)
         except CompileError:
             pass

@@ -7,25 +7,39 @@ of a million terms costs no recursion anywhere.
 
 Item kinds (``kind`` field) and what they pop from / push onto the evaluation stack:
 
-=========  =====================================================  ======  =========
-kind       fields used                                            pops    pushes
-=========  =====================================================  ======  =========
-``num``    ``value`` (float), ``text`` (as written)               0       1
-``const``  ``text`` (``pi``)                                      0       1
-``name``   ``text`` (the identifier, NFKC-normalised)             0       1
-``call``   ``text`` (function name), ``nargs``                    nargs   1
-``binary`` ``text``: ``+ - * / ^ < <= > >= == != and or``         2       1
-``unary``  ``text``: ``-`` or ``not`` (unary ``+`` is dropped)      1       1
-``cond``   ``a if c else b``: operands in the order a, c, b       3       1
-=========  =====================================================  ======  =========
+===========  ===================================================  =======  ======
+kind         fields used                                          pops     pushes
+===========  ===================================================  =======  ======
+``num``      ``value`` (float), ``text`` (as written)             0        1
+``const``    ``text`` (``pi``)                                    0        1
+``name``     ``text`` (the identifier, NFKC-normalised)           0        1
+``call``     ``text`` (function name), ``nargs``                  nargs    1
+``binary``   ``text``: ``+ - * / @ ^ < <= > >= == != and or``     2        1
+``unary``    ``text``: ``-`` or ``not`` (unary ``+`` is dropped)  1        1
+``cond``     ``a if c else b``: operands in the order a, c, b     3        1
+``keyword``  ``text``: the name of a call's keyword argument,     1        1
+             whose value it marks
+``tuple``    ``nargs`` elements: ``(n, k)``, ``(n,)``, ``()``     nargs    1
+``none``     an omitted part of a slice (``x[:3]``)               0        1
+``slice``    ``start:stop:step``, omitted parts as ``none``       3        1
+``index``    ``nargs`` elements between ``[`` and ``]``: the      nargs+1  1
+             indexed value first, then each element
+===========  ===================================================  =======  ======
 
-``**`` is reported as ``^``. ``line``/``col`` (1-based) point at the token: the number or name,
-the function name of a call, the operator of a binary or unary item, the ``if`` of a ``cond``.
+``**`` is reported as ``^``; ``x.T`` is ``call`` ``transpose`` with ``nargs`` 1. A call's
+``nargs`` counts its keyword arguments too: ``sum(X, axis=1)`` is ``X 1 keyword(axis) sum/2``,
+and keyword arguments come after the positional ones. ``X[1:, 0]`` is
+``X 1 none none slice 0 index/2``; a parenthesised expression without a comma leaves no item.
+
+``line``/``col`` (1-based) point at the token: the number or name, the function name of a call,
+the operator of a binary or unary item, the ``if`` of a ``cond``, the ``.`` of a ``.T``, the name
+of a ``keyword``, the ``(`` of a ``tuple``, the ``[`` of an ``index``, the first ``:`` of a
+``slice``, and for ``none`` the token that ends the omitted part (a ``:``, ``,`` or ``]``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from gradgen.errors import Source
@@ -47,11 +61,16 @@ Expr = tuple[Item, ...]
 
 @dataclass(frozen=True)
 class Name:
-    """An identifier with where it was written (a parameter or an assignment target)."""
+    """An identifier with where it was written (a parameter, an assignment target or a
+    dimension of a parameter's shape, where it may also be the digits of a whole number)."""
 
     text: str
     line: int
     col: int
+
+
+#: A parameter's declared shape: its dimensions, ``()`` for a scalar.
+Shape = tuple[Name, ...]
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,11 @@ class Function:
     ``form`` is ``"expression"`` (A), ``"definition"`` (B) or ``"program"`` (C). For form A,
     ``params`` is None: the inputs are the expression's free names, found by the lowering. The
     body ends with exactly one `Return`.
+
+    ``shapes`` has one entry per parameter in forms B and C (``()`` in form A): None for a
+    parameter written without a shape (a scalar), else its dimensions as written in
+    ``W: (d, k)``, each a `Name` whose text is an identifier or the digits of a whole number
+    (``x: ()`` is an explicit scalar, the empty tuple).
     """
 
     name: Name
@@ -88,3 +112,4 @@ class Function:
     body: tuple[Statement, ...]
     form: str
     source: Source
+    shapes: tuple[Shape | None, ...] = field(default=(), kw_only=True)
