@@ -172,10 +172,13 @@ class _Lowering:
     def unknown_name_message(self, name: str) -> str:
         inputs = ", ".join(self.input_names) or "none"
         message = f"'{name}' is not an input; inputs are {inputs}"
-        variables = [n for n in self.env if n not in self.input_names]
+        variables = [n for n in self.env
+                     if n not in self.input_names and n not in self.dimensions]
         if variables:
             message = f"'{name}' is not an input or an assigned variable; inputs are {inputs}"
             message += f"; variables so far: {', '.join(variables)}"
+        if self.dimensions:
+            message += f"; dimensions: {', '.join(self.dimensions)}"
         guess = difflib.get_close_matches(name, list(self.env) + list(self.dimensions), n=1)
         if guess:
             message += f" — did you mean '{guess[0]}'?"
@@ -274,7 +277,7 @@ class _Lowering:
         function = ALIASES.get(item.text, item.text)
         if function in REDUCTIONS and count == 1:
             return REDUCTIONS[function]
-        if function not in FUNCTIONS:
+        if function not in FUNCTIONS and item.text not in ALIASES:
             self.fail(self.unknown_function_message(item.text), item)
         return function
 
@@ -412,9 +415,11 @@ class _Lowering:
         if prim != "neg" and prim not in _STATIC_ARITHMETIC:
             return
         values = [self.static_of(var) for var in inputs]
-        if None in values or all(isinstance(v, int) for v in values):
-            return  # unknown, or plain numbers: those are constants after folding
-        if prim == "neg":
+        if None in values:
+            return
+        if all(isinstance(v, int) for v in values):
+            self.static[output] = int(REGISTRY[prim].impl(*values))
+        elif prim == "neg":
             self.static[output] = f"-{values[0]}"
         else:
             self.static[output] = f"{values[0]}{_STATIC_ARITHMETIC[prim]}{values[1]}"

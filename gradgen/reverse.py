@@ -73,9 +73,14 @@ def _backpropagate(builder: GraphBuilder, edge: Edge, adjoints: dict[Var, Var],
     if g is None:
         return
     builder.origin = edge
-    rule = REGISTRY[edge.prim].adjoint
-    contributions = rule(builder, g, edge.output, *edge.inputs, **dict(edge.params))
+    prim = REGISTRY[edge.prim]
     guard = guards.get(edge.output)
+    if guard is not None and not prim.elementwise:
+        # a contribution of a matmul or a reduction has another shape than the guard: mask the
+        # adjoint going in instead (its local derivatives are linear, not inf or NaN)
+        g = builder.where(guard, g, builder.const(0.0))
+        guard = None
+    contributions = prim.adjoint(builder, g, edge.output, *edge.inputs, **dict(edge.params))
     for var, contribution in zip(edge.inputs, contributions):
         if contribution is None or var.is_const:
             continue

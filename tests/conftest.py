@@ -88,3 +88,14 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
         assert text == expected, f"{name} changed; if intended, rerun with --update-golden"
 
     return check
+
+
+def scalar_examples() -> list[Path]:
+    """The scalar ``examples/*.txt`` (the array ones, with shapes in their signatures, are
+    tested in test_array_examples.py)."""
+    from gradgen.ir import has_arrays
+    from gradgen.pipeline import build_forward
+
+    folder = Path(__file__).resolve().parent.parent / "examples"
+    return [path for path in sorted(folder.glob("*.txt"))
+            if not has_arrays(build_forward(path.read_text("utf-8"), str(path)))]

@@ -11,11 +11,12 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import scalar_examples
 
 import gradgen
 from gradgen.cli import main
 
-EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.txt"))
+EXAMPLES = scalar_examples()
 LECTURE = "f(x, y, z) = z + sin(x^2 + y*exp(z))\n"
 
 

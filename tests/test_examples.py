@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sympy
+from conftest import scalar_examples
 
 from gradgen import cli
 from gradgen.interpret import interpret
@@ -76,7 +77,7 @@ EXPECTED = {
                           ((-2.0, 2.0), (-1.0, 3.0)), (-1.8, 1.5), 310.6, (-1258.4, -348.0)),
 }
 
-NAMES = sorted(path.stem for path in EXAMPLES.glob("*.txt"))
+NAMES = [path.stem for path in scalar_examples()]
 
 
 def _text(name: str) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import scalar_examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +20,7 @@ from gradgen.cli import main
 from gradgen.compare import central_differences, random_points
 from gradgen.pipeline import compile_source
 
-EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.txt"))
+EXAMPLES = scalar_examples()
 ROUTES = [dict(mode="forward"), dict(method="symbolic"), dict(method="symbolic", cse=False)]
 ROUTE_IDS = ["forward", "symbolic-cse", "symbolic-no-cse"]
 
