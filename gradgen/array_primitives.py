@@ -369,3 +369,85 @@ primitive("reshape_as", "np.reshape({0}, np.shape({1}))",
           lambda v, like: np.reshape(v, np.shape(like)), None,
           lambda b, g, y, v, like: (b.reshape_as(g, v), None), ((-3.0, 3.0),) * 2,
           shape=lambda v, like: like, internal=True, cases=((((6,), (2, 3)), {}),))
+
+# ---- joining arrays -------------------------------------------------------------------------
+
+
+def _joined_text(function: str) -> Any:
+    def text(a: list[str], p: dict[str, Any]) -> str:
+        return f"np.{function}(({', '.join(a)}{',' if len(a) == 1 else ''}), axis={p['axis']})"
+    return text
+
+
+def _stack_shape(*shapes: Shape, axis: int) -> Shape:
+    if any(shape != shapes[0] for shape in shapes):
+        raise ShapeError(f"stack of {' and '.join(map(shape_text, shapes))}: "
+                         "the arrays must have the same shape")
+    if not 0 <= axis <= len(shapes[0]):
+        raise ShapeError(f"axis {axis} is out of range for stacking {shape_text(shapes[0])}")
+    return shapes[0][:axis] + (len(shapes),) + shapes[0][axis:]
+
+
+def _stack_rule(b: Builder, g: Var, y: Var, *parts: Var, axis: int) -> tuple[Var, ...]:
+    lead = (("slice", None, None, None),) * axis
+    return tuple(b.getitem(g, index=lead + (k,)) for k in range(len(parts)))
+
+
+def _concat_shape(*shapes: Shape, axis: int) -> Shape:
+    described = f"concat of {' and '.join(map(shape_text, shapes))}"
+    if any(len(shape) != len(shapes[0]) for shape in shapes) or not shapes[0]:
+        raise ShapeError(f"{described}: the arrays must have the same number of dimensions")
+    if not 0 <= axis < len(shapes[0]):
+        raise ShapeError(f"axis {axis} is out of range for {described}")
+    others = {shape[:axis] + shape[axis + 1:] for shape in shapes}
+    if len(others) > 1:
+        raise ShapeError(f"{described}: the dimensions other than axis {axis} differ")
+    sizes = [shape[axis] for shape in shapes]
+    joined = (sum(sizes) if all(isinstance(s, int) for s in sizes)
+              else "+".join(map(str, sizes)))
+    return shapes[0][:axis] + (joined,) + shapes[0][axis + 1:]
+
+
+def _concat_rule(b: Builder, g: Var, y: Var, *parts: Var, axis: int) -> tuple[Var, ...]:
+    return tuple(b.concat_part(g, *parts, axis=axis, part=k) for k in range(len(parts)))
+
+
+def _concat_part_impl(whole: Any, *parts: Any, axis: int, part: int) -> Any:
+    start = sum(np.shape(p)[axis] for p in parts[:part])
+    index = (slice(None),) * axis + (slice(start, start + np.shape(parts[part])[axis]),)
+    return whole[index]
+
+
+def _concat_part_rule(b: Builder, g: Var, y: Var, whole: Var, *parts: Var, axis: int,
+                      part: int) -> tuple[Var | None, ...]:
+    """g in its piece's place, zeros (``expand`` of 0) in the others'."""
+    zero = b.const(0.0)
+    pieces = [g if k == part else b.expand(zero, p, axis=None, keepdims=False)
+              for k, p in enumerate(parts)]
+    return (b.concat(*pieces, axis=axis),) + (None,) * len(parts)
+
+
+_CONCAT_PART = '''\
+def _concat_part(whole, parts, axis, k):
+    """The k-th piece of whole along axis, the pieces sized like parts: the adjoint of concat."""
+    start = sum(np.shape(part)[axis] for part in parts[:k])
+    index = (slice(None),) * axis + (slice(start, start + np.shape(parts[k])[axis]),)
+    return whole[index]
+'''
+
+primitive("stack", _joined_text("stack"), lambda *xs, axis: np.stack(xs, axis=axis), None,
+          _stack_rule, ((-3.0, 3.0),), variadic=True, shape=_stack_shape,
+          keywords={"axis": 0},
+          cases=((((3,), (3,)), {"axis": 0}), ((("n", 2), ("n", 2), ("n", 2)), {"axis": 1})))
+primitive("concat", _joined_text("concatenate"), lambda *xs, axis: np.concatenate(xs, axis),
+          None, _concat_rule, ((-3.0, 3.0),), variadic=True, shape=_concat_shape,
+          keywords={"axis": 0},
+          cases=((((3,), (2,)), {"axis": 0}), ((("n", 2), ("n", 3)), {"axis": 1}),
+                 ((("n", "d"), ("m", "d")), {"axis": 0})))
+primitive("concat_part",
+          lambda a, p: f"_concat_part({a[0]}, ({', '.join(a[1:])},), {p['axis']}, {p['part']})",
+          _concat_part_impl, None,
+          _concat_part_rule, ((-3.0, 3.0),), variadic=True, internal=True, helper=_CONCAT_PART,
+          shape=lambda whole, *parts, axis, part: parts[part],
+          cases=((((5,), (3,), (2,)), {"axis": 0, "part": 1}),
+                 (((2, 5), (2, 1), (2, 4)), {"axis": 1, "part": 0})))

@@ -42,6 +42,8 @@ ALIASES = {"maximum": "max", "minimum": "min", "dot": "matmul"}
 REDUCTIONS = {"max": "amax", "min": "amin"}
 #: Functions whose arguments are static shapes: name -> number of arguments.
 CONSTRUCTORS = {"zeros": 1, "ones": 1, "eye": 1, "reshape": 2}
+#: Functions joining a tuple of arrays along an axis.
+JOINS = ("stack", "concat")
 #: The names that stand for static literals (where no variable of that name exists).
 LITERALS = {"True": True, "False": False, "None": None}
 
@@ -258,6 +260,8 @@ class _Lowering:
         keywords = {v.name: (v.value, v.item) for v, _ in args if isinstance(v, _Keyword)}
         if function in CONSTRUCTORS and function not in self.env:
             return self.construct(item, positional, keywords, name)
+        if function in JOINS and function not in self.env:
+            return self.join(item, positional, keywords, name)
         if function == "log" and len(positional) == 2 and not keywords:
             value, base = positional
             logs = (self.apply("log", item, [value], None), self.apply("log", item, [base], None))
@@ -286,19 +290,19 @@ class _Lowering:
             return (f"'{function}' is not a function; to multiply, write "
                     f"'{function}*(...)'")
         message = f"unknown function '{function}'"
-        names = list(FUNCTIONS) + list(ALIASES) + list(CONSTRUCTORS)
+        names = list(FUNCTIONS) + list(ALIASES) + list(CONSTRUCTORS) + list(JOINS)
         guess = difflib.get_close_matches(function, names, n=1)
         return message + (f" — did you mean '{guess[0]}'?" if guess else "")
 
     def keyword_params(self, item: Item, allowed: dict[str, Any],
                        given: dict[str, tuple[Any, Item]],
-                       first: tuple[Any, Item]) -> dict[str, Any]:
+                       first: tuple[Any, Item] | None) -> dict[str, Any]:
         """The parameters of a call: its keyword arguments, normalised, over the defaults."""
         for key, (_, value_item) in given.items():
             if key not in allowed:
                 takes = f"; it takes {', '.join(allowed)}" if allowed else ""
                 self.fail(f"{item.text} has no keyword argument '{key}'{takes}", value_item)
-        if not allowed:
+        if not allowed or first is None:
             return {}
         target = self.value(*first, item.text)
         if not target.shape:
@@ -336,6 +340,22 @@ class _Lowering:
             self.check_same_size(target.shape, shape, positional[1][1])
             inputs = (target,) + inputs
         return self.emit(function, item, inputs, name, {"shape": shape})
+
+    def join(self, item: Item, positional: list[tuple[Any, Item]],
+             keywords: dict[str, tuple[Any, Item]], name: str | None) -> Var:
+        """``stack((a, b), axis=0)``, ``concat((a, b), axis=0)``."""
+        function = item.text
+        self.keyword_params(item, {"axis": 0}, keywords, None)
+        group = positional[0][0] if len(positional) == 1 else None
+        if not isinstance(group, _Tuple) or not group.elements:
+            self.fail(f"{function} takes a tuple of arrays: {function}((a, b), axis=0)", item)
+        parts = tuple(self.value(value, part_item, function) for value, part_item in group.elements)
+        axis_value, axis_item = keywords.get("axis", (None, item))
+        axis = 0 if axis_value is None else self.static_int(axis_value, axis_item, "an axis")
+        rank = len(parts[0].shape) + (function == "stack")
+        if -rank <= axis < 0:
+            axis += rank
+        return self.emit(function, item, parts, name, {"axis": axis})
 
     def check_same_size(self, old: Shape, new: Shape, item: Item) -> None:
         if _size(old) != _size(new):

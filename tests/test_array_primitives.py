@@ -41,6 +41,12 @@ ELEMENTWISE = sorted(name for name, p in REGISTRY.items()
                      if p.elementwise and p.result == "float" and p.adjoint is not None)
 
 
+def kinds(name: str, count: int) -> str:
+    """The kind of each of ``count`` arguments (a variadic entry repeats its one kind)."""
+    prim = REGISTRY[name]
+    return prim.args * count if prim.variadic else prim.args
+
+
 def sizes(shape: tuple) -> tuple[int, ...]:
     return tuple(SIZES.get(dim, dim) for dim in shape)
 
@@ -48,11 +54,10 @@ def sizes(shape: tuple) -> tuple[int, ...]:
 def one_edge_module(name: str, shapes: tuple, params: dict[str, Any]) -> Any:
     """A module computing ``name`` applied to inputs ``a0, a1, ...`` of the given shapes
     (a condition argument is ``aK > 0``)."""
-    prim = REGISTRY[name]
     inputs = tuple(Var(f"a{k}", shape) for k, shape in enumerate(shapes))
     builder = GraphBuilder()
     args = [builder.gt(var, builder.const(0.0)) if kind == "b" else var
-            for var, kind in zip(inputs, prim.args)]
+            for var, kind in zip(inputs, kinds(name, len(inputs)))]
     output = builder.emit(name, tuple(args), "y", as_params(params))
     forward = Graph("f", inputs, tuple(builder.edges), (output,))
     derivative = build_gradient(forward)
@@ -63,7 +68,7 @@ def oracle(name: str, params: dict[str, Any]) -> Any:
     prim = REGISTRY[name]
 
     def value(*xs: np.ndarray) -> np.ndarray:
-        args = [x > 0 if kind == "b" else x for x, kind in zip(xs, prim.args)]
+        args = [x > 0 if kind == "b" else x for x, kind in zip(xs, kinds(name, len(xs)))]
         return np.asarray(prim.impl(*args, **params), dtype=float)
 
     return value
@@ -98,7 +103,7 @@ def check_vjp(name: str, shapes: tuple, params: dict[str, Any], seed: str) -> No
     u = rng.normal(size=value.shape)
     _, pulled = module.vjp(*xs, u)
     assert len(pulled) == len(xs)
-    differentiable = [k for k, kind in enumerate(REGISTRY[name].args) if kind == "f"]
+    differentiable = [k for k, kind in enumerate(kinds(name, len(xs))) if kind == "f"]
     for k, x in enumerate(xs):
         assert np.shape(pulled[k]) == x.shape, (k, np.shape(pulled[k]), x.shape)
 

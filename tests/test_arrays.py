@@ -63,6 +63,9 @@ PROGRAMS = [
     ("f(X: (n, d)) = sum(reshape(X, (n*d,))^3)", [(3, 2)]),
     ("f(X: (n, d)) = sum(maximum(X, 0) + minimum(X, 0.5) + relu(X) * abs(X))", [(3, 4)]),
     ("f(X: (n, d)) = sum(sum(X, axis=1, keepdims=True) * X)", [(3, 4)]),
+    ("f(x: (n,), y: (n,)) = sum(stack((x, y, x*y), axis=1) @ ones((3,)) * x)", [(4,), (4,)]),
+    ("f(X: (n, d), Y: (m, d)) = sum(concat((X, Y^2), axis=0)^2)"
+     " + sum(concat((X, X), axis=-1) * 3)", [(2, 3), (4, 3)]),
     ("f(X: (2, 3), w: (3,)) = sum(where(X @ w > 0, X @ w, 0.1 * (X @ w)))", [(2, 3), (3,)]),
 ]
 
@@ -200,6 +203,12 @@ COMPILE_ERRORS = [
     ("f(x: (n,)) = sum(softmax(x, axis=(0,)))", 1, 34, "an axis must be a whole number"),
     ("f(x: (n,)) = x + (1, 2)", 1, 18, "'+' expects a value, got a tuple"),
     ("f(x: (n,)) = sum(x, True)", 1, 14, "sum takes 1 argument, got 2"),
+    ("f(x: (n,), y: (m,)) = sum(stack((x, y)))", 1, 27,
+     "stack of (n,) and (m,): the arrays must have the same shape"),
+    ("f(x: (n,), y: (n, 2)) = sum(concat((x, y)))", 1, 29,
+     "concat of (n,) and (n, 2): the arrays must have the same number of dimensions"),
+    ("f(x: (n,)) = sum(stack(x, x))", 1, 18,
+     "stack takes a tuple of arrays: stack((a, b), axis=0)"),
 ]
 
 
