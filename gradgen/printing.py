@@ -63,13 +63,18 @@ def source_expr(edge: Edge, names: dict[Var, str]) -> str:
     if edge.prim in ("getitem", "transpose"):
         return prim.text(args, dict(edge.params))
     if edge.params:
-        args += [f"{key}={_param_text(key, value)}" for key, value in edge.params
-                 if key != "shape" and value not in (None, False)]
+        args += [f"{key}={_param_text(key, value)}" for key, value in _shown(edge)
+                 if key != "shape"]
     if prim.operator and prim.arity == 2:
         return f"{args[0]} {prim.operator} {args[1]}"
     if prim.operator:
         return f"{prim.operator}{' ' if prim.operator.isalpha() else ''}{args[0]}"
     return f"{prim.name}({', '.join(args)})"
+
+
+def _shown(edge: Edge) -> list[tuple[str, object]]:
+    """The parameters worth printing: defaults (``axis=None``, ``keepdims=False``) are not."""
+    return [(key, value) for key, value in edge.params if value is not None and value is not False]
 
 
 def _param_text(key: str, value: object) -> str:
@@ -98,7 +103,7 @@ def format_graph(graph: Graph) -> str:
             if origin is not None:
                 lines.append(f"    # grad of: {grad_of_text(origin, names)}")
         args = " ".join([operand(v, names, python=False) for v in edge.inputs]
-                        + [f"{key}={_param_text(key, value)}" for key, value in edge.params])
+                        + [f"{key}={_param_text(key, value)}" for key, value in _shown(edge)])
         lines.append(f"    {names[edge.output]}: {type_of(edge.output)} = {edge.prim} {args}")
     outputs = ", ".join(operand(v, names, python=False) for v in graph.outputs)
     lines.append(f"    return {outputs}")

@@ -16,6 +16,7 @@ import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -248,6 +249,7 @@ def test_function_names_that_clash_with_builtins_the_module_uses(name: str) -> N
 
 ISOLATED_SCRIPT = """\
 import sys
+from pathlib import Path
 for name in ("gradgen", "sympy", "jinja2"):
     sys.modules[name] = None  # any import of these now fails
 sys.path.insert(0, ".")
@@ -340,3 +342,15 @@ def test_golden_module_computes_the_lecture_numbers() -> None:
     for i, partial in enumerate(partials):
         numeric = central_difference(module.forward, LECTURE_POINT, i)
         assert partial == pytest.approx(float(numeric), rel=1e-8)
+
+
+def test_golden_perceptron(golden) -> None:
+    """The array example that matters most: a perceptron's gradient reads like a hand-written
+    backward pass (one statement per line, `del` at last use, shape checks on entry)."""
+    path = Path(__file__).resolve().parent.parent / "examples" / "perceptron.txt"
+    compiled = compile_source(path.read_text("utf-8"), "perceptron.txt",
+                              wrt=("W1", "b1", "W2", "b2"))
+    golden("perceptron.grad.ir.txt", format_graph(compiled.gradient))
+    golden("perceptron_module.py.txt", compiled.source)
+    code = compiled.source.split('"""', 2)[2]  # after the header docstring
+    assert max(len(line) for line in code.splitlines()) <= 100
