@@ -214,6 +214,7 @@ def _run_graph(args: argparse.Namespace) -> None:
     graph = _graph(args)
     values = adjoints = labels = None
     if args.at is not None:  # numbered and labelled as `gradgen trace` prints them
+        require_scalars(graph)
         values, adjoints = annotations(graph, _point(graph, args.at))
         labels = number_nodes(graph).labels
     dot = to_dot(graph, values, adjoints, labels)

@@ -400,8 +400,8 @@ def _run(edges: Sequence[Edge], known: dict[Var, tuple[str, int]], env: dict[Var
 def require_scalars(forward: Graph) -> None:
     """Traces are tables of numbers, one per line: a function of arrays is declined."""
     if has_arrays(forward):
-        raise LimitError(f"traces show scalar evaluations, one number per line, and "
-                         f"{forward.name} has arrays")
+        raise LimitError(f"traces and values at a point are shown for scalar functions, one "
+                         f"number per node, and {forward.name} has arrays")
 
 
 def trace_report(forward: Graph, point: dict[str, float], tangent: str | None = None) -> str:

@@ -248,3 +248,19 @@ def test_wrong_call_time_shapes_raise_value_error(args, message: str) -> None:
         with pytest.raises(ValueError) as caught:
             function(*args)
         assert str(caught.value) == message
+
+
+# ---- the command line on array functions ------------------------------------------------------
+
+def test_cli_checks_array_gradients_and_declines_scalar_only_commands(tmp_path, capsys) -> None:
+    from gradgen.cli import main
+
+    source = tmp_path / "mlr.txt"
+    source.write_text("f(W: (d, k), X: (n, d)) = sum(softmax(X @ W, axis=1)^2)\n", "utf-8")
+    assert main(["check", str(source), "--dims", "n=4,d=3,k=2"]) == 0
+    assert capsys.readouterr().out.startswith("ok: gradient of f against central differences")
+    for command in (["compare"], ["trace", "--at", "W=1,X=1"], ["graph", "--at", "W=1,X=1"],
+                    ["compile", "--mode", "forward"]):
+        assert main([command[0], str(source), *command[1:]]) == 1
+        assert "arrays" in capsys.readouterr().err
+    assert main(["check", str(source), "--dims", "n=four"]) == 2
