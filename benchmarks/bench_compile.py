@@ -34,11 +34,11 @@ from gradgen import __version__
 from gradgen.compare import best_call_time
 from gradgen.compare import format_seconds as seconds
 from gradgen.emit import emit_module
-from gradgen.ir import check
+from gradgen.ir import check, has_arrays
 from gradgen.lower import lower
 from gradgen.optimize import optimize
 from gradgen.parser import parse
-from gradgen.pipeline import collector_paused, compile_source
+from gradgen.pipeline import build_forward, collector_paused, compile_source
 from gradgen.reverse import reverse_mode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -274,8 +274,9 @@ def cpu_name() -> str:
 
 
 def examples_section(report: Report, quick: bool) -> None:
-    results = [measure(path.stem, path.read_text("utf-8"), (0.5, 1.5), quick)
-               for path in sorted(EXAMPLES.glob("*.txt"))]
+    scalar = [path for path in sorted(EXAMPLES.glob("*.txt"))  # arrays: bench_perceptron.py
+              if not has_arrays(build_forward(path.read_text("utf-8"), str(path)))]
+    results = [measure(path.stem, path.read_text("utf-8"), (0.5, 1.5), quick) for path in scalar]
     for m in results:
         report.record(f"example {m.label}", m)
     report.add("## The examples (`examples/*.txt`)\n\n"
