@@ -5,7 +5,8 @@ elimination (with ``add``/``mul``/... operands put in a canonical order); a back
 then drops dead edges. The identities are exact for every float, inf and NaN included:
 ``x + 0``, ``x - 0``, ``x * 1``, ``x / 1``, ``x ^ 1`` → ``x``; ``x ^ 0`` → ``1``;
 ``x * -1`` and ``0 - x`` → ``-x``; ``--x`` → ``x``; ``x + -y`` → ``x - y``; ``x - -y`` → ``x + y``;
-``where(c, x, x)`` → ``x``. ``0 * x`` → ``0`` is *not* done: it is wrong for inf and NaN.
+``where(c, x, x)`` → ``x``; a scalar spread over an array times an array of that shape is the
+scalar times the array. ``0 * x`` → ``0`` is *not* done: it is wrong for inf and NaN.
 A rewrite that would change a value's shape (``x ^ 0`` → ``1`` for an array ``x``) is not done.
 """
 
@@ -110,6 +111,14 @@ class _Simplifier:
         rule = _IDENTITIES.get(prim)
         return rule(self, *inputs) if rule else None
 
+    def spread_scalar(self, var: Var) -> Var | None:
+        """``s`` if ``var`` is a scalar ``s`` spread over an array (``expand`` of a scalar):
+        multiplying by ``s`` itself broadcasts the same, without the pass over the array."""
+        edge = self.producer.get(var)
+        if edge is None or edge.prim != "expand" or edge.inputs[0].shape != ():
+            return None
+        return edge.inputs[0]
+
     def negated(self, var: Var) -> Var | None:
         """``y`` if ``var`` is ``-y``."""
         edge = self.producer.get(var)
@@ -148,6 +157,10 @@ def _mul(s: _Simplifier, p: Var, q: Var) -> Var | tuple | None:
             return other
         if _is(one, -1.0) and one.shape == ():
             return ("neg", (other,))
+    for spread, other in ((p, q), (q, p)):
+        scalar = s.spread_scalar(spread)
+        if scalar is not None and other.shape == spread.shape:
+            return s.identity("mul", (scalar, other)) or ("mul", (scalar, other))
     return None
 
 

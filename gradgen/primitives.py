@@ -172,7 +172,7 @@ unary("sign", "np.sign({0})", np.sign, sympy.sign, None)
 unary("sigmoid", "np.exp(-np.logaddexp(0.0, -{0}))", _sigmoid,
       lambda x: 1 / (1 + sympy.exp(-x)), lambda b, x, y: b.mul(y, b.sigmoid(b.neg(x))), (-6, 6))
 primitive("relu", "np.maximum({0}, 0.0)", lambda x: np.maximum(x, 0.0), _relu_sympy,
-          lambda b, g, y, x: (b.where(b.gt(x, b.const(0.0)), g, b.const(0.0)),))
+          lambda b, g, y, x: (b.where(b.gt(y, b.const(0.0)), g, b.const(0.0)),))
 unary("softplus", "np.logaddexp(0.0, {0})", lambda x: np.log1p(np.exp(x)),
       lambda x: sympy.log(1 + sympy.exp(x)), lambda b, x, y: b.sigmoid(x), (-6, 6))
 
