@@ -82,8 +82,10 @@ def hand_gradient(W1, b1, W2, b2, X, T, lam):
     dW2 = Z.T @ dA  # affine back
     dW2 += lam * W2  # decay back
     db2 = dA.sum(axis=0)
+    active = Z > 0  # relu back needs only where Z > 0: keep 1 byte per entry, not 8
+    del Z
     dZ = dA @ W2.T
-    dZ *= Z > 0  # relu back
+    dZ *= active
     dW1 = X.T @ dZ  # affine back
     dW1 += lam * W1  # decay back
     db1 = dZ.sum(axis=0)
