@@ -285,6 +285,22 @@ def _getitem_shape(x: Shape, index: Index) -> Shape:
     return tuple(result) + tuple(x[len(index):])
 
 
+def index_requirements(shape: Shape, index: Index) -> dict[str, int]:
+    """The smallest size of each named dimension that ``index`` reads without NumPy clipping
+    it silently (``x[1:3]`` needs n >= 3): checked when the generated function is called."""
+    needs: dict[str, int] = {}
+    for dim, entry in zip(shape, index):
+        if not (isinstance(dim, str) and dim.isidentifier()):
+            continue
+        if isinstance(entry, tuple):
+            ends = [abs(end) for end in entry[1:3] if end is not None]
+            need = max(ends, default=0)
+        else:
+            need = entry + 1 if entry >= 0 else -entry
+        needs[dim] = max(needs.get(dim, 0), need)
+    return needs
+
+
 _SCATTER = '''\
 def _scatter(values, shape, index):
     """Zeros of the given shape with values at index: the adjoint of indexing."""

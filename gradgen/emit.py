@@ -15,13 +15,15 @@ from importlib import resources
 import jinja2
 
 from gradgen import __version__
+from gradgen.array_primitives import index_requirements
 from gradgen.ir import Graph, Var, has_arrays
 from gradgen.naming import GENERATED_GLOBALS, assign_names, python_name
 from gradgen.primitives import REGISTRY, shape_text
 from gradgen.printing import grad_of_text, operand, python_expr
 
 #: Module-level names of the generated module (the source's function name must avoid them).
-MODULE_GLOBALS = GENERATED_GLOBALS | {"INPUTS", "WRT", "SHAPES", "VALUE_SHAPE", "forward",
+MODULE_GLOBALS = GENERATED_GLOBALS | {"INPUTS", "WRT", "SHAPES", "VALUE_SHAPE", "MINIMUM_SIZES",
+                                      "forward",
                                       "gradient", "vjp", "jvp", "jacobian", "functools",
                                       "_with_source_names"}
 #: Builtins that the module's helpers call: an alias must not shadow them (``float = forward``).
@@ -100,6 +102,7 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
         "arrays": arrays, "array_valued": array_valued,
         "shapes": _tuple_text(_tuple_literal(var.shape) for var in forward.inputs),
         "value_shape": _tuple_literal(forward.outputs[0].shape),
+        "minimum_sizes": repr(_minimum_sizes(forward)),
         "declared": ", ".join(f"{var.name} {_shape_text(var.shape)}" for var in forward.inputs),
         "functions": functions,
         "helpers": _helpers(forward, derivative),
@@ -193,6 +196,17 @@ def _jacobian(params: list[str], wrt: tuple[str, ...], inputs: tuple[Var, ...]) 
     return Function("jacobian", ", ".join(params),
                     "Value and one Jacobian per input of WRT, shaped value + input.",
                     [], statements, "", f"{value}, _jacobians({rows}, {value}, {wrt_params})")
+
+
+def _minimum_sizes(forward: Graph) -> dict[str, int]:
+    """Named dimensions that indexing needs at least so large (``x[2]`` needs n >= 3)."""
+    needs: dict[str, int] = {}
+    for edge in forward.edges:
+        if edge.prim == "getitem":
+            found = index_requirements(edge.inputs[0].shape, dict(edge.params)["index"])
+            for dim, need in found.items():
+                needs[dim] = max(needs.get(dim, 0), need)
+    return dict(sorted(needs.items()))
 
 
 def _helpers(*graphs: Graph) -> list[str]:

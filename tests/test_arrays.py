@@ -267,3 +267,17 @@ def test_cli_checks_array_gradients_and_declines_scalar_only_commands(tmp_path, 
         assert main([command[0], str(source), *command[1:]]) == 1
         assert "arrays" in capsys.readouterr().err
     assert main(["check", str(source), "--dims", "n=four"]) == 2
+
+
+@pytest.mark.parametrize("text, short, message", [
+    ("f(x: (n,)) = sum(x[0:2] * x[1:3])", np.ones(2),
+     "x has shape (2,), but the function's indexing needs n >= 3"),
+    ("f(X: (n, d)) = X[0, -4]", np.ones((2, 3)),
+     "X has shape (2, 3), but the function's indexing needs d >= 4"),
+])
+def test_indexing_past_a_named_dimension_is_a_call_time_error(text, short, message) -> None:
+    m = module(text)
+    with pytest.raises(ValueError) as caught:
+        m.gradient(short)
+    assert str(caught.value) == message
+    assert np.isfinite(m.forward(np.ones(tuple(4 * s for s in short.shape))))
