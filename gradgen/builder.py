@@ -37,7 +37,8 @@ class GraphBuilder:
         Raises `ShapeError` if the registry's shape rule rejects the inputs' shapes.
         """
         entry = REGISTRY[prim]
-        shape = entry.shape(*(var.shape for var in inputs), **dict(params))
+        shapes = [var.shape for var in inputs]
+        shape = entry.shape(*shapes, **dict(params)) if params else entry.shape(*shapes)
         dtype = "bool" if entry.result == "bool" else "float"
         output = Var(name, shape, dtype)
         self.edges.append(Edge(prim, inputs, output, params, self.origin))

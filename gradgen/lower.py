@@ -434,9 +434,12 @@ class _Lowering:
         """Keep the compile-time value of arithmetic on whole numbers and dimensions."""
         if prim != "neg" and prim not in _STATIC_ARITHMETIC:
             return
-        values = [self.static_of(var) for var in inputs]
-        if None in values:
-            return
+        values = []
+        for var in inputs:  # most operands are not static: stop at the first
+            value = self.static_of(var)
+            if value is None:
+                return
+            values.append(value)
         if all(isinstance(v, int) for v in values):
             self.static[output] = int(REGISTRY[prim].impl(*values))
         elif prim == "neg":
@@ -464,7 +467,7 @@ class _Lowering:
              params: dict[str, Any]) -> Var:
         try:
             output = self.builder.emit(prim, inputs, name or next(self.temporaries),
-                                       as_params(params))
+                                       as_params(params) if params else ())
         except ShapeError as error:
             self.fail(self.shape_message(prim, item, str(error)), item)
         self.record_static(prim, inputs, output)

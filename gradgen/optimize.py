@@ -100,9 +100,10 @@ class _Simplifier:
 
     @staticmethod
     def fold(edge: Edge, inputs: tuple[Var, ...]) -> Var | None:
+        if not inputs or not all(v.value is not None for v in inputs):
+            return None  # the common case first: an input is not a constant
         entry = REGISTRY[edge.prim]
-        if (entry.result != "float" or not entry.elementwise or not inputs
-                or not all(v.is_const for v in inputs)):
+        if entry.result != "float" or not entry.elementwise:
             return None
         value = float(entry.impl(*(np.float64(v.value) for v in inputs)))  # errstate: see run
         return const(value)
