@@ -8,6 +8,7 @@ graphs and the options alone, so compiling twice gives identical bytes.
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -16,7 +17,7 @@ import jinja2
 
 from gradgen import __version__
 from gradgen.array_primitives import index_requirements
-from gradgen.ir import Graph, Var, has_arrays
+from gradgen.ir import Edge, Graph, Var, has_arrays
 from gradgen.naming import GENERATED_GLOBALS, assign_names, python_name
 from gradgen.primitives import REGISTRY, shape_text
 from gradgen.printing import grad_of_text, operand, python_expr
@@ -119,7 +120,11 @@ def _function(name: str, graph: Graph, doc: str, packed: str | None = None,
     arrive as one tuple argument of that name (the tangents of ``jvp``). With ``arrays``, the
     inputs' shapes are checked on entry, arrays are freed at their last use, and each partial
     (one per name in ``wrt``) is returned with its input's shape."""
-    names = assign_names(graph, MODULE_GLOBALS, reuse_dead=True)
+    views = _inline_transposes(graph) if arrays else {}
+    names = assign_names(graph, MODULE_GLOBALS, reuse_dead=True, unnamed=frozenset(views))
+    for edge in graph.edges:  # in edge order, so that a view of a view reads W.T.T
+        if edge.output in views:
+            names[edge.output] = f"{names[edge.inputs[0]]}.T"
     params = [names[var] for var in graph.inputs]
     signature, preamble = params, []
     if packed is not None:
@@ -142,10 +147,25 @@ def _function(name: str, graph: Graph, doc: str, packed: str | None = None,
     paired = name in ("gradient", "vjp")
     result = f"{value}, {_tuple_text(partials)}" if paired else ", ".join(targets)
     comment = "tangent of: " if packed else "grad of: "
-    statements = _statements(graph, names, comment)
+    edges = [edge for edge in graph.edges if edge.output not in views]
+    statements = _statements(graph, names, comment, edges)
     if arrays:
-        statements = _freeing(statements, graph, names, set(params) | set(results))
+        statements = _freeing(statements, edges, names, set(params) | set(results), views)
     return Function(name, ", ".join(signature), doc, preamble, statements, finish, result)
+
+
+def _inline_transposes(graph: Graph) -> dict[Var, Var]:
+    """Transposes used once (and not a result) are printed where they are used, as the notes
+    write them (``Z_bar = A_bar @ W2.T``): a view costs nothing. Returns each such view ->
+    the named node underneath it (through views of views)."""
+    uses = Counter(var for edge in graph.edges for var in edge.inputs)
+    results = set(graph.outputs)
+    views: dict[Var, Var] = {}
+    for edge in graph.edges:
+        if edge.prim == "transpose" and uses[edge.output] == 1 and edge.output not in results:
+            viewed = edge.inputs[0]
+            views[edge.output] = views.get(viewed, viewed)
+    return views
 
 
 def _call_text(head: str, args: list[str]) -> str:
@@ -164,16 +184,17 @@ def _shape_check(params: list[str], cotangent: bool) -> str:
     return f"_check_shapes({_tuple_text(params)}, SHAPES, INPUTS)"
 
 
-def _freeing(statements: list[Statement], graph: Graph, names: dict[Var, str],
-             kept: set[str]) -> list[Statement]:
-    """Statements with ``del`` after the last use of each array they make (not the inputs or
-    the results), so that peak memory is what a careful hand-written pass needs."""
-    arrays = {names[edge.output] for edge in graph.edges if edge.output.shape} - kept
+def _freeing(statements: list[Statement], edges: list[Edge], names: dict[Var, str],
+             kept: set[str], views: dict[Var, Var]) -> list[Statement]:
+    """Statements (one per edge of ``edges``) with ``del`` after the last use of each array
+    they make (not the inputs or the results), so that peak memory is what a careful
+    hand-written pass needs. A use of an inlined view is a use of the node it views."""
+    arrays = {names[edge.output] for edge in edges if edge.output.shape} - kept
     last: dict[str, int] = {}
-    for index, edge in enumerate(graph.edges):
+    for index, edge in enumerate(edges):
         for var in (*edge.inputs, edge.output):
             if not var.is_const:
-                last[names[var]] = index
+                last[names[views.get(var, var)]] = index
     freed: dict[int, list[str]] = {}
     for name, index in last.items():
         if name in arrays:
@@ -260,12 +281,14 @@ def _vjp(params: list[str]) -> Function:
         f"{value}, tuple({cotangent} * {partial} for {partial} in {partials})")
 
 
-def _statements(graph: Graph, names: dict[Var, str], prefix: str) -> list[Statement]:
-    """One statement per edge, a ``# grad of:`` (or ``# tangent of:``) comment where the block
-    of one forward statement's derivative starts."""
+def _statements(graph: Graph, names: dict[Var, str], prefix: str,
+                edges: list[Edge] | None = None) -> list[Statement]:
+    """One statement per edge (of ``edges``, a subset of the graph's, if given), a ``# grad
+    of:`` (or ``# tangent of:``) comment where the block of one forward statement's
+    derivative starts."""
     statements = []
     origin = None
-    for edge in graph.edges:
+    for edge in graph.edges if edges is None else edges:
         comment = None
         if edge.origin is not origin:
             origin = edge.origin

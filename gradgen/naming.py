@@ -61,19 +61,22 @@ class _Namer:
 
 
 def assign_names(graph: Graph, reserved: frozenset[str] = GENERATED_GLOBALS,
-                 reuse_dead: bool = False) -> dict[Var, str]:
+                 reuse_dead: bool = False, unnamed: frozenset[Var] = frozenset()
+                 ) -> dict[Var, str]:
     """A unique Python name for every non-constant node of ``graph``.
 
     With ``reuse_dead``, an edge whose output has the same hint as one of its inputs, used for
     the last time by that edge, takes over the input's name (``a = a + 1``; adjoint sums print
     as ``x_bar = x_bar + t1``): fine in Python, but not single-assignment, so the IR printer
-    does not use it.
+    does not use it. Nodes in ``unnamed`` (printed inline where they are used) get no name.
     """
     namer = _Namer(reserved)
     names = {var: namer.fresh(var.name or "x") for var in graph.inputs}
     last_use = _last_uses(graph) if reuse_dead else {}
     for index, edge in enumerate(graph.edges):
         out = edge.output
+        if out in unnamed:
+            continue
         if out.name is None:
             names[out] = namer.temporary("t" if edge.origin is not None else "v")
             continue
