@@ -233,11 +233,14 @@ primitive("log_softmax", lambda a, p: f"_log_softmax({a[0]}{axis_text(p['axis'])
 Index = tuple[Any, ...]
 
 
-def index_text(index: Index) -> str:
-    """``1:3, 0`` for the index ``(("slice", 1, 3, None), 0)``."""
+def index_text(index: Index, positions: list[str] | None = None) -> str:
+    """``1:3, 0`` for the index ``(("slice", 1, 3, None), 0)``; an entry ``("at", k)`` (a
+    position computed at run time, ``x[t]``) is the text of positional operand ``k``."""
     parts = []
     for entry in index:
-        if isinstance(entry, tuple):
+        if _at(entry):
+            parts.append(positions[entry[1]] if positions is not None else f"#{entry[1]}")
+        elif isinstance(entry, tuple):
             _, start, stop, step = entry
             part = f"{'' if start is None else start}:{'' if stop is None else stop}"
             parts.append(part if step is None else f"{part}:{step}")
@@ -246,8 +249,11 @@ def index_text(index: Index) -> str:
     return ", ".join(parts)
 
 
-def python_index(index: Index) -> tuple[Any, ...]:
-    return tuple(slice(*entry[1:]) if isinstance(entry, tuple) else entry for entry in index)
+def python_index(index: Index, positions: tuple[Any, ...] = ()) -> tuple[Any, ...]:
+    """The NumPy index of ``index``, run-time positions taken from ``positions``."""
+    return tuple(int(positions[entry[1]]) if _at(entry)
+                 else slice(*entry[1:]) if isinstance(entry, tuple) else entry
+                 for entry in index)
 
 
 def _bound(value: int | None, default: tuple[int, int]) -> tuple[int, int]:
@@ -273,11 +279,13 @@ def _slice_length(dim: int | str, start: int | None, stop: int | None,
                      f"{dim} is empty")
 
 
-def _getitem_shape(x: Shape, index: Index) -> Shape:
+def _getitem_shape(x: Shape, *positions: Shape, index: Index) -> Shape:
     if len(index) > len(x):
         raise ShapeError(f"{len(index)} indices for an array of shape {shape_text(x)}")
     result: list[int | str] = []
     for dim, entry in zip(x, index):
+        if _at(entry):
+            continue  # a run-time position: one entry of this dimension
         if isinstance(entry, tuple):
             result.append(_slice_length(dim, *entry[1:]))
         elif isinstance(dim, int) and not -dim <= entry < dim:
@@ -285,12 +293,17 @@ def _getitem_shape(x: Shape, index: Index) -> Shape:
     return tuple(result) + tuple(x[len(index):])
 
 
+def _at(entry: Any) -> bool:
+    """Whether an index entry is a position computed at run time (``x[t]``)."""
+    return isinstance(entry, tuple) and entry[0] == "at"
+
+
 def index_requirements(shape: Shape, index: Index) -> dict[str, int]:
     """The smallest size of each named dimension that ``index`` reads without NumPy clipping
     it silently (``x[1:3]`` needs n >= 3): checked when the generated function is called."""
     needs: dict[str, int] = {}
     for dim, entry in zip(shape, index):
-        if not (isinstance(dim, str) and dim.isidentifier()):
+        if not (isinstance(dim, str) and dim.isidentifier()) or _at(entry):
             continue
         if isinstance(entry, tuple):
             ends = [abs(end) for end in entry[1:3] if end is not None]
@@ -309,10 +322,10 @@ def _scatter(values, shape, index):
     return result
 '''
 
-primitive("getitem", lambda a, p: f"{a[0]}[{index_text(p['index'])}]",
-          lambda x, index: x[python_index(index)], None,
-          lambda b, g, y, x, index: (b.scatter(g, x, index=index),), shape=_getitem_shape,
-          operator="[]",
+primitive("getitem", lambda a, p: f"{a[0]}[{index_text(p['index'], a[1:])}]",
+          lambda x, *at, index: x[python_index(index, at)], None,
+          lambda b, g, y, x, *at, index: (b.scatter(g, x, *at, index=index),) + (None,) * len(at),
+          shape=_getitem_shape, operator="[]", variadic=True,
           cases=((((5,),), {"index": (1,)}),
                  (((5,),), {"index": (("slice", 1, 3, None),)}),
                  ((("n", 4),), {"index": (("slice", None, None, None), -1)}),
@@ -320,17 +333,19 @@ primitive("getitem", lambda a, p: f"{a[0]}[{index_text(p['index'])}]",
                  ((("n", 3),), {"index": (("slice", None, -1, None), 0)}),
                  (((6, 2),), {"index": (("slice", None, None, 2),)})))
 primitive("scatter", lambda a, p: f"_scatter({a[0]}, np.shape({a[1]}), "
-          f"np.s_[{index_text(p['index'])}])",
-          lambda v, like, index: _scatter_impl(v, like, index), None,
-          lambda b, g, y, v, like, index: (b.getitem(g, index=index), None),
-          ((-3.0, 3.0),) * 2, shape=lambda v, like, index: like, internal=True, helper=_SCATTER,
+          f"np.s_[{index_text(p['index'], a[2:])}])",
+          lambda v, like, *at, index: _scatter_impl(v, like, index, at), None,
+          lambda b, g, y, v, like, *at, index: ((b.getitem(g, *at, index=index), None)
+                                                + (None,) * len(at)),
+          ((-3.0, 3.0),) * 2, shape=lambda v, like, *at, index: like, internal=True,
+          helper=_SCATTER, variadic=True,
           cases=((((2,), (5,)), {"index": (("slice", 1, 3, None),)}),
                  (((3,), (3, 4)), {"index": (("slice", None, None, None), 1)})))
 
 
-def _scatter_impl(v: Any, like: Any, index: Index) -> Any:
+def _scatter_impl(v: Any, like: Any, index: Index, at: tuple[Any, ...] = ()) -> Any:
     result = np.zeros(np.shape(like))
-    result[python_index(index)] = v
+    result[python_index(index, at)] = v
     return result
 
 

@@ -61,7 +61,7 @@ def source_expr(edge: Edge, names: dict[Var, str]) -> str:
     prim = REGISTRY[edge.prim]
     args = [operand(v, names, python=False) for v in edge.inputs]
     if edge.prim in ("getitem", "transpose"):
-        return prim.text(args, dict(edge.params))
+        return prim.text(args, dict(edge.params))  # x[1:3], x[t], x.T as the source has them
     if edge.params:
         args += [f"{key}={_param_text(key, value)}" for key, value in _shown(edge)
                  if key != "shape"]

@@ -42,9 +42,9 @@ ELEMENTWISE = sorted(name for name, p in REGISTRY.items()
 
 
 def kinds(name: str, count: int) -> str:
-    """The kind of each of ``count`` arguments (a variadic entry repeats its one kind)."""
+    """The kind of each of ``count`` arguments (a variadic entry repeats its last kind)."""
     prim = REGISTRY[name]
-    return prim.args * count if prim.variadic else prim.args
+    return (prim.args + prim.args[-1] * count)[:count] if prim.variadic else prim.args
 
 
 def sizes(shape: tuple) -> tuple[int, ...]:
