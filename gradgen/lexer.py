@@ -30,7 +30,8 @@ DEDENT = "dedent"
 END = "end"
 
 #: The language's own words; anything else that looks like a name is a name.
-KEYWORDS = frozenset({"def", "return", "if", "else", "for", "in", "and", "or", "not", "pi"})
+KEYWORDS = frozenset({"def", "return", "if", "elif", "else", "for", "in", "and", "or", "not",
+                      "pi"})
 
 # The line breaks of `str.splitlines`, so that line numbers agree with `Source.line`.
 _LINE_BREAKS = r"\n\r\v\f\x1c-\x1e\x85\u2028\u2029"

@@ -1,9 +1,12 @@
 """Parser, the second half of the front end (text → syntax.Function): `Token`s → `Function`.
 
 The file's form is read off its first tokens: ``def`` starts a program (form C), ``NAME(...) =``
-a definition (form B), anything else is a bare expression (form A). Expressions are parsed by
-operator precedence with an explicit operator stack (shunting-yard), straight into the postfix
-`Item`s of `syntax`; nothing recurses over the input, so nesting depth is limited by memory only.
+a definition (form B), anything else is a bare expression (form A). A program is one or more
+``def``s, whose statements are assignments (``=``, ``+=`` ...), ``for NAME in range(...):`` loops,
+``if``/``elif``/``else`` branches and a final ``return``; blocks nest on an explicit stack of
+`_Block`s. Expressions are parsed by operator precedence with an explicit operator stack
+(shunting-yard), straight into the postfix `Item`s of `syntax`. Nothing recurses over the input,
+so the depth of nesting, of blocks as of expressions, is limited by memory only.
 
 Precedence, loosest first (as in LANGUAGE.md, and as in Python)::
 
@@ -33,6 +36,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from itertools import chain
 from typing import NamedTuple
 
@@ -49,7 +53,19 @@ from gradgen.lexer import (
     token_end,
     tokenize,
 )
-from gradgen.syntax import Assign, Expr, Function, Item, Name, Return, Shape, Statement
+from gradgen.syntax import (
+    Assign,
+    Expr,
+    For,
+    Function,
+    If,
+    Item,
+    Name,
+    Return,
+    Shape,
+    Statement,
+    pops,
+)
 
 # Precedences. Group entries on the operator stack have 0, below every operator, so that
 # popping "everything that binds at least this tightly" stops at the innermost open group.
@@ -81,13 +97,29 @@ _ENDS_COMPARISON_OPERAND = frozenset({"and", "or", "if", "else", ",", ")", "]", 
 _GROUP_ITEMS = {"call": "call", "(": "tuple", "[": "index"}
 #: What may end an empty element of a group: 'f()', '()', '(a,)', 'x[:]', 'x[1:, 0]'.
 _AFTER_EMPTY_ELEMENT = frozenset({")", "]", ",", ":"})
-#: Python statements that the language does not have (they are ordinary names otherwise).
+#: Python statements that the language does not have (they are ordinary names otherwise); the
+#: first ones have a message of their own.
+_UNSUPPORTED_STATEMENTS = {
+    "while": "'while' loops are not supported: use 'for i in range(n)' with a fixed trip count",
+    "break": "'break' is not supported: loops run for a fixed number of steps",
+    "continue": "'continue' is not supported: loops run for a fixed number of steps",
+    "pass": "'pass' is not supported: leave it out (a block holds at least one assignment)",
+    "lambda": "'lambda' expressions are not supported",
+}
 _STATEMENT_WORDS = frozenset({
-    "if", "else", "for", "while", "break", "continue", "pass", "import", "from", "with", "try",
-    "except", "finally", "class", "del", "global", "nonlocal", "assert", "raise", "yield",
-    "elif", "async", "match",
+    "import", "from", "with", "try", "except", "finally", "class", "del", "global", "nonlocal",
+    "assert", "raise", "yield", "async", "match",
 })
-_RESERVED_AS_NAMES = frozenset({"def", "return", "for"})
+_RESERVED_AS_NAMES = frozenset({"def", "return", "for", "elif"})
+_BRACKETS = {"(": 1, "[": 1, ")": -1, "]": -1}
+_RANGE_EXPECTED = ("expected 'range(...)' after 'in': loops run over range(stop) or "
+                   "range(start, stop)")
+_RETURN_INSIDE = {
+    "for": "'return' inside a 'for' loop is not supported: assign a variable and return it "
+           "after the loop",
+    "if": "'return' inside an 'if' is not supported: assign a variable in each branch and "
+          "return it after the 'if'",
+}
 _DESCRIPTIONS = {NEWLINE: "end of line", END: "end of input", INDENT: "an indented line",
                  DEDENT: "the end of an indented block"}
 _CONTINUATION_HINT = " (an expression continues onto another line only inside parentheses)"
@@ -116,14 +148,81 @@ class _Group(NamedTuple):
     colon: Token | None = None
 
 
-def parse(text: str, path: str) -> Function:
+class _Block(NamedTuple):
+    """An open block of statements on the parser's stack of blocks.
+
+    ``kind`` is "def" (a function's body), "for", "if" (the body of an 'if' or an 'elif') or
+    "else"; ``keyword`` is the token that began its header; ``inline`` tells that its one
+    statement follows the ':' on the same line. ``header`` is a loop's (target, start, stop)
+    or a branch's test. The blocks of one if/elif/else chain share ``branches``: the
+    (test, body, keyword) of each branch closed so far.
+    """
+
+    kind: str
+    keyword: Token
+    inline: bool
+    statements: list[Statement]
+    header: tuple = ()
+    branches: list | None = None
+
+
+def parse(text: str, path: str, entry: str | None = None) -> Function:
     """Parse a whole source file into a `Function`; raises `CompileError` on bad input.
+
+    A program (form C) may define several functions: the result is the one named `entry` (by
+    default the last one), with the others, in file order, as its ``helpers``. Forms A and B
+    define one function (``f`` in form A), which `entry`, if given, must name.
 
     Callers with large inputs should pause the cycle collector (`pipeline.collector_paused`
     does, for the whole compilation): parsing makes millions of small tuples and no cycles.
     """
     source = Source(path, text)
-    return _Parser(source, tokenize(source)).file()
+    functions = _Parser(source, tokenize(source)).file()
+    return _entry(functions, entry, source)
+
+
+def _entry(functions: list[Function], entry: str | None, source: Source) -> Function:
+    """The function named `entry` (else the last one), with the others as its helpers."""
+    chosen = functions[-1]
+    if entry is not None:
+        named = [function for function in functions if function.name.text == entry]
+        if not named:
+            defined = ", ".join(function.name.text for function in functions)
+            raise CompileError(f"no function named '{entry}'; the file defines {defined}",
+                               source, 1, 1)
+        chosen = named[0]
+    if len(functions) == 1:
+        return chosen
+    return replace(chosen, helpers=tuple(f for f in functions if f is not chosen))
+
+
+def _chain(branches: list[tuple[Expr, tuple[Statement, ...], Token]],
+           orelse: tuple[Statement, ...]) -> If:
+    """The `If` of an if/elif/else chain: each 'elif' is a nested `If`, the whole ``orelse``
+    of the branch before it. Built from the last branch back, with a loop."""
+    for test, body, keyword in reversed(branches):
+        node = If(test, body, orelse, keyword.line, keyword.col)
+        orelse = (node,)
+    return node
+
+
+def _arguments(expr: Expr, nargs: int) -> list[Expr]:
+    """The postfix items of each of the `nargs` arguments of the call that ends `expr`.
+
+    Read from the end: an argument ends where the next begins and begins where its items,
+    read backwards, have consumed all that they push.
+    """
+    arguments = []
+    end = len(expr) - 1
+    for _ in range(nargs):
+        start, needed = end, 1
+        while needed:
+            start -= 1
+            needed += pops(expr[start]) - 1
+        arguments.append(expr[start:end])
+        end = start
+    arguments.reverse()
+    return arguments
 
 
 def _describe(tok: Token) -> str:
@@ -173,12 +272,15 @@ class _Reader:
 class _Parser(_Reader):
     """The three forms and the statements of a program; expressions go to `_Expression`."""
 
-    def expression(self, first: Token) -> tuple[Expr, Token]:
-        return _Expression(self.source, self.tokens).parse(first)
+    def expression(self, first: Token, header: bool = False) -> tuple[Expr, Token]:
+        """The expression from `first` and the token that ended it; in a `header` ('if',
+        'for') a ':' outside brackets ends it too."""
+        return _Expression(self.source, self.tokens, header).parse(first)
 
     # ---- forms -------------------------------------------------------------------------------
 
-    def file(self) -> Function:
+    def file(self) -> list[Function]:
+        """The file's functions: several ``def``s, or one function of form A or B."""
         first = self.next()
         if first.kind == END:
             raise self.error("empty file: expected an expression", Token(END, "", 1, 1, 0))
@@ -186,8 +288,8 @@ class _Parser(_Reader):
             return self.program(first)
         header = self.definition_header(first)
         if header is not None:
-            return self.definition(first, header)
-        return self.bare_expression(first)
+            return [self.definition(first, header)]
+        return [self.bare_expression(first)]
 
     def bare_expression(self, first: Token) -> Function:
         expr, end = self.expression(first)
@@ -319,17 +421,33 @@ class _Parser(_Reader):
 
     # ---- programs ----------------------------------------------------------------------------
 
-    def program(self, def_tok: Token) -> Function:
+    def program(self, first: Token) -> list[Function]:
+        """The ``def``s of a program (form C), from the first one's `first` token on."""
+        functions: list[Function] = []
+        defined: dict[str, Token] = {}  # name → its 'def'
+        tok = first
+        while tok.kind != END:  # after_function let through only 'def' and END
+            function, tok = self.function(tok, defined)
+            functions.append(function)
+        return functions
+
+    def function(self, def_tok: Token, defined: dict[str, Token]) -> tuple[Function, Token]:
+        """One ``def`` and the token after it."""
         name = self.function_name()
+        first = defined.setdefault(name.text, def_tok)
+        if first is not def_tok:
+            raise self.error(f"function '{name.text}' is defined twice (first at "
+                             f"{first.line}:{first.col})", def_tok)
         params, shapes = self.def_parameters()
         colon = self.next()
         if colon.text != ":":
             raise self.error("expected ':' after the parameter list", colon)
-        body = self.body(def_tok)
+        body, after = self.body(def_tok)
+        self.after_function(after)
         if not isinstance(body[-1], Return):
             raise self.error(f"function '{name.text}' has no 'return'", def_tok)
         return Function(Name(name.text, name.line, name.col), params, body, "program",
-                        self.source, shapes=shapes)
+                        self.source, shapes=shapes), after
 
     def function_name(self) -> Token:
         name = self.next()
@@ -351,60 +469,197 @@ class _Parser(_Reader):
                              close)
         return self.parameters(inside, close)
 
-    def body(self, def_tok: Token) -> tuple[Statement, ...]:
-        """The statements after ``def ...:``: an indented block, or one statement on the line."""
-        tok = self.next()
-        if tok.kind != NEWLINE:
-            statements = [self.statement(tok)]
-        else:
-            tok = self.next()
-            if tok.kind != INDENT:
-                raise self.error(f"expected an indented block after 'def', got {_describe(tok)}",
-                                 tok)
-            statements = self.block()
-        self.expect_end_of_file()
-        return tuple(statements)
-
-    def block(self) -> list[Statement]:
-        statements: list[Statement] = []
-        tok = self.next()
-        while tok.kind != DEDENT:
-            if statements and isinstance(statements[-1], Return):
-                raise self.error("unreachable statement after 'return'", tok)
-            statements.append(self.statement(tok))
-            tok = self.next()
-        return statements
-
-    def expect_end_of_file(self) -> None:
-        tok = self.next()
-        if tok.kind == KEYWORD and tok.text == "def":
-            raise self.error("only one function per file is supported", tok)
+    def after_function(self, tok: Token) -> None:
+        """What may follow a function: another ``def`` or the end of the file."""
         if tok.kind == INDENT:
             raise self.error("unexpected indent", tok)
-        if tok.kind != END:
+        if tok.kind != END and not (tok.kind == KEYWORD and tok.text == "def"):
             raise self.error(f"expected end of input after the function, got {_describe(tok)}",
                              tok)
 
-    def statement(self, tok: Token) -> Statement:
-        """One line of a body: ``NAME = EXPR``, ``NAME += EXPR`` (and -= *= /= @=),
-        ``return EXPR``."""
+    # ---- statements and blocks ---------------------------------------------------------------
+
+    def body(self, def_tok: Token) -> tuple[tuple[Statement, ...], Token]:
+        """The statements after ``def ...:`` and the token after them.
+
+        Blocks nest on the explicit stack `blocks`, innermost last, so that the depth of
+        nesting costs no recursion. A block ends at its DEDENT, or after its one statement when
+        that follows the ':' on the same line; a closed loop or branch becomes a statement of
+        the block around it.
+        """
+        root, tok = self.open_block("def", def_tok)
+        blocks = [root]
+        while True:
+            block = blocks[-1]
+            if block.statements and (block.inline or tok.kind == DEDENT):
+                if not block.inline:
+                    tok = self.next()
+                blocks.pop()
+                if not blocks:
+                    return tuple(block.statements), tok
+                tok = self.close_block(block, blocks, tok)
+            else:
+                tok = self.statement(tok, blocks)
+
+    def open_block(self, kind: str, keyword: Token, header: tuple = (),
+                   branches: list | None = None) -> tuple[_Block, Token]:
+        """The block after a header's ':' (just read) and the first token of its first
+        statement: an indented block, or one statement on the same line."""
+        tok = self.next()
+        inline = tok.kind != NEWLINE
+        if not inline:
+            tok = self.next()
+            if tok.kind != INDENT:
+                got = "" if tok.kind == DEDENT else f", got {_describe(tok)}"
+                raise self.error(f"expected an indented block after '{keyword.text}'{got}", tok)
+            tok = self.next()
+        return _Block(kind, keyword, inline, [], header, branches), tok
+
+    def close_block(self, block: _Block, blocks: list[_Block], tok: Token) -> Token:
+        """`block` has ended before `tok`: a loop becomes a `For` in the block around it; a
+        branch goes on to the 'elif' or 'else' at `tok`, or ends its chain as an `If`. Returns
+        the token to go on with."""
+        outer = blocks[-1].statements
+        body = tuple(block.statements)
+        if block.kind == "for":
+            if tok.kind == KEYWORD and tok.text == "else":
+                raise self.error("'else' after a 'for' loop is not supported", tok)
+            target, start, stop = block.header
+            outer.append(For(target, start, stop, body, block.keyword.line, block.keyword.col))
+            return tok
+        if block.kind == "else":
+            outer.append(_chain(block.branches, body))
+            return tok
+        block.branches.append((block.header, body, block.keyword))
+        if tok.kind == KEYWORD and tok.text == "elif":
+            branch, tok = self.if_header(tok, self.next(), block.branches)
+            blocks.append(branch)
+        elif tok.kind == KEYWORD and tok.text == "else":
+            branch, tok = self.else_header(tok, block.branches)
+            blocks.append(branch)
+        else:
+            outer.append(_chain(block.branches, ()))
+        return tok
+
+    def statement(self, tok: Token, blocks: list[_Block]) -> Token:
+        """The statement starting at `tok`, in the innermost block: ``NAME = EXPR``, ``NAME +=
+        EXPR`` (and -= *= /= @=) and ``return EXPR`` are added to it; a 'for' or 'if' header
+        opens a block on `blocks`. Returns the token after what was read."""
+        block = blocks[-1]
+        statements = block.statements
+        if statements and isinstance(statements[-1], Return):
+            raise self.error("unreachable statement after 'return'", tok)
         if tok.kind == INDENT:
             raise self.error("unexpected indent", tok)
         if tok.kind == KEYWORD and tok.text == "return":
-            expr = self.line_expression(self.next())
-            return Return(expr, tok.line, tok.col)
+            if len(blocks) > 1:
+                raise self.error(_RETURN_INSIDE[block.kind if block.kind == "for" else "if"],
+                                 tok)
+            statements.append(Return(self.line_expression(self.next()), tok.line, tok.col))
+            return self.next()
         if tok.kind == KEYWORD and tok.text == "def":
-            raise self.error("only one function per file is supported", tok)
+            raise self.error("a 'def' inside a function is not supported: define functions at "
+                             "the top level", tok)
         if tok.kind not in (NAME, KEYWORD):
             raise self.error("expected an assignment or 'return'", tok)
-        operator = self.next()
-        if operator.text not in _ASSIGNMENTS:
-            if tok.text in _STATEMENT_WORDS:
-                raise self.error(f"'{tok.text}' statements are not supported yet", tok)
-            raise self.error("expected an assignment or 'return'", tok)
-        if tok.kind == KEYWORD:
+        following = self.next()
+        if following.text in _ASSIGNMENTS:
+            if tok.kind == KEYWORD:
+                raise self.reserved(tok)
+            statements.append(self.assignment(tok, following))
+            return self.next()
+        if tok.kind == KEYWORD and tok.text in ("for", "if"):
+            if block.inline:
+                raise self.error(f"'{tok.text}' cannot follow ':' on the same line: start an "
+                                 "indented block", tok)
+            header = self.for_header if tok.text == "for" else self.if_header
+            opened, following = header(tok, following)
+            blocks.append(opened)
+            return following
+        raise self.not_a_statement(tok, following)
+
+    def not_a_statement(self, tok: Token, following: Token) -> CompileError:
+        """The error for a line that starts with the name or keyword `tok` but is neither an
+        assignment nor a statement of the language."""
+        if tok.kind == KEYWORD and tok.text in ("elif", "else"):
+            return self.error(f"'{tok.text}' without 'if'", tok)
+        if tok.kind == NAME and tok.text in _UNSUPPORTED_STATEMENTS:
+            return self.error(_UNSUPPORTED_STATEMENTS[tok.text], tok)
+        if tok.kind == NAME and tok.text in _STATEMENT_WORDS:
+            return self.error(f"'{tok.text}' statements are not supported yet", tok)
+        if tok.kind == NAME and following.text == "[" and self.subscript_assigned(following):
+            return self.error("assignment to an element or slice is not supported: compute the "
+                              "whole array (stack, concat, where)", tok)
+        return self.error("expected an assignment or 'return'", tok)
+
+    def subscript_assigned(self, opened: Token) -> bool:
+        """Whether the subscripts from `opened` (``[i]``, ``[i][j]``...) are followed by an
+        assignment operator: ``x[i] = ...`` or ``x[1:3] += ...``."""
+        tok = opened
+        while tok.text == "[":
+            depth = 1
+            while depth and tok.kind != END:
+                tok = self.next()
+                depth += _BRACKETS.get(tok.text, 0)
+            tok = self.next()
+        return tok.text in _ASSIGNMENTS
+
+    def for_header(self, for_tok: Token, tok: Token) -> tuple[_Block, Token]:
+        """``for NAME in range(STOP):`` or ``for NAME in range(START, STOP):`` from the token
+        after 'for': the loop's block and the first token of its body."""
+        if tok.kind == KEYWORD and tok.text != "in":
             raise self.reserved(tok)
-        return self.assignment(tok, operator)
+        if tok.kind != NAME:
+            raise self.error(f"expected a loop variable name after 'for', got {_describe(tok)}",
+                             tok)
+        target = Name(tok.text, tok.line, tok.col)
+        in_tok = self.next()
+        if not (in_tok.kind == KEYWORD and in_tok.text == "in"):
+            raise self.error(f"expected 'in' after the loop variable, got {_describe(in_tok)}",
+                             in_tok)
+        first = self.next()
+        if not (first.kind == NAME and first.text == "range"):
+            raise self.error(_RANGE_EXPECTED, first)
+        expr, end = self.expression(first, header=True)
+        start, stop = self.range_bounds(expr, first)
+        if end.text != ":":
+            raise self.error("expected ':' after 'range(...)'", end)
+        return self.open_block("for", for_tok, (target, start, stop))
+
+    def range_bounds(self, expr: Expr, first: Token) -> tuple[Expr | None, Expr]:
+        """START (None if absent) and STOP of the expression `expr` that began at `first`,
+        which must be ``range(STOP)`` or ``range(START, STOP)`` and nothing more."""
+        call = expr[-1]
+        if call.kind != "call" or call.text != "range" or (call.line, call.col) != (first.line,
+                                                                                 first.col):
+            raise self.error(_RANGE_EXPECTED, first)
+        if call.nargs not in (1, 2):
+            raise self.error("range takes 1 or 2 arguments (a step is not supported)", call)
+        bounds = _arguments(expr, call.nargs)
+        for bound in bounds:
+            if bound[-1].kind == "keyword":
+                raise self.error("range takes no keyword arguments", bound[-1])
+        return (None, *bounds) if call.nargs == 1 else bounds
+
+    def if_header(self, keyword: Token, first: Token,
+                  branches: list | None = None) -> tuple[_Block, Token]:
+        """``if TEST:`` (or ``elif TEST:``, with the `branches` of its chain so far) from the
+        first token of TEST: the branch's block and the first token of its body."""
+        expr, end = self.expression(first, header=True)
+        if end.text in _ASSIGNMENTS:
+            raise self.error(f"unexpected '{end.text}'" + self.compare_hint(end), end)
+        if end.text != ":":
+            raise self.error(f"expected ':' after the '{keyword.text}' condition", end)
+        return self.open_block("if", keyword, expr, [] if branches is None else branches)
+
+    def else_header(self, keyword: Token, branches: list) -> tuple[_Block, Token]:
+        """``else:``: its block and the first token of its body."""
+        colon = self.next()
+        if colon.kind == KEYWORD and colon.text == "if":
+            raise self.error("expected ':' after 'else' (write 'elif' for 'else if')", colon)
+        if colon.text != ":":
+            raise self.error("expected ':' after 'else'", colon)
+        return self.open_block("else", keyword, (), branches)
 
     def assignment(self, target: Token, operator: Token) -> Assign:
         expr = self.line_expression(self.next())
@@ -425,11 +680,12 @@ class _Expression(_Reader):
     """One expression, by operator precedence: an output list of postfix items and a stack of
     pending operators and open groups (shunting-yard)."""
 
-    def __init__(self, source: Source, tokens: Iterator[Token]) -> None:
+    def __init__(self, source: Source, tokens: Iterator[Token], header: bool = False) -> None:
         super().__init__(source, tokens)
         self.out: list[Item] = []
         self.ops: list[tuple[int, Item, Token] | _Group] = []
         self.start: Token | None = None
+        self.header = header  # a ':' outside brackets ends the expression
 
     def parse(self, first: Token) -> tuple[Expr, Token]:
         """Parse the expression starting at `first`: its postfix items and the token after it.
@@ -482,7 +738,10 @@ class _Expression(_Reader):
                         return self.finish(tok)
                     want_operand = True
                 else:
-                    want_operand, after_name = self.other_operator(tok, last_start), False
+                    want_operand = self.other_operator(tok, last_start)
+                    if want_operand is None:
+                        return self.finish(tok)
+                    after_name = False
         raise AssertionError("the token stream ends with END")
 
     def number(self, tok: Token) -> float:
@@ -500,6 +759,11 @@ class _Expression(_Reader):
     def innermost_group(self) -> _Group | None:
         """After `pop_operators`: the open group on top of the stack, if any."""
         return self.ops[-1] if self.ops else None
+
+    def outside_brackets(self) -> bool:
+        """Whether no bracket (nor an 'if' awaiting its 'else') is open."""
+        self.pop_operators(_COND)
+        return self.innermost_group() is None
 
     def finish(self, end: Token) -> tuple[Expr, Token]:
         self.pop_operators(_COND)
@@ -573,9 +837,10 @@ class _Expression(_Reader):
             return "expected an expression, got end of input"
         return f"expected an expression, got {_describe(tok)}"
 
-    def other_operator(self, tok: Token, last_start: Token) -> bool:
+    def other_operator(self, tok: Token, last_start: Token) -> bool | None:
         """A rarer token where an operator is wanted: '.T', '[', ',', ':', 'if', 'else', or an
-        error. Returns whether an operand is wanted next."""
+        error. Returns whether an operand is wanted next, or None if `tok` is the ':' that
+        ends a header's expression."""
         text = tok.text
         if text == ".":
             self.transpose(tok)
@@ -585,6 +850,8 @@ class _Expression(_Reader):
         elif text == ",":
             self.comma(tok)
         elif text == ":":
+            if self.header and self.outside_brackets():
+                return None
             self.colon(tok)
         elif tok.kind == KEYWORD and text == "if":
             self.open_conditional(tok)
@@ -674,10 +941,13 @@ class _Expression(_Reader):
                                       arg_start=len(self.out), colons=0, colon=None)
 
     def colon(self, tok: Token, empty: bool = False) -> None:
-        """':' inside '[...]': a part of a slice ends (an omitted one becomes a 'none' item)."""
+        """':' inside '[...]': a part of a slice ends (an omitted one becomes a 'none' item).
+
+        In a header ('if', 'for'), a ':' inside another bracket is taken for the header's own,
+        reached before the bracket was closed."""
         self.pop_operators(_COND)
         group = self.innermost_group()
-        if group is not None and group.kind == "if":
+        if group is not None and (group.kind == "if" or (self.header and group.kind != "[")):
             raise self.unclosed(group, tok)
         if group is None or group.kind != "[":
             raise self.error("expected an operator or end of expression, got ':'", tok)
@@ -730,9 +1000,13 @@ class _Expression(_Reader):
                           f"{opened.line}:{opened.col}", tok)
 
     def missing_operator(self, last_start: Token, tok: Token) -> CompileError:
-        """``2x``, ``(a+b)(b+1)``: suggest the '*' between the two operands."""
+        """``2x``, ``(a+b)(b+1)``: suggest the '*' between the two operands (``lambda x`` is
+        more likely Python's lambda than a variable named lambda times x)."""
         left = self.quote(last_start.pos, tok.pos)
         right = self.quote(tok.pos, self.operand_end(tok))
+        if left == "lambda" and tok.kind == NAME:
+            return self.error("'lambda' expressions are not supported (to multiply a variable "
+                              f"named lambda, write 'lambda*{right}')", last_start)
         return self.error(f"missing operator: write '{left}*{right}'", tok)
 
     def operand_end(self, tok: Token) -> int:

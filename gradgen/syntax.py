@@ -35,10 +35,15 @@ and keyword arguments come after the positional ones. ``X[1:, 0]`` is
 the operator of a binary or unary item, the ``if`` of a ``cond``, the ``.`` of a ``.T``, the name
 of a ``keyword``, the ``(`` of a ``tuple``, the ``[`` of an ``index``, the first ``:`` of a
 ``slice``, and for ``none`` the token that ends the omitted part (a ``:``, ``,`` or ``]``).
+`pops` gives the "pops" column.
+
+A program's statements (`Assign`, `Return`, `For`, `If`) nest: a loop's or a branch's body is a
+tuple of statements, and `walk` lists them all with a loop, not by recursion.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -57,6 +62,18 @@ class Item(NamedTuple):
 
 
 Expr = tuple[Item, ...]
+
+#: How many operands an item of each kind pops (the others pop none; see `pops`).
+_POPS = {"binary": 2, "unary": 1, "cond": 3, "keyword": 1, "slice": 3}
+
+
+def pops(item: Item) -> int:
+    """How many operands `item` takes off the evaluation stack (it always pushes one)."""
+    if item.kind in ("call", "tuple"):
+        return item.nargs
+    if item.kind == "index":
+        return item.nargs + 1
+    return _POPS.get(item.kind, 0)
 
 
 @dataclass(frozen=True)
@@ -90,16 +107,64 @@ class Return:
     col: int
 
 
-Statement = Assign | Return
+@dataclass(frozen=True)
+class For:
+    """``for NAME in range(STOP):`` or ``for NAME in range(START, STOP):`` and its body.
+
+    ``start`` is None for ``range(STOP)``; the bounds are any expressions (the lowering checks
+    that they are whole numbers). The body holds no `Return`.
+    """
+
+    target: Name
+    start: Expr | None
+    stop: Expr
+    body: tuple[Statement, ...]
+    line: int  # of the 'for'
+    col: int
+
+
+@dataclass(frozen=True)
+class If:
+    """``if TEST:`` and its body, then ``elif`` (a nested `If`, the whole ``orelse``) or
+    ``else:`` (``orelse`` its body; ``()`` when there is no else). No body holds a `Return`."""
+
+    test: Expr
+    body: tuple[Statement, ...]
+    orelse: tuple[Statement, ...]
+    line: int  # of the 'if' (or 'elif')
+    col: int
+
+
+Statement = Assign | Return | For | If
+
+
+def walk(body: tuple[Statement, ...]) -> Iterator[Statement]:
+    """Every statement of `body`, those inside loops and branches too, in source order (a
+    statement before the ones it holds), by a loop over an explicit stack."""
+    pending = [iter(body)]
+    while pending:
+        statement = next(pending[-1], None)
+        if statement is None:
+            pending.pop()
+            continue
+        yield statement
+        if isinstance(statement, If):
+            pending.append(iter(statement.orelse))
+            pending.append(iter(statement.body))
+        elif isinstance(statement, For):
+            pending.append(iter(statement.body))
 
 
 @dataclass(frozen=True)
 class Function:
-    """A whole source file.
+    """A function: a whole source file in forms A and B, one ``def`` in form C.
 
     ``form`` is ``"expression"`` (A), ``"definition"`` (B) or ``"program"`` (C). For form A,
     ``params`` is None: the inputs are the expression's free names, found by the lowering. The
-    body ends with exactly one `Return`.
+    body ends with exactly one `Return`, at its top level (loops and branches hold none).
+
+    A file of several ``def``s parses to its entry function (see `parser.parse`), whose
+    ``helpers`` are the file's other functions in file order (each with no helpers of its own).
 
     ``shapes`` has one entry per parameter in forms B and C (``()`` in form A): None for a
     parameter written without a shape (a scalar), else its dimensions as written in
@@ -113,3 +178,4 @@ class Function:
     form: str
     source: Source
     shapes: tuple[Shape | None, ...] = field(default=(), kw_only=True)
+    helpers: tuple[Function, ...] = field(default=(), kw_only=True)

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from gradgen.errors import CompileError, Source
 from gradgen.lexer import tokenize
 from gradgen.parser import parse
-from gradgen.syntax import Assign, Item, Return
+from gradgen.syntax import Assign, For, If, Item, Return
 
 
 def render(expr: tuple[Item, ...]) -> str:
@@ -377,11 +377,12 @@ def test_expression_errors(text: str, line: int, col: int, message: str) -> None
 
 
 PROGRAM_ERRORS = [
-    ("    for i in x:\n        y = i\n    return y\n", 2, 5,
-     "'for' statements are not supported yet"),
-    ("    if x > 0:\n        y = 1\n", 2, 5, "'if' statements are not supported yet"),
-    ("    while x:\n        x = 1\n", 2, 5, "'while' statements are not supported yet"),
-    ("    break\n", 2, 5, "'break' statements are not supported yet"),
+    ("    for i in x:\n        y = i\n    return y\n", 2, 14,
+     "expected 'range(...)' after 'in': loops run over range(stop) or range(start, stop)"),
+    ("    if x > 0:\n        y = 1\n", 1, 1, "function 'f' has no 'return'"),
+    ("    while x:\n        x = 1\n", 2, 5,
+     "'while' loops are not supported: use 'for i in range(n)' with a fixed trip count"),
+    ("    break\n", 2, 5, "'break' is not supported: loops run for a fixed number of steps"),
     ("    import math\n", 2, 5, "'import' statements are not supported yet"),
     ("    return x\n    y = 1\n", 3, 5, "unreachable statement after 'return'"),
     ("    return x\n    return x\n", 3, 5, "unreachable statement after 'return'"),
@@ -389,8 +390,10 @@ PROGRAM_ERRORS = [
     ("    y = x\n        return y\n", 3, 9, "unexpected indent"),
     ("        y = x\n    return y\n", 3, 5, "unindent does not match any outer indentation level"),
     ("\ty = x\n        return y\n", 3, 9, "inconsistent use of tabs and spaces in indentation"),
-    ("    return x\ndef g(y):\n    return y\n", 3, 1, "only one function per file is supported"),
-    ("    def g(y):\n        return y\n", 2, 5, "only one function per file is supported"),
+    ("    return x\ndef f(y):\n    return y\n", 3, 1,
+     "function 'f' is defined twice (first at 1:1)"),
+    ("    def g(y):\n        return y\n", 2, 5,
+     "a 'def' inside a function is not supported: define functions at the top level"),
     ("    return x\nx = 1\n", 3, 1, "expected end of input after the function, got 'x'"),
     ("    x + 1\n    return x\n", 2, 5, "expected an assignment or 'return'"),
     ("    y == 1\n", 2, 5, "expected an assignment or 'return'"),
@@ -555,7 +558,7 @@ def test_any_input_parses_or_raises_compile_error(fragments: list[str]) -> None:
         assert exc.line >= 1 and exc.col >= 1
     else:
         assert isinstance(function.body[-1], Return)
-        assert all(isinstance(s, Assign) for s in function.body[:-1])
+        assert all(isinstance(s, (Assign, For, If)) for s in function.body[:-1])
 
 
 # ---- scale: no recursion, little work per token ----------------------------------------

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from gradgen.errors import CompileError, Source
 from gradgen.lexer import tokenize
 from gradgen.parser import parse
-from gradgen.syntax import Assign, Function, Item, Name, Return
+from gradgen.syntax import Assign, For, Function, If, Item, Name, Return, Statement, walk
 
 
 def render(expr: tuple[Item, ...]) -> str:
@@ -396,7 +396,9 @@ ERRORS = [
     ("def f(x: (n, k):\n    return x\n", 2, 13, "expected ')' to close '(' opened at 1:6"),
     ("def f(x: (n,)) : return x[", 1, 27, "expected an expression, got end of input"),
     # statements
-    ("def f(x):\n    x[0] = 1\n    return x\n", 2, 5, "expected an assignment or 'return'"),
+    ("def f(x):\n    x[0] = 1\n    return x\n", 2, 5,
+     "assignment to an element or slice is not supported: compute the whole array (stack, "
+     "concat, where)"),
     ("def f(x):\n    y @= = 1\n    return x\n", 2, 10, "expected an expression, got '='"),
     ("x @= 1", 1, 3, "unexpected '@=': a definition is written 'f(x, y) = ...'"),
 ]
@@ -511,8 +513,18 @@ def test_any_input_parses_or_raises_compile_error(fragments: list[str]) -> None:
     except CompileError as exc:
         assert exc.line >= 1 and exc.col >= 1
     else:
-        for statement in function.body:
-            assert stack_effect(statement.expr) == 1, text
+        for statement in walk(function.body):
+            for expr in expressions(statement):
+                assert stack_effect(expr) == 1, text
+
+
+def expressions(statement: Statement) -> list[tuple[Item, ...]]:
+    """The expressions that a statement holds itself (not those of its body)."""
+    if isinstance(statement, For):
+        return [statement.stop] if statement.start is None else [statement.start, statement.stop]
+    if isinstance(statement, If):
+        return [statement.test]
+    return [statement.expr]
 
 
 def stack_effect(expr: tuple[Item, ...]) -> int:
