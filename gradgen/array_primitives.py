@@ -238,7 +238,7 @@ def index_text(index: Index, positions: list[str] | None = None) -> str:
     position computed at run time, ``x[t]``) is the text of positional operand ``k``."""
     parts = []
     for entry in index:
-        if _at(entry):
+        if is_position(entry):
             parts.append(positions[entry[1]] if positions is not None else f"#{entry[1]}")
         elif isinstance(entry, tuple):
             _, start, stop, step = entry
@@ -251,7 +251,7 @@ def index_text(index: Index, positions: list[str] | None = None) -> str:
 
 def python_index(index: Index, positions: tuple[Any, ...] = ()) -> tuple[Any, ...]:
     """The NumPy index of ``index``, run-time positions taken from ``positions``."""
-    return tuple(int(positions[entry[1]]) if _at(entry)
+    return tuple(int(positions[entry[1]]) if is_position(entry)
                  else slice(*entry[1:]) if isinstance(entry, tuple) else entry
                  for entry in index)
 
@@ -284,7 +284,7 @@ def _getitem_shape(x: Shape, *positions: Shape, index: Index) -> Shape:
         raise ShapeError(f"{len(index)} indices for an array of shape {shape_text(x)}")
     result: list[int | str] = []
     for dim, entry in zip(x, index):
-        if _at(entry):
+        if is_position(entry):
             continue  # a run-time position: one entry of this dimension
         if isinstance(entry, tuple):
             result.append(_slice_length(dim, *entry[1:]))
@@ -293,7 +293,7 @@ def _getitem_shape(x: Shape, *positions: Shape, index: Index) -> Shape:
     return tuple(result) + tuple(x[len(index):])
 
 
-def _at(entry: Any) -> bool:
+def is_position(entry: Any) -> bool:
     """Whether an index entry is a position computed at run time (``x[t]``)."""
     return isinstance(entry, tuple) and entry[0] == "at"
 
@@ -303,7 +303,7 @@ def index_requirements(shape: Shape, index: Index) -> dict[str, int]:
     it silently (``x[1:3]`` needs n >= 3): checked when the generated function is called."""
     needs: dict[str, int] = {}
     for dim, entry in zip(shape, index):
-        if not (isinstance(dim, str) and dim.isidentifier()) or _at(entry):
+        if not (isinstance(dim, str) and dim.isidentifier()) or is_position(entry):
             continue
         if isinstance(entry, tuple):
             ends = [abs(end) for end in entry[1:3] if end is not None]
@@ -372,7 +372,7 @@ primitive("count", "np.size({0}) / np.size({1})",
           shape=lambda x, y: (), internal=True)
 primitive("dim", lambda a, p: f"{a[0]}.shape[{p['axis']}]",
           lambda x, axis: np.shape(x)[axis], None, None, shape=lambda x, axis: (),
-          internal=True)
+          internal=True, result="int")
 
 
 def _constant_text(function: str) -> Any:
@@ -482,3 +482,32 @@ primitive("concat_part",
           shape=lambda whole, *parts, axis, part: parts[part],
           cases=((((5,), (3,), (2,)), {"axis": 0, "part": 1}),
                  (((2, 5), (2, 1), (2, 4)), {"axis": 1, "part": 0})))
+
+# ---- accumulating into part of an array (the reverse of indexing inside loops) -------------
+
+_ADD_AT = '''\
+def _add_at(total, index, values):
+    """total[index] += values, in place: total is an accumulator that nothing else holds."""
+    total[index] += values
+    return total
+'''
+
+primitive("add_at",
+          lambda a, p: f"_add_at({a[0]}, np.s_[{index_text(p['index'], a[2:])}], {a[1]})",
+          lambda total, v, *at, index: _add_at_impl(total, v, index, at), None,
+          lambda b, g, y, total, v, *at, index: ((g, b.getitem(g, *at, index=index))
+                                                 + (None,) * len(at)),
+          ((-3.0, 3.0),) * 2, variadic=True, internal=True, helper=_ADD_AT,
+          shape=lambda total, v, *at, index: total,
+          cases=((((5,), (2,)), {"index": (("slice", 1, 3, None),)}),
+                 (((3, 4), (3,)), {"index": (("slice", None, None, None), 1)})))
+primitive("to_int", "int({0})", lambda x: int(x), None, None, internal=True, result="int",
+          shape=lambda x: ())
+primitive("zeros_like", "np.zeros(np.shape({0}))", lambda like: np.zeros(np.shape(like)), None,
+          None, internal=True, shape=lambda like: like, fresh=True)
+
+
+def _add_at_impl(total: Any, v: Any, index: Index, at: tuple[Any, ...]) -> Any:
+    result = np.array(total, dtype=float)
+    result[python_index(index, at)] += v
+    return result

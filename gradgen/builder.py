@@ -39,7 +39,10 @@ class GraphBuilder:
         entry = REGISTRY[prim]
         shapes = [var.shape for var in inputs]
         shape = entry.shape(*shapes, **dict(params)) if params else entry.shape(*shapes)
-        dtype = "bool" if entry.result == "bool" else "float"
+        dtype = dict(params)["dtype"] if entry.result == "param" else entry.result
+        if (prim in INTEGER_CLOSED and any(var.dtype == "int" for var in inputs)
+                and all(_integral(var) for var in inputs)):
+            dtype = "int"  # t - 1 of a loop variable t is an int: an index, a loop bound
         output = Var(name, shape, dtype)
         self.edges.append(Edge(prim, inputs, output, params, self.origin))
         return output
@@ -49,6 +52,15 @@ class GraphBuilder:
         if prim not in REGISTRY:
             raise AttributeError(prim)
         return lambda *inputs, **params: self.emit(prim, inputs, params=as_params(params))
+
+
+#: Operations that keep whole numbers whole.
+INTEGER_CLOSED = frozenset({"add", "sub", "mul", "neg"})
+
+
+def _integral(var: Var) -> bool:
+    return var.dtype == "int" or (var.is_const and float(var.value).is_integer()
+                                  and var.symbol is None)
 
 
 def as_params(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:

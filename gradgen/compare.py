@@ -22,7 +22,7 @@ import sympy
 
 from gradgen.emit import emit_module
 from gradgen.errors import LimitError
-from gradgen.ir import Graph, has_arrays
+from gradgen.ir import Graph, has_arrays, has_loops
 from gradgen.pipeline import Compiled, build_derivative, build_forward, compile_source
 
 #: Boxes tried, in order, for random points: the first where the function and its gradient are
@@ -130,10 +130,12 @@ def compare(text: str, path: str = "<string>", at: dict[str, float] | None = Non
     NaN for its numbers and None for its costs.
     """
     forward = build_forward(text, path)
-    if has_arrays(forward):
-        raise LimitError(f"compare sets the routes side by side for scalar functions, and "
-                         f"{forward.name} has arrays (SymPy and forward mode take scalars only); "
-                         "'gradgen check' tests an array gradient against central differences")
+    if has_arrays(forward) or has_loops(forward):
+        what = "arrays" if has_arrays(forward) else "a loop"
+        raise LimitError(f"compare sets the routes side by side for straight-line scalar "
+                         f"functions, and {forward.name} has {what} (SymPy and forward mode "
+                         "take those only); 'gradgen check' tests its gradient against central "
+                         "differences")
     _warm_up_sympy()
     routes = {key: _Route(forward, path, key) for key in ("reverse", "forward", "symbolic",
                                                           "symbolic-cse")}
@@ -252,7 +254,7 @@ def check(text: str, path: str = "<string>", points: int = 100, tolerance: float
     if has_arrays(compiled.forward):
         return _check_arrays(compiled, module, points, tolerance, dims or {}, seed)
     references = [("central differences", None)]
-    symbolic = _symbolic_module(text, path)
+    symbolic = None if has_loops(compiled.forward) else _symbolic_module(text, path)
     if symbolic is not None:
         references.append(("SymPy", symbolic))
     worst = (0.0, {}, "")

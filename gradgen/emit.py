@@ -17,7 +17,8 @@ import jinja2
 
 from gradgen import __version__
 from gradgen.array_primitives import index_requirements
-from gradgen.ir import Edge, Graph, Var, has_arrays
+from gradgen.emit_loops import Line, item_lines, loop_lines, program_names
+from gradgen.ir import Edge, Graph, Var, has_arrays, has_loops
 from gradgen.naming import GENERATED_GLOBALS, assign_names, python_name
 from gradgen.primitives import REGISTRY, shape_text
 from gradgen.printing import grad_of_text, operand, python_expr
@@ -34,12 +35,7 @@ LINE_WIDTH = 92  # generated lines are indented by 4 and kept within 96 where gr
 SOURCE_LINE_WIDTH = 200
 
 
-@dataclass(frozen=True)
-class Statement:
-    target: str
-    expr: str
-    comment: str | None
-    after: str | None = None  # ``del a, b``: arrays freed at their last use
+Statement = Line  # one line of a generated function
 
 
 @dataclass(frozen=True)
@@ -120,8 +116,12 @@ def _function(name: str, graph: Graph, doc: str, packed: str | None = None,
     arrive as one tuple argument of that name (the tangents of ``jvp``). With ``arrays``, the
     inputs' shapes are checked on entry, arrays are freed at their last use, and each partial
     (one per name in ``wrt``) is returned with its input's shape."""
-    views = _inline_transposes(graph) if arrays else {}
-    names = assign_names(graph, MODULE_GLOBALS, reuse_dead=True, unnamed=frozenset(views))
+    loops = has_loops(graph)
+    views = _inline_transposes(graph) if arrays and not loops else {}
+    if loops:
+        names = program_names(graph, MODULE_GLOBALS)
+    else:
+        names = assign_names(graph, MODULE_GLOBALS, reuse_dead=True, unnamed=frozenset(views))
     for edge in graph.edges:  # in edge order, so that a view of a view reads W.T.T
         if edge.output in views:
             names[edge.output] = f"{names[edge.inputs[0]]}.T"
@@ -148,10 +148,11 @@ def _function(name: str, graph: Graph, doc: str, packed: str | None = None,
     result = f"{value}, {_tuple_text(partials)}" if paired else ", ".join(targets)
     comment = "tangent of: " if packed else "grad of: "
     edges = [edge for edge in graph.edges if edge.output not in views]
-    statements = _statements(graph, names, comment, edges)
+    units = _units(graph, names, 0, comment, edges)
     if arrays:
-        statements = _freeing(statements, edges, names, set(params) | set(results), views)
-    return Function(name, ", ".join(signature), doc, preamble, statements, finish, result)
+        units = _freeing(units, edges, names, set(params) | set(results), views)
+    return Function(name, ", ".join(signature), doc, preamble,
+                    [line for unit in units for line in unit], finish, result)
 
 
 def _inline_transposes(graph: Graph) -> dict[Var, Var]:
@@ -184,24 +185,24 @@ def _shape_check(params: list[str], cotangent: bool) -> str:
     return f"_check_shapes({_tuple_text(params)}, SHAPES, INPUTS)"
 
 
-def _freeing(statements: list[Statement], edges: list[Edge], names: dict[Var, str],
-             kept: set[str], views: dict[Var, Var]) -> list[Statement]:
-    """Statements (one per edge of ``edges``) with ``del`` after the last use of each array
+def _freeing(units: list[list[Line]], edges: list[Edge], names: dict[Var, str],
+             kept: set[str], views: dict[Var, Var]) -> list[list[Line]]:
+    """The lines of each edge (of ``edges``), with ``del`` after the last use of each array
     they make (not the inputs or the results), so that peak memory is what a careful
-    hand-written pass needs. A use of an inlined view is a use of the node it views."""
+    hand-written pass needs. A use of an inlined view is a use of the node it views; a loop
+    uses its inputs until it ends."""
     arrays = {names[edge.output] for edge in edges if edge.output.shape} - kept
     last: dict[str, int] = {}
     for index, edge in enumerate(edges):
         for var in (*edge.inputs, edge.output):
-            if not var.is_const:
+            if not var.is_const and var.dtype != "tuple":  # a loop's tuple has no name
                 last[names[views.get(var, var)]] = index
     freed: dict[int, list[str]] = {}
     for name, index in last.items():
         if name in arrays:
             freed.setdefault(index, []).append(name)
-    return [Statement(s.target, s.expr, s.comment,
-                      f"del {', '.join(sorted(freed[i]))}" if i in freed else None)
-            for i, s in enumerate(statements)]
+    return [unit + [Line(None, f"del {', '.join(sorted(freed[i]))}")] if i in freed else unit
+            for i, unit in enumerate(units)]
 
 
 def _jacobian(params: list[str], wrt: tuple[str, ...], inputs: tuple[Var, ...]) -> Function:
@@ -232,7 +233,13 @@ def _minimum_sizes(forward: Graph) -> dict[str, int]:
 
 def _helpers(*graphs: Graph) -> list[str]:
     """The functions the generated code calls that the registry supplies (``_softmax``...)."""
-    used = {edge.prim for graph in graphs for edge in graph.edges}
+    used, pending = set(), list(graphs)
+    while pending:  # loop bodies too
+        graph = pending.pop()
+        for edge in graph.edges:
+            used.add(edge.prim)
+            if edge.prim == "loop":
+                pending.append(dict(edge.params)["body"])
     return [REGISTRY[prim].helper for prim in sorted(used) if REGISTRY[prim].helper]
 
 
@@ -281,20 +288,39 @@ def _vjp(params: list[str]) -> Function:
         f"{value}, tuple({cotangent} * {partial} for {partial} in {partials})")
 
 
-def _statements(graph: Graph, names: dict[Var, str], prefix: str,
-                edges: list[Edge] | None = None) -> list[Statement]:
-    """One statement per edge (of ``edges``, a subset of the graph's, if given), a ``# grad
-    of:`` (or ``# tangent of:``) comment where the block of one forward statement's
-    derivative starts."""
-    statements = []
+def _units(graph: Graph, names: dict[Var, str], depth: int, prefix: str,
+           edges: list[Edge] | None = None) -> list[list[Line]]:
+    """The lines of each edge (of ``edges``, a subset of the graph's, if given): one
+    statement, or a whole ``for`` loop; a ``# grad of:`` (or ``# tangent of:``) comment where
+    the block of one forward statement's derivative starts."""
+    units = []
     origin = None
+    loops = {edge.output: edge for edge in graph.edges if edge.prim == "loop"}
+    items = _items_of_loops(graph)
     for edge in graph.edges if edges is None else edges:
         comment = None
         if edge.origin is not origin:
             origin = edge.origin
             comment = None if origin is None else prefix + grad_of_text(origin, names)
-        statements.append(Statement(names[edge.output], python_expr(edge, names), comment))
-    return statements
+        if edge.prim == "loop":
+            unit = loop_lines(edge, names, depth, items.get(edge.output, {}),
+                              lambda body, names_, inner: _units(body, names_, inner, prefix))
+        elif edge.prim == "item":
+            unit = item_lines(edge, names, depth, loops[edge.inputs[0]])
+        else:
+            unit = [Line(names[edge.output], python_expr(edge, names), None, depth)]
+        if comment and unit:
+            unit[0] = Line(unit[0].target, unit[0].expr, comment, unit[0].depth)
+        units.append(unit)
+    return units
+
+
+def _items_of_loops(graph: Graph) -> dict[Var, dict[int, Var]]:
+    items: dict[Var, dict[int, Var]] = {}
+    for edge in graph.edges:
+        if edge.prim == "item":
+            items.setdefault(edge.inputs[0], {})[dict(edge.params)["index"]] = edge.output
+    return items
 
 
 def _result_names(graph: Graph, names: dict[Var, str]) -> list[str]:

@@ -154,3 +154,8 @@ def has_arrays(graph: Graph) -> bool:
     """Whether any value of ``graph`` has a shape other than ``()``: an array function, whose
     inputs have declared shapes (a scalar function is instead mapped over arrays entrywise)."""
     return any(var.shape for var in iter_vars(graph))
+
+
+def has_loops(graph: Graph) -> bool:
+    """Whether ``graph`` runs a loop (a program with ``for``)."""
+    return any(edge.prim == "loop" for edge in graph.edges)

@@ -21,9 +21,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from gradgen.array_primitives import is_position
 from gradgen.builder import GraphBuilder, as_params
 from gradgen.errors import CompileError
 from gradgen.ir import Graph, Shape, Var
+from gradgen.loops import MAX_NESTING, loop_params
 from gradgen.primitives import (
     BINARY_OPERATORS,
     FUNCTIONS,
@@ -32,7 +34,8 @@ from gradgen.primitives import (
     ShapeError,
     shape_text,
 )
-from gradgen.syntax import Assign, Function, Item, Name, Return
+from gradgen.scopes import Frame, LoopScope, assigned_names
+from gradgen.syntax import Assign, Expr, For, Function, If, Item, Name, Return, Statement
 
 #: Functions of the language that are not primitives of their own: name -> allowed arities.
 SUGAR_ARITIES = {"log": (1, 2), "max": (1, 2), "min": (1, 2)}
@@ -94,6 +97,8 @@ class _Lowering:
         self.input_names = self._input_names()
         self.dimensions = self._dimensions()  # name -> (input index, axis)
         self.static: dict[Var, int | str] = {}  # values known at compile time
+        self.scopes: list[LoopScope] = []  # the loops being lowered, outermost first
+        self.loop_locals: dict[str, Name] = {}  # names assigned only inside a finished loop
         self.temporaries = _temporary_names(function, set(self.input_names) | set(self.dimensions))
 
     def run(self) -> Graph:
@@ -101,18 +106,153 @@ class _Lowering:
                        for index, name in enumerate(self.input_names))
         self.env.update(zip(self.input_names, inputs))
         self.inputs = inputs
-        output = None
-        for statement in self.function.body:
-            if isinstance(statement, Assign):
-                target = statement.target
-                self.check_target(target)
-                self.env[target.text] = self.evaluate(statement.expr, target.text)
-            else:
-                output = self.evaluate(statement.expr, self.function.name.text)
-                self.require_number(output, statement)
+        self.root_builder, self.root_env = self.builder, self.env
+        for var in inputs:
+            if not var.shape:
+                self.static[var] = var.name  # a scalar input may bound a loop: range(N)
+        output = self.lower_statements(self.function.body)
         assert output is not None, "the parser guarantees a return"
         return Graph(self.function.name.text, inputs, tuple(self.builder.edges), (output,),
                      self.function.source.text)
+
+    # ---- statements: assignments, loops and branches -----------------------------------------
+
+    def lower_statements(self, body: tuple[Statement, ...]) -> Var | None:
+        """Lower a function body; the blocks of loops and branches are frames on an explicit
+        stack, so nesting costs no recursion."""
+        frames = [Frame(iter(body))]
+        output = None
+        while frames:
+            statement = next(frames[-1].statements, None)
+            if statement is None:
+                frame = frames.pop()
+                following = frame.close() if frame.close is not None else None
+                if following is not None:
+                    frames.append(following)
+            elif isinstance(statement, Assign):
+                self.check_target(statement.target)
+                self.env[statement.target.text] = self.evaluate(statement.expr,
+                                                                statement.target.text)
+            elif isinstance(statement, Return):
+                output = self.evaluate(statement.expr, self.function.name.text)
+                self.require_number(output, statement)
+            elif isinstance(statement, For):
+                frames.append(self.open_loop(statement))
+            else:
+                frames.append(self.open_branch(statement))
+        return output
+
+    def open_loop(self, statement: For) -> Frame:
+        """Start lowering a loop's body into a graph of its own."""
+        if len(self.scopes) >= MAX_NESTING:
+            self.fail(f"loops nest more than {MAX_NESTING} deep", statement)
+        start = (self.bound(statement.start, "start") if statement.start is not None
+                 else self.builder.const(0.0))
+        stop = self.bound(statement.stop, "stop")
+        target = statement.target.text
+        assigned = assigned_names(statement.body)
+        if target in assigned:
+            self.fail(f"the loop variable '{target}' cannot be assigned in the loop",
+                      assigned[target].target)
+        carried = [name for name in assigned if self.visible(name)]
+        initial = [self.value(self.lookup_name(name, statement), statement, "a loop")
+                   for name in carried]
+        scope = LoopScope(self.builder, self.env, GraphBuilder(), Var(target, (), "int"), carried,
+                          initial, [Var(name, var.shape, var.dtype)
+                                    for name, var in zip(carried, initial)])
+        scope.bounds = (start, stop)
+        scope.statement = statement
+        self.scopes.append(scope)
+        self.builder = scope.builder
+        self.env = {target: scope.index, **dict(zip(carried, scope.carried_in))}
+        self.static[scope.index] = target
+        return Frame(iter(statement.body), lambda: self.close_loop(scope))
+
+    def bound(self, expr: Expr, which: str) -> Var:
+        """A loop's start or stop: a whole number, a dimension, an integer input, or integer
+        arithmetic of those."""
+        var = self.evaluate(expr, None)
+        if var.shape or self.static_of(var) is None:
+            self.fail(f"the loop's {which} must be a whole number, a dimension or an integer "
+                      "input (or +, -, * of those)", expr[-1])
+        return var
+
+    def visible(self, name: str) -> bool:
+        return name in self.env or any(name in scope.outer_env for scope in self.scopes)
+
+    def close_loop(self, scope: LoopScope) -> None:
+        """The body is lowered: add the loop edge and its results to the enclosing graph."""
+        statement = scope.statement
+        carried_out = [self.env[name] for name in scope.carried]
+        for name, before, after in zip(scope.carried, scope.carried_in, carried_out):
+            if before.shape != after.shape or before.dtype != after.dtype:
+                where = assigned_names(statement.body)[name].target
+                self.fail(f"'{name}' changes from {_kind(before)} to {_kind(after)} in one "
+                          "step of the loop", where)
+        invariants = list(scope.invariants.items())
+        body = Graph(f"{self.function.name.text}_loop", (scope.index, *scope.carried_in,
+                                                         *(inner for _, inner in invariants)),
+                     tuple(scope.builder.edges), tuple(carried_out))
+        self.scopes.pop()
+        self.builder, self.env = scope.outer_builder, scope.outer_env
+        start, stop = scope.bounds
+        loop = self.builder.emit(
+            "loop", (start, stop, *scope.carried_init, *(outer for outer, _ in invariants)),
+            None, as_params(loop_params(body, len(scope.carried), 0, 0)))
+        for k, (name, var) in enumerate(zip(scope.carried, scope.carried_init)):
+            self.env[name] = self.builder.emit("item", (loop,), name, as_params(
+                {"index": k, "shape": var.shape, "dtype": var.dtype}))
+        for name, first in assigned_names(statement.body).items():
+            if name not in scope.carried:
+                self.loop_locals[name] = first.target
+
+    def open_branch(self, statement: If) -> Frame:
+        """Lower an ``if``: each side in its own copy of the environment, then select."""
+        test = self.evaluate(statement.test, None)
+        if test.dtype != "bool":
+            self.fail("'if' expects a condition such as 'x > 0', got a number",
+                      statement.test[-1])
+        before = self.env
+        self.env = dict(before)
+
+        def after_then() -> Frame:
+            then_env, self.env = self.env, dict(before)
+            return Frame(iter(statement.orelse),
+                         lambda: self.merge_branches(statement, test, before, then_env))
+
+        return Frame(iter(statement.body), after_then)
+
+    def merge_branches(self, statement: If, test: Var, before: dict[str, Var],
+                       then_env: dict[str, Var]) -> None:
+        else_env, merged = self.env, dict(before)
+        for name in {**then_env, **else_env}:
+            then, orelse = then_env.get(name), else_env.get(name)
+            if then is before.get(name) and orelse is before.get(name):
+                continue
+            if then is None or orelse is None:
+                self.fail(f"'{name}' is assigned in only one branch of this 'if'; give it a "
+                          "value before the 'if'", statement)
+            merged[name] = then if then is orelse else self.builder.emit(
+                "where", (test, then, orelse), name)
+        self.env = merged
+
+    def lookup_name(self, name: str, where: Any) -> Any:
+        """The node a name stands for here: this body's, or an enclosing one's brought in as
+        an invariant input of each loop in between."""
+        var = self.env.get(name)
+        if var is not None:
+            return var
+        for depth in range(len(self.scopes) - 1, -1, -1):
+            var = self.scopes[depth].outer_env.get(name)
+            if var is not None:
+                for scope in self.scopes[depth:]:
+                    outer = var
+                    var = scope.invariant(outer)
+                    if outer in self.static:
+                        self.static[var] = self.static[outer]
+                self.env[name] = var
+                return var
+        return None
 
     def require_number(self, output: Var, statement: Return) -> None:
         if output.dtype == "bool":
@@ -154,22 +294,24 @@ class _Lowering:
                       "choose another name for the variable", target)
 
     def lookup(self, item: Item) -> Any:
-        var = self.env.get(item.text)
+        var = self.lookup_name(item.text, item)
         if var is not None:
             return var
         if item.text in self.dimensions:
-            return self.dimension(item.text)
+            return self.dimension(item.text, item)
         if item.text in LITERALS:
             return _Literal(LITERALS[item.text])
         self.fail(self.unknown_name_message(item.text), item)
 
-    def dimension(self, name: str) -> Var:
-        """The size of dimension ``name``, read off the first input that declares it."""
+    def dimension(self, name: str, item: Item) -> Var:
+        """The size of dimension ``name``, read off the first input that declares it (at the
+        function's top level, and brought into loops like any outside value)."""
         index, axis = self.dimensions[name]
-        var = self.builder.emit("dim", (self.inputs[index],), name, as_params({"axis": axis}))
-        self.env[name] = var
+        var = self.root_builder.emit("dim", (self.inputs[index],), name,
+                                     as_params({"axis": axis}))
+        self.root_env[name] = var
         self.static[var] = name
-        return var
+        return self.lookup_name(name, item)
 
     def unknown_name_message(self, name: str) -> str:
         inputs = ", ".join(self.input_names) or "none"
@@ -181,6 +323,10 @@ class _Lowering:
             message += f"; variables so far: {', '.join(variables)}"
         if self.dimensions:
             message += f"; dimensions: {', '.join(self.dimensions)}"
+        if name in self.loop_locals:
+            first = self.loop_locals[name]
+            return (f"'{name}' is assigned only inside the loop (at {first.line}:{first.col}); "
+                    "give it a value before the loop to use it after")
         guess = difflib.get_close_matches(name, list(self.env) + list(self.dimensions), n=1)
         if guess:
             message += f" — did you mean '{guess[0]}'?"
@@ -233,8 +379,14 @@ class _Lowering:
             return _Slice(tuple(self.pop(stack, 3)))
         if kind == "index":
             target, *elements = self.pop(stack, item.nargs + 1)
-            index = tuple(self.index_entry(value, element) for value, element in elements)
-            return self.apply("getitem", item, [target], name, {"index": index})
+            entries = [self.index_entry(value, element) for value, element in elements]
+            positions = [entry[1] for entry in entries if is_position(entry)]
+            index, at = [], 0
+            for entry in entries:  # a run-time position becomes an operand: ("at", k)
+                index.append(("at", at) if is_position(entry) else entry)
+                at += is_position(entry)
+            return self.emit("getitem", item, (self.value(*target, "indexing"), *positions),
+                             name, {"index": tuple(index)})
         raise AssertionError(f"unknown syntax item {kind!r}")
 
     @staticmethod
@@ -428,7 +580,14 @@ class _Lowering:
             if parts[2] == 0:
                 self.fail("a slice step cannot be zero", value.parts[2][1])
             return ("slice", *parts)
-        return self.static_int(value, item, "an index")
+        if self.static_of(value) is not None and isinstance(self.static_of(value), int):
+            return self.static_of(value)
+        position = self.value(value, item, "indexing")
+        if position.shape or position.dtype == "bool":
+            self.fail("an index must be a whole number, not an array or a condition", item)
+        if position.dtype != "int":  # a scalar input: a float until made a whole number
+            position = self.builder.emit("to_int", (position,), None)
+        return ("at", position)
 
     def record_static(self, prim: str, inputs: tuple[Var, ...], output: Var) -> None:
         """Keep the compile-time value of arithmetic on whole numbers and dimensions."""
@@ -492,6 +651,10 @@ class _Lowering:
 
     def fail(self, message: str, item: Item | Name) -> None:
         raise CompileError(message, self.function.source, item.line, item.col)
+
+
+def _kind(var: Var) -> str:
+    return "a condition" if var.dtype == "bool" else f"shape {shape_text(var.shape)}"
 
 
 def _size(shape: Shape) -> tuple[int, list[str]]:

@@ -36,7 +36,7 @@ def python_name(name: str, reserved: frozenset[str] = GENERATED_GLOBALS) -> str:
     return name
 
 
-class _Namer:
+class Namer:
     def __init__(self, reserved: frozenset[str]) -> None:
         self.reserved = reserved
         self.taken: set[str] = set(reserved)
@@ -70,7 +70,7 @@ def assign_names(graph: Graph, reserved: frozenset[str] = GENERATED_GLOBALS,
     as ``x_bar = x_bar + t1``): fine in Python, but not single-assignment, so the IR printer
     does not use it. Nodes in ``unnamed`` (printed inline where they are used) get no name.
     """
-    namer = _Namer(reserved)
+    namer = Namer(reserved)
     names = {var: namer.fresh(var.name or "x") for var in graph.inputs}
     last_use = _last_uses(graph) if reuse_dead else {}
     for index, edge in enumerate(graph.edges):

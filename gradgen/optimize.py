@@ -72,12 +72,17 @@ class _Simplifier:
             self.replace(edge.output, result)
             return
         prim, inputs = result if result else (edge.prim, inputs)
-        key = self.key(prim, inputs, edge.params)
+        params = edge.params
+        if prim == "loop":  # simplify the body too (loops nest only a few levels deep)
+            params = _with_body(params, optimize(dict(params)["body"]))
+        key = self.key(prim, inputs, params)
+        if REGISTRY[prim].fresh:
+            key += (id(edge),)  # its array is written in place: never share it
         if key in self.seen:
             self.replace(edge.output, self.seen[key])
             self.kept[edge] = self.producer[self.seen[key]]
             return
-        new = Edge(prim, inputs, edge.output, edge.params, self.kept.get(edge.origin, edge.origin))
+        new = Edge(prim, inputs, edge.output, params, self.kept.get(edge.origin, edge.origin))
         self.kept[edge] = new
         self.seen[key] = edge.output
         self.number[edge.output] = len(self.number)
@@ -124,6 +129,10 @@ class _Simplifier:
         """``y`` if ``var`` is ``-y``."""
         edge = self.producer.get(var)
         return edge.inputs[0] if edge is not None and edge.prim == "neg" else None
+
+
+def _with_body(params: tuple, body: Graph) -> tuple:
+    return tuple((key, body if key == "body" else value) for key, value in params)
 
 
 def _is(var: Var, value: float) -> bool:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from gradgen.emit import emit_module
 from gradgen.errors import LimitError
-from gradgen.ir import Graph, check, has_arrays
+from gradgen.ir import Graph, check, has_arrays, has_loops
 from gradgen.lower import lower
 from gradgen.optimize import optimize
 from gradgen.parser import parse
@@ -101,10 +101,14 @@ def build_gradient(forward: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
 def build_derivative(forward: Graph, wrt: tuple[str, ...] | None = None, mode: str = "reverse",
                      method: str = "ad", cse: bool = True) -> Graph:
     """The graph a module's derivatives are printed from, for one mode and method."""
-    if has_arrays(forward) and (method == "symbolic" or mode == "forward"):
+    if method == "symbolic" or mode == "forward":
         route = "the symbolic method" if method == "symbolic" else "forward mode"
-        raise LimitError(f"{route} handles scalar functions only, and {forward.name} has arrays; "
-                         "use reverse mode (the default)")
+        if has_arrays(forward):
+            raise LimitError(f"{route} handles scalar functions only, and {forward.name} has "
+                             "arrays; use reverse mode (the default)")
+        if has_loops(forward):
+            raise LimitError(f"{route} handles straight-line functions only, and "
+                             f"{forward.name} has a loop; use reverse mode (the default)")
     if method == "symbolic":
         from gradgen.symbolic import symbolic_gradient_graph
 

@@ -15,7 +15,7 @@ from gradgen.ir import Edge, Graph, Var
 from gradgen.naming import assign_names
 from gradgen.primitives import REGISTRY
 
-_DTYPES = {"float": "f64", "bool": "bool"}
+_DTYPES = {"float": "f64", "bool": "bool", "int": "int", "tuple": "tuple", "tape": "tape"}
 
 
 def format_number(value: float) -> str:
@@ -116,6 +116,18 @@ def grad_of_text(origin: Edge, names: dict[Var, str]) -> str:
     A forward statement that simplification removed (``v1 = x / 1`` became ``x``) is shown
     with its nodes' hints, ``_`` for an unnamed one, since its names are no longer assigned.
     """
+    if origin.prim == "loop":
+        return loop_text(origin, names)
     local = {var: names.get(var) or var.name or "_"
              for var in (origin.output, *origin.inputs) if not var.is_const}
     return f"{local[origin.output]} = {source_expr(origin, local)}"
+
+
+def loop_text(edge: Edge, names: dict[Var, str]) -> str:
+    """``for t in range(1, T)``: a loop as the source writes it."""
+    params = dict(edge.params)
+    index = params["body"].inputs[0]
+    start, stop = (names.get(v) or operand(v, names, python=False) if v.is_const
+                   else names.get(v, v.name or "_") for v in edge.inputs[:2])
+    bounds = stop if start == "0" else f"{start}, {stop}"
+    return f"for {names.get(index, index.name)} in range({bounds})"

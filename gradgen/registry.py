@@ -70,7 +70,7 @@ class Primitive:
     adjoint: Rule | None  # None: no gradient flows through this primitive
     domain: tuple[tuple[float, float], ...]  # test sampling interval per argument
     args: str = "f"  # kind of each argument: f number, b condition
-    result: str = "float"  # "float" or "bool"
+    result: str = "float"  # "float", "bool", "tuple" (a loop's), "param" (the dtype parameter)
     operator: str | None = None  # the language's infix spelling, for operators
     shape: Callable[..., Shape] = broadcast  # input shapes and parameters -> output shape
     keywords: dict[str, Any] = field(default_factory=dict)  # language keyword -> default
@@ -78,6 +78,7 @@ class Primitive:
     helper: str | None = None  # a function the generated module defines when it uses this
     internal: bool = False  # made by the compiler only (adjoints, dimensions), not the language
     variadic: bool = False  # any number of arguments (of the one kind in ``args``)
+    fresh: bool = False  # makes a new array that is then written in place: never shared (CSE)
 
     @property
     def arity(self) -> int:

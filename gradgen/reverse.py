@@ -19,8 +19,11 @@ branch not taken adds an exact zero.
 
 from __future__ import annotations
 
-from gradgen.builder import GraphBuilder, give_hint
+from dataclasses import dataclass
+
+from gradgen.builder import GraphBuilder, as_params, give_hint
 from gradgen.ir import Edge, Graph, Var, consumers, select_inputs
+from gradgen.loops import loop_params, loop_parts
 from gradgen.naming import adjoint_name
 from gradgen.primitives import REGISTRY
 
@@ -37,33 +40,225 @@ def reverse_mode(graph: Graph, wrt: tuple[str, ...] | None = None,
     """
     (output,) = graph.outputs
     targets = select_inputs(graph, wrt)
-    active = active_edges(graph, targets, output)
     builder = GraphBuilder()
-    builder.edges.extend(graph.edges)
     seed = Var("cotangent", output.shape) if cotangent else builder.const(1.0)
-    adjoints = {output: seed}
-    guards = _branch_guards(builder, active)
-    for edge in reversed(active):
-        _backpropagate(builder, edge, adjoints, guards)
-    builder.origin = None
-    partials = tuple(adjoints.get(var) or builder.const(0.0) for var in targets)
+    found = backward(builder, graph.edges, [output], [seed], targets)
+    partials = tuple(var or builder.const(0.0) for var in found)
     names = (graph.name,) + tuple(adjoint_name(var.name) or "" for var in targets)
     inputs = graph.inputs + ((seed,) if cotangent else ())
     return graph.replace(inputs=inputs, edges=tuple(builder.edges),
                          outputs=(output,) + partials, output_names=names)
 
 
+def backward(builder: GraphBuilder, edges: tuple[Edge, ...], outputs: list[Var],
+             seeds: list[Var], targets: tuple[Var, ...]) -> list[Var | None]:
+    """Append to ``builder`` the forward ``edges`` (each active loop replaced by one that
+    records what its reverse needs), then the adjoint edges that pull the ``seeds`` (one per
+    output) back; return each target's adjoint (None: no gradient reaches it)."""
+    active, varied = _active(edges, targets, outputs)
+    reversals = emit_forward(builder, edges, active, varied)
+    return emit_adjoints(builder, edges, active, reversals, outputs, seeds, targets)
+
+
+def emit_forward(builder: GraphBuilder, edges: tuple[Edge, ...], active: list[Edge],
+                 varied: set[Var]) -> dict[Edge, Reversal]:
+    """The forward edges, active loops recording for their reverse; returns how to reverse
+    each such loop."""
+    active_set = set(active)
+    reversals = {}
+    for edge in edges:
+        if edge in active_set and edge.prim == "loop":
+            reversals[edge] = tape_loop(builder, edge, varied)
+        else:
+            builder.edges.append(edge)
+    return reversals
+
+
+def emit_adjoints(builder: GraphBuilder, edges: tuple[Edge, ...], active: list[Edge],
+                  reversals: dict[Edge, Reversal], outputs: list[Var], seeds: list[Var],
+                  targets: tuple[Var, ...]) -> list[Var | None]:
+    """The adjoint edges, in reverse order of the active edges."""
+    adjoints: dict[Var, Var] = {}
+    for output, seed in zip(outputs, seeds):
+        _accumulate(builder, output, seed, adjoints)
+    guards = _branch_guards(builder, active)
+    items = _loop_items(edges)
+    for edge in reversed(active):
+        if edge.prim == "loop":
+            reverse_loop(builder, edge, reversals[edge], items.get(edge.output, {}), adjoints)
+        elif edge.prim != "item":  # a loop's results: the loop itself reads their adjoints
+            _backpropagate(builder, edge, adjoints, guards)
+    builder.origin = None
+    return [adjoints.get(var) for var in targets]
+
+
 def active_edges(graph: Graph, targets: tuple[Var, ...], output: Var) -> list[Edge]:
     """Edges whose output depends differentiably on a target and reaches the output."""
+    return _active(graph.edges, targets, [output])[0]
+
+
+def _active(edges: tuple[Edge, ...], targets: tuple[Var, ...],
+            outputs: list[Var]) -> tuple[list[Edge], set[Var]]:
+    """The active edges, and the nodes that depend differentiably on a target."""
     varied = set(targets)
-    for edge in graph.edges:
+    for edge in edges:
         if REGISTRY[edge.prim].adjoint and any(v in varied for v in edge.inputs):
             varied.add(edge.output)
-    useful = {output}
-    for edge in reversed(graph.edges):
+    useful = set(outputs)
+    for edge in reversed(edges):
         if edge.output in useful:
             useful.update(edge.inputs)
-    return [e for e in graph.edges if e.output in varied and e.output in useful]
+    return [e for e in edges if e.output in varied and e.output in useful], varied
+
+
+def _loop_items(edges: tuple[Edge, ...]) -> dict[Var, dict[int, Var]]:
+    """For each loop's tuple node, its results by position."""
+    items: dict[Var, dict[int, Var]] = {}
+    for edge in edges:
+        if edge.prim == "item":
+            items.setdefault(edge.inputs[0], {})[dict(edge.params)["index"]] = edge.output
+    return items
+
+
+# ---- loops: a forward loop that records, a reverse loop that reads back ---------------------
+
+@dataclass(frozen=True)
+class Reversal:
+    """What the reverse of one loop needs: the reverse body (adjoint edges of one step), its
+    inputs by role, and the tapes the forward loop fills."""
+
+    seeds: tuple[Var, ...]  # the step's cotangents of the carried values
+    residuals: tuple[Var, ...]  # forward values of a step that its adjoint reads
+    tapes: tuple[Var, ...]  # one per residual, filled by the forward loop
+    edges: tuple[Edge, ...]  # the adjoint edges of one step
+    carried_bars: tuple[Var | None, ...]  # the step's adjoints of the carried inputs
+    invariant_bars: tuple[Var | None, ...]  # ... and of the invariants
+
+
+def tape_loop(builder: GraphBuilder, edge: Edge, varied: set[Var]) -> Reversal:
+    """Emit ``edge`` as a loop that also records, each step, the values its body's adjoint
+    reads; return what `reverse_loop` needs. Adjoints are taken for the carried values and
+    for the invariants that depend on what is differentiated (``varied``)."""
+    parts = loop_parts(edge)
+    body = parts.body
+    seeds = tuple(Var(adjoint_name(var.name), var.shape) for var in parts.carried_out)
+    wanted = tuple(inner for outer, inner in zip(parts.invariants, parts.invariant_in)
+                   if outer in varied)
+    targets = parts.carried_in + wanted
+    step = GraphBuilder()
+    active, inner_varied = _active(body.edges, targets, list(parts.carried_out))
+    reversals = emit_forward(step, body.edges, active, inner_varied)
+    forward_part = tuple(step.edges)
+    bars = emit_adjoints(step, body.edges, active, reversals, list(parts.carried_out),
+                         list(seeds), targets)
+    adjoint_part = _needed(tuple(step.edges[len(forward_part):]), bars)
+    own = {*seeds, parts.index, *parts.invariant_in}
+    residuals = _read_from_outside(adjoint_part, own)
+    recording = body.replace(edges=forward_part, outputs=parts.carried_out + residuals)
+    params = dict(edge.params)
+    params.update(body=recording, records=len(residuals))
+    builder.edges.append(Edge("loop", edge.inputs, edge.output, as_params(params), edge.origin))
+    n = len(parts.carried)
+    tapes = tuple(builder.emit("item", (edge.output,), f"tape_{var.name or 'v'}", as_params(
+        {"index": n + k, "shape": var.shape, "dtype": "tape"}))
+        for k, var in enumerate(residuals))
+    invariant_bars = dict(zip(wanted, bars[n:]))
+    return Reversal(seeds, residuals, tapes, adjoint_part, tuple(bars[:n]),
+                    tuple(invariant_bars.get(inner) for inner in parts.invariant_in))
+
+
+def _add_into(step: GraphBuilder, total: Var, bar: Var) -> Var:
+    """``total + bar`` for a loop's accumulator; where ``bar`` is (a sum of) contributions of
+    indexing (``x[t]``: a scatter of the adjoint into zeros), each is added in place into its
+    part of ``total`` instead, so that a step costs the size of the part, not of ``x``."""
+    producer = {edge.output: edge for edge in step.edges}
+    terms, pending = [], [bar]
+    while pending:
+        term = pending.pop()
+        edge = producer.get(term)
+        if edge is not None and edge.prim == "add" and edge.inputs[0].shape == total.shape \
+                and edge.inputs[1].shape == total.shape:
+            pending += edge.inputs
+        else:
+            terms.append(term)
+    for term in terms:
+        edge = producer.get(term)
+        if edge is not None and edge.prim == "scatter":
+            value, _, *at = edge.inputs
+            total = step.add_at(total, value, *at, index=dict(edge.params)["index"])
+        else:
+            total = step.add(total, term)
+    return total
+
+
+def _needed(edges: tuple[Edge, ...], results: list[Var | None]) -> tuple[Edge, ...]:
+    """The edges that the results depend on (a step's adjoint edges, less the dead ones, so
+    that nothing is recorded for them)."""
+    live = {var for var in results if var is not None}
+    kept = []
+    for edge in reversed(edges):
+        if edge.output in live:
+            kept.append(edge)
+            live.update(edge.inputs)
+    return tuple(reversed(kept))
+
+
+def _read_from_outside(edges: tuple[Edge, ...], own: set[Var]) -> tuple[Var, ...]:
+    """The nodes ``edges`` read that they do not make and that are not in ``own``: for a
+    step's adjoint edges, the forward values of the step (and carried inputs) to record."""
+    produced = {edge.output for edge in edges}
+    needed: dict[Var, None] = {}
+    for edge in edges:
+        for var in edge.inputs:
+            if not var.is_const and var not in produced and var not in own:
+                needed[var] = None
+    return tuple(needed)
+
+
+def reverse_loop(builder: GraphBuilder, edge: Edge, reversal: Reversal,
+                 items: dict[int, Var], adjoints: dict[Var, Var]) -> None:
+    """The reverse loop of ``edge``: from the adjoints of its results, run the steps'
+    adjoints backwards, reading the tapes, and add what reaches the initial carried values
+    and the invariants to their adjoints."""
+    parts = loop_parts(edge)
+    builder.origin = edge
+    zero = builder.const(0.0)
+    step = GraphBuilder()
+    step.edges.extend(reversal.edges)
+    step.origin = edge
+    carried_next = []
+    for seed, bar in zip(reversal.seeds, reversal.carried_bars):
+        carried_next.append(bar if bar is not None
+                            else step.expand(zero, seed, axis=None, keepdims=False))
+    sums, sums_in, sums_next = [], [], []
+    for outer, inner, bar in zip(parts.invariants, parts.invariant_in, reversal.invariant_bars):
+        if bar is None or inner.dtype != "float":
+            continue
+        total = Var(adjoint_name(inner.name), inner.shape)
+        sums.append(outer)
+        sums_in.append(total)
+        sums_next.append(_add_into(step, total, unbroadcast(step, bar, inner.shape)))
+    body = Graph(f"{parts.body.name}_reverse",
+                 (parts.index, *reversal.seeds, *sums_in, *reversal.residuals,
+                  *parts.invariant_in),
+                 tuple(step.edges), tuple(carried_next) + tuple(sums_next))
+    final_bars = [adjoints.get(items[k]) if k in items else None
+                  for k in range(len(parts.carried))]
+    seeds_in = [bar if bar is not None
+                else builder.expand(zero, var, axis=None, keepdims=False)
+                for bar, var in zip(final_bars, (items.get(k) or v for k, v in
+                                                 enumerate(parts.carried)))]
+    starts = [builder.zeros_like(outer) for outer in sums]  # fresh: _add_into adds in place
+    n = len(seeds_in) + len(starts)
+    loop = builder.emit("loop", (parts.start, parts.stop, *seeds_in, *starts, *reversal.tapes,
+                                 *parts.invariants), None,
+                        as_params(loop_params(body, n, len(reversal.tapes), 0, reverse=True)))
+    results = [builder.emit("item", (loop,), None, as_params(
+        {"index": k, "shape": var.shape, "dtype": "float"}))
+        for k, var in enumerate((*parts.carried, *sums))]
+    for var, bar in zip((*parts.carried, *sums), results):
+        if not var.is_const and var.dtype == "float":
+            _accumulate(builder, var, bar, adjoints)
 
 
 def _backpropagate(builder: GraphBuilder, edge: Edge, adjoints: dict[Var, Var],

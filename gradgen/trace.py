@@ -36,7 +36,7 @@ import numpy as np
 
 from gradgen.builder import GraphBuilder
 from gradgen.errors import LimitError
-from gradgen.ir import Edge, Graph, Var, has_arrays
+from gradgen.ir import Edge, Graph, Var, has_arrays, has_loops
 from gradgen.primitives import REGISTRY
 from gradgen.printing import format_number
 from gradgen.reverse import active_edges
@@ -399,9 +399,10 @@ def _run(edges: Sequence[Edge], known: dict[Var, tuple[str, int]], env: dict[Var
 
 def require_scalars(forward: Graph) -> None:
     """Traces are tables of numbers, one per line: a function of arrays is declined."""
-    if has_arrays(forward):
-        raise LimitError(f"traces and values at a point are shown for scalar functions, one "
-                         f"number per node, and {forward.name} has arrays")
+    if has_arrays(forward) or has_loops(forward):
+        what = "arrays" if has_arrays(forward) else "a loop"
+        raise LimitError(f"traces and values at a point are shown for straight-line scalar "
+                         f"functions, one number per node, and {forward.name} has {what}")
 
 
 def trace_report(forward: Graph, point: dict[str, float], tangent: str | None = None) -> str:

@@ -91,11 +91,13 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
 
 
 def scalar_examples() -> list[Path]:
-    """The scalar ``examples/*.txt`` (the array ones, with shapes in their signatures, are
-    tested in test_array_examples.py)."""
-    from gradgen.ir import has_arrays
+    """The straight-line scalar ``examples/*.txt`` (the array ones, with shapes in their
+    signatures, are tested in test_array_examples.py, the loops in test_loop_examples.py)."""
+    from gradgen.ir import has_arrays, has_loops
     from gradgen.pipeline import build_forward
 
     folder = Path(__file__).resolve().parent.parent / "examples"
-    return [path for path in sorted(folder.glob("*.txt"))
-            if not has_arrays(build_forward(path.read_text("utf-8"), str(path)))]
+    graphs = {path: build_forward(path.read_text("utf-8"), str(path))
+              for path in sorted(folder.glob("*.txt"))}
+    return [path for path, graph in graphs.items()
+            if not has_arrays(graph) and not has_loops(graph)]

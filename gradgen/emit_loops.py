@@ -1,0 +1,188 @@
+"""Emission of loops: a ``loop`` edge printed as a Python ``for`` statement.
+
+Part of emission (`emit`). A loop becomes::
+
+    x = x0                          # the carried value's start, where names differ
+    tape_v2 = [None] * (T - 1)      # one list per recorded value, preallocated
+    for t in range(1, T):           # reversed(range(1, T)) for a reverse loop
+        v2 = tape_v2[t - 1]         # read back (reverse loops)
+        ...the body, one statement per edge...
+        tape_v2[t - 1] = v2         # recorded right after it is computed
+        x = x_next                  # the carried value for the next step, where names differ
+
+Names follow the source: a carried variable keeps one Python name before, in and after the
+loop wherever that is safe (the value before the loop is not needed after it, the next value
+is computed after the last use of the current one), and a loop's invariants are the enclosing
+names themselves. Loops nest at most `loops.MAX_NESTING` deep, so going into bodies by
+recursion stays shallow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gradgen.ir import Edge, Graph, Var
+from gradgen.loops import LoopParts, loop_parts
+from gradgen.naming import Namer
+from gradgen.printing import operand
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of generated code: ``target = expr`` or a bare ``expr`` (a ``for`` header, a
+    tape write), at an indentation depth inside the function."""
+
+    target: str | None
+    expr: str
+    comment: str | None = None
+    depth: int = 0
+
+
+def program_names(graph: Graph, reserved: frozenset[str]) -> dict[Var, str]:
+    """A Python name for every node of a graph with loops, bodies included (one scope)."""
+    namer = Namer(reserved)
+    names = {var: namer.fresh(var.name or "x") for var in graph.inputs}
+    _name_edges(graph, names, namer, {var: len(graph.edges) for var in graph.outputs})
+    return names
+
+
+def _name_edges(graph: Graph, names: dict[Var, str], namer: Namer,
+                kept_after: dict[Var, int]) -> None:
+    last = _last_uses(graph.edges, kept_after)
+    items = _items_by_loop(graph.edges)
+    for index, edge in enumerate(graph.edges):
+        if edge.prim == "loop":
+            _name_loop(edge, index, names, namer, last, items.get(edge.output, {}))
+        elif edge.output not in names:
+            hint = edge.output.name
+            names[edge.output] = (namer.fresh(hint) if hint
+                                  else namer.temporary("t" if edge.origin else "v"))
+
+
+def _name_loop(edge: Edge, index: int, names: dict[Var, str], namer: Namer,
+               last: dict[Var, int], items: dict[int, Var]) -> None:
+    parts = loop_parts(edge)
+    for outer, inner in zip(parts.invariants, parts.invariant_in):
+        names.setdefault(inner, operand(outer, names))
+    if parts.index not in names:
+        names[parts.index] = namer.fresh(parts.index.name or "i")
+    for var in parts.read_in:
+        if var not in names:
+            names[var] = namer.fresh(var.name or "r")
+    body_last = _last_uses(parts.body.edges, {})
+    position = {e.output: k for k, e in enumerate(parts.body.edges)}
+    for k, (init, inner, after) in enumerate(zip(parts.carried, parts.carried_in,
+                                                  parts.carried_out)):
+        if inner in names:
+            continue
+        free_init = (not init.is_const and last.get(init, -1) <= index and init in names
+                     and init.name == inner.name)
+        names[inner] = names[init] if free_init else namer.fresh(inner.name or "c")
+        if after in position and position[after] >= body_last.get(inner, -1) \
+                and after not in names and after not in parts.carried_in:
+            names[after] = names[inner]
+        final = items.get(k)
+        if final is not None:  # a recorded value is read back into its name by the reverse
+            recorded = inner in parts.body.outputs[len(parts.carried):]
+            names[final] = namer.fresh(final.name or "c") if recorded else names[inner]
+    _name_edges(parts.body, names, namer, {})
+    for tape in items.values():
+        if tape not in names:
+            names[tape] = namer.fresh(tape.name or "tape")
+
+
+def _last_uses(edges: tuple[Edge, ...], kept_after: dict[Var, int]) -> dict[Var, int]:
+    last = dict(kept_after)
+    for index, edge in enumerate(edges):
+        for var in edge.inputs:
+            last[var] = max(last.get(var, -1), index)
+    return last
+
+
+def _items_by_loop(edges: tuple[Edge, ...]) -> dict[Var, dict[int, Var]]:
+    items: dict[Var, dict[int, Var]] = {}
+    for edge in edges:
+        if edge.prim == "item":
+            items.setdefault(edge.inputs[0], {})[dict(edge.params)["index"]] = edge.output
+    return items
+
+
+# ---- statements ---------------------------------------------------------------------------
+
+Unit = list[Line]
+EdgeUnits = Callable[[Graph, dict[Var, str], int], list[Unit]]
+
+
+def loop_lines(edge: Edge, names: dict[Var, str], depth: int, items: dict[int, Var],
+               body_units: EdgeUnits) -> Unit:
+    """The lines of one loop edge at ``depth``; ``body_units`` prints the body's edges."""
+    parts = loop_parts(edge)
+    n = len(parts.carried)
+    lines = [Line(names[inner], operand(init, names), None, depth)
+             for init, inner in zip(parts.carried, parts.carried_in)
+             if names[inner] != operand(init, names)]
+    count = _count_text(parts, names)
+    records = {k: items[n + k] for k in range(len(parts.body.outputs) - n) if n + k in items}
+    lines += [Line(names[tape], f"[None] * {count}", None, depth) for tape in records.values()]
+    lines.append(Line(None, f"for {names[parts.index]} in {_range_text(parts, names)}:",
+                      None, depth))
+    step = _position_text(parts, names)
+    inner = depth + 1
+    lines += [Line(names[var], f"{operand(tape, names)}[{step}]", None, inner)
+              for tape, var in zip(parts.reads, parts.read_in)]
+    recorded = {parts.body.outputs[n + k]: names[tape] for k, tape in records.items()}
+    for var in (parts.index, *parts.carried_in, *parts.read_in):  # inputs: record them first
+        if var in recorded:
+            lines.append(Line(None, f"{recorded.pop(var)}[{step}] = {names[var]}", None, inner))
+    for body_edge, unit in zip(parts.body.edges, body_units(parts.body, names, inner)):
+        lines += unit
+        if body_edge.output in recorded:
+            lines.append(Line(None, f"{recorded.pop(body_edge.output)}[{step}] = "
+                                    f"{names[body_edge.output]}", None, inner))
+    lines += [Line(names[var], operand(after, names), None, inner)
+              for var, after in zip(parts.carried_in, parts.carried_out)
+              if names[var] != operand(after, names)]
+    if len(lines) and lines[-1].depth == depth:  # an empty body
+        lines.append(Line(None, "pass", None, inner))
+    return lines
+
+
+def item_lines(edge: Edge, names: dict[Var, str], depth: int, loop: Edge) -> Unit:
+    """A carried result after the loop (a tape needs no line: it was made before)."""
+    index = dict(edge.params)["index"]
+    parts = loop_parts(loop)
+    if index >= len(parts.carried):
+        return []
+    inner = names[parts.carried_in[index]]
+    return [] if names[edge.output] == inner else [Line(names[edge.output], inner, None, depth)]
+
+
+def _bound_text(var: Var, names: dict[Var, str]) -> str:
+    """A loop bound as a Python int: a constant or a dimension (a ``dim`` node, an int) as it
+    is, anything else (an input is a float) through ``int(...)``."""
+    text = operand(var, names)
+    return text if var.is_const or var.dtype == "int" else f"int({text})"
+
+
+def _range_text(parts: LoopParts, names: dict[Var, str]) -> str:
+    stop = _bound_text(parts.stop, names)
+    if parts.start.is_const and parts.start.value == 0:
+        text = f"range({stop})"
+    else:
+        text = f"range({_bound_text(parts.start, names)}, {stop})"
+    return f"reversed({text})" if parts.reverse else text
+
+
+def _count_text(parts: LoopParts, names: dict[Var, str]) -> str:
+    stop = _bound_text(parts.stop, names)
+    if parts.start.is_const and parts.start.value == 0:
+        return stop
+    return f"({stop} - {_bound_text(parts.start, names)})"
+
+
+def _position_text(parts: LoopParts, names: dict[Var, str]) -> str:
+    index = names[parts.index]
+    if parts.start.is_const and parts.start.value == 0:
+        return index
+    return f"{index} - {_bound_text(parts.start, names)}"

@@ -1,0 +1,68 @@
+"""Lowering of program structure: the scopes of loops and the two sides of branches.
+
+Part of the lowering (`lower`): a ``for`` loop's body is lowered into a graph of its own (its
+`LoopScope`), with the loop variable, the loop-carried variables (assigned in the body and
+known before it) and the invariants it reads from outside (pulled in on first use) as the
+body's inputs; closing the scope adds one ``loop`` edge and its ``item`` results to the
+enclosing graph. An ``if`` is lowered as a selection: both sides are lowered in copies of the
+environment and every variable either side assigns becomes ``where(test, then, else)``, which
+carries the NaN safety of ``where`` (the side not taken contributes an exact zero).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from gradgen.builder import GraphBuilder
+from gradgen.ir import Var
+
+
+@dataclass
+class LoopScope:
+    """One open loop: the enclosing graph's builder and environment, and the body's."""
+
+    outer_builder: GraphBuilder
+    outer_env: dict[str, Var]
+    builder: GraphBuilder
+    index: Var
+    carried: list[str]
+    carried_init: list[Var]
+    carried_in: list[Var]
+    invariants: dict[Var, Var] = field(default_factory=dict)  # outer node -> body input
+
+    def invariant(self, outer: Var) -> Var:
+        """The body's input standing for ``outer`` (made on first use)."""
+        inner = self.invariants.get(outer)
+        if inner is None:
+            inner = self.invariants[outer] = Var(outer.name, outer.shape, outer.dtype)
+        return inner
+
+
+@dataclass
+class Frame:
+    """Statements being lowered, and what to do when they run out (it may return the next
+    frame: the ``else`` side after the ``then`` side)."""
+
+    statements: Iterator[Any]
+    close: Any = None
+
+
+def assigned_names(body: tuple[Any, ...]) -> dict[str, Any]:
+    """Every name a block assigns, at any depth, with the statement that first assigns it
+    (a walk with an explicit stack: blocks may nest deeply)."""
+    found: dict[str, Any] = {}
+    stack = [iter(body)]
+    while stack:
+        statement = next(stack[-1], None)
+        if statement is None:
+            stack.pop()
+            continue
+        target = getattr(statement, "target", None)
+        if target is not None and hasattr(statement, "expr"):
+            found.setdefault(target.text, statement)
+        for block in ("body", "orelse"):
+            if getattr(statement, block, None):
+                stack.append(iter(getattr(statement, block)))
+    return found
