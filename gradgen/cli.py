@@ -92,6 +92,9 @@ def _add_compile(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("-o", "--output", metavar="OUT",
                      help="where to write the module ('-' for standard output)")
     _add_wrt(sub)
+    sub.add_argument("--entry", metavar="NAME",
+                     help="the function to compile, of a file with several defs (default: "
+                          "the last; the others are helpers it calls)")
     _add_method(sub)
     sub.set_defaults(run=_run_compile)
 
@@ -200,7 +203,7 @@ def _run_compile(args: argparse.Namespace) -> None:
     if args.method == "symbolic" and args.mode != "reverse":
         raise UsageError("--method symbolic has no --mode")
     compiled = _usage_errors(lambda: compile_source(text, args.file, wrt, None, args.mode,
-                                                    args.method, args.cse))
+                                                    args.method, args.cse, args.entry))
     _write(output, compiled.source)
 
 

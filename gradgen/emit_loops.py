@@ -79,13 +79,16 @@ def _name_loop(edge: Edge, index: int, names: dict[Var, str], namer: Namer,
         free_init = (not init.is_const and last.get(init, -1) <= index and init in names
                      and init.name == inner.name)
         names[inner] = names[init] if free_init else namer.fresh(inner.name or "c")
+        recorded = set(parts.body.outputs[len(parts.carried):])
         if after in position and position[after] >= body_last.get(inner, -1) \
-                and after not in names and after not in parts.carried_in:
+                and after not in names and after not in parts.carried_in \
+                and not {after, inner} <= recorded:  # both read back by the reverse loop
             names[after] = names[inner]
         final = items.get(k)
         if final is not None:  # a recorded value is read back into its name by the reverse
-            recorded = inner in parts.body.outputs[len(parts.carried):]
-            names[final] = namer.fresh(final.name or "c") if recorded else names[inner]
+            read_back = inner in recorded or (after in recorded
+                                              and names.get(after) == names[inner])
+            names[final] = namer.fresh(final.name or "c") if read_back else names[inner]
     _name_edges(parts.body, names, namer, {})
     for tape in items.values():
         if tape not in names:

@@ -58,7 +58,10 @@ def lower(function: Function) -> Graph:
 
 def _temporary_names(function: Function, taken_names: set[str]) -> Iterator[str]:
     """``v1, v2, ...`` for values the source does not name, skipping the source's own names."""
-    taken = taken_names | {s.target.text for s in function.body if isinstance(s, Assign)}
+    taken = set(taken_names)
+    for each in (function, *function.helpers):  # names at any depth: loops, branches, helpers
+        taken.update(assigned_names(each.body))
+        taken.update(param.text for param in each.params or ())
     return (name for name in (f"v{k}" for k in itertools.count(1)) if name not in taken)
 
 
@@ -99,6 +102,8 @@ class _Lowering:
         self.static: dict[Var, int | str] = {}  # values known at compile time
         self.scopes: list[LoopScope] = []  # the loops being lowered, outermost first
         self.loop_locals: dict[str, Name] = {}  # names assigned only inside a finished loop
+        self.helpers = {helper.name.text: helper for helper in function.helpers}
+        self.calling: list[str] = []  # the helpers being inlined, outermost first
         self.temporaries = _temporary_names(function, set(self.input_names) | set(self.dimensions))
 
     def run(self) -> Graph:
@@ -117,9 +122,9 @@ class _Lowering:
 
     # ---- statements: assignments, loops and branches -----------------------------------------
 
-    def lower_statements(self, body: tuple[Statement, ...]) -> Var | None:
-        """Lower a function body; the blocks of loops and branches are frames on an explicit
-        stack, so nesting costs no recursion."""
+    def lower_statements(self, body: tuple[Statement, ...], name: str | None = None) -> Var | None:
+        """Lower a function body (``name``: the function's, for its value); the blocks of loops
+        and branches are frames on an explicit stack, so nesting costs no recursion."""
         frames = [Frame(iter(body))]
         output = None
         while frames:
@@ -134,7 +139,7 @@ class _Lowering:
                 self.env[statement.target.text] = self.evaluate(statement.expr,
                                                                 statement.target.text)
             elif isinstance(statement, Return):
-                output = self.evaluate(statement.expr, self.function.name.text)
+                output = self.evaluate(statement.expr, name or self.function.name.text)
                 self.require_number(output, statement)
             elif isinstance(statement, For):
                 frames.append(self.open_loop(statement))
@@ -414,6 +419,9 @@ class _Lowering:
             return self.construct(item, positional, keywords, name)
         if function in JOINS and function not in self.env:
             return self.join(item, positional, keywords, name)
+        if (function in self.helpers or function == self.function.name.text
+                and self.helpers) and function not in self.env:
+            return self.inline(item, positional, keywords)
         if function == "log" and len(positional) == 2 and not keywords:
             value, base = positional
             logs = (self.apply("log", item, [value], None), self.apply("log", item, [base], None))
@@ -427,6 +435,50 @@ class _Lowering:
             self.fail(f"{function} takes {counts} argument{plural}, got {len(positional)}", item)
         params = self.keyword_params(item, entry.keywords, keywords, positional[0])
         return self.apply(prim, item, positional, name, params)
+
+    def inline(self, item: Item, positional: list[tuple[Any, Item]],
+               keywords: dict[str, tuple[Any, Item]]) -> Var:
+        """A call of one of the file's other functions: its body, lowered in place with the
+        arguments for its parameters (a helper sees only its parameters)."""
+        if item.text in self.calling or item.text == self.function.name.text:
+            start = self.calling.index(item.text) if item.text in self.calling else 0
+            callers = ([] if item.text in self.calling else [self.function.name.text])
+            chain = " -> ".join([*callers, *self.calling[start:], item.text])
+            self.fail(f"recursion is not supported: {chain}", item)
+        helper = self.helpers[item.text]
+        if keywords:
+            self.fail(f"{item.text} takes no keyword arguments", next(iter(keywords.values()))[1])
+        params = [param.text for param in helper.params]
+        if len(positional) != len(params):
+            self.fail(f"{item.text} takes {len(params)} argument"
+                      f"{'' if len(params) == 1 else 's'}, got {len(positional)}", item)
+        args = [self.value(value, arg_item, item.text) for value, arg_item in positional]
+        self.check_arguments(helper, args, positional)
+        saved = (self.env, self.scopes, self.dimensions, self.loop_locals)
+        self.env, self.scopes = dict(zip(params, args)), []
+        self.dimensions, self.loop_locals = {}, {}
+        self.calling.append(item.text)
+        try:
+            return self.lower_statements(helper.body, item.text)
+        finally:
+            self.calling.pop()
+            self.env, self.scopes, self.dimensions, self.loop_locals = saved
+
+    def check_arguments(self, helper: Function, args: list[Var],
+                        positional: list[tuple[Any, Item]]) -> None:
+        """Arguments against a helper's declared shapes (its dimension names bind per call)."""
+        bound: dict[str, int | str] = {}
+        for param, declared, arg, (_, arg_item) in zip(helper.params, helper.shapes or (),
+                                                        args, positional):
+            if declared is None:
+                continue
+            want = tuple(int(d.text) if d.text.isdigit() else d.text for d in declared)
+            fits = len(want) == len(arg.shape) and all(
+                bound.setdefault(w, a) == a if isinstance(w, str) else w == a
+                for w, a in zip(want, arg.shape))
+            if not fits:
+                self.fail(f"argument {param.text} of {helper.name.text} has shape "
+                          f"{shape_text(arg.shape)}, expected {shape_text(want)}", arg_item)
 
     def resolve(self, item: Item, count: int) -> str:
         """The primitive that a call of ``item.text`` with ``count`` arguments applies."""

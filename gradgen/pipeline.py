@@ -80,13 +80,13 @@ def collector_paused() -> Iterator[None]:
 
 
 @collector_paused()
-def build_forward(text: str, path: str = "<string>") -> Graph:
+def build_forward(text: str, path: str = "<string>", entry: str | None = None) -> Graph:
     """Parse, lower and simplify a source text into its checked forward graph.
 
     Simplifying before reverse mode means the reverse pass sees each shared value once
     (``sin(x*y) + cos(x*y)`` backpropagates through one ``x*y``, not two).
     """
-    return check(optimize(check(lower(parse(text, path)))))
+    return check(optimize(check(lower(parse(text, path, entry)))))
 
 
 @collector_paused()
@@ -124,18 +124,19 @@ def build_derivative(forward: Graph, wrt: tuple[str, ...] | None = None, mode: s
 @collector_paused()
 def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | None = None,
                    command: str | None = None, mode: str = "reverse", method: str = "ad",
-                   cse: bool = True) -> Compiled:
+                   cse: bool = True, entry: str | None = None) -> Compiled:
     """Compile source text to a module of the value and its derivatives.
 
     ``mode`` is ``"reverse"`` (the default) or ``"forward"`` (automatic differentiation), or
     ``method="symbolic"`` derives the gradient with SymPy instead (``cse``: share common
-    subexpressions with `sympy.cse`).
+    subexpressions with `sympy.cse`). ``entry`` names the function of a file with several
+    ``def``s to compile (default: the last); the others are helpers it may call.
     """
     _check_choice(mode, method)
-    forward = build_forward(text, path)
+    forward = build_forward(text, path, entry)
     derivative = build_derivative(forward, wrt, mode, method, cse)
     filename = Path(path).name
-    command = command or _command(filename, wrt, mode, method, cse)
+    command = command or _command(filename, wrt, mode, method, cse, entry)
     source = emit_module(forward, derivative, filename, command, _describe(mode, method, cse),
                          wrt)
     return Compiled(forward, derivative, source, mode, method)
@@ -157,8 +158,10 @@ def _describe(mode: str, method: str, cse: bool) -> str:
 
 
 def _command(filename: str, wrt: tuple[str, ...] | None, mode: str, method: str,
-             cse: bool) -> str:
+             cse: bool, entry: str | None = None) -> str:
     options = [f"--wrt {','.join(wrt)}"] if wrt else []
+    if entry:
+        options.append(f"--entry {entry}")
     if mode != "reverse":
         options.append(f"--mode {mode}")
     if method != "ad":

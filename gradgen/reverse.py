@@ -141,7 +141,7 @@ def tape_loop(builder: GraphBuilder, edge: Edge, varied: set[Var]) -> Reversal:
     for the invariants that depend on what is differentiated (``varied``)."""
     parts = loop_parts(edge)
     body = parts.body
-    seeds = tuple(Var(adjoint_name(var.name), var.shape) for var in parts.carried_out)
+    seeds = tuple(Var(adjoint_name(var.name), var.shape) for var in parts.carried_in)
     wanted = tuple(inner for outer, inner in zip(parts.invariants, parts.invariant_in)
                    if outer in varied)
     targets = parts.carried_in + wanted
