@@ -367,6 +367,21 @@ primitive("expand", _expand_text, _expanded, None,
           cases=(((("n",), ("n", "d")), {"axis": (1,), "keepdims": False}),
                  ((("n", 1), ("n", "d")), {"axis": (1,), "keepdims": True}),
                  (((), (2, 3)), {"axis": None, "keepdims": False})))
+primitive("expand_dims", lambda a, p: f"np.expand_dims({a[0]}, "
+          f"{p['axis'][0] if len(p['axis']) == 1 else p['axis']})",
+          lambda v, axis: np.expand_dims(v, axis), None,
+          lambda b, g, y, v, axis: (b.sum(g, axis=axis, keepdims=False),), internal=True,
+          shape=lambda v, axis: _with_ones(v, axis),
+          cases=((((3,),), {"axis": (1,)}), ((("n", 2),), {"axis": (0,)})))
+
+
+def _with_ones(shape: Shape, axis: tuple[int, ...]) -> Shape:
+    result = list(shape)
+    for a in sorted(axis):
+        result.insert(a, 1)
+    return tuple(result)
+
+
 primitive("count", "np.size({0}) / np.size({1})",
           lambda x, y: np.size(x) / np.size(y), None, None, ((-3.0, 3.0),) * 2,
           shape=lambda x, y: (), internal=True)
@@ -483,7 +498,9 @@ primitive("concat_part",
           cases=((((5,), (3,), (2,)), {"axis": 0, "part": 1}),
                  (((2, 5), (2, 1), (2, 4)), {"axis": 1, "part": 0})))
 
-# ---- accumulating into part of an array (the reverse of indexing inside loops) -------------
+# ---- accumulating in place (a loop's reverse adds each step's adjoint into one array) --------
+# The first argument of add_at and add_into must be an accumulator that nothing else holds: the
+# reverse pass starts it with zeros_like (never shared by CSE) and passes it only to these.
 
 _ADD_AT = '''\
 def _add_at(total, index, values):
@@ -501,6 +518,9 @@ primitive("add_at",
           shape=lambda total, v, *at, index: total,
           cases=((((5,), (2,)), {"index": (("slice", 1, 3, None),)}),
                  (((3, 4), (3,)), {"index": (("slice", None, None, None), 1)})))
+primitive("add_into", "np.add({0}, {1}, out={0})", np.add, None,
+          lambda b, g, y, total, term: (g, g), ((-3.0, 3.0),) * 2, internal=True,
+          shape=lambda total, term: total, cases=((((2, 3), (2, 3)), {}),))
 primitive("to_int", "int({0})", lambda x: int(x), None, None, internal=True, result="int",
           shape=lambda x: ())
 primitive("zeros_like", "np.zeros(np.shape({0}))", lambda like: np.zeros(np.shape(like)), None,

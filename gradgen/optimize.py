@@ -5,9 +5,11 @@ elimination (with ``add``/``mul``/... operands put in a canonical order); a back
 then drops dead edges. The identities are exact for every float, inf and NaN included:
 ``x + 0``, ``x - 0``, ``x * 1``, ``x / 1``, ``x ^ 1`` → ``x``; ``x ^ 0`` → ``1``;
 ``x * -1`` and ``0 - x`` → ``-x``; ``--x`` → ``x``; ``x + -y`` → ``x - y``; ``x - -y`` → ``x + y``;
-``where(c, x, x)`` → ``x``; a scalar spread over an array times an array of that shape is the
-scalar times the array. ``0 * x`` → ``0`` is *not* done: it is wrong for inf and NaN.
+``where(c, x, x)`` → ``x``. ``0 * x`` → ``0`` is *not* done: it is wrong for inf and NaN.
 A rewrite that would change a value's shape (``x ^ 0`` → ``1`` for an array ``x``) is not done.
+A value spread over an array (the adjoint of a reduction) is used unspread where broadcasting
+gives the same shape: ``g * x``, not ``broadcast_to(g, shape(x)) * x``. Loop bodies are
+simplified too, and an edge that makes an array to be written in place is never shared.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 
 from gradgen.builder import give_hint
 from gradgen.ir import Edge, Graph, Var, const
-from gradgen.primitives import REGISTRY
+from gradgen.primitives import REGISTRY, broadcast
 
 COMMUTATIVE = frozenset({"add", "mul", "eq", "ne", "and", "or", "hypot", "max", "min"})
 
@@ -65,6 +67,8 @@ class _Simplifier:
 
     def visit(self, edge: Edge) -> None:
         inputs = tuple(self.replaced.get(v, v) for v in edge.inputs)
+        if REGISTRY[edge.prim].elementwise and len(inputs) > 1:
+            inputs = self.unspread(edge, inputs)
         result = self.fold(edge, inputs) or self.identity(edge.prim, inputs)
         if isinstance(result, Var) and result.shape != edge.output.shape:
             result = None  # x ^ 0 is 1 only for a scalar x; an array keeps its edge
@@ -117,13 +121,38 @@ class _Simplifier:
         rule = _IDENTITIES.get(prim)
         return rule(self, *inputs) if rule else None
 
-    def spread_scalar(self, var: Var) -> Var | None:
-        """``s`` if ``var`` is a scalar ``s`` spread over an array (``expand`` of a scalar):
-        multiplying by ``s`` itself broadcasts the same, without the pass over the array."""
-        edge = self.producer.get(var)
-        if edge is None or edge.prim != "expand" or edge.inputs[0].shape != ():
-            return None
-        return edge.inputs[0]
+    def unspread(self, edge: Edge, inputs: tuple[Var, ...]) -> tuple[Var, ...]:
+        """An operand that is a value spread over an array (``expand``, the adjoint of a
+        reduction) is used unspread where broadcasting gives the same shape anyway:
+        ``g * x`` for ``broadcast_to(g, shape(x)) * x``, ``v - expand_dims(m, 1)``..."""
+        changed = list(inputs)
+        for k, var in enumerate(inputs):
+            spread = self.producer.get(var)
+            if spread is None or spread.prim != "expand":
+                continue
+            value, _ = spread.inputs
+            params = dict(spread.params)
+            if params["axis"] is not None and not params["keepdims"]:
+                value = self.expand_dims(value, params["axis"], edge)
+            trial = changed[:k] + [value] + changed[k + 1:]
+            if broadcast(*(v.shape for v in trial)) == edge.output.shape:
+                changed = trial
+        return tuple(changed)
+
+    def expand_dims(self, value: Var, axis: tuple[int, ...], user: Edge) -> Var:
+        """``np.expand_dims(value, axis)``: an edge of its own, shared like any other."""
+        params = (("axis", axis),)
+        key = self.key("expand_dims", (value,), params)
+        if key in self.seen:
+            return self.seen[key]
+        shape = REGISTRY["expand_dims"].shape(value.shape, axis=axis)
+        output = Var(None, shape)
+        new = Edge("expand_dims", (value,), output, params, self.kept.get(user.origin, user.origin))
+        self.seen[key] = output
+        self.number[output] = len(self.number)
+        self.producer[output] = new
+        self.edges.append(new)
+        return output
 
     def negated(self, var: Var) -> Var | None:
         """``y`` if ``var`` is ``-y``."""
@@ -167,10 +196,6 @@ def _mul(s: _Simplifier, p: Var, q: Var) -> Var | tuple | None:
             return other
         if _is(one, -1.0) and one.shape == ():
             return ("neg", (other,))
-    for spread, other in ((p, q), (q, p)):
-        scalar = s.spread_scalar(spread)
-        if scalar is not None and other.shape == spread.shape:
-            return s.identity("mul", (scalar, other)) or ("mul", (scalar, other))
     return None
 
 

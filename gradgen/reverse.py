@@ -187,7 +187,7 @@ def _add_into(step: GraphBuilder, total: Var, bar: Var) -> Var:
             value, _, *at = edge.inputs
             total = step.add_at(total, value, *at, index=dict(edge.params)["index"])
         else:
-            total = step.add(total, term)
+            total = step.add_into(total, term)
     return total
 
 
