@@ -521,8 +521,24 @@ primitive("add_at",
 primitive("add_into", "np.add({0}, {1}, out={0})", np.add, None,
           lambda b, g, y, total, term: (g, g), ((-3.0, 3.0),) * 2, internal=True,
           shape=lambda total, term: total, cases=((((2, 3), (2, 3)), {}),))
-primitive("to_int", "int({0})", lambda x: int(x), None, None, internal=True, result="int",
-          shape=lambda x: ())
+_WHOLE = '''\
+def _whole(value):
+    """A loop bound or an index passed in as a number: it must be a whole number."""
+    whole = int(value)
+    if whole != value:
+        raise ValueError(f"a loop bound or an index must be a whole number, got {value}")
+    return whole
+'''
+
+primitive("whole", "_whole({0})", lambda x: _whole_impl(x), None, None, internal=True,
+          result="int", shape=lambda x: (), helper=_WHOLE)
+
+
+def _whole_impl(value: Any) -> int:
+    whole = int(value)
+    if whole != value:
+        raise ValueError(f"a loop bound or an index must be a whole number, got {value}")
+    return whole
 primitive("zeros_like", "np.zeros(np.shape({0}))", lambda like: np.zeros(np.shape(like)), None,
           None, internal=True, shape=lambda like: like, fresh=True)
 

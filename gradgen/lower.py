@@ -180,6 +180,8 @@ class _Lowering:
         if var.shape or self.static_of(var) is None:
             self.fail(f"the loop's {which} must be a whole number, a dimension or an integer "
                       "input (or +, -, * of those)", expr[-1])
+        if var.dtype != "int" and not var.is_const:  # an input: checked whole at call time
+            var = self.builder.emit("whole", (var,), next(self.temporaries))
         return var
 
     def visible(self, name: str) -> bool:
@@ -638,7 +640,7 @@ class _Lowering:
         if position.shape or position.dtype == "bool":
             self.fail("an index must be a whole number, not an array or a condition", item)
         if position.dtype != "int":  # a scalar input: a float until made a whole number
-            position = self.builder.emit("to_int", (position,), None)
+            position = self.builder.emit("whole", (position,), next(self.temporaries))
         return ("at", position)
 
     def record_static(self, prim: str, inputs: tuple[Var, ...], output: Var) -> None:

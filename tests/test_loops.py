@@ -240,3 +240,10 @@ def test_straight_line_routes_decline_loops(options) -> None:
     with pytest.raises(LimitError, match="straight-line functions only"):
         compile_source("def f(x):\n    for i in range(3):\n        x = sin(x)\n    return x\n",
                        "loops.txt", **options)
+
+
+def test_a_trip_count_passed_as_a_number_must_be_whole() -> None:
+    m = module("def f(x, N):\n    for i in range(N):\n        x = x * 2\n    return x\n")
+    assert m.forward(1.0, 3) == 8.0
+    with pytest.raises(ValueError, match="must be a whole number, got 2.5"):
+        m.forward(1.0, 2.5)
