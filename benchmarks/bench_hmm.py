@@ -24,30 +24,20 @@ fail. Without loop support in gradgen, the script exits with gradgen's error.
 
 from __future__ import annotations
 
-import os
+# first: measure sets the BLAS thread count, which NumPy reads when it loads
+from measure import environment, interleaved_times, peak_memory  # isort: skip
 
-# One BLAS thread unless the environment says otherwise (set before NumPy loads its BLAS): with
-# k = 8 states the products are tiny, and threads would only add noise.
-BLAS_THREADS = os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", BLAS_THREADS)
-os.environ.setdefault("MKL_NUM_THREADS", BLAS_THREADS)
+import argparse
+import statistics
+import sys
+from collections.abc import Callable
+from pathlib import Path
 
-import argparse  # noqa: E402
-import datetime  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import tracemalloc  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from gradgen import __version__  # noqa: E402
-from gradgen.compare import best_call_time  # noqa: E402
-from gradgen.compare import format_seconds as seconds  # noqa: E402
-from gradgen.errors import CompileError  # noqa: E402
-from gradgen.pipeline import compile_source  # noqa: E402
+from gradgen.compare import format_seconds as seconds
+from gradgen.errors import CompileError
+from gradgen.pipeline import compile_source
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "examples" / "hmm.txt"
@@ -129,29 +119,10 @@ def check_agreement(gradient: Callable, inputs: tuple) -> float:
     return largest
 
 
-def peak_memory(function: Callable, inputs: tuple) -> int:
-    """Bytes allocated at the peak of one call, above what was allocated before it."""
-    tracemalloc.start()
-    try:
-        before, _ = tracemalloc.get_traced_memory()
-        tracemalloc.reset_peak()
-        result = function(*inputs)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    del result
-    return peak - before
-
-
-def interleaved_times(functions: dict[str, Callable], inputs: tuple,
-                      rounds: int) -> dict[str, float]:
-    """The median seconds per call of each function over ``rounds`` rounds, taken in turn."""
-    for function in functions.values():  # warm up
-        function(*inputs)
-    times: dict[str, list[float]] = {name: [] for name in functions}
-    for _ in range(rounds):
-        for name, function in functions.items():
-            times[name].append(best_call_time(lambda f=function: f(*inputs), repeat=1))
+def median_times(functions: dict[str, Callable], inputs: tuple,
+                 rounds: int) -> dict[str, float]:
+    """The median seconds per call of each function over ``rounds`` interleaved rounds."""
+    times = interleaved_times(functions, inputs, rounds)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -160,7 +131,7 @@ def measure(module, T: int, rounds: int, unrolled: bool) -> dict[str, float | in
     inputs = random_hmm(T)
     row: dict[str, float | int | None] = {"T": T,
                                           "difference": check_agreement(module.gradient, inputs)}
-    row.update(interleaved_times({"forward": module.forward, "gradient": module.gradient,
+    row.update(median_times({"forward": module.forward, "gradient": module.gradient,
                                   "hand": hand_forward_backward}, inputs, rounds))
     row["memory"] = peak_memory(module.gradient, inputs)
     row["hand memory"] = peak_memory(hand_forward_backward, inputs)
@@ -212,13 +183,6 @@ def report(rows: list[dict], source_bytes: int, rounds: int) -> str:
         "the same program with its loop written out by hand, compiled without loops: its size "
         "grows with T.",
     ]) + "\n"
-
-
-def environment() -> str:
-    return (f"gradgen {__version__}, NumPy {np.__version__}, Python {platform.python_version()},"
-            f" {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
-            f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}; "
-            f"{datetime.date.today().isoformat()}.")
 
 
 def main(argv: list[str] | None = None) -> None:

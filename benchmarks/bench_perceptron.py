@@ -24,30 +24,18 @@ the comment at the top.
 
 from __future__ import annotations
 
-import os
+# first: measure sets the BLAS thread count, which NumPy reads when it loads
+from measure import environment, interleaved_times, peak_memory  # isort: skip
 
-# One BLAS thread unless the environment says otherwise (set before NumPy loads its BLAS). Both
-# sides make the same BLAS calls; threads there only add noise on a shared machine (a stalled
-# thread costs milliseconds), and one thread leaves the code around those calls a larger share,
-# so the ratio is the stricter for it.
-BLAS_THREADS = os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", BLAS_THREADS)
-os.environ.setdefault("MKL_NUM_THREADS", BLAS_THREADS)
+import argparse
+import statistics
+from collections.abc import Callable
+from pathlib import Path
 
-import argparse  # noqa: E402
-import datetime  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import tracemalloc  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from gradgen import __version__  # noqa: E402
-from gradgen.compare import best_call_time  # noqa: E402
-from gradgen.compare import format_seconds as seconds  # noqa: E402
-from gradgen.pipeline import compile_source  # noqa: E402
+from gradgen.compare import format_seconds as seconds
+from gradgen.pipeline import compile_source
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "examples" / "perceptron.txt"
@@ -113,32 +101,6 @@ def check_agreement(generated: Callable, hand: Callable, inputs: tuple) -> float
     return largest
 
 
-def peak_memory(function: Callable, inputs: tuple) -> int:
-    """Bytes allocated at the peak of one call, above what was allocated before it."""
-    tracemalloc.start()
-    try:
-        before, _ = tracemalloc.get_traced_memory()
-        tracemalloc.reset_peak()
-        result = function(*inputs)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    del result
-    return peak - before
-
-
-def interleaved_times(functions: dict[str, Callable], inputs: tuple,
-                      rounds: int) -> dict[str, list[float]]:
-    """Seconds per call of each function, one `best_call_time` per round, taken in turn."""
-    for function in functions.values():  # warm up: caches, BLAS threads, page faults
-        function(*inputs)
-    times: dict[str, list[float]] = {name: [] for name in functions}
-    for _ in range(rounds):
-        for name, function in functions.items():
-            times[name].append(best_call_time(lambda f=function: f(*inputs), repeat=1))
-    return times
-
-
 def megabytes(size: int) -> str:
     return f"{size / 2**20:.2f} MiB"
 
@@ -178,13 +140,6 @@ def report(times: dict[str, list[float]], memory: dict[str, int], difference: fl
         f"partials included ({megabytes(8 * (D * H + H + H * K + K))} of them), not its inputs "
         f"({megabytes(8 * N * D)} for X alone).",
     ]) + "\n"
-
-
-def environment() -> str:
-    return (f"gradgen {__version__}, NumPy {np.__version__}, Python {platform.python_version()},"
-            f" {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
-            f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}; "
-            f"{datetime.date.today().isoformat()}.")
 
 
 def main(argv: list[str] | None = None) -> None:
