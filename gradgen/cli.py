@@ -153,7 +153,8 @@ def _add_check(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--module", metavar="PY",
                      help="check this generated module's gradient instead of a fresh one")
     sub.add_argument("--dims", metavar="SIZES",
-                     help="sizes of named dimensions for array inputs, as n=5,d=3 (default 3)")
+                     help="sizes of named dimensions (default 3) and values of integer inputs "
+                          "(trip counts), as n=5,N=10")
     sub.set_defaults(run=_run_check)
 
 
@@ -267,7 +268,8 @@ def _run_check(args: argparse.Namespace) -> None:
     text = _read(Path(args.file))
     module = load_module_file(args.module) if args.module else None
     dims = _usage_errors(lambda: parse_dims(args.dims), "--dims")
-    result = check(text, args.file, args.points, args.tol, module, dims=dims)
+    result = _usage_errors(lambda: check(text, args.file, args.points, args.tol, module,
+                                         dims=dims), "--dims")
     print(format_check(result), end="")
     if not result.passed:
         raise CheckFailed()

@@ -16,6 +16,7 @@ import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sympy
@@ -251,7 +252,7 @@ def check(text: str, path: str = "<string>", points: int = 100, tolerance: float
     """
     compiled = compile_source(text, path)
     module = module or compiled.module
-    if has_arrays(compiled.forward):
+    if has_arrays(compiled.forward) or has_loops(compiled.forward):
         return _check_arrays(compiled, module, points, tolerance, dims or {}, seed)
     references = [("central differences", None)]
     symbolic = None if has_loops(compiled.forward) else _symbolic_module(text, path)
@@ -276,24 +277,31 @@ def check(text: str, path: str = "<string>", points: int = 100, tolerance: float
 
 def _check_arrays(compiled: Compiled, module: types.ModuleType, points: int,
                   tolerance: float, dims: dict[str, int], seed: int) -> CheckResult:
+    """Entry by entry against central differences, at a few random points; scalar inputs
+    named in ``dims`` (trip counts) are held at that whole number and not differentiated."""
     forward = compiled.forward
     names = [var.name for var in forward.inputs]
     shapes = [tuple(d if isinstance(d, int) else dims.get(d, 3) for d in var.shape)
               for var in forward.inputs]
+    fixed = {k: float(dims[var.name]) for k, var in enumerate(forward.inputs)
+             if not var.shape and var.name in dims}
     rng = np.random.default_rng(seed)
     worst = (0.0, {}, "")
-    for _ in range(min(points, ARRAY_CHECK_POINTS)):
-        args, cotangent = _array_point(compiled.module, shapes, rng)
-        expected = _array_central_differences(compiled.module.forward, args, cotangent)
+    count = min(points, ARRAY_CHECK_POINTS)
+    for _ in range(count):
+        args, cotangent = _array_point(compiled.module, shapes, fixed, rng)
+        expected = _array_central_differences(compiled.module.forward, args, cotangent, fixed)
         _, partials = (module.gradient(*args) if cotangent is None
                        else module.vjp(*args, cotangent))
-        for name, got, want in zip(names, partials, expected):
+        for k, (name, got, want) in enumerate(zip(names, partials, expected)):
+            if k in fixed:
+                continue
             error = float(np.max(np.abs(got - want) / np.maximum(1.0, np.abs(want)), initial=0))
             if not error <= worst[0]:
                 worst = (error if not math.isnan(error) else math.inf, {},
                          f"d/d{name} vs central differences")
-    return CheckResult(forward.name, min(points, ARRAY_CHECK_POINTS), tolerance, worst[0], {},
-                       worst[2], worst[0] <= tolerance, ["central differences"])
+    return CheckResult(forward.name, count, tolerance, worst[0], {}, worst[2],
+                       worst[0] <= tolerance, ["central differences"])
 
 
 #: Array points are checked entry by entry (two calls per entry): a few points suffice.
@@ -301,29 +309,39 @@ ARRAY_CHECK_POINTS = 5
 
 
 def _array_point(module: types.ModuleType, shapes: list[tuple[int, ...]],
-                 rng: np.random.Generator) -> tuple[list[np.ndarray], np.ndarray | None]:
-    """Random inputs of the given shapes in the first box where the value is finite, and a
-    random cotangent if the value is an array."""
+                 fixed: dict[int, float],
+                 rng: np.random.Generator) -> tuple[list[Any], np.ndarray | None]:
+    """Random inputs of the given shapes in the first box where the value is finite (the
+    ``fixed`` ones as given), and a random cotangent if the value is an array."""
     for low, high in SAMPLING_BOXES:
-        args = [rng.uniform(low, high, size=shape) for shape in shapes]
-        with np.errstate(all="ignore"):
-            value = module.forward(*args)
+        args = [fixed[k] if k in fixed else rng.uniform(low, high, size=shape)
+                for k, shape in enumerate(shapes)]
+        try:
+            with np.errstate(all="ignore"):
+                value = module.forward(*args)
+        except ValueError as error:  # a trip count drawn at random is not a whole number
+            raise ValueError(f"{error}; give integer inputs (trip counts) a value with "
+                             "--dims, e.g. N=10") from None
         if np.all(np.isfinite(value)):
             break
     cotangent = rng.normal(size=np.shape(value)) if np.shape(value) else None
     return args, cotangent
 
 
-def _array_central_differences(function: Callable, args: list[np.ndarray],
-                               cotangent: np.ndarray | None,
-                               step: float = 1e-6) -> list[np.ndarray]:
-    """Central differences of ``<cotangent, function>`` in every entry of every argument."""
+def _array_central_differences(function: Callable, args: list[Any],
+                               cotangent: np.ndarray | None, fixed: dict[int, float],
+                               step: float = 1e-6) -> list[np.ndarray | None]:
+    """Central differences of ``<cotangent, function>`` in every entry of every argument
+    (but the ``fixed`` ones)."""
     def scalar(*xs: np.ndarray) -> float:
         value = function(*xs)
         return float(value if cotangent is None else np.sum(cotangent * value))
 
-    partials = []
+    partials: list[np.ndarray | None] = []
     for index, arg in enumerate(args):
+        if index in fixed:
+            partials.append(None)
+            continue
         partial = np.zeros(np.shape(arg))
         for position in np.ndindex(np.shape(arg)):
             shifted = [np.array(a, dtype=float) for a in args]

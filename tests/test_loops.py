@@ -247,3 +247,15 @@ def test_a_trip_count_passed_as_a_number_must_be_whole() -> None:
     assert m.forward(1.0, 3) == 8.0
     with pytest.raises(ValueError, match="must be a whole number, got 2.5"):
         m.forward(1.0, 2.5)
+
+
+def test_check_holds_trip_counts_given_with_dims(tmp_path, capsys) -> None:
+    from gradgen.cli import main
+
+    source = tmp_path / "steps.txt"
+    source.write_text("def f(x: (2,), N):\n    for i in range(N):\n        x = sin(x) * 1.5\n"
+                      "    return sum(x)\n", "utf-8")
+    assert main(["check", str(source), "--dims", "N=4"]) == 0
+    assert capsys.readouterr().out.startswith("ok: gradient of f")
+    assert main(["check", str(source)]) == 2
+    assert "give integer inputs (trip counts) a value with --dims" in capsys.readouterr().err
