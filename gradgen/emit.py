@@ -19,6 +19,7 @@ from gradgen import __version__
 from gradgen.array_primitives import index_requirements
 from gradgen.emit_loops import Line, item_lines, loop_lines, program_names
 from gradgen.ir import Edge, Graph, Var, has_arrays, has_loops
+from gradgen.loops import loop_items
 from gradgen.naming import GENERATED_GLOBALS, assign_names, python_name
 from gradgen.primitives import REGISTRY, shape_text
 from gradgen.printing import grad_of_text, operand, python_expr
@@ -296,7 +297,7 @@ def _units(graph: Graph, names: dict[Var, str], depth: int, prefix: str,
     units = []
     origin = None
     loops = {edge.output: edge for edge in graph.edges if edge.prim == "loop"}
-    items = _items_of_loops(graph)
+    items = loop_items(graph.edges)
     for edge in graph.edges if edges is None else edges:
         comment = None
         if edge.origin is not origin:
@@ -313,14 +314,6 @@ def _units(graph: Graph, names: dict[Var, str], depth: int, prefix: str,
             unit[0] = Line(unit[0].target, unit[0].expr, comment, unit[0].depth)
         units.append(unit)
     return units
-
-
-def _items_of_loops(graph: Graph) -> dict[Var, dict[int, Var]]:
-    items: dict[Var, dict[int, Var]] = {}
-    for edge in graph.edges:
-        if edge.prim == "item":
-            items.setdefault(edge.inputs[0], {})[dict(edge.params)["index"]] = edge.output
-    return items
 
 
 def _result_names(graph: Graph, names: dict[Var, str]) -> list[str]:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gradgen.ir import Edge, Graph, Var
-from gradgen.loops import LoopParts, loop_parts
+from gradgen.loops import LoopParts, loop_items, loop_parts
 from gradgen.naming import Namer
 from gradgen.printing import operand
 
@@ -50,7 +50,7 @@ def program_names(graph: Graph, reserved: frozenset[str]) -> dict[Var, str]:
 def _name_edges(graph: Graph, names: dict[Var, str], namer: Namer,
                 kept_after: dict[Var, int]) -> None:
     last = _last_uses(graph.edges, kept_after)
-    items = _items_by_loop(graph.edges)
+    items = loop_items(graph.edges)
     for index, edge in enumerate(graph.edges):
         if edge.prim == "loop":
             _name_loop(edge, index, names, namer, last, items.get(edge.output, {}))
@@ -101,14 +101,6 @@ def _last_uses(edges: tuple[Edge, ...], kept_after: dict[Var, int]) -> dict[Var,
         for var in edge.inputs:
             last[var] = max(last.get(var, -1), index)
     return last
-
-
-def _items_by_loop(edges: tuple[Edge, ...]) -> dict[Var, dict[int, Var]]:
-    items: dict[Var, dict[int, Var]] = {}
-    for edge in edges:
-        if edge.prim == "item":
-            items.setdefault(edge.inputs[0], {})[dict(edge.params)["index"]] = edge.output
-    return items
 
 
 # ---- statements ---------------------------------------------------------------------------

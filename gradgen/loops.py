@@ -59,6 +59,15 @@ def loop_parts(edge: Edge) -> LoopParts:
                      params["reverse"])
 
 
+def loop_items(edges: tuple[Edge, ...]) -> dict[Var, dict[int, Var]]:
+    """For each loop's tuple node among ``edges``, its ``item`` results by position."""
+    items: dict[Var, dict[int, Var]] = {}
+    for edge in edges:
+        if edge.prim == "item":
+            items.setdefault(edge.inputs[0], {})[dict(edge.params)["index"]] = edge.output
+    return items
+
+
 def loop_params(body: Graph, carried: int, reads: int, records: int,
                 reverse: bool = False) -> dict[str, Any]:
     return {"body": body, "carried": carried, "reads": reads, "records": records,

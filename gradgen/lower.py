@@ -162,11 +162,9 @@ class _Lowering:
         carried = [name for name in assigned if self.visible(name)]
         initial = [self.value(self.lookup_name(name, statement), statement, "a loop")
                    for name in carried]
+        carried_in = [Var(name, var.shape, var.dtype) for name, var in zip(carried, initial)]
         scope = LoopScope(self.builder, self.env, GraphBuilder(), Var(target, (), "int"), carried,
-                          initial, [Var(name, var.shape, var.dtype)
-                                    for name, var in zip(carried, initial)])
-        scope.bounds = (start, stop)
-        scope.statement = statement
+                          initial, carried_in, (start, stop), statement)
         self.scopes.append(scope)
         self.builder = scope.builder
         self.env = {target: scope.index, **dict(zip(carried, scope.carried_in))}

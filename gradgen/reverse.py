@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from gradgen.builder import GraphBuilder, as_params, give_hint
 from gradgen.ir import Edge, Graph, Var, consumers, select_inputs
-from gradgen.loops import loop_params, loop_parts
+from gradgen.loops import loop_items, loop_params, loop_parts
 from gradgen.naming import adjoint_name
 from gradgen.primitives import REGISTRY
 
@@ -82,7 +82,7 @@ def emit_adjoints(builder: GraphBuilder, edges: tuple[Edge, ...], active: list[E
     for output, seed in zip(outputs, seeds):
         _accumulate(builder, output, seed, adjoints)
     guards = _branch_guards(builder, active)
-    items = _loop_items(edges)
+    items = loop_items(edges)
     for edge in reversed(active):
         if edge.prim == "loop":
             reverse_loop(builder, edge, reversals[edge], items.get(edge.output, {}), adjoints)
@@ -109,15 +109,6 @@ def _active(edges: tuple[Edge, ...], targets: tuple[Var, ...],
         if edge.output in useful:
             useful.update(edge.inputs)
     return [e for e in edges if e.output in varied and e.output in useful], varied
-
-
-def _loop_items(edges: tuple[Edge, ...]) -> dict[Var, dict[int, Var]]:
-    """For each loop's tuple node, its results by position."""
-    items: dict[Var, dict[int, Var]] = {}
-    for edge in edges:
-        if edge.prim == "item":
-            items.setdefault(edge.inputs[0], {})[dict(edge.params)["index"]] = edge.output
-    return items
 
 
 # ---- loops: a forward loop that records, a reverse loop that reads back ---------------------

@@ -30,6 +30,8 @@ class LoopScope:
     carried: list[str]
     carried_init: list[Var]
     carried_in: list[Var]
+    bounds: tuple[Var, Var]  # start, stop
+    statement: Any  # the ``for``
     invariants: dict[Var, Var] = field(default_factory=dict)  # outer node -> body input
 
     def invariant(self, outer: Var) -> Var:

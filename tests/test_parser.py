@@ -9,17 +9,15 @@ parse a nesting depth of 10^4 and a sum of 10^5 terms (10^6 with ``GRADGEN_SLOW=
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 import itertools
 import os
-import sys
 import time
 from dataclasses import dataclass
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from parser_helpers import error, render, shallow_stack
 
 from gradgen.errors import CompileError, Source
 from gradgen.lexer import tokenize
@@ -27,30 +25,9 @@ from gradgen.parser import parse
 from gradgen.syntax import Assign, For, If, Item, Return
 
 
-def render(expr: tuple[Item, ...]) -> str:
-    """Postfix items as text: ``x 2 ^ y +``."""
-    words = []
-    for item in expr:
-        if item.kind == "call":
-            words.append(f"{item.text}/{item.nargs}")
-        elif item.kind == "unary" and item.text == "-":
-            words.append("neg")
-        elif item.kind == "cond":
-            words.append("?:")
-        else:
-            words.append(item.text)
-    return " ".join(words)
-
-
 def postfix(text: str) -> str:
     """The postfix rendering of a bare expression's (or definition's) result."""
     return render(parse(text, "t.txt").body[-1].expr)
-
-
-def error(text: str) -> tuple[int, int, str]:
-    with pytest.raises(CompileError) as info:
-        parse(text, "t.txt")
-    return info.value.line, info.value.col, info.value.message
 
 
 # ---- expressions -------------------------------------------------------------------------------
@@ -580,18 +557,6 @@ def test_deep_nesting_needs_no_recursion(text: str, expected_items: int) -> None
     with shallow_stack(50):
         expr = parse(text, "deep.txt").body[0].expr
     assert len(expr) == expected_items
-
-
-@contextlib.contextmanager
-def shallow_stack(frames: int):
-    """Allow only `frames` more Python frames than the caller has: proof of no recursion."""
-    depth = len(inspect.stack(0))
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(depth + frames)
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(limit)
 
 
 def test_deep_error_quotes_are_shortened() -> None:

@@ -9,40 +9,18 @@ error message is asserted with its line and column.
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 import itertools
-import sys
 from dataclasses import dataclass
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from parser_helpers import error, render, shallow_stack
 
 from gradgen.errors import CompileError, Source
 from gradgen.lexer import tokenize
 from gradgen.parser import parse
 from gradgen.syntax import Assign, For, Function, If, Item, Name, Return, Statement, walk
-
-
-def render(expr: tuple[Item, ...]) -> str:
-    """Postfix items as text: ``X 1 axis= sum/2``, ``x 1 none none slice index/1``; a call is
-    ``sin/1``, a unary minus ``neg``, a conditional ``?:``."""
-    words = []
-    for item in expr:
-        if item.kind in ("call", "index", "tuple"):
-            words.append(f"{item.text if item.kind == 'call' else item.kind}/{item.nargs}")
-        elif item.kind == "unary" and item.text == "-":
-            words.append("neg")
-        elif item.kind == "cond":
-            words.append("?:")
-        elif item.kind in ("slice", "none"):
-            words.append(item.kind)
-        elif item.kind == "keyword":
-            words.append(f"{item.text}=")
-        else:
-            words.append(item.text)
-    return " ".join(words)
 
 
 def expr_of(text: str) -> tuple[Item, ...]:
@@ -56,12 +34,6 @@ def postfix(text: str) -> str:
 def located(text: str, *kinds: str) -> list[tuple[str, str, int, int, int]]:
     """(kind, text, line, col, nargs) of the items of the given kinds, in postfix order."""
     return [(i.kind, i.text, i.line, i.col, i.nargs) for i in expr_of(text) if i.kind in kinds]
-
-
-def error(text: str) -> tuple[int, int, str]:
-    with pytest.raises(CompileError) as info:
-        parse(text, "t.txt")
-    return info.value.line, info.value.col, info.value.message
 
 
 # ---- postfix order -----------------------------------------------------------------------------
@@ -564,15 +536,3 @@ def test_many_parameters_with_shapes() -> None:
     assert len(function.shapes) == 10_000
     col = text.index("x9999: (") + 1
     assert function.shapes[-1] == (Name("n", 1, col + 8), Name("9999", 1, col + 11))
-
-
-@contextlib.contextmanager
-def shallow_stack(frames: int):
-    """Allow only `frames` more Python frames than the caller has: proof of no recursion."""
-    depth = len(inspect.stack(0))
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(depth + frames)
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(limit)

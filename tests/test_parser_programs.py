@@ -9,39 +9,17 @@ recurses over the nesting. Every error message is asserted with its line and col
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 import itertools
-import sys
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from parser_helpers import error, render, shallow_stack
 
 from gradgen.errors import CompileError, Source
 from gradgen.lexer import tokenize
 from gradgen.parser import parse
 from gradgen.syntax import Assign, For, Function, If, Item, Name, Return, Statement, pops, walk
-
-
-def render(expr: tuple[Item, ...] | None) -> str | None:
-    """Postfix items as text: ``x 2 ^ y +``; a call is ``sin/1``, a unary minus ``neg``, a
-    conditional ``?:``, a subscript ``index/1``, a tuple ``tuple/2``."""
-    if expr is None:
-        return None
-    words = []
-    for item in expr:
-        if item.kind in ("call", "index", "tuple"):
-            words.append(f"{item.text if item.kind == 'call' else item.kind}/{item.nargs}")
-        elif item.kind in ("slice", "none"):
-            words.append(item.kind)
-        elif item.kind == "unary" and item.text == "-":
-            words.append("neg")
-        elif item.kind == "cond":
-            words.append("?:")
-        else:
-            words.append(item.text)
-    return " ".join(words)
 
 
 def program(*lines: str, entry: str | None = None) -> Function:
@@ -51,12 +29,6 @@ def program(*lines: str, entry: str | None = None) -> Function:
 def body(*lines: str) -> tuple[Statement, ...]:
     """The statements of ``def f(x, n):`` with the given (indented) lines."""
     return program("def f(x, n):", *lines).body
-
-
-def error(text: str, entry: str | None = None) -> tuple[int, int, str]:
-    with pytest.raises(CompileError) as info:
-        parse(text, "t.txt", entry)
-    return info.value.line, info.value.col, info.value.message
 
 
 def outline(statements: tuple[Statement, ...]) -> list:
@@ -409,18 +381,6 @@ def test_many_functions() -> None:
     assert function.name.text == "f0"
     assert [h.name.text for h in function.helpers[:2]] == ["f1", "f2"]
     assert len(function.helpers) == 1_999
-
-
-@contextlib.contextmanager
-def shallow_stack(frames: int):
-    """Allow only `frames` more Python frames than the caller has: proof of no recursion."""
-    depth = len(inspect.stack(0))
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(depth + frames)
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(limit)
 
 
 # ---- errors ------------------------------------------------------------------------------------
