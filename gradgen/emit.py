@@ -17,8 +17,17 @@ import jinja2
 
 from gradgen import __version__
 from gradgen.array_primitives import index_requirements
-from gradgen.emit_loops import Line, item_lines, loop_lines, program_names
-from gradgen.ir import Edge, Graph, Var, has_arrays, has_loops
+from gradgen.emit_blocks import Line, branch_lines, item_lines, loop_lines, program_names
+from gradgen.ir import (
+    BLOCKS,
+    Edge,
+    Graph,
+    Var,
+    has_arrays,
+    has_blocks,
+    has_branches,
+    subgraphs,
+)
 from gradgen.loops import loop_items
 from gradgen.naming import GENERATED_GLOBALS, assign_names, python_name
 from gradgen.primitives import REGISTRY, shape_text
@@ -28,7 +37,7 @@ from gradgen.printing import grad_of_text, operand, python_expr
 MODULE_GLOBALS = GENERATED_GLOBALS | {"INPUTS", "WRT", "SHAPES", "VALUE_SHAPE", "MINIMUM_SIZES",
                                       "forward",
                                       "gradient", "vjp", "jvp", "jacobian", "functools",
-                                      "_with_source_names"}
+                                      "inspect", "_with_source_names"}
 #: Builtins that the module's helpers call: an alias must not shadow them (``float = forward``).
 HELPER_BUILTINS = frozenset({"float", "tuple", "id"})
 SOURCE_LINES_SHOWN = 30
@@ -107,6 +116,7 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
         "aliases": _aliases(forward.name, array_valued),
         "renamed": _renamed(forward.inputs, params),
         "wrapped": [f.name for f in functions if f.name in ("forward", "gradient", "vjp")],
+        "pointwise": [] if arrays or not has_branches(forward) else ["forward", "gradient"],
     }
     return _environment().get_template("module.py.j2").render(context)
 
@@ -117,9 +127,9 @@ def _function(name: str, graph: Graph, doc: str, packed: str | None = None,
     arrive as one tuple argument of that name (the tangents of ``jvp``). With ``arrays``, the
     inputs' shapes are checked on entry, arrays are freed at their last use, and each partial
     (one per name in ``wrt``) is returned with its input's shape."""
-    loops = has_loops(graph)
-    views = _inline_transposes(graph) if arrays and not loops else {}
-    if loops:
+    blocks = has_blocks(graph)
+    views = _inline_transposes(graph) if arrays and not blocks else {}
+    if blocks:
         names = program_names(graph, MODULE_GLOBALS)
     else:
         names = assign_names(graph, MODULE_GLOBALS, reuse_dead=True, unnamed=frozenset(views))
@@ -239,8 +249,7 @@ def _helpers(*graphs: Graph) -> list[str]:
         graph = pending.pop()
         for edge in graph.edges:
             used.add(edge.prim)
-            if edge.prim == "loop":
-                pending.append(dict(edge.params)["body"])
+            pending += subgraphs(edge)
     return [REGISTRY[prim].helper for prim in sorted(used) if REGISTRY[prim].helper]
 
 
@@ -296,18 +305,20 @@ def _units(graph: Graph, names: dict[Var, str], depth: int, prefix: str,
     the block of one forward statement's derivative starts."""
     units = []
     origin = None
-    loops = {edge.output: edge for edge in graph.edges if edge.prim == "loop"}
+    blocks = {edge.output: edge for edge in graph.edges if edge.prim in BLOCKS}
     items = loop_items(graph.edges)
+    inner = functools.partial(_units, prefix=prefix)
     for edge in graph.edges if edges is None else edges:
         comment = None
         if edge.origin is not origin:
             origin = edge.origin
             comment = None if origin is None else prefix + grad_of_text(origin, names)
         if edge.prim == "loop":
-            unit = loop_lines(edge, names, depth, items.get(edge.output, {}),
-                              lambda body, names_, inner: _units(body, names_, inner, prefix))
+            unit = loop_lines(edge, names, depth, items.get(edge.output, {}), inner)
+        elif edge.prim == "cond":
+            unit = branch_lines(edge, names, depth, items.get(edge.output, {}), inner)
         elif edge.prim == "item":
-            unit = item_lines(edge, names, depth, loops[edge.inputs[0]])
+            unit = item_lines(edge, names, depth, blocks[edge.inputs[0]])
         else:
             unit = [Line(names[edge.output], python_expr(edge, names), None, depth)]
         if comment and unit:

@@ -159,3 +159,28 @@ def has_arrays(graph: Graph) -> bool:
 def has_loops(graph: Graph) -> bool:
     """Whether ``graph`` runs a loop (a program with ``for``)."""
     return any(edge.prim == "loop" for edge in graph.edges)
+
+
+def subgraphs(edge: Edge) -> list[Graph]:
+    """The graphs an edge holds: a loop's body, the two sides of a branch."""
+    return [value for _, value in edge.params if isinstance(value, Graph)]
+
+
+def has_blocks(graph: Graph) -> bool:
+    """Whether ``graph`` has control flow: a loop or a branch (edges holding graphs)."""
+    return any(edge.prim in BLOCKS for edge in graph.edges)
+
+
+def has_branches(graph: Graph) -> bool:
+    """Whether ``graph`` takes a real branch (an ``if`` on a scalar), at any depth."""
+    pending = [graph]
+    while pending:
+        for edge in pending.pop().edges:
+            if edge.prim == "cond":
+                return True
+            pending += subgraphs(edge)
+    return False
+
+
+#: The primitives whose edges hold graphs of their own.
+BLOCKS = frozenset({"loop", "cond"})

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gradgen.array_primitives import is_position
+from gradgen.branches import cond_params
 from gradgen.builder import GraphBuilder, as_params
 from gradgen.errors import CompileError
 from gradgen.ir import Graph, Shape, Var
@@ -34,7 +35,7 @@ from gradgen.primitives import (
     ShapeError,
     shape_text,
 )
-from gradgen.scopes import Frame, LoopScope, assigned_names
+from gradgen.scopes import BranchScope, Frame, LoopScope, Scope, assigned_names
 from gradgen.syntax import Assign, Expr, For, Function, If, Item, Name, Return, Statement
 
 #: Functions of the language that are not primitives of their own: name -> allowed arities.
@@ -51,9 +52,10 @@ JOINS = ("stack", "concat")
 LITERALS = {"True": True, "False": False, "None": None}
 
 
-def lower(function: Function) -> Graph:
-    """Build the IR graph of a parsed source file."""
-    return _Lowering(function).run()
+def lower(function: Function, select_branches: bool = False) -> Graph:
+    """Build the IR graph of a parsed source file. With ``select_branches``, every ``if`` is
+    a selection (``where``), for the routes that take straight-line programs only."""
+    return _Lowering(function, select_branches).run()
 
 
 def _temporary_names(function: Function, taken_names: set[str]) -> Iterator[str]:
@@ -93,15 +95,17 @@ _STATIC_ARITHMETIC = {"add": "+", "sub": "-", "mul": "*"}
 
 
 class _Lowering:
-    def __init__(self, function: Function) -> None:
+    def __init__(self, function: Function, select_branches: bool = False) -> None:
         self.function = function
+        self.select_branches = select_branches
         self.builder = GraphBuilder()
         self.env: dict[str, Var] = {}
         self.input_names = self._input_names()
         self.dimensions = self._dimensions()  # name -> (input index, axis)
         self.static: dict[Var, int | str] = {}  # values known at compile time
-        self.scopes: list[LoopScope] = []  # the loops being lowered, outermost first
-        self.loop_locals: dict[str, Name] = {}  # names assigned only inside a finished loop
+        self.scopes: list[Scope] = []  # the loops and branches being lowered, outermost first
+        # names assigned only inside a finished block: where first, and which block
+        self.block_locals: dict[str, tuple[Name, str]] = {}
         self.helpers = {helper.name.text: helper for helper in function.helpers}
         self.calling: list[str] = []  # the helpers being inlined, outermost first
         self.temporaries = _temporary_names(function, set(self.input_names) | set(self.dimensions))
@@ -163,8 +167,9 @@ class _Lowering:
         initial = [self.value(self.lookup_name(name, statement), statement, "a loop")
                    for name in carried]
         carried_in = [Var(name, var.shape, var.dtype) for name, var in zip(carried, initial)]
-        scope = LoopScope(self.builder, self.env, GraphBuilder(), Var(target, (), "int"), carried,
-                          initial, carried_in, (start, stop), statement)
+        scope = LoopScope(self.builder, self.env, GraphBuilder(), statement,
+                          index=Var(target, (), "int"), carried=carried, carried_init=initial,
+                          carried_in=carried_in, bounds=(start, stop))
         self.scopes.append(scope)
         self.builder = scope.builder
         self.env = {target: scope.index, **dict(zip(carried, scope.carried_in))}
@@ -209,14 +214,70 @@ class _Lowering:
                 {"index": k, "shape": var.shape, "dtype": var.dtype}))
         for name, first in assigned_names(statement.body).items():
             if name not in scope.carried:
-                self.loop_locals[name] = first.target
+                self.block_locals[name] = (first.target, "only inside the loop")
 
     def open_branch(self, statement: If) -> Frame:
-        """Lower an ``if``: each side in its own copy of the environment, then select."""
+        """Start lowering an ``if``: a real branch on a number, a selection on an array."""
         test = self.evaluate(statement.test, None)
         if test.dtype != "bool":
             self.fail("'if' expects a condition such as 'x > 0', got a number",
                       statement.test[-1])
+        if test.shape or self.select_branches or len(self.scopes) >= MAX_NESTING:
+            return self.open_selection(statement, test)
+        scope = BranchScope(self.builder, self.env, GraphBuilder(), statement, test=test)
+        self.scopes.append(scope)
+        self.builder, self.env = scope.builder, {}
+
+        def after_then() -> Frame:
+            scope.then_env, scope.then_edges = self.env, scope.builder.edges
+            self.builder, self.env = GraphBuilder(), {}
+            return Frame(iter(statement.orelse), lambda: self.close_branch(scope))
+
+        return Frame(iter(statement.body), after_then)
+
+    def close_branch(self, scope: BranchScope) -> None:
+        """Both sides are lowered: add the cond edge and its results to the enclosing graph.
+        Its results are the variables both sides assign, or either side and known before."""
+        statement = scope.statement
+        sides = (scope.then_env, self.env)
+        else_edges = self.builder.edges
+        known = [scope.outer_env, *(s.outer_env for s in self.scopes[:-1])]
+        assigned = [[name for name in assigned_names(block) if name in env]
+                    for block, env in zip((statement.body, statement.orelse), sides)]
+        names = [name for name in dict.fromkeys([*assigned[0], *assigned[1]])
+                 if all(name in side for side in assigned) or any(name in env for env in known)]
+        outputs: tuple[list[Var], list[Var]] = ([], [])
+        for name in names:
+            for env, found in zip(sides, outputs):
+                self.env = {}  # a side that leaves the name alone passes the outside value on
+                found.append(env.get(name) or self.lookup_name(name, statement))
+            then, orelse = outputs[0][-1], outputs[1][-1]
+            if then.shape != orelse.shape or then.dtype != orelse.dtype:
+                self.fail(f"'{name}' has {_kind(then)} after the 'if' side and {_kind(orelse)} "
+                          "after the 'else' side; give it the same in both", statement)
+        self.scopes.pop()
+        self.builder, self.env = scope.outer_builder, scope.outer_env
+        self.note_block_locals(statement, names, "in only one side of the 'if'")
+        inputs = tuple(scope.invariants.values())
+        function = self.function.name.text
+        then = Graph(f"{function}_then", inputs, tuple(scope.then_edges), tuple(outputs[0]))
+        orelse = Graph(f"{function}_else", inputs, tuple(else_edges), tuple(outputs[1]))
+        cond = self.builder.emit("cond", (scope.test, *scope.invariants), None,
+                                 as_params(cond_params(then, orelse, len(names))))
+        for k, (name, var) in enumerate(zip(names, outputs[0])):
+            self.env[name] = self.builder.emit("item", (cond,), name, as_params(
+                {"index": k, "shape": var.shape, "dtype": var.dtype}))
+
+    def note_block_locals(self, statement: If, kept: list[str], where: str) -> None:
+        """Names the sides of an ``if`` assign that do not live on after it."""
+        for block in (statement.body, statement.orelse):
+            for name, first in assigned_names(block).items():
+                if name not in kept:
+                    self.block_locals[name] = (first.target, where)
+
+    def open_selection(self, statement: If, test: Var) -> Frame:
+        """Lower an ``if`` as a selection: each side in its own copy of the environment, then
+        ``where`` for every variable the sides assign."""
         before = self.env
         self.env = dict(before)
 
@@ -230,16 +291,17 @@ class _Lowering:
     def merge_branches(self, statement: If, test: Var, before: dict[str, Var],
                        then_env: dict[str, Var]) -> None:
         else_env, merged = self.env, dict(before)
+        kept = []
         for name in {**then_env, **else_env}:
             then, orelse = then_env.get(name), else_env.get(name)
-            if then is before.get(name) and orelse is before.get(name):
-                continue
-            if then is None or orelse is None:
-                self.fail(f"'{name}' is assigned in only one branch of this 'if'; give it a "
-                          "value before the 'if'", statement)
+            if then is None or orelse is None or (then is before.get(name)
+                                                  and orelse is before.get(name)):
+                continue  # assigned on one side only: it does not live on after the 'if'
+            kept.append(name)
             merged[name] = then if then is orelse else self.builder.emit(
                 "where", (test, then, orelse), name)
         self.env = merged
+        self.note_block_locals(statement, kept, "in only one side of the 'if'")
 
     def lookup_name(self, name: str, where: Any) -> Any:
         """The node a name stands for here: this body's, or an enclosing one's brought in as
@@ -328,10 +390,11 @@ class _Lowering:
             message += f"; variables so far: {', '.join(variables)}"
         if self.dimensions:
             message += f"; dimensions: {', '.join(self.dimensions)}"
-        if name in self.loop_locals:
-            first = self.loop_locals[name]
-            return (f"'{name}' is assigned only inside the loop (at {first.line}:{first.col}); "
-                    "give it a value before the loop to use it after")
+        if name in self.block_locals:
+            first, where = self.block_locals[name]
+            block = "the loop" if "loop" in where else "the 'if'"
+            return (f"'{name}' is assigned {where} (at {first.line}:{first.col}); "
+                    f"give it a value before {block} to use it after")
         guess = difflib.get_close_matches(name, list(self.env) + list(self.dimensions), n=1)
         if guess:
             message += f" — did you mean '{guess[0]}'?"
@@ -454,15 +517,15 @@ class _Lowering:
                       f"{'' if len(params) == 1 else 's'}, got {len(positional)}", item)
         args = [self.value(value, arg_item, item.text) for value, arg_item in positional]
         self.check_arguments(helper, args, positional)
-        saved = (self.env, self.scopes, self.dimensions, self.loop_locals)
+        saved = (self.env, self.scopes, self.dimensions, self.block_locals)
         self.env, self.scopes = dict(zip(params, args)), []
-        self.dimensions, self.loop_locals = {}, {}
+        self.dimensions, self.block_locals = {}, {}
         self.calling.append(item.text)
         try:
             return self.lower_statements(helper.body, item.text)
         finally:
             self.calling.pop()
-            self.env, self.scopes, self.dimensions, self.loop_locals = saved
+            self.env, self.scopes, self.dimensions, self.block_locals = saved
 
     def check_arguments(self, helper: Function, args: list[Var],
                         positional: list[tuple[Any, Item]]) -> None:

@@ -16,7 +16,7 @@ from gradgen.ir import Edge, Graph, Var
 #: Module-level names that generated function bodies refer to.
 GENERATED_GLOBALS = frozenset({"np", "_as_float", "_finish", "_finish_arrays", "_check_shapes",
                                "_units", "_jacobians", "_logsumexp", "_softmax",
-                               "_log_softmax", "_scatter"})
+                               "_log_softmax", "_scatter", "_pointwise", "_gathered"})
 
 
 def adjoint_name(hint: str | None) -> str | None:

@@ -8,8 +8,9 @@ then drops dead edges. The identities are exact for every float, inf and NaN inc
 ``where(c, x, x)`` → ``x``. ``0 * x`` → ``0`` is *not* done: it is wrong for inf and NaN.
 A rewrite that would change a value's shape (``x ^ 0`` → ``1`` for an array ``x``) is not done.
 A value spread over an array (the adjoint of a reduction) is used unspread where broadcasting
-gives the same shape: ``g * x``, not ``broadcast_to(g, shape(x)) * x``. Loop bodies are
-simplified too, and an edge that makes an array to be written in place is never shared.
+gives the same shape: ``g * x``, not ``broadcast_to(g, shape(x)) * x``. Loop bodies and the
+sides of branches are simplified too; an edge that makes an array to be written in place is
+never shared.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 
 from gradgen.builder import give_hint
-from gradgen.ir import Edge, Graph, Var, const
+from gradgen.ir import BLOCKS, Edge, Graph, Var, const
 from gradgen.primitives import REGISTRY, broadcast
 
 COMMUTATIVE = frozenset({"add", "mul", "eq", "ne", "and", "or", "hypot", "max", "min"})
@@ -77,8 +78,8 @@ class _Simplifier:
             return
         prim, inputs = result if result else (edge.prim, inputs)
         params = edge.params
-        if prim == "loop":  # simplify the body too (loops nest only a few levels deep)
-            params = _with_body(params, optimize(dict(params)["body"]))
+        if prim in BLOCKS:  # simplify the bodies too (blocks nest only a few levels deep)
+            params = _with_bodies(params)
         key = self.key(prim, inputs, params)
         if REGISTRY[prim].fresh:
             key += (id(edge),)  # its array is written in place: never share it
@@ -160,8 +161,10 @@ class _Simplifier:
         return edge.inputs[0] if edge is not None and edge.prim == "neg" else None
 
 
-def _with_body(params: tuple, body: Graph) -> tuple:
-    return tuple((key, body if key == "body" else value) for key, value in params)
+def _with_bodies(params: tuple) -> tuple:
+    """An edge's parameters with each graph it holds simplified."""
+    return tuple((key, optimize(value) if isinstance(value, Graph) else value)
+                 for key, value in params)
 
 
 def _is(var: Var, value: float) -> bool:

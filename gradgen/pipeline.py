@@ -80,13 +80,16 @@ def collector_paused() -> Iterator[None]:
 
 
 @collector_paused()
-def build_forward(text: str, path: str = "<string>", entry: str | None = None) -> Graph:
-    """Parse, lower and simplify a source text into its checked forward graph.
+def build_forward(text: str, path: str = "<string>", entry: str | None = None,
+                  select_branches: bool = False) -> Graph:
+    """Parse, lower and simplify a source text into its checked forward graph. With
+    ``select_branches``, every ``if`` is a selection (``where``): a straight-line graph for
+    the routes that take no control flow (forward mode, SymPy, traces, pictures).
 
     Simplifying before reverse mode means the reverse pass sees each shared value once
     (``sin(x*y) + cos(x*y)`` backpropagates through one ``x*y``, not two).
     """
-    return check(optimize(check(lower(parse(text, path, entry)))))
+    return check(optimize(check(lower(parse(text, path, entry), select_branches))))
 
 
 @collector_paused()
@@ -133,7 +136,8 @@ def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | Non
     ``def``s to compile (default: the last); the others are helpers it may call.
     """
     _check_choice(mode, method)
-    forward = build_forward(text, path, entry)
+    straight_line = mode == "forward" or method == "symbolic"
+    forward = build_forward(text, path, entry, select_branches=straight_line)
     derivative = build_derivative(forward, wrt, mode, method, cse)
     filename = Path(path).name
     command = command or _command(filename, wrt, mode, method, cse, entry)

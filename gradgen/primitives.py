@@ -188,6 +188,7 @@ primitive("min", "np.minimum({0}, {1})", np.minimum, sympy.Min, _select_rule("le
           ((-3.0, 3.0),) * 2)
 
 import gradgen.array_primitives  # noqa: E402, F401  (registers the array primitives)
+import gradgen.branches  # noqa: E402, F401  (registers cond)
 import gradgen.loops  # noqa: E402, F401  (registers loop and item)
 
 #: Language spellings of the infix and prefix operators, as the parser reports them.

@@ -118,6 +118,9 @@ def grad_of_text(origin: Edge, names: dict[Var, str]) -> str:
     """
     if origin.prim == "loop":
         return loop_text(origin, names)
+    if origin.prim == "cond":
+        test = origin.inputs[0]
+        return f"if {names.get(test) or test.name or '_'}"
     local = {var: names.get(var) or var.name or "_"
              for var in (origin.output, *origin.inputs) if not var.is_const}
     return f"{local[origin.output]} = {source_expr(origin, local)}"

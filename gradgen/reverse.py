@@ -20,7 +20,9 @@ branch not taken adds an exact zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from gradgen.branches import cond_params, cond_parts
 from gradgen.builder import GraphBuilder, as_params, give_hint
 from gradgen.ir import Edge, Graph, Var, consumers, select_inputs
 from gradgen.loops import loop_items, loop_params, loop_parts
@@ -61,21 +63,25 @@ def backward(builder: GraphBuilder, edges: tuple[Edge, ...], outputs: list[Var],
 
 
 def emit_forward(builder: GraphBuilder, edges: tuple[Edge, ...], active: list[Edge],
-                 varied: set[Var]) -> dict[Edge, Reversal]:
-    """The forward edges, active loops recording for their reverse; returns how to reverse
-    each such loop."""
+                 varied: set[Var]) -> dict[Edge, Any]:
+    """The forward edges, active loops and branches recording for their reverse; returns how
+    to reverse each of them."""
     active_set = set(active)
-    reversals = {}
+    reversals: dict[Edge, Reversal | BranchReversal] = {}
+    items = loop_items(edges)
     for edge in edges:
         if edge in active_set and edge.prim == "loop":
             reversals[edge] = tape_loop(builder, edge, varied)
+        elif edge in active_set and edge.prim == "cond":
+            used = {k: var for k, var in items.get(edge.output, {}).items() if var in varied}
+            reversals[edge] = record_branch(builder, edge, varied, used)
         else:
             builder.edges.append(edge)
     return reversals
 
 
 def emit_adjoints(builder: GraphBuilder, edges: tuple[Edge, ...], active: list[Edge],
-                  reversals: dict[Edge, Reversal], outputs: list[Var], seeds: list[Var],
+                  reversals: dict[Edge, Any], outputs: list[Var], seeds: list[Var],
                   targets: tuple[Var, ...]) -> list[Var | None]:
     """The adjoint edges, in reverse order of the active edges."""
     adjoints: dict[Var, Var] = {}
@@ -86,7 +92,9 @@ def emit_adjoints(builder: GraphBuilder, edges: tuple[Edge, ...], active: list[E
     for edge in reversed(active):
         if edge.prim == "loop":
             reverse_loop(builder, edge, reversals[edge], items.get(edge.output, {}), adjoints)
-        elif edge.prim != "item":  # a loop's results: the loop itself reads their adjoints
+        elif edge.prim == "cond":
+            reverse_branch(builder, edge, reversals[edge], items.get(edge.output, {}), adjoints)
+        elif edge.prim != "item":  # a block's results: the block itself reads their adjoints
             _backpropagate(builder, edge, adjoints, guards)
     builder.origin = None
     return [adjoints.get(var) for var in targets]
@@ -250,6 +258,96 @@ def reverse_loop(builder: GraphBuilder, edge: Edge, reversal: Reversal,
     for var, bar in zip((*parts.carried, *sums), results):
         if not var.is_const and var.dtype == "float":
             _accumulate(builder, var, bar, adjoints)
+
+
+# ---- branches: the side taken records what its adjoint reads; the reverse goes back the same way
+
+@dataclass(frozen=True)
+class BranchReversal:
+    """What the reverse of one branch needs: per side, the adjoint edges and what they give
+    each differentiated operand; the cotangents of the results, and the recorded values."""
+
+    results: tuple[int, ...]  # the results whose adjoints are pulled back
+    seeds: tuple[Var, ...]  # one cotangent per such result
+    wanted: tuple[Var, ...]  # the sides' inputs whose adjoints are taken
+    residuals: tuple[Var, ...]  # forward values of the sides that their adjoints read
+    recorded: tuple[Var, ...]  # the recording cond's items holding them
+    sides: tuple[tuple[tuple[Edge, ...], list[Var | None]], ...]
+
+
+def record_branch(builder: GraphBuilder, edge: Edge, varied: set[Var],
+                  used: dict[int, Var]) -> BranchReversal:
+    """Emit ``edge`` as a branch whose sides also output the values their adjoints read
+    (each side a placeholder for the other's); return what `reverse_branch` needs. Adjoints
+    are pulled back from the ``used`` results, to the operands that are ``varied``."""
+    parts = cond_parts(edge)
+    results = tuple(k for k in sorted(used) if used[k].dtype == "float")
+    wanted = tuple(inner for outer, inner in zip(parts.operands, parts.operand_in)
+                   if outer in varied and inner.dtype == "float")
+    seeds = tuple(Var(adjoint_name(used[k].name), used[k].shape) for k in results)
+    forward_parts, sides, residuals = [], [], []
+    for side in (parts.then, parts.orelse):
+        step = GraphBuilder()
+        outputs = [side.outputs[k] for k in results]
+        active, inner_varied = _active(side.edges, wanted, outputs)
+        reversals = emit_forward(step, side.edges, active, inner_varied)
+        forward_parts.append(tuple(step.edges))
+        bars = emit_adjoints(step, side.edges, active, reversals, outputs, list(seeds), wanted)
+        adjoint_part = _needed(tuple(step.edges[len(forward_parts[-1]):]), bars)
+        residuals.append(_read_from_outside(adjoint_part, {*seeds, *parts.operand_in}))
+        sides.append((adjoint_part, bars))
+    placeholder = builder.const(0.0)  # what a side outputs for the other side's residuals
+    then_residuals, else_residuals = residuals
+    recording = [side.replace(edges=forward, outputs=side.outputs[:parts.results] + mine)
+                 for side, forward, mine in zip(
+                     (parts.then, parts.orelse), forward_parts,
+                     (then_residuals + (placeholder,) * len(else_residuals),
+                      (placeholder,) * len(then_residuals) + else_residuals))]
+    params = dict(edge.params)
+    params.update(then=recording[0], orelse=recording[1],
+                  residuals=(len(then_residuals), len(else_residuals)))
+    builder.edges.append(Edge("cond", edge.inputs, edge.output, as_params(params), edge.origin))
+    kept = then_residuals + else_residuals
+    recorded = tuple(builder.emit("item", (edge.output,), var.name, as_params(
+        {"index": parts.results + k, "shape": var.shape, "dtype": var.dtype}))
+        for k, var in enumerate(kept))
+    return BranchReversal(results, seeds, wanted, kept, recorded, tuple(sides))
+
+
+def reverse_branch(builder: GraphBuilder, edge: Edge, reversal: BranchReversal,
+                   items: dict[int, Var], adjoints: dict[Var, Var]) -> None:
+    """The reverse of a branch: a branch on the same test whose sides are the adjoints of the
+    forward sides; what reaches the operands is added to their adjoints."""
+    bars_in = [adjoints.get(items[k]) for k in reversal.results]
+    if not reversal.wanted or all(bar is None for bar in bars_in):
+        return
+    builder.origin = edge
+    zero = builder.const(0.0)
+    seeds_in = [bar if bar is not None else _zeros_like(builder, items[k], zero)
+                for bar, k in zip(bars_in, reversal.results)]
+    parts = cond_parts(edge)
+    inputs = (*reversal.seeds, *reversal.residuals, *parts.operand_in)
+    sides = []
+    for (adjoint_part, bars), name in zip(reversal.sides, ("then", "else")):
+        step = GraphBuilder()
+        step.edges.extend(adjoint_part)
+        step.origin = edge
+        outputs = tuple(bar if bar is not None else _zeros_like(step, inner, zero)
+                        for bar, inner in zip(bars, reversal.wanted))
+        sides.append(Graph(f"{parts.then.name}_{name}_reverse", inputs, tuple(step.edges),
+                           outputs))
+    branch = builder.emit("cond", (parts.test, *seeds_in, *reversal.recorded, *parts.operands),
+                          None, as_params(cond_params(sides[0], sides[1], len(reversal.wanted))))
+    outer = dict(zip(parts.operand_in, parts.operands))
+    for k, inner in enumerate(reversal.wanted):
+        bar = builder.emit("item", (branch,), adjoint_name(inner.name), as_params(
+            {"index": k, "shape": inner.shape, "dtype": "float"}))
+        _accumulate(builder, outer[inner], bar, adjoints)
+
+
+def _zeros_like(builder: GraphBuilder, like: Var, zero: Var) -> Var:
+    """Zeros of ``like``'s shape: the constant for a scalar."""
+    return zero if not like.shape else builder.expand(zero, like, axis=None, keepdims=False)
 
 
 def _backpropagate(builder: GraphBuilder, edge: Edge, adjoints: dict[Var, Var],

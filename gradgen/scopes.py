@@ -4,9 +4,12 @@ Part of the lowering (`lower`): a ``for`` loop's body is lowered into a graph of
 `LoopScope`), with the loop variable, the loop-carried variables (assigned in the body and
 known before it) and the invariants it reads from outside (pulled in on first use) as the
 body's inputs; closing the scope adds one ``loop`` edge and its ``item`` results to the
-enclosing graph. An ``if`` is lowered as a selection: both sides are lowered in copies of the
-environment and every variable either side assigns becomes ``where(test, then, else)``, which
-carries the NaN safety of ``where`` (the side not taken contributes an exact zero).
+enclosing graph. An ``if`` on one number is a real branch: each side is lowered into a graph
+of its own (its `BranchScope`), with the outside values it reads as inputs, and closing the
+scope adds one ``cond`` edge. An ``if`` on an array condition is a selection: both sides are
+lowered in copies of the environment and every variable either side assigns becomes
+``where(test, then, else)``, which carries the NaN safety of ``where`` (the side not taken
+contributes an exact zero).
 """
 
 from __future__ import annotations
@@ -20,26 +23,43 @@ from gradgen.ir import Var
 
 
 @dataclass
-class LoopScope:
-    """One open loop: the enclosing graph's builder and environment, and the body's."""
+class Scope:
+    """A block being lowered into a graph of its own: the enclosing graph's builder and
+    environment, the block's builder, and the outside values it reads (its inputs)."""
 
     outer_builder: GraphBuilder
     outer_env: dict[str, Var]
     builder: GraphBuilder
-    index: Var
-    carried: list[str]
-    carried_init: list[Var]
-    carried_in: list[Var]
-    bounds: tuple[Var, Var]  # start, stop
-    statement: Any  # the ``for``
-    invariants: dict[Var, Var] = field(default_factory=dict)  # outer node -> body input
+    statement: Any  # the ``for`` or the ``if``
+    invariants: dict[Var, Var] = field(default_factory=dict)  # outer node -> block input
 
     def invariant(self, outer: Var) -> Var:
-        """The body's input standing for ``outer`` (made on first use)."""
+        """The block's input standing for ``outer`` (made on first use)."""
         inner = self.invariants.get(outer)
         if inner is None:
             inner = self.invariants[outer] = Var(outer.name, outer.shape, outer.dtype)
         return inner
+
+
+@dataclass
+class LoopScope(Scope):
+    """One open loop: its variable, and the carried variables' names, starts and inputs."""
+
+    index: Var = None  # type: ignore[assignment]
+    carried: list[str] = field(default_factory=list)
+    carried_init: list[Var] = field(default_factory=list)
+    carried_in: list[Var] = field(default_factory=list)
+    bounds: tuple[Var, Var] = ()  # type: ignore[assignment]  # start, stop
+
+
+@dataclass
+class BranchScope(Scope):
+    """One open ``if`` on a number: its test, and the ``then`` side once it is lowered (both
+    sides share the block's inputs)."""
+
+    test: Var = None  # type: ignore[assignment]
+    then_env: dict[str, Var] | None = None
+    then_edges: list[Any] = field(default_factory=list)
 
 
 @dataclass

@@ -215,8 +215,10 @@ ERRORS = [
      "the loop variable 'i' cannot be assigned in the loop"),
     ("def f(x):\n    if x:\n        x = 1\n    return x\n", 2, 8,
      "'if' expects a condition such as 'x > 0', got a number"),
-    ("def f(x):\n    if x > 0:\n        y = 1\n    return x\n", 2, 5,
-     "'y' is assigned in only one branch of this 'if'"),
+    ("def f(x):\n    if x > 0:\n        y = 1\n    return y\n", 4, 12,
+     "'y' is assigned in only one side of the 'if' (at 3:9); give it a value before the 'if'"),
+    ("def f(x: (n,)):\n    if x > 0:\n        y = x\n    else:\n        z = x\n"
+     "    return sum(z)\n", 6, 16, "'z' is assigned in only one side of the 'if' (at 5:9)"),
     ("def g(x):\n    return f(x)\n\ndef f(x):\n    return g(x) + 1\n", 2, 12,
      "recursion is not supported: f -> g -> f"),
     ("def g(x: (2,)):\n    return sum(x)\n\ndef f(y: (3,)):\n    return g(y)\n", 5, 14,

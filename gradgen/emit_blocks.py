@@ -1,4 +1,5 @@
-"""Emission of loops: a ``loop`` edge printed as a Python ``for`` statement.
+"""Emission of blocks: a ``loop`` edge printed as a Python ``for`` statement, a ``cond`` edge
+as an ``if``/``else``.
 
 Part of emission (`emit`). A loop becomes::
 
@@ -13,8 +14,17 @@ Part of emission (`emit`). A loop becomes::
 Names follow the source: a carried variable keeps one Python name before, in and after the
 loop wherever that is safe (the value before the loop is not needed after it, the next value
 is computed after the last use of the current one), and a loop's invariants are the enclosing
-names themselves. Loops nest at most `loops.MAX_NESTING` deep, so going into bodies by
-recursion stays shallow.
+names themselves. A branch becomes::
+
+    if x > 0:                       # the test, one number
+        y = np.log(x)               # ...the side's statements, one per edge...
+        v3 = None                   # the other side's recorded values (reverse mode)
+    else:
+        y = 0.0
+
+Each side assigns the branch's results under the names they have after it (the source's, where
+that is safe); what one side records for its reverse is left in its own name. Blocks nest at
+most `loops.MAX_NESTING` deep, so going into bodies by recursion stays shallow.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gradgen.branches import cond_parts
 from gradgen.ir import Edge, Graph, Var
 from gradgen.loops import LoopParts, loop_items, loop_parts
 from gradgen.naming import Namer
@@ -40,7 +51,7 @@ class Line:
 
 
 def program_names(graph: Graph, reserved: frozenset[str]) -> dict[Var, str]:
-    """A Python name for every node of a graph with loops, bodies included (one scope)."""
+    """A Python name for every node of a graph with blocks, bodies included (one scope)."""
     namer = Namer(reserved)
     names = {var: namer.fresh(var.name or "x") for var in graph.inputs}
     _name_edges(graph, names, namer, {var: len(graph.edges) for var in graph.outputs})
@@ -54,6 +65,8 @@ def _name_edges(graph: Graph, names: dict[Var, str], namer: Namer,
     for index, edge in enumerate(graph.edges):
         if edge.prim == "loop":
             _name_loop(edge, index, names, namer, last, items.get(edge.output, {}))
+        elif edge.prim == "cond":
+            _name_branch(edge, index, names, namer, last, items.get(edge.output, {}))
         elif edge.output not in names:
             hint = edge.output.name
             names[edge.output] = (namer.fresh(hint) if hint
@@ -93,6 +106,60 @@ def _name_loop(edge: Edge, index: int, names: dict[Var, str], namer: Namer,
     for tape in items.values():
         if tape not in names:
             names[tape] = namer.fresh(tape.name or "tape")
+
+
+def _name_branch(edge: Edge, index: int, names: dict[Var, str], namer: Namer,
+                 last: dict[Var, int], items: dict[int, Var]) -> None:
+    """Names for a branch: its sides' inputs are the operands' names; a result keeps the name
+    of the variable it replaces where both sides compute it after their last use of that
+    variable, and each side computes a result under the result's name where it can."""
+    parts = cond_parts(edge)
+    sides = (parts.then, parts.orelse)
+    for outer, inner in zip(edge.inputs[1:], parts.then.inputs):
+        names.setdefault(inner, operand(outer, names))
+    side_last = [_last_uses(side.edges, dict.fromkeys(side.outputs, len(side.edges)))
+                 for side in sides]
+    positions = [{e.output: k for k, e in enumerate(side.edges)} for side in sides]
+    operand_names = {names[inner] for inner in parts.operand_in}
+    for k in range(parts.results):
+        item = items.get(k)
+        if item is None:
+            continue
+        if item not in names:
+            names[item] = _result_name(edge, index, k, item, names, namer, last, side_last,
+                                       positions)
+        elif names[item] in operand_names:
+            continue  # named by an enclosing branch after a value this one reads
+        for side, position in zip(sides, positions):
+            out = side.outputs[k]
+            if out in position and out not in names:
+                names[out] = names[item]
+    for side in sides:
+        _name_edges(side, names, namer, {})
+    for k, item in items.items():
+        if item not in names:  # a recorded value keeps its name in the side that makes it
+            side = sides[0] if k in parts.own_outputs(0) else sides[1]
+            names[item] = names[side.outputs[k]]
+
+
+def _result_name(edge: Edge, index: int, k: int, item: Var, names: dict[Var, str],
+                 namer: Namer, last: dict[Var, int], side_last: list[dict[Var, int]],
+                 positions: list[dict[Var, int]]) -> str:
+    """The name of a branch's result ``k``: the name of the operand it replaces if nothing
+    reads that operand after the branch, and each side either passes it on or computes the
+    result after its last use; a fresh name otherwise."""
+    parts = cond_parts(edge)
+    for outer, inner in zip(parts.operands, parts.operand_in):
+        if outer.is_const or outer.name != item.name or last.get(outer, -1) > index:
+            continue
+        safe = all(side.outputs[k] is inner or (side.outputs[k] in position and
+                                                position[side.outputs[k]] >= used.get(inner, -1)
+                                                and used.get(inner, -1) < len(side.edges))
+                   for side, position, used in zip((parts.then, parts.orelse), positions,
+                                                   side_last))
+        if safe:
+            return names[outer]
+    return namer.fresh(item.name or "v")
 
 
 def _last_uses(edges: tuple[Edge, ...], kept_after: dict[Var, int]) -> dict[Var, int]:
@@ -143,8 +210,30 @@ def loop_lines(edge: Edge, names: dict[Var, str], depth: int, items: dict[int, V
     return lines
 
 
+def branch_lines(edge: Edge, names: dict[Var, str], depth: int, items: dict[int, Var],
+                 body_units: EdgeUnits) -> Unit:
+    """The lines of one branch at ``depth``: ``if test:``, a side, ``else:``, the other (the
+    ``else`` left out where that side has nothing to do)."""
+    parts = cond_parts(edge)
+    lines = [Line(None, f"if {operand(parts.test, names)}:", None, depth)]
+    for number, side in enumerate((parts.then, parts.orelse)):
+        body = [line for unit in body_units(side, names, depth + 1) for line in unit]
+        for k, item in sorted(items.items()):
+            if k >= parts.results and k not in parts.own_outputs(number):
+                body.append(Line(names[item], "None", None, depth + 1))  # the other side's
+            elif names[item] != operand(side.outputs[k], names):
+                body.append(Line(names[item], operand(side.outputs[k], names), None, depth + 1))
+        if number == 0:
+            lines += body or [Line(None, "pass", None, depth + 1)]
+        elif body:
+            lines += [Line(None, "else:", None, depth), *body]
+    return lines
+
+
 def item_lines(edge: Edge, names: dict[Var, str], depth: int, loop: Edge) -> Unit:
     """A carried result after the loop (a tape needs no line: it was made before)."""
+    if loop.prim == "cond":
+        return []  # a branch's results are assigned inside its sides
     index = dict(edge.params)["index"]
     parts = loop_parts(loop)
     if index >= len(parts.carried):
