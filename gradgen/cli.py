@@ -236,7 +236,7 @@ def _run_graph(args: argparse.Namespace) -> None:
 
 
 def _graph(args: argparse.Namespace):
-    forward = build_forward(_read(Path(args.file)), args.file, select_branches=True)
+    forward = build_forward(_read(Path(args.file)), args.file, straight_line=True)
     if not args.grad:
         return forward
     return _usage_errors(lambda: build_gradient(forward, _wrt(args)))
@@ -253,7 +253,7 @@ def _run_compare(args: argparse.Namespace) -> None:
 
 
 def _run_trace(args: argparse.Namespace) -> None:
-    forward = build_forward(_read(Path(args.file)), args.file, select_branches=True)
+    forward = build_forward(_read(Path(args.file)), args.file, straight_line=True)
     require_scalars(forward)
     point = _point(forward, args.at)
     print(_usage_errors(lambda: trace_report(forward, point, args.forward), "--forward"), end="")

@@ -130,7 +130,7 @@ def compare(text: str, path: str = "<string>", at: dict[str, float] | None = Non
     A symbolic route past one of SymPy's limits (`LimitError`) is reported in ``notes``, with
     NaN for its numbers and None for its costs.
     """
-    forward = build_forward(text, path, select_branches=True)
+    forward = build_forward(text, path, straight_line=True)
     if has_arrays(forward) or has_loops(forward):
         what = "arrays" if has_arrays(forward) else "a loop"
         raise LimitError(f"compare sets the routes side by side for straight-line scalar "

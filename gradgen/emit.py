@@ -17,7 +17,14 @@ import jinja2
 
 from gradgen import __version__
 from gradgen.array_primitives import index_requirements
-from gradgen.emit_blocks import Line, branch_lines, item_lines, loop_lines, program_names
+from gradgen.emit_blocks import (
+    Line,
+    branch_lines,
+    call_lines,
+    item_lines,
+    loop_lines,
+    program_names,
+)
 from gradgen.ir import (
     BLOCKS,
     Edge,
@@ -81,24 +88,29 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
     ``gradient``.
     """
     wrt = tuple(var.name for var in forward.inputs) if wrt is None else wrt
-    params = _param_names(forward)
+    called = _called(forward, derivative)
+    reserved = MODULE_GLOBALS | {name for name, _ in called}
+    params = _param_names(forward, reserved)
     signature = _signature(forward)
     arrays = has_arrays(forward)
     array_valued = bool(forward.outputs[0].shape)
     if mode == "forward mode":
         derivatives = [_function("jvp", derivative, f"Value of {signature} and its derivative "
                                  "along tangents, one per name in WRT.", packed="tangents",
-                                 own=len(forward.inputs)),
+                                 own=len(forward.inputs), reserved=reserved),
                        _gradient_by_sweeps(params, wrt, forward.inputs), _vjp(params)]
     elif array_valued:
         derivatives = [_function("vjp", derivative, f"Value of {signature}, and the cotangent "
-                                 "pulled back to each input of WRT.", arrays=True, wrt=wrt),
+                                 "pulled back to each input of WRT.", arrays=True, wrt=wrt,
+                                 reserved=reserved),
                        _jacobian(params, wrt, forward.inputs)]
     else:
         derivatives = [_function("gradient", derivative, f"Value and partials of {signature}.",
-                                 arrays=arrays, wrt=wrt), _vjp(params)]
-    functions = [_function("forward", forward, f"Value of {signature}.", arrays=arrays),
-                 *derivatives]
+                                 arrays=arrays, wrt=wrt, reserved=reserved), _vjp(params)]
+    functions = [_function("forward", forward, f"Value of {signature}.", arrays=arrays,
+                           reserved=reserved),
+                 *derivatives, *(_called_function(graph, role, reserved) for _, (graph, role)
+                                 in called)]
     context = {
         "title": _quoted(f"Value and gradient of {forward.name}, compiled from {filename}."),
         "version": __version__, "mode": mode, "filename": _quoted(filename),
@@ -122,27 +134,29 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
 
 
 def _function(name: str, graph: Graph, doc: str, packed: str | None = None,
-              own: int = 0, arrays: bool = False, wrt: tuple[str, ...] = ()) -> Function:
+              own: int = 0, arrays: bool = False, wrt: tuple[str, ...] = (),
+              reserved: frozenset[str] = MODULE_GLOBALS) -> Function:
     """A function computing ``graph``; with ``packed``, the inputs past the first ``own``
     arrive as one tuple argument of that name (the tangents of ``jvp``). With ``arrays``, the
     inputs' shapes are checked on entry, arrays are freed at their last use, and each partial
-    (one per name in ``wrt``) is returned with its input's shape."""
+    (one per name in ``wrt``) is returned with its input's shape. No name it assigns is in
+    ``reserved`` (the module's globals and functions)."""
     blocks = has_blocks(graph)
     views = _inline_transposes(graph) if arrays and not blocks else {}
     if blocks:
-        names = program_names(graph, MODULE_GLOBALS)
+        names = program_names(graph, reserved)
     else:
-        names = assign_names(graph, MODULE_GLOBALS, reuse_dead=True, unnamed=frozenset(views))
+        names = assign_names(graph, reserved, reuse_dead=True, unnamed=frozenset(views))
     for edge in graph.edges:  # in edge order, so that a view of a view reads W.T.T
         if edge.output in views:
             names[edge.output] = f"{names[edge.inputs[0]]}.T"
     params = [names[var] for var in graph.inputs]
     signature, preamble = params, []
     if packed is not None:
-        packed = python_name(packed, frozenset(names.values()) | MODULE_GLOBALS)
+        packed = python_name(packed, frozenset(names.values()) | reserved)
         signature = params[:own] + [packed]
         preamble = [f"{_tuple_text(params[own:])} = {packed}"]
-    targets = _result_names(graph, names)
+    targets = _result_names(graph, names, reserved)
     results = [operand(var, names) for var in graph.outputs]
     if arrays:
         preamble += _conversions(params) + [_shape_check(params, name == "vjp")]
@@ -164,6 +178,38 @@ def _function(name: str, graph: Graph, doc: str, packed: str | None = None,
         units = _freeing(units, edges, names, set(params) | set(results), views)
     return Function(name, ", ".join(signature), doc, preamble,
                     [line for unit in units for line in unit], finish, result)
+
+
+def _called(*graphs: Graph) -> list[tuple[str, tuple[Graph, str]]]:
+    """The functions the graphs call (helpers of the source and their derivatives), each once,
+    in the order they are first called: name -> (graph, role)."""
+    found: dict[str, tuple[Graph, str]] = {}
+    pending = list(reversed(graphs))
+    while pending:
+        graph = pending.pop()
+        inner = []
+        for edge in graph.edges:
+            params = dict(edge.params)
+            if edge.prim == "call" and params["name"] not in found:
+                found[params["name"]] = (params["graph"], params["role"])
+            inner += subgraphs(edge)
+        pending += reversed(inner)
+    return list(found.items())
+
+
+def _called_function(graph: Graph, role: str, reserved: frozenset[str]) -> Function:
+    """A helper of the source, or one of its derivatives, as a function of the module."""
+    names = program_names(graph, reserved)
+    params = [names[var] for var in graph.inputs]
+    base = graph.name.removesuffix(f"_{role}")
+    doc = {"helper": f"{base}, a helper function of the source.",
+           "record": f"Value of {base}, then the values that {base}_vjp reads.",
+           "vjp": f"The cotangent of {base}'s value pulled back to each argument that is a "
+                  "number."}[role]
+    units = _units(graph, names, 0, "grad of: ")
+    result = ", ".join(operand(var, names) for var in graph.outputs)
+    return Function(graph.name, ", ".join(params), doc, [],
+                    [line for unit in units for line in unit], "", result)
 
 
 def _inline_transposes(graph: Graph) -> dict[Var, Var]:
@@ -319,6 +365,8 @@ def _units(graph: Graph, names: dict[Var, str], depth: int, prefix: str,
             unit = branch_lines(edge, names, depth, items.get(edge.output, {}), inner)
         elif edge.prim == "item":
             unit = item_lines(edge, names, depth, blocks[edge.inputs[0]])
+        elif edge.prim == "call" and edge.output.dtype == "tuple":
+            unit = call_lines(edge, names, depth, items.get(edge.output, {}))
         else:
             unit = [Line(names[edge.output], python_expr(edge, names), None, depth)]
         if comment and unit:
@@ -327,11 +375,11 @@ def _units(graph: Graph, names: dict[Var, str], depth: int, prefix: str,
     return units
 
 
-def _result_names(graph: Graph, names: dict[Var, str]) -> list[str]:
+def _result_names(graph: Graph, names: dict[Var, str], reserved: frozenset[str]) -> list[str]:
     """Names for the finished results: the function's name for the value, ``x_bar`` for the
     partial of ``x``, reusing a node's own name only where it already is exactly that."""
     hints = graph.output_names or (graph.name,)
-    taken = set(names.values()) | MODULE_GLOBALS
+    taken = set(names.values()) | reserved
     result = []
     for var, hint in zip(graph.outputs, hints):
         own = names.get(var)
@@ -342,8 +390,8 @@ def _result_names(graph: Graph, names: dict[Var, str]) -> list[str]:
     return result
 
 
-def _param_names(graph: Graph) -> list[str]:
-    return list(assign_names(graph.replace(edges=()), MODULE_GLOBALS).values())
+def _param_names(graph: Graph, reserved: frozenset[str]) -> list[str]:
+    return list(assign_names(graph.replace(edges=()), reserved).values())
 
 
 def _renamed(inputs: tuple[Var, ...], params: list[str]) -> dict[str, str]:

@@ -36,7 +36,7 @@ from gradgen.branches import cond_parts
 from gradgen.ir import Edge, Graph, Var
 from gradgen.loops import LoopParts, loop_items, loop_parts
 from gradgen.naming import Namer
-from gradgen.printing import operand
+from gradgen.printing import operand, python_expr
 
 
 @dataclass(frozen=True)
@@ -59,22 +59,27 @@ def program_names(graph: Graph, reserved: frozenset[str]) -> dict[Var, str]:
 
 
 def _name_edges(graph: Graph, names: dict[Var, str], namer: Namer,
-                kept_after: dict[Var, int]) -> None:
+                kept_after: dict[Var, int], aliased: frozenset[Var] = frozenset(),
+                recorded: frozenset[Var] = frozenset()) -> None:
+    """Name the nodes ``graph`` makes; ``aliased`` are its inputs that go by an enclosing
+    graph's names (a body's invariants, a side's operands): never reused for a new value;
+    ``recorded`` are the values a loop records, read back together: never sharing a name."""
     last = _last_uses(graph.edges, kept_after)
     items = loop_items(graph.edges)
     for index, edge in enumerate(graph.edges):
         if edge.prim == "loop":
-            _name_loop(edge, index, names, namer, last, items.get(edge.output, {}))
+            _name_loop(edge, index, names, namer, last, items.get(edge.output, {}), aliased)
         elif edge.prim == "cond":
-            _name_branch(edge, index, names, namer, last, items.get(edge.output, {}))
-        elif edge.output not in names:
+            _name_branch(edge, index, names, namer, last, items.get(edge.output, {}), aliased,
+                         recorded)
+        elif edge.output not in names and edge.output.dtype != "tuple":  # a tuple: no name
             hint = edge.output.name
             names[edge.output] = (namer.fresh(hint) if hint
                                   else namer.temporary("t" if edge.origin else "v"))
 
 
 def _name_loop(edge: Edge, index: int, names: dict[Var, str], namer: Namer,
-               last: dict[Var, int], items: dict[int, Var]) -> None:
+               last: dict[Var, int], items: dict[int, Var], aliased: frozenset[Var]) -> None:
     parts = loop_parts(edge)
     for outer, inner in zip(parts.invariants, parts.invariant_in):
         names.setdefault(inner, operand(outer, names))
@@ -90,7 +95,7 @@ def _name_loop(edge: Edge, index: int, names: dict[Var, str], namer: Namer,
         if inner in names:
             continue
         free_init = (not init.is_const and last.get(init, -1) <= index and init in names
-                     and init.name == inner.name)
+                     and init.name == inner.name and init not in aliased)
         names[inner] = names[init] if free_init else namer.fresh(inner.name or "c")
         recorded = set(parts.body.outputs[len(parts.carried):])
         if after in position and position[after] >= body_last.get(inner, -1) \
@@ -102,14 +107,16 @@ def _name_loop(edge: Edge, index: int, names: dict[Var, str], namer: Namer,
             read_back = inner in recorded or (after in recorded
                                               and names.get(after) == names[inner])
             names[final] = namer.fresh(final.name or "c") if read_back else names[inner]
-    _name_edges(parts.body, names, namer, {})
+    _name_edges(parts.body, names, namer, {}, frozenset(parts.invariant_in),
+                frozenset(parts.body.outputs[len(parts.carried):]))
     for tape in items.values():
         if tape not in names:
             names[tape] = namer.fresh(tape.name or "tape")
 
 
 def _name_branch(edge: Edge, index: int, names: dict[Var, str], namer: Namer,
-                 last: dict[Var, int], items: dict[int, Var]) -> None:
+                 last: dict[Var, int], items: dict[int, Var], aliased: frozenset[Var],
+                 recorded: frozenset[Var]) -> None:
     """Names for a branch: its sides' inputs are the operands' names; a result keeps the name
     of the variable it replaces where both sides compute it after their last use of that
     variable, and each side computes a result under the result's name where it can."""
@@ -127,7 +134,8 @@ def _name_branch(edge: Edge, index: int, names: dict[Var, str], namer: Namer,
             continue
         if item not in names:
             names[item] = _result_name(edge, index, k, item, names, namer, last, side_last,
-                                       positions)
+                                       positions, aliased | recorded if item in recorded
+                                       else aliased)
         elif names[item] in operand_names:
             continue  # named by an enclosing branch after a value this one reads
         for side, position in zip(sides, positions):
@@ -135,7 +143,7 @@ def _name_branch(edge: Edge, index: int, names: dict[Var, str], namer: Namer,
             if out in position and out not in names:
                 names[out] = names[item]
     for side in sides:
-        _name_edges(side, names, namer, {})
+        _name_edges(side, names, namer, {}, frozenset(side.inputs), recorded)
     for k, item in items.items():
         if item not in names:  # a recorded value keeps its name in the side that makes it
             side = sides[0] if k in parts.own_outputs(0) else sides[1]
@@ -144,13 +152,14 @@ def _name_branch(edge: Edge, index: int, names: dict[Var, str], namer: Namer,
 
 def _result_name(edge: Edge, index: int, k: int, item: Var, names: dict[Var, str],
                  namer: Namer, last: dict[Var, int], side_last: list[dict[Var, int]],
-                 positions: list[dict[Var, int]]) -> str:
+                 positions: list[dict[Var, int]], kept: frozenset[Var]) -> str:
     """The name of a branch's result ``k``: the name of the operand it replaces if nothing
     reads that operand after the branch, and each side either passes it on or computes the
-    result after its last use; a fresh name otherwise."""
+    result after its last use; a fresh name otherwise (or if the operand is ``kept``)."""
     parts = cond_parts(edge)
     for outer, inner in zip(parts.operands, parts.operand_in):
-        if outer.is_const or outer.name != item.name or last.get(outer, -1) > index:
+        if (outer.is_const or outer in kept or outer.name != item.name
+                or last.get(outer, -1) > index):
             continue
         safe = all(side.outputs[k] is inner or (side.outputs[k] in position and
                                                 position[side.outputs[k]] >= used.get(inner, -1)
@@ -218,11 +227,13 @@ def branch_lines(edge: Edge, names: dict[Var, str], depth: int, items: dict[int,
     lines = [Line(None, f"if {operand(parts.test, names)}:", None, depth)]
     for number, side in enumerate((parts.then, parts.orelse)):
         body = [line for unit in body_units(side, names, depth + 1) for line in unit]
+        results = []
         for k, item in sorted(items.items()):
             if k >= parts.results and k not in parts.own_outputs(number):
                 body.append(Line(names[item], "None", None, depth + 1))  # the other side's
             elif names[item] != operand(side.outputs[k], names):
-                body.append(Line(names[item], operand(side.outputs[k], names), None, depth + 1))
+                results.append((names[item], operand(side.outputs[k], names)))
+        body += _assignments(results, depth + 1)
         if number == 0:
             lines += body or [Line(None, "pass", None, depth + 1)]
         elif body:
@@ -230,10 +241,29 @@ def branch_lines(edge: Edge, names: dict[Var, str], depth: int, items: dict[int,
     return lines
 
 
+def _assignments(pairs: list[tuple[str, str]], depth: int) -> Unit:
+    """``target = value`` lines, or one tuple assignment where a line would overwrite a name
+    that a later one reads (a swap: ``x, a = a, x``)."""
+    clobbers = any(target == value for k, (target, _) in enumerate(pairs)
+                   for _, value in pairs[k + 1:])
+    if clobbers:
+        targets, values = zip(*pairs)
+        return [Line(", ".join(targets), ", ".join(values), None, depth)]
+    return [Line(target, value, None, depth) for target, value in pairs]
+
+
+def call_lines(edge: Edge, names: dict[Var, str], depth: int, items: dict[int, Var]) -> Unit:
+    """A call of a function with several results: ``s, v1 = sigmoid_record(z)`` (``_`` for a
+    result nothing reads)."""
+    count = len(dict(edge.params)["graph"].outputs)
+    targets = ", ".join(names[items[k]] if k in items else "_" for k in range(count))
+    return [Line(targets, python_expr(edge, names), None, depth)]
+
+
 def item_lines(edge: Edge, names: dict[Var, str], depth: int, loop: Edge) -> Unit:
     """A carried result after the loop (a tape needs no line: it was made before)."""
-    if loop.prim == "cond":
-        return []  # a branch's results are assigned inside its sides
+    if loop.prim != "loop":
+        return []  # a branch's results are assigned inside its sides, a call's by the call
     index = dict(edge.params)["index"]
     parts = loop_parts(loop)
     if index >= len(parts.carried):

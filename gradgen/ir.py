@@ -183,4 +183,4 @@ def has_branches(graph: Graph) -> bool:
 
 
 #: The primitives whose edges hold graphs of their own.
-BLOCKS = frozenset({"loop", "cond"})
+BLOCKS = frozenset({"loop", "cond", "call"})

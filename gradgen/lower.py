@@ -24,9 +24,12 @@ from typing import Any
 from gradgen.array_primitives import is_position
 from gradgen.branches import cond_params
 from gradgen.builder import GraphBuilder, as_params
+from gradgen.calls import call_params
+from gradgen.emit import MODULE_GLOBALS
 from gradgen.errors import CompileError
 from gradgen.ir import Graph, Shape, Var
 from gradgen.loops import MAX_NESTING, loop_params
+from gradgen.naming import python_name
 from gradgen.primitives import (
     BINARY_OPERATORS,
     FUNCTIONS,
@@ -52,10 +55,10 @@ JOINS = ("stack", "concat")
 LITERALS = {"True": True, "False": False, "None": None}
 
 
-def lower(function: Function, select_branches: bool = False) -> Graph:
-    """Build the IR graph of a parsed source file. With ``select_branches``, every ``if`` is
+def lower(function: Function, straight_line: bool = False) -> Graph:
+    """Build the IR graph of a parsed source file. With ``straight_line``, every ``if`` is
     a selection (``where``), for the routes that take straight-line programs only."""
-    return _Lowering(function, select_branches).run()
+    return _Lowering(function, straight_line).run()
 
 
 def _temporary_names(function: Function, taken_names: set[str]) -> Iterator[str]:
@@ -95,9 +98,9 @@ _STATIC_ARITHMETIC = {"add": "+", "sub": "-", "mul": "*"}
 
 
 class _Lowering:
-    def __init__(self, function: Function, select_branches: bool = False) -> None:
+    def __init__(self, function: Function, straight_line: bool = False) -> None:
         self.function = function
-        self.select_branches = select_branches
+        self.straight_line = straight_line
         self.builder = GraphBuilder()
         self.env: dict[str, Var] = {}
         self.input_names = self._input_names()
@@ -107,7 +110,10 @@ class _Lowering:
         # names assigned only inside a finished block: where first, and which block
         self.block_locals: dict[str, tuple[Name, str]] = {}
         self.helpers = {helper.name.text: helper for helper in function.helpers}
-        self.calling: list[str] = []  # the helpers being inlined, outermost first
+        self.calling: list[str] = []  # the helpers being lowered, outermost first
+        self.helper_graphs: dict[tuple, Graph] = {}  # (name, argument shapes) -> graph
+        entry = function.name.text
+        self.function_names = frozenset(MODULE_GLOBALS) | {entry, f"{entry}_gradient"}
         self.temporaries = _temporary_names(function, set(self.input_names) | set(self.dimensions))
 
     def run(self) -> Graph:
@@ -222,7 +228,7 @@ class _Lowering:
         if test.dtype != "bool":
             self.fail("'if' expects a condition such as 'x > 0', got a number",
                       statement.test[-1])
-        if test.shape or self.select_branches or len(self.scopes) >= MAX_NESTING:
+        if test.shape or self.straight_line or len(self.scopes) >= MAX_NESTING:
             return self.open_selection(statement, test)
         scope = BranchScope(self.builder, self.env, GraphBuilder(), statement, test=test)
         self.scopes.append(scope)
@@ -484,7 +490,7 @@ class _Lowering:
             return self.join(item, positional, keywords, name)
         if (function in self.helpers or function == self.function.name.text
                 and self.helpers) and function not in self.env:
-            return self.inline(item, positional, keywords)
+            return self.call_helper(item, positional, keywords, name)
         if function == "log" and len(positional) == 2 and not keywords:
             value, base = positional
             logs = (self.apply("log", item, [value], None), self.apply("log", item, [base], None))
@@ -499,15 +505,18 @@ class _Lowering:
         params = self.keyword_params(item, entry.keywords, keywords, positional[0])
         return self.apply(prim, item, positional, name, params)
 
-    def inline(self, item: Item, positional: list[tuple[Any, Item]],
-               keywords: dict[str, tuple[Any, Item]]) -> Var:
-        """A call of one of the file's other functions: its body, lowered in place with the
-        arguments for its parameters (a helper sees only its parameters)."""
+    def call_helper(self, item: Item, positional: list[tuple[Any, Item]],
+                    keywords: dict[str, tuple[Any, Item]], name: str | None) -> Var:
+        """A call of one of the file's other functions: a ``call`` edge of the helper's own
+        graph (lowered once per signature), or in a straight-line graph its body lowered in
+        place. Either way the helper sees only its parameters."""
         if item.text in self.calling or item.text == self.function.name.text:
             start = self.calling.index(item.text) if item.text in self.calling else 0
             callers = ([] if item.text in self.calling else [self.function.name.text])
             chain = " -> ".join([*callers, *self.calling[start:], item.text])
             self.fail(f"recursion is not supported: {chain}", item)
+        if len(self.calling) >= MAX_NESTING:
+            self.fail(f"helpers call each other more than {MAX_NESTING} deep", item)
         helper = self.helpers[item.text]
         if keywords:
             self.fail(f"{item.text} takes no keyword arguments", next(iter(keywords.values()))[1])
@@ -517,15 +526,51 @@ class _Lowering:
                       f"{'' if len(params) == 1 else 's'}, got {len(positional)}", item)
         args = [self.value(value, arg_item, item.text) for value, arg_item in positional]
         self.check_arguments(helper, args, positional)
-        saved = (self.env, self.scopes, self.dimensions, self.block_locals)
-        self.env, self.scopes = dict(zip(params, args)), []
+        if self.straight_line:
+            return self.in_helper(helper, dict(zip(params, args)), None)
+        graph = self.helper_graph(helper, args)
+        return self.builder.emit("call", tuple(args), name or next(self.temporaries),
+                                 as_params(call_params(graph)))
+
+    def helper_graph(self, helper: Function, args: list[Var]) -> Graph:
+        """The graph of ``helper`` for arguments of these shapes and kinds (made once)."""
+        key = (helper.name.text, tuple((arg.shape, arg.dtype) for arg in args))
+        graph = self.helper_graphs.get(key)
+        if graph is None:
+            inputs = tuple(Var(param.text, arg.shape, arg.dtype)
+                           for param, arg in zip(helper.params, args))
+            for var in inputs:
+                if not var.shape:
+                    self.static[var] = var.name  # a scalar argument may bound a loop
+            builder = GraphBuilder()
+            output = self.in_helper(helper, {var.name: var for var in inputs}, builder)
+            name = self.function_name(helper.name.text)
+            graph = self.helper_graphs[key] = Graph(name, inputs, tuple(builder.edges),
+                                                    (output,), helper.source.text)
+        return graph
+
+    def function_name(self, hint: str) -> str:
+        """A module-level name for a helper, free together with its derivatives' names."""
+        name = python_name(hint, self.function_names)
+        while {name, f"{name}_record", f"{name}_vjp"} & self.function_names:
+            name = python_name(name + "_", self.function_names)
+        self.function_names |= {name, f"{name}_record", f"{name}_vjp"}
+        return name
+
+    def in_helper(self, helper: Function, env: dict[str, Var],
+                  builder: GraphBuilder | None) -> Var:
+        """Lower a helper's body with ``env`` for its parameters, into ``builder`` (its own
+        graph) or, if None, in place."""
+        saved = (self.env, self.scopes, self.dimensions, self.block_locals, self.builder)
+        self.env, self.scopes = env, []
         self.dimensions, self.block_locals = {}, {}
-        self.calling.append(item.text)
+        self.builder = builder or self.builder
+        self.calling.append(helper.name.text)
         try:
-            return self.lower_statements(helper.body, item.text)
+            return self.lower_statements(helper.body, helper.name.text)
         finally:
             self.calling.pop()
-            self.env, self.scopes, self.dimensions, self.block_locals = saved
+            self.env, self.scopes, self.dimensions, self.block_locals, self.builder = saved
 
     def check_arguments(self, helper: Function, args: list[Var],
                         positional: list[tuple[Any, Item]]) -> None:

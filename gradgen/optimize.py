@@ -15,6 +15,7 @@ never shared.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -163,8 +164,15 @@ class _Simplifier:
 
 def _with_bodies(params: tuple) -> tuple:
     """An edge's parameters with each graph it holds simplified."""
-    return tuple((key, optimize(value) if isinstance(value, Graph) else value)
+    return tuple((key, _optimized_once(value) if isinstance(value, Graph) else value)
                  for key, value in params)
+
+
+@functools.lru_cache(maxsize=1024)
+def _optimized_once(graph: Graph) -> Graph:
+    """A graph held by several edges (a helper called twice) is simplified once, so that the
+    edges go on holding one graph (graphs are hashed by identity)."""
+    return optimize(graph)
 
 
 def _is(var: Var, value: float) -> bool:

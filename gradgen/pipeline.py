@@ -81,15 +81,15 @@ def collector_paused() -> Iterator[None]:
 
 @collector_paused()
 def build_forward(text: str, path: str = "<string>", entry: str | None = None,
-                  select_branches: bool = False) -> Graph:
+                  straight_line: bool = False) -> Graph:
     """Parse, lower and simplify a source text into its checked forward graph. With
-    ``select_branches``, every ``if`` is a selection (``where``): a straight-line graph for
+    ``straight_line``, every ``if`` is a selection (``where``): a straight-line graph for
     the routes that take no control flow (forward mode, SymPy, traces, pictures).
 
     Simplifying before reverse mode means the reverse pass sees each shared value once
     (``sin(x*y) + cos(x*y)`` backpropagates through one ``x*y``, not two).
     """
-    return check(optimize(check(lower(parse(text, path, entry), select_branches))))
+    return check(optimize(check(lower(parse(text, path, entry), straight_line))))
 
 
 @collector_paused()
@@ -137,7 +137,7 @@ def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | Non
     """
     _check_choice(mode, method)
     straight_line = mode == "forward" or method == "symbolic"
-    forward = build_forward(text, path, entry, select_branches=straight_line)
+    forward = build_forward(text, path, entry, straight_line=straight_line)
     derivative = build_derivative(forward, wrt, mode, method, cse)
     filename = Path(path).name
     command = command or _command(filename, wrt, mode, method, cse, entry)

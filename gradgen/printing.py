@@ -60,8 +60,8 @@ def source_expr(edge: Edge, names: dict[Var, str]) -> str:
     """``edge`` written in the source language: ``a + c``, ``sin(d)``."""
     prim = REGISTRY[edge.prim]
     args = [operand(v, names, python=False) for v in edge.inputs]
-    if edge.prim in ("getitem", "transpose"):
-        return prim.text(args, dict(edge.params))  # x[1:3], x[t], x.T as the source has them
+    if edge.prim in ("getitem", "transpose", "call"):
+        return prim.text(args, dict(edge.params))  # x[1:3], x[t], x.T, g(x) as in the source
     if edge.params:
         args += [f"{key}={_param_text(key, value)}" for key, value in _shown(edge)
                  if key != "shape"]

@@ -19,11 +19,13 @@ branch not taken adds an exact zero.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 from gradgen.branches import cond_params, cond_parts
 from gradgen.builder import GraphBuilder, as_params, give_hint
+from gradgen.calls import call_params
 from gradgen.ir import Edge, Graph, Var, consumers, select_inputs
 from gradgen.loops import loop_items, loop_params, loop_parts
 from gradgen.naming import adjoint_name
@@ -72,9 +74,11 @@ def emit_forward(builder: GraphBuilder, edges: tuple[Edge, ...], active: list[Ed
     for edge in edges:
         if edge in active_set and edge.prim == "loop":
             reversals[edge] = tape_loop(builder, edge, varied)
+        elif edge in active_set and edge.prim == "call":
+            reversals[edge] = record_call(builder, edge)
         elif edge in active_set and edge.prim == "cond":
-            used = {k: var for k, var in items.get(edge.output, {}).items() if var in varied}
-            reversals[edge] = record_branch(builder, edge, varied, used)
+            reversals[edge] = record_branch(builder, edge, varied,
+                                            dict(items.get(edge.output, {})))
         else:
             builder.edges.append(edge)
     return reversals
@@ -94,6 +98,8 @@ def emit_adjoints(builder: GraphBuilder, edges: tuple[Edge, ...], active: list[E
             reverse_loop(builder, edge, reversals[edge], items.get(edge.output, {}), adjoints)
         elif edge.prim == "cond":
             reverse_branch(builder, edge, reversals[edge], items.get(edge.output, {}), adjoints)
+        elif edge.prim == "call":
+            reverse_call(builder, edge, reversals[edge], adjoints, guards.get(edge.output))
         elif edge.prim != "item":  # a block's results: the block itself reads their adjoints
             _backpropagate(builder, edge, adjoints, guards)
     builder.origin = None
@@ -276,10 +282,12 @@ class BranchReversal:
 
 
 def record_branch(builder: GraphBuilder, edge: Edge, varied: set[Var],
-                  used: dict[int, Var]) -> BranchReversal:
+                  items: dict[int, Var]) -> BranchReversal:
     """Emit ``edge`` as a branch whose sides also output the values their adjoints read
-    (each side a placeholder for the other's); return what `reverse_branch` needs. Adjoints
-    are pulled back from the ``used`` results, to the operands that are ``varied``."""
+    (each side a placeholder for the other's; a result is read as the result); return what
+    `reverse_branch` needs. Adjoints are pulled back from the results that are ``varied``
+    (of ``items``), to the operands that are ``varied``."""
+    used = {k: var for k, var in items.items() if var in varied}
     parts = cond_parts(edge)
     results = tuple(k for k in sorted(used) if used[k].dtype == "float")
     wanted = tuple(inner for outer, inner in zip(parts.operands, parts.operand_in)
@@ -297,21 +305,32 @@ def record_branch(builder: GraphBuilder, edge: Edge, varied: set[Var],
         residuals.append(_read_from_outside(adjoint_part, {*seeds, *parts.operand_in}))
         sides.append((adjoint_part, bars))
     placeholder = builder.const(0.0)  # what a side outputs for the other side's residuals
-    then_residuals, else_residuals = residuals
+    own = [tuple(var for var in found if var not in side.outputs[:parts.results])
+           for found, side in zip(residuals, (parts.then, parts.orelse))]
     recording = [side.replace(edges=forward, outputs=side.outputs[:parts.results] + mine)
                  for side, forward, mine in zip(
                      (parts.then, parts.orelse), forward_parts,
-                     (then_residuals + (placeholder,) * len(else_residuals),
-                      (placeholder,) * len(then_residuals) + else_residuals))]
+                     (own[0] + (placeholder,) * len(own[1]),
+                      (placeholder,) * len(own[0]) + own[1]))]
     params = dict(edge.params)
-    params.update(then=recording[0], orelse=recording[1],
-                  residuals=(len(then_residuals), len(else_residuals)))
+    params.update(then=recording[0], orelse=recording[1], residuals=(len(own[0]), len(own[1])))
     builder.edges.append(Edge("cond", edge.inputs, edge.output, as_params(params), edge.origin))
-    kept = then_residuals + else_residuals
-    recorded = tuple(builder.emit("item", (edge.output,), var.name, as_params(
-        {"index": parts.results + k, "shape": var.shape, "dtype": var.dtype}))
-        for k, var in enumerate(kept))
+    kept = residuals[0] + residuals[1]
+    slots = {var: parts.results + k for k, var in enumerate(own[0] + own[1])}
+    for side in (parts.then, parts.orelse):
+        slots.update({var: k for k, var in enumerate(side.outputs[:parts.results])
+                      if var in kept and var not in slots})
+    recorded = tuple(_item(builder, edge.output, slots[var], var, items) for var in kept)
     return BranchReversal(results, seeds, wanted, kept, recorded, tuple(sides))
+
+
+def _item(builder: GraphBuilder, block: Var, index: int, like: Var,
+          items: dict[int, Var]) -> Var:
+    """The block's result at ``index`` (an ``item`` edge, made if there is none yet)."""
+    if index not in items:
+        items[index] = builder.emit("item", (block,), like.name, as_params(
+            {"index": index, "shape": like.shape, "dtype": like.dtype}))
+    return items[index]
 
 
 def reverse_branch(builder: GraphBuilder, edge: Edge, reversal: BranchReversal,
@@ -343,6 +362,80 @@ def reverse_branch(builder: GraphBuilder, edge: Edge, reversal: BranchReversal,
         bar = builder.emit("item", (branch,), adjoint_name(inner.name), as_params(
             {"index": k, "shape": inner.shape, "dtype": "float"}))
         _accumulate(builder, outer[inner], bar, adjoints)
+
+
+# ---- calls: a helper's own derivative, called where the helper was ---------------------------
+
+@functools.lru_cache(maxsize=1024)
+def helper_derivatives(graph: Graph) -> tuple[Graph | None, Graph]:
+    """A helper's recording version (its value, then the values its vjp reads; None if the
+    vjp reads the arguments only) and its vjp: (arguments, recorded values, cotangent) -> the
+    cotangent pulled back to each argument that is a number."""
+    (output,) = graph.outputs
+    seed = Var("cotangent", output.shape)
+    wanted = tuple(var for var in graph.inputs if var.dtype == "float")
+    step = GraphBuilder()
+    active, varied = _active(graph.edges, wanted, [output])
+    reversals = emit_forward(step, graph.edges, active, varied)
+    forward_part = tuple(step.edges)
+    bars = emit_adjoints(step, graph.edges, active, reversals, [output], [seed], wanted)
+    adjoint = GraphBuilder()
+    adjoint.edges.extend(_needed(tuple(step.edges[len(forward_part):]), bars))
+    zero = adjoint.const(0.0)
+    outputs = tuple(bar if bar is not None else _zeros_like(adjoint, var, zero)
+                    for bar, var in zip(bars, wanted))
+    residuals = _read_from_outside(tuple(adjoint.edges), {seed, *graph.inputs})
+    recorded = tuple(var for var in residuals if var is not output)  # the value is returned
+    record = graph.replace(name=f"{graph.name}_record", edges=forward_part,
+                           outputs=(output, *recorded)) if recorded else None
+    vjp = Graph(f"{graph.name}_vjp", (*graph.inputs, *residuals, seed), tuple(adjoint.edges),
+                outputs, graph.source)
+    return record, vjp
+
+
+def record_call(builder: GraphBuilder, edge: Edge) -> tuple[Graph, tuple[Var, ...]]:
+    """Emit ``edge`` as a call of the helper's recording version (if its vjp reads more than
+    the arguments and the value); return the vjp and the values it reads besides the
+    arguments and the cotangent."""
+    graph = dict(edge.params)["graph"]
+    record, vjp = helper_derivatives(graph)
+    residuals = vjp.inputs[len(graph.inputs):-1]
+    if record is None:
+        builder.edges.append(edge)
+        return vjp, (edge.output,) * len(residuals)  # the value, if the vjp reads it
+    results = Var(None, (), "tuple")
+    builder.edges.append(Edge("call", edge.inputs, results,
+                              as_params(call_params(record, "record")), edge.origin))
+    builder.edges.append(Edge("item", (results,), edge.output, as_params(
+        {"index": 0, "shape": edge.output.shape, "dtype": edge.output.dtype}), edge.origin))
+    recorded = {var: builder.emit("item", (results,), var.name, as_params(
+        {"index": k, "shape": var.shape, "dtype": var.dtype}))
+        for k, var in enumerate(record.outputs[1:], start=1)}
+    recorded[record.outputs[0]] = edge.output
+    return vjp, tuple(recorded[var] for var in residuals)
+
+
+def reverse_call(builder: GraphBuilder, edge: Edge, reversal: tuple[Graph, tuple[Var, ...]],
+                 adjoints: dict[Var, Var], guard: Guard) -> None:
+    """A call of the helper's vjp, whose results are added to the arguments' adjoints."""
+    g = adjoints.get(edge.output)
+    if g is None:
+        return
+    vjp, recorded = reversal
+    builder.origin = edge
+    if guard is not None:  # inside a branch of a where: the branch not taken gets 0
+        g = builder.where(guard, g, builder.const(0.0))
+    graph = dict(edge.params)["graph"]
+    numbers = [arg for arg, var in zip(edge.inputs, graph.inputs) if var.dtype == "float"]
+    result = builder.emit("call", (*edge.inputs, *recorded, g), None,
+                          as_params(call_params(vjp, "vjp")))
+    bars = [result] if len(vjp.outputs) == 1 else [
+        builder.emit("item", (result,), adjoint_name(arg.name), as_params(
+            {"index": k, "shape": arg.shape, "dtype": "float"}))
+        for k, arg in enumerate(numbers)]
+    for arg, bar in zip(numbers, bars):
+        if not arg.is_const:
+            _accumulate(builder, arg, bar, adjoints)
 
 
 def _zeros_like(builder: GraphBuilder, like: Var, zero: Var) -> Var:
