@@ -8,6 +8,7 @@ graphs and the options alone, so compiling twice gives identical bytes.
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,11 +41,15 @@ from gradgen.naming import GENERATED_GLOBALS, assign_names, python_name
 from gradgen.primitives import REGISTRY, shape_text
 from gradgen.printing import grad_of_text, operand, python_expr
 
+#: Builtins that generated function bodies call: no variable may shadow them.
+BODY_BUILTINS = frozenset({"range", "reversed", "int", "float", "tuple"})
+#: The functions that registry entries define in the module when used (``_softmax``...).
+REGISTRY_FUNCTIONS = frozenset(name for entry in REGISTRY.values() if entry.helper
+                               for name in re.findall(r"^def (\w+)", entry.helper, re.M))
 #: Module-level names of the generated module (the source's function name must avoid them).
-MODULE_GLOBALS = GENERATED_GLOBALS | {"INPUTS", "WRT", "SHAPES", "VALUE_SHAPE", "MINIMUM_SIZES",
-                                      "forward",
-                                      "gradient", "vjp", "jvp", "jacobian", "functools",
-                                      "inspect", "_with_source_names"}
+MODULE_GLOBALS = GENERATED_GLOBALS | BODY_BUILTINS | REGISTRY_FUNCTIONS | {
+    "INPUTS", "WRT", "SHAPES", "VALUE_SHAPE", "MINIMUM_SIZES", "forward", "gradient", "vjp",
+    "jvp", "jacobian", "functools", "inspect", "_with_source_names"}
 #: Builtins that the module's helpers call: an alias must not shadow them (``float = forward``).
 HELPER_BUILTINS = frozenset({"float", "tuple", "id"})
 SOURCE_LINES_SHOWN = 30
@@ -202,10 +207,11 @@ def _called_function(graph: Graph, role: str, reserved: frozenset[str]) -> Funct
     names = program_names(graph, reserved)
     params = [names[var] for var in graph.inputs]
     base = graph.name.removesuffix(f"_{role}")
+    saved = f"*{base}_record(*args)" if f"{base}_record" in reserved else f"{base}(*args)"
     doc = {"helper": f"{base}, a helper function of the source.",
-           "record": f"Value of {base}, then the values that {base}_vjp reads.",
+           "record": f"Value of {base}, then the other values that {base}_vjp reads.",
            "vjp": f"The cotangent of {base}'s value pulled back to each argument that is a "
-                  "number."}[role]
+                  f"number:\n    {base}_vjp(*args, {saved}, cotangent)."}[role]
     units = _units(graph, names, 0, "grad of: ")
     result = ", ".join(operand(var, names) for var in graph.outputs)
     return Function(graph.name, ", ".join(params), doc, [],

@@ -14,6 +14,7 @@ input that declares it.
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import itertools
 import math
@@ -113,7 +114,9 @@ class _Lowering:
         self.calling: list[str] = []  # the helpers being lowered, outermost first
         self.helper_graphs: dict[tuple, Graph] = {}  # (name, argument shapes) -> graph
         entry = function.name.text
-        self.function_names = frozenset(MODULE_GLOBALS) | {entry, f"{entry}_gradient"}
+        # a helper is a module-level function: it must not shadow a global or a builtin
+        self.function_names = (MODULE_GLOBALS | frozenset(dir(builtins))
+                               | {entry, f"{entry}_gradient"})
         self.temporaries = _temporary_names(function, set(self.input_names) | set(self.dimensions))
 
     def run(self) -> Graph:
@@ -561,8 +564,9 @@ class _Lowering:
                   builder: GraphBuilder | None) -> Var:
         """Lower a helper's body with ``env`` for its parameters, into ``builder`` (its own
         graph) or, if None, in place."""
-        saved = (self.env, self.scopes, self.dimensions, self.block_locals, self.builder)
-        self.env, self.scopes = env, []
+        saved = (self.env, self.scopes, self.dimensions, self.block_locals, self.builder,
+                 self.input_names)
+        self.env, self.scopes, self.input_names = env, [], list(env)
         self.dimensions, self.block_locals = {}, {}
         self.builder = builder or self.builder
         self.calling.append(helper.name.text)
@@ -570,7 +574,8 @@ class _Lowering:
             return self.lower_statements(helper.body, helper.name.text)
         finally:
             self.calling.pop()
-            self.env, self.scopes, self.dimensions, self.block_locals, self.builder = saved
+            (self.env, self.scopes, self.dimensions, self.block_locals, self.builder,
+             self.input_names) = saved
 
     def check_arguments(self, helper: Function, args: list[Var],
                         positional: list[tuple[Any, Item]]) -> None:

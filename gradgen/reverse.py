@@ -368,9 +368,10 @@ def reverse_branch(builder: GraphBuilder, edge: Edge, reversal: BranchReversal,
 
 @functools.lru_cache(maxsize=1024)
 def helper_derivatives(graph: Graph) -> tuple[Graph | None, Graph]:
-    """A helper's recording version (its value, then the values its vjp reads; None if the
-    vjp reads the arguments only) and its vjp: (arguments, recorded values, cotangent) -> the
-    cotangent pulled back to each argument that is a number."""
+    """A helper's recording version (its value, then the other values its vjp reads; None
+    if there are none) and its vjp: (arguments, value, other recorded values, cotangent) ->
+    the cotangent pulled back to each argument that is a number. So ``vjp(*args,
+    *record(*args), cotangent)``, or ``vjp(*args, helper(*args), cotangent)``."""
     (output,) = graph.outputs
     seed = Var("cotangent", output.shape)
     wanted = tuple(var for var in graph.inputs if var.dtype == "float")
@@ -385,34 +386,33 @@ def helper_derivatives(graph: Graph) -> tuple[Graph | None, Graph]:
     outputs = tuple(bar if bar is not None else _zeros_like(adjoint, var, zero)
                     for bar, var in zip(bars, wanted))
     residuals = _read_from_outside(tuple(adjoint.edges), {seed, *graph.inputs})
-    recorded = tuple(var for var in residuals if var is not output)  # the value is returned
+    recorded = tuple(var for var in residuals if var is not output)  # the value comes first
     record = graph.replace(name=f"{graph.name}_record", edges=forward_part,
                            outputs=(output, *recorded)) if recorded else None
-    vjp = Graph(f"{graph.name}_vjp", (*graph.inputs, *residuals, seed), tuple(adjoint.edges),
-                outputs, graph.source)
+    own_value = output not in graph.inputs and not output.is_const
+    value = output if own_value else Var("value", output.shape, output.dtype)
+    vjp = Graph(f"{graph.name}_vjp", (*graph.inputs, value, *recorded, seed),
+                tuple(adjoint.edges), outputs, graph.source)
     return record, vjp
 
 
 def record_call(builder: GraphBuilder, edge: Edge) -> tuple[Graph, tuple[Var, ...]]:
     """Emit ``edge`` as a call of the helper's recording version (if its vjp reads more than
-    the arguments and the value); return the vjp and the values it reads besides the
-    arguments and the cotangent."""
-    graph = dict(edge.params)["graph"]
-    record, vjp = helper_derivatives(graph)
-    residuals = vjp.inputs[len(graph.inputs):-1]
+    the arguments and the value); return the vjp and what it takes after the arguments (the
+    value, then the recorded values)."""
+    record, vjp = helper_derivatives(dict(edge.params)["graph"])
     if record is None:
         builder.edges.append(edge)
-        return vjp, (edge.output,) * len(residuals)  # the value, if the vjp reads it
+        return vjp, (edge.output,)
     results = Var(None, (), "tuple")
     builder.edges.append(Edge("call", edge.inputs, results,
                               as_params(call_params(record, "record")), edge.origin))
     builder.edges.append(Edge("item", (results,), edge.output, as_params(
         {"index": 0, "shape": edge.output.shape, "dtype": edge.output.dtype}), edge.origin))
-    recorded = {var: builder.emit("item", (results,), var.name, as_params(
+    recorded = tuple(builder.emit("item", (results,), var.name, as_params(
         {"index": k, "shape": var.shape, "dtype": var.dtype}))
-        for k, var in enumerate(record.outputs[1:], start=1)}
-    recorded[record.outputs[0]] = edge.output
-    return vjp, tuple(recorded[var] for var in residuals)
+        for k, var in enumerate(record.outputs[1:], start=1))
+    return vjp, (edge.output, *recorded)
 
 
 def reverse_call(builder: GraphBuilder, edge: Edge, reversal: tuple[Graph, tuple[Var, ...]],
