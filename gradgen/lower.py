@@ -386,7 +386,7 @@ class _Lowering:
         var = self.root_builder.emit("dim", (self.inputs[index],), name,
                                      as_params({"axis": axis}))
         self.root_env[name] = var
-        self.static[var] = name
+        self.static[var] = self.inputs[index].shape[axis]  # in a helper, the caller's size
         return self.lookup_name(name, item)
 
     def unknown_name_message(self, name: str) -> str:
@@ -564,18 +564,21 @@ class _Lowering:
                   builder: GraphBuilder | None) -> Var:
         """Lower a helper's body with ``env`` for its parameters, into ``builder`` (its own
         graph) or, if None, in place."""
-        saved = (self.env, self.scopes, self.dimensions, self.block_locals, self.builder,
-                 self.input_names)
+        saved = {name: getattr(self, name) for name in _FUNCTION_STATE}
         self.env, self.scopes, self.input_names = env, [], list(env)
-        self.dimensions, self.block_locals = {}, {}
+        self.inputs, self.block_locals = tuple(env.values()), {}
         self.builder = builder or self.builder
+        self.root_builder, self.root_env = self.builder, self.env
+        self.dimensions = {dim.text: (index, axis)
+                           for index, declared in enumerate(helper.shapes or ())
+                           for axis, dim in enumerate(declared or ()) if not dim.text.isdigit()}
         self.calling.append(helper.name.text)
         try:
             return self.lower_statements(helper.body, helper.name.text)
         finally:
             self.calling.pop()
-            (self.env, self.scopes, self.dimensions, self.block_locals, self.builder,
-             self.input_names) = saved
+            for name, value in saved.items():
+                setattr(self, name, value)
 
     def check_arguments(self, helper: Function, args: list[Var],
                         positional: list[tuple[Any, Item]]) -> None:
@@ -816,6 +819,11 @@ class _Lowering:
 
     def fail(self, message: str, item: Item | Name) -> None:
         raise CompileError(message, self.function.source, item.line, item.col)
+
+
+#: What lowering a helper's body changes, and restores after it.
+_FUNCTION_STATE = ("env", "scopes", "dimensions", "block_locals", "builder", "input_names",
+                   "inputs", "root_builder", "root_env")
 
 
 def _kind(var: Var) -> str:
