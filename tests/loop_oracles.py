@@ -1,9 +1,10 @@
 """Oracles for the loop examples: the same programs unrolled by hand, and NumPy references.
 
-The three loop examples, ``examples/hmm.txt`` (the forward algorithm of a hidden Markov model),
-``examples/euler.txt`` (explicit Euler steps of the Lotka-Volterra equations) and
-``examples/newton_sqrt.txt`` (Newton's method for a square root), are checked against two kinds
-of oracle that need no loop support in the compiler:
+The loop examples, ``examples/hmm.txt`` (the forward algorithm of a hidden Markov model),
+``examples/euler.txt`` (explicit Euler steps of the Lotka-Volterra equations),
+``examples/newton_sqrt.txt`` (Newton's method for a square root) and ``examples/bounce.txt`` (a
+ball bouncing off the floor: a branch in every step), are checked against two kinds of oracle
+that need no loop support in the compiler:
 
 - ``*_unrolled_source(trip_count)``: the example written as straight-line form C code, its loop
   body repeated ``trip_count`` times with the loop variable replaced by each of its values. It
@@ -11,11 +12,13 @@ of oracle that need no loop support in the compiler:
   ``hmm_unrolled_source(m)`` reads ``log_B[0]`` to ``log_B[m]`` and equals the loop program at
   T = m + 1 (the loop runs ``range(1, T)``); ``euler_unrolled_source(m)`` keeps the input ``N``,
   unused, and equals the loop program at N = m; ``newton_unrolled_source(m)`` equals
-  ``newton_loop_source(m)``, the example with ``range(6)`` replaced by ``range(m)``.
+  ``newton_loop_source(m)``, the example with ``range(6)`` replaced by ``range(m)``;
+  ``bounce_unrolled_source(m)`` repeats the step and its ``if`` m times (N stays, unused).
 - hand-written NumPy: the HMM log-likelihood by the forward algorithm and its posteriors by
   forward-backward in log space (and both by brute-force enumeration of every state path, for
   tiny models); the Euler final state and its Jacobians by the sensitivity equations, stepped
-  alongside the state; Newton's iterates and the derivative of the iterate map.
+  alongside the state; Newton's iterates and the derivative of the iterate map; the bouncing
+  ball's height and its derivatives, stepped alongside (the branch taken by the state).
 """
 
 from __future__ import annotations
@@ -69,6 +72,20 @@ def newton_unrolled_source(trip_count: int) -> str:
             "    x = a\n"
             + "    x = 0.5 * (x + a / x)\n" * trip_count
             + "    return x\n")
+
+
+def bounce_unrolled_source(trip_count: int) -> str:
+    """examples/bounce.txt for N = trip_count steps, each with its ``if``; N stays, unused."""
+    step = ("    v = v - g * dt\n"
+            "    h = h + dt * v\n"
+            "    if h < 0:\n"
+            "        h = -e * h\n"
+            "        v = -e * v\n")
+    return ("def bounce(h0, v0, e, g, dt, N):\n"
+            "    h = h0\n"
+            "    v = v0\n"
+            + step * trip_count
+            + "    return h\n")
 
 
 def newton_loop_source(trip_count: int) -> str:
@@ -241,3 +258,28 @@ def newton_derivative(a: float, steps: int) -> tuple[float, float]:
     for _ in range(steps):
         x, dx = 0.5 * (x + a / x), 0.5 * (1 - a / x**2) * dx + 0.5 / x
     return x, dx
+
+
+# ---- the bouncing ball ---------------------------------------------------------------------------
+
+def bounce_derivatives(h0: float, v0: float, e: float, g: float, dt: float,
+                       N: int) -> tuple[float, tuple[float, ...]]:
+    """The final height and its derivatives by (h0, v0, e, g): tangents stepped alongside the
+    state, each step's branch chosen by the state (the derivative of the side taken)."""
+    h, v = h0, v0
+    dh, dv = np.array([1.0, 0, 0, 0]), np.array([0, 1.0, 0, 0])
+    dg = np.array([0, 0, 0, 1.0])
+    de = np.array([0, 0, 1.0, 0])
+    for _ in range(N):
+        v, dv = v - g * dt, dv - dt * dg
+        h, dh = h + dt * v, dh + dt * dv
+        if h < 0:
+            h, dh = -e * h, -e * dh - h * de
+            v, dv = -e * v, -e * dv - v * de
+    return h, tuple(float(d) for d in dh)
+
+
+def random_bounce_point(rng: np.random.Generator, trips: int) -> tuple:
+    """Drop heights and speeds that reach the floor within a few of the example's steps."""
+    return (float(rng.uniform(0.02, 0.3)), float(rng.uniform(-1.5, 0.5)),
+            float(rng.uniform(0.5, 0.9)), float(rng.uniform(8.0, 11.0)), 0.05, trips)

@@ -442,3 +442,33 @@ def test_generated_source_is_deterministic() -> None:
                              capture_output=True, env={**os.environ, "PYTHONHASHSEED": seed},
                              cwd=Path(__file__).resolve().parent.parent, check=True)
         assert run.stdout == first
+
+
+# ---- examples/bounce.txt: a bouncing ball, a branch in every step -------------------------------
+
+def bounce_reference(h0, v0, e, g, dt, N):
+    """examples/bounce.txt in plain Python, and the directions its branch took."""
+    h, v, bounced = h0, v0, []
+    for _ in range(int(N)):
+        v = v - g * dt
+        h = h + dt * v
+        bounced.append(h < 0)
+        if h < 0:
+            h, v = -e * h, -e * v
+    return h, bounced
+
+
+@pytest.mark.parametrize("h0, v0, N", [(1.0, 0.0, 0), (1.0, 0.0, 1), (1.0, 0.3, 120),
+                                       (0.05, -2.0, 40)])
+def test_bounce_example(h0: float, v0: float, N: int) -> None:
+    text = (Path(__file__).resolve().parent.parent / "examples" / "bounce.txt").read_text()
+    m = compile_source(text, "bounce.txt", wrt=("h0", "v0", "e", "g")).module
+    e, g, dt = 0.8, 9.81, 0.01
+    value, bounced = bounce_reference(h0, v0, e, g, dt, N)
+    if N == 120:
+        assert 0 < sum(bounced) < N  # the branch goes both ways over the steps
+    assert m.forward(h0, v0, e, g, dt, N) == pytest.approx(value, rel=1e-13, abs=1e-15)
+    _, partials = m.gradient(h0, v0, e, g, dt, N)
+    args = [h0, v0, e, g, dt, N]
+    expected = [numeric(lambda *a: bounce_reference(*a)[0], args, k) for k in range(4)]
+    np.testing.assert_allclose(partials, expected, rtol=1e-6, atol=1e-8)

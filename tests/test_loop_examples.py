@@ -93,6 +93,10 @@ def newton_reference(a, steps: int) -> tuple[float, tuple]:
     return x, (dx,)
 
 
+def bounce_point(rng: np.random.Generator, trips: int, seed: int) -> tuple:
+    return oracles.random_bounce_point(rng, trips)
+
+
 @dataclass(frozen=True)
 class LoopExample:
     """A loop example, its hand-unrolled form and its references."""
@@ -118,6 +122,10 @@ EXAMPLES = {
         ("a",), ("a",),
         oracles.newton_unrolled_source, oracles.newton_loop_source,
         newton_point, lambda point, trips: newton_reference(*point, trips)),
+    "bounce": LoopExample(
+        ("h0", "v0", "e", "g", "dt", "N"), ("h0", "v0", "e", "g"),
+        oracles.bounce_unrolled_source, lambda trips: oracles.example_source("bounce"),
+        bounce_point, lambda point, trips: oracles.bounce_derivatives(*point)),
 }
 NAMES = sorted(EXAMPLES)
 TRIP_COUNTS = (0, 1, 2, 5, 12)
