@@ -131,8 +131,9 @@ def compare(text: str, path: str = "<string>", at: dict[str, float] | None = Non
     NaN for its numbers and None for its costs.
     """
     forward = build_forward(text, path, straight_line=True)
-    if has_arrays(forward) or has_loops(forward):
-        what = "arrays" if has_arrays(forward) else "a loop"
+    if has_arrays(forward) or has_loops(forward) or _has_whole_inputs(forward):
+        what = ("arrays" if has_arrays(forward) else "a loop" if has_loops(forward)
+                else "whole-number inputs")
         raise LimitError(f"compare sets the routes side by side for straight-line scalar "
                          f"functions, and {forward.name} has {what} (SymPy and forward mode "
                          "take those only); 'gradgen check' tests its gradient against central "
@@ -252,7 +253,8 @@ def check(text: str, path: str = "<string>", points: int = 100, tolerance: float
     """
     compiled = compile_source(text, path)
     module = module or compiled.module
-    if has_arrays(compiled.forward) or has_loops(compiled.forward):
+    if has_arrays(compiled.forward) or has_loops(compiled.forward) or _has_whole_inputs(
+            compiled.forward):
         return _check_arrays(compiled, module, points, tolerance, dims or {}, seed)
     references = [("central differences", None)]
     symbolic = None if has_loops(compiled.forward) else _symbolic_module(text, path)
@@ -275,16 +277,23 @@ def check(text: str, path: str = "<string>", points: int = 100, tolerance: float
                        worst[0] <= tolerance, [label for label, _ in references])
 
 
+def _has_whole_inputs(forward: Graph) -> bool:
+    """Whether an input is declared ``N: int`` (held fixed, never differentiated)."""
+    return any(var.dtype == "int" for var in forward.inputs)
+
+
 def _check_arrays(compiled: Compiled, module: types.ModuleType, points: int,
                   tolerance: float, dims: dict[str, int], seed: int) -> CheckResult:
     """Entry by entry against central differences, at a few random points; scalar inputs
-    named in ``dims`` (trip counts) are held at that whole number and not differentiated."""
+    named in ``dims`` (trip counts) and ``N: int`` inputs (3 unless named) are held at that
+    whole number and not differentiated."""
     forward = compiled.forward
     names = [var.name for var in forward.inputs]
     shapes = [tuple(d if isinstance(d, int) else dims.get(d, 3) for d in var.shape)
               for var in forward.inputs]
-    fixed = {k: float(dims[var.name]) for k, var in enumerate(forward.inputs)
-             if not var.shape and var.name in dims}
+    fixed = {k: float(dims.get(var.name, 3)) for k, var in enumerate(forward.inputs)
+             if not var.shape and (var.name in dims or var.dtype == "int")}
+    wrt = getattr(module, "WRT", compiled.module.WRT)
     rng = np.random.default_rng(seed)
     worst = (0.0, {}, "")
     count = min(points, ARRAY_CHECK_POINTS)
@@ -293,9 +302,11 @@ def _check_arrays(compiled: Compiled, module: types.ModuleType, points: int,
         expected = _array_central_differences(compiled.module.forward, args, cotangent, fixed)
         _, partials = (module.gradient(*args) if cotangent is None
                        else module.vjp(*args, cotangent))
-        for k, (name, got, want) in enumerate(zip(names, partials, expected)):
+        for name, got in zip(wrt, partials):
+            k = names.index(name)
             if k in fixed:
                 continue
+            want = expected[k]
             error = float(np.max(np.abs(got - want) / np.maximum(1.0, np.abs(want)), initial=0))
             if not error <= worst[0]:
                 worst = (error if not math.isnan(error) else math.inf, {},

@@ -31,6 +31,7 @@ from gradgen.ir import (
     Edge,
     Graph,
     Var,
+    differentiable_inputs,
     has_arrays,
     has_blocks,
     has_branches,
@@ -92,7 +93,8 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
     the inputs and the cotangent), and the module has ``vjp`` and ``jacobian`` instead of
     ``gradient``.
     """
-    wrt = tuple(var.name for var in forward.inputs) if wrt is None else wrt
+    if wrt is None:
+        wrt = tuple(var.name for var in differentiable_inputs(forward))
     called = _called(forward, derivative)
     reserved = MODULE_GLOBALS | {name for name, _ in called}
     params = _param_names(forward, reserved)
@@ -164,13 +166,13 @@ def _function(name: str, graph: Graph, doc: str, packed: str | None = None,
     targets = _result_names(graph, names, reserved)
     results = [operand(var, names) for var in graph.outputs]
     if arrays:
-        preamble += _conversions(params) + [_shape_check(params, name == "vjp")]
+        preamble += _conversions(params, graph.inputs) + [_shape_check(params, name == "vjp")]
         by_name = {var.name: names[var] for var in graph.inputs}
         likes = ["None"] + [by_name[w] for w in wrt]
         finish = _call_text(f"{_tuple_text(targets)} = _finish_arrays",
                             [_tuple_text(results), _tuple_text(likes), _tuple_text(params)])
     else:
-        preamble += _conversions(params)
+        preamble += _conversions(params, graph.inputs)
         finish = f"{_tuple_text(targets)} = _finish({_tuple_text(results)}, {_tuple_text(params)})"
     value, *partials = targets
     # a gradient returns (value, partials) even with no partials (no inputs, or wrt=())
@@ -297,6 +299,8 @@ def _minimum_sizes(forward: Graph) -> dict[str, int]:
 def _helpers(*graphs: Graph) -> list[str]:
     """The functions the generated code calls that the registry supplies (``_softmax``...)."""
     used, pending = set(), list(graphs)
+    if any(var.dtype == "int" for var in graphs[0].inputs):
+        used.add("whole")  # N: int is made an int by _whole on entry
     while pending:  # loop bodies too
         graph = pending.pop()
         for edge in graph.edges:
@@ -309,14 +313,17 @@ def _shape_text(shape: tuple) -> str:
     return "scalar" if not shape else shape_text(shape)
 
 
-def _conversions(params: list[str]) -> list[str]:
-    """``x, y = _as_float(x), _as_float(y)``: one line, or one line per input if too long."""
+def _conversions(params: list[str], inputs: tuple[Var, ...]) -> list[str]:
+    """``x, N = _as_float(x), _whole(N)``: one line, or one line per input if too long (a
+    whole-number input, ``N: int``, is checked whole and made an int)."""
     if not params:
         return []
-    line = f"{', '.join(params)} = {', '.join(f'_as_float({p})' for p in params)}"
+    calls = [f"_whole({p})" if var.dtype == "int" else f"_as_float({p})"
+             for p, var in zip(params, inputs)]
+    line = f"{', '.join(params)} = {', '.join(calls)}"
     if len(line) <= LINE_WIDTH:
         return [line]
-    return [f"{p} = _as_float({p})" for p in params]
+    return [f"{p} = {call}" for p, call in zip(params, calls)]
 
 
 def _gradient_by_sweeps(params: list[str], wrt: tuple[str, ...],

@@ -85,17 +85,27 @@ class Graph:
 
 
 def select_inputs(graph: Graph, wrt: tuple[str, ...] | None) -> tuple[Var, ...]:
-    """The inputs named by ``wrt``, in that order (all inputs if None); ValueError if ``wrt``
-    names something that is not an input, or an input twice."""
+    """The inputs named by ``wrt``, in that order (if None: every input but the whole numbers,
+    ``N: int``); ValueError if ``wrt`` names something that is not an input, a whole number,
+    or an input twice."""
     if wrt is None:
-        return graph.inputs
+        return differentiable_inputs(graph)
     by_name = {var.name: var for var in graph.inputs}
     unknown = [name for name in wrt if name not in by_name]
     if unknown:
         raise ValueError(f"'{unknown[0]}' is not an input; inputs are {', '.join(by_name)}")
+    whole = [name for name in wrt if by_name[name].dtype == "int"]
+    if whole:
+        raise ValueError(f"'{whole[0]}' is a whole number ({whole[0]}: int): it has no "
+                         "derivative; leave it out of wrt")
     if len(set(wrt)) != len(wrt):
         raise ValueError("an input is named twice")
     return tuple(by_name[name] for name in wrt)
+
+
+def differentiable_inputs(graph: Graph) -> tuple[Var, ...]:
+    """The inputs that are numbers (not ``N: int``): what is differentiated by default."""
+    return tuple(var for var in graph.inputs if var.dtype == "float")
 
 
 def producers(graph: Graph) -> dict[Var, Edge]:

@@ -40,7 +40,18 @@ from gradgen.primitives import (
     shape_text,
 )
 from gradgen.scopes import BranchScope, Frame, LoopScope, Scope, assigned_names
-from gradgen.syntax import Assign, Expr, For, Function, If, Item, Name, Return, Statement
+from gradgen.syntax import (
+    WHOLE,
+    Assign,
+    Expr,
+    For,
+    Function,
+    If,
+    Item,
+    Name,
+    Return,
+    Statement,
+)
 
 #: Functions of the language that are not primitives of their own: name -> allowed arities.
 SUGAR_ARITIES = {"log": (1, 2), "max": (1, 2), "min": (1, 2)}
@@ -120,8 +131,7 @@ class _Lowering:
         self.temporaries = _temporary_names(function, set(self.input_names) | set(self.dimensions))
 
     def run(self) -> Graph:
-        inputs = tuple(Var(name, self._input_shape(index))
-                       for index, name in enumerate(self.input_names))
+        inputs = tuple(self._input_var(index) for index in range(len(self.input_names)))
         self.env.update(zip(self.input_names, inputs))
         self.inputs = inputs
         self.root_builder, self.root_env = self.builder, self.env
@@ -345,12 +355,17 @@ class _Lowering:
         return sorted({item.text for item in expr if item.kind == "name"})
 
     def _declared(self, index: int) -> tuple[Name, ...] | None:
+        """The dimensions declared for input ``index`` (None for a scalar or ``N: int``)."""
         shapes = self.function.shapes
-        return shapes[index] if index < len(shapes) else None
+        declared = shapes[index] if index < len(shapes) else None
+        return None if declared == WHOLE else declared
 
-    def _input_shape(self, index: int) -> Shape:
+    def _input_var(self, index: int) -> Var:
+        shapes = self.function.shapes
+        whole = index < len(shapes) and shapes[index] == WHOLE
         dims = self._declared(index) or ()
-        return tuple(int(d.text) if d.text.isdigit() else d.text for d in dims)
+        shape = tuple(int(d.text) if d.text.isdigit() else d.text for d in dims)
+        return Var(self.input_names[index], shape, "int" if whole else "float")
 
     def _dimensions(self) -> dict[str, tuple[int, int]]:
         found: dict[str, tuple[int, int]] = {}
@@ -529,6 +544,9 @@ class _Lowering:
                       f"{'' if len(params) == 1 else 's'}, got {len(positional)}", item)
         args = [self.value(value, arg_item, item.text) for value, arg_item in positional]
         self.check_arguments(helper, args, positional)
+        args = [self.builder.emit("whole", (arg,), next(self.temporaries))
+                if declared == WHOLE and arg.dtype != "int" else arg
+                for arg, declared in zip(args, helper.shapes or [None] * len(args))]
         if self.straight_line:
             return self.in_helper(helper, dict(zip(params, args)), None)
         graph = self.helper_graph(helper, args)
@@ -571,6 +589,7 @@ class _Lowering:
         self.root_builder, self.root_env = self.builder, self.env
         self.dimensions = {dim.text: (index, axis)
                            for index, declared in enumerate(helper.shapes or ())
+                           if declared != WHOLE
                            for axis, dim in enumerate(declared or ()) if not dim.text.isdigit()}
         self.calling.append(helper.name.text)
         try:
@@ -587,6 +606,11 @@ class _Lowering:
         for param, declared, arg, (_, arg_item) in zip(helper.params, helper.shapes or (),
                                                         args, positional):
             if declared is None:
+                continue
+            if declared == WHOLE:
+                if arg.shape or arg.dtype == "bool":
+                    self.fail(f"argument {param.text} of {helper.name.text} is a whole number "
+                              f"(int), got {_kind(arg)}", arg_item)
                 continue
             want = tuple(int(d.text) if d.text.isdigit() else d.text for d in declared)
             fits = len(want) == len(arg.shape) and all(

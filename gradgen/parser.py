@@ -26,7 +26,8 @@ Precedence, loosest first (as in LANGUAGE.md, and as in Python)::
 Brackets: '(a)' only groups; '(a, b)', '(a,)' and '()' are tuples; 'f(a, axis=b)' is a call
 whose keyword arguments follow its positional ones; 'x[...]' is a subscript whose elements are
 expressions or slices 'start:stop:step' (any part omitted). Parameters of forms B and C may
-carry a shape, 'W: (d, k)', whose dimensions are names or whole numbers.
+carry a shape, 'W: (d, k)', whose dimensions are names or whole numbers, or 'N: int', a whole
+number.
 
 Every bad input is a `CompileError` located at the token where the parser gave up.
 """
@@ -54,6 +55,7 @@ from gradgen.lexer import (
     tokenize,
 )
 from gradgen.syntax import (
+    WHOLE,
     Assign,
     Expr,
     For,
@@ -377,8 +379,11 @@ class _Parser(_Reader):
         """The dimensions after a parameter's ':', ``(d1, d2, ...)``: `tokens` run up to the
         `after` that ends the parameter; ``(d,)`` has one dimension, ``()`` none (a scalar)."""
         opened = tokens[0] if tokens else after
+        if opened.kind == NAME and opened.text == WHOLE:
+            self.after_shape(tokens[1:])
+            return WHOLE
         if opened.text != "(":
-            raise self.error("expected '(' and the dimensions after ':'", opened)
+            raise self.error("expected 'int', or '(' and the dimensions, after ':'", opened)
         dims: list[Name] = []
         for index, tok in enumerate(tokens[1:], 1):
             if tok.text == ")":

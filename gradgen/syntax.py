@@ -88,6 +88,9 @@ class Name:
 
 #: A parameter's declared shape: its dimensions, ``()`` for a scalar.
 Shape = tuple[Name, ...]
+#: The declaration ``N: int`` in place of a shape: a whole number (a trip count, an index),
+#: checked at call time and never differentiated.
+WHOLE = "int"
 
 
 @dataclass(frozen=True)

@@ -399,8 +399,9 @@ def _run(edges: Sequence[Edge], known: dict[Var, tuple[str, int]], env: dict[Var
 
 def require_scalars(forward: Graph) -> None:
     """Traces are tables of numbers, one per line: a function of arrays is declined."""
-    if has_arrays(forward) or has_loops(forward):
-        what = "arrays" if has_arrays(forward) else "a loop"
+    if has_arrays(forward) or has_loops(forward) or any(v.dtype == "int" for v in forward.inputs):
+        what = ("arrays" if has_arrays(forward) else "a loop" if has_loops(forward)
+                else "whole-number inputs")
         raise LimitError(f"traces and values at a point are shown for straight-line scalar "
                          f"functions, one number per node, and {forward.name} has {what}")
 

@@ -202,6 +202,60 @@ def test_helpers_are_lowered_where_they_are_called() -> None:
     assert module(HELPERS, entry="step").forward(1.0, 2.0) == 1.5
 
 
+# ---- whole-number inputs: N: int ------------------------------------------------------------
+
+WHOLE_INPUT = """def f(x: (n,), a, N: int):
+    y = a
+    for i in range(N):
+        y = y * x[i] + 1
+    return y
+"""
+
+
+def whole_input_reference(x, a, N):
+    y = a
+    for i in range(int(N)):
+        y = y * x[i] + 1
+    return y
+
+
+@pytest.mark.parametrize("N", [0, 1, 3])
+def test_a_whole_number_input_is_held_and_not_differentiated(N: int) -> None:
+    m = module(WHOLE_INPUT)
+    assert m.INPUTS == ("x", "a", "N") and m.WRT == ("x", "a")
+    x, a = RNG.normal(size=4), 0.7
+    value, (x_bar, a_bar) = m.gradient(x, a, N)
+    assert value == pytest.approx(whole_input_reference(x, a, N), rel=1e-14)
+    np.testing.assert_allclose(x_bar, numeric(lambda *v: whole_input_reference(*v, N), [x, a], 0),
+                               rtol=1e-6, atol=1e-7)
+    assert a_bar == pytest.approx(np.prod(x[:N]), rel=1e-12)  # d y_N / d a
+
+
+def test_a_whole_number_input_must_be_whole_and_is_not_a_wrt() -> None:
+    m = module(WHOLE_INPUT)
+    with pytest.raises(ValueError, match="whole number, got 2.5"):
+        m.forward(np.ones(3), 1.0, 2.5)
+    assert m.forward(np.ones(3), 1.0, 2.0) == 3.0  # 2.0 is whole: two steps of y + 1
+    with pytest.raises(ValueError, match=r"'N' is a whole number \(N: int\): it has no "):
+        compile_source(WHOLE_INPUT, "whole.txt", wrt=("x", "N"))
+
+
+def test_check_holds_a_whole_number_input() -> None:
+    from gradgen.compare import check
+
+    result = check(WHOLE_INPUT, "whole.txt", dims={"n": 4})
+    assert result.passed and result.worst_error < 1e-6
+
+
+def test_a_helper_takes_a_whole_number() -> None:
+    text = ("def power(x, k: int):\n    y = 1\n    for i in range(k):\n        y = y * x\n"
+            "    return y\n\ndef f(x, N: int):\n    return power(x, N) + power(x, 2)\n")
+    m = module(text)
+    value, (dx,) = m.gradient(1.3, 3)
+    assert value == pytest.approx(1.3**3 + 1.3**2, rel=1e-14)
+    assert dx == pytest.approx(3 * 1.3**2 + 2 * 1.3, rel=1e-14)
+
+
 # ---- errors --------------------------------------------------------------------------------
 
 ERRORS = [
@@ -225,6 +279,8 @@ ERRORS = [
      "argument x of g has shape (3,), expected (2,)"),
     ("def g(x):\n    return x\n\ndef f(y):\n    return g(y, y)\n", 5, 12,
      "g takes 1 argument, got 2"),
+    ("def g(x, k: int):\n    return x\n\ndef f(y: (2,)):\n    return g(y, y)\n", 5, 17,
+     "argument k of g is a whole number (int), got shape (2,)"),
 ]
 
 
