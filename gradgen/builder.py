@@ -55,7 +55,7 @@ class GraphBuilder:
 
 
 #: Operations that keep whole numbers whole.
-INTEGER_CLOSED = frozenset({"add", "sub", "mul", "neg"})
+INTEGER_CLOSED = frozenset({"add", "sub", "mul", "neg", "min", "max"})
 
 
 def _integral(var: Var) -> bool:

@@ -32,6 +32,7 @@ from gradgen.compare import (
 from gradgen.errors import CompileError, LimitError
 from gradgen.graphviz import to_dot
 from gradgen.ir import Graph
+from gradgen.checkpoint import SQRT
 from gradgen.pipeline import METHODS, MODES, build_forward, build_gradient, compile_source
 from gradgen.printing import format_graph
 from gradgen.trace import annotations, number_nodes, require_scalars, trace_report
@@ -95,8 +96,21 @@ def _add_compile(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--entry", metavar="NAME",
                      help="the function to compile, of a file with several defs (default: "
                           "the last; the others are helpers it calls)")
+    sub.add_argument("--checkpoint", metavar="K", type=_checkpoint,
+                     help="for long loops: keep a snapshot every K steps instead of every "
+                          "step's record, and run each segment again in the reverse pass "
+                          "('sqrt': K = ceil(sqrt(steps)))")
     _add_method(sub)
     sub.set_defaults(run=_run_compile)
+
+
+def _checkpoint(text: str) -> int | str:
+    if text == SQRT:
+        return SQRT
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of steps >= 1 or 'sqrt', "
+                                         f"got {text!r}")
+    return int(text)
 
 
 def _add_ir(commands: argparse._SubParsersAction) -> None:
@@ -203,8 +217,11 @@ def _run_compile(args: argparse.Namespace) -> None:
     wrt = _wrt(args)
     if args.method == "symbolic" and args.mode != "reverse":
         raise UsageError("--method symbolic has no --mode")
+    if args.checkpoint and (args.method, args.mode) != ("ad", "reverse"):
+        raise UsageError("--checkpoint is for reverse mode")
     compiled = _usage_errors(lambda: compile_source(text, args.file, wrt, None, args.mode,
-                                                    args.method, args.cse, args.entry))
+                                                    args.method, args.cse, args.entry,
+                                                    args.checkpoint))
     _write(output, compiled.source)
 
 

@@ -37,7 +37,7 @@ from gradgen.ir import (
     has_branches,
     subgraphs,
 )
-from gradgen.loops import loop_items
+from gradgen.loops import loop_items, loop_parts
 from gradgen.naming import GENERATED_GLOBALS, assign_names, python_name
 from gradgen.primitives import REGISTRY, shape_text
 from gradgen.printing import grad_of_text, operand, python_expr
@@ -257,9 +257,14 @@ def _freeing(units: list[list[Line]], edges: list[Edge], names: dict[Var, str],
     hand-written pass needs. A use of an inlined view is a use of the node it views; a loop
     uses its inputs until it ends."""
     arrays = {names[edge.output] for edge in edges if edge.output.shape} - kept
+    loops = {edge.output: loop_parts(edge) for edge in edges if edge.prim == "loop"}
     last: dict[str, int] = {}
     for index, edge in enumerate(edges):
-        for var in (*edge.inputs, edge.output):
+        read = ()
+        if edge.prim == "item" and edge.inputs[0] in loops:  # a loop's result is read off
+            parts, position = loops[edge.inputs[0]], dict(edge.params)["index"]  # its name
+            read = parts.carried_in[position:position + 1]       # in the body
+        for var in (*edge.inputs, edge.output, *read):
             if not var.is_const and var.dtype != "tuple":  # a loop's tuple has no name
                 last[names[views.get(var, var)]] = index
     freed: dict[int, list[str]] = {}

@@ -93,16 +93,20 @@ def build_forward(text: str, path: str = "<string>", entry: str | None = None,
 
 
 @collector_paused()
-def build_gradient(forward: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
+def build_gradient(forward: Graph, wrt: tuple[str, ...] | None = None,
+                   checkpoint: int | str | None = None) -> Graph:
     """The simplified gradient graph of a forward graph; for an array-valued function, the
-    vector-Jacobian product's graph (one more input, the cotangent)."""
+    vector-Jacobian product's graph (one more input, the cotangent). ``checkpoint``: keep
+    snapshots of the top-level loops every so many steps (see `checkpoint`)."""
     array_valued = bool(forward.outputs[0].shape)
-    return check(optimize(check(reverse_mode(forward, wrt, cotangent=array_valued))))
+    return check(optimize(check(reverse_mode(forward, wrt, cotangent=array_valued,
+                                             checkpoint=checkpoint))))
 
 
 @collector_paused()
 def build_derivative(forward: Graph, wrt: tuple[str, ...] | None = None, mode: str = "reverse",
-                     method: str = "ad", cse: bool = True) -> Graph:
+                     method: str = "ad", cse: bool = True,
+                     checkpoint: int | str | None = None) -> Graph:
     """The graph a module's derivatives are printed from, for one mode and method."""
     if method == "symbolic" or mode == "forward":
         route = "the symbolic method" if method == "symbolic" else "forward mode"
@@ -121,26 +125,31 @@ def build_derivative(forward: Graph, wrt: tuple[str, ...] | None = None, mode: s
         from gradgen.forward_mode import jvp_graph
 
         return check(optimize(check(jvp_graph(forward, wrt))))
-    return build_gradient(forward, wrt)
+    return build_gradient(forward, wrt, checkpoint)
 
 
 @collector_paused()
 def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | None = None,
                    command: str | None = None, mode: str = "reverse", method: str = "ad",
-                   cse: bool = True, entry: str | None = None) -> Compiled:
+                   cse: bool = True, entry: str | None = None,
+                   checkpoint: int | str | None = None) -> Compiled:
     """Compile source text to a module of the value and its derivatives.
 
     ``mode`` is ``"reverse"`` (the default) or ``"forward"`` (automatic differentiation), or
     ``method="symbolic"`` derives the gradient with SymPy instead (``cse``: share common
     subexpressions with `sympy.cse`). ``entry`` names the function of a file with several
     ``def``s to compile (default: the last); the others are helpers it may call.
+    ``checkpoint`` (reverse mode): the top-level loops keep a snapshot every so many steps
+    (a whole number, or ``"sqrt"``) and recompute each segment in the reverse pass.
     """
     _check_choice(mode, method)
+    if checkpoint is not None and (mode, method) != ("reverse", "ad"):
+        raise ValueError("checkpoint is for reverse mode")
     straight_line = mode == "forward" or method == "symbolic"
     forward = build_forward(text, path, entry, straight_line=straight_line)
-    derivative = build_derivative(forward, wrt, mode, method, cse)
+    derivative = build_derivative(forward, wrt, mode, method, cse, checkpoint)
     filename = Path(path).name
-    command = command or _command(filename, wrt, mode, method, cse, entry)
+    command = command or _command(filename, wrt, mode, method, cse, entry, checkpoint)
     source = emit_module(forward, derivative, filename, command, _describe(mode, method, cse),
                          wrt)
     return Compiled(forward, derivative, source, mode, method)
@@ -162,10 +171,12 @@ def _describe(mode: str, method: str, cse: bool) -> str:
 
 
 def _command(filename: str, wrt: tuple[str, ...] | None, mode: str, method: str,
-             cse: bool, entry: str | None = None) -> str:
+             cse: bool, entry: str | None = None, checkpoint: int | str | None = None) -> str:
     options = [f"--wrt {','.join(wrt)}"] if wrt else []
     if entry:
         options.append(f"--entry {entry}")
+    if checkpoint:
+        options.append(f"--checkpoint {checkpoint}")
     if mode != "reverse":
         options.append(f"--mode {mode}")
     if method != "ad":

@@ -190,6 +190,7 @@ primitive("min", "np.minimum({0}, {1})", np.minimum, sympy.Min, _select_rule("le
 import gradgen.array_primitives  # noqa: E402, F401  (registers the array primitives)
 import gradgen.branches  # noqa: E402, F401  (registers cond)
 import gradgen.calls  # noqa: E402, F401  (registers call)
+import gradgen.checkpoint  # noqa: E402, F401  (registers sqrt_stride and ceil_div)
 import gradgen.loops  # noqa: E402, F401  (registers loop and item)
 
 #: Language spellings of the infix and prefix operators, as the parser reports them.

@@ -26,6 +26,7 @@ from typing import Any
 from gradgen.branches import cond_params, cond_parts
 from gradgen.builder import GraphBuilder, as_params, give_hint
 from gradgen.calls import call_params
+from gradgen.checkpoint import Checkpointed, checkpoint_forward, checkpoint_reverse
 from gradgen.ir import Edge, Graph, Var, consumers, select_inputs
 from gradgen.loops import loop_items, loop_params, loop_parts
 from gradgen.naming import adjoint_name
@@ -35,18 +36,20 @@ Guard = Var | None  # a condition node; None: used unconditionally
 
 
 def reverse_mode(graph: Graph, wrt: tuple[str, ...] | None = None,
-                 cotangent: bool = False) -> Graph:
+                 cotangent: bool = False, checkpoint: int | str | None = None) -> Graph:
     """The gradient program of a one-output graph with respect to inputs ``wrt`` (all if None).
 
     With ``cotangent``, the program is the vector-Jacobian product instead: it takes one more
     input, the cotangent (the output's adjoint, of the output's shape), and its outputs are the
-    value and the cotangent pulled back to each input.
+    value and the cotangent pulled back to each input. With ``checkpoint`` (a segment length,
+    or ``"sqrt"``), the loops at the top of the graph keep snapshots instead of tapes and run
+    each segment again in the reverse pass (see `checkpoint`).
     """
     (output,) = graph.outputs
     targets = select_inputs(graph, wrt)
     builder = GraphBuilder()
     seed = Var("cotangent", output.shape) if cotangent else builder.const(1.0)
-    found = backward(builder, graph.edges, [output], [seed], targets)
+    found = backward(builder, graph.edges, [output], [seed], targets, checkpoint)
     partials = tuple(var or builder.const(0.0) for var in found)
     names = (graph.name,) + tuple(adjoint_name(var.name) or "" for var in targets)
     inputs = graph.inputs + ((seed,) if cotangent else ())
@@ -55,24 +58,27 @@ def reverse_mode(graph: Graph, wrt: tuple[str, ...] | None = None,
 
 
 def backward(builder: GraphBuilder, edges: tuple[Edge, ...], outputs: list[Var],
-             seeds: list[Var], targets: tuple[Var, ...]) -> list[Var | None]:
+             seeds: list[Var], targets: tuple[Var, ...],
+             checkpoint: int | str | None = None) -> list[Var | None]:
     """Append to ``builder`` the forward ``edges`` (each active loop replaced by one that
     records what its reverse needs), then the adjoint edges that pull the ``seeds`` (one per
     output) back; return each target's adjoint (None: no gradient reaches it)."""
     active, varied = _active(edges, targets, outputs)
-    reversals = emit_forward(builder, edges, active, varied)
+    reversals = emit_forward(builder, edges, active, varied, checkpoint)
     return emit_adjoints(builder, edges, active, reversals, outputs, seeds, targets)
 
 
 def emit_forward(builder: GraphBuilder, edges: tuple[Edge, ...], active: list[Edge],
-                 varied: set[Var]) -> dict[Edge, Any]:
-    """The forward edges, active loops and branches recording for their reverse; returns how
-    to reverse each of them."""
+                 varied: set[Var], checkpoint: int | str | None = None) -> dict[Edge, Any]:
+    """The forward edges, active loops and branches recording for their reverse (loops only
+    keeping snapshots, with ``checkpoint``); returns how to reverse each of them."""
     active_set = set(active)
-    reversals: dict[Edge, Reversal | BranchReversal] = {}
+    reversals: dict[Edge, Any] = {}
     items = loop_items(edges)
     for edge in edges:
-        if edge in active_set and edge.prim == "loop":
+        if edge in active_set and edge.prim == "loop" and checkpoint:
+            reversals[edge] = checkpoint_forward(builder, edge, varied, checkpoint)
+        elif edge in active_set and edge.prim == "loop":
             reversals[edge] = tape_loop(builder, edge, varied)
         elif edge in active_set and edge.prim == "call":
             reversals[edge] = record_call(builder, edge)
@@ -95,7 +101,9 @@ def emit_adjoints(builder: GraphBuilder, edges: tuple[Edge, ...], active: list[E
     items = loop_items(edges)
     for edge in reversed(active):
         if edge.prim == "loop":
-            reverse_loop(builder, edge, reversals[edge], items.get(edge.output, {}), adjoints)
+            reverse = (checkpoint_reverse if isinstance(reversals[edge], Checkpointed)
+                       else reverse_loop)
+            reverse(builder, edge, reversals[edge], items.get(edge.output, {}), adjoints)
         elif edge.prim == "cond":
             reverse_branch(builder, edge, reversals[edge], items.get(edge.output, {}), adjoints)
         elif edge.prim == "call":

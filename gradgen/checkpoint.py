@@ -1,0 +1,181 @@
+"""Checkpointing: reverse mode for long loops that trades memory for recomputation.
+
+Part of reverse mode (`reverse`), used with ``--checkpoint K`` (or ``sqrt``) on the loops at
+the top of the function. A loop of T steps is run as ceil(T / K) segments of K steps. The
+forward pass keeps only a *snapshot* of the carried values at the start of each segment, not
+the tapes of every step. The reverse pass goes over the segments backwards: it runs one
+segment forward again from its snapshot, recording that segment's tapes as an ordinary loop
+would (`reverse.tape_loop`), then runs the segment's steps backwards (`reverse.reverse_loop`).
+
+Memory: T / K snapshots plus the tapes of K steps, instead of the tapes of T steps; with
+K = ceil(sqrt(T)) (``sqrt``), about 2 sqrt(T) step-sized records. Time: every step runs
+forward twice. The generated code::
+
+    stride = max(1, int(np.ceil(np.sqrt(T - 1))))   # or the K given
+    segments = -(-(T - 1) // stride)
+    for segment in range(segments):                 # forward: snapshots only
+        tape_alpha[segment] = alpha
+        lo = 1 + segment * stride
+        for t in range(lo, min(lo + stride, T)):
+            ...the body...
+    for segment in reversed(range(segments)):       # reverse, one segment at a time
+        alpha = tape_alpha[segment]
+        ...the segment again, recording; then its steps backwards...
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from gradgen.builder import GraphBuilder, as_params
+from gradgen.ir import Edge, Graph, Var
+from gradgen.loops import loop_params, loop_parts
+from gradgen.naming import adjoint_name
+from gradgen.registry import primitive
+
+#: ``--checkpoint sqrt``: segments of ceil(sqrt(T)) steps.
+SQRT = "sqrt"
+
+
+@dataclass(frozen=True)
+class Checkpointed:
+    """What the reverse of a checkpointed loop needs: the segment bounds' nodes, the
+    snapshots the forward pass keeps, and which invariants get adjoints."""
+
+    stride: Var
+    segments: Var
+    snapshots: tuple[Var, ...]  # one tape per carried value
+    varied: frozenset[Var]  # the invariants (outer nodes) that depend on what is differentiated
+
+
+def checkpoint_forward(builder: GraphBuilder, edge: Edge, varied: set[Var],
+                       every: int | str) -> Checkpointed:
+    """Emit ``edge`` as a loop over segments that keeps a snapshot of the carried values at
+    the start of each (its results are the original loop's: the same tuple node)."""
+    parts = loop_parts(edge)
+    count = builder.sub(parts.stop, parts.start)
+    stride = (builder.const(float(every)) if every != SQRT
+              else builder.emit("sqrt_stride", (count,), "stride"))
+    segments = builder.emit("ceil_div", (count, stride), "segments")
+    step = GraphBuilder()
+    segment, carried_in, bounds_in, invariant_in = _segment_inputs(parts, stride)
+    low, high = _segment_bounds(step, segment, bounds_in)
+    inner = step.emit("loop", (low, high, *carried_in, *invariant_in), None,
+                      as_params(loop_params(parts.body, len(carried_in), 0, 0)))
+    after = [_item(step, inner, k, var) for k, var in enumerate(carried_in)]
+    body = Graph(f"{parts.body.name}_segments", (segment, *carried_in, *_inputs(bounds_in),
+                                                 *invariant_in),
+                 tuple(step.edges), (*after, *carried_in))  # records: the snapshots
+    n = len(carried_in)
+    outer = _bound_nodes(parts, stride)
+    builder.edges.append(Edge("loop", (builder.const(0.0), segments, *parts.carried, *outer,
+                                       *parts.invariants), edge.output,
+                              as_params(loop_params(body, n, 0, n)), edge.origin))
+    snapshots = tuple(builder.emit("item", (edge.output,), f"snapshot_{var.name or 'v'}",
+                                   as_params({"index": n + k, "shape": var.shape,
+                                              "dtype": "tape"}))
+                      for k, var in enumerate(parts.carried_in))
+    return Checkpointed(stride, segments, snapshots,
+                        frozenset(var for var in parts.invariants if var in varied))
+
+
+def checkpoint_reverse(builder: GraphBuilder, edge: Edge, saved: Checkpointed,
+                       items: dict[int, Var], adjoints: dict[Var, Var]) -> None:
+    """The reverse of a checkpointed loop: over the segments backwards, each run forward
+    again from its snapshot (recording) and then backwards; what reaches the initial carried
+    values and the invariants is added to their adjoints."""
+    from gradgen.reverse import _accumulate, _add_into, reverse_loop, tape_loop, unbroadcast
+
+    # (imported here: reverse mode imports this module to dispatch to it)
+    parts = loop_parts(edge)
+    builder.origin = edge
+    zero = builder.const(0.0)
+    step = GraphBuilder()
+    step.origin = edge
+    segment, snapshot_in, bounds_in, invariant_in = _segment_inputs(parts, saved.stride)
+    seeds = [Var(adjoint_name(var.name), var.shape) for var in parts.carried_in]
+    wanted = [(outer, inner) for outer, inner in zip(parts.invariants, invariant_in)
+              if outer in saved.varied and inner.dtype == "float"]
+    totals = [Var(adjoint_name(inner.name), inner.shape) for _, inner in wanted]
+    low, high = _segment_bounds(step, segment, bounds_in)
+    inner_loop = Edge("loop", (low, high, *snapshot_in, *invariant_in), Var(None, (), "tuple"),
+                      as_params(loop_params(parts.body, len(snapshot_in), 0, 0)))
+    reversal = tape_loop(step, inner_loop, {*snapshot_in, *(inner for _, inner in wanted)})
+    ends = {k: _item(step, inner_loop.output, k, var) for k, var in enumerate(snapshot_in)}
+    found: dict[Var, Var] = {}
+    for k, seed in enumerate(seeds):
+        _accumulate(step, ends[k], seed, found)
+    reverse_loop(step, inner_loop, reversal, ends, found)
+    carried_next = [found.get(var) or _zeros_like(step, var, zero) for var in snapshot_in]
+    totals_next = [total if found.get(inner) is None
+                   else _add_into(step, total, unbroadcast(step, found[inner], inner.shape))
+                   for total, (_, inner) in zip(totals, wanted)]
+    body = Graph(f"{parts.body.name}_segments_reverse",
+                 (segment, *seeds, *totals, *snapshot_in, *_inputs(bounds_in), *invariant_in),
+                 tuple(step.edges), (*carried_next, *totals_next))
+    finals = [adjoints.get(items[k]) if k in items else None for k in range(len(seeds))]
+    seeds_in = [bar if bar is not None else _zeros_like(builder, items.get(k) or var, zero)
+                for k, (bar, var) in enumerate(zip(finals, parts.carried))]
+    starts = [builder.zeros_like(outer) for outer, _ in wanted]
+    n = len(seeds_in) + len(starts)
+    loop = builder.emit("loop", (zero, saved.segments, *seeds_in, *starts, *saved.snapshots,
+                                 *_bound_nodes(parts, saved.stride), *parts.invariants), None,
+                        as_params(loop_params(body, n, len(saved.snapshots), 0, reverse=True)))
+    targets = [*parts.carried, *(outer for outer, _ in wanted)]
+    for k, var in enumerate(targets):
+        bar = _item(builder, loop, k, var)
+        if not var.is_const and var.dtype == "float":
+            _accumulate(builder, var, bar, adjoints)
+
+
+def _segment_inputs(parts: Any, stride: Var) -> tuple[Var, list[Var], list[Var], list[Var]]:
+    """A segment loop body's inputs: the segment number, the carried values, the bounds
+    (start, stop, stride: those that are not constants) and the invariants."""
+    segment = Var("segment", (), "int")
+    carried = [Var(var.name, var.shape, var.dtype) for var in parts.carried_in]
+    bounds = [var if var.is_const else Var(var.name, (), var.dtype)
+              for var in (parts.start, parts.stop, stride)]
+    invariants = [Var(var.name, var.shape, var.dtype) for var in parts.invariant_in]
+    return segment, carried, bounds, invariants
+
+
+def _inputs(bounds: list[Var]) -> list[Var]:
+    """The bounds a segment body takes as inputs (constants are written where used)."""
+    return [var for var in bounds if not var.is_const]
+
+
+def _bound_nodes(parts: Any, stride: Var) -> list[Var]:
+    """The outer nodes for the bounds that are inputs of a segment body."""
+    return [var for var in (parts.start, parts.stop, stride) if not var.is_const]
+
+
+def _segment_bounds(step: GraphBuilder, segment: Var, bounds: list[Var]) -> tuple[Var, Var]:
+    """``lo = start + segment * stride`` and ``min(lo + stride, stop)``."""
+    start, stop, stride = bounds
+    low = step.add(start, step.mul(segment, stride))
+    return low, step.min(step.add(low, stride), stop)
+
+
+def _item(builder: GraphBuilder, loop: Var, index: int, like: Var) -> Var:
+    return builder.emit("item", (loop,), like.name, as_params(
+        {"index": index, "shape": like.shape, "dtype": like.dtype}))
+
+
+def _zeros_like(builder: GraphBuilder, like: Var, zero: Var) -> Var:
+    return zero if not like.shape else builder.expand(zero, like, axis=None, keepdims=False)
+
+
+def _sqrt_stride(count: Any) -> int:
+    return max(1, math.ceil(math.sqrt(max(int(count), 0))))
+
+
+def _ceil_div(count: Any, stride: Any) -> int:
+    return -(-int(count) // int(stride))
+
+
+primitive("sqrt_stride", "max(1, int(np.ceil(np.sqrt({0}))))", _sqrt_stride, None, None,
+          ((0.0, 100.0),), result="int", shape=lambda count: (), internal=True)
+primitive("ceil_div", "-(-{0} // {1})", _ceil_div, None, None, ((0.0, 100.0),) * 2,
+          result="int", shape=lambda count, stride: (), internal=True)
