@@ -86,7 +86,7 @@ def checkpoint_reverse(builder: GraphBuilder, edge: Edge, saved: Checkpointed,
     """The reverse of a checkpointed loop: over the segments backwards, each run forward
     again from its snapshot (recording) and then backwards; what reaches the initial carried
     values and the invariants is added to their adjoints."""
-    from gradgen.reverse import _accumulate, _add_into, reverse_loop, tape_loop, unbroadcast
+    from gradgen.reverse import _accumulate, reverse_loop, tape_loop
 
     # (imported here: reverse mode imports this module to dispatch to it)
     parts = loop_parts(edge)
@@ -107,11 +107,10 @@ def checkpoint_reverse(builder: GraphBuilder, edge: Edge, saved: Checkpointed,
     found: dict[Var, Var] = {}
     for k, seed in enumerate(seeds):
         _accumulate(step, ends[k], seed, found)
-    reverse_loop(step, inner_loop, reversal, ends, found)
+    reverse_loop(step, inner_loop, reversal, ends, found,  # into the running totals, in place
+                 {inner: total for total, (_, inner) in zip(totals, wanted)})
     carried_next = [found.get(var) or _zeros_like(step, var, zero) for var in snapshot_in]
-    totals_next = [total if found.get(inner) is None
-                   else _add_into(step, total, unbroadcast(step, found[inner], inner.shape))
-                   for total, (_, inner) in zip(totals, wanted)]
+    totals_next = [found.get(inner) or total for total, (_, inner) in zip(totals, wanted)]
     body = Graph(f"{parts.body.name}_segments_reverse",
                  (segment, *seeds, *totals, *snapshot_in, *_inputs(bounds_in), *invariant_in),
                  tuple(step.edges), (*carried_next, *totals_next))

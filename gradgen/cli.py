@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gradgen import __version__
+from gradgen.checkpoint import SQRT
 from gradgen.compare import (
     check,
     compare,
@@ -32,7 +33,6 @@ from gradgen.compare import (
 from gradgen.errors import CompileError, LimitError
 from gradgen.graphviz import to_dot
 from gradgen.ir import Graph
-from gradgen.checkpoint import SQRT
 from gradgen.pipeline import METHODS, MODES, build_forward, build_gradient, compile_source
 from gradgen.printing import format_graph
 from gradgen.trace import annotations, number_nodes, require_scalars, trace_report
@@ -232,7 +232,7 @@ def _run_ir(args: argparse.Namespace) -> None:
 def _run_graph(args: argparse.Namespace) -> None:
     if args.at is not None and args.grad:
         raise UsageError("--at labels the function's own graph; leave out --grad")
-    graph = _graph(args)
+    graph = _graph(args, straight_line=True)
     values = adjoints = labels = None
     if args.at is not None:  # numbered and labelled as `gradgen trace` prints them
         require_scalars(graph)
@@ -252,8 +252,10 @@ def _run_graph(args: argparse.Namespace) -> None:
     _write(args.output, rendered)
 
 
-def _graph(args: argparse.Namespace):
-    forward = build_forward(_read(Path(args.file)), args.file, straight_line=True)
+def _graph(args: argparse.Namespace, straight_line: bool = False):
+    """The forward (or gradient) graph of the file; ``straight_line`` for pictures: every
+    ``if`` a selection, every helper lowered where it is called."""
+    forward = build_forward(_read(Path(args.file)), args.file, straight_line=straight_line)
     if not args.grad:
         return forward
     return _usage_errors(lambda: build_gradient(forward, _wrt(args)))

@@ -78,8 +78,11 @@ def _shown(edge: Edge) -> list[tuple[str, object]]:
 
 
 def _param_text(key: str, value: object) -> str:
-    """A parameter as the source would write it: ``1``, ``(0, 2)``, ``True``, ``[1:3, 0]``."""
-    if key == "index":
+    """A parameter as the source would write it: ``1``, ``(0, 2)``, ``True``, ``[1:3, 0]``; a
+    graph (a loop's body, a branch's side, a called function) by its name."""
+    if isinstance(value, Graph):
+        return value.name
+    if key == "index" and not isinstance(value, int):  # an item's index is a position
         return f"[{index_text(value)}]"
     if isinstance(value, tuple) and len(value) == 1 and isinstance(value[0], int):
         return str(value[0])
@@ -91,22 +94,28 @@ def type_of(var: Var) -> str:
     return f"{_DTYPES[var.dtype]}[{','.join(map(str, var.shape))}]"
 
 
-def format_graph(graph: Graph) -> str:
-    """The graph as text, one edge per line, with ``# grad of:`` comments on adjoint blocks."""
+def format_graph(graph: Graph, indent: str = "") -> str:
+    """The graph as text, one edge per line, with ``# grad of:`` comments on adjoint blocks.
+    A loop's body and a branch's sides follow their edge, indented (blocks nest only a few
+    levels deep); a called function is named, not repeated."""
     names = assign_names(graph)
     params = ", ".join(f"{names[v]}: {type_of(v)}" for v in graph.inputs)
-    lines = [f"{graph.name}({params}):"]
+    lines = [f"{indent}{graph.name}({params}):"]
     origin = None
     for edge in graph.edges:
         if edge.origin is not origin:
             origin = edge.origin
             if origin is not None:
-                lines.append(f"    # grad of: {grad_of_text(origin, names)}")
+                lines.append(f"{indent}    # grad of: {grad_of_text(origin, names)}")
         args = " ".join([operand(v, names, python=False) for v in edge.inputs]
                         + [f"{key}={_param_text(key, value)}" for key, value in _shown(edge)])
-        lines.append(f"    {names[edge.output]}: {type_of(edge.output)} = {edge.prim} {args}")
+        lines.append(f"{indent}    {names[edge.output]}: {type_of(edge.output)} = "
+                     f"{edge.prim} {args}")
+        if edge.prim != "call":
+            lines += [format_graph(value, indent + "        ").rstrip("\n")
+                      for _, value in edge.params if isinstance(value, Graph)]
     outputs = ", ".join(operand(v, names, python=False) for v in graph.outputs)
-    lines.append(f"    return {outputs}")
+    lines.append(f"{indent}    return {outputs}")
     return "\n".join(lines) + "\n"
 
 

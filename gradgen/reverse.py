@@ -229,10 +229,12 @@ def _read_from_outside(edges: tuple[Edge, ...], own: set[Var]) -> tuple[Var, ...
 
 
 def reverse_loop(builder: GraphBuilder, edge: Edge, reversal: Reversal,
-                 items: dict[int, Var], adjoints: dict[Var, Var]) -> None:
+                 items: dict[int, Var], adjoints: dict[Var, Var],
+                 totals: dict[Var, Var] | None = None) -> None:
     """The reverse loop of ``edge``: from the adjoints of its results, run the steps'
     adjoints backwards, reading the tapes, and add what reaches the initial carried values
-    and the invariants to their adjoints."""
+    and the invariants to their adjoints. An invariant's adjoint is summed into a fresh
+    array of zeros, or into the array ``totals`` gives for it (one the caller owns)."""
     parts = loop_parts(edge)
     builder.origin = edge
     zero = builder.const(0.0)
@@ -261,7 +263,9 @@ def reverse_loop(builder: GraphBuilder, edge: Edge, reversal: Reversal,
                 else builder.expand(zero, var, axis=None, keepdims=False)
                 for bar, var in zip(final_bars, (items.get(k) or v for k, v in
                                                  enumerate(parts.carried)))]
-    starts = [builder.zeros_like(outer) for outer in sums]  # fresh: _add_into adds in place
+    totals = totals or {}
+    starts = [totals.get(outer) or builder.zeros_like(outer)  # _add_into adds in place
+              for outer in sums]
     n = len(seeds_in) + len(starts)
     loop = builder.emit("loop", (parts.start, parts.stop, *seeds_in, *starts, *reversal.tapes,
                                  *parts.invariants), None,

@@ -12,10 +12,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import loop_oracles as oracles
 import numpy as np
 import pytest
 
-import loop_oracles as oracles
 from gradgen.pipeline import compile_source
 
 EVERY = (1, 3, "sqrt", 50)

@@ -250,3 +250,16 @@ def test_graph_at_labels_values_and_adjoints(tmp_path, capsys):
     assert 'label="v3\\n= 10\\nv\u03043 = 1"' in dot
     assert 'label="v1\\n= 5\\nv\u03041 = 1.716"' in dot
     assert main(["graph", str(source), "--at", "x1=2,x2=5", "--grad"]) == 2
+
+
+def test_ir_prints_blocks_and_calls(capsys) -> None:
+    """Loops, branches and helper calls print with their bodies (a call by its name)."""
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    assert main(["ir", str(examples / "bounce.txt")]) == 0
+    text = capsys.readouterr().out
+    assert " = loop 0 N " in text and " = cond " in text
+    assert "        bounce_then(" in text and "            return h_2, v_2" in text
+    assert main(["ir", "--grad", str(examples / "euler.txt")]) == 0
+    text = capsys.readouterr().out
+    assert "graph=rate_record" in text and "graph=rate_vjp" in text
+    assert "Graph(" not in text  # a called function is named, not printed whole
