@@ -18,6 +18,7 @@ import jinja2
 
 from gradgen import __version__
 from gradgen.array_primitives import index_requirements
+from gradgen.branches import cond_parts
 from gradgen.emit_blocks import (
     Line,
     branch_lines,
@@ -256,8 +257,10 @@ def _freeing(units: list[list[Line]], edges: list[Edge], names: dict[Var, str],
     they make (not the inputs or the results), so that peak memory is what a careful
     hand-written pass needs. A use of an inlined view is a use of the node it views; a loop
     uses its inputs until it ends."""
-    arrays = {names[edge.output] for edge in edges if edge.output.shape} - kept
     loops = {edge.output: loop_parts(edge) for edge in edges if edge.prim == "loop"}
+    branches = {edge.output: cond_parts(edge).results for edge in edges if edge.prim == "cond"}
+    arrays = {names[edge.output] for edge in edges if edge.output.shape
+              and not _recorded_by_a_side(edge, branches)} - kept
     last: dict[str, int] = {}
     for index, edge in enumerate(edges):
         read = ()
@@ -273,6 +276,13 @@ def _freeing(units: list[list[Line]], edges: list[Edge], names: dict[Var, str],
             freed.setdefault(index, []).append(name)
     return [unit + [Line(None, f"del {', '.join(sorted(freed[i]))}")] if i in freed else unit
             for i, unit in enumerate(units)]
+
+
+def _recorded_by_a_side(edge: Edge, branches: dict[Var, int]) -> bool:
+    """Whether ``edge`` is a value one side of a branch records for its reverse: bound only
+    where that side ran, so never deleted."""
+    return (edge.prim == "item" and edge.inputs[0] in branches
+            and dict(edge.params)["index"] >= branches[edge.inputs[0]])
 
 
 def _jacobian(params: list[str], wrt: tuple[str, ...], inputs: tuple[Var, ...]) -> Function:
@@ -363,24 +373,27 @@ def _vjp(params: list[str]) -> Function:
 
 
 def _units(graph: Graph, names: dict[Var, str], depth: int, prefix: str,
-           edges: list[Edge] | None = None) -> list[list[Line]]:
+           edges: list[Edge] | None = None, in_loop: bool = False) -> list[list[Line]]:
     """The lines of each edge (of ``edges``, a subset of the graph's, if given): one
-    statement, or a whole ``for`` loop; a ``# grad of:`` (or ``# tangent of:``) comment where
-    the block of one forward statement's derivative starts."""
+    statement, or a whole ``for`` loop or ``if``; a ``# grad of:`` (or ``# tangent of:``)
+    comment where the block of one forward statement's derivative starts. ``in_loop``: the
+    graph is (in) a loop's body, whose records need every name bound on every path."""
     units = []
     origin = None
     blocks = {edge.output: edge for edge in graph.edges if edge.prim in BLOCKS}
     items = loop_items(graph.edges)
-    inner = functools.partial(_units, prefix=prefix)
+    in_body = functools.partial(_units, prefix=prefix, in_loop=True)
+    in_side = functools.partial(_units, prefix=prefix, in_loop=in_loop)
     for edge in graph.edges if edges is None else edges:
         comment = None
         if edge.origin is not origin:
             origin = edge.origin
             comment = None if origin is None else prefix + grad_of_text(origin, names)
         if edge.prim == "loop":
-            unit = loop_lines(edge, names, depth, items.get(edge.output, {}), inner)
+            unit = loop_lines(edge, names, depth, items.get(edge.output, {}), in_body)
         elif edge.prim == "cond":
-            unit = branch_lines(edge, names, depth, items.get(edge.output, {}), inner)
+            unit = branch_lines(edge, names, depth, items.get(edge.output, {}), in_side,
+                                placeholders=in_loop)
         elif edge.prim == "item":
             unit = item_lines(edge, names, depth, blocks[edge.inputs[0]])
         elif edge.prim == "call" and edge.output.dtype == "tuple":

@@ -220,9 +220,10 @@ def loop_lines(edge: Edge, names: dict[Var, str], depth: int, items: dict[int, V
 
 
 def branch_lines(edge: Edge, names: dict[Var, str], depth: int, items: dict[int, Var],
-                 body_units: EdgeUnits) -> Unit:
+                 body_units: EdgeUnits, placeholders: bool = False) -> Unit:
     """The lines of one branch at ``depth``: ``if test:``, a side, ``else:``, the other (the
-    ``else`` left out where that side has nothing to do)."""
+    ``else`` left out where that side has nothing to do). With ``placeholders`` (in a loop,
+    whose tapes record every value), a side binds the other side's recorded values to None."""
     parts = cond_parts(edge)
     lines = [Line(None, f"if {operand(parts.test, names)}:", None, depth)]
     for number, side in enumerate((parts.then, parts.orelse)):
@@ -230,7 +231,8 @@ def branch_lines(edge: Edge, names: dict[Var, str], depth: int, items: dict[int,
         results = []
         for k, item in sorted(items.items()):
             if k >= parts.results and k not in parts.own_outputs(number):
-                body.append(Line(names[item], "None", None, depth + 1))  # the other side's
+                if placeholders:  # the other side's
+                    body.append(Line(names[item], "None", None, depth + 1))
             elif names[item] != operand(side.outputs[k], names):
                 results.append((names[item], operand(side.outputs[k], names)))
         body += _assignments(results, depth + 1)
