@@ -31,9 +31,10 @@ from gradgen.primitives import REGISTRY
 
 SIZES = {"n": 3, "d": 4, "k": 2, "m": 3}
 #: Primitives tested elsewhere: those whose arguments are dimensions, not arrays (from source
-#: in test_arrays), and loops with their parts (test_loops).
+#: in test_arrays), loops, branches and calls with their parts (test_loops, test_branches,
+#: test_helpers) and the segment arithmetic of checkpointing (test_checkpoint).
 TESTED_ELSEWHERE = {"zeros", "ones", "eye", "reshape", "dim", "count", "zeros_like", "loop",
-                    "item", "whole", "cond", "call"}
+                    "item", "whole", "cond", "call", "sqrt_stride", "ceil_div"}
 ARRAY_PRIMITIVES = sorted(name for name, p in REGISTRY.items() if not p.elementwise)
 CASES = [pytest.param(name, shapes, params, id=f"{name}-{k}")
          for name in ARRAY_PRIMITIVES for k, (shapes, params) in enumerate(REGISTRY[name].cases)]
