@@ -123,6 +123,8 @@ class _Lowering:
         self.block_locals: dict[str, tuple[Name, str]] = {}
         self.helpers = {helper.name.text: helper for helper in function.helpers}
         self.calling: list[str] = []  # the helpers being lowered, outermost first
+        # the names assigned in each open side of an if (the function's body at the bottom)
+        self.assigned: list[dict[str, Name]] = [{}]
         self.helper_graphs: dict[tuple, Graph] = {}  # (name, argument shapes) -> graph
         entry = function.name.text
         # a helper is a module-level function: it must not shadow a global or a builtin
@@ -161,6 +163,7 @@ class _Lowering:
                 self.check_target(statement.target)
                 self.env[statement.target.text] = self.evaluate(statement.expr,
                                                                 statement.target.text)
+                self.assigned[-1].setdefault(statement.target.text, statement.target)
             elif isinstance(statement, Return):
                 output = self.evaluate(statement.expr, name or self.function.name.text)
                 self.require_number(output, statement)
@@ -246,13 +249,24 @@ class _Lowering:
         scope = BranchScope(self.builder, self.env, GraphBuilder(), statement, test=test)
         self.scopes.append(scope)
         self.builder, self.env = scope.builder, {}
+        self.assigned.append({})
 
         def after_then() -> Frame:
             scope.then_env, scope.then_edges = self.env, scope.builder.edges
             self.builder, self.env = GraphBuilder(), {}
+            self.assigned.append({})
             return Frame(iter(statement.orelse), lambda: self.close_branch(scope))
 
         return Frame(iter(statement.body), after_then)
+
+    def close_sides(self) -> tuple[dict[str, Name], dict[str, Name]]:
+        """The names each side of the ``if`` just lowered assigns (at any depth), with where
+        first; the enclosing block assigns them too."""
+        orelse, then = self.assigned.pop(), self.assigned.pop()
+        for side in (then, orelse):
+            for name, target in side.items():
+                self.assigned[-1].setdefault(name, target)
+        return then, orelse
 
     def close_branch(self, scope: BranchScope) -> None:
         """Both sides are lowered: add the cond edge and its results to the enclosing graph.
@@ -261,8 +275,8 @@ class _Lowering:
         sides = (scope.then_env, self.env)
         else_edges = self.builder.edges
         known = [scope.outer_env, *(s.outer_env for s in self.scopes[:-1])]
-        assigned = [[name for name in assigned_names(block) if name in env]
-                    for block, env in zip((statement.body, statement.orelse), sides)]
+        by_side = self.close_sides()
+        assigned = [[name for name in side if name in env] for side, env in zip(by_side, sides)]
         names = [name for name in dict.fromkeys([*assigned[0], *assigned[1]])
                  if all(name in side for side in assigned) or any(name in env for env in known)]
         outputs: tuple[list[Var], list[Var]] = ([], [])
@@ -276,7 +290,7 @@ class _Lowering:
                           "after the 'else' side; give it the same in both", statement)
         self.scopes.pop()
         self.builder, self.env = scope.outer_builder, scope.outer_env
-        self.note_block_locals(statement, names, "in only one side of the 'if'")
+        self.note_block_locals(by_side, names)
         inputs = tuple(scope.invariants.values())
         function = self.function.name.text
         then = Graph(f"{function}_then", inputs, tuple(scope.then_edges), tuple(outputs[0]))
@@ -287,21 +301,23 @@ class _Lowering:
             self.env[name] = self.builder.emit("item", (cond,), name, as_params(
                 {"index": k, "shape": var.shape, "dtype": var.dtype}))
 
-    def note_block_locals(self, statement: If, kept: list[str], where: str) -> None:
+    def note_block_locals(self, sides: tuple[dict[str, Name], ...], kept: list[str]) -> None:
         """Names the sides of an ``if`` assign that do not live on after it."""
-        for block in (statement.body, statement.orelse):
-            for name, first in assigned_names(block).items():
+        for side in sides:
+            for name, first in side.items():
                 if name not in kept:
-                    self.block_locals[name] = (first.target, where)
+                    self.block_locals[name] = (first, "in only one side of the 'if'")
 
     def open_selection(self, statement: If, test: Var) -> Frame:
         """Lower an ``if`` as a selection: each side in its own copy of the environment, then
         ``where`` for every variable the sides assign."""
         before = self.env
         self.env = dict(before)
+        self.assigned.append({})
 
         def after_then() -> Frame:
             then_env, self.env = self.env, dict(before)
+            self.assigned.append({})
             return Frame(iter(statement.orelse),
                          lambda: self.merge_branches(statement, test, before, then_env))
 
@@ -320,7 +336,7 @@ class _Lowering:
             merged[name] = then if then is orelse else self.builder.emit(
                 "where", (test, then, orelse), name)
         self.env = merged
-        self.note_block_locals(statement, kept, "in only one side of the 'if'")
+        self.note_block_locals(self.close_sides(), kept)
 
     def lookup_name(self, name: str, where: Any) -> Any:
         """The node a name stands for here: this body's, or an enclosing one's brought in as
@@ -583,7 +599,7 @@ class _Lowering:
         """Lower a helper's body with ``env`` for its parameters, into ``builder`` (its own
         graph) or, if None, in place."""
         saved = {name: getattr(self, name) for name in _FUNCTION_STATE}
-        self.env, self.scopes, self.input_names = env, [], list(env)
+        self.env, self.scopes, self.input_names, self.assigned = env, [], list(env), [{}]
         self.inputs, self.block_locals = tuple(env.values()), {}
         self.builder = builder or self.builder
         self.root_builder, self.root_env = self.builder, self.env
@@ -847,7 +863,7 @@ class _Lowering:
 
 #: What lowering a helper's body changes, and restores after it.
 _FUNCTION_STATE = ("env", "scopes", "dimensions", "block_locals", "builder", "input_names",
-                   "inputs", "root_builder", "root_env")
+                   "inputs", "root_builder", "root_env", "assigned")
 
 
 def _kind(var: Var) -> str:

@@ -41,13 +41,17 @@ class Namer:
         self.reserved = reserved
         self.taken: set[str] = set(reserved)
         self.counters = {"v": 0, "t": 0}
+        self.suffixes: dict[str, int] = {}  # base -> the last suffix tried (y_2, y_3, ...)
 
     def fresh(self, hint: str) -> str:
+        """``hint``, or ``hint_2``, ``hint_3``... the first that is free (in constant time
+        however many values share a hint)."""
         base = python_name(hint, self.reserved)
-        name, suffix = base, 1
+        name, suffix = base, self.suffixes.get(base, 1)
         while name in self.taken:
             suffix += 1
             name = f"{base}_{suffix}"
+        self.suffixes[base] = suffix
         self.taken.add(name)
         return name
 
