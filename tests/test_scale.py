@@ -1,4 +1,5 @@
-"""Scale: a sum of 10^5 terms and a nesting depth of 10^4 compile, with no recursion anywhere.
+"""Scale: a sum of 10^5 terms, a nesting depth of 10^4 and a 10^4-long elif chain compile, with
+no recursion anywhere (blocks of statements nest at most 20 deep as graphs).
 
 Every pass is a loop over a flat list (postfix items, topologically ordered edges), so the
 Python recursion limit (1000) never comes into play. The deep programs are also imported and
@@ -86,3 +87,18 @@ def test_negation_nested_10_000_deep(spelling, depth):
     sign = (-1.0) ** depth
     value, (partial,) = compiled.load().gradient(2.5)
     assert (value, partial) == (sign * 2.5, sign)
+
+
+def test_elif_chain_10_000_long():
+    """An if/elif chain nests its sides 10^4 deep: the first 20 levels are real branches, the
+    rest selections (loops and branches nest at most 20 deep), all compiled in linear time."""
+    lines = ["def f(x):", "    if x < 0:", "        y = 0"]
+    for k in range(1, DEPTH):
+        lines += [f"    elif x < {k}:", f"        y = {k} * x"]
+    lines += ["    else:", "        y = x", "    return y", ""]
+    module = compile_source("\n".join(lines), "chain.txt").load()
+    for x in (-1.5, 0.5, 17.25, 4321.5, DEPTH + 0.5):
+        k = math.floor(x) + 1  # the first k with x < k
+        slope = 0.0 if k <= 0 else (k if k < DEPTH else 1.0)
+        value, (dx,) = module.gradient(x)
+        assert (value, dx) == (slope * x if k > 0 else 0.0, slope)
