@@ -63,6 +63,9 @@ REDUCTIONS = {"max": "amax", "min": "amin"}
 CONSTRUCTORS = {"zeros": 1, "ones": 1, "eye": 1, "reshape": 2}
 #: Functions joining a tuple of arrays along an axis.
 JOINS = ("stack", "concat")
+#: The longest dimension expression kept at compile time (``T-1``, ``2*n+1``): a loop bound
+#: or a size is short, and a sum of 10^6 scalar inputs must not build ever longer texts.
+STATIC_TEXT_LIMIT = 64
 #: The names that stand for static literals (where no variable of that name exists).
 LITERALS = {"True": True, "False": False, "None": None}
 
@@ -809,10 +812,11 @@ class _Lowering:
             values.append(value)
         if all(isinstance(v, int) for v in values):
             self.static[output] = int(REGISTRY[prim].impl(*values))
-        elif prim == "neg":
-            self.static[output] = f"-{values[0]}"
-        else:
-            self.static[output] = f"{values[0]}{_STATIC_ARITHMETIC[prim]}{values[1]}"
+            return
+        text = (f"-{values[0]}" if prim == "neg"
+                else f"{values[0]}{_STATIC_ARITHMETIC[prim]}{values[1]}")
+        if len(text) <= STATIC_TEXT_LIMIT:  # a long sum of inputs is no loop bound: the texts
+            self.static[output] = text      # would grow with it, quadratic in its length
 
     # ---- applying primitives ------------------------------------------------------------------
 
