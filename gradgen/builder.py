@@ -47,6 +47,13 @@ class GraphBuilder:
         self.edges.append(Edge(prim, inputs, output, params, self.origin))
         return output
 
+    def take(self, block: Var, index: int, like: Var, name: str | None = None,
+             dtype: str | None = None) -> Var:
+        """Result ``index`` of a block (a loop, a branch, a call), shaped like ``like``: an
+        ``item`` edge (dtype: ``like``'s, or ``dtype``, e.g. ``"tape"``)."""
+        return self.emit("item", (block,), name, as_params(
+            {"index": index, "shape": like.shape, "dtype": dtype or like.dtype}))
+
     def __getattr__(self, prim: str) -> Callable[..., Var]:
         """``b.sin(x)``, ``b.sum(x, axis=(0,), keepdims=False)``: keywords are parameters."""
         if prim not in REGISTRY:

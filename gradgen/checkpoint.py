@@ -31,7 +31,7 @@ from typing import Any
 
 from gradgen.builder import GraphBuilder, as_params
 from gradgen.ir import Edge, Graph, Var
-from gradgen.loops import loop_params, loop_parts
+from gradgen.loops import LoopParts, loop_params, loop_parts
 from gradgen.naming import adjoint_name
 from gradgen.registry import primitive
 
@@ -52,6 +52,7 @@ class Checkpointed:
 
 def checkpoint_forward(builder: GraphBuilder, edge: Edge, varied: set[Var],
                        every: int | str) -> Checkpointed:
+
     """Emit ``edge`` as a loop over segments that keeps a snapshot of the carried values at
     the start of each (its results are the original loop's: the same tuple node)."""
     parts = loop_parts(edge)
@@ -64,7 +65,7 @@ def checkpoint_forward(builder: GraphBuilder, edge: Edge, varied: set[Var],
     low, high = _segment_bounds(step, segment, bounds_in)
     inner = step.emit("loop", (low, high, *carried_in, *invariant_in), None,
                       as_params(loop_params(parts.body, len(carried_in), 0, 0)))
-    after = [_item(step, inner, k, var) for k, var in enumerate(carried_in)]
+    after = [step.take(inner, k, var, var.name) for k, var in enumerate(carried_in)]
     body = Graph(f"{parts.body.name}_segments", (segment, *carried_in, *_inputs(bounds_in),
                                                  *invariant_in),
                  tuple(step.edges), (*after, *carried_in))  # records: the snapshots
@@ -73,10 +74,8 @@ def checkpoint_forward(builder: GraphBuilder, edge: Edge, varied: set[Var],
     builder.edges.append(Edge("loop", (builder.const(0.0), segments, *parts.carried, *outer,
                                        *parts.invariants), edge.output,
                               as_params(loop_params(body, n, 0, n)), edge.origin))
-    snapshots = tuple(builder.emit("item", (edge.output,), f"snapshot_{var.name or 'v'}",
-                                   as_params({"index": n + k, "shape": var.shape,
-                                              "dtype": "tape"}))
-                      for k, var in enumerate(parts.carried_in))
+    snapshots = tuple(builder.take(edge.output, n + k, var, f"snapshot_{var.name or 'v'}",
+                                   "tape") for k, var in enumerate(parts.carried_in))
     return Checkpointed(stride, segments, snapshots,
                         frozenset(var for var in parts.invariants if var in varied))
 
@@ -86,7 +85,7 @@ def checkpoint_reverse(builder: GraphBuilder, edge: Edge, saved: Checkpointed,
     """The reverse of a checkpointed loop: over the segments backwards, each run forward
     again from its snapshot (recording) and then backwards; what reaches the initial carried
     values and the invariants is added to their adjoints."""
-    from gradgen.reverse import _accumulate, reverse_loop, tape_loop
+    from gradgen.reverse import _accumulate, _zeros_like, reverse_loop, tape_loop
 
     # (imported here: reverse mode imports this module to dispatch to it)
     parts = loop_parts(edge)
@@ -103,7 +102,8 @@ def checkpoint_reverse(builder: GraphBuilder, edge: Edge, saved: Checkpointed,
     inner_loop = Edge("loop", (low, high, *snapshot_in, *invariant_in), Var(None, (), "tuple"),
                       as_params(loop_params(parts.body, len(snapshot_in), 0, 0)))
     reversal = tape_loop(step, inner_loop, {*snapshot_in, *(inner for _, inner in wanted)})
-    ends = {k: _item(step, inner_loop.output, k, var) for k, var in enumerate(snapshot_in)}
+    ends = {k: step.take(inner_loop.output, k, var, var.name)
+            for k, var in enumerate(snapshot_in)}
     found: dict[Var, Var] = {}
     for k, seed in enumerate(seeds):
         _accumulate(step, ends[k], seed, found)
@@ -124,12 +124,12 @@ def checkpoint_reverse(builder: GraphBuilder, edge: Edge, saved: Checkpointed,
                         as_params(loop_params(body, n, len(saved.snapshots), 0, reverse=True)))
     targets = [*parts.carried, *(outer for outer, _ in wanted)]
     for k, var in enumerate(targets):
-        bar = _item(builder, loop, k, var)
+        bar = builder.take(loop, k, var, var.name)
         if not var.is_const and var.dtype == "float":
             _accumulate(builder, var, bar, adjoints)
 
 
-def _segment_inputs(parts: Any, stride: Var) -> tuple[Var, list[Var], list[Var], list[Var]]:
+def _segment_inputs(parts: LoopParts, stride: Var) -> tuple[Var, list[Var], list[Var], list[Var]]:
     """A segment loop body's inputs: the segment number, the carried values, the bounds
     (start, stop, stride: those that are not constants) and the invariants."""
     segment = Var("segment", (), "int")
@@ -145,7 +145,7 @@ def _inputs(bounds: list[Var]) -> list[Var]:
     return [var for var in bounds if not var.is_const]
 
 
-def _bound_nodes(parts: Any, stride: Var) -> list[Var]:
+def _bound_nodes(parts: LoopParts, stride: Var) -> list[Var]:
     """The outer nodes for the bounds that are inputs of a segment body."""
     return [var for var in (parts.start, parts.stop, stride) if not var.is_const]
 
@@ -155,15 +155,6 @@ def _segment_bounds(step: GraphBuilder, segment: Var, bounds: list[Var]) -> tupl
     start, stop, stride = bounds
     low = step.add(start, step.mul(segment, stride))
     return low, step.min(step.add(low, stride), stop)
-
-
-def _item(builder: GraphBuilder, loop: Var, index: int, like: Var) -> Var:
-    return builder.emit("item", (loop,), like.name, as_params(
-        {"index": index, "shape": like.shape, "dtype": like.dtype}))
-
-
-def _zeros_like(builder: GraphBuilder, like: Var, zero: Var) -> Var:
-    return zero if not like.shape else builder.expand(zero, like, axis=None, keepdims=False)
 
 
 def _sqrt_stride(count: Any) -> int:

@@ -262,12 +262,12 @@ def call_lines(edge: Edge, names: dict[Var, str], depth: int, items: dict[int, V
     return [Line(targets, python_expr(edge, names), None, depth)]
 
 
-def item_lines(edge: Edge, names: dict[Var, str], depth: int, loop: Edge) -> Unit:
+def item_lines(edge: Edge, names: dict[Var, str], depth: int, block: Edge) -> Unit:
     """A carried result after the loop (a tape needs no line: it was made before)."""
-    if loop.prim != "loop":
+    if block.prim != "loop":
         return []  # a branch's results are assigned inside its sides, a call's by the call
     index = dict(edge.params)["index"]
-    parts = loop_parts(loop)
+    parts = loop_parts(block)
     if index >= len(parts.carried):
         return []
     inner = names[parts.carried_in[index]]

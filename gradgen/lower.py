@@ -235,8 +235,7 @@ class _Lowering:
             "loop", (start, stop, *scope.carried_init, *(outer for outer, _ in invariants)),
             None, as_params(loop_params(body, len(scope.carried), 0, 0)))
         for k, (name, var) in enumerate(zip(scope.carried, scope.carried_init)):
-            self.env[name] = self.builder.emit("item", (loop,), name, as_params(
-                {"index": k, "shape": var.shape, "dtype": var.dtype}))
+            self.env[name] = self.builder.take(loop, k, var, name)
         for name, first in assigned_names(statement.body).items():
             if name not in scope.carried:
                 self.block_locals[name] = (first.target, "only inside the loop")
@@ -301,8 +300,7 @@ class _Lowering:
         cond = self.builder.emit("cond", (scope.test, *scope.invariants), None,
                                  as_params(cond_params(then, orelse, len(names))))
         for k, (name, var) in enumerate(zip(names, outputs[0])):
-            self.env[name] = self.builder.emit("item", (cond,), name, as_params(
-                {"index": k, "shape": var.shape, "dtype": var.dtype}))
+            self.env[name] = self.builder.take(cond, k, var, name)
 
     def note_block_locals(self, sides: tuple[dict[str, Name], ...], kept: list[str]) -> None:
         """Names the sides of an ``if`` assign that do not live on after it."""

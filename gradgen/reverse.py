@@ -172,9 +172,8 @@ def tape_loop(builder: GraphBuilder, edge: Edge, varied: set[Var]) -> Reversal:
     params.update(body=recording, records=len(residuals))
     builder.edges.append(Edge("loop", edge.inputs, edge.output, as_params(params), edge.origin))
     n = len(parts.carried)
-    tapes = tuple(builder.emit("item", (edge.output,), f"tape_{var.name or 'v'}", as_params(
-        {"index": n + k, "shape": var.shape, "dtype": "tape"}))
-        for k, var in enumerate(residuals))
+    tapes = tuple(builder.take(edge.output, n + k, var, f"tape_{var.name or 'v'}", "tape")
+                  for k, var in enumerate(residuals))
     invariant_bars = dict(zip(wanted, bars[n:]))
     return Reversal(seeds, residuals, tapes, adjoint_part, tuple(bars[:n]),
                     tuple(invariant_bars.get(inner) for inner in parts.invariant_in))
@@ -270,9 +269,8 @@ def reverse_loop(builder: GraphBuilder, edge: Edge, reversal: Reversal,
     loop = builder.emit("loop", (parts.start, parts.stop, *seeds_in, *starts, *reversal.tapes,
                                  *parts.invariants), None,
                         as_params(loop_params(body, n, len(reversal.tapes), 0, reverse=True)))
-    results = [builder.emit("item", (loop,), None, as_params(
-        {"index": k, "shape": var.shape, "dtype": "float"}))
-        for k, var in enumerate((*parts.carried, *sums))]
+    results = [builder.take(loop, k, var, None, "float")
+               for k, var in enumerate((*parts.carried, *sums))]
     for var, bar in zip((*parts.carried, *sums), results):
         if not var.is_const and var.dtype == "float":
             _accumulate(builder, var, bar, adjoints)
@@ -340,8 +338,7 @@ def _item(builder: GraphBuilder, block: Var, index: int, like: Var,
           items: dict[int, Var]) -> Var:
     """The block's result at ``index`` (an ``item`` edge, made if there is none yet)."""
     if index not in items:
-        items[index] = builder.emit("item", (block,), like.name, as_params(
-            {"index": index, "shape": like.shape, "dtype": like.dtype}))
+        items[index] = builder.take(block, index, like, like.name)
     return items[index]
 
 
@@ -371,8 +368,7 @@ def reverse_branch(builder: GraphBuilder, edge: Edge, reversal: BranchReversal,
                           None, as_params(cond_params(sides[0], sides[1], len(reversal.wanted))))
     outer = dict(zip(parts.operand_in, parts.operands))
     for k, inner in enumerate(reversal.wanted):
-        bar = builder.emit("item", (branch,), adjoint_name(inner.name), as_params(
-            {"index": k, "shape": inner.shape, "dtype": "float"}))
+        bar = builder.take(branch, k, inner, adjoint_name(inner.name), "float")
         _accumulate(builder, outer[inner], bar, adjoints)
 
 
@@ -421,9 +417,8 @@ def record_call(builder: GraphBuilder, edge: Edge) -> tuple[Graph, tuple[Var, ..
                               as_params(call_params(record, "record")), edge.origin))
     builder.edges.append(Edge("item", (results,), edge.output, as_params(
         {"index": 0, "shape": edge.output.shape, "dtype": edge.output.dtype}), edge.origin))
-    recorded = tuple(builder.emit("item", (results,), var.name, as_params(
-        {"index": k, "shape": var.shape, "dtype": var.dtype}))
-        for k, var in enumerate(record.outputs[1:], start=1))
+    recorded = tuple(builder.take(results, k, var, var.name)
+                     for k, var in enumerate(record.outputs[1:], start=1))
     return vjp, (edge.output, *recorded)
 
 
@@ -442,8 +437,7 @@ def reverse_call(builder: GraphBuilder, edge: Edge, reversal: tuple[Graph, tuple
     result = builder.emit("call", (*edge.inputs, *recorded, g), None,
                           as_params(call_params(vjp, "vjp")))
     bars = [result] if len(vjp.outputs) == 1 else [
-        builder.emit("item", (result,), adjoint_name(arg.name), as_params(
-            {"index": k, "shape": arg.shape, "dtype": "float"}))
+        builder.take(result, k, arg, adjoint_name(arg.name), "float")
         for k, arg in enumerate(numbers)]
     for arg, bar in zip(numbers, bars):
         if not arg.is_const:

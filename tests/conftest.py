@@ -53,6 +53,20 @@ def central_difference(fn: Callable[..., Any], args: Sequence[Any], i: int,
     return (np.asarray(fn(*plus)) - np.asarray(fn(*minus))) / (plus[i] - minus[i])
 
 
+def entrywise_differences(f: Callable[..., Any], args: Sequence[Any], k: int,
+                          eps: float = 1e-6) -> np.ndarray:
+    """``d f / d args[k]`` entry by entry (shaped like ``args[k]``), by central differences
+    of a scalar-valued ``f`` with an absolute step ``eps``."""
+    grad = np.zeros(np.shape(args[k]))
+    for position in np.ndindex(grad.shape):
+        up = [np.array(a, dtype=float) for a in args]
+        down = [np.array(a, dtype=float) for a in args]
+        up[k][position] += eps
+        down[k][position] -= eps
+        grad[position] = (f(*up) - f(*down)) / (2 * eps)
+    return grad
+
+
 def sympy_partials(graph: Any, point: Sequence[float], digits: int = 30) -> list[float]:
     """The partials of ``graph``'s output at ``point``, by `sympy.diff` and exact evaluation."""
     symbols, _, partials = _symbolic(graph)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import entrywise_differences as numeric_gradient
 
 from gradgen.errors import CompileError, LimitError
 from gradgen.pipeline import compile_source
@@ -18,17 +19,6 @@ RNG = np.random.default_rng(20261123)
 
 def module(text: str, wrt: tuple[str, ...] | None = None):
     return compile_source(text, "arrays.txt", wrt=wrt).module
-
-
-def numeric_gradient(f, args: list[np.ndarray], k: int, eps: float = 1e-6) -> np.ndarray:
-    grad = np.zeros(np.shape(args[k]))
-    for position in np.ndindex(grad.shape):
-        up = [np.array(a, dtype=float) for a in args]
-        down = [np.array(a, dtype=float) for a in args]
-        up[k][position] += eps
-        down[k][position] -= eps
-        grad[position] = (f(*up) - f(*down)) / (2 * eps)
-    return grad
 
 
 def assert_gradient_matches_differences(text: str, *args: np.ndarray) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import entrywise_differences as numeric
 
 from gradgen.errors import CompileError
 from gradgen.pipeline import compile_source
@@ -33,17 +34,6 @@ def compiled(text: str, **options):
 
 def module(text: str, **options):
     return compiled(text, **options).load()
-
-
-def numeric(f, args: list, k: int, eps: float = 1e-6) -> np.ndarray:
-    """``d f / d args[k]``, entry by entry, by central differences."""
-    grad = np.zeros(np.shape(args[k]))
-    for position in np.ndindex(grad.shape):
-        up, down = ([np.array(a, dtype=float) for a in args] for _ in range(2))
-        up[k][position] += eps
-        down[k][position] -= eps
-        grad[position] = (f(*up) - f(*down)) / (2 * eps)
-    return grad
 
 
 def check_gradient(m, args: list, reference, skip: tuple[int, ...] = ()) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import entrywise_differences as numeric
 
 from gradgen.errors import CompileError, LimitError
 from gradgen.pipeline import compile_source
@@ -18,17 +19,6 @@ RNG = np.random.default_rng(6)
 
 def module(text: str, **options):
     return compile_source(text, "loops.txt", **options).module
-
-
-def numeric(f, args: list, k: int, eps: float = 1e-6) -> np.ndarray:
-    grad = np.zeros(np.shape(args[k]))
-    for position in np.ndindex(grad.shape):
-        up = [np.array(a, dtype=float) for a in args]
-        down = [np.array(a, dtype=float) for a in args]
-        up[k][position] += eps
-        down[k][position] -= eps
-        grad[position] = (f(*up) - f(*down)) / (2 * eps)
-    return grad
 
 
 def check_against_differences(m, args: list, skip: tuple[int, ...] = ()) -> None:
