@@ -56,7 +56,7 @@ def checkpoint_forward(builder: GraphBuilder, edge: Edge, varied: set[Var],
     """Emit ``edge`` as a loop over segments that keeps a snapshot of the carried values at
     the start of each (its results are the original loop's: the same tuple node)."""
     parts = loop_parts(edge)
-    count = builder.sub(parts.stop, parts.start)
+    count = builder.max(builder.sub(parts.stop, parts.start), builder.const(0.0))  # range(2, 0)
     stride = (builder.const(float(every)) if every != SQRT
               else builder.emit("sqrt_stride", (count,), "stride"))
     segments = builder.emit("ceil_div", (count, stride), "segments")

@@ -35,8 +35,9 @@ from dataclasses import dataclass
 from gradgen.branches import cond_parts
 from gradgen.ir import Edge, Graph, Var
 from gradgen.loops import LoopParts, loop_items, loop_parts
+from gradgen.name_check import NameCollision, check_names
 from gradgen.naming import Namer
-from gradgen.printing import operand, python_expr
+from gradgen.printing import operand, python_expr, value_operand
 
 
 @dataclass(frozen=True)
@@ -50,17 +51,32 @@ class Line:
     depth: int = 0
 
 
-def program_names(graph: Graph, reserved: frozenset[str]) -> dict[Var, str]:
-    """A Python name for every node of a graph with blocks, bodies included (one scope)."""
+def program_names(graph: Graph, reserved: frozenset[str],
+                  placeholders: bool = False) -> dict[Var, str]:
+    """A Python name for every node of a graph with blocks, bodies included (one scope):
+    shared where the code reads well and `name_check` finds no collision, else one per node
+    (but a block's inputs, which go by the enclosing names). ``placeholders``: as in
+    `branch_lines`, at the top of the graph."""
+    names = _program_names(graph, reserved, share=True)
+    try:
+        check_names(graph, names, placeholders)
+    except NameCollision:
+        names = _program_names(graph, reserved, share=False)
+        check_names(graph, names, placeholders)
+    return names
+
+
+def _program_names(graph: Graph, reserved: frozenset[str], share: bool) -> dict[Var, str]:
     namer = Namer(reserved)
     names = {var: namer.fresh(var.name or "x") for var in graph.inputs}
-    _name_edges(graph, names, namer, {var: len(graph.edges) for var in graph.outputs})
+    _name_edges(graph, names, namer, {var: len(graph.edges) for var in graph.outputs},
+                share=share)
     return names
 
 
 def _name_edges(graph: Graph, names: dict[Var, str], namer: Namer,
                 kept_after: dict[Var, int], aliased: frozenset[Var] = frozenset(),
-                recorded: frozenset[Var] = frozenset()) -> None:
+                recorded: frozenset[Var] = frozenset(), share: bool = True) -> None:
     """Name the nodes ``graph`` makes; ``aliased`` are its inputs that go by an enclosing
     graph's names (a body's invariants, a side's operands): never reused for a new value;
     ``recorded`` are the values a loop records, read back together: never sharing a name."""
@@ -68,10 +84,11 @@ def _name_edges(graph: Graph, names: dict[Var, str], namer: Namer,
     items = loop_items(graph.edges)
     for index, edge in enumerate(graph.edges):
         if edge.prim == "loop":
-            _name_loop(edge, index, names, namer, last, items.get(edge.output, {}), aliased)
+            _name_loop(edge, index, names, namer, last, items.get(edge.output, {}), aliased,
+                       share)
         elif edge.prim == "cond":
             _name_branch(edge, index, names, namer, last, items.get(edge.output, {}), aliased,
-                         recorded)
+                         recorded, share)
         elif edge.output not in names and edge.output.dtype != "tuple":  # a tuple: no name
             hint = edge.output.name
             names[edge.output] = (namer.fresh(hint) if hint
@@ -79,10 +96,11 @@ def _name_edges(graph: Graph, names: dict[Var, str], namer: Namer,
 
 
 def _name_loop(edge: Edge, index: int, names: dict[Var, str], namer: Namer,
-               last: dict[Var, int], items: dict[int, Var], aliased: frozenset[Var]) -> None:
+               last: dict[Var, int], items: dict[int, Var], aliased: frozenset[Var],
+               share: bool) -> None:
     parts = loop_parts(edge)
     for outer, inner in zip(parts.invariants, parts.invariant_in):
-        names.setdefault(inner, operand(outer, names))
+        names.setdefault(inner, value_operand(outer, names))
     if parts.index not in names:
         names[parts.index] = namer.fresh(parts.index.name or "i")
     for var in parts.read_in:
@@ -94,11 +112,12 @@ def _name_loop(edge: Edge, index: int, names: dict[Var, str], namer: Namer,
                                                   parts.carried_out)):
         if inner in names:
             continue
-        free_init = (not init.is_const and last.get(init, -1) <= index and init in names
+        free_init = (share and not init.is_const and last.get(init, -1) <= index
+                     and init in names
                      and init.name == inner.name and init not in aliased)
         names[inner] = names[init] if free_init else namer.fresh(inner.name or "c")
         recorded = set(parts.body.outputs[len(parts.carried):])
-        if after in position and position[after] >= body_last.get(inner, -1) \
+        if share and after in position and position[after] >= body_last.get(inner, -1) \
                 and after not in names and after not in parts.carried_in \
                 and not {after, inner} <= recorded:  # both read back by the reverse loop
             names[after] = names[inner]
@@ -106,9 +125,10 @@ def _name_loop(edge: Edge, index: int, names: dict[Var, str], namer: Namer,
         if final is not None:  # a recorded value is read back into its name by the reverse
             read_back = inner in recorded or (after in recorded
                                               and names.get(after) == names[inner])
-            names[final] = namer.fresh(final.name or "c") if read_back else names[inner]
+            names[final] = (names[inner] if share and not read_back
+                            else namer.fresh(final.name or "c"))
     _name_edges(parts.body, names, namer, {}, frozenset(parts.invariant_in),
-                frozenset(parts.body.outputs[len(parts.carried):]))
+                frozenset(parts.body.outputs[len(parts.carried):]), share)
     for tape in items.values():
         if tape not in names:
             names[tape] = namer.fresh(tape.name or "tape")
@@ -116,14 +136,14 @@ def _name_loop(edge: Edge, index: int, names: dict[Var, str], namer: Namer,
 
 def _name_branch(edge: Edge, index: int, names: dict[Var, str], namer: Namer,
                  last: dict[Var, int], items: dict[int, Var], aliased: frozenset[Var],
-                 recorded: frozenset[Var]) -> None:
+                 recorded: frozenset[Var], share: bool) -> None:
     """Names for a branch: its sides' inputs are the operands' names; a result keeps the name
     of the variable it replaces where both sides compute it after their last use of that
     variable, and each side computes a result under the result's name where it can."""
     parts = cond_parts(edge)
     sides = (parts.then, parts.orelse)
     for outer, inner in zip(edge.inputs[1:], parts.then.inputs):
-        names.setdefault(inner, operand(outer, names))
+        names.setdefault(inner, value_operand(outer, names))
     side_last = [_last_uses(side.edges, dict.fromkeys(side.outputs, len(side.edges)))
                  for side in sides]
     positions = [{e.output: k for k, e in enumerate(side.edges)} for side in sides]
@@ -133,21 +153,24 @@ def _name_branch(edge: Edge, index: int, names: dict[Var, str], namer: Namer,
         if item is None:
             continue
         if item not in names:
-            names[item] = _result_name(edge, index, k, item, names, namer, last, side_last,
-                                       positions, aliased | recorded if item in recorded
-                                       else aliased)
+            names[item] = (_result_name(edge, index, k, item, names, namer, last, side_last,
+                                        positions, aliased | recorded if item in recorded
+                                        else aliased)
+                           if share else namer.fresh(item.name or "v"))
         elif names[item] in operand_names:
             continue  # named by an enclosing branch after a value this one reads
         for side, position in zip(sides, positions):
+            if not share:
+                break
             out = side.outputs[k]
             if out in position and out not in names:
                 names[out] = names[item]
     for side in sides:
-        _name_edges(side, names, namer, {}, frozenset(side.inputs), recorded)
+        _name_edges(side, names, namer, {}, frozenset(side.inputs), recorded, share)
     for k, item in items.items():
         if item not in names:  # a recorded value keeps its name in the side that makes it
-            side = sides[0] if k in parts.own_outputs(0) else sides[1]
-            names[item] = names[side.outputs[k]]
+            side = sides[0] if k in parts.own_outputs(0) else sides[1]  # (the reverse side
+            names[item] = names[side.outputs[k]]  # reads it as that node, its input)
 
 
 def _result_name(edge: Edge, index: int, k: int, item: Var, names: dict[Var, str],
@@ -190,9 +213,9 @@ def loop_lines(edge: Edge, names: dict[Var, str], depth: int, items: dict[int, V
     """The lines of one loop edge at ``depth``; ``body_units`` prints the body's edges."""
     parts = loop_parts(edge)
     n = len(parts.carried)
-    lines = [Line(names[inner], operand(init, names), None, depth)
-             for init, inner in zip(parts.carried, parts.carried_in)
-             if names[inner] != operand(init, names)]
+    lines = _assignments([(names[inner], value_operand(init, names))
+                          for init, inner in zip(parts.carried, parts.carried_in)
+                          if names[inner] != value_operand(init, names)], depth)
     count = _count_text(parts, names)
     records = {k: items[n + k] for k in range(len(parts.body.outputs) - n) if n + k in items}
     lines += [Line(names[tape], f"[None] * {count}", None, depth) for tape in records.values()]
@@ -211,9 +234,9 @@ def loop_lines(edge: Edge, names: dict[Var, str], depth: int, items: dict[int, V
         if body_edge.output in recorded:
             lines.append(Line(None, f"{recorded.pop(body_edge.output)}[{step}] = "
                                     f"{names[body_edge.output]}", None, inner))
-    lines += [Line(names[var], operand(after, names), None, inner)
-              for var, after in zip(parts.carried_in, parts.carried_out)
-              if names[var] != operand(after, names)]
+    lines += _assignments([(names[var], value_operand(after, names))
+                           for var, after in zip(parts.carried_in, parts.carried_out)
+                           if names[var] != value_operand(after, names)], inner)
     if len(lines) and lines[-1].depth == depth:  # an empty body
         lines.append(Line(None, "pass", None, inner))
     return lines
@@ -233,8 +256,8 @@ def branch_lines(edge: Edge, names: dict[Var, str], depth: int, items: dict[int,
             if k >= parts.results and k not in parts.own_outputs(number):
                 if placeholders:  # the other side's
                     body.append(Line(names[item], "None", None, depth + 1))
-            elif names[item] != operand(side.outputs[k], names):
-                results.append((names[item], operand(side.outputs[k], names)))
+            elif names[item] != value_operand(side.outputs[k], names):
+                results.append((names[item], value_operand(side.outputs[k], names)))
         body += _assignments(results, depth + 1)
         if number == 0:
             lines += body or [Line(None, "pass", None, depth + 1)]
@@ -246,9 +269,12 @@ def branch_lines(edge: Edge, names: dict[Var, str], depth: int, items: dict[int,
 def _assignments(pairs: list[tuple[str, str]], depth: int) -> Unit:
     """``target = value`` lines, or one tuple assignment where a line would overwrite a name
     that a later one reads (a swap: ``x, a = a, x``)."""
-    clobbers = any(target == value for k, (target, _) in enumerate(pairs)
-                   for _, value in pairs[k + 1:])
-    if clobbers:
+    read_later: set[str] = set()
+    clobbers = False
+    for target, value in reversed(pairs):
+        clobbers = clobbers or target in read_later
+        read_later.add(value)
+    if clobbers:  # the values are names or constants, read before any target is written
         targets, values = zip(*pairs)
         return [Line(", ".join(targets), ", ".join(values), None, depth)]
     return [Line(target, value, None, depth) for target, value in pairs]

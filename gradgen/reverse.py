@@ -182,7 +182,11 @@ def tape_loop(builder: GraphBuilder, edge: Edge, varied: set[Var]) -> Reversal:
 def _add_into(step: GraphBuilder, total: Var, bar: Var) -> Var:
     """``total + bar`` for a loop's accumulator; where ``bar`` is (a sum of) contributions of
     indexing (``x[t]``: a scatter of the adjoint into zeros), each is added in place into its
-    part of ``total`` instead, so that a step costs the size of the part, not of ``x``."""
+    part of ``total`` instead, so that a step costs the size of the part, not of ``x``. A
+    number's total is added out of place: a scalar function called with arrays broadcasts it
+    (an invariant ``c = 2`` gets an adjoint of the points' shape)."""
+    if not total.shape:
+        return step.add(total, bar)
     producer = {edge.output: edge for edge in step.edges}
     terms, pending = [], [bar]
     while pending:
@@ -527,10 +531,13 @@ def _union_of_uses(builder: GraphBuilder, var: Var, uses: list[Edge],
 def _guard_of_use(builder: GraphBuilder, var: Var, edge: Edge, outer: Guard) -> Guard:
     """Where ``var``'s value matters through this one use by ``edge``.
 
-    A value broadcast into a larger guard (a scalar inside a branch over an array condition)
-    matters wherever any entry does: it is treated as used unconditionally, and contributions
-    are masked where they enter it instead.
+    A value broadcast into a larger guard (a scalar inside a branch over an array condition),
+    or an array used by an operation whose entries mix (a matmul, a softmax, a loop: an entry
+    of its output depends on other entries of the input), matters wherever any entry does: it is
+    treated as used unconditionally, and contributions are masked where they enter it instead.
     """
+    if var.shape and not REGISTRY[edge.prim].elementwise:
+        return None  # entries mix (matmul, softmax): the adjoint is masked where it enters
     guard = _branch_of_use(builder, var, edge, outer)
     return guard if guard is None or guard.shape == var.shape else None
 

@@ -1,0 +1,215 @@
+"""The check of emission's names: every statement of the generated code reads, under the name
+it prints, the value it means.
+
+Part of emission (`emit`). The names of a function with blocks are shared where that reads
+well (a carried variable keeps one name before, in and after its loop; a branch's result takes
+the name of the variable it replaces). This module walks the graph in the order its code runs,
+as `emit_blocks` prints it, and keeps for every Python name the node it holds: a loop's body
+is walked twice (the second step starts from what the first left) and what holds after it is
+what holds after no step or after some; after a branch, what both sides leave. A read of a
+node whose name holds another node at that point is a collision, reported with the names
+involved. `emit` then names the function without sharing, which cannot collide.
+
+A value one side of a branch records for its reverse (a residual) is read back only on the way
+that side took, so after the branch its name may hold it on one way and anything on the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gradgen.branches import cond_parts
+from gradgen.errors import InternalError
+from gradgen.ir import Edge, Graph, Var
+from gradgen.loops import loop_items, loop_parts
+from gradgen.printing import operand
+
+
+class NameCollision(InternalError):
+    """Two values that are alive at once share a Python name."""
+
+
+@dataclass(frozen=True)
+class _Unknown:
+    """A name that holds different nodes on different ways to this point."""
+
+
+@dataclass(frozen=True)
+class _Residual:
+    """A name that holds ``var``, recorded by one side of a branch, on that side's way."""
+
+    var: Var
+
+
+_UNKNOWN = _Unknown()
+Held = Var | _Unknown | _Residual
+
+
+@dataclass
+class _State:
+    held: dict[str, Held] = field(default_factory=dict)
+    aliases: dict[Var, Var] = field(default_factory=dict)  # a block's input -> the outer node
+
+    def copy(self) -> _State:
+        return _State(dict(self.held), dict(self.aliases))
+
+
+def check_names(graph: Graph, names: dict[Var, str], placeholders: bool = False) -> None:
+    """Raise `NameCollision` where the code printed for ``graph`` with ``names`` would read a
+    node under a name that holds another at that point. ``placeholders``: each side of a
+    branch binds the other side's residuals to None (as in a loop's body, always)."""
+    state = _State({names[var]: var for var in graph.inputs})
+    _walk(graph, names, state, placeholders=placeholders)
+    for var in graph.outputs:
+        _read(var, names, state, graph, "a result", strict=True)
+
+
+def _walk(graph: Graph, names: dict[Var, str], state: _State,
+          recorded: frozenset[Var] = frozenset(), placeholders: bool = True) -> None:
+    """The edges in the order their code runs; a ``recorded`` node is written to its tape
+    right after it is made, on every way (a residual too)."""
+    items = loop_items(graph.edges)
+    blocks = {edge.output: edge for edge in graph.edges if edge.prim in ("loop", "cond")}
+    for edge in graph.edges:
+        if edge.prim == "loop":
+            _loop(edge, names, state, items.get(edge.output, {}), graph)
+        elif edge.prim == "cond":
+            _branch(edge, names, state, items.get(edge.output, {}), graph, placeholders)
+        elif edge.prim == "item":
+            _item(edge, names, state, blocks.get(edge.inputs[0]), graph)
+        elif edge.output.dtype == "tuple":  # a call with several results
+            _reads(edge.inputs, names, state, graph, edge)
+            _define(items.get(edge.output, {}).values(), names, state)
+        else:
+            _reads(edge.inputs, names, state, graph, edge)
+            _define((edge.output,), names, state)
+        if edge.output in recorded:
+            _read(edge.output, names, state, graph, "a tape", strict=True)
+
+
+def _loop(edge: Edge, names: dict[Var, str], state: _State, items: dict[int, Var],
+          graph: Graph) -> None:
+    parts = loop_parts(edge)
+    _reads((parts.start, parts.stop, *parts.carried, *parts.reads), names, state, graph, edge)
+    _define(parts.carried_in, names, state)
+    n = len(parts.carried)
+    _define([tape for k, tape in items.items() if k >= n], names, state)
+    outer_aliases = dict(state.aliases)  # the body's invariants go by the enclosing names
+    _alias(parts.invariants, parts.invariant_in, state)
+    _define((parts.index,), names, state)
+    tapes = [tape for k, tape in items.items() if k >= n]
+    before = state.copy()
+    for _ in range(2):  # the second step starts from what the first left
+        _step(parts, names, state, graph)
+        _reads(tapes, names, state, graph, edge)
+        _merge_into(state, before)
+    state.aliases = outer_aliases
+
+
+def _step(parts, names: dict[Var, str], state: _State, graph: Graph) -> None:
+    """One step of a loop's body: the tapes read back, the body, the carried values passed on
+    (at once: a swap is one tuple assignment)."""
+    for tape, var in zip(parts.reads, parts.read_in):
+        _read(tape, names, state, graph, None)
+        _define((var,), names, state)
+    recorded = frozenset(parts.recorded)
+    for var in (parts.index, *parts.carried_in, *parts.read_in):
+        if var in recorded:
+            _read(var, names, state, parts.body, "a tape", strict=True)
+    _walk(parts.body, names, state, recorded)
+    _reads(parts.carried_out, names, state, parts.body, None)
+    _define(parts.carried_in, names, state)
+
+
+def _branch(edge: Edge, names: dict[Var, str], state: _State, items: dict[int, Var],
+            graph: Graph, placeholders: bool) -> None:
+    parts = cond_parts(edge)
+    _reads(edge.inputs, names, state, graph, edge)
+    ends = []
+    for number, side in enumerate((parts.then, parts.orelse)):
+        end = state.copy()
+        _alias(parts.operands, parts.operand_in, end)  # the sides' inputs: the operands
+        _walk(side, names, end, placeholders=placeholders)
+        own = [k for k in items if k < parts.results or k in parts.own_outputs(number)]
+        _reads([side.outputs[k] for k in own], names, end, side, None)
+        _define([items[k] for k in own], names, end)
+        if placeholders:  # the other side's residuals, bound to None
+            _define([item for k, item in items.items() if k not in own], names, end)
+        else:  # bound on this way only
+            end.held.update((names[items[k]], _Residual(items[k]))
+                            for k in own if k >= parts.results)
+        ends.append(end)
+    state.held = _merged(*(end.held for end in ends))
+
+
+def _item(edge: Edge, names: dict[Var, str], state: _State, block: Edge | None,
+          graph: Graph) -> None:
+    """A result of a block taken apart: a loop's carried value is assigned after the loop
+    from the carried name; a tape, a branch's and a call's results by the block itself."""
+    if block is None or block.prim != "loop":
+        return
+    parts = loop_parts(block)
+    index = dict(edge.params)["index"]
+    if index < len(parts.carried):
+        _read(parts.carried_in[index], names, state, graph, edge)
+        _define((edge.output,), names, state)
+
+
+def _alias(outer: tuple[Var, ...], inner: tuple[Var, ...], state: _State) -> None:
+    """A block's inputs go by the enclosing names of the nodes they stand for."""
+    for out, var in zip(outer, inner):
+        state.aliases[var] = state.aliases.get(out, out)
+
+
+def _merge_into(state: _State, other: _State) -> None:
+    state.held = _merged(state.held, other.held)
+
+
+def _merged(first: dict[str, Held], second: dict[str, Held]) -> dict[str, Held]:
+    """What a name holds after one of two ways: the same node, a residual of one way, or
+    nothing that may be read."""
+    merged = {}
+    for name in first.keys() | second.keys():
+        a, b = first.get(name, _UNKNOWN), second.get(name, _UNKNOWN)
+        if a is b or a == b:
+            merged[name] = a
+        elif isinstance(a, _Residual) and not isinstance(b, _Residual):
+            merged[name] = a
+        elif isinstance(b, _Residual) and not isinstance(a, _Residual):
+            merged[name] = b
+        else:
+            merged[name] = _UNKNOWN
+    return merged
+
+
+def _reads(vars_: tuple[Var, ...] | list[Var], names: dict[Var, str], state: _State,
+           graph: Graph, edge: Edge | None) -> None:
+    for var in vars_:
+        _read(var, names, state, graph, edge)
+
+
+def _read(var: Var, names: dict[Var, str], state: _State, graph: Graph,
+          edge: Edge | None | str, strict: bool = False) -> None:
+    """Check that ``var``'s name holds it (with ``strict``, on every way to this point)."""
+    if var.is_const or var.dtype == "tuple":
+        return
+    meant = state.aliases.get(var, var)
+    if meant.is_const:
+        return
+    name = operand(meant, names)
+    held = state.held.get(name, _UNKNOWN)
+    if held is meant or (not strict and isinstance(held, _Residual) and held.var is meant):
+        return
+    what = "nothing" if held is _UNKNOWN else (
+        f"{held.var!r} on one way" if isinstance(held, _Residual) else repr(held))
+    where = edge if isinstance(edge, str) else (
+        f"edge {edge.prim}" if edge is not None else "the end of a block")
+    raise NameCollision(f"in {graph.name}, {where} reads {meant!r} as '{name}', which holds "
+                        f"{what} at that point")
+
+
+def _define(vars_, names: dict[Var, str], state: _State) -> None:
+    """Assign the nodes at once (their values were all read before)."""
+    for var in list(vars_):
+        if var.dtype != "tuple" and var in names:
+            state.held[names[var]] = var
