@@ -39,21 +39,24 @@ from gradgen.ir import (
     subgraphs,
 )
 from gradgen.loops import loop_items, loop_parts
-from gradgen.naming import GENERATED_GLOBALS, assign_names, python_name
+from gradgen.naming import (
+    GENERATED_GLOBALS,
+    Namer,
+    assign_names,
+    entry_aliases,
+    python_name,
+)
 from gradgen.primitives import REGISTRY, shape_text
-from gradgen.printing import grad_of_text, operand, python_expr
+from gradgen.printing import grad_of_text, operand, python_expr, value_operand
 
-#: Builtins that generated function bodies call: no variable may shadow them.
-BODY_BUILTINS = frozenset({"range", "reversed", "int", "float", "tuple"})
 #: The functions that registry entries define in the module when used (``_softmax``...).
 REGISTRY_FUNCTIONS = frozenset(name for entry in REGISTRY.values() if entry.helper
                                for name in re.findall(r"^def (\w+)", entry.helper, re.M))
-#: Module-level names of the generated module (the source's function name must avoid them).
-MODULE_GLOBALS = GENERATED_GLOBALS | BODY_BUILTINS | REGISTRY_FUNCTIONS | {
+#: Module-level names of the generated module (the source's function name must avoid them; no
+#: name needs to avoid a builtin here: `naming.python_name` keeps every name off the builtins).
+MODULE_GLOBALS = GENERATED_GLOBALS | REGISTRY_FUNCTIONS | {
     "INPUTS", "WRT", "SHAPES", "VALUE_SHAPE", "MINIMUM_SIZES", "forward", "gradient", "vjp",
     "jvp", "jacobian", "functools", "inspect", "_with_source_names"}
-#: Builtins that the module's helpers call: an alias must not shadow them (``float = forward``).
-HELPER_BUILTINS = frozenset({"float", "tuple", "id"})
 SOURCE_LINES_SHOWN = 30
 LINE_WIDTH = 92  # generated lines are indented by 4 and kept within 96 where gradgen decides
 SOURCE_LINE_WIDTH = 200
@@ -207,7 +210,8 @@ def _called(*graphs: Graph) -> list[tuple[str, tuple[Graph, str]]]:
 
 def _called_function(graph: Graph, role: str, reserved: frozenset[str]) -> Function:
     """A helper of the source, or one of its derivatives, as a function of the module."""
-    names = program_names(graph, reserved)
+    returns_residuals = role == "record"  # bound on every way: each side binds the other's
+    names = program_names(graph, reserved, placeholders=returns_residuals)
     params = [names[var] for var in graph.inputs]
     base = graph.name.removesuffix(f"_{role}")
     saved = f"*{base}_record(*args)" if f"{base}_record" in reserved else f"{base}(*args)"
@@ -215,8 +219,8 @@ def _called_function(graph: Graph, role: str, reserved: frozenset[str]) -> Funct
            "record": f"Value of {base}, then the other values that {base}_vjp reads.",
            "vjp": f"The cotangent of {base}'s value pulled back to each argument that is a "
                   f"number:\n    {base}_vjp(*args, {saved}, cotangent)."}[role]
-    units = _units(graph, names, 0, "grad of: ")
-    result = ", ".join(operand(var, names) for var in graph.outputs)
+    units = _units(graph, names, 0, "grad of: ", in_loop=returns_residuals)
+    result = ", ".join(value_operand(var, names) for var in graph.outputs)
     return Function(graph.name, ", ".join(params), doc, [],
                     [line for unit in units for line in unit], "", result)
 
@@ -288,8 +292,7 @@ def _recorded_by_a_side(edge: Edge, branches: dict[Var, int]) -> bool:
 def _jacobian(params: list[str], wrt: tuple[str, ...], inputs: tuple[Var, ...]) -> Function:
     """``jacobian`` of an array-valued function: one ``vjp`` per entry of the value."""
     by_name = dict(zip((var.name for var in inputs), params))
-    taken = frozenset(params) | MODULE_GLOBALS
-    value, rows, unit = (python_name(n, taken) for n in ("value", "rows", "unit"))
+    value, rows, unit = _locals(params, "value", "rows", "unit")
     call = ", ".join(params + [unit])
     statements = [
         Statement(value, f"forward({', '.join(params)})", None),
@@ -345,9 +348,7 @@ def _gradient_by_sweeps(params: list[str], wrt: tuple[str, ...],
                         inputs: tuple[Var, ...]) -> Function:
     """Forward mode's gradient: one ``jvp`` sweep per input, seeded with a unit tangent."""
     names = dict(zip((var.name for var in inputs), params))
-    taken = frozenset(params) | MODULE_GLOBALS
-    value = python_name("value", taken)
-    partials = [python_name(f"d_{names[name]}", taken) for name in wrt]
+    value, *partials = _locals(params, "value", *(f"d_{names[name]}" for name in wrt))
     statements = []
     for index, partial in enumerate(partials):
         seed = _tuple_text("1.0" if k == index else "0.0" for k in range(len(wrt)))
@@ -360,11 +361,16 @@ def _gradient_by_sweeps(params: list[str], wrt: tuple[str, ...],
                     statements, "", f"{value}, {_tuple_text(partials)}")
 
 
+def _locals(params: list[str], *hints: str) -> list[str]:
+    """Names for a function's own locals, apart from its parameters and the module's globals."""
+    namer = Namer(frozenset(params) | MODULE_GLOBALS)
+    return [namer.fresh(hint) for hint in hints]
+
+
 def _vjp(params: list[str]) -> Function:
     """``vjp``: the gradient scaled by a cotangent of the value's shape."""
-    taken = frozenset(params) | MODULE_GLOBALS
-    cotangent, value, partials, partial = (python_name(name, taken) for name in
-                                           ("cotangent", "value", "partials", "partial"))
+    cotangent, value, partials, partial = _locals(params, "cotangent", "value", "partials",
+                                                  "partial")
     return Function(
         "vjp", ", ".join(params + [cotangent]),
         "Value and the cotangent times each partial (the vector-Jacobian product).", [],
@@ -422,19 +428,21 @@ def _result_names(graph: Graph, names: dict[Var, str], reserved: frozenset[str])
 
 
 def _param_names(graph: Graph, reserved: frozenset[str]) -> list[str]:
+    """The Python names of the inputs, as every function of the module names them."""
     return list(assign_names(graph.replace(edges=()), reserved).values())
 
 
 def _renamed(inputs: tuple[Var, ...], params: list[str]) -> dict[str, str]:
+    """Source name -> Python name of each input whose names differ (for keyword calls)."""
     return {var.name: param for var, param in zip(inputs, params) if var.name != param}
 
 
 def _aliases(name: str, array_valued: bool = False) -> list[tuple[str, str]]:
     """The source's own names: ``f`` for forward and ``f_gradient`` for gradient."""
-    value_alias = python_name(name, frozenset(MODULE_GLOBALS - {"forward"}) | HELPER_BUILTINS)
+    value_alias, gradient_alias = entry_aliases(name, MODULE_GLOBALS)
     aliases = [(value_alias, "forward")]
     if not array_valued:
-        aliases.append((f"{value_alias}_gradient", "gradient"))
+        aliases.append((gradient_alias, "gradient"))
     return [(alias, target) for alias, target in aliases if alias != target]
 
 

@@ -69,7 +69,8 @@ def program_names(graph: Graph, reserved: frozenset[str],
 def _program_names(graph: Graph, reserved: frozenset[str], share: bool) -> dict[Var, str]:
     namer = Namer(reserved)
     names = {var: namer.fresh(var.name or "x") for var in graph.inputs}
-    _name_edges(graph, names, namer, {var: len(graph.edges) for var in graph.outputs},
+    kept = (*graph.inputs, *graph.outputs)  # _finish reads the inputs' shapes at the end
+    _name_edges(graph, names, namer, {var: len(graph.edges) for var in kept},
                 share=share)
     return names
 

@@ -130,14 +130,15 @@ def check(graph: Graph) -> Graph:
     for index, edge in enumerate(graph.edges):
         prim = REGISTRY.get(edge.prim)
         if prim is None:
-            _fail(graph, index, f"unknown primitive {edge.prim!r}")
+            fail_at_edge(graph, index, f"unknown primitive {edge.prim!r}")
         if prim.arity != len(edge.inputs) and not prim.variadic:
-            _fail(graph, index, f"{edge.prim} takes {prim.arity} inputs, got {len(edge.inputs)}")
+            fail_at_edge(graph, index,
+                         f"{edge.prim} takes {prim.arity} inputs, got {len(edge.inputs)}")
         for var in edge.inputs:
             if not var.is_const and var not in defined:
-                _fail(graph, index, f"input {var!r} is used before it is defined")
+                fail_at_edge(graph, index, f"input {var!r} is used before it is defined")
         if edge.output in defined or edge.output.is_const:
-            _fail(graph, index, f"{edge.output!r} is assigned twice")
+            fail_at_edge(graph, index, f"{edge.output!r} is assigned twice")
         defined.add(edge.output)
     for var in graph.outputs:
         if not var.is_const and var not in defined:
@@ -145,11 +146,16 @@ def check(graph: Graph) -> Graph:
     return graph
 
 
-def _fail(graph: Graph, index: int, message: str) -> None:
+def fail_at_edge(graph: Graph, index: int, message: str) -> None:
+    """Raise `InternalError` for edge ``index`` of ``graph``, quoting the IR around it."""
     from gradgen.printing import format_graph
 
-    lines = format_graph(graph).splitlines()
-    context = "\n".join(lines[max(0, index - 2) + 1 : index + 3])
+    try:
+        lines = format_graph(graph).splitlines()
+        context = "\n".join(lines[max(0, index - 2) + 1 : index + 3])
+    except KeyError:  # the fault is a node that has no name in the graph: show the edge only
+        edge = graph.edges[index]
+        context = f"    {edge.output!r} = {edge.prim} {' '.join(map(repr, edge.inputs))}"
     raise InternalError(f"bad edge {index} of {graph.name}: {message}\n{context}")
 
 

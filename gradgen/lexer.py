@@ -179,7 +179,10 @@ def _indentation(indents: list[str], indent: str, line: int, col: int, pos: int,
 
 
 def _unicode_name(word: str, line: int, col: int, source: Source) -> str:
-    """A non-ASCII name, NFKC-normalised as Python does.
+    """A non-ASCII name, NFC-normalised: one spelling for what Unicode deems one character
+    (``é`` precomposed or ``e`` and a combining accent). Names that only Python's NFKC folds
+    together (``ｘ``, ``𝐱`` and ``x``) stay distinct names; `naming.python_name` keeps them
+    apart in the generated code.
 
     A character no name may hold is an error.
     """
@@ -188,7 +191,7 @@ def _unicode_name(word: str, line: int, col: int, source: Source) -> str:
             if not (char if index == 0 else "_" + char).isidentifier():
                 message = f"invalid character {describe_character(char)}"
                 raise CompileError(message, source, line, col + index)
-    return unicodedata.normalize("NFKC", word)
+    return unicodedata.normalize("NFC", word)
 
 
 def _reject(word: str, line: int, col: int, source: Source) -> None:

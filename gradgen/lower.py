@@ -14,10 +14,10 @@ input that declares it.
 
 from __future__ import annotations
 
-import builtins
 import difflib
 import itertools
 import math
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +30,7 @@ from gradgen.emit import MODULE_GLOBALS
 from gradgen.errors import CompileError
 from gradgen.ir import Graph, Shape, Var
 from gradgen.loops import MAX_NESTING, loop_params
-from gradgen.naming import python_name
+from gradgen.naming import derivative_names, entry_aliases, folded, helper_name
 from gradgen.primitives import (
     BINARY_OPERATORS,
     FUNCTIONS,
@@ -77,11 +77,12 @@ def lower(function: Function, straight_line: bool = False) -> Graph:
 
 
 def _temporary_names(function: Function, taken_names: set[str]) -> Iterator[str]:
-    """``v1, v2, ...`` for values the source does not name, skipping the source's own names."""
-    taken = set(taken_names)
+    """``v1, v2, ...`` for values the source does not name, skipping the source's own names
+    (as Python reads them: ``ｖ1`` is ``v1``)."""
+    taken = {folded(name) for name in taken_names}
     for each in (function, *function.helpers):  # names at any depth: loops, branches, helpers
-        taken.update(assigned_names(each.body))
-        taken.update(param.text for param in each.params or ())
+        taken.update(folded(name) for name in assigned_names(each.body))
+        taken.update(folded(param.text) for param in each.params or ())
     return (name for name in (f"v{k}" for k in itertools.count(1)) if name not in taken)
 
 
@@ -110,6 +111,8 @@ class _Literal:
 _OMITTED = _Literal("omitted")
 _WHAT = {_Tuple: "a tuple", _Keyword: "a keyword argument", _Slice: "a slice"}
 _STATIC_ARITHMETIC = {"add": "+", "sub": "-", "mul": "*"}
+_WHOLE_ARITHMETIC = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
+                     "neg": operator.neg}
 
 
 class _Lowering:
@@ -130,16 +133,15 @@ class _Lowering:
         self.assigned: list[dict[str, Name]] = [{}]
         self.helper_graphs: dict[tuple, Graph] = {}  # (name, argument shapes) -> graph
         entry = function.name.text
-        # a helper is a module-level function: it must not shadow a global or a builtin
-        self.function_names = (MODULE_GLOBALS | frozenset(dir(builtins))
-                               | {entry, f"{entry}_gradient"})
+        # a helper is a module-level function: it must not meet a global or the entry's names
+        self.function_names = MODULE_GLOBALS | frozenset(entry_aliases(entry, MODULE_GLOBALS))
         self.temporaries = _temporary_names(function, set(self.input_names) | set(self.dimensions))
 
     def run(self) -> Graph:
         inputs = tuple(self._input_var(index) for index in range(len(self.input_names)))
         self.env.update(zip(self.input_names, inputs))
         self.inputs = inputs
-        self.root_builder, self.root_env = self.builder, self.env
+        self.root_builder = self.builder
         for var in inputs:
             if not var.shape:
                 self.static[var] = var.name  # a scalar input may bound a loop: range(N)
@@ -189,8 +191,8 @@ class _Lowering:
             self.fail(f"the loop variable '{target}' cannot be assigned in the loop",
                       assigned[target].target)
         carried = [name for name in assigned if self.visible(name)]
-        initial = [self.value(self.lookup_name(name, statement), statement, "a loop")
-                   for name in carried]
+        initial = [self.number(self.value(self.lookup_name(name, statement), statement,
+                                          "a loop")) for name in carried]
         carried_in = [Var(name, var.shape, var.dtype) for name, var in zip(carried, initial)]
         scope = LoopScope(self.builder, self.env, GraphBuilder(), statement,
                           index=Var(target, (), "int"), carried=carried, carried_init=initial,
@@ -211,6 +213,16 @@ class _Lowering:
         if var.dtype != "int" and not var.is_const:  # an input: checked whole at call time
             var = self.builder.emit("whole", (var,), next(self.temporaries))
         return var
+
+    def number(self, var: Var) -> Var:
+        """``var`` where a number is wanted (a loop's carried value, a helper's argument that
+        is not ``n: int``): a whole number becomes a float, keeping its compile-time value."""
+        if var.dtype != "int":
+            return var
+        number = self.builder.emit("to_float", (var,), next(self.temporaries))
+        if self.static_of(var) is not None:
+            self.static[number] = self.static_of(var)
+        return number
 
     def visible(self, name: str) -> bool:
         return name in self.env or any(name in scope.outer_env for scope in self.scopes)
@@ -286,6 +298,10 @@ class _Lowering:
             for env, found in zip(sides, outputs):
                 self.env = {}  # a side that leaves the name alone passes the outside value on
                 found.append(env.get(name) or self.lookup_name(name, statement))
+            if outputs[0][-1].dtype != outputs[1][-1].dtype:  # N: int on one side only
+                for found, builder in zip(outputs, (scope.builder, self.builder)):
+                    if found[-1].dtype == "int":
+                        found[-1] = builder.emit("to_float", (found[-1],))
             then, orelse = outputs[0][-1], outputs[1][-1]
             if then.shape != orelse.shape or then.dtype != orelse.dtype:
                 self.fail(f"'{name}' has {_kind(then)} after the 'if' side and {_kind(orelse)} "
@@ -330,6 +346,10 @@ class _Lowering:
         kept = []
         for name in {**then_env, **else_env}:
             then, orelse = then_env.get(name), else_env.get(name)
+            if then is None or orelse is None:  # a side that leaves it alone passes on the
+                self.env = merged               # value from before (inside a block: an input)
+                known = self.lookup_name(name, statement)
+                then, orelse = then or known, orelse or known
             if then is None or orelse is None or (then is before.get(name)
                                                   and orelse is before.get(name)):
                 continue  # assigned on one side only: it does not live on after the 'if'
@@ -417,7 +437,7 @@ class _Lowering:
         index, axis = self.dimensions[name]
         var = self.root_builder.emit("dim", (self.inputs[index],), name,
                                      as_params({"axis": axis}))
-        self.root_env[name] = var
+        (self.scopes[0].outer_env if self.scopes else self.env)[name] = var  # the function's own
         self.static[var] = self.inputs[index].shape[axis]  # in a helper, the caller's size
         return self.lookup_name(name, item)
 
@@ -562,7 +582,8 @@ class _Lowering:
         args = [self.value(value, arg_item, item.text) for value, arg_item in positional]
         self.check_arguments(helper, args, positional)
         args = [self.builder.emit("whole", (arg,), next(self.temporaries))
-                if declared == WHOLE and arg.dtype != "int" else arg
+                if declared == WHOLE and arg.dtype != "int" else
+                self.number(arg) if declared != WHOLE else arg
                 for arg, declared in zip(args, helper.shapes or [None] * len(args))]
         if self.straight_line:
             return self.in_helper(helper, dict(zip(params, args)), None)
@@ -589,10 +610,8 @@ class _Lowering:
 
     def function_name(self, hint: str) -> str:
         """A module-level name for a helper, free together with its derivatives' names."""
-        name = python_name(hint, self.function_names)
-        while {name, f"{name}_record", f"{name}_vjp"} & self.function_names:
-            name = python_name(name + "_", self.function_names)
-        self.function_names |= {name, f"{name}_record", f"{name}_vjp"}
+        name = helper_name(hint, self.function_names)
+        self.function_names |= {name, *derivative_names(name)}
         return name
 
     def in_helper(self, helper: Function, env: dict[str, Var],
@@ -603,7 +622,7 @@ class _Lowering:
         self.env, self.scopes, self.input_names, self.assigned = env, [], list(env), [{}]
         self.inputs, self.block_locals = tuple(env.values()), {}
         self.builder = builder or self.builder
-        self.root_builder, self.root_env = self.builder, self.env
+        self.root_builder = self.builder
         self.dimensions = {dim.text: (index, axis)
                            for index, declared in enumerate(helper.shapes or ())
                            if declared != WHOLE
@@ -809,7 +828,7 @@ class _Lowering:
                 return
             values.append(value)
         if all(isinstance(v, int) for v in values):
-            self.static[output] = int(REGISTRY[prim].impl(*values))
+            self.static[output] = _WHOLE_ARITHMETIC[prim](*values)  # Python's: no overflow
             return
         text = (f"-{values[0]}" if prim == "neg"
                 else f"{values[0]}{_STATIC_ARITHMETIC[prim]}{values[1]}")
@@ -865,7 +884,7 @@ class _Lowering:
 
 #: What lowering a helper's body changes, and restores after it.
 _FUNCTION_STATE = ("env", "scopes", "dimensions", "block_locals", "builder", "input_names",
-                   "inputs", "root_builder", "root_env", "assigned")
+                   "inputs", "root_builder", "assigned")
 
 
 def _kind(var: Var) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from gradgen.branches import cond_parts
 from gradgen.errors import InternalError
 from gradgen.ir import Edge, Graph, Var
-from gradgen.loops import loop_items, loop_parts
+from gradgen.loops import LoopParts, loop_items, loop_parts
 from gradgen.printing import operand
 
 
@@ -92,12 +92,11 @@ def _loop(edge: Edge, names: dict[Var, str], state: _State, items: dict[int, Var
     parts = loop_parts(edge)
     _reads((parts.start, parts.stop, *parts.carried, *parts.reads), names, state, graph, edge)
     _define(parts.carried_in, names, state)
-    n = len(parts.carried)
-    _define([tape for k, tape in items.items() if k >= n], names, state)
+    tapes = [tape for k, tape in items.items() if k >= len(parts.carried)]
+    _define(tapes, names, state)  # made before the loop, filled by its steps
     outer_aliases = dict(state.aliases)  # the body's invariants go by the enclosing names
     _alias(parts.invariants, parts.invariant_in, state)
     _define((parts.index,), names, state)
-    tapes = [tape for k, tape in items.items() if k >= n]
     before = state.copy()
     for _ in range(2):  # the second step starts from what the first left
         _step(parts, names, state, graph)
@@ -106,7 +105,7 @@ def _loop(edge: Edge, names: dict[Var, str], state: _State, items: dict[int, Var
     state.aliases = outer_aliases
 
 
-def _step(parts, names: dict[Var, str], state: _State, graph: Graph) -> None:
+def _step(parts: LoopParts, names: dict[Var, str], state: _State, graph: Graph) -> None:
     """One step of a loop's body: the tapes read back, the body, the carried values passed on
     (at once: a swap is one tuple assignment)."""
     for tape, var in zip(parts.reads, parts.read_in):

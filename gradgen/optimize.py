@@ -6,7 +6,8 @@ then drops dead edges. The identities are exact for every float, inf and NaN inc
 ``x + 0``, ``x - 0``, ``x * 1``, ``x / 1``, ``x ^ 1`` → ``x``; ``x ^ 0`` → ``1``;
 ``x * -1`` and ``0 - x`` → ``-x``; ``--x`` → ``x``; ``x + -y`` → ``x - y``; ``x - -y`` → ``x + y``;
 ``where(c, x, x)`` → ``x``. ``0 * x`` → ``0`` is *not* done: it is wrong for inf and NaN.
-A rewrite that would change a value's shape (``x ^ 0`` → ``1`` for an array ``x``) is not done.
+A rewrite that would change a value's shape (``x ^ 0`` → ``1`` for an array ``x``) or its dtype
+(``N ^ 1`` → ``N`` for a whole number ``N: int``, an int where a number is wanted) is not done.
 A value spread over an array (the adjoint of a reduction) is used unspread where broadcasting
 gives the same shape: ``g * x``, not ``broadcast_to(g, shape(x)) * x``. Loop bodies and the
 sides of branches are simplified too; an edge that makes an array to be written in place is
@@ -72,8 +73,10 @@ class _Simplifier:
         if REGISTRY[edge.prim].elementwise and len(inputs) > 1:
             inputs = self.unspread(edge, inputs)
         result = self.fold(edge, inputs) or self.identity(edge.prim, inputs)
-        if isinstance(result, Var) and result.shape != edge.output.shape:
-            result = None  # x ^ 0 is 1 only for a scalar x; an array keeps its edge
+        if isinstance(result, Var) and (result.shape != edge.output.shape
+                                        or result.dtype != edge.output.dtype):
+            result = None  # x ^ 0 is 1 only for a scalar x; an array keeps its edge, and so
+            #                does N ^ 1 of a whole number N (a number, not an int)
         if isinstance(result, Var):
             self.replace(edge.output, result)
             return

@@ -3,7 +3,7 @@
     text --parse--> syntax tree --lower--> Graph --optimize--> Graph
          --reverse--> gradient Graph --optimize--> Graph --emit--> module source
 
-(with `check` after every stage that builds a graph).
+(with `verify` after every stage that builds a graph).
 
 Every stage is a function of its input alone; the command line only wraps `compile_source`.
 """
@@ -21,11 +21,12 @@ from pathlib import Path
 
 from gradgen.emit import emit_module
 from gradgen.errors import LimitError
-from gradgen.ir import Graph, check, has_arrays, has_loops
+from gradgen.ir import Graph, has_arrays, has_loops
 from gradgen.lower import lower
 from gradgen.optimize import optimize
 from gradgen.parser import parse
 from gradgen.reverse import reverse_mode
+from gradgen.verify import verify
 
 MODES = ("reverse", "forward")
 METHODS = ("ad", "symbolic")
@@ -89,7 +90,7 @@ def build_forward(text: str, path: str = "<string>", entry: str | None = None,
     Simplifying before reverse mode means the reverse pass sees each shared value once
     (``sin(x*y) + cos(x*y)`` backpropagates through one ``x*y``, not two).
     """
-    return check(optimize(check(lower(parse(text, path, entry), straight_line))))
+    return verify(optimize(verify(lower(parse(text, path, entry), straight_line))))
 
 
 @collector_paused()
@@ -99,7 +100,7 @@ def build_gradient(forward: Graph, wrt: tuple[str, ...] | None = None,
     vector-Jacobian product's graph (one more input, the cotangent). ``checkpoint``: keep
     snapshots of the top-level loops every so many steps (see `checkpoint`)."""
     array_valued = bool(forward.outputs[0].shape)
-    return check(optimize(check(reverse_mode(forward, wrt, cotangent=array_valued,
+    return verify(optimize(verify(reverse_mode(forward, wrt, cotangent=array_valued,
                                              checkpoint=checkpoint))))
 
 
@@ -119,12 +120,12 @@ def build_derivative(forward: Graph, wrt: tuple[str, ...] | None = None, mode: s
     if method == "symbolic":
         from gradgen.symbolic import symbolic_gradient_graph
 
-        graph = check(symbolic_gradient_graph(forward, wrt, cse=cse))
-        return check(optimize(graph)) if cse else graph  # without CSE: the trees as SymPy has them
+        graph = verify(symbolic_gradient_graph(forward, wrt, cse=cse))
+        return verify(optimize(graph)) if cse else graph  # without CSE: the trees as SymPy has them
     if mode == "forward":
         from gradgen.forward_mode import jvp_graph
 
-        return check(optimize(check(jvp_graph(forward, wrt))))
+        return verify(optimize(verify(jvp_graph(forward, wrt))))
     return build_gradient(forward, wrt, checkpoint)
 
 

@@ -43,11 +43,14 @@ def unary(name: str, numpy: str, impl: Callable[..., Any], sympy_fn: Callable[..
 
 
 def _sigmoid(x: Any) -> Any:
-    return 1.0 / (1.0 + np.exp(-x))
+    """The generated code's overflow-free form: constant folding computes what it would."""
+    return np.exp(-np.logaddexp(0.0, -x))
 
 
 def _relu_sympy(x: Any) -> Any:
-    return sympy.Piecewise((x, x > 0), (0, True))
+    """``Max(x, 0)``, not a Piecewise: SymPy folds a Piecewise into any condition over it and
+    then compares the value of each piece (``log(relu(y)) < x`` compared SymPy's zoo)."""
+    return sympy.Max(x, 0)
 
 
 def _where_rule(b: Builder, g: Var, y: Var, c: Var, p: Var, q: Var) -> tuple[Var | None, ...]:
@@ -72,17 +75,36 @@ def _div_rule(b: Builder, g: Var, y: Var, p: Var, q: Var) -> tuple[Var | None, .
 
 
 def _pow_rule(b: Builder, g: Var, y: Var, p: Var, q: Var) -> tuple[Var | None, ...]:
-    slope = b.mul(q, b.pow(p, b.sub(q, b.const(1.0))))
-    return b.mul(g, slope), b.mul(g, b.mul(y, b.log(p)))
+    """``q p^(q-1)`` and ``p^q log p``, never NaN at a zero base (as JAX): no slope in p where
+    ``q = 0`` (``p^0`` is 1 for every p), and ``log p`` taken as 0 where ``p = 0`` (``0^q`` is
+    0 for every q > 0). A constant that is not 0 needs neither guard (``x ^ 2``, ``2 ^ x``)."""
+    zero, one = b.const(0.0), b.const(1.0)
+    slope = b.mul(q, b.pow(p, b.sub(q, one)))
+    if not _nonzero_constant(q):
+        slope = b.where(b.eq(q, zero), zero, slope)
+    log = b.log(p if _nonzero_constant(p) else b.where(b.eq(p, zero), one, p))
+    return b.mul(g, slope), b.mul(g, b.mul(y, log))
+
+
+#: The least normal float: a divisor whose reciprocal is still finite.
+TINY = float(np.finfo(np.float64).tiny)
+
+
+def _nonzero_constant(var: Var) -> bool:
+    return var.is_const and var.value != 0.0
 
 
 def _atan2_rule(b: Builder, g: Var, y: Var, p: Var, q: Var) -> tuple[Var | None, ...]:
-    scale = b.div(g, b.add(b.mul(p, p), b.mul(q, q)))
+    """``g q / r²`` and ``-g p / r²`` with ``r = hypot(p, q)`` (NaN at the origin, where atan2
+    jumps, as in JAX)."""
+    scale = b.div(g, b.square(b.hypot(p, q)))
     return b.mul(scale, q), b.neg(b.mul(scale, p))
 
 
 def _hypot_rule(b: Builder, g: Var, y: Var, p: Var, q: Var) -> tuple[Var | None, ...]:
-    scale = b.div(g, y)
+    """``g p / y`` and ``g q / y``, and 0 at (0, 0) like ``norm``: ``y`` below the least normal
+    float (0 there, where 1 / y overflows) is taken as that float, so ``p = q = 0`` gives 0."""
+    scale = b.div(g, b.max(y, b.const(TINY)))
     return b.mul(scale, p), b.mul(scale, q)
 
 
@@ -173,8 +195,14 @@ unary("sigmoid", "np.exp(-np.logaddexp(0.0, -{0}))", _sigmoid,
       lambda x: 1 / (1 + sympy.exp(-x)), lambda b, x, y: b.mul(y, b.sigmoid(b.neg(x))), (-6, 6))
 primitive("relu", "np.maximum({0}, 0.0)", lambda x: np.maximum(x, 0.0), _relu_sympy,
           lambda b, g, y, x: (b.where(b.gt(y, b.const(0.0)), g, b.const(0.0)),))
-unary("softplus", "np.logaddexp(0.0, {0})", lambda x: np.log1p(np.exp(x)),
+unary("softplus", "np.logaddexp(0.0, {0})", lambda x: np.logaddexp(0.0, x),
       lambda x: sympy.log(1 + sympy.exp(x)), lambda b, x, y: b.sigmoid(x), (-6, 6))
+
+# ---- whole numbers as numbers ------------------------------------------------------------
+
+primitive("to_float", "np.float64({0})", np.float64, lambda n: n, None, internal=True,
+          shape=lambda n: n)  # N: int where a number is wanted (one side of an if, a loop's
+#                              carried value, a helper's argument); an int has no gradient
 
 # ---- functions of two arguments --------------------------------------------------------------
 

@@ -43,16 +43,39 @@ def operand(var: Var, names: dict[Var, str], python: bool = True,
     return f"({text})" if text.startswith("-") else text
 
 
+def value_operand(var: Var, names: dict[Var, str]) -> str:
+    """A node standing alone as a value (assigned to a name, passed on, returned): a number
+    constant as a NumPy float64, ``np.float64(3)``, since Python would compute with a bare
+    ``3`` in integers (``3 ** 64`` as an int, ``2 ** -2`` refused by NumPy, ``1 / 0`` raising)."""
+    return _float64(var, names) if var.is_const else operand(var, names)
+
+
+def _float64(var: Var, names: dict[Var, str]) -> str:
+    """``np.float64(3)``, ``np.float64(-0.5)``, ``np.float64(N)``."""
+    text = operand(var, names)
+    return f"np.float64({text[1:-1] if text.startswith('(-') else text})"
+
+
 def python_expr(edge: Edge, names: dict[Var, str]) -> str:
     """The generated NumPy expression computing ``edge``'s output.
 
-    Where every number operand is a constant (``where(c, 2, 3)``: the rest is folded), they are
-    written as floats: NumPy would otherwise compute in integers (``3 ** 40`` overflows).
+    Arithmetic on numbers follows NumPy's float64, never Python's integers (``3 ** 64``
+    overflows an int64, ``1 / n`` raises at ``n = 0``, ``2 ** -2`` is refused): where no
+    number operand is a float variable, the first one that is a constant or a whole number
+    (``N: int``, a dimension) is written ``np.float64(...)``. A condition selecting between
+    constants (``where(c, 2, 3)``: the rest is folded) has them written as floats.
     """
     prim = REGISTRY[edge.prim]
-    as_float = prim.elementwise and all(v.is_const for v, kind in zip(edge.inputs, prim.args)
-                                        if kind == "f")
-    args = [operand(v, names, as_float=as_float) for v in edge.inputs]
+    args = [operand(v, names) for v in edge.inputs]
+    if edge.output.dtype != "float" or not prim.elementwise:
+        return prim.text(args, dict(edge.params))
+    numbers = [k for k, kind in enumerate(prim.args) if kind == "f"]
+    if numbers and all(edge.inputs[k].is_const or edge.inputs[k].dtype == "int"
+                       for k in numbers):
+        if len(numbers) < len(args):  # np.where(c, 2.0, 3.0) makes a float64
+            args = [operand(v, names, as_float=k in numbers) for k, v in enumerate(edge.inputs)]
+        if len(numbers) == len(args) or all(not edge.inputs[k].is_const for k in numbers):
+            args[numbers[0]] = _float64(edge.inputs[numbers[0]], names)
     return prim.text(args, dict(edge.params))
 
 

@@ -496,6 +496,8 @@ def _accumulate(builder: GraphBuilder, var: Var, contribution: Var,
                 adjoints: dict[Var, Var]) -> None:
     name = adjoint_name(var.name)
     previous = adjoints.get(var)
+    if contribution.dtype == "int":  # 1 * N for q * N with N: int; an adjoint is a number
+        contribution = builder.to_float(contribution)
     if previous is None:
         give_hint(contribution, name)
         adjoints[var] = contribution

@@ -40,7 +40,11 @@ Heaviside(z, H0)            ``where(z > 0, 1, 0)`` if H0 is 0, ``where(z >= 0, 1
                             tie is 1/2 to each argument (reverse mode gives it all to the
                             first); a Heaviside without H0 (older SymPy) is 0 at 0
 DiracDelta                  0 (its value everywhere but at 0; gradgen's ``sign' = 0``)
-Derivative, anything else   `InternalError` naming the SymPy type
+Derivative of sign          0, before conversion (SymPy leaves ``sign(x/y)`` undifferentiated;
+                            gradgen's ``sign' = 0``)
+re, im                      the argument, 0: every value here is real (NaN where it is not)
+ITE                         ``(c and a) or (not c and b)``
+anything else               `LimitError` naming the SymPy type: the symbolic route refuses
 ==========================  =================================================================
 
 Subexpressions whose operands are all constants are folded with the registry's NumPy ``impl``.
@@ -87,8 +91,26 @@ def to_sympy(graph: Graph) -> tuple[tuple[sympy.Symbol, ...], tuple[sympy.Expr, 
         return sympy.Integer(int(var.value)) if var.value.is_integer() else sympy.Float(var.value)
 
     for edge in graph.edges:
-        env[edge.output] = REGISTRY[edge.prim].sympy(*map(value, edge.inputs))
+        env[edge.output] = _sympy_of(edge.prim, [value(var) for var in edge.inputs])
     return symbols, tuple(value(var) for var in graph.outputs)
+
+
+def _sympy_of(prim: str, args: list[sympy.Basic]) -> sympy.Basic:
+    """The primitive's SymPy form of ``args``, real as NumPy's is: a number with no real
+    value (``acosh(0) = I*pi/2``, ``log(0) = zoo``) is NaN, as NumPy's real functions give it,
+    and a comparison SymPy refuses for a NaN operand is false (true for ``!=``), as in NumPy."""
+    entry = REGISTRY[prim]
+    try:
+        expr = entry.sympy(*args)
+    except (TypeError, ValueError):
+        if not any(arg is sympy.nan for arg in args):
+            raise
+        if entry.result == "bool":
+            return sympy.true if prim == "ne" else sympy.false
+        return sympy.nan
+    if isinstance(expr, sympy.Expr) and expr.is_number and expr.is_extended_real is False:
+        return sympy.nan
+    return expr
 
 
 def symbolic_gradient(graph: Graph) -> tuple[tuple[sympy.Symbol, ...], sympy.Expr,
@@ -113,7 +135,7 @@ def symbolic_gradient_graph(forward: Graph, wrt: tuple[str, ...] | None = None,
     try:
         symbols, (value,) = to_sympy(forward)
         by_input = dict(zip(forward.inputs, symbols))
-        partials = [sympy.diff(value, by_input[var]) for var in targets]
+        partials = [_sign_slopes_zero(sympy.diff(value, by_input[var])) for var in targets]
         if not cse:
             _check_tree_size(forward.name, [value, *partials])
         graph = expressions_to_graph(forward.name, forward.inputs, symbols,
@@ -121,10 +143,20 @@ def symbolic_gradient_graph(forward: Graph, wrt: tuple[str, ...] | None = None,
     except RecursionError:
         raise LimitError(f"{forward.name} is nested too deeply for SymPy (it recurses over the "
                          "expression tree); use automatic differentiation") from None
+    except (TypeError, ValueError) as error:  # SymPy's own refusals, e.g. comparing zoo
+        raise LimitError(f"SymPy cannot differentiate {forward.name} ({error}); use automatic "
+                         "differentiation") from None
     for var, target in zip(graph.outputs[1:], targets):
         give_hint(var, adjoint_name(target.name))
     names = (forward.name,) + tuple(adjoint_name(var.name) or "" for var in targets)
     return forward.replace(edges=graph.edges, outputs=graph.outputs, output_names=names)
+
+
+def _sign_slopes_zero(expr: sympy.Basic) -> sympy.Basic:
+    """``expr`` with the derivatives of ``sign`` that SymPy leaves undone (``sign(x/y)``, whose
+    argument it cannot tell is real) as 0: gradgen's ``sign' = 0``."""
+    return expr.replace(lambda e: isinstance(e, sympy.Derivative) and isinstance(e.expr, sympy.sign),
+                        lambda e: sympy.S.Zero)
 
 
 def _check_tree_size(name: str, exprs: list[sympy.Basic]) -> None:
@@ -259,9 +291,13 @@ class _Converter:
             return self.piecewise(item)
         if kind is sympy.Heaviside:
             return [item.args[0]], lambda args: self.heaviside(args[0], item.args[1:])
-        if kind is sympy.DiracDelta:
+        if kind is sympy.DiracDelta or kind is sympy.im:
             return [], lambda args: self.builder.const(0.0)
-        raise InternalError(f"the symbolic route cannot convert SymPy {kind.__name__}: {item}")
+        if kind is sympy.re:
+            return [item.args[0]], lambda args: args[0]
+        if kind is sympy.ITE:
+            return list(item.args), lambda args: self.if_then_else(*args)
+        raise _unconvertible(item)
 
     def sum(self, terms: tuple[sympy.Basic, ...]) -> tuple[list[Item], Build]:
         """Positive terms added left to right, then the negative ones subtracted."""
@@ -353,6 +389,11 @@ class _Converter:
 
         return operands, build
 
+    def if_then_else(self, test: Var, then: Var, orelse: Var) -> Var:
+        """SymPy's ``ITE`` of conditions: ``(test and then) or (not test and orelse)``."""
+        return self.apply("or", self.apply("and", test, then),
+                          self.apply("and", self.apply("not", test), orelse))
+
     def heaviside(self, z: Var, rest: tuple[sympy.Basic, ...]) -> Var:
         """``where(z > 0, 1, at_zero)`` with SymPy's value at 0 (0 if it gives none)."""
         at_zero = _number(rest[0]) if rest else 0.0
@@ -399,7 +440,13 @@ def _number(atom: sympy.Basic) -> float:
         return math.nan
     if atom.is_Number or atom.is_NumberSymbol or atom in (sympy.oo, -sympy.oo):
         return float(atom)
-    raise InternalError(f"the symbolic route cannot convert SymPy {type(atom).__name__}: {atom}")
+    raise _unconvertible(atom)
+
+
+def _unconvertible(item: sympy.Basic) -> LimitError:
+    """The refusal for a SymPy form the symbolic route has no IR for."""
+    return LimitError(f"the symbolic route cannot convert SymPy's {type(item).__name__} "
+                      f"({item}) back into a program; use automatic differentiation")
 
 
 # ---- counting operations ---------------------------------------------------------------------

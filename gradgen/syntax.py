@@ -12,7 +12,7 @@ kind         fields used                                          pops     pushe
 ===========  ===================================================  =======  ======
 ``num``      ``value`` (float), ``text`` (as written)             0        1
 ``const``    ``text`` (``pi``)                                    0        1
-``name``     ``text`` (the identifier, NFKC-normalised)           0        1
+``name``     ``text`` (the identifier, NFC-normalised)            0        1
 ``call``     ``text`` (function name), ``nargs``                  nargs    1
 ``binary``   ``text``: ``+ - * / @ ^ < <= > >= == != and or``     2        1
 ``unary``    ``text``: ``-`` or ``not`` (unary ``+`` is dropped)  1        1
