@@ -49,9 +49,28 @@ Held = Var | _Unknown | _Residual
 class _State:
     held: dict[str, Held] = field(default_factory=dict)
     aliases: dict[Var, Var] = field(default_factory=dict)  # a block's input -> the outer node
+    written: set[str] = field(default_factory=set)  # the names assigned since the copy
 
     def copy(self) -> _State:
         return _State(dict(self.held), dict(self.aliases))
+
+    def hold(self, name: str, held: Held) -> None:
+        self.held[name] = held
+        self.written.add(name)
+
+    def join(self, ways: list[dict[str, Held]], written: set[str]) -> None:
+        """Hold what holds after one of ``ways`` (each the names after one way here): only
+        the names assigned on some way can differ, so a block costs what it assigns."""
+        first, second = ways
+        held = self.held
+        for name in written:
+            a, b = first.get(name, _UNKNOWN), second.get(name, _UNKNOWN)
+            either = a if a is b else _either(a, b)
+            if either is _UNKNOWN:
+                held.pop(name, None)  # what is not held reads as nothing
+            else:
+                held[name] = either
+        self.written |= written
 
 
 def check_names(graph: Graph, names: dict[Var, str], placeholders: bool = False) -> None:
@@ -97,11 +116,13 @@ def _loop(edge: Edge, names: dict[Var, str], state: _State, items: dict[int, Var
     outer_aliases = dict(state.aliases)  # the body's invariants go by the enclosing names
     _alias(parts.invariants, parts.invariant_in, state)
     _define((parts.index,), names, state)
-    before = state.copy()
+    before, outer_written = dict(state.held), state.written
     for _ in range(2):  # the second step starts from what the first left
+        state.written = set()
         _step(parts, names, state, graph)
         _reads(tapes, names, state, graph, edge)
-        _merge_into(state, before)
+        state.join([state.held, before], state.written)  # after no step, or some
+    state.written |= outer_written
     state.aliases = outer_aliases
 
 
@@ -135,10 +156,11 @@ def _branch(edge: Edge, names: dict[Var, str], state: _State, items: dict[int, V
         if placeholders:  # the other side's residuals, bound to None
             _define([item for k, item in items.items() if k not in own], names, end)
         else:  # bound on this way only
-            end.held.update((names[items[k]], _Residual(items[k]))
-                            for k in own if k >= parts.results)
+            for k in own:
+                if k >= parts.results:
+                    end.hold(names[items[k]], _Residual(items[k]))
         ends.append(end)
-    state.held = _merged(*(end.held for end in ends))
+    state.join([end.held for end in ends], ends[0].written | ends[1].written)
 
 
 def _item(edge: Edge, names: dict[Var, str], state: _State, block: Edge | None,
@@ -160,25 +182,15 @@ def _alias(outer: tuple[Var, ...], inner: tuple[Var, ...], state: _State) -> Non
         state.aliases[var] = state.aliases.get(out, out)
 
 
-def _merge_into(state: _State, other: _State) -> None:
-    state.held = _merged(state.held, other.held)
-
-
-def _merged(first: dict[str, Held], second: dict[str, Held]) -> dict[str, Held]:
+def _either(a: Held, b: Held) -> Held:
     """What a name holds after one of two ways: the same node, a residual of one way, or
     nothing that may be read."""
-    merged = {}
-    for name in first.keys() | second.keys():
-        a, b = first.get(name, _UNKNOWN), second.get(name, _UNKNOWN)
-        if a is b or a == b:
-            merged[name] = a
-        elif isinstance(a, _Residual) and not isinstance(b, _Residual):
-            merged[name] = a
-        elif isinstance(b, _Residual) and not isinstance(a, _Residual):
-            merged[name] = b
-        else:
-            merged[name] = _UNKNOWN
-    return merged
+    if a == b:
+        return a
+    residual_a, residual_b = type(a) is _Residual, type(b) is _Residual
+    if residual_a != residual_b:
+        return a if residual_a else b
+    return _UNKNOWN
 
 
 def _reads(vars_: tuple[Var, ...] | list[Var], names: dict[Var, str], state: _State,
@@ -211,4 +223,4 @@ def _define(vars_, names: dict[Var, str], state: _State) -> None:
     """Assign the nodes at once (their values were all read before)."""
     for var in list(vars_):
         if var.dtype != "tuple" and var in names:
-            state.held[names[var]] = var
+            state.hold(names[var], var)

@@ -21,8 +21,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from gradgen.builder import give_hint
+from gradgen.builder import as_params, give_hint
 from gradgen.ir import BLOCKS, Edge, Graph, Var, const
+from gradgen.loops import LoopParts, loop_parts
 from gradgen.primitives import REGISTRY, broadcast
 
 COMMUTATIVE = frozenset({"add", "mul", "eq", "ne", "and", "or", "hypot", "max", "min"})
@@ -39,14 +40,85 @@ def simplify(graph: Graph) -> Graph:
 
 
 def eliminate_dead_code(graph: Graph) -> Graph:
-    """Drop edges whose outputs no output depends on."""
-    live = set(graph.outputs)
+    """Drop edges whose outputs no output depends on, then a loop's carried values that
+    neither the rest of the function nor the loop's other values read (a variable the loop
+    updates but nothing uses gets no code, and no adjoint: ``0 * inf`` cannot reach one)."""
+    graph = _without_dead_edges(graph)
+    if not any(edge.prim == "loop" for edge in graph.edges):
+        return graph
+    return _without_dead_edges(_without_dead_carried(graph))
+
+
+def _without_dead_edges(graph: Graph) -> Graph:
+    kept = _needed_edges(graph.edges, graph.outputs)
+    return graph if len(kept) == len(graph.edges) else graph.replace(edges=kept)
+
+
+def _needed_edges(edges: tuple[Edge, ...], outputs: tuple[Var, ...]) -> tuple[Edge, ...]:
+    live = set(outputs)
     kept = []
-    for edge in reversed(graph.edges):
+    for edge in reversed(edges):
         if edge.output in live:
             kept.append(edge)
             live.update(edge.inputs)
-    return graph.replace(edges=tuple(reversed(kept)))
+    return tuple(reversed(kept))
+
+
+def _without_dead_carried(graph: Graph) -> Graph:
+    """Each loop without the carried values no item after it reads (nor its live values),
+    and each ``item`` renumbered to match."""
+    read = {}
+    for edge in graph.edges:
+        if edge.prim == "item":
+            read.setdefault(edge.inputs[0], set()).add(dict(edge.params)["index"])
+    edges, renumbered = [], {}
+    for edge in graph.edges:
+        if edge.prim == "loop":
+            edge, renumbered[edge.output] = _loop_without_dead_carried(edge,
+                                                                       read.get(edge.output, ()))
+        elif edge.prim == "item" and edge.inputs[0] in renumbered:
+            params = dict(edge.params)
+            params["index"] = renumbered[edge.inputs[0]][params["index"]]
+            edge = Edge("item", edge.inputs, edge.output, as_params(params),
+                        edge.origin)
+        edges.append(edge)
+    return graph.replace(edges=tuple(edges))
+
+
+def _loop_without_dead_carried(edge: Edge, read: set[int] | tuple) -> tuple[Edge, dict]:
+    """The loop keeping only its live carried values, and old position -> new position."""
+    parts = loop_parts(edge)
+    n = len(parts.carried)
+    live = _live_carried(parts, {k for k in read if k < n})
+    if len(live) == n:
+        return edge, {k: k for k in range(len(parts.body.outputs))}
+    body = parts.body
+    body = _without_dead_edges(body.replace(
+        inputs=(parts.index, *(parts.carried_in[k] for k in live), *parts.read_in,
+                *parts.invariant_in),
+        outputs=(*(parts.carried_out[k] for k in live), *parts.recorded)))
+    params = dict(edge.params)
+    params.update(body=body, carried=len(live))
+    inputs = (parts.start, parts.stop, *(parts.carried[k] for k in live), *parts.reads,
+              *parts.invariants)
+    positions = {old: new for new, old in enumerate(live)}
+    positions.update({n + k: len(live) + k for k in range(len(parts.recorded))})
+    return Edge("loop", inputs, edge.output, as_params(params),
+                edge.origin), positions
+
+
+def _live_carried(parts: LoopParts, live: set[int]) -> list[int]:
+    """The carried values that the ``live`` ones (and the recorded values) read, step after
+    step: grown until nothing more is read."""
+    while True:
+        wanted = (*(parts.carried_out[k] for k in live), *parts.recorded)
+        read = set(wanted)
+        for needed in _needed_edges(parts.body.edges, wanted):
+            read.update(needed.inputs)
+        grown = live | {k for k, var in enumerate(parts.carried_in) if var in read}
+        if grown == live:
+            return sorted(live)
+        live = grown
 
 
 class _Simplifier:

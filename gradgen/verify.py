@@ -34,9 +34,10 @@ def verify(graph: Graph) -> Graph:
         seen.add(id(current))
         check(current)
         made = producers(current)
+        results: dict[Var, list[Var | None]] = {}  # of each block, found once
         for index, edge in enumerate(current.edges):
             if edge.prim == "item":
-                problem = _item_problem(edge, made.get(edge.inputs[0]))
+                problem = _item_problem(edge, made.get(edge.inputs[0]), results)
             else:
                 problem = _BLOCK_CHECKS.get(edge.prim, _shape_problem)(edge)
             if problem:
@@ -98,13 +99,16 @@ def _call_problem(edge: Edge) -> str | None:
     return _pairs_problem(edge.inputs, graph.inputs, "argument")
 
 
-def _item_problem(edge: Edge, block: Edge | None) -> str | None:
+def _item_problem(edge: Edge, block: Edge | None,
+                  found: dict[Var, list[Var | None]]) -> str | None:
     """An ``item`` takes a result that its block has, with that result's shape (a loop's
     tape, a list, has none to compare)."""
     if block is None or block.prim not in _RESULTS:
         return "it takes a result of something that is not a loop, a branch or a call"
     index = dict(edge.params)["index"]
-    results = _RESULTS[block.prim](block)
+    if block.output not in found:
+        found[block.output] = _RESULTS[block.prim](block)
+    results = found[block.output]
     if not 0 <= index < len(results):
         return f"it takes result {index} of a {block.prim} with {len(results)}"
     found = results[index]

@@ -237,6 +237,10 @@ EMPTY_RANGE = """def f(x):
 @pytest.mark.parametrize("checkpoint", CHECKPOINTS)
 def test_an_empty_range(checkpoint) -> None:
     assert load(EMPTY_RANGE, checkpoint).gradient(1.5) == (1.5, (1.0,))
+    then_a_branch = load(EMPTY_RANGE.replace("    return x", "    if x > 1:\n        x = x * 3\n"
+                                                           "    return x"), checkpoint)
+    assert then_a_branch.gradient(1.5) == (4.5, (3.0,))
+    assert then_a_branch.gradient(0.5) == (0.5, (1.0,))
 
 
 ARRAY_IF_IN_SCALAR_IF = """def f(x: (n,), c):
@@ -302,3 +306,19 @@ INT_TIMES_CARRIED = """def f(N: int, x):
 def test_an_adjoint_made_from_a_whole_number_is_a_number(trips, checkpoint) -> None:
     module = load(INT_TIMES_CARRIED.replace("M", str(trips)), checkpoint)
     assert module.gradient(3, 2.0) == ((6.0, (3.0,)) if trips == 0 else (1.5, (0.0,)))
+
+
+DEAD_CARRIED = """def f(y, N: int, x):
+    for i in range(2):
+        x = x * 1.5
+        y = tanh(x / N)
+    return x
+"""
+
+
+@pytest.mark.parametrize("checkpoint", CHECKPOINTS)
+def test_a_carried_value_nothing_reads_gets_no_adjoint(checkpoint) -> None:
+    """``y`` is updated but never read: at N = 0 its step divides by zero, and a zero
+    adjoint pulled back through it would be 0 * inf = nan."""
+    with np.errstate(all="ignore"):
+        assert load(DEAD_CARRIED, checkpoint).gradient(-0.8, 0, 1.0) == (2.25, (0.0, 2.25))
