@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from gradgen.branches import cond_parts
 from gradgen.ir import Edge, Graph, Var
 from gradgen.loops import LoopParts, loop_items, loop_parts
-from gradgen.name_check import NameCollision, check_names
+from gradgen.name_check import NameCollision, check_names, input_bindings
 from gradgen.naming import Namer
 from gradgen.printing import operand, python_expr, value_operand
 
@@ -217,6 +217,7 @@ def loop_lines(edge: Edge, names: dict[Var, str], depth: int, items: dict[int, V
     lines = _assignments([(names[inner], value_operand(init, names))
                           for init, inner in zip(parts.carried, parts.carried_in)
                           if names[inner] != value_operand(init, names)], depth)
+    lines += _bindings(parts.invariants, parts.invariant_in, names, parts.body, depth)
     count = _count_text(parts, names)
     records = {k: items[n + k] for k in range(len(parts.body.outputs) - n) if n + k in items}
     lines += [Line(names[tape], f"[None] * {count}", None, depth) for tape in records.values()]
@@ -251,7 +252,8 @@ def branch_lines(edge: Edge, names: dict[Var, str], depth: int, items: dict[int,
     parts = cond_parts(edge)
     lines = [Line(None, f"if {operand(parts.test, names)}:", None, depth)]
     for number, side in enumerate((parts.then, parts.orelse)):
-        body = [line for unit in body_units(side, names, depth + 1) for line in unit]
+        body = _bindings(parts.operands, parts.operand_in, names, side, depth + 1)
+        body += [line for unit in body_units(side, names, depth + 1) for line in unit]
         results = []
         for k, item in sorted(items.items()):
             if k >= parts.results and k not in parts.own_outputs(number):
@@ -265,6 +267,14 @@ def branch_lines(edge: Edge, names: dict[Var, str], depth: int, items: dict[int,
         elif body:
             lines += [Line(None, "else:", None, depth), *body]
     return lines
+
+
+def _bindings(outer: tuple[Var, ...], inner: tuple[Var, ...], names: dict[Var, str],
+              block: Graph, depth: int) -> Unit:
+    """``inner = outer`` for the inputs of a body or a side that do not go by the enclosing
+    names (see `name_check.input_bindings`)."""
+    return _assignments([(names[var], value_operand(out, names)) for out, var
+                         in input_bindings(outer, inner, names, block)], depth)
 
 
 def _assignments(pairs: list[tuple[str, str]], depth: int) -> Unit:

@@ -22,7 +22,7 @@ from gradgen.branches import cond_parts
 from gradgen.errors import InternalError
 from gradgen.ir import Edge, Graph, Var
 from gradgen.loops import LoopParts, loop_items, loop_parts
-from gradgen.printing import operand
+from gradgen.printing import operand, value_operand
 
 
 class NameCollision(InternalError):
@@ -114,7 +114,7 @@ def _loop(edge: Edge, names: dict[Var, str], state: _State, items: dict[int, Var
     tapes = [tape for k, tape in items.items() if k >= len(parts.carried)]
     _define(tapes, names, state)  # made before the loop, filled by its steps
     outer_aliases = dict(state.aliases)  # the body's invariants go by the enclosing names
-    _alias(parts.invariants, parts.invariant_in, state)
+    _bind(parts.invariants, parts.invariant_in, names, state, parts.body, graph)
     _define((parts.index,), names, state)
     before, outer_written = dict(state.held), state.written
     for _ in range(2):  # the second step starts from what the first left
@@ -148,7 +148,7 @@ def _branch(edge: Edge, names: dict[Var, str], state: _State, items: dict[int, V
     ends = []
     for number, side in enumerate((parts.then, parts.orelse)):
         end = state.copy()
-        _alias(parts.operands, parts.operand_in, end)  # the sides' inputs: the operands
+        _bind(parts.operands, parts.operand_in, names, end, side, graph)  # the operands
         _walk(side, names, end, placeholders=placeholders)
         own = [k for k in items if k < parts.results or k in parts.own_outputs(number)]
         _reads([side.outputs[k] for k in own], names, end, side, None)
@@ -176,10 +176,25 @@ def _item(edge: Edge, names: dict[Var, str], state: _State, block: Edge | None,
         _define((edge.output,), names, state)
 
 
-def _alias(outer: tuple[Var, ...], inner: tuple[Var, ...], state: _State) -> None:
-    """A block's inputs go by the enclosing names of the nodes they stand for."""
+def input_bindings(outer: tuple[Var, ...], inner: tuple[Var, ...], names: dict[Var, str],
+                   block: Graph) -> list[tuple[Var, Var]]:
+    """The inputs of a block (a body, a side) that emission assigns before it, ``inner =
+    outer``: those the block reads whose names are not the names of the nodes they stand for.
+    The others go by the enclosing names, with no line."""
+    read = {var for edge in block.edges for var in edge.inputs} | set(block.outputs)
+    return [(out, var) for out, var in zip(outer, inner)
+            if var in read and names[var] != value_operand(out, names)]
+
+
+def _bind(outer: tuple[Var, ...], inner: tuple[Var, ...], names: dict[Var, str],
+          state: _State, block: Graph, graph: Graph) -> None:
+    """A block's inputs: assigned where `input_bindings` says, else the enclosing names."""
+    bound = input_bindings(outer, inner, names, block)
+    _reads([out for out, _ in bound], names, state, graph, "a block's input")
+    _define([var for _, var in bound], names, state)
     for out, var in zip(outer, inner):
-        state.aliases[var] = state.aliases.get(out, out)
+        if (out, var) not in bound:
+            state.aliases[var] = state.aliases.get(out, out)
 
 
 def _either(a: Held, b: Held) -> Held:
@@ -204,12 +219,13 @@ def _read(var: Var, names: dict[Var, str], state: _State, graph: Graph,
     """Check that ``var``'s name holds it (with ``strict``, on every way to this point)."""
     if var.is_const or var.dtype == "tuple":
         return
-    meant = state.aliases.get(var, var)
-    if meant.is_const:
+    name = operand(var, names)  # as the code prints it
+    meant = state.aliases.get(var, var)  # the node it stands for
+    if meant.is_const and name == value_operand(meant, names):
         return
-    name = operand(meant, names)
     held = state.held.get(name, _UNKNOWN)
-    if held is meant or (not strict and isinstance(held, _Residual) and held.var is meant):
+    if held is var or held is meant or (not strict and isinstance(held, _Residual)
+                                        and held.var in (var, meant)):
         return
     what = "nothing" if held is _UNKNOWN else (
         f"{held.var!r} on one way" if isinstance(held, _Residual) else repr(held))

@@ -155,8 +155,9 @@ def symbolic_gradient_graph(forward: Graph, wrt: tuple[str, ...] | None = None,
 def _sign_slopes_zero(expr: sympy.Basic) -> sympy.Basic:
     """``expr`` with the derivatives of ``sign`` that SymPy leaves undone (``sign(x/y)``, whose
     argument it cannot tell is real) as 0: gradgen's ``sign' = 0``."""
-    return expr.replace(lambda e: isinstance(e, sympy.Derivative) and isinstance(e.expr, sympy.sign),
-                        lambda e: sympy.S.Zero)
+    return expr.replace(
+        lambda e: isinstance(e, sympy.Derivative) and isinstance(e.expr, sympy.sign),
+        lambda e: sympy.S.Zero)
 
 
 def _check_tree_size(name: str, exprs: list[sympy.Basic]) -> None:

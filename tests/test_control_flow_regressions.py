@@ -322,3 +322,30 @@ def test_a_carried_value_nothing_reads_gets_no_adjoint(checkpoint) -> None:
     adjoint pulled back through it would be 0 * inf = nan."""
     with np.errstate(all="ignore"):
         assert load(DEAD_CARRIED, checkpoint).gradient(-0.8, 0, 1.0) == (2.25, (0.0, 2.25))
+
+
+BRANCH_RESULT_IN_A_SEGMENT = """def f(y, x):
+    r = 0.25
+    g = x
+    for i in range(3):
+        if 0.5 > y:
+            r /= g
+    return r
+"""
+
+
+def branch_result_in_a_segment(y, x):
+    r = 0.25
+    for _ in range(3):
+        if 0.5 > y:
+            r = r / x
+    return r
+
+
+@pytest.mark.parametrize("checkpoint", CHECKPOINTS)
+def test_a_branch_result_read_back_in_a_re_run_segment(checkpoint) -> None:
+    """The reverse side reads the side's result under the result's name: where the names are
+    not shared, the side binds its input to it (found by the differential tester)."""
+    for point in [(-0.86, 0.41), (0.9, 0.41)]:
+        assert_gradient(load(BRANCH_RESULT_IN_A_SEGMENT, checkpoint), branch_result_in_a_segment,
+                        point)
