@@ -97,7 +97,7 @@ def emit_adjoints(builder: GraphBuilder, edges: tuple[Edge, ...], active: list[E
     adjoints: dict[Var, Var] = {}
     for output, seed in zip(outputs, seeds):
         _accumulate(builder, output, seed, adjoints)
-    guards = _branch_guards(builder, active)
+    guards = _branch_guards(builder, active, set(outputs))
     items = loop_items(edges)
     for edge in reversed(active):
         if edge.prim == "loop":
@@ -505,17 +505,20 @@ def _accumulate(builder: GraphBuilder, var: Var, contribution: Var,
         adjoints[var] = builder.emit("add", (previous, contribution), name)
 
 
-def _branch_guards(builder: GraphBuilder, active: list[Edge]) -> dict[Var, Guard]:
+def _branch_guards(builder: GraphBuilder, active: list[Edge],
+                   outputs: set[Var]) -> dict[Var, Guard]:
     """The guard of each active node, built as condition nodes after the forward edges.
 
     Visited in reverse order, so a node's consumers all have their guards before it does.
-    Inputs are not guarded: their adjoints are results, masked before they arrive.
+    Inputs are not guarded: their adjoints are results, masked before they arrive. Nor are
+    the ``outputs`` (a body's carried values, a side's results): their adjoints come from
+    outside, where they matter everywhere.
     """
     uses = consumers(Graph("", (), tuple(active), ()))
     guards: dict[Var, Guard] = {}
     for edge in reversed(active):
-        guards[edge.output] = _union_of_uses(builder, edge.output, uses.get(edge.output, ()),
-                                             guards)
+        guards[edge.output] = None if edge.output in outputs else _union_of_uses(
+            builder, edge.output, uses.get(edge.output, ()), guards)
     return guards
 
 

@@ -826,6 +826,25 @@ class Generator:
         reads_old = Op("+", (Name(source), Op("*", (Num(0.5), Name(copy)))))
         return [Assign(copy, Name(source)), Assign(source, update), Assign(source, reads_old)]
 
+    def guarded_read(self) -> list:
+        """``a = a * c; g = where(a > 0.5, a, 2.5); s = s + g``: this use of the new ``a``
+        matters only where the test holds, while ``a`` is also carried on or returned, where
+        it matters everywhere (its adjoint from there must not be masked)."""
+        source = self.pick(self.names("float"))
+        others = [n for n in self.names("float") if n != source]
+        update = Assign(source, Op("*", (Name(source), self.bounded(1))))
+        guarded = self.fresh_local()
+        self.scope[guarded] = "float"
+        test = Op(self.pick(COMPARISONS[:4]), (Name(source), Num(self.pick(FLOAT_CONSTANTS))))
+        sides = (Name(source), Num(self.pick(FLOAT_CONSTANTS)))
+        statements = [update,
+                      Assign(guarded, Call("where", (test, *(sides if self.chance(0.5)
+                                                             else reversed(sides)))))]
+        if others:
+            total = self.pick(others)
+            statements.append(Assign(total, Op("+", (Name(total), Name(guarded)))))
+        return statements
+
     def branch(self) -> list:
         test = self.condition(self.pick((1, 2)))
         before = dict(self.scope)
@@ -878,7 +897,7 @@ class Generator:
     def statement(self) -> list:
         options: list[tuple[Callable[[], list], float]] = [
             (self.assign_new, 2.0), (self.reassign, 1.5), (self.augmented, 1.0),
-            (self.swap, 1.0), (self.copy_then_update, 0.7)]
+            (self.swap, 1.0), (self.copy_then_update, 0.7), (self.guarded_read, 0.7)]
         if self.family != "expression":
             options.append((self.branch, 1.5))
             if self.loop_depth < 2:

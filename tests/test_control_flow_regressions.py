@@ -349,3 +349,26 @@ def test_a_branch_result_read_back_in_a_re_run_segment(checkpoint) -> None:
     for point in [(-0.86, 0.41), (0.9, 0.41)]:
         assert_gradient(load(BRANCH_RESULT_IN_A_SEGMENT, checkpoint), branch_result_in_a_segment,
                         point)
+
+
+GUARDED_AND_CARRIED = """def f(g):
+    a = g
+    for j in range(1):
+        a /= 2
+        if 1 > where(0.5 >= a, 2.5, a):
+            g = 0.5
+    return a * g
+"""
+
+
+@pytest.mark.parametrize("checkpoint", CHECKPOINTS)
+def test_a_value_read_by_a_where_and_carried_on_is_not_masked(checkpoint) -> None:
+    """``a``'s one use in the body is a side of a ``where`` (through a test), but it is
+    also carried out of the body: its adjoint from after the loop matters everywhere."""
+    module = load(GUARDED_AND_CARRIED, checkpoint)
+    for g in (-0.9492, 0.8, 3.0):
+        value, (dg,) = module.gradient(g)
+        a = g / 2
+        kept = not 1 > (2.5 if 0.5 >= a else a)
+        assert value == pytest.approx(a * g if kept else a * 0.5)
+        assert dg == pytest.approx(g if kept else 0.25)
