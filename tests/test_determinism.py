@@ -32,10 +32,13 @@ PROGRAMS = {
     "arrays": ("def f(W: (n, d), isinstance: (d,), np: (n,)):\n"
                "    z = W @ isinstance\n    return sum(softmax(z) * np) + sum(W^2)\n"),
     "lambda": "f(lambda, np, sum, _finish, INPUTS) = lambda*np + sum*_finish + INPUTS^2",
+    "names of their own": ("def f(y, x):\n    r = 0.25\n    for i in range(3):\n"
+                           "        if 0.5 > y:\n            r /= x\n    return r\n"),
 }
 #: (program, options) pairs to compile besides the examples in reverse mode
 ROUTES = [("lambda", {"mode": "forward"}), ("lambda", {"method": "symbolic"}),
           ("branches", {"method": "symbolic"}), ("loops and names", {"checkpoint": 2}),
+          ("names of their own", {"checkpoint": 2}),  # shared names collide: one per node
           ("file:hmm.txt", {"checkpoint": "sqrt"}), ("file:lecture.txt", {"mode": "forward"})]
 
 SCRIPT = """\
