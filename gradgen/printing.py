@@ -67,6 +67,10 @@ def python_expr(edge: Edge, names: dict[Var, str]) -> str:
     """
     prim = REGISTRY[edge.prim]
     args = [operand(v, names) for v in edge.inputs]
+    if edge.prim == "call":  # a constant passed for a number is a float64 inside the function
+        params = dict(edge.params)["graph"].inputs
+        args = [value_operand(v, names) if param.dtype == "float" else text
+                for v, param, text in zip(edge.inputs, params, args)]
     if edge.output.dtype != "float" or not prim.elementwise:
         return prim.text(args, dict(edge.params))
     numbers = [k for k, kind in enumerate(prim.args) if kind == "f"]

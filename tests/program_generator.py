@@ -718,7 +718,7 @@ class Generator:
         if roll < 0.4:
             return Op("^", (base, Num(self.pick((2, 3, 2.0)))))
         positive = Op("+", (Num(1), Op("^", (base, Num(2)))))
-        exponent = self.pick((Num(0.5), Num(1.5), Num(-1), self.bounded(depth - 1)))
+        exponent = self.pick((Num(0.5), Num(1.5), Num(-1), Num(-2), self.bounded(depth - 1)))
         if roll < 0.7:
             return Op("^", (positive, exponent))
         return Call("pow", (positive, exponent))
@@ -761,8 +761,13 @@ class Generator:
         if not self.helpers:
             return self.arithmetic(depth)
         name, kinds = self.pick(self.helpers)
-        return Call(name, tuple(self.expr(depth) if k == "float" else self.int_argument()
-                                for k in kinds))
+        return Call(name, tuple(self.float_argument(depth) if k == "float"
+                                else self.int_argument() for k in kinds))
+
+    def float_argument(self, depth: int) -> Any:
+        """A helper's number argument; at times a whole-number constant (``h(2)``), which the
+        helper must compute with as a float (``2 ^ -1`` is 0.5)."""
+        return Num(self.pick(WHOLE_CONSTANTS)) if self.chance(0.25) else self.expr(depth)
 
     def int_argument(self) -> Any:
         ints = self.names("int")

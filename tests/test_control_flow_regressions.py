@@ -372,3 +372,22 @@ def test_a_value_read_by_a_where_and_carried_on_is_not_masked(checkpoint) -> Non
         kept = not 1 > (2.5 if 0.5 >= a else a)
         assert value == pytest.approx(a * g if kept else a * 0.5)
         assert dg == pytest.approx(g if kept else 0.25)
+
+
+WHOLE_ARGUMENT = """def h(p):
+    return pow(max(p, abs(p)), -1) + 1 / (p - 2)
+def f(x):
+    return h(2) * x + h(x)
+"""
+
+
+@pytest.mark.parametrize("checkpoint", [None, 1])
+def test_a_whole_number_passed_to_a_helper_is_a_number_inside_it(checkpoint) -> None:
+    """``h(2)`` runs with ``p = 2.0``: NumPy refuses ``np.maximum(2, 2) ** -1`` on integers,
+    and ``1 / 0`` is inf (with a warning), not ZeroDivisionError."""
+    module = load(WHOLE_ARGUMENT, checkpoint)
+    with np.errstate(divide="ignore"):
+        assert module.forward(3.0) == np.inf
+    value, (dx,) = load(WHOLE_ARGUMENT.replace("h(2) * x", "h(3) * x"), checkpoint).gradient(0.5)
+    assert value == pytest.approx((1 / 3 + 1) * 0.5 + 2 + 1 / (0.5 - 2))
+    assert dx == pytest.approx(4 / 3 - 1 / 0.25 - 1 / 1.5 ** 2)
