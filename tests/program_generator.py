@@ -417,6 +417,11 @@ class Trace:
         self.decisions: list[tuple] = []
         self.largest = 0.0            # the largest magnitude assigned to a variable
 
+    def overflowed(self, kind: str, flag: int) -> None:
+        """NumPy's call on an overflow inside an expression (``sinh(1318)``): the point is as
+        far from usable as a huge variable (``0 * inf`` has no one answer)."""
+        self.largest = math.inf
+
     def keep(self, value: Any) -> Any:
         size = np.max(np.abs(np.asarray(value, dtype=float)), initial=0.0)
         self.largest = max(self.largest, float(size) if np.isfinite(size) else math.inf)
@@ -589,8 +594,12 @@ for _name, _function in {
 def run_reference(fn: Callable[..., Any], point: dict[str, Any],
                   params: tuple[Param, ...]) -> tuple[Any, Trace]:
     trace = Trace()
-    with np.errstate(all="ignore"):
-        value = fn(trace, *(_reference_input(point[p.name], p) for p in params))
+    previous = np.seterrcall(trace.overflowed)
+    try:
+        with np.errstate(all="ignore", over="call"):
+            value = fn(trace, *(_reference_input(point[p.name], p) for p in params))
+    finally:
+        np.seterrcall(previous)
     return np.asarray(value, dtype=float)[()], trace
 
 
