@@ -6,7 +6,8 @@ of a million points and broadcasting, with fresh result arrays; determinism (byt
 output, also across processes with different hash seeds); mangling of inputs and function names
 that clash with Python keywords or with the module's own names; the module imported in an
 isolated interpreter where gradgen, SymPy and Jinja2 cannot be imported; a header docstring that
-quotes awkward source text; and golden files for the lecture example (``--update-golden``).
+quotes awkward source text; and golden files (``--update-golden``) for the lecture and
+perceptron examples and for programs with a loop, a branch, a helper and a checkpointed loop.
 """
 
 from __future__ import annotations
@@ -354,3 +355,20 @@ def test_golden_perceptron(golden) -> None:
     golden("perceptron_module.py.txt", compiled.source)
     code = compiled.source.split('"""', 2)[2]  # after the header docstring
     assert max(len(line) for line in code.splitlines()) <= 100
+
+
+BLOCK_GOLDENS = {  # a loop, a real branch, a helper, a checkpointed loop: file, options
+    "hmm_module.py.txt": ("hmm.txt", {}),
+    "bounce_module.py.txt": ("bounce.txt", {"wrt": ("h0", "v0", "e", "g")}),
+    "euler_module.py.txt": ("euler.txt", {}),
+    "hmm_checkpointed_module.py.txt": ("hmm.txt", {"checkpoint": "sqrt"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BLOCK_GOLDENS))
+def test_golden_blocks(name, golden) -> None:
+    """The modules of programs with blocks, byte for byte: a change to how loops, branches,
+    helpers or checkpoints are printed shows here first (the redesign must keep them)."""
+    file, options = BLOCK_GOLDENS[name]
+    path = Path(__file__).resolve().parent.parent / "examples" / file
+    golden(name, compile_source(path.read_text("utf-8"), file, **options).source)
