@@ -51,18 +51,27 @@ class Line:
     depth: int = 0
 
 
+#: Collisions mended one value at a time before every value gets a name of its own.
+RENAMES = 8
+
+
 def program_names(graph: Graph, reserved: frozenset[str],
                   placeholders: bool = False) -> dict[Var, str]:
     """A Python name for every node of a graph with blocks, bodies included (one scope):
-    shared where the code reads well and `name_check` finds no collision, else one per node
-    (but a block's inputs, which go by the enclosing names). ``placeholders``: as in
-    `branch_lines`, at the top of the graph."""
+    shared where the code reads well, as long as `name_check` finds no collision (a value
+    whose read collides gets a name of its own, a few times over; then every node does).
+    ``placeholders``: as in `branch_lines`, at the top of the graph."""
     names = _program_names(graph, reserved, share=True)
-    try:
-        check_names(graph, names, placeholders)
-    except NameCollision:
-        names = _program_names(graph, reserved, share=False)
-        check_names(graph, names, placeholders)
+    namer = Namer(reserved)
+    namer.taken.update(names.values())
+    for _ in range(RENAMES):
+        try:
+            check_names(graph, names, placeholders)
+            return names
+        except NameCollision as collision:  # the value read gets a name of its own
+            names[collision.var] = namer.fresh(collision.var.name or "v")
+    names = _program_names(graph, reserved, share=False)
+    check_names(graph, names, placeholders)
     return names
 
 

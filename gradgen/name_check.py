@@ -26,7 +26,12 @@ from gradgen.printing import operand, value_operand
 
 
 class NameCollision(InternalError):
-    """Two values that are alive at once share a Python name."""
+    """Two values that are alive at once share a Python name: ``var`` is read where its
+    name holds another."""
+
+    def __init__(self, message: str, var: Var) -> None:
+        super().__init__(message)
+        self.var = var
 
 
 @dataclass(frozen=True)
@@ -232,7 +237,7 @@ def _read(var: Var, names: dict[Var, str], state: _State, graph: Graph,
     where = edge if isinstance(edge, str) else (
         f"edge {edge.prim}" if edge is not None else "the end of a block")
     raise NameCollision(f"in {graph.name}, {where} reads {meant!r} as '{name}', which holds "
-                        f"{what} at that point")
+                        f"{what} at that point", var)
 
 
 def _define(vars_, names: dict[Var, str], state: _State) -> None:

@@ -52,20 +52,37 @@ def test_a_value_after_a_loop_under_a_name_the_loop_overwrites_fails_the_check()
         check_names(graph, names)
 
 
-def test_names_fall_back_to_one_per_node_where_sharing_collides(monkeypatch) -> None:
+def test_a_collision_gives_the_value_read_a_name_of_its_own(monkeypatch) -> None:
     calls = []
     real = emit_blocks.check_names
+    graph, loop = swap_loop()
+    u_in = dict(loop.params)["body"].inputs[1]
 
     def fail_first(graph, names, placeholders=False):
         calls.append(dict(names))
         if len(calls) == 1:
-            raise NameCollision("first")
+            raise NameCollision("first", u_in)
         real(graph, names, placeholders)
 
-    graph, _ = swap_loop()
     monkeypatch.setattr(emit_blocks, "check_names", fail_first)
     names = program_names(graph, frozenset())
     assert len(calls) == 2
+    assert names[u_in] != calls[0][u_in] and names[u_in] not in calls[0].values()
+
+
+def test_names_fall_back_to_one_per_node_where_collisions_go_on(monkeypatch) -> None:
+    graph, loop = swap_loop()
+    u_in = dict(loop.params)["body"].inputs[1]
+    calls = []
+
+    def always(graph, names, placeholders=False):
+        calls.append(dict(names))
+        if len(calls) <= emit_blocks.RENAMES:
+            raise NameCollision("again", u_in)
+
+    monkeypatch.setattr(emit_blocks, "check_names", always)
+    names = program_names(graph, frozenset())
+    assert len(calls) == emit_blocks.RENAMES + 1
     assert len(set(names.values())) >= len(set(calls[0].values()))
 
 
