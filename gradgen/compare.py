@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import sympy
 
+from gradgen import differences
 from gradgen.emit import emit_module
 from gradgen.errors import LimitError
 from gradgen.ir import Graph, has_arrays, has_loops
@@ -148,7 +149,7 @@ def compare(text: str, path: str = "<string>", at: dict[str, float] | None = Non
     results = {route: routes[key].gradient(args)
                for route, key in (("reverse", "reverse"), ("forward", "forward"),
                                   ("symbolic", "symbolic-cse"))}
-    results["central"] = (reverse.forward(*args), central_differences(reverse.forward, args))
+    results["central"] = (reverse.forward(*args), differences.gradient(reverse.forward, args))
     quantities = [Quantity(forward.name, {r: v for r, (v, _) in results.items()})]
     quantities += [Quantity(f"d{forward.name}/d{name}", {r: p[i] for r, (_, p) in results.items()})
                    for i, name in enumerate(names)]
@@ -215,17 +216,6 @@ def best_call_time(function: Callable[[], object], repeat: int = 3) -> float:
     return min(timer.repeat(repeat=repeat, number=number)) / number
 
 
-def central_differences(function: Callable, args: list[float], step: float = 1e-6) -> list[float]:
-    """Central differences of ``function`` in each argument, with a step relative to it."""
-    partials = []
-    for index, value in enumerate(args):
-        h = step * max(1.0, abs(value))
-        up, down = list(args), list(args)
-        up[index], down[index] = value + h, value - h
-        partials.append((function(*up) - function(*down)) / (2 * h))
-    return partials
-
-
 def _differences(quantities: list[Quantity]) -> tuple[dict[str, float], dict[str, float]]:
     """The largest absolute and relative difference of each route from reverse mode."""
     absolute = {route: 0.0 for route in ROUTES[1:]}
@@ -266,8 +256,8 @@ def check(text: str, path: str = "<string>", points: int = 100, tolerance: float
         args = [float(a) for a in row]
         _, partials = module.gradient(*args)
         for label, reference in references:
-            expected = (central_differences(compiled.module.forward, args) if reference is None
-                        else reference.gradient(*args)[1])
+            expected = (differences.gradient(compiled.module.forward, args)
+                        if reference is None else reference.gradient(*args)[1])
             for name, got, want in zip(names, partials, expected):
                 error = abs(got - want) / max(1.0, abs(want))
                 if not error <= worst[0]:  # NaN counts as the worst
@@ -340,29 +330,16 @@ def _array_point(module: types.ModuleType, shapes: list[tuple[int, ...]],
 
 
 def _array_central_differences(function: Callable, args: list[Any],
-                               cotangent: np.ndarray | None, fixed: dict[int, float],
-                               step: float = 1e-6) -> list[np.ndarray | None]:
+                               cotangent: np.ndarray | None,
+                               fixed: dict[int, float]) -> list[np.ndarray | None]:
     """Central differences of ``<cotangent, function>`` in every entry of every argument
     (but the ``fixed`` ones)."""
     def scalar(*xs: np.ndarray) -> float:
         value = function(*xs)
         return float(value if cotangent is None else np.sum(cotangent * value))
 
-    partials: list[np.ndarray | None] = []
-    for index, arg in enumerate(args):
-        if index in fixed:
-            partials.append(None)
-            continue
-        partial = np.zeros(np.shape(arg))
-        for position in np.ndindex(np.shape(arg)):
-            shifted = [np.array(a, dtype=float) for a in args]
-            h = step * max(1.0, abs(float(shifted[index][position])))
-            shifted[index][position] += h
-            up = scalar(*shifted)
-            shifted[index][position] -= 2 * h
-            partial[position] = (up - scalar(*shifted)) / (2 * h)
-        partials.append(partial)
-    return partials
+    return [None if index in fixed else differences.jacobian(scalar, args, index)
+            for index in range(len(args))]
 
 
 def _symbolic_module(text: str, path: str) -> types.ModuleType | None:

@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 import sympy
 
+from gradgen import differences
+
 GOLDEN_DIR = Path(__file__).parent / "golden"
 
 
@@ -44,27 +46,16 @@ def compile_module(text: str, wrt: tuple[str, ...] | None = None,
 
 def central_difference(fn: Callable[..., Any], args: Sequence[Any], i: int,
                        h: float = 1e-5) -> Any:
-    """``d fn / d args[i]`` by a central difference with a step relative to ``args[i]``."""
-    args = [np.asarray(a, dtype=float) for a in args]
-    step = h * np.maximum(1.0, np.abs(args[i]))
-    plus, minus = list(args), list(args)
-    plus[i] = args[i] + step
-    minus[i] = args[i] - step
-    return (np.asarray(fn(*plus)) - np.asarray(fn(*minus))) / (plus[i] - minus[i])
+    """``d fn / d args[i]`` of ``fn`` evaluated point by point, by central differences with a
+    step relative to each entry (`gradgen.differences.pointwise`)."""
+    return differences.pointwise(fn, args, i, h)
 
 
 def entrywise_differences(f: Callable[..., Any], args: Sequence[Any], k: int,
                           eps: float = 1e-6) -> np.ndarray:
-    """``d f / d args[k]`` entry by entry (shaped like ``args[k]``), by central differences
-    of a scalar-valued ``f`` with an absolute step ``eps``."""
-    grad = np.zeros(np.shape(args[k]))
-    for position in np.ndindex(grad.shape):
-        up = [np.array(a, dtype=float) for a in args]
-        down = [np.array(a, dtype=float) for a in args]
-        up[k][position] += eps
-        down[k][position] -= eps
-        grad[position] = (f(*up) - f(*down)) / (2 * eps)
-    return grad
+    """``d f / d args[k]`` entry by entry (shaped like ``args[k]``) of a scalar-valued ``f``
+    (`gradgen.differences.jacobian`)."""
+    return differences.jacobian(f, args, k, eps)
 
 
 def sympy_partials(graph: Any, point: Sequence[float], digits: int = 30) -> list[float]:

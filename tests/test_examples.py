@@ -26,7 +26,7 @@ import pytest
 import sympy
 from conftest import scalar_examples
 
-from gradgen import cli
+from gradgen import cli, differences
 from gradgen.interpret import interpret
 from gradgen.pipeline import build_forward, compile_source
 from gradgen.symbolic import symbolic_gradient
@@ -97,14 +97,6 @@ def _points(name: str, count: int = 5, seed: int = 0) -> np.ndarray:
     return rng.uniform(low, high, size=(count, len(low)))
 
 
-def _central_difference(fn: Callable[..., float], point: np.ndarray, i: int) -> float:
-    step = 1e-6 * max(1.0, abs(point[i]))
-    plus, minus = point.copy(), point.copy()
-    plus[i] += step
-    minus[i] -= step
-    return (fn(*plus) - fn(*minus)) / (plus[i] - minus[i])
-
-
 # ---- the examples directory ----------------------------------------------------------------
 
 def test_every_example_has_expected_numbers():
@@ -172,7 +164,7 @@ def test_gradient_matches_central_differences(name):
         value, partials = module.gradient(*point)
         assert value == module.forward(*point)
         for i, partial in enumerate(partials):
-            estimate = _central_difference(formula, point, i)
+            estimate = differences.partial(formula, list(point), i)
             tolerance = 1e-6 * (1 + abs(estimate)) + 1e-9 * (1 + abs(value))
             assert abs(partial - estimate) <= tolerance, (name, point, i, partial, estimate)
 

@@ -32,6 +32,7 @@ import numpy as np
 import pytest
 from conftest import compile_cached, compile_module
 
+from gradgen import differences
 from gradgen.errors import CompileError
 from gradgen.pipeline import compile_source
 
@@ -156,27 +157,6 @@ def derivatives(module, point: tuple) -> tuple:
     return module.gradient(*point)
 
 
-def central_jacobians(forward: Callable, point: tuple, positions: tuple[int, ...],
-                      step: float = 1e-6) -> list[np.ndarray]:
-    """d forward / d point[i] for each i in ``positions``, entry by entry (shaped value +
-    input), with a step relative to the entry; the other inputs (the trip count) untouched."""
-    value_shape = np.shape(forward(*point))
-    jacobians = []
-    for i in positions:
-        given = np.array(point[i], dtype=float)
-        jacobian = np.zeros(value_shape + given.shape)
-        for index in np.ndindex(given.shape):
-            h = step * max(1.0, abs(given[index]))
-            plus, minus = given.copy(), given.copy()
-            plus[index] += h
-            minus[index] -= h
-            up = forward(*point[:i], plus[()], *point[i + 1:])
-            down = forward(*point[:i], minus[()], *point[i + 1:])
-            jacobian[(..., *index)] = (np.asarray(up) - np.asarray(down)) / (2 * h)
-        jacobians.append(jacobian)
-    return jacobians
-
-
 def assert_close(actual, expected, rtol: float, what: str) -> None:
     """Entrywise |actual - expected| <= rtol * (|expected| + largest |expected| + 1)."""
     expected = np.asarray(expected, dtype=float)
@@ -203,7 +183,7 @@ def assert_matches_central_differences(module, name: str, trips: int) -> None:
     positions = tuple(example.inputs.index(wrt) for wrt in example.wrt)
     for seed, point in _points(name, trips):
         _, partials = derivatives(module, point)
-        estimates = central_jacobians(module.forward, point, positions)
+        estimates = differences.gradient(module.forward, point, positions)
         for wrt, partial, estimate in zip(example.wrt, partials, estimates):
             assert_close(partial, estimate, 1e-6, f"{name}, {trips} trips, seed {seed}: d/d{wrt}")
 
@@ -277,7 +257,7 @@ def test_euler_sensitivities_match_central_differences():
     N = 30
     sensitivities = oracles.euler_sensitivities(y0, theta, h, N)
     np.testing.assert_array_equal(sensitivities.state, oracles.euler_final_state(y0, theta, h, N))
-    estimates = central_jacobians(oracles.euler_final_state, (y0, theta, h, N), (0, 1, 2))
+    estimates = differences.gradient(oracles.euler_final_state, (y0, theta, h, N), (0, 1, 2))
     for what, exact, estimate in zip(("y0", "theta", "h"), (
             sensitivities.by_y0, sensitivities.by_theta, sensitivities.by_h), estimates):
         assert_close(exact, estimate, 1e-7, f"d y_N / d {what}")

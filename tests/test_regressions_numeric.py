@@ -15,8 +15,8 @@ import warnings
 
 import numpy as np
 import pytest
-
 from conftest import compile_module, entrywise_differences
+
 from gradgen.pipeline import compile_source
 
 
