@@ -12,9 +12,8 @@ The Python API::
 The pipeline is in `gradgen.pipeline`; the command line in `gradgen.cli`.
 """
 
-__version__ = "0.1.0"
-
-from gradgen.compare import check, compare  # noqa: E402  (after __version__, which emit uses)
-from gradgen.pipeline import compile_source  # noqa: E402
+from gradgen.compare import check, compare
+from gradgen.pipeline import compile_source
+from gradgen.version import __version__
 
 __all__ = ["__version__", "check", "compare", "compile_source"]

@@ -19,7 +19,6 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from gradgen import __version__
 from gradgen.checkpoint import SQRT
 from gradgen.compare import (
     check,
@@ -36,6 +35,7 @@ from gradgen.ir import Graph
 from gradgen.pipeline import METHODS, MODES, build_forward, build_gradient, compile_source
 from gradgen.printing import format_graph
 from gradgen.trace import annotations, number_nodes, require_scalars, trace_report
+from gradgen.version import __version__
 
 
 class UsageError(Exception):

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-from gradgen import differences
+import gradgen.differences as differences
 from gradgen.emit import emit_module
 from gradgen.errors import LimitError
 from gradgen.ir import Graph, has_arrays, has_loops

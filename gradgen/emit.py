@@ -8,7 +8,6 @@ graphs and the options alone, so compiling twice gives identical bytes.
 from __future__ import annotations
 
 import functools
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,7 +15,6 @@ from importlib import resources
 
 import jinja2
 
-from gradgen import __version__
 from gradgen.array_primitives import index_requirements
 from gradgen.branches import cond_parts
 from gradgen.emit_blocks import (
@@ -40,23 +38,18 @@ from gradgen.ir import (
 )
 from gradgen.loops import loop_items, loop_parts
 from gradgen.naming import (
-    GENERATED_GLOBALS,
     Namer,
     assign_names,
     entry_aliases,
+    module_globals,
     python_name,
 )
 from gradgen.primitives import REGISTRY, shape_text
 from gradgen.printing import grad_of_text, operand, python_expr, value_operand
+from gradgen.version import __version__
 
-#: The functions that registry entries define in the module when used (``_softmax``...).
-REGISTRY_FUNCTIONS = frozenset(name for entry in REGISTRY.values() if entry.helper
-                               for name in re.findall(r"^def (\w+)", entry.helper, re.M))
-#: Module-level names of the generated module (the source's function name must avoid them; no
-#: name needs to avoid a builtin here: `naming.python_name` keeps every name off the builtins).
-MODULE_GLOBALS = GENERATED_GLOBALS | REGISTRY_FUNCTIONS | {
-    "INPUTS", "WRT", "SHAPES", "VALUE_SHAPE", "MINIMUM_SIZES", "forward", "gradient", "vjp",
-    "jvp", "jacobian", "functools", "inspect", "_with_source_names"}
+#: Module-level names of the generated module (see `naming.module_globals`).
+MODULE_GLOBALS = module_globals()
 SOURCE_LINES_SHOWN = 30
 LINE_WIDTH = 92  # generated lines are indented by 4 and kept within 96 where gradgen decides
 SOURCE_LINE_WIDTH = 200

@@ -26,11 +26,16 @@ from gradgen.array_primitives import is_position
 from gradgen.branches import cond_params
 from gradgen.builder import GraphBuilder, as_params
 from gradgen.calls import call_params
-from gradgen.emit import MODULE_GLOBALS
 from gradgen.errors import CompileError
 from gradgen.ir import Graph, Shape, Var
 from gradgen.loops import MAX_NESTING, loop_params
-from gradgen.naming import derivative_names, entry_aliases, folded, helper_name
+from gradgen.naming import (
+    derivative_names,
+    entry_aliases,
+    folded,
+    helper_name,
+    module_globals,
+)
 from gradgen.primitives import (
     BINARY_OPERATORS,
     FUNCTIONS,
@@ -134,7 +139,8 @@ class _Lowering:
         self.helper_graphs: dict[tuple, Graph] = {}  # (name, argument shapes) -> graph
         entry = function.name.text
         # a helper is a module-level function: it must not meet a global or the entry's names
-        self.function_names = MODULE_GLOBALS | frozenset(entry_aliases(entry, MODULE_GLOBALS))
+        module_names = module_globals()
+        self.function_names = module_names | frozenset(entry_aliases(entry, module_names))
         self.temporaries = _temporary_names(function, set(self.input_names) | set(self.dimensions))
 
     def run(self) -> Graph:

@@ -21,7 +21,9 @@ function's own names in the module are ``NAME`` and ``NAME_gradient`` (`entry_al
 from __future__ import annotations
 
 import builtins
+import functools
 import keyword
+import re
 import unicodedata
 
 from gradgen.ir import Edge, Graph, Var
@@ -34,6 +36,25 @@ GENERATED_GLOBALS = frozenset({"np", "_as_float", "_finish", "_finish_arrays", "
 BUILTINS = frozenset(dir(builtins))
 #: The name a generated line gives a result nothing reads (``s, _ = sigmoid_record(z)``).
 DISCARD = "_"
+
+
+#: Module-level names of the generated module besides the registry's functions.
+MODULE_NAMES = frozenset({
+    "INPUTS", "WRT", "SHAPES", "VALUE_SHAPE", "MINIMUM_SIZES", "forward", "gradient", "vjp",
+    "jvp", "jacobian", "functools", "inspect", "_with_source_names"})
+
+
+@functools.cache
+def module_globals() -> frozenset[str]:
+    """Every module-level name of a generated module: the source's function names must avoid
+    them (no name needs to avoid a builtin here: `python_name` keeps every name off them).
+    With the functions registry entries define in the module when used (``_softmax``...),
+    read once the registry is complete."""
+    from gradgen.primitives import REGISTRY  # the registry is filled by importing it
+
+    defined = frozenset(name for entry in REGISTRY.values() if entry.helper
+                        for name in re.findall(r"^def (\w+)", entry.helper, re.M))
+    return GENERATED_GLOBALS | defined | MODULE_NAMES
 
 
 def adjoint_name(hint: str | None) -> str | None:
