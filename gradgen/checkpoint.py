@@ -25,6 +25,7 @@ forward twice. The generated code::
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,7 @@ from gradgen.ir import Edge, Graph, Var
 from gradgen.loops import LoopParts, loop_params, loop_parts
 from gradgen.naming import adjoint_name
 from gradgen.registry import primitive
+from gradgen.reverse import LoopReversal, accumulate, reverse_loop, tape_loop, zeros_of
 
 #: ``--checkpoint sqrt``: segments of ceil(sqrt(T)) steps.
 SQRT = "sqrt"
@@ -48,6 +50,11 @@ class Checkpointed:
     segments: Var
     snapshots: tuple[Var, ...]  # one tape per carried value
     varied: frozenset[Var]  # the invariants (outer nodes) that depend on what is differentiated
+
+
+def checkpointing(every: int | str) -> LoopReversal:
+    """Reverse mode's loops taken back by segments of ``every`` steps (or ``"sqrt"``)."""
+    return LoopReversal(functools.partial(checkpoint_forward, every=every), checkpoint_reverse)
 
 
 def checkpoint_forward(builder: GraphBuilder, edge: Edge, varied: set[Var],
@@ -85,9 +92,6 @@ def checkpoint_reverse(builder: GraphBuilder, edge: Edge, saved: Checkpointed,
     """The reverse of a checkpointed loop: over the segments backwards, each run forward
     again from its snapshot (recording) and then backwards; what reaches the initial carried
     values and the invariants is added to their adjoints."""
-    from gradgen.reverse import _accumulate, _zeros_like, reverse_loop, tape_loop
-
-    # (imported here: reverse mode imports this module to dispatch to it)
     parts = loop_parts(edge)
     builder.origin = edge
     zero = builder.const(0.0)
@@ -106,16 +110,16 @@ def checkpoint_reverse(builder: GraphBuilder, edge: Edge, saved: Checkpointed,
             for k, var in enumerate(snapshot_in)}
     found: dict[Var, Var] = {}
     for k, seed in enumerate(seeds):
-        _accumulate(step, ends[k], seed, found)
+        accumulate(step, ends[k], seed, found)
     reverse_loop(step, inner_loop, reversal, ends, found,  # into the running totals, in place
                  {inner: total for total, (_, inner) in zip(totals, wanted)})
-    carried_next = [found.get(var) or _zeros_like(step, var, zero) for var in snapshot_in]
+    carried_next = [found.get(var) or zeros_of(step, var, zero) for var in snapshot_in]
     totals_next = [found.get(inner) or total for total, (_, inner) in zip(totals, wanted)]
     body = Graph(f"{parts.body.name}_segments_reverse",
                  (segment, *seeds, *totals, *snapshot_in, *_inputs(bounds_in), *invariant_in),
                  tuple(step.edges), (*carried_next, *totals_next))
     finals = [adjoints.get(items[k]) if k in items else None for k in range(len(seeds))]
-    seeds_in = [bar if bar is not None else _zeros_like(builder, items.get(k) or var, zero)
+    seeds_in = [bar if bar is not None else zeros_of(builder, items.get(k) or var, zero)
                 for k, (bar, var) in enumerate(zip(finals, parts.carried))]
     starts = [builder.zeros_like(outer) for outer, _ in wanted]
     n = len(seeds_in) + len(starts)
@@ -126,7 +130,7 @@ def checkpoint_reverse(builder: GraphBuilder, edge: Edge, saved: Checkpointed,
     for k, var in enumerate(targets):
         bar = builder.take(loop, k, var, var.name)
         if not var.is_const and var.dtype == "float":
-            _accumulate(builder, var, bar, adjoints)
+            accumulate(builder, var, bar, adjoints)
 
 
 def _segment_inputs(parts: LoopParts, stride: Var) -> tuple[Var, list[Var], list[Var], list[Var]]:

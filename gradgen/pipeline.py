@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from gradgen.checkpoint import checkpointing
 from gradgen.emit import emit_module
 from gradgen.errors import LimitError
 from gradgen.ir import Graph, has_arrays, has_loops
@@ -100,8 +101,9 @@ def build_gradient(forward: Graph, wrt: tuple[str, ...] | None = None,
     vector-Jacobian product's graph (one more input, the cotangent). ``checkpoint``: keep
     snapshots of the top-level loops every so many steps (see `checkpoint`)."""
     array_valued = bool(forward.outputs[0].shape)
+    loops = checkpointing(checkpoint) if checkpoint else None
     return verify(optimize(verify(reverse_mode(forward, wrt, cotangent=array_valued,
-                                             checkpoint=checkpoint))))
+                                               loops=loops))))
 
 
 @collector_paused()

@@ -20,13 +20,13 @@ branch not taken adds an exact zero.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from gradgen.branches import cond_params, cond_parts
 from gradgen.builder import GraphBuilder, as_params, give_hint
 from gradgen.calls import call_params
-from gradgen.checkpoint import Checkpointed, checkpoint_forward, checkpoint_reverse
 from gradgen.ir import Edge, Graph, Var, consumers, select_inputs
 from gradgen.loops import loop_items, loop_params, loop_parts
 from gradgen.naming import adjoint_name
@@ -35,21 +35,30 @@ from gradgen.primitives import REGISTRY
 Guard = Var | None  # a condition node; None: used unconditionally
 
 
+@dataclass(frozen=True)
+class LoopReversal:
+    """How reverse mode takes a loop back: ``record`` emits the loop so that it keeps what its
+    reverse needs, and returns that; ``reverse`` emits the reverse from it. Taping (`tape_loop`,
+    `reverse_loop`) unless the caller gives another (checkpointing, see `checkpoint`)."""
+
+    record: Callable[[GraphBuilder, Edge, set[Var]], Any]
+    reverse: Callable[[GraphBuilder, Edge, Any, dict[int, Var], dict[Var, Var]], None]
+
+
 def reverse_mode(graph: Graph, wrt: tuple[str, ...] | None = None,
-                 cotangent: bool = False, checkpoint: int | str | None = None) -> Graph:
+                 cotangent: bool = False, loops: LoopReversal | None = None) -> Graph:
     """The gradient program of a one-output graph with respect to inputs ``wrt`` (all if None).
 
     With ``cotangent``, the program is the vector-Jacobian product instead: it takes one more
     input, the cotangent (the output's adjoint, of the output's shape), and its outputs are the
-    value and the cotangent pulled back to each input. With ``checkpoint`` (a segment length,
-    or ``"sqrt"``), the loops at the top of the graph keep snapshots instead of tapes and run
-    each segment again in the reverse pass (see `checkpoint`).
+    value and the cotangent pulled back to each input. ``loops``: how the loops at the top of
+    the graph are taken back (taping, unless given: `checkpoint.checkpointing`).
     """
     (output,) = graph.outputs
     targets = select_inputs(graph, wrt)
     builder = GraphBuilder()
     seed = Var("cotangent", output.shape) if cotangent else builder.const(1.0)
-    found = backward(builder, graph.edges, [output], [seed], targets, checkpoint)
+    found = backward(builder, graph.edges, [output], [seed], targets, loops)
     partials = tuple(var or builder.const(0.0) for var in found)
     names = (graph.name,) + tuple(adjoint_name(var.name) or "" for var in targets)
     inputs = graph.inputs + ((seed,) if cotangent else ())
@@ -59,27 +68,27 @@ def reverse_mode(graph: Graph, wrt: tuple[str, ...] | None = None,
 
 def backward(builder: GraphBuilder, edges: tuple[Edge, ...], outputs: list[Var],
              seeds: list[Var], targets: tuple[Var, ...],
-             checkpoint: int | str | None = None) -> list[Var | None]:
+             loops: LoopReversal | None = None) -> list[Var | None]:
     """Append to ``builder`` the forward ``edges`` (each active loop replaced by one that
     records what its reverse needs), then the adjoint edges that pull the ``seeds`` (one per
     output) back; return each target's adjoint (None: no gradient reaches it)."""
     active, varied = _active(edges, targets, outputs)
-    reversals = emit_forward(builder, edges, active, varied, checkpoint)
+    reversals = emit_forward(builder, edges, active, varied, loops)
     return emit_adjoints(builder, edges, active, reversals, outputs, seeds, targets)
 
 
 def emit_forward(builder: GraphBuilder, edges: tuple[Edge, ...], active: list[Edge],
-                 varied: set[Var], checkpoint: int | str | None = None) -> dict[Edge, Any]:
+                 varied: set[Var], loops: LoopReversal | None = None) -> dict[Edge, Any]:
     """The forward edges, active loops and branches recording for their reverse (loops only
-    keeping snapshots, with ``checkpoint``); returns how to reverse each of them."""
+    recording as ``loops`` says, taping by default); returns how to reverse each of them
+    (a loop: its reverse function and what it takes)."""
+    loops = loops or TAPING
     active_set = set(active)
     reversals: dict[Edge, Any] = {}
     items = loop_items(edges)
     for edge in edges:
-        if edge in active_set and edge.prim == "loop" and checkpoint:
-            reversals[edge] = checkpoint_forward(builder, edge, varied, checkpoint)
-        elif edge in active_set and edge.prim == "loop":
-            reversals[edge] = tape_loop(builder, edge, varied)
+        if edge in active_set and edge.prim == "loop":
+            reversals[edge] = (loops.reverse, loops.record(builder, edge, varied))
         elif edge in active_set and edge.prim == "call":
             reversals[edge] = record_call(builder, edge)
         elif edge in active_set and edge.prim == "cond":
@@ -96,14 +105,13 @@ def emit_adjoints(builder: GraphBuilder, edges: tuple[Edge, ...], active: list[E
     """The adjoint edges, in reverse order of the active edges."""
     adjoints: dict[Var, Var] = {}
     for output, seed in zip(outputs, seeds):
-        _accumulate(builder, output, seed, adjoints)
+        accumulate(builder, output, seed, adjoints)
     guards = _branch_guards(builder, active, set(outputs))
     items = loop_items(edges)
     for edge in reversed(active):
         if edge.prim == "loop":
-            reverse = (checkpoint_reverse if isinstance(reversals[edge], Checkpointed)
-                       else reverse_loop)
-            reverse(builder, edge, reversals[edge], items.get(edge.output, {}), adjoints)
+            reverse, recorded = reversals[edge]
+            reverse(builder, edge, recorded, items.get(edge.output, {}), adjoints)
         elif edge.prim == "cond":
             reverse_branch(builder, edge, reversals[edge], items.get(edge.output, {}), adjoints)
         elif edge.prim == "call":
@@ -277,7 +285,11 @@ def reverse_loop(builder: GraphBuilder, edge: Edge, reversal: Reversal,
                for k, var in enumerate((*parts.carried, *sums))]
     for var, bar in zip((*parts.carried, *sums), results):
         if not var.is_const and var.dtype == "float":
-            _accumulate(builder, var, bar, adjoints)
+            accumulate(builder, var, bar, adjoints)
+
+
+#: Loops record a tape per value their reverse reads, and the reverse loop reads them back.
+TAPING = LoopReversal(tape_loop, reverse_loop)
 
 
 # ---- branches: the side taken records what its adjoint reads; the reverse goes back the same way
@@ -355,7 +367,7 @@ def reverse_branch(builder: GraphBuilder, edge: Edge, reversal: BranchReversal,
         return
     builder.origin = edge
     zero = builder.const(0.0)
-    seeds_in = [bar if bar is not None else _zeros_like(builder, items[k], zero)
+    seeds_in = [bar if bar is not None else zeros_of(builder, items[k], zero)
                 for bar, k in zip(bars_in, reversal.results)]
     parts = cond_parts(edge)
     inputs = (*reversal.seeds, *reversal.residuals, *parts.operand_in)
@@ -364,7 +376,7 @@ def reverse_branch(builder: GraphBuilder, edge: Edge, reversal: BranchReversal,
         step = GraphBuilder()
         step.edges.extend(adjoint_part)
         step.origin = edge
-        outputs = tuple(bar if bar is not None else _zeros_like(step, inner, zero)
+        outputs = tuple(bar if bar is not None else zeros_of(step, inner, zero)
                         for bar, inner in zip(bars, reversal.wanted))
         sides.append(Graph(f"{parts.then.name}_{name}_reverse", inputs, tuple(step.edges),
                            outputs))
@@ -373,7 +385,7 @@ def reverse_branch(builder: GraphBuilder, edge: Edge, reversal: BranchReversal,
     outer = dict(zip(parts.operand_in, parts.operands))
     for k, inner in enumerate(reversal.wanted):
         bar = builder.take(branch, k, inner, adjoint_name(inner.name), "float")
-        _accumulate(builder, outer[inner], bar, adjoints)
+        accumulate(builder, outer[inner], bar, adjoints)
 
 
 # ---- calls: a helper's own derivative, called where the helper was ---------------------------
@@ -395,7 +407,7 @@ def helper_derivatives(graph: Graph) -> tuple[Graph | None, Graph]:
     adjoint = GraphBuilder()
     adjoint.edges.extend(_needed(tuple(step.edges[len(forward_part):]), bars))
     zero = adjoint.const(0.0)
-    outputs = tuple(bar if bar is not None else _zeros_like(adjoint, var, zero)
+    outputs = tuple(bar if bar is not None else zeros_of(adjoint, var, zero)
                     for bar, var in zip(bars, wanted))
     residuals = _read_from_outside(tuple(adjoint.edges), {seed, *graph.inputs})
     recorded = tuple(var for var in residuals if var is not output)  # the value comes first
@@ -445,10 +457,10 @@ def reverse_call(builder: GraphBuilder, edge: Edge, reversal: tuple[Graph, tuple
         for k, arg in enumerate(numbers)]
     for arg, bar in zip(numbers, bars):
         if not arg.is_const:
-            _accumulate(builder, arg, bar, adjoints)
+            accumulate(builder, arg, bar, adjoints)
 
 
-def _zeros_like(builder: GraphBuilder, like: Var, zero: Var) -> Var:
+def zeros_of(builder: GraphBuilder, like: Var, zero: Var) -> Var:
     """Zeros of ``like``'s shape: the constant for a scalar."""
     return zero if not like.shape else builder.expand(zero, like, axis=None, keepdims=False)
 
@@ -473,7 +485,7 @@ def _backpropagate(builder: GraphBuilder, edge: Edge, adjoints: dict[Var, Var],
             continue
         if guard is not None and guard is not guards.get(var):
             contribution = builder.where(guard, contribution, builder.const(0.0))
-        _accumulate(builder, var, unbroadcast(builder, contribution, var.shape), adjoints)
+        accumulate(builder, var, unbroadcast(builder, contribution, var.shape), adjoints)
 
 
 def unbroadcast(builder: GraphBuilder, contribution: Var, shape: tuple) -> Var:
@@ -492,7 +504,7 @@ def unbroadcast(builder: GraphBuilder, contribution: Var, shape: tuple) -> Var:
     return contribution
 
 
-def _accumulate(builder: GraphBuilder, var: Var, contribution: Var,
+def accumulate(builder: GraphBuilder, var: Var, contribution: Var,
                 adjoints: dict[Var, Var]) -> None:
     name = adjoint_name(var.name)
     previous = adjoints.get(var)
