@@ -50,11 +50,12 @@ def eliminate_dead_code(graph: Graph) -> Graph:
 
 
 def _without_dead_edges(graph: Graph) -> Graph:
-    kept = _needed_edges(graph.edges, graph.outputs)
+    kept = needed_edges(graph.edges, graph.outputs)
     return graph if len(kept) == len(graph.edges) else graph.replace(edges=kept)
 
 
-def _needed_edges(edges: tuple[Edge, ...], outputs: tuple[Var, ...]) -> tuple[Edge, ...]:
+def needed_edges(edges: tuple[Edge, ...], outputs: tuple[Var, ...]) -> tuple[Edge, ...]:
+    """The edges that ``outputs`` depend on, in their order."""
     live = set(outputs)
     kept = []
     for edge in reversed(edges):
@@ -74,8 +75,8 @@ def _without_dead_carried(graph: Graph) -> Graph:
     edges, renumbered = [], {}
     for edge in graph.edges:
         if edge.prim == "loop":
-            edge, renumbered[edge.output] = _loop_without_dead_carried(edge,
-                                                                       read.get(edge.output, ()))
+            positions = renumbered[edge.output] = {}
+            edge = _loop_without_dead_carried(edge, read.get(edge.output, ()), positions)
         elif edge.prim == "item" and edge.inputs[0] in renumbered:
             params = dict(edge.params)
             params["index"] = renumbered[edge.inputs[0]][params["index"]]
@@ -85,13 +86,16 @@ def _without_dead_carried(graph: Graph) -> Graph:
     return graph.replace(edges=tuple(edges))
 
 
-def _loop_without_dead_carried(edge: Edge, read: set[int] | tuple) -> tuple[Edge, dict]:
-    """The loop keeping only its live carried values, and old position -> new position."""
+def _loop_without_dead_carried(edge: Edge, read: set[int] | tuple,
+                               positions: dict[int, int]) -> Edge:
+    """The loop keeping only its live carried values; ``positions`` is filled with each
+    result's old position -> new position."""
     parts = loop_parts(edge)
     n = len(parts.carried)
     live = _live_carried(parts, {k for k in read if k < n})
     if len(live) == n:
-        return edge, {k: k for k in range(len(parts.body.outputs))}
+        positions.update((k, k) for k in range(len(parts.body.outputs)))
+        return edge
     body = parts.body
     body = _without_dead_edges(body.replace(
         inputs=(parts.index, *(parts.carried_in[k] for k in live), *parts.read_in,
@@ -101,10 +105,9 @@ def _loop_without_dead_carried(edge: Edge, read: set[int] | tuple) -> tuple[Edge
     params.update(body=body, carried=len(live))
     inputs = (parts.start, parts.stop, *(parts.carried[k] for k in live), *parts.reads,
               *parts.invariants)
-    positions = {old: new for new, old in enumerate(live)}
-    positions.update({n + k: len(live) + k for k in range(len(parts.recorded))})
-    return Edge("loop", inputs, edge.output, as_params(params),
-                edge.origin), positions
+    positions.update((old, new) for new, old in enumerate(live))
+    positions.update((n + k, len(live) + k) for k in range(len(parts.recorded)))
+    return Edge("loop", inputs, edge.output, as_params(params), edge.origin)
 
 
 def _live_carried(parts: LoopParts, live: set[int]) -> list[int]:
@@ -113,7 +116,7 @@ def _live_carried(parts: LoopParts, live: set[int]) -> list[int]:
     while True:
         wanted = (*(parts.carried_out[k] for k in live), *parts.recorded)
         read = set(wanted)
-        for needed in _needed_edges(parts.body.edges, wanted):
+        for needed in needed_edges(parts.body.edges, wanted):
             read.update(needed.inputs)
         grown = live | {k for k, var in enumerate(parts.carried_in) if var in read}
         if grown == live:

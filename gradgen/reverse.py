@@ -30,6 +30,7 @@ from gradgen.calls import call_params
 from gradgen.ir import Edge, Graph, Var, consumers, select_inputs
 from gradgen.loops import loop_items, loop_params, loop_parts
 from gradgen.naming import adjoint_name
+from gradgen.optimize import needed_edges
 from gradgen.primitives import REGISTRY
 
 Guard = Var | None  # a condition node; None: used unconditionally
@@ -218,13 +219,7 @@ def _add_into(step: GraphBuilder, total: Var, bar: Var) -> Var:
 def _needed(edges: tuple[Edge, ...], results: list[Var | None]) -> tuple[Edge, ...]:
     """The edges that the results depend on (a step's adjoint edges, less the dead ones, so
     that nothing is recorded for them)."""
-    live = {var for var in results if var is not None}
-    kept = []
-    for edge in reversed(edges):
-        if edge.output in live:
-            kept.append(edge)
-            live.update(edge.inputs)
-    return tuple(reversed(kept))
+    return needed_edges(edges, tuple(var for var in results if var is not None))
 
 
 def _read_from_outside(edges: tuple[Edge, ...], own: set[Var]) -> tuple[Var, ...]:
