@@ -236,7 +236,7 @@ class _Lowering:
     def close_loop(self, scope: LoopScope) -> None:
         """The body is lowered: add the loop edge and its results to the enclosing graph."""
         statement = scope.statement
-        carried_out = [self.env[name] for name in scope.carried]
+        carried_out = [self.number(self.env[name]) for name in scope.carried]  # x = i: a number
         for name, before, after in zip(scope.carried, scope.carried_in, carried_out):
             if before.shape != after.shape or before.dtype != after.dtype:
                 where = assigned_names(statement.body)[name].target
@@ -894,7 +894,9 @@ _FUNCTION_STATE = ("env", "scopes", "dimensions", "block_locals", "builder", "in
 
 
 def _kind(var: Var) -> str:
-    return "a condition" if var.dtype == "bool" else f"shape {shape_text(var.shape)}"
+    if var.dtype == "bool":
+        return "a condition"
+    return ("a whole number " if var.dtype == "int" else "") + f"shape {shape_text(var.shape)}"
 
 
 def _size(shape: Shape) -> tuple[int, list[str]]:

@@ -1016,6 +1016,9 @@ def helper_function(gen: Generator, name: str) -> Function:
     body = gen.block(gen.pick((1, 2, 3)))
     if gen.chance(0.6):
         body = _with_control_flow(gen, body)
+    if gen.chance(0.3):  # called as h(2), p must compute as a float: np.abs(2) ** -1 is refused
+        body.insert(0, Assign("p", Op("^", (Op("+", (Num(1), Call("abs", (Name("p"),)))),
+                                             Num(gen.pick((-1, -2)))))))
     function = Function(name, params, tuple(body + [gen.final_return()]))
     gen.scope, gen.loop_depth = outer_scope, saved_loop_depth
     gen.helpers.append((name, tuple(p.kind for p in params)))

@@ -391,3 +391,26 @@ def test_a_whole_number_passed_to_a_helper_is_a_number_inside_it(checkpoint) -> 
     value, (dx,) = load(WHOLE_ARGUMENT.replace("h(2) * x", "h(3) * x"), checkpoint).gradient(0.5)
     assert value == pytest.approx((1 / 3 + 1) * 0.5 + 2 + 1 / (0.5 - 2))
     assert dx == pytest.approx(4 / 3 - 1 / 0.25 - 1 / 1.5 ** 2)
+
+
+LOOP_INDEX_CARRIED = """def f(x, N: int):
+    for i in range(N):
+        r = i
+        x = x * r + r
+    return x
+"""
+
+
+def loop_index_carried(x, n):
+    for i in range(int(n)):
+        x = x * i + i
+    return x
+
+
+@pytest.mark.parametrize("checkpoint", CHECKPOINTS)
+@pytest.mark.parametrize("trips", [0, 1, 3])
+def test_a_carried_number_assigned_the_loop_index(trips, checkpoint) -> None:
+    """``x = r`` with ``r = i``: the whole number is made a number, not refused as a change of
+    kind (found by the differential tester)."""
+    module = load(LOOP_INDEX_CARRIED, checkpoint)
+    assert_gradient(module, loop_index_carried, (1.5, trips), whole=1)
