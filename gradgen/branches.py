@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from gradgen.ir import Edge, Graph, Var
-from gradgen.registry import primitive
+from gradgen.registry import Interpreter, primitive
 
 
 @dataclass(frozen=True)
@@ -57,14 +57,12 @@ def cond_params(then: Graph, orelse: Graph, results: int,
 
 
 def _run_cond(test: Any, *operands: Any, then: Graph, orelse: Graph, results: int,
-              residuals: tuple[int, int]) -> tuple[Any, ...]:
-    """The NumPy oracle: the side the test chooses, run by the reference interpreter (both
+              residuals: tuple[int, int], run: Interpreter) -> tuple[Any, ...]:
+    """The NumPy oracle: the side the test chooses, run by the reference interpreter (``run``; both
     sides, selected entrywise, where the test is an array)."""
-    from gradgen.interpret import interpret
-
     if np.ndim(test) == 0:
-        return interpret(then if test else orelse, *operands)
-    chosen = zip(interpret(then, *operands), interpret(orelse, *operands))
+        return run(then if test else orelse, *operands)
+    chosen = zip(run(then, *operands), run(orelse, *operands))
     return tuple(np.where(test, a, b) for a, b in chosen)
 
 
@@ -74,4 +72,5 @@ def _by_the_reverse_pass(*args: Any, **params: Any) -> tuple[Var | None, ...]:
 
 
 primitive("cond", lambda a, p: "<cond>", _run_cond, None, _by_the_reverse_pass, (), args="",
-          variadic=True, result="tuple", shape=lambda *shapes, **params: (), internal=True)
+          variadic=True, result="tuple", shape=lambda *shapes, **params: (), internal=True,
+          block=True)

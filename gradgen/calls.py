@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from gradgen.ir import Graph, Var
-from gradgen.registry import primitive
+from gradgen.registry import Interpreter, primitive
 
 #: What a called graph is, for its docstring: a helper of the source, or one of its derivatives.
 ROLES = ("helper", "record", "vjp")
@@ -26,11 +26,10 @@ def call_params(graph: Graph, role: str = "helper") -> dict[str, Any]:
     return {"graph": graph, "name": graph.name, "dtype": dtype, "role": role}
 
 
-def _run_call(*args: Any, graph: Graph, name: str, dtype: str, role: str) -> Any:
-    """The NumPy oracle: the called graph, run by the reference interpreter."""
-    from gradgen.interpret import interpret
-
-    values = interpret(graph, *args)
+def _run_call(*args: Any, graph: Graph, name: str, dtype: str, role: str,
+              run: Interpreter) -> Any:
+    """The NumPy oracle: the called graph, run by the reference interpreter (``run``)."""
+    values = run(graph, *args)
     return values[0] if len(graph.outputs) == 1 else values
 
 
@@ -45,4 +44,4 @@ def _by_the_reverse_pass(*args: Any, **params: Any) -> tuple[Var | None, ...]:
 
 primitive("call", lambda a, p: f"{p['name']}({', '.join(a)})", _run_call, None,
           _by_the_reverse_pass, (), args="", variadic=True, result="param", shape=_call_shape,
-          internal=True)
+          internal=True, block=True)

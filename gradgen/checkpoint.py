@@ -26,15 +26,12 @@ forward twice. The generated code::
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
-from typing import Any
 
 from gradgen.builder import GraphBuilder, as_params
 from gradgen.ir import Edge, Graph, Var
 from gradgen.loops import LoopParts, loop_params, loop_parts
 from gradgen.naming import adjoint_name
-from gradgen.registry import primitive
 from gradgen.reverse import LoopReversal, accumulate, reverse_loop, tape_loop, zeros_of
 
 #: ``--checkpoint sqrt``: segments of ceil(sqrt(T)) steps.
@@ -159,17 +156,3 @@ def _segment_bounds(step: GraphBuilder, segment: Var, bounds: list[Var]) -> tupl
     start, stop, stride = bounds
     low = step.add(start, step.mul(segment, stride))
     return low, step.min(step.add(low, stride), stop)
-
-
-def _sqrt_stride(count: Any) -> int:
-    return max(1, math.ceil(math.sqrt(max(int(count), 0))))
-
-
-def _ceil_div(count: Any, stride: Any) -> int:
-    return -(-int(count) // int(stride))
-
-
-primitive("sqrt_stride", "max(1, int(np.ceil(np.sqrt({0}))))", _sqrt_stride, None, None,
-          ((0.0, 100.0),), result="int", shape=lambda count: (), internal=True)
-primitive("ceil_div", "-(-{0} // {1})", _ceil_div, None, None, ((0.0, 100.0),) * 2,
-          result="int", shape=lambda count, stride: (), internal=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from gradgen.ir import Graph, Var
+from gradgen.ir import Edge, Graph, Var
 from gradgen.primitives import REGISTRY
 
 
@@ -23,6 +23,14 @@ def interpret(graph: Graph, *args: Any) -> tuple[Any, ...]:
 
     with np.errstate(all="ignore"):
         for edge in graph.edges:
-            env[edge.output] = REGISTRY[edge.prim].impl(*map(value, edge.inputs),
-                                                         **dict(edge.params))
+            env[edge.output] = apply(edge, [value(var) for var in edge.inputs])
     return tuple(value(var) for var in graph.outputs)
+
+
+def apply(edge: Edge, args: list[Any]) -> Any:
+    """The value of one edge: its primitive's NumPy callable (a block's runs its graphs here)."""
+    entry = REGISTRY[edge.prim]
+    params = dict(edge.params)
+    if entry.block:
+        params["run"] = interpret
+    return entry.impl(*args, **params)

@@ -20,8 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from gradgen.errors import InternalError
-
 Shape = tuple[int | str, ...]
 
 
@@ -120,43 +118,6 @@ def consumers(graph: Graph) -> dict[Var, list[Edge]]:
         for var in edge.inputs:
             uses.setdefault(var, []).append(edge)
     return uses
-
-
-def check(graph: Graph) -> Graph:
-    """Verify topological order and single assignment; raise `InternalError` quoting the edge."""
-    from gradgen.primitives import REGISTRY
-
-    defined = set(graph.inputs)
-    for index, edge in enumerate(graph.edges):
-        prim = REGISTRY.get(edge.prim)
-        if prim is None:
-            fail_at_edge(graph, index, f"unknown primitive {edge.prim!r}")
-        if prim.arity != len(edge.inputs) and not prim.variadic:
-            fail_at_edge(graph, index,
-                         f"{edge.prim} takes {prim.arity} inputs, got {len(edge.inputs)}")
-        for var in edge.inputs:
-            if not var.is_const and var not in defined:
-                fail_at_edge(graph, index, f"input {var!r} is used before it is defined")
-        if edge.output in defined or edge.output.is_const:
-            fail_at_edge(graph, index, f"{edge.output!r} is assigned twice")
-        defined.add(edge.output)
-    for var in graph.outputs:
-        if not var.is_const and var not in defined:
-            raise InternalError(f"output {var!r} is never defined")
-    return graph
-
-
-def fail_at_edge(graph: Graph, index: int, message: str) -> None:
-    """Raise `InternalError` for edge ``index`` of ``graph``, quoting the IR around it."""
-    from gradgen.printing import format_graph
-
-    try:
-        lines = format_graph(graph).splitlines()
-        context = "\n".join(lines[max(0, index - 2) + 1 : index + 3])
-    except KeyError:  # the fault is a node that has no name in the graph: show the edge only
-        edge = graph.edges[index]
-        context = f"    {edge.output!r} = {edge.prim} {' '.join(map(repr, edge.inputs))}"
-    raise InternalError(f"bad edge {index} of {graph.name}: {message}\n{context}")
 
 
 def iter_vars(graph: Graph) -> Iterator[Var]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gradgen.ir import Edge, Graph, Shape, Var
-from gradgen.registry import primitive
+from gradgen.registry import Interpreter, primitive
 
 #: Deepest nesting of loops the lowering accepts.
 MAX_NESTING = 20
@@ -81,10 +81,8 @@ def steps(start: Any, stop: Any, reverse: bool) -> range:
 
 
 def _run_loop(start: Any, stop: Any, *values: Any, body: Graph, carried: int, reads: int,
-              records: int, reverse: bool) -> tuple[Any, ...]:
-    """The NumPy oracle: the body run by the reference interpreter, step by step."""
-    from gradgen.interpret import interpret
-
+              records: int, reverse: bool, run: Interpreter) -> tuple[Any, ...]:
+    """The NumPy oracle: the body run by the reference interpreter (``run``), step by step."""
     state = list(values[:carried])
     tapes = values[carried:carried + reads]
     invariants = values[carried + reads:]
@@ -92,7 +90,7 @@ def _run_loop(start: Any, stop: Any, *values: Any, body: Graph, carried: int, re
     recorded: list[list[Any]] = [[None] * count for _ in range(records)]
     for i in steps(start, stop, reverse):
         k = i - int(start)
-        out = interpret(body, i, *state, *(tape[k] for tape in tapes), *invariants)
+        out = run(body, i, *state, *(tape[k] for tape in tapes), *invariants)
         state = list(out[:carried])
         for r in range(records):
             recorded[r][k] = out[carried + r]
@@ -109,7 +107,7 @@ def _by_the_reverse_pass(*args: Any, **params: Any) -> tuple[Var | None, ...]:
 
 
 primitive("loop", lambda a, p: "<loop>", _run_loop, None, _by_the_reverse_pass, (), args="",
-          variadic=True, result="tuple", shape=_loop_shape, internal=True)
+          variadic=True, result="tuple", shape=_loop_shape, internal=True, block=True)
 primitive("item", lambda a, p: f"{a[0]}[{p['index']}]",
           lambda t, index, shape, dtype: t[index], None, _by_the_reverse_pass,
           internal=True, result="param", shape=lambda t, index, shape, dtype: shape)

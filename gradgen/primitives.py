@@ -215,10 +215,25 @@ primitive("max", "np.maximum({0}, {1})", np.maximum, sympy.Max, _select_rule("ge
 primitive("min", "np.minimum({0}, {1})", np.minimum, sympy.Min, _select_rule("le"),
           ((-3.0, 3.0),) * 2)
 
+# ---- whole numbers: checkpointed loops' segments (`checkpoint`) ------------------------------
+
+def _sqrt_stride(count: Any) -> int:
+    return max(1, math.ceil(math.sqrt(max(int(count), 0))))
+
+
+def _ceil_div(count: Any, stride: Any) -> int:
+    return -(-int(count) // int(stride))
+
+
+primitive("sqrt_stride", "max(1, int(np.ceil(np.sqrt({0}))))", _sqrt_stride, None, None,
+          ((0.0, 100.0),), result="int", shape=lambda count: (), internal=True)
+primitive("ceil_div", "-(-{0} // {1})", _ceil_div, None, None, ((0.0, 100.0),) * 2,
+          result="int", shape=lambda count, stride: (), internal=True)
+
+
 import gradgen.array_primitives  # noqa: E402, F401  (registers the array primitives)
 import gradgen.branches  # noqa: E402, F401  (registers cond)
 import gradgen.calls  # noqa: E402, F401  (registers call)
-import gradgen.checkpoint  # noqa: E402, F401  (registers sqrt_stride and ceil_div)
 import gradgen.loops  # noqa: E402, F401  (registers loop and item)
 
 #: Language spellings of the infix and prefix operators, as the parser reports them.

@@ -37,6 +37,9 @@ class Builder(Protocol):
 
 Rule = Callable[..., tuple[Var | None, ...]]
 
+#: The reference interpreter, as a block's NumPy callable receives it (``run(graph, *args)``).
+Interpreter = Callable[..., tuple[Any, ...]]
+
 
 def broadcast(*shapes: Shape) -> Shape:
     """NumPy broadcasting of input shapes (named dimensions must match exactly)."""
@@ -79,6 +82,7 @@ class Primitive:
     internal: bool = False  # made by the compiler only (adjoints, dimensions), not the language
     variadic: bool = False  # any number of arguments (of the one kind in ``args``)
     fresh: bool = False  # makes a new array that is then written in place: never shared (CSE)
+    block: bool = False  # holds graphs of its own; its NumPy callable runs them with ``run``
 
     @property
     def arity(self) -> int:

@@ -1,8 +1,8 @@
 """The IR verifier: a graph and every graph its blocks hold are well formed.
 
-An IR tool, run after every pass that builds a graph (`pipeline`). It checks what `ir.check`
-checks (known primitives, arities, every input defined before its use, single assignment) in
-every body and side at any depth, and also:
+An IR tool, run after every pass that builds a graph (`pipeline`). It checks (`check`) known
+primitives, arities, every input defined before its use and single assignment in every body and
+side at any depth, and also:
 
 - shapes: each edge's output has the shape its primitive's rule gives for its inputs;
 - loops: the edge's inputs, the body's inputs and outputs agree in number with the counts in
@@ -18,9 +18,11 @@ once (a body shared by two loops too), with an explicit stack.
 from __future__ import annotations
 
 from gradgen.branches import cond_parts
-from gradgen.ir import Edge, Graph, Var, check, fail_at_edge, producers, subgraphs
+from gradgen.errors import InternalError
+from gradgen.ir import Edge, Graph, Var, producers, subgraphs
 from gradgen.loops import loop_parts
 from gradgen.primitives import REGISTRY, ShapeError
+from gradgen.printing import format_graph
 
 
 def verify(graph: Graph) -> Graph:
@@ -44,6 +46,39 @@ def verify(graph: Graph) -> Graph:
                 fail_at_edge(current, index, problem)
             pending += subgraphs(edge)
     return graph
+
+
+def check(graph: Graph) -> Graph:
+    """Verify topological order and single assignment; raise `InternalError` quoting the edge."""
+    defined = set(graph.inputs)
+    for index, edge in enumerate(graph.edges):
+        prim = REGISTRY.get(edge.prim)
+        if prim is None:
+            fail_at_edge(graph, index, f"unknown primitive {edge.prim!r}")
+        if prim.arity != len(edge.inputs) and not prim.variadic:
+            fail_at_edge(graph, index,
+                         f"{edge.prim} takes {prim.arity} inputs, got {len(edge.inputs)}")
+        for var in edge.inputs:
+            if not var.is_const and var not in defined:
+                fail_at_edge(graph, index, f"input {var!r} is used before it is defined")
+        if edge.output in defined or edge.output.is_const:
+            fail_at_edge(graph, index, f"{edge.output!r} is assigned twice")
+        defined.add(edge.output)
+    for var in graph.outputs:
+        if not var.is_const and var not in defined:
+            raise InternalError(f"output {var!r} is never defined")
+    return graph
+
+
+def fail_at_edge(graph: Graph, index: int, message: str) -> None:
+    """Raise `InternalError` for edge ``index`` of ``graph``, quoting the IR around it."""
+    try:
+        lines = format_graph(graph).splitlines()
+        context = "\n".join(lines[max(0, index - 2) + 1 : index + 3])
+    except KeyError:  # the fault is a node that has no name in the graph: show the edge only
+        edge = graph.edges[index]
+        context = f"    {edge.output!r} = {edge.prim} {' '.join(map(repr, edge.inputs))}"
+    raise InternalError(f"bad edge {index} of {graph.name}: {message}\n{context}")
 
 
 def _shape_problem(edge: Edge) -> str | None:

@@ -21,10 +21,11 @@ from test_primitives import GUARDED, TWICE_GUARDED, sample, source_text
 
 from gradgen.forward_mode import jvp_graph
 from gradgen.interpret import interpret
-from gradgen.ir import Graph, check
+from gradgen.ir import Graph
 from gradgen.optimize import optimize
 from gradgen.pipeline import build_forward
 from gradgen.primitives import REGISTRY
+from gradgen.verify import check
 
 LECTURE = "f(x, y, z) = z + sin(x^2 + y*exp(z))"
 

@@ -19,10 +19,11 @@ import pytest
 from conftest import central_difference, compile_cached, compile_module, sympy_partials
 
 from gradgen.interpret import interpret
-from gradgen.ir import Graph, check
+from gradgen.ir import Graph
 from gradgen.optimize import optimize
 from gradgen.pipeline import build_forward, build_gradient, compile_source
 from gradgen.reverse import reverse_mode
+from gradgen.verify import check
 
 LECTURE = "f(x, y, z) = z + sin(x^2 + y*exp(z))"
 LECTURE_POINT = (2.0, -1.0, 0.0)

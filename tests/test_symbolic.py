@@ -26,7 +26,7 @@ from gradgen.cli import main
 from gradgen.emit import emit_module
 from gradgen.errors import LimitError
 from gradgen.interpret import interpret
-from gradgen.ir import Graph, Var, check
+from gradgen.ir import Graph, Var
 from gradgen.pipeline import Compiled, build_forward
 from gradgen.primitives import REGISTRY
 from gradgen.symbolic import (
@@ -35,6 +35,7 @@ from gradgen.symbolic import (
     symbolic_gradient,
     symbolic_gradient_graph,
 )
+from gradgen.verify import check
 
 LECTURE = "f(x, y, z) = z + sin(x^2 + y*exp(z))\n"
 
