@@ -31,15 +31,15 @@ from pathlib import Path
 import numpy as np
 
 from gradgen import __version__
-from gradgen.compare import best_call_time
-from gradgen.compare import format_seconds as seconds
-from gradgen.emit import emit_module
-from gradgen.ir import check, has_arrays, has_loops
-from gradgen.lower import lower
-from gradgen.optimize import optimize
-from gradgen.parser import parse
+from gradgen.differentiate.reverse import reverse_mode
+from gradgen.emit.module import emit_module
+from gradgen.frontend.lower import lower
+from gradgen.frontend.parser import parse
+from gradgen.ir.graph import check, has_arrays, has_loops
+from gradgen.ir.optimize import optimize
 from gradgen.pipeline import build_forward, collector_paused, compile_source
-from gradgen.reverse import reverse_mode
+from gradgen.tools.compare import best_call_time
+from gradgen.tools.compare import format_seconds as seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

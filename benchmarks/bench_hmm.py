@@ -8,7 +8,7 @@ length T is bound when the module is called. For T = 10, 100, 1,000 and 10,000 o
 k = 8 state model (random float64 distributions, seeded) the report gives:
 
 - the time of ``forward`` and of ``gradient`` (medians over interleaved rounds, each round timing
-  every function with `gradgen.compare.best_call_time`) and their ratio, goal <= 3;
+  every function with `gradgen.tools.compare.best_call_time`) and their ratio, goal <= 3;
 - the time of `hand_forward_backward`, the scaled forward-backward algorithm as a careful person
   writes it (one matrix-vector product per step and direction, the transition counts summed by
   one matrix product), which computes the same log-likelihood and the same three partials;
@@ -38,9 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gradgen.compare import format_seconds as seconds
 from gradgen.errors import CompileError
 from gradgen.pipeline import compile_source
+from gradgen.tools.compare import format_seconds as seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "examples" / "hmm.txt"

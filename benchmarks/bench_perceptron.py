@@ -12,7 +12,7 @@ h = 256 hidden units and k = 10 classes (random float64 data, seeded).
 
 First the two are checked to agree (largest absolute difference below 1e-10). Then, after a
 warm-up, the two are timed in interleaved rounds, each round timing one and then the other
-with `gradgen.compare.best_call_time`; the report gives the median over the rounds (and the
+with `gradgen.tools.compare.best_call_time`; the report gives the median over the rounds (and the
 best). Memory is the peak that `tracemalloc` sees during one call of each (NumPy reports its
 array buffers to it), above what was allocated before the call. The goals are a generated /
 hand-written ratio of at most 1.2 for time and for memory; the report says PASS or FAIL but the
@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gradgen.compare import format_seconds as seconds
 from gradgen.pipeline import compile_source
+from gradgen.tools.compare import format_seconds as seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "examples" / "perceptron.txt"
@@ -135,8 +135,8 @@ def report(times: dict[str, list[float]], memory: dict[str, int], difference: fl
         f"- the two agree: largest absolute difference of the loss and the partials "
         f"{difference:.1e} (< {TOLERANCE:g})",
         "",
-        "Each round times each function with `gradgen.compare.best_call_time` (the best of as "
-        "many calls as fill 0.2 s). The peak memory counts what a call allocates, its four "
+        "Each round times each function with `gradgen.tools.compare.best_call_time` (the best "
+        "of as many calls as fill 0.2 s). The peak memory counts what a call allocates, its four "
         f"partials included ({megabytes(8 * (D * H + H + H * K + K))} of them), not its inputs "
         f"({megabytes(8 * N * D)} for X alone).",
     ]) + "\n"

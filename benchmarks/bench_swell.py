@@ -29,9 +29,9 @@ from pathlib import Path
 import sympy
 
 from gradgen import __version__
-from gradgen.compare import format_seconds as seconds
+from gradgen.differentiate.symbolic import count_operations, to_sympy
 from gradgen.pipeline import build_forward, build_gradient
-from gradgen.symbolic import count_operations, to_sympy
+from gradgen.tools.compare import format_seconds as seconds
 
 HERE = Path(__file__).resolve().parent
 

@@ -23,7 +23,7 @@ from collections.abc import Callable  # noqa: E402
 import numpy as np  # noqa: E402
 
 from gradgen import __version__  # noqa: E402
-from gradgen.compare import best_call_time  # noqa: E402
+from gradgen.tools.compare import best_call_time  # noqa: E402
 
 
 def peak_memory(function: Callable, inputs: tuple) -> int:

@@ -9,11 +9,27 @@ The Python API::
     gradgen.compare(text)               # every route side by side (data)
     gradgen.check(text)                 # the gradient against central differences and SymPy
 
-The pipeline is in `gradgen.pipeline`; the command line in `gradgen.cli`.
+The stages, in the order data flows: `gradgen.frontend` (text to a graph), `gradgen.ir` (the
+graph and its vocabulary), `gradgen.differentiate`, `gradgen.emit` (a graph to a module),
+`gradgen.pipeline` (the stages joined), `gradgen.tools` and `gradgen.cli`. The API's functions
+are imported when first used, so that importing one stage imports only the stages below it.
 """
 
-from gradgen.compare import check, compare
-from gradgen.pipeline import compile_source
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from gradgen.version import __version__
 
+#: The API's functions, by the module that defines each.
+_API = {"compile_source": "gradgen.pipeline", "check": "gradgen.tools.compare",
+        "compare": "gradgen.tools.compare"}
+
 __all__ = ["__version__", "check", "compare", "compile_source"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _API:
+        raise AttributeError(f"module 'gradgen' has no attribute {name!r}")
+    return getattr(importlib.import_module(_API[name]), name)

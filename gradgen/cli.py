@@ -19,8 +19,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from gradgen.checkpoint import SQRT
-from gradgen.compare import (
+from gradgen.differentiate.checkpoint import SQRT
+from gradgen.errors import CompileError, LimitError
+from gradgen.ir.graph import Graph
+from gradgen.ir.printing import format_graph
+from gradgen.pipeline import METHODS, MODES, build_forward, build_gradient, compile_source
+from gradgen.tools.compare import (
     check,
     compare,
     format_check,
@@ -29,12 +33,8 @@ from gradgen.compare import (
     parse_dims,
     parse_point,
 )
-from gradgen.errors import CompileError, LimitError
-from gradgen.graphviz import to_dot
-from gradgen.ir import Graph
-from gradgen.pipeline import METHODS, MODES, build_forward, build_gradient, compile_source
-from gradgen.printing import format_graph
-from gradgen.trace import annotations, number_nodes, require_scalars, trace_report
+from gradgen.tools.graphviz import to_dot
+from gradgen.tools.trace import annotations, number_nodes, require_scalars, trace_report
 from gradgen.version import __version__
 
 

@@ -19,15 +19,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gradgen.checkpoint import checkpointing
-from gradgen.emit import emit_module
+from gradgen.differentiate.checkpoint import checkpointing
+from gradgen.differentiate.reverse import reverse_mode
+from gradgen.emit.module import emit_module
 from gradgen.errors import LimitError
-from gradgen.ir import Graph, has_arrays, has_loops
-from gradgen.lower import lower
-from gradgen.optimize import optimize
-from gradgen.parser import parse
-from gradgen.reverse import reverse_mode
-from gradgen.verify import verify
+from gradgen.frontend.lower import lower
+from gradgen.frontend.parser import parse
+from gradgen.ir.graph import Graph, has_arrays, has_loops
+from gradgen.ir.optimize import optimize
+from gradgen.ir.verify import verify
 
 MODES = ("reverse", "forward")
 METHODS = ("ad", "symbolic")
@@ -120,12 +120,12 @@ def build_derivative(forward: Graph, wrt: tuple[str, ...] | None = None, mode: s
             raise LimitError(f"{route} handles straight-line functions only, and "
                              f"{forward.name} has a loop; use reverse mode (the default)")
     if method == "symbolic":
-        from gradgen.symbolic import symbolic_gradient_graph
+        from gradgen.differentiate.symbolic import symbolic_gradient_graph
 
         graph = verify(symbolic_gradient_graph(forward, wrt, cse=cse))
         return verify(optimize(graph)) if cse else graph  # without CSE: the trees as SymPy has them
     if mode == "forward":
-        from gradgen.forward_mode import jvp_graph
+        from gradgen.differentiate.forward import jvp_graph
 
         return verify(optimize(verify(jvp_graph(forward, wrt))))
     return build_gradient(forward, wrt, checkpoint)

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import sympy
 
-from gradgen import differences
+from gradgen.tools import differences
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 
@@ -47,14 +47,14 @@ def compile_module(text: str, wrt: tuple[str, ...] | None = None,
 def central_difference(fn: Callable[..., Any], args: Sequence[Any], i: int,
                        h: float = 1e-5) -> Any:
     """``d fn / d args[i]`` of ``fn`` evaluated point by point, by central differences with a
-    step relative to each entry (`gradgen.differences.pointwise`)."""
+    step relative to each entry (`gradgen.tools.differences.pointwise`)."""
     return differences.pointwise(fn, args, i, h)
 
 
 def entrywise_differences(f: Callable[..., Any], args: Sequence[Any], k: int,
                           eps: float = 1e-6) -> np.ndarray:
     """``d f / d args[k]`` entry by entry (shaped like ``args[k]``) of a scalar-valued ``f``
-    (`gradgen.differences.jacobian`)."""
+    (`gradgen.tools.differences.jacobian`)."""
     return differences.jacobian(f, args, k, eps)
 
 
@@ -69,7 +69,7 @@ _SYMBOLIC_CACHE: dict[int, tuple] = {}
 
 
 def _symbolic(graph: Any) -> tuple:
-    from gradgen.symbolic import symbolic_gradient
+    from gradgen.differentiate.symbolic import symbolic_gradient
 
     key = id(graph)
     if key not in _SYMBOLIC_CACHE:
@@ -98,7 +98,7 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
 def scalar_examples() -> list[Path]:
     """The straight-line scalar ``examples/*.txt`` (the array ones, with shapes in their
     signatures, are tested in test_array_examples.py, the loops in test_loop_examples.py)."""
-    from gradgen.ir import has_arrays, has_loops
+    from gradgen.ir.graph import has_arrays, has_loops
     from gradgen.pipeline import build_forward
 
     folder = Path(__file__).resolve().parent.parent / "examples"

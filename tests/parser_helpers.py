@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from gradgen.errors import CompileError
-from gradgen.parser import parse
-from gradgen.syntax import Item
+from gradgen.frontend.parser import parse
+from gradgen.frontend.syntax import Item
 
 
 def render(expr: tuple[Item, ...] | None) -> str | None:

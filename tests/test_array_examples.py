@@ -25,9 +25,9 @@ import numpy as np
 import pytest
 from conftest import compile_module
 
-from gradgen import differences
-from gradgen.ir import has_arrays, has_loops
+from gradgen.ir.graph import has_arrays, has_loops
 from gradgen.pipeline import build_forward
+from gradgen.tools import differences
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

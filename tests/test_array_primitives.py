@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gradgen.builder import GraphBuilder, as_params
-from gradgen.emit import emit_module
-from gradgen.ir import Graph, Var
+from gradgen.emit.module import emit_module
+from gradgen.ir.builder import GraphBuilder, as_params
+from gradgen.ir.graph import Graph, Var
+from gradgen.ir.primitives import REGISTRY
 from gradgen.pipeline import Compiled, build_gradient
-from gradgen.primitives import REGISTRY
 
 SIZES = {"n": 3, "d": 4, "k": 2, "m": 3}
 #: Primitives tested elsewhere: those whose arguments are dimensions, not arrays (from source

@@ -205,7 +205,7 @@ def test_graph_svg_needs_graphviz(tmp_path, capsys, monkeypatch):
 # ---- installation ---------------------------------------------------------------------------
 
 def test_non_editable_install_finds_templates(tmp_path):
-    """A plain `pip install .` (not editable) must ship the top-level templates/ folder."""
+    """A plain `pip install .` (not editable) must ship the template (gradgen/emit/templates/)."""
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
                     "--target", str(target), str(REPO)], check=True, capture_output=True)

@@ -100,7 +100,7 @@ def test_check_api_returns_data() -> None:
 
 
 def test_compare_reports_a_declined_symbolic_route(monkeypatch, tmp_path, capsys) -> None:
-    monkeypatch.setattr("gradgen.symbolic.MAX_TREE_OPERATIONS", 10)
+    monkeypatch.setattr("gradgen.differentiate.symbolic.MAX_TREE_OPERATIONS", 10)
     comparison = gradgen.compare(LECTURE, at={"x": 2.0, "y": -1.0, "z": 0.0}, batch=10)
     costs = {cost.route: cost for cost in comparison.costs}
     assert costs["symbolic gradient, no CSE"].operations is None

@@ -24,9 +24,9 @@ import pytest
 from conftest import central_difference, compile_cached, compile_module, sympy_partials
 
 from gradgen.errors import CompileError
-from gradgen.interpret import interpret
+from gradgen.ir.interpret import interpret
+from gradgen.ir.printing import format_graph
 from gradgen.pipeline import build_forward, build_gradient, compile_source
-from gradgen.printing import format_graph
 
 LECTURE = "f(x, y, z) = z + sin(x^2 + y*exp(z))\n"
 LECTURE_POINT = (2.0, -1.0, 0.0)

@@ -26,10 +26,11 @@ import pytest
 import sympy
 from conftest import scalar_examples
 
-from gradgen import cli, differences
-from gradgen.interpret import interpret
+from gradgen import cli
+from gradgen.differentiate.symbolic import symbolic_gradient
+from gradgen.ir.interpret import interpret
 from gradgen.pipeline import build_forward, compile_source
-from gradgen.symbolic import symbolic_gradient
+from gradgen.tools import differences
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -1,6 +1,6 @@
 """Forward mode: the tangent (JVP) graph, checked against reverse mode.
 
-`test_primitive_tangents_match_the_gradient` is parametrised over `gradgen.primitives.REGISTRY`
+`test_primitive_tangents_match_the_gradient` is parametrised over `gradgen.ir.primitives.REGISTRY`
 (the source text and test points of `test_primitives`): the simplified, checked JVP graph, run
 by the reference interpreter with each unit tangent, gives the partials of the generated
 ``gradient`` to 1e-12, and with a random tangent the inner product of gradient and tangent.
@@ -19,13 +19,13 @@ import pytest
 from conftest import compile_cached, compile_module
 from test_primitives import GUARDED, TWICE_GUARDED, sample, source_text
 
-from gradgen.forward_mode import jvp_graph
-from gradgen.interpret import interpret
-from gradgen.ir import Graph
-from gradgen.optimize import optimize
+from gradgen.differentiate.forward import jvp_graph
+from gradgen.ir.graph import Graph
+from gradgen.ir.interpret import interpret
+from gradgen.ir.optimize import optimize
+from gradgen.ir.primitives import REGISTRY
+from gradgen.ir.verify import check
 from gradgen.pipeline import build_forward
-from gradgen.primitives import REGISTRY
-from gradgen.verify import check
 
 LECTURE = "f(x, y, z) = z + sin(x^2 + y*exp(z))"
 

@@ -32,9 +32,9 @@ import numpy as np
 import pytest
 from conftest import compile_cached, compile_module
 
-from gradgen import differences
 from gradgen.errors import CompileError
 from gradgen.pipeline import compile_source
+from gradgen.tools import differences
 
 LOOP_PROBE = """def f(x):
     y = x

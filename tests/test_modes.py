@@ -16,10 +16,10 @@ from conftest import scalar_examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradgen import differences
 from gradgen.cli import main
-from gradgen.compare import random_points
 from gradgen.pipeline import compile_source
+from gradgen.tools import differences
+from gradgen.tools.compare import random_points
 
 EXAMPLES = scalar_examples()
 ROUTES = [dict(mode="forward"), dict(method="symbolic"), dict(method="symbolic", cse=False)]

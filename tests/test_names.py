@@ -1,5 +1,5 @@
 """Generated-name safety: every name of the source becomes a distinct, legal Python name that no
-generated name can meet, by the one rule of `gradgen.naming.python_name`.
+generated name can meet, by the one rule of `gradgen.ir.naming.python_name`.
 
 Each hostile name (keywords, soft keywords, builtins, dunders, NFKC look-alikes, the generated
 code's own patterns) is compiled as an input, a local, a loop variable, a carried variable, a
@@ -22,9 +22,9 @@ import unicodedata
 import numpy as np
 import pytest
 
-from gradgen.emit import MODULE_GLOBALS
+from gradgen.emit.module import MODULE_GLOBALS
 from gradgen.errors import CompileError
-from gradgen.naming import Namer, entry_aliases, helper_name, is_free, python_name
+from gradgen.ir.naming import Namer, entry_aliases, helper_name, is_free, python_name
 from gradgen.pipeline import compile_source
 
 KEYWORDS = ["lambda", "class", "import", "yield", "async", "None", "True"]

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from parser_helpers import error, render, shallow_stack
 
 from gradgen.errors import CompileError, Source
-from gradgen.lexer import tokenize
-from gradgen.parser import parse
-from gradgen.syntax import Assign, For, If, Item, Return
+from gradgen.frontend.lexer import tokenize
+from gradgen.frontend.parser import parse
+from gradgen.frontend.syntax import Assign, For, If, Item, Return
 
 
 def postfix(text: str) -> str:
@@ -233,7 +233,7 @@ def test_comments_blank_lines_crlf_and_bom() -> None:
 
 def test_unicode_names_are_nfc_normalised() -> None:
     assert postfix("α*β + Ωmega_2") == "α β * Ωmega_2 +"
-    # compatibility variants (ligature, black-letter H) are names of their own: gradgen.naming
+    # compatibility variants (ligature, black-letter H) are names of their own: gradgen.ir.naming
     # keeps them apart from ``fi`` and ``H`` in the generated code, which Python reads by NFKC
     assert postfix("ﬁ + ℌ") == "ﬁ ℌ +"
     function = parse("ｆ(ｘ) = ｘ^2", "t.txt")

@@ -17,9 +17,20 @@ from hypothesis import strategies as st
 from parser_helpers import error, render, shallow_stack
 
 from gradgen.errors import CompileError, Source
-from gradgen.lexer import tokenize
-from gradgen.parser import parse
-from gradgen.syntax import Assign, For, Function, If, Item, Name, Return, Statement, pops, walk
+from gradgen.frontend.lexer import tokenize
+from gradgen.frontend.parser import parse
+from gradgen.frontend.syntax import (
+    Assign,
+    For,
+    Function,
+    If,
+    Item,
+    Name,
+    Return,
+    Statement,
+    pops,
+    walk,
+)
 
 
 def program(*lines: str, entry: str | None = None) -> Function:

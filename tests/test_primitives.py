@@ -1,6 +1,6 @@
 """Every primitive of the registry, compiled end to end and checked against independent oracles.
 
-`test_primitive` is parametrised over `gradgen.primitives.REGISTRY` (ids are the primitive
+`test_primitive` is parametrised over `gradgen.ir.primitives.REGISTRY` (ids are the primitive
 names, so a new entry is tested without touching this file). Each primitive is applied to inputs
 ``a0, a1, ...`` in source text (conditions fed as ``(aK > 0)``, a condition-valued primitive
 wrapped in a ``where``), compiled, and evaluated at seeded random points of the entry's test
@@ -26,8 +26,8 @@ import numpy as np
 import pytest
 from conftest import central_difference, compile_cached, compile_module, sympy_partials
 
-from gradgen.interpret import interpret
-from gradgen.primitives import REGISTRY, Primitive
+from gradgen.ir.interpret import interpret
+from gradgen.ir.primitives import REGISTRY, Primitive
 
 POINTS = 4
 

@@ -16,7 +16,7 @@ from conftest import central_difference, compile_cached, compile_module, sympy_p
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradgen.interpret import interpret
+from gradgen.ir.interpret import interpret
 
 UNARY = [
     "sin({})", "cos({})", "tanh({})", "sigmoid({})", "softplus({})", "atan({})", "square({})",

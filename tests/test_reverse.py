@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 from conftest import central_difference, compile_cached, compile_module, sympy_partials
 
-from gradgen.interpret import interpret
-from gradgen.ir import Graph
-from gradgen.optimize import optimize
+from gradgen.differentiate.reverse import reverse_mode
+from gradgen.ir.graph import Graph
+from gradgen.ir.interpret import interpret
+from gradgen.ir.optimize import optimize
+from gradgen.ir.verify import check
 from gradgen.pipeline import build_forward, build_gradient, compile_source
-from gradgen.reverse import reverse_mode
-from gradgen.verify import check
 
 LECTURE = "f(x, y, z) = z + sin(x^2 + y*exp(z))"
 LECTURE_POINT = (2.0, -1.0, 0.0)

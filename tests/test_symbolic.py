@@ -23,19 +23,19 @@ from conftest import compile_cached, compile_module
 from test_primitives import sample, source_text
 
 from gradgen.cli import main
-from gradgen.emit import emit_module
-from gradgen.errors import LimitError
-from gradgen.interpret import interpret
-from gradgen.ir import Graph, Var
-from gradgen.pipeline import Compiled, build_forward
-from gradgen.primitives import REGISTRY
-from gradgen.symbolic import (
+from gradgen.differentiate.symbolic import (
     count_operations,
     expressions_to_graph,
     symbolic_gradient,
     symbolic_gradient_graph,
 )
-from gradgen.verify import check
+from gradgen.emit.module import emit_module
+from gradgen.errors import LimitError
+from gradgen.ir.graph import Graph, Var
+from gradgen.ir.interpret import interpret
+from gradgen.ir.primitives import REGISTRY
+from gradgen.ir.verify import check
+from gradgen.pipeline import Compiled, build_forward
 
 LECTURE = "f(x, y, z) = z + sin(x^2 + y*exp(z))\n"
 
@@ -255,7 +255,7 @@ def test_too_deep_for_sympy_says_so() -> None:
 
 def test_expression_swell_past_the_limit_is_refused(monkeypatch, tmp_path, capsys) -> None:
     text = "def f(x, y):\n" + "    x = sin(x*y + x^2)\n" * 6 + "    return x\n"
-    monkeypatch.setattr("gradgen.symbolic.MAX_TREE_OPERATIONS", 1000)
+    monkeypatch.setattr("gradgen.differentiate.symbolic.MAX_TREE_OPERATIONS", 1000)
     with pytest.raises(LimitError, match="expression swell"):
         symbolic_gradient_graph(build_forward(text), cse=False)
     assert symbolic_gradient_graph(build_forward(text), cse=True).edges  # CSE keeps it small

@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 from conftest import compile_module
 
-from gradgen.compare import parse_point
-from gradgen.graphviz import to_dot
-from gradgen.interpret import interpret
-from gradgen.ir import Graph, Var
+from gradgen.differentiate.reverse import reverse_mode
+from gradgen.ir.graph import Graph, Var
+from gradgen.ir.interpret import interpret
 from gradgen.pipeline import build_forward
-from gradgen.reverse import reverse_mode
-from gradgen.trace import (
+from gradgen.tools.compare import parse_point
+from gradgen.tools.graphviz import to_dot
+from gradgen.tools.trace import (
     BAR,
     DOT,
     TraceRow,
@@ -305,7 +305,7 @@ def test_ten_thousand_deep_chain():
 
 def test_wide_graph_by_hand():
     """A graph built directly: many uses of one input, summed in one long row."""
-    from gradgen.builder import GraphBuilder
+    from gradgen.ir.builder import GraphBuilder
 
     builder = GraphBuilder()
     x = Var("x")

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from test_control_flow_regressions import SWAP
 
-import gradgen.emit_blocks as emit_blocks
-from gradgen.builder import as_params
-from gradgen.emit_blocks import program_names
+import gradgen.emit.blocks as emit_blocks
+from gradgen.emit.blocks import program_names
+from gradgen.emit.name_check import NameCollision, check_names
 from gradgen.errors import InternalError
-from gradgen.ir import Edge, Graph, Var
-from gradgen.loops import loop_params
-from gradgen.name_check import NameCollision, check_names
+from gradgen.ir.builder import as_params
+from gradgen.ir.graph import Edge, Graph, Var
+from gradgen.ir.primitives.loops import loop_params
+from gradgen.ir.verify import verify
 from gradgen.pipeline import compile_source
-from gradgen.verify import verify
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.txt"))
 

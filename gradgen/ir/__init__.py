@@ -1,0 +1,3 @@
+"""The IR and its vocabulary: the hypergraph (`graph`), the primitive registry (`registry`,
+`primitives`), and the tools every later stage uses on it: `builder`, `verify`, `printing`,
+`interpret`, `optimize` and the names of generated code (`naming`)."""

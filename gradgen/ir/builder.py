@@ -1,0 +1,85 @@
+"""Building graphs: the one place that creates edges.
+
+`GraphBuilder` appends edges in the order they are built (which is therefore a topological
+order), gives each new node its shape and dtype from the registry, and shares constants. Adjoint
+rules and the lowering both build through it: ``b.sin(x)``, ``b.mul(g, y)``, ``b.const(2.0)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gradgen.ir.graph import Edge, Var, const
+from gradgen.ir.primitives import REGISTRY
+
+
+class GraphBuilder:
+    """Collects edges; one method per primitive via attribute access."""
+
+    def __init__(self) -> None:
+        self.edges: list[Edge] = []
+        self.origin: Edge | None = None  # the forward edge whose adjoint is being built
+        self._consts: dict[tuple[str, str | None], Var] = {}
+
+    def const(self, value: float, symbol: str | None = None) -> Var:
+        """The shared constant node for ``value``."""
+        key = (repr(float(value)), symbol)
+        node = self._consts.get(key)
+        if node is None:
+            node = self._consts[key] = const(value, symbol)
+        return node
+
+    def emit(self, prim: str, inputs: tuple[Var, ...], name: str | None = None,
+             params: tuple[tuple[str, Any], ...] = ()) -> Var:
+        """Append one edge applying ``prim`` to ``inputs``; return its output node.
+
+        Raises `ShapeError` if the registry's shape rule rejects the inputs' shapes.
+        """
+        entry = REGISTRY[prim]
+        shapes = [var.shape for var in inputs]
+        shape = entry.shape(*shapes, **dict(params)) if params else entry.shape(*shapes)
+        dtype = dict(params)["dtype"] if entry.result == "param" else entry.result
+        if (prim in INTEGER_CLOSED and any(var.dtype == "int" for var in inputs)
+                and all(_integral(var) for var in inputs)):
+            dtype = "int"  # t - 1 of a loop variable t is an int: an index, a loop bound
+        output = Var(name, shape, dtype)
+        self.edges.append(Edge(prim, inputs, output, params, self.origin))
+        return output
+
+    def take(self, block: Var, index: int, like: Var, name: str | None = None,
+             dtype: str | None = None) -> Var:
+        """Result ``index`` of a block (a loop, a branch, a call), shaped like ``like``: an
+        ``item`` edge (dtype: ``like``'s, or ``dtype``, e.g. ``"tape"``)."""
+        return self.emit("item", (block,), name, as_params(
+            {"index": index, "shape": like.shape, "dtype": dtype or like.dtype}))
+
+    def __getattr__(self, prim: str) -> Callable[..., Var]:
+        """``b.sin(x)``, ``b.sum(x, axis=(0,), keepdims=False)``: keywords are parameters."""
+        if prim not in REGISTRY:
+            raise AttributeError(prim)
+        return lambda *inputs, **params: self.emit(prim, inputs, params=as_params(params))
+
+
+#: Operations that keep whole numbers whole.
+INTEGER_CLOSED = frozenset({"add", "sub", "mul", "neg", "min", "max"})
+
+
+def _integral(var: Var) -> bool:
+    return var.dtype == "int" or (var.is_const and float(var.value).is_integer()
+                                  and var.symbol is None)
+
+
+def as_params(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """Edge parameters in their one canonical form: pairs sorted by name."""
+    return tuple(sorted(params.items()))
+
+
+def give_hint(var: Var, hint: str | None) -> None:
+    """Name a node that was built unnamed (an adjoint is named after it is built).
+
+    Hints are the one field set after construction: they never change what a graph computes,
+    and a node is named at most once, while its graph is still being built.
+    """
+    if hint is not None and var.name is None and not var.is_const:
+        object.__setattr__(var, "name", hint)

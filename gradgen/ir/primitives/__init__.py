@@ -1,0 +1,42 @@
+"""The primitive registry: everything gradgen knows about each primitive, one entry each.
+
+An entry gives the primitive's name (the same in the language, the IR and the tests), its
+argument kinds (``f`` a number, ``b`` a condition) and result kind, its shape rule, its NumPy text
+for the generated code, a NumPy callable and a SymPy equivalent (the two oracles), its adjoint
+rule and the domain its tests sample from. Adding a primitive is adding one entry to one of
+the modules below; a new module of primitives is one more table joined here.
+
+Adjoint rules build IR with the same primitives through a `Builder` (``b.mul(g, b.cos(x))``),
+never strings, so a gradient program is an ordinary graph. A rule receives the builder, the
+output's adjoint ``g``, the output ``y`` and the inputs, and returns one contribution per input
+(``None`` where no gradient flows). Gradients at kinks are one-sided and never NaN:
+``abs'(0) = 1``, ``relu'(0) = 0``, ``max``/``min`` send a tie to their first argument, and
+``sign``, comparisons and logical operators have zero gradient.
+
+The entries are written in `scalar` (numbers and conditions), `arrays` (shapes, reductions,
+the units of a network) and one module per block kind (`loops`, `branches`, `calls`); each
+writes its own `Table`, and this module joins them. Readers import `REGISTRY` from here.
+"""
+
+from __future__ import annotations
+
+from gradgen.ir.primitives import arrays, branches, calls, loops, scalar
+from gradgen.ir.registry import (  # noqa: F401  (re-exported: the registry's one import point)
+    Builder,
+    Primitive,
+    Rule,
+    ShapeError,
+    broadcast,
+    join,
+    shape_text,
+)
+
+REGISTRY = join(scalar.PRIMITIVES, arrays.PRIMITIVES, loops.PRIMITIVES, branches.PRIMITIVES,
+                calls.PRIMITIVES)
+
+#: Language spellings of the infix and prefix operators, as the parser reports them.
+BINARY_OPERATORS = {p.operator: p.name for p in REGISTRY.values() if p.operator and p.arity == 2}
+UNARY_OPERATORS = {"-": "neg", "not": "not"}
+#: Primitives that the language names as functions (operators are spelled, not called).
+FUNCTIONS = {name: p for name, p in REGISTRY.items() if p.operator is None and not p.internal}
+FUNCTIONS["pow"] = REGISTRY["pow"]

@@ -1,0 +1,50 @@
+"""Calls in the IR: the ``call`` primitive, which applies a graph of its own: one of the file's
+helper functions, or a derivative of one. Its entries are in `PRIMITIVES`.
+
+A call edge's inputs are the arguments; its ``graph`` parameter is the function called and
+``name`` the Python name it is printed under (``sigmoid(z)``). A graph with one output gives
+one value; a graph with several (a helper that also returns what its derivative reads, or a
+derivative returning one partial per argument) gives a *tuple* node taken apart by ``item``,
+printed as ``s, v1 = sigmoid_record(z)``. Every call of one helper at one signature holds the
+same graph, so the generated module defines each function once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gradgen.ir.graph import Graph, Var
+from gradgen.ir.registry import Interpreter, Table
+
+PRIMITIVES = Table()
+primitive = PRIMITIVES.primitive
+
+#: What a called graph is, for its docstring: a helper of the source, or one of its derivatives.
+ROLES = ("helper", "record", "vjp")
+
+
+def call_params(graph: Graph, role: str = "helper") -> dict[str, Any]:
+    """The parameters of a call of ``graph`` (printed as a call of ``graph.name``)."""
+    dtype = graph.outputs[0].dtype if len(graph.outputs) == 1 else "tuple"
+    return {"graph": graph, "name": graph.name, "dtype": dtype, "role": role}
+
+
+def _run_call(*args: Any, graph: Graph, name: str, dtype: str, role: str,
+              run: Interpreter) -> Any:
+    """The NumPy oracle: the called graph, run by the reference interpreter (``run``)."""
+    values = run(graph, *args)
+    return values[0] if len(graph.outputs) == 1 else values
+
+
+def _call_shape(*shapes: Any, graph: Graph, name: str, dtype: str, role: str) -> tuple:
+    return graph.outputs[0].shape if len(graph.outputs) == 1 else ()
+
+
+def _by_the_reverse_pass(*args: Any, **params: Any) -> tuple[Var | None, ...]:
+    """Calls have no local adjoint rule: `reverse` calls the helper's own derivative."""
+    raise AssertionError("reverse mode differentiates calls itself")
+
+
+primitive("call", lambda a, p: f"{p['name']}({', '.join(a)})", _run_call, None,
+          _by_the_reverse_pass, (), args="", variadic=True, result="param", shape=_call_shape,
+          internal=True, block=True)

@@ -1,0 +1,116 @@
+"""Loops in the IR: the ``loop`` primitive, a body graph run once per step of a range, and
+``item``, which takes a loop's results apart. Its entries are in `PRIMITIVES`.
+
+A loop edge's inputs are ``(start, stop, *carried, *tapes read, *invariants)``; its ``body``
+parameter is a `Graph` whose inputs are ``(index, *carried, *one entry of each tape read,
+*invariants)`` and whose outputs are ``(*carried after the step, *values recorded)``. The
+counts are parameters (``carried``, ``reads``, ``records``), and ``reverse`` runs the steps
+from ``stop - 1`` down to ``start``. The loop's output is a *tuple* node: the carried values
+after the last step (the initial ones if the loop runs no step), then one *tape* per recorded
+value, a list with one entry per step. Reverse mode uses the tapes: the forward loop records
+what the adjoint of its body needs, and a reverse loop reads them back (see `reverse`).
+
+Loops nest (a body may hold a loop); passes over the IR go into bodies one level at a time,
+and the lowering bounds the nesting depth (`MAX_NESTING`), so that going into bodies by
+recursion stays shallow however long the program is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gradgen.ir.graph import Edge, Graph, Shape, Var
+from gradgen.ir.registry import Interpreter, Table
+
+PRIMITIVES = Table()
+primitive = PRIMITIVES.primitive
+
+#: Deepest nesting of loops the lowering accepts.
+MAX_NESTING = 20
+
+
+@dataclass(frozen=True)
+class LoopParts:
+    """A loop edge's inputs and its body's inputs and outputs, by role."""
+
+    start: Var
+    stop: Var
+    carried: tuple[Var, ...]
+    reads: tuple[Var, ...]
+    invariants: tuple[Var, ...]
+    body: Graph
+    index: Var  # the body's loop variable
+    carried_in: tuple[Var, ...]
+    read_in: tuple[Var, ...]
+    invariant_in: tuple[Var, ...]
+    carried_out: tuple[Var, ...]
+    recorded: tuple[Var, ...]
+    reverse: bool
+
+
+def loop_parts(edge: Edge) -> LoopParts:
+    """Split a loop edge's inputs and its body's inputs and outputs by role."""
+    params = dict(edge.params)
+    body: Graph = params["body"]
+    n, r = params["carried"], params["reads"]
+    start, stop, *rest = edge.inputs
+    index, *body_rest = body.inputs
+    return LoopParts(start, stop, tuple(rest[:n]), tuple(rest[n:n + r]), tuple(rest[n + r:]),
+                     body, index, tuple(body_rest[:n]), tuple(body_rest[n:n + r]),
+                     tuple(body_rest[n + r:]), body.outputs[:n], body.outputs[n:],
+                     params["reverse"])
+
+
+def loop_items(edges: tuple[Edge, ...]) -> dict[Var, dict[int, Var]]:
+    """For each loop's tuple node among ``edges``, its ``item`` results by position."""
+    items: dict[Var, dict[int, Var]] = {}
+    for edge in edges:
+        if edge.prim == "item":
+            items.setdefault(edge.inputs[0], {})[dict(edge.params)["index"]] = edge.output
+    return items
+
+
+def loop_params(body: Graph, carried: int, reads: int, records: int,
+                reverse: bool = False) -> dict[str, Any]:
+    return {"body": body, "carried": carried, "reads": reads, "records": records,
+            "reverse": reverse}
+
+
+def steps(start: Any, stop: Any, reverse: bool) -> range:
+    """The loop variable's values, in the order the steps run."""
+    forward = range(int(start), int(stop))
+    return forward[::-1] if reverse else forward
+
+
+def _run_loop(start: Any, stop: Any, *values: Any, body: Graph, carried: int, reads: int,
+              records: int, reverse: bool, run: Interpreter) -> tuple[Any, ...]:
+    """The NumPy oracle: the body run by the reference interpreter (``run``), step by step."""
+    state = list(values[:carried])
+    tapes = values[carried:carried + reads]
+    invariants = values[carried + reads:]
+    count = max(int(stop) - int(start), 0)
+    recorded: list[list[Any]] = [[None] * count for _ in range(records)]
+    for i in steps(start, stop, reverse):
+        k = i - int(start)
+        out = run(body, i, *state, *(tape[k] for tape in tapes), *invariants)
+        state = list(out[:carried])
+        for r in range(records):
+            recorded[r][k] = out[carried + r]
+    return (*state, *recorded)
+
+
+def _loop_shape(*shapes: Shape, **params: Any) -> Shape:
+    return ()
+
+
+def _by_the_reverse_pass(*args: Any, **params: Any) -> tuple[Var | None, ...]:
+    """Loops have no local adjoint rule: `reverse` builds their reverse loops itself."""
+    raise AssertionError("reverse mode differentiates loops itself")
+
+
+primitive("loop", lambda a, p: "<loop>", _run_loop, None, _by_the_reverse_pass, (), args="",
+          variadic=True, result="tuple", shape=_loop_shape, internal=True, block=True)
+primitive("item", lambda a, p: f"{a[0]}[{p['index']}]",
+          lambda t, index, shape, dtype: t[index], None, _by_the_reverse_pass,
+          internal=True, result="param", shape=lambda t, index, shape, dtype: shape)

@@ -1,0 +1,172 @@
+"""Printing the IR for people: constants, single edges, and whole graphs as text.
+
+`format_graph` is the text form of `gradgen ir` (one edge per line, like a jaxpr);
+`python_expr` is the right-hand side of one generated Python statement, from the registry's
+NumPy text; `source_expr` writes an edge the way the source language would (for ``# grad of:``
+comments).
+"""
+
+from __future__ import annotations
+
+import math
+
+from gradgen.ir.graph import Edge, Graph, Var
+from gradgen.ir.naming import assign_names
+from gradgen.ir.primitives import REGISTRY
+from gradgen.ir.primitives.arrays import index_text
+
+_DTYPES = {"float": "f64", "bool": "bool", "int": "int", "tuple": "tuple", "tape": "tape"}
+
+
+def format_number(value: float) -> str:
+    """A constant as Python source: ``2``, ``0.5``, ``-0.0``, ``np.inf``."""
+    if math.isnan(value):
+        return "np.nan"
+    if math.isinf(value):
+        return "np.inf" if value > 0 else "-np.inf"
+    negative_zero = value == 0 and math.copysign(1.0, value) < 0
+    if value.is_integer() and abs(value) < 1e16 and not negative_zero:
+        return str(int(value))
+    return repr(value)
+
+
+def operand(var: Var, names: dict[Var, str], python: bool = True,
+            as_float: bool = False) -> str:
+    """How a node appears as an argument: its name, or its constant written out."""
+    if not var.is_const:
+        return names[var]
+    if var.symbol:
+        return f"np.{var.symbol}" if python else var.symbol
+    text = format_number(var.value)
+    if as_float and text.lstrip("-").isdigit():
+        text += ".0"
+    return f"({text})" if text.startswith("-") else text
+
+
+def value_operand(var: Var, names: dict[Var, str]) -> str:
+    """A node standing alone as a value (assigned to a name, passed on, returned): a number
+    constant as a NumPy float64, ``np.float64(3)``, since Python would compute with a bare
+    ``3`` in integers (``3 ** 64`` as an int, ``2 ** -2`` refused by NumPy, ``1 / 0`` raising)."""
+    return _float64(var, names) if var.is_const else operand(var, names)
+
+
+def _float64(var: Var, names: dict[Var, str]) -> str:
+    """``np.float64(3)``, ``np.float64(-0.5)``, ``np.float64(N)``."""
+    text = operand(var, names)
+    return f"np.float64({text[1:-1] if text.startswith('(-') else text})"
+
+
+def python_expr(edge: Edge, names: dict[Var, str]) -> str:
+    """The generated NumPy expression computing ``edge``'s output.
+
+    Arithmetic on numbers follows NumPy's float64, never Python's integers (``3 ** 64``
+    overflows an int64, ``1 / n`` raises at ``n = 0``, ``2 ** -2`` is refused): where no
+    number operand is a float variable, the first one that is a constant or a whole number
+    (``N: int``, a dimension) is written ``np.float64(...)``. A condition selecting between
+    constants (``where(c, 2, 3)``: the rest is folded) has them written as floats.
+    """
+    prim = REGISTRY[edge.prim]
+    args = [operand(v, names) for v in edge.inputs]
+    if edge.prim == "call":  # a constant passed for a number is a float64 inside the function
+        params = dict(edge.params)["graph"].inputs
+        args = [value_operand(v, names) if param.dtype == "float" else text
+                for v, param, text in zip(edge.inputs, params, args)]
+    if edge.output.dtype != "float" or not prim.elementwise:
+        return prim.text(args, dict(edge.params))
+    numbers = [k for k, kind in enumerate(prim.args) if kind == "f"]
+    if numbers and all(edge.inputs[k].is_const or edge.inputs[k].dtype == "int"
+                       for k in numbers):
+        if len(numbers) < len(args):  # np.where(c, 2.0, 3.0) makes a float64
+            args = [operand(v, names, as_float=k in numbers) for k, v in enumerate(edge.inputs)]
+        if len(numbers) == len(args) or all(not edge.inputs[k].is_const for k in numbers):
+            args[numbers[0]] = _float64(edge.inputs[numbers[0]], names)
+    return prim.text(args, dict(edge.params))
+
+
+def source_expr(edge: Edge, names: dict[Var, str]) -> str:
+    """``edge`` written in the source language: ``a + c``, ``sin(d)``."""
+    prim = REGISTRY[edge.prim]
+    args = [operand(v, names, python=False) for v in edge.inputs]
+    if edge.prim in ("getitem", "transpose", "call"):
+        return prim.text(args, dict(edge.params))  # x[1:3], x[t], x.T, g(x) as in the source
+    if edge.params:
+        args += [f"{key}={_param_text(key, value)}" for key, value in _shown(edge)
+                 if key != "shape"]
+    if prim.operator and prim.arity == 2:
+        return f"{args[0]} {prim.operator} {args[1]}"
+    if prim.operator:
+        return f"{prim.operator}{' ' if prim.operator.isalpha() else ''}{args[0]}"
+    return f"{prim.name}({', '.join(args)})"
+
+
+def _shown(edge: Edge) -> list[tuple[str, object]]:
+    """The parameters worth printing: defaults (``axis=None``, ``keepdims=False``) are not."""
+    return [(key, value) for key, value in edge.params if value is not None and value is not False]
+
+
+def _param_text(key: str, value: object) -> str:
+    """A parameter as the source would write it: ``1``, ``(0, 2)``, ``True``, ``[1:3, 0]``; a
+    graph (a loop's body, a branch's side, a called function) by its name."""
+    if isinstance(value, Graph):
+        return value.name
+    if key == "index" and not isinstance(value, int):  # an item's index is a position
+        return f"[{index_text(value)}]"
+    if isinstance(value, tuple) and len(value) == 1 and isinstance(value[0], int):
+        return str(value[0])
+    return str(value)
+
+
+def type_of(var: Var) -> str:
+    """``f64[]``, ``bool[]``, ``f64[n,3]``."""
+    return f"{_DTYPES[var.dtype]}[{','.join(map(str, var.shape))}]"
+
+
+def format_graph(graph: Graph, indent: str = "") -> str:
+    """The graph as text, one edge per line, with ``# grad of:`` comments on adjoint blocks.
+    A loop's body and a branch's sides follow their edge, indented (blocks nest only a few
+    levels deep); a called function is named, not repeated."""
+    names = assign_names(graph)
+    params = ", ".join(f"{names[v]}: {type_of(v)}" for v in graph.inputs)
+    lines = [f"{indent}{graph.name}({params}):"]
+    origin = None
+    for edge in graph.edges:
+        if edge.origin is not origin:
+            origin = edge.origin
+            if origin is not None:
+                lines.append(f"{indent}    # grad of: {grad_of_text(origin, names)}")
+        args = " ".join([operand(v, names, python=False) for v in edge.inputs]
+                        + [f"{key}={_param_text(key, value)}" for key, value in _shown(edge)])
+        lines.append(f"{indent}    {names[edge.output]}: {type_of(edge.output)} = "
+                     f"{edge.prim} {args}")
+        if edge.prim != "call":
+            lines += [format_graph(value, indent + "        ").rstrip("\n")
+                      for _, value in edge.params if isinstance(value, Graph)]
+    outputs = ", ".join(operand(v, names, python=False) for v in graph.outputs)
+    lines.append(f"{indent}    return {outputs}")
+    return "\n".join(lines) + "\n"
+
+
+def grad_of_text(origin: Edge, names: dict[Var, str]) -> str:
+    """The forward statement an adjoint block belongs to, as in ``# grad of: d = a + c``.
+
+    A forward statement that simplification removed (``v1 = x / 1`` became ``x``) is shown
+    with its nodes' hints, ``_`` for an unnamed one, since its names are no longer assigned.
+    """
+    if origin.prim == "loop":
+        return loop_text(origin, names)
+    if origin.prim == "cond":
+        test = origin.inputs[0]
+        return f"if {names.get(test) or test.name or '_'}"
+    local = {var: names.get(var) or var.name or "_"
+             for var in (origin.output, *origin.inputs) if not var.is_const}
+    return f"{local[origin.output]} = {source_expr(origin, local)}"
+
+
+def loop_text(edge: Edge, names: dict[Var, str]) -> str:
+    """``for t in range(1, T)``: a loop as the source writes it."""
+    params = dict(edge.params)
+    index = params["body"].inputs[0]
+    start, stop = (names.get(v) or operand(v, names, python=False) if v.is_const
+                   else names.get(v, v.name or "_") for v in edge.inputs[:2])
+    bounds = stop if start == "0" else f"{start}, {stop}"
+    return f"for {names.get(index, index.name)} in range({bounds})"

@@ -1,0 +1,133 @@
+"""The primitive registry's machinery (the IR's vocabulary, at its bottom): what one entry
+holds, the table a module of primitives writes its entries into, and the shape rules they share.
+The entries themselves are in `gradgen.ir.primitives`, which joins them into `REGISTRY`.
+
+An entry's NumPy text is a format string over its arguments (``"np.sin({0})"``) or, for a
+primitive with parameters (an ``axis``), a function of the argument texts and the parameters.
+Its NumPy callable, shape rule and adjoint rule take the parameters as keyword arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gradgen.ir.graph import Shape, Var
+
+
+class ShapeError(ValueError):
+    """Shapes that an operation does not accept; the message names both shapes."""
+
+
+def shape_text(shape: Shape) -> str:
+    """``(n, d)``, ``(k,)``, ``()``."""
+    if len(shape) == 1:
+        return f"({shape[0]},)"
+    return f"({', '.join(map(str, shape))})"
+
+
+class Builder(Protocol):
+    """What adjoint rules build with: one method per primitive, plus `const`."""
+
+    def const(self, value: float) -> Var: ...
+
+    def __getattr__(self, prim: str) -> Callable[..., Var]: ...
+
+
+Rule = Callable[..., tuple[Var | None, ...]]
+
+#: The reference interpreter, as a block's NumPy callable receives it (``run(graph, *args)``).
+Interpreter = Callable[..., tuple[Any, ...]]
+
+
+def broadcast(*shapes: Shape) -> Shape:
+    """NumPy broadcasting of input shapes (named dimensions must match exactly)."""
+    if not any(shapes):
+        return ()  # all scalars: the common case, kept fast for graphs of a million nodes
+    rank = max((len(s) for s in shapes), default=0)
+    padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
+    result = []
+    for dims in zip(*padded):
+        named = {d for d in dims if d != 1}
+        if len(named) > 1:
+            raise ShapeError(f"shapes {' and '.join(map(shape_text, shapes))} do not broadcast "
+                             f"({' and '.join(map(str, sorted(named, key=str)))} differ)")
+        result.append(named.pop() if named else 1)
+    return tuple(result)
+
+
+#: A test case of an array primitive: the shape of each argument (dimension names are bound to
+#: sizes by the tests) and the parameters.
+Case = tuple[tuple[Shape, ...], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Primitive:
+    """One registry entry."""
+
+    name: str
+    numpy: str | Callable[[list[str], dict[str, Any]], str]  # generated-code text
+    impl: Callable[..., Any]  # NumPy oracle, used by the interpreter and constant folding
+    sympy: Callable[..., Any] | None  # SymPy equivalent (None: arrays, not in the symbolic route)
+    adjoint: Rule | None  # None: no gradient flows through this primitive
+    domain: tuple[tuple[float, float], ...]  # test sampling interval per argument
+    args: str = "f"  # kind of each argument: f number, b condition
+    result: str = "float"  # "float", "bool", "tuple" (a loop's), "param" (the dtype parameter)
+    operator: str | None = None  # the language's infix spelling, for operators
+    shape: Callable[..., Shape] = broadcast  # input shapes and parameters -> output shape
+    keywords: dict[str, Any] = field(default_factory=dict)  # language keyword -> default
+    cases: tuple[Case, ...] = ()  # array test cases (elementwise ones are tested generically)
+    helper: str | None = None  # a function the generated module defines when it uses this
+    internal: bool = False  # made by the compiler only (adjoints, dimensions), not the language
+    variadic: bool = False  # any number of arguments (of the one kind in ``args``)
+    fresh: bool = False  # makes a new array that is then written in place: never shared (CSE)
+    block: bool = False  # holds graphs of its own; its NumPy callable runs them with ``run``
+
+    @property
+    def arity(self) -> int:
+        return len(self.args)
+
+    @property
+    def elementwise(self) -> bool:
+        return self.shape is broadcast
+
+    def text(self, args: list[str], params: dict[str, Any]) -> str:
+        """The NumPy expression applying this primitive to argument texts ``args``."""
+        if callable(self.numpy):
+            return self.numpy(args, params)
+        return self.numpy.format(*args)
+
+
+class Table(dict[str, Primitive]):
+    """The entries one module of primitives writes, by name; `gradgen.ir.primitives` joins the
+    modules' tables into the registry."""
+
+    def primitive(self, name: str, numpy: str | Callable[..., str], impl: Callable[..., Any],
+                  sympy_fn: Callable[..., Any] | None, adjoint: Rule | None,
+                  domain: tuple[tuple[float, float], ...] = ((-3.0, 3.0),), **extra: Any) -> None:
+        """Write one entry."""
+        args = extra.setdefault("args", "f" * len(domain))
+        if len(domain) != len(args) and not extra.get("variadic"):
+            raise ValueError(f"{name}: one test domain per argument")
+        self[name] = Primitive(name, numpy, impl, sympy_fn, adjoint, domain, **extra)
+
+    def unary(self, name: str, numpy: str, impl: Callable[..., Any],
+              sympy_fn: Callable[..., Any], derivative: Callable[..., Var] | None,
+              domain: tuple[float, float] = (-3.0, 3.0)) -> None:
+        """Write a one-argument function whose adjoint is ``g * derivative(b, x, y)``."""
+        rule = None if derivative is None else (lambda b, g, y, x: (b.mul(g, derivative(b, x, y)),))
+        self.primitive(name, numpy, impl, sympy_fn, rule, (domain,))
+
+
+def join(*tables: Table) -> dict[str, Primitive]:
+    """The registry: every table's entries, each name written once."""
+    registry: dict[str, Primitive] = {}
+    for table in tables:
+        twice = registry.keys() & table.keys()
+        if twice:
+            raise ValueError(f"primitives written twice: {sorted(twice)}")
+        registry.update(table)
+    return registry
+
+

@@ -1,0 +1,189 @@
+"""The IR verifier: a graph and every graph its blocks hold are well formed.
+
+An IR tool, run after every pass that builds a graph (`pipeline`). It checks (`check`) known
+primitives, arities, every input defined before its use and single assignment in every body and
+side at any depth, and also:
+
+- shapes: each edge's output has the shape its primitive's rule gives for its inputs;
+- loops: the edge's inputs, the body's inputs and outputs agree in number with the counts in
+  its parameters, and a carried value keeps its shape and dtype from start to end of a step;
+- branches: both sides take the operands' shapes and give results of the same shapes;
+- calls: the arguments agree with the called graph's inputs;
+- ``item``: it takes a position that the block has.
+
+A fault raises `InternalError` with the function's IR around the edge. Each graph is checked
+once (a body shared by two loops too), with an explicit stack.
+"""
+
+from __future__ import annotations
+
+from gradgen.errors import InternalError
+from gradgen.ir.graph import Edge, Graph, Var, producers, subgraphs
+from gradgen.ir.primitives import REGISTRY, ShapeError
+from gradgen.ir.primitives.branches import cond_parts
+from gradgen.ir.primitives.loops import loop_parts
+from gradgen.ir.printing import format_graph
+
+
+def verify(graph: Graph) -> Graph:
+    """Check ``graph`` and every graph it holds; return ``graph``."""
+    seen: set[int] = set()
+    pending = [graph]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        check(current)
+        made = producers(current)
+        results: dict[Var, list[Var | None]] = {}  # of each block, found once
+        for index, edge in enumerate(current.edges):
+            if edge.prim == "item":
+                problem = _item_problem(edge, made.get(edge.inputs[0]), results)
+            else:
+                problem = _BLOCK_CHECKS.get(edge.prim, _shape_problem)(edge)
+            if problem:
+                fail_at_edge(current, index, problem)
+            pending += subgraphs(edge)
+    return graph
+
+
+def check(graph: Graph) -> Graph:
+    """Verify topological order and single assignment; raise `InternalError` quoting the edge."""
+    defined = set(graph.inputs)
+    for index, edge in enumerate(graph.edges):
+        prim = REGISTRY.get(edge.prim)
+        if prim is None:
+            fail_at_edge(graph, index, f"unknown primitive {edge.prim!r}")
+        if prim.arity != len(edge.inputs) and not prim.variadic:
+            fail_at_edge(graph, index,
+                         f"{edge.prim} takes {prim.arity} inputs, got {len(edge.inputs)}")
+        for var in edge.inputs:
+            if not var.is_const and var not in defined:
+                fail_at_edge(graph, index, f"input {var!r} is used before it is defined")
+        if edge.output in defined or edge.output.is_const:
+            fail_at_edge(graph, index, f"{edge.output!r} is assigned twice")
+        defined.add(edge.output)
+    for var in graph.outputs:
+        if not var.is_const and var not in defined:
+            raise InternalError(f"output {var!r} is never defined")
+    return graph
+
+
+def fail_at_edge(graph: Graph, index: int, message: str) -> None:
+    """Raise `InternalError` for edge ``index`` of ``graph``, quoting the IR around it."""
+    try:
+        lines = format_graph(graph).splitlines()
+        context = "\n".join(lines[max(0, index - 2) + 1 : index + 3])
+    except KeyError:  # the fault is a node that has no name in the graph: show the edge only
+        edge = graph.edges[index]
+        context = f"    {edge.output!r} = {edge.prim} {' '.join(map(repr, edge.inputs))}"
+    raise InternalError(f"bad edge {index} of {graph.name}: {message}\n{context}")
+
+
+def _shape_problem(edge: Edge) -> str | None:
+    """The output's shape against the registry's rule (parameters included)."""
+    entry = REGISTRY[edge.prim]
+    shapes = [var.shape for var in edge.inputs]
+    try:
+        shape = entry.shape(*shapes, **dict(edge.params)) if edge.params else entry.shape(*shapes)
+    except (ShapeError, TypeError, ValueError) as error:
+        return f"its inputs' shapes are refused by {edge.prim}'s rule: {error}"
+    if tuple(shape) != tuple(edge.output.shape):
+        return f"its output has shape {edge.output.shape}, the rule gives {shape}"
+    return None
+
+
+def _loop_problem(edge: Edge) -> str | None:
+    params = dict(edge.params)
+    n, reads, records = params["carried"], params["reads"], params["records"]
+    body = params["body"]
+    outer = len(edge.inputs) - 2 - n - reads
+    if outer < 0 or len(body.inputs) != 1 + n + reads + outer:
+        return (f"the loop has {len(edge.inputs)} inputs and its body {len(body.inputs)}; "
+                f"they disagree with {n} carried and {reads} tapes read")
+    if len(body.outputs) != n + records:
+        return f"the body has {len(body.outputs)} outputs, not {n} carried + {records} recorded"
+    parts = loop_parts(edge)
+    for init, inner, out in zip(parts.carried, parts.carried_in, parts.carried_out):
+        if not _same_kind(init, inner) or not _same_kind(inner, out):
+            return (f"carried value {inner!r} is {_kind(init)} before, {_kind(inner)} in and "
+                    f"{_kind(out)} after a step")
+    return _pairs_problem(parts.invariants, parts.invariant_in, "invariant")
+
+
+def _cond_problem(edge: Edge) -> str | None:
+    parts = cond_parts(edge)
+    if parts.then.inputs != parts.orelse.inputs:
+        return "the two sides take different inputs"
+    if len(parts.then.outputs) != len(parts.orelse.outputs):
+        return "the two sides give different numbers of results"
+    if parts.results + sum(parts.residuals) != len(parts.then.outputs):
+        return (f"the sides give {len(parts.then.outputs)} outputs, not {parts.results} "
+                f"results + {parts.residuals} residuals")
+    for k, (a, b) in enumerate(zip(parts.then.outputs, parts.orelse.outputs)):
+        if k < parts.results and not _same_kind(a, b):
+            return f"result {k} is {_kind(a)} on one side and {_kind(b)} on the other"
+    if edge.inputs[0].shape:
+        return "a branch's test must be one number"
+    return _pairs_problem(parts.operands, parts.operand_in, "operand")
+
+
+def _call_problem(edge: Edge) -> str | None:
+    graph = dict(edge.params)["graph"]
+    return _pairs_problem(edge.inputs, graph.inputs, "argument")
+
+
+def _item_problem(edge: Edge, block: Edge | None,
+                  found: dict[Var, list[Var | None]]) -> str | None:
+    """An ``item`` takes a result that its block has, with that result's shape (a loop's
+    tape, a list, has none to compare)."""
+    if block is None or block.prim not in _RESULTS:
+        return "it takes a result of something that is not a loop, a branch or a call"
+    index = dict(edge.params)["index"]
+    if block.output not in found:
+        found[block.output] = _RESULTS[block.prim](block)
+    results = found[block.output]
+    if not 0 <= index < len(results):
+        return f"it takes result {index} of a {block.prim} with {len(results)}"
+    found = results[index]
+    if found is not None and found.shape != edge.output.shape:
+        return f"result {index} has shape {found.shape}, the item {edge.output.shape}"
+    return None
+
+
+def _loop_results(edge: Edge) -> list[Var | None]:
+    parts = loop_parts(edge)
+    return [*parts.carried_in, *(None for _ in parts.recorded)]
+
+
+def _cond_results(edge: Edge) -> list[Var]:
+    """A branch's results, then each side's residuals (the other side gives a placeholder)."""
+    parts = cond_parts(edge)
+    own_else = parts.own_outputs(1)
+    return [parts.orelse.outputs[k] if k in own_else else var
+            for k, var in enumerate(parts.then.outputs)]
+
+
+_RESULTS = {"loop": _loop_results, "cond": _cond_results,
+            "call": lambda edge: dict(edge.params)["graph"].outputs}
+
+
+def _pairs_problem(outer: tuple[Var, ...], inner: tuple[Var, ...], what: str) -> str | None:
+    if len(outer) != len(inner):
+        return f"{len(outer)} {what}s for {len(inner)} inputs"
+    for a, b in zip(outer, inner):
+        if a.shape != b.shape:
+            return f"{what} {a!r} has shape {a.shape}, its input {b!r} {b.shape}"
+    return None
+
+
+def _same_kind(a: Var, b: Var) -> bool:
+    return a.shape == b.shape and (a.dtype == b.dtype or a.is_const or b.is_const)
+
+
+def _kind(var: Var) -> str:
+    return f"{var.dtype} {var.shape}"
+
+
+_BLOCK_CHECKS = {"loop": _loop_problem, "cond": _cond_problem, "call": _call_problem}

@@ -1,1 +1,0 @@
-"""Jinja2 templates of the generated module (layout only; per-primitive text is in the registry)."""
