@@ -26,6 +26,7 @@ from gradgen.errors import LimitError
 from gradgen.frontend.lower import lower
 from gradgen.frontend.parser import parse
 from gradgen.ir.graph import Graph, has_arrays, has_loops
+from gradgen.ir.hoist import hoist_invariants
 from gradgen.ir.optimize import optimize
 from gradgen.ir.verify import verify
 
@@ -89,9 +90,11 @@ def build_forward(text: str, path: str = "<string>", entry: str | None = None,
     the routes that take no control flow (forward mode, SymPy, traces, pictures).
 
     Simplifying before reverse mode means the reverse pass sees each shared value once
-    (``sin(x*y) + cos(x*y)`` backpropagates through one ``x*y``, not two).
+    (``sin(x*y) + cos(x*y)`` backpropagates through one ``x*y``, not two), and a loop's
+    invariant statements once, before the loop.
     """
-    return verify(optimize(verify(lower(parse(text, path, entry), straight_line))))
+    return verify(hoist_invariants(optimize(verify(lower(parse(text, path, entry),
+                                                         straight_line)))))
 
 
 @collector_paused()
@@ -102,8 +105,8 @@ def build_gradient(forward: Graph, wrt: tuple[str, ...] | None = None,
     snapshots of the top-level loops every so many steps (see `checkpoint`)."""
     array_valued = bool(forward.outputs[0].shape)
     loops = checkpointing(checkpoint) if checkpoint else None
-    return verify(optimize(verify(reverse_mode(forward, wrt, cotangent=array_valued,
-                                               loops=loops))))
+    gradient = reverse_mode(forward, wrt, cotangent=array_valued, loops=loops)
+    return verify(hoist_invariants(optimize(verify(gradient))))
 
 
 @collector_paused()

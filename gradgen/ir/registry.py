@@ -83,6 +83,7 @@ class Primitive:
     variadic: bool = False  # any number of arguments (of the one kind in ``args``)
     fresh: bool = False  # makes a new array that is then written in place: never shared (CSE)
     block: bool = False  # holds graphs of its own; its NumPy callable runs them with ``run``
+    safe: bool = False  # never raises on inputs its shape rule accepts (elementwise ones never do)
 
     @property
     def arity(self) -> int:
@@ -91,6 +92,11 @@ class Primitive:
     @property
     def elementwise(self) -> bool:
         return self.shape is broadcast
+
+    @property
+    def never_raises(self) -> bool:
+        """Whether it may run where its value is never wanted (before a loop of no step)."""
+        return self.elementwise or self.safe
 
     def text(self, args: list[str], params: dict[str, Any]) -> str:
         """The NumPy expression applying this primitive to argument texts ``args``."""

@@ -121,7 +121,7 @@ primitive("outer", "np.outer({0}, {1})", np.outer, None,
           lambda b, g, y, p, q: (b.matmul(g, q), b.matmul(p, g)), ((-2.0, 2.0),) * 2,
           shape=_outer_shape, cases=((((3,), ("k",)), {}),))
 primitive("transpose", "{0}.T", np.transpose, None,
-          lambda b, g, y, x: (b.transpose(g),), shape=lambda x: x[::-1],
+          lambda b, g, y, x: (b.transpose(g),), shape=lambda x: x[::-1], safe=True,
           cases=(((("n", 3),), {}), (((4,),), {}), (((2, 3, 4),), {})))
 
 # ---- reductions ---------------------------------------------------------------------------

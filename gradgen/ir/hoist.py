@@ -1,0 +1,94 @@
+"""An IR pass, after `optimize`: loop-invariant statements hoisted out of loop bodies.
+
+A body's edge whose inputs are all constants, the loop's invariants or values hoisted before it
+is computed once before the loop (``log_A.T`` in the HMM), and the body reads its value as one
+more invariant. The loop may run no step at all, so only primitives that never raise on inputs
+of the shapes their rule accepts are moved (`Primitive.never_raises`); nothing that makes a
+fresh array, and no block. A branch's sides and a helper's body keep their statements (a side
+runs only when chosen); loops in them are hoisted within them. Bodies are hoisted from the
+inside out, one nesting level per call, bounded by the lowering's `MAX_NESTING`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from gradgen.ir.builder import as_params
+from gradgen.ir.graph import Edge, Graph, Var, subgraphs
+from gradgen.ir.primitives import REGISTRY
+from gradgen.ir.primitives.loops import LoopParts, loop_parts
+
+
+def hoist_invariants(graph: Graph) -> Graph:
+    """``graph`` with each loop's invariant statements computed before the loop."""
+    if not any(subgraphs(edge) for edge in graph.edges):
+        return graph
+    edges: list[Edge] = []
+    for edge in graph.edges:
+        edge = _with_hoisted_bodies(edge)
+        edges += _hoisted(edge) if edge.prim == "loop" else [edge]
+    return graph.replace(edges=tuple(edges))
+
+
+def _with_hoisted_bodies(edge: Edge) -> Edge:
+    """``edge`` with the loops in the graphs it holds hoisted."""
+    if not subgraphs(edge):
+        return edge
+    params = tuple((key, _hoisted_once(value) if isinstance(value, Graph) else value)
+                   for key, value in edge.params)
+    return Edge(edge.prim, edge.inputs, edge.output, params, edge.origin)
+
+
+@functools.lru_cache(maxsize=1024)
+def _hoisted_once(graph: Graph) -> Graph:
+    """A graph held by several edges (a helper called twice) is hoisted once, so that the edges
+    go on holding one graph (graphs are hashed by identity)."""
+    return hoist_invariants(graph)
+
+
+def _hoisted(edge: Edge) -> list[Edge]:
+    """The loop ``edge`` preceded by the statements moved out of its body."""
+    parts = loop_parts(edge)
+    moved = _invariant_edges(parts)
+    if not moved:
+        return [edge]
+    outer = dict(zip(parts.invariant_in, parts.invariants))
+    before = []
+    for inner in moved:
+        outer[inner.output] = Var(inner.output.name, inner.output.shape, inner.output.dtype)
+        inputs = tuple(outer.get(var, var) for var in inner.inputs)
+        before.append(Edge(inner.prim, inputs, outer[inner.output], inner.params, inner.origin))
+    return [*before, _loop_reading(edge, parts, moved, outer)]
+
+
+def _invariant_edges(parts: LoopParts) -> list[Edge]:
+    """The body's edges that read only constants, invariants and edges moved before them."""
+    invariant = set(parts.invariant_in)
+    results = set(parts.body.outputs)
+    moved = []
+    for edge in parts.body.edges:
+        if (_movable(edge) and edge.output not in results
+                and all(var.is_const or var in invariant for var in edge.inputs)):
+            moved.append(edge)
+            invariant.add(edge.output)
+    return moved
+
+
+def _movable(edge: Edge) -> bool:
+    entry = REGISTRY[edge.prim]
+    return entry.never_raises and not entry.block and not entry.fresh
+
+
+def _loop_reading(edge: Edge, parts: LoopParts, moved: list[Edge],
+                  outer: dict[Var, Var]) -> Edge:
+    """The loop without the ``moved`` edges, reading the values its body still uses as
+    invariants."""
+    gone = {inner.output for inner in moved}
+    kept = tuple(body_edge for body_edge in parts.body.edges if body_edge.output not in gone)
+    used = {var for body_edge in kept for var in body_edge.inputs} | set(parts.body.outputs)
+    read = [inner.output for inner in moved if inner.output in used]
+    body = parts.body.replace(inputs=(*parts.body.inputs, *read), edges=kept)
+    params = dict(edge.params)
+    params["body"] = body
+    inputs = (*edge.inputs, *(outer[var] for var in read))
+    return Edge("loop", inputs, edge.output, as_params(params), edge.origin)
