@@ -112,7 +112,7 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
         derivatives = [_function("gradient", derivative, f"Value and partials of {signature}.",
                                  arrays=arrays, wrt=wrt, reserved=reserved), _vjp(params)]
     functions = [_function("forward", forward, f"Value of {signature}.", arrays=arrays,
-                           reserved=reserved),
+                           reserved=reserved, free=False),
                  *derivatives, *(_called_function(graph, role, reserved) for _, (graph, role)
                                  in called)]
     context = {
@@ -139,12 +139,13 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
 
 def _function(name: str, graph: Graph, doc: str, packed: str | None = None,
               own: int = 0, arrays: bool = False, wrt: tuple[str, ...] = (),
-              reserved: frozenset[str] = MODULE_GLOBALS) -> Function:
+              reserved: frozenset[str] = MODULE_GLOBALS, free: bool = True) -> Function:
     """A function computing ``graph``; with ``packed``, the inputs past the first ``own``
     arrive as one tuple argument of that name (the tangents of ``jvp``). With ``arrays``, the
-    inputs' shapes are checked on entry, arrays are freed at their last use, and each partial
-    (one per name in ``wrt``) is returned with its input's shape. No name it assigns is in
-    ``reserved`` (the module's globals and functions)."""
+    inputs' shapes are checked on entry, arrays are freed at their last use (with ``free``: a
+    derivative's tapes and adjoints; a value's few temporaries are left to return), and each
+    partial (one per name in ``wrt``) is returned with its input's shape. No name it assigns is
+    in ``reserved`` (the module's globals and functions)."""
     blocks = has_blocks(graph)
     views = _inline_transposes(graph) if arrays and not blocks else {}
     if blocks:
@@ -170,7 +171,8 @@ def _function(name: str, graph: Graph, doc: str, packed: str | None = None,
                             [_tuple_text(results), _tuple_text(likes), _tuple_text(params)])
     else:
         preamble += _conversions(params, graph.inputs)
-        finish = f"{_tuple_text(targets)} = _finish({_tuple_text(results)}, {_tuple_text(params)})"
+        finish = _call_text(f"{_tuple_text(targets)} = _finish",
+                            [_tuple_text(results), _tuple_text(params)])
     value, *partials = targets
     # a gradient returns (value, partials) even with no partials (no inputs, or wrt=())
     paired = name in ("gradient", "vjp")
@@ -178,7 +180,7 @@ def _function(name: str, graph: Graph, doc: str, packed: str | None = None,
     comment = "tangent of: " if packed else "grad of: "
     edges = [edge for edge in graph.edges if edge.output not in views]
     units = _units(graph, names, 0, comment, edges)
-    if arrays:
+    if arrays and free:
         units = _freeing(units, edges, names, set(params) | set(results), views)
     return Function(name, ", ".join(signature), doc, preamble,
                     [line for unit in units for line in unit], finish, result)
@@ -233,9 +235,10 @@ def _inline_transposes(graph: Graph) -> dict[Var, Var]:
 
 
 def _call_text(head: str, args: list[str]) -> str:
-    """``head(a, b)`` on one line, or with one argument per continuation line if too long."""
+    """``head(a, b)`` on one line, or with one argument per continuation line if too long (in
+    a function's body, indented by four columns)."""
     line = f"{head}({', '.join(args)})"
-    if len(line) <= LINE_WIDTH:
+    if len(line) + 4 <= LINE_WIDTH:
         return line
     return f"{head}(\n        " + ",\n        ".join(args) + ")"
 
