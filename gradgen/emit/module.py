@@ -410,16 +410,15 @@ def _units(graph: Graph, names: dict[Var, str], depth: int, prefix: str,
 
 def _result_names(graph: Graph, names: dict[Var, str], reserved: frozenset[str]) -> list[str]:
     """Names for the finished results: the function's name for the value, ``x_bar`` for the
-    partial of ``x``, reusing a node's own name only where it already is exactly that."""
+    partial of input ``x``. The finish is the function's last statement, so a result may take
+    a name a value of the body had (``log_B_bar`` for the sum of an accumulator of that name
+    and a last term); only the module's globals, the inputs and the other results are apart."""
     hints = graph.output_names or (graph.name,)
-    taken = set(names.values()) | reserved
+    taken = set(reserved) | {names[var] for var in graph.inputs}
     result = []
-    for var, hint in zip(graph.outputs, hints):
-        own = names.get(var)
-        if own is None or var.name != hint or var in graph.inputs or own in result:
-            own = python_name(hint, frozenset(taken))
-        taken.add(own)
-        result.append(own)
+    for hint in hints[:len(graph.outputs)]:
+        result.append(python_name(hint, frozenset(taken)))
+        taken.add(result[-1])
     return result
 
 
