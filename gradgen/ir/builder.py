@@ -40,7 +40,7 @@ class GraphBuilder:
         shapes = [var.shape for var in inputs]
         shape = entry.shape(*shapes, **dict(params)) if params else entry.shape(*shapes)
         dtype = dict(params)["dtype"] if entry.result == "param" else entry.result
-        if (prim in INTEGER_CLOSED and any(var.dtype == "int" for var in inputs)
+        if (entry.integer_closed and any(var.dtype == "int" for var in inputs)
                 and all(_integral(var) for var in inputs)):
             dtype = "int"  # t - 1 of a loop variable t is an int: an index, a loop bound
         output = Var(name, shape, dtype)
@@ -59,10 +59,6 @@ class GraphBuilder:
         if prim not in REGISTRY:
             raise AttributeError(prim)
         return lambda *inputs, **params: self.emit(prim, inputs, params=as_params(params))
-
-
-#: Operations that keep whole numbers whole.
-INTEGER_CLOSED = frozenset({"add", "sub", "mul", "neg", "min", "max"})
 
 
 def _integral(var: Var) -> bool:

@@ -26,7 +26,8 @@ from gradgen.ir.graph import BLOCKS, Edge, Graph, Var, const
 from gradgen.ir.primitives import REGISTRY, broadcast
 from gradgen.ir.primitives.loops import LoopParts, loop_parts
 
-COMMUTATIVE = frozenset({"add", "mul", "eq", "ne", "and", "or", "hypot", "max", "min"})
+#: The primitives whose arguments may be swapped (the registry's ``commutative``).
+COMMUTATIVE = frozenset(name for name, entry in REGISTRY.items() if entry.commutative)
 
 
 def optimize(graph: Graph) -> Graph:
@@ -183,7 +184,7 @@ class _Simplifier:
     def key(self, prim: str, inputs: tuple[Var, ...], params: tuple) -> tuple:
         idents = [("c", repr(v.value), v.symbol or "") if v.is_const else ("v", self.number[v])
                   for v in inputs]
-        if prim in COMMUTATIVE:
+        if REGISTRY[prim].commutative:
             idents.sort()
         return (prim, tuple(idents), params)
 

@@ -84,6 +84,8 @@ class Primitive:
     fresh: bool = False  # makes a new array that is then written in place: never shared (CSE)
     block: bool = False  # holds graphs of its own; its NumPy callable runs them with ``run``
     safe: bool = False  # never raises on inputs its shape rule accepts (elementwise ones never do)
+    commutative: bool = False  # its two arguments may be swapped (CSE shares p+q and q+p)
+    integer_closed: bool = False  # whole numbers give a whole number (t - 1 of an index is one)
 
     @property
     def arity(self) -> int:

@@ -89,23 +89,26 @@ def _hypot_rule(b: Builder, g: Var, y: Var, p: Var, q: Var) -> tuple[Var | None,
 
 
 def _no_gradient_comparison(name: str, symbol: str, impl: Callable[..., Any],
-                            sympy_fn: Callable[..., Any]) -> None:
+                            sympy_fn: Callable[..., Any], commutative: bool = False) -> None:
     primitive(name, "{0} " + symbol + " {1}", impl, sympy_fn, None, ((-3.0, 3.0),) * 2,
-              result="bool", operator=symbol)
+              result="bool", operator=symbol, commutative=commutative)
 
 
 # ---- arithmetic operators ------------------------------------------------------------------
 
 primitive("add", "{0} + {1}", np.add, lambda p, q: p + q,
-          lambda b, g, y, p, q: (g, g), ((-3.0, 3.0),) * 2, operator="+")
+          lambda b, g, y, p, q: (g, g), ((-3.0, 3.0),) * 2, operator="+", commutative=True,
+          integer_closed=True)
 primitive("sub", "{0} - {1}", np.subtract, lambda p, q: p - q,
-          lambda b, g, y, p, q: (g, b.neg(g)), ((-3.0, 3.0),) * 2, operator="-")
+          lambda b, g, y, p, q: (g, b.neg(g)), ((-3.0, 3.0),) * 2, operator="-",
+          integer_closed=True)
 primitive("mul", "{0} * {1}", np.multiply, lambda p, q: p * q,
-          lambda b, g, y, p, q: (b.mul(g, q), b.mul(g, p)), ((-3.0, 3.0),) * 2, operator="*")
+          lambda b, g, y, p, q: (b.mul(g, q), b.mul(g, p)), ((-3.0, 3.0),) * 2, operator="*",
+          commutative=True, integer_closed=True)
 primitive("div", "{0} / {1}", np.divide, lambda p, q: p / q,
           _div_rule, ((-3.0, 3.0), (0.5, 3.0)), operator="/")
 primitive("neg", "-{0}", np.negative, lambda p: -p,
-          lambda b, g, y, p: (b.neg(g),), ((-3.0, 3.0),), operator="-")
+          lambda b, g, y, p: (b.neg(g),), ((-3.0, 3.0),), operator="-", integer_closed=True)
 primitive("pow", "{0} ** {1}", np.power, lambda p, q: p**q,
           _pow_rule, ((0.5, 3.0), (-2.0, 2.0)), operator="^")
 
@@ -115,12 +118,12 @@ _no_gradient_comparison("lt", "<", np.less, sympy.Lt)
 _no_gradient_comparison("le", "<=", np.less_equal, sympy.Le)
 _no_gradient_comparison("gt", ">", np.greater, sympy.Gt)
 _no_gradient_comparison("ge", ">=", np.greater_equal, sympy.Ge)
-_no_gradient_comparison("eq", "==", np.equal, sympy.Eq)
-_no_gradient_comparison("ne", "!=", np.not_equal, sympy.Ne)
+_no_gradient_comparison("eq", "==", np.equal, sympy.Eq, commutative=True)
+_no_gradient_comparison("ne", "!=", np.not_equal, sympy.Ne, commutative=True)
 primitive("and", "np.logical_and({0}, {1})", np.logical_and, sympy.And, None,
-          ((-3.0, 3.0),) * 2, args="bb", result="bool", operator="and")
+          ((-3.0, 3.0),) * 2, args="bb", result="bool", operator="and", commutative=True)
 primitive("or", "np.logical_or({0}, {1})", np.logical_or, sympy.Or, None,
-          ((-3.0, 3.0),) * 2, args="bb", result="bool", operator="or")
+          ((-3.0, 3.0),) * 2, args="bb", result="bool", operator="or", commutative=True)
 primitive("not", "np.logical_not({0})", np.logical_not, sympy.Not, None,
           ((-3.0, 3.0),), args="b", result="bool", operator="not")
 primitive("where", "np.where({0}, {1}, {2})", np.where,
@@ -189,11 +192,11 @@ primitive("to_float", "np.float64({0})", np.float64, lambda n: n, None, internal
 primitive("atan2", "np.arctan2({0}, {1})", np.arctan2, sympy.atan2, _atan2_rule,
           ((0.5, 3.0), (0.5, 3.0)))
 primitive("hypot", "np.hypot({0}, {1})", np.hypot, lambda p, q: sympy.sqrt(p**2 + q**2),
-          _hypot_rule, ((0.5, 3.0), (-3.0, -0.5)))
+          _hypot_rule, ((0.5, 3.0), (-3.0, -0.5)), commutative=True)
 primitive("max", "np.maximum({0}, {1})", np.maximum, sympy.Max, _select_rule("ge"),
-          ((-3.0, 3.0),) * 2)
+          ((-3.0, 3.0),) * 2, commutative=True, integer_closed=True)
 primitive("min", "np.minimum({0}, {1})", np.minimum, sympy.Min, _select_rule("le"),
-          ((-3.0, 3.0),) * 2)
+          ((-3.0, 3.0),) * 2, commutative=True, integer_closed=True)
 
 # ---- whole numbers: checkpointed loops' segments (`checkpoint`) ------------------------------
 
