@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gradgen"
 #: the IR, the graph is below the registry's machinery, which is below the primitives' entries,
 #: which are below the IR's tools: the registry is a leaf.
 LAYERS = (
-    ("gradgen.errors", "gradgen.version"),
+    ("gradgen.errors", "gradgen.version", "gradgen.runtime"),
     ("gradgen.ir.graph",),
     ("gradgen.ir.registry",),
     ("gradgen.ir.primitives",),

@@ -8,6 +8,7 @@ graphs and the options alone, so compiling twice gives identical bytes.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from importlib import resources
 
 import jinja2
 
+import gradgen.runtime as runtime
 from gradgen.emit.blocks import (
     Line,
     branch_lines,
@@ -115,6 +117,8 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
                            reserved=reserved, free=False),
                  *derivatives, *(_called_function(graph, role, reserved) for _, (graph, role)
                                  in called)]
+    pointwise = [] if arrays or not has_branches(forward) else ["forward", "gradient"]
+    renamed = _renamed(forward.inputs, params)
     context = {
         "title": _quoted(f"Value and gradient of {forward.name}, compiled from {filename}."),
         "version": __version__, "mode": mode, "filename": _quoted(filename),
@@ -128,11 +132,11 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
         "minimum_sizes": repr(_minimum_sizes(forward)),
         "declared": ", ".join(f"{var.name} {_shape_text(var.shape)}" for var in forward.inputs),
         "functions": functions,
-        "helpers": _helpers(forward, derivative),
+        "runtime": _runtime((forward, derivative), arrays, array_valued, bool(pointwise)),
         "aliases": _aliases(forward.name, array_valued),
-        "renamed": _renamed(forward.inputs, params),
+        "renamed": renamed, "with_source_names": _with_source_names(renamed),
         "wrapped": [f.name for f in functions if f.name in ("forward", "gradient", "vjp")],
-        "pointwise": [] if arrays or not has_branches(forward) else ["forward", "gradient"],
+        "pointwise": pointwise,
     }
     return _environment().get_template("module.py.j2").render(context)
 
@@ -310,8 +314,33 @@ def _minimum_sizes(forward: Graph) -> dict[str, int]:
     return dict(sorted(needs.items()))
 
 
-def _helpers(*graphs: Graph) -> list[str]:
-    """The functions the generated code calls that the registry supplies (``_softmax``...)."""
+def _runtime(graphs: tuple[Graph, ...], arrays: bool, array_valued: bool,
+             pointwise: bool) -> list[str]:
+    """The source of each runtime function the module calls, in the runtime's order: converting
+    the inputs, finishing the results (of arrays: checking their shapes; of an array value: a
+    Jacobian by rows), running point by point, and what its registry entries call."""
+    used = {"_as_float", *_helpers(*graphs)}
+    used |= {"_check_shapes", "_finish_arrays"} if arrays else {"_finish"}
+    used |= {"_units", "_jacobians"} if arrays and array_valued else set()
+    used |= {"_pointwise", "_gathered"} if pointwise else set()
+    return [_runtime_source(name) for name in runtime.FUNCTIONS if name in used]
+
+
+@functools.cache
+def _runtime_source(name: str) -> str:
+    """A function of `gradgen.runtime` as the module carries it: its source."""
+    return inspect.getsource(runtime.FUNCTIONS[name])
+
+
+def _with_source_names(renamed: dict[str, str]) -> str:
+    """`runtime._with_source_names` with the module's renamed inputs written in."""
+    source = _runtime_source("_with_source_names")
+    return (source.replace("(RENAMED)", f"({', '.join(renamed)})")
+            .replace("= RENAMED", f"= {renamed!r}"))
+
+
+def _helpers(*graphs: Graph) -> set[str]:
+    """The runtime functions the graphs' registry entries call (``_softmax``...)."""
     used, pending = set(), list(graphs)
     if any(var.dtype == "int" for var in graphs[0].inputs):
         used.add("whole")  # N: int is made an int by _whole on entry
@@ -320,7 +349,7 @@ def _helpers(*graphs: Graph) -> list[str]:
         for edge in graph.edges:
             used.add(edge.prim)
             pending += subgraphs(edge)
-    return [REGISTRY[prim].helper for prim in sorted(used) if REGISTRY[prim].helper]
+    return {REGISTRY[prim].helper for prim in used if REGISTRY[prim].helper}
 
 
 def _shape_text(shape: tuple) -> str:

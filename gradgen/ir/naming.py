@@ -6,8 +6,9 @@ identifier by its NFKC form (``ｘ``, ``𝐱`` and ``x`` are one name to it), so
 a user name is its NFKC form, used as it is only where it is *free*: not a keyword, not a dunder
 (``__debug__``, ``__getattr__``, ``__builtins__``...: Python gives them meanings), not ``_``
 (the generated code's discard), not a builtin (the module's code calls ``isinstance``,
-``max``...) and not a name the generated code makes (``np``, ``_as_float``, ``forward``...);
-otherwise it gets trailing underscores until it is (``lambda_``, ``type_``, ``__debug___``).
+``max``...) and not a name the generated code makes (``np``, ``forward``, the functions of
+`gradgen.runtime` such as ``_as_float``); otherwise it gets trailing underscores until it is
+(``lambda_``, ``type_``, ``__debug___``).
 Names meet by their Python names only, so `Namer` keeps them apart: ``x`` and ``ｘ`` are
 ``x`` and ``x_2``, ``lambda`` and ``lambda_`` are ``lambda_`` and ``lambda__2``.
 
@@ -21,40 +22,30 @@ function's own names in the module are ``NAME`` and ``NAME_gradient`` (`entry_al
 from __future__ import annotations
 
 import builtins
-import functools
 import keyword
-import re
 import unicodedata
 
+import gradgen.runtime as runtime
 from gradgen.ir.graph import Edge, Graph, Var
 
-#: Module-level names that generated function bodies refer to.
-GENERATED_GLOBALS = frozenset({"np", "_as_float", "_finish", "_finish_arrays", "_check_shapes",
-                               "_units", "_jacobians", "_logsumexp", "_softmax",
-                               "_log_softmax", "_scatter", "_pointwise", "_gathered"})
+#: Module-level names that generated function bodies refer to: NumPy and the runtime's functions.
+GENERATED_GLOBALS = frozenset({"np", *runtime.FUNCTIONS})
 #: Python's builtins: no user name is one, so nothing the module calls can be shadowed.
 BUILTINS = frozenset(dir(builtins))
 #: The name a generated line gives a result nothing reads (``s, _ = sigmoid_record(z)``).
 DISCARD = "_"
 
 
-#: Module-level names of the generated module besides the registry's functions.
+#: Module-level names of the generated module's layout (its constants, functions and imports).
 MODULE_NAMES = frozenset({
     "INPUTS", "WRT", "SHAPES", "VALUE_SHAPE", "MINIMUM_SIZES", "forward", "gradient", "vjp",
-    "jvp", "jacobian", "functools", "inspect", "_with_source_names"})
+    "jvp", "jacobian", "functools", "inspect"})
 
 
-@functools.cache
 def module_globals() -> frozenset[str]:
     """Every module-level name of a generated module: the source's function names must avoid
-    them (no name needs to avoid a builtin here: `python_name` keeps every name off them).
-    With the functions registry entries define in the module when used (``_softmax``...),
-    read once the registry is complete."""
-    from gradgen.ir.primitives import REGISTRY  # the registry is filled by importing it
-
-    defined = frozenset(name for entry in REGISTRY.values() if entry.helper
-                        for name in re.findall(r"^def (\w+)", entry.helper, re.M))
-    return GENERATED_GLOBALS | defined | MODULE_NAMES
+    them (no name needs to avoid a builtin here: `python_name` keeps every name off them)."""
+    return GENERATED_GLOBALS | MODULE_NAMES
 
 
 def adjoint_name(hint: str | None) -> str | None:

@@ -13,14 +13,16 @@ output's adjoint ``g``, the output ``y`` and the inputs, and returns one contrib
 ``abs'(0) = 1``, ``relu'(0) = 0``, ``max``/``min`` send a tie to their first argument, and
 ``sign``, comparisons and logical operators have zero gradient.
 
-The entries are written in `scalar` (numbers and conditions), `arrays` (shapes, reductions,
-the units of a network) and one module per block kind (`loops`, `branches`, `calls`); each
-writes its own `Table`, and this module joins them. Readers import `REGISTRY` from here.
+The entries are written in `scalar` (numbers and conditions), `arrays` (products, reductions,
+softmax), `shapes` (indexing, reshaping, joining, accumulating) and one module per block kind
+(`loops`, `branches`, `calls`); each writes its own `Table`, and this module joins them. A
+function that the generated code calls (``_logsumexp``) is in `gradgen.runtime`, and the entry
+names it (``helper``). Readers import `REGISTRY` from here.
 """
 
 from __future__ import annotations
 
-from gradgen.ir.primitives import arrays, branches, calls, loops, scalar
+from gradgen.ir.primitives import arrays, branches, calls, loops, scalar, shapes
 from gradgen.ir.registry import (  # noqa: F401  (re-exported: the registry's one import point)
     Builder,
     Primitive,
@@ -31,8 +33,8 @@ from gradgen.ir.registry import (  # noqa: F401  (re-exported: the registry's on
     shape_text,
 )
 
-REGISTRY = join(scalar.PRIMITIVES, arrays.PRIMITIVES, loops.PRIMITIVES, branches.PRIMITIVES,
-                calls.PRIMITIVES)
+REGISTRY = join(scalar.PRIMITIVES, arrays.PRIMITIVES, shapes.PRIMITIVES, loops.PRIMITIVES,
+                branches.PRIMITIVES, calls.PRIMITIVES)
 
 #: Language spellings of the infix and prefix operators, as the parser reports them.
 BINARY_OPERATORS = {p.operator: p.name for p in REGISTRY.values() if p.operator and p.arity == 2}

@@ -1,0 +1,253 @@
+"""The array primitives that place entries rather than compute them: indexing and its adjoint
+(``scatter``), broadcasting back, dimensions, constants, reshaping, joining, accumulating in
+place, and whole numbers; the parameters' text (axes, indices) and what they share is in `arrays`.
+
+Their entries are in `PRIMITIVES`, written as `arrays` writes its own (parameters as keywords,
+shape rules that raise `ShapeError`, test ``cases``). Where the generated code calls a function
+of `gradgen.runtime` (``_scatter``, ``_concat_part``, ``_add_at``, ``_whole``), the entry names
+it (``helper``) and its NumPy oracle calls that same function.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import gradgen.runtime as runtime
+from gradgen.ir.graph import Shape, Var
+from gradgen.ir.primitives.arrays import Axis, Index, index_text, is_position, python_index
+from gradgen.ir.registry import Builder, ShapeError, Table, shape_text
+
+PRIMITIVES = Table()
+primitive = PRIMITIVES.primitive
+
+# ---- indexing -----------------------------------------------------------------------------
+
+
+def _bound(value: int | None, default: tuple[int, int]) -> tuple[int, int]:
+    """A slice end as (multiple of the dimension, offset): 2 -> (0, 2), -1 -> (1, -1)."""
+    if value is None:
+        return default
+    return (1, value) if value < 0 else (0, value)
+
+
+def _slice_length(dim: int | str, start: int | None, stop: int | None,
+                  step: int | None) -> int | str:
+    if isinstance(dim, int):
+        return len(range(dim)[slice(start, stop, step)])
+    if step not in (None, 1):
+        return f"{dim}[{index_text((('slice', start, stop, step),))}]"
+    (a, low), (c, high) = _bound(start, (0, 0)), _bound(stop, (1, 0))
+    if c - a == 0:
+        return max(high - low, 0)
+    if c - a == 1:
+        offset = high - low
+        return dim if offset == 0 else f"{dim}{offset:+d}"
+    raise ShapeError(f"the slice {index_text((('slice', start, stop, step),))} of a dimension "
+                     f"{dim} is empty")
+
+
+def _getitem_shape(x: Shape, *positions: Shape, index: Index) -> Shape:
+    if len(index) > len(x):
+        raise ShapeError(f"{len(index)} indices for an array of shape {shape_text(x)}")
+    result: list[int | str] = []
+    for dim, entry in zip(x, index):
+        if is_position(entry):
+            continue  # a run-time position: one entry of this dimension
+        if isinstance(entry, tuple):
+            result.append(_slice_length(dim, *entry[1:]))
+        elif isinstance(dim, int) and not -dim <= entry < dim:
+            raise ShapeError(f"index {entry} is out of range for a dimension of {dim}")
+    return tuple(result) + tuple(x[len(index):])
+
+
+primitive("getitem", lambda a, p: f"{a[0]}[{index_text(p['index'], a[1:])}]",
+          lambda x, *at, index: x[python_index(index, at)], None,
+          lambda b, g, y, x, *at, index: (b.scatter(g, x, *at, index=index),) + (None,) * len(at),
+          shape=_getitem_shape, operator="[]", variadic=True,
+          cases=((((5,),), {"index": (1,)}),
+                 (((5,),), {"index": (("slice", 1, 3, None),)}),
+                 ((("n", 4),), {"index": (("slice", None, None, None), -1)}),
+                 ((("n",),), {"index": (("slice", 1, None, None),)}),
+                 ((("n", 3),), {"index": (("slice", None, -1, None), 0)}),
+                 (((6, 2),), {"index": (("slice", None, None, 2),)})))
+primitive("scatter", lambda a, p: f"_scatter({a[0]}, np.shape({a[1]}), "
+          f"np.s_[{index_text(p['index'], a[2:])}])",
+          lambda v, like, *at, index: runtime._scatter(v, np.shape(like),
+                                                       python_index(index, at)), None,
+          lambda b, g, y, v, like, *at, index: ((b.getitem(g, *at, index=index), None)
+                                                + (None,) * len(at)),
+          ((-3.0, 3.0),) * 2, shape=lambda v, like, *at, index: like, internal=True,
+          helper="_scatter", variadic=True,
+          cases=((((2,), (5,)), {"index": (("slice", 1, 3, None),)}),
+                 (((3,), (3, 4)), {"index": (("slice", None, None, None), 1)})))
+
+
+# ---- shapes: broadcasting back, dimensions, constants, reshaping --------------------------
+
+
+def _expanded(v: Any, like: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+    """NumPy oracle of ``expand``: ``v`` put back over the reduced axes of ``like``."""
+    if axis is not None and not keepdims:
+        v = np.expand_dims(v, axis)
+    return np.broadcast_to(v, np.shape(like))
+
+
+def _expand_text(a: list[str], p: dict[str, Any]) -> str:
+    value = a[0]
+    if p["axis"] is not None and not p["keepdims"]:
+        axis = p["axis"]
+        value = f"np.expand_dims({value}, {axis[0] if len(axis) == 1 else axis})"
+    return f"np.broadcast_to({value}, np.shape({a[1]}))"
+
+
+primitive("expand", _expand_text, _expanded, None,
+          lambda b, g, y, v, like, axis, keepdims: (b.sum(g, axis=axis, keepdims=keepdims),
+                                                    None),
+          ((-3.0, 3.0),) * 2, shape=lambda v, like, axis, keepdims: like, internal=True,
+          cases=(((("n",), ("n", "d")), {"axis": (1,), "keepdims": False}),
+                 ((("n", 1), ("n", "d")), {"axis": (1,), "keepdims": True}),
+                 (((), (2, 3)), {"axis": None, "keepdims": False})))
+primitive("expand_dims", lambda a, p: f"np.expand_dims({a[0]}, "
+          f"{p['axis'][0] if len(p['axis']) == 1 else p['axis']})",
+          lambda v, axis: np.expand_dims(v, axis), None,
+          lambda b, g, y, v, axis: (b.sum(g, axis=axis, keepdims=False),), internal=True,
+          shape=lambda v, axis: _with_ones(v, axis),
+          cases=((((3,),), {"axis": (1,)}), ((("n", 2),), {"axis": (0,)})))
+
+
+def _with_ones(shape: Shape, axis: tuple[int, ...]) -> Shape:
+    result = list(shape)
+    for a in sorted(axis):
+        result.insert(a, 1)
+    return tuple(result)
+
+
+primitive("count", "np.size({0}) / np.size({1})",
+          lambda x, y: np.size(x) / np.size(y), None, None, ((-3.0, 3.0),) * 2,
+          shape=lambda x, y: (), internal=True)
+primitive("dim", lambda a, p: f"{a[0]}.shape[{p['axis']}]",
+          lambda x, axis: np.shape(x)[axis], None, None, shape=lambda x, axis: (),
+          internal=True, result="int")
+
+
+def _constant_text(function: str) -> Any:
+    def text(a: list[str], p: dict[str, Any]) -> str:
+        return f"np.{function}(({', '.join(a)}{',' if len(a) == 1 else ''}))"
+    return text
+
+
+def _sizes(dims: tuple[Any, ...]) -> tuple[int, ...]:
+    return tuple(int(d) for d in dims)
+
+
+primitive("zeros", _constant_text("zeros"), lambda *dims, shape: np.zeros(_sizes(dims)), None,
+          None, (), args="", variadic=True, shape=lambda *dims, shape: shape)
+primitive("ones", _constant_text("ones"), lambda *dims, shape: np.ones(_sizes(dims)), None,
+          None, (), args="", variadic=True, shape=lambda *dims, shape: shape)
+primitive("eye", "np.eye({0})", lambda n, shape: np.eye(int(n)), None, None,
+          shape=lambda n, shape: shape)
+primitive("reshape", lambda a, p: f"np.reshape({a[0]}, ({', '.join(a[1:])}"
+          f"{',' if len(a) == 2 else ''}))",
+          lambda x, *dims, shape: np.reshape(x, _sizes(dims)), None,
+          lambda b, g, y, x, *dims, shape: (b.reshape_as(g, x),) + (None,) * len(dims),
+          (), args="f", variadic=True, shape=lambda x, *dims, shape: shape)
+primitive("reshape_as", "np.reshape({0}, np.shape({1}))",
+          lambda v, like: np.reshape(v, np.shape(like)), None,
+          lambda b, g, y, v, like: (b.reshape_as(g, v), None), ((-3.0, 3.0),) * 2,
+          shape=lambda v, like: like, internal=True, cases=((((6,), (2, 3)), {}),))
+
+# ---- joining arrays -------------------------------------------------------------------------
+
+
+def _joined_text(function: str) -> Any:
+    def text(a: list[str], p: dict[str, Any]) -> str:
+        return f"np.{function}(({', '.join(a)}{',' if len(a) == 1 else ''}), axis={p['axis']})"
+    return text
+
+
+def _stack_shape(*shapes: Shape, axis: int) -> Shape:
+    if any(shape != shapes[0] for shape in shapes):
+        raise ShapeError(f"stack of {' and '.join(map(shape_text, shapes))}: "
+                         "the arrays must have the same shape")
+    if not 0 <= axis <= len(shapes[0]):
+        raise ShapeError(f"axis {axis} is out of range for stacking {shape_text(shapes[0])}")
+    return shapes[0][:axis] + (len(shapes),) + shapes[0][axis:]
+
+
+def _stack_rule(b: Builder, g: Var, y: Var, *parts: Var, axis: int) -> tuple[Var, ...]:
+    lead = (("slice", None, None, None),) * axis
+    return tuple(b.getitem(g, index=lead + (k,)) for k in range(len(parts)))
+
+
+def _concat_shape(*shapes: Shape, axis: int) -> Shape:
+    described = f"concat of {' and '.join(map(shape_text, shapes))}"
+    if any(len(shape) != len(shapes[0]) for shape in shapes) or not shapes[0]:
+        raise ShapeError(f"{described}: the arrays must have the same number of dimensions")
+    if not 0 <= axis < len(shapes[0]):
+        raise ShapeError(f"axis {axis} is out of range for {described}")
+    others = {shape[:axis] + shape[axis + 1:] for shape in shapes}
+    if len(others) > 1:
+        raise ShapeError(f"{described}: the dimensions other than axis {axis} differ")
+    sizes = [shape[axis] for shape in shapes]
+    joined = (sum(sizes) if all(isinstance(s, int) for s in sizes)
+              else "+".join(map(str, sizes)))
+    return shapes[0][:axis] + (joined,) + shapes[0][axis + 1:]
+
+
+def _concat_rule(b: Builder, g: Var, y: Var, *parts: Var, axis: int) -> tuple[Var, ...]:
+    return tuple(b.concat_part(g, *parts, axis=axis, part=k) for k in range(len(parts)))
+
+
+def _concat_part_rule(b: Builder, g: Var, y: Var, whole: Var, *parts: Var, axis: int,
+                      part: int) -> tuple[Var | None, ...]:
+    """g in its piece's place, zeros (``expand`` of 0) in the others'."""
+    zero = b.const(0.0)
+    pieces = [g if k == part else b.expand(zero, p, axis=None, keepdims=False)
+              for k, p in enumerate(parts)]
+    return (b.concat(*pieces, axis=axis),) + (None,) * len(parts)
+
+
+primitive("stack", _joined_text("stack"), lambda *xs, axis: np.stack(xs, axis=axis), None,
+          _stack_rule, ((-3.0, 3.0),), variadic=True, shape=_stack_shape,
+          keywords={"axis": 0},
+          cases=((((3,), (3,)), {"axis": 0}), ((("n", 2), ("n", 2), ("n", 2)), {"axis": 1})))
+primitive("concat", _joined_text("concatenate"), lambda *xs, axis: np.concatenate(xs, axis),
+          None, _concat_rule, ((-3.0, 3.0),), variadic=True, shape=_concat_shape,
+          keywords={"axis": 0},
+          cases=((((3,), (2,)), {"axis": 0}), ((("n", 2), ("n", 3)), {"axis": 1}),
+                 ((("n", "d"), ("m", "d")), {"axis": 0})))
+primitive("concat_part",
+          lambda a, p: f"_concat_part({a[0]}, ({', '.join(a[1:])},), {p['axis']}, {p['part']})",
+          lambda whole, *parts, axis, part: runtime._concat_part(whole, parts, axis, part), None,
+          _concat_part_rule, ((-3.0, 3.0),), variadic=True, internal=True, helper="_concat_part",
+          shape=lambda whole, *parts, axis, part: parts[part],
+          cases=((((5,), (3,), (2,)), {"axis": 0, "part": 1}),
+                 (((2, 5), (2, 1), (2, 4)), {"axis": 1, "part": 0})))
+
+# ---- accumulating in place (a loop's reverse adds each step's adjoint into one array) --------
+# The first argument of add_at and add_into must be an accumulator that nothing else holds: the
+# reverse pass starts it with zeros_like (never shared by CSE) and passes it only to these. The
+# interpreter's values are shared, so its add_at adds into a copy.
+
+primitive("add_at",
+          lambda a, p: f"_add_at({a[0]}, np.s_[{index_text(p['index'], a[2:])}], {a[1]})",
+          lambda total, v, *at, index: runtime._add_at(np.array(total, dtype=float),
+                                                       python_index(index, at), v), None,
+          lambda b, g, y, total, v, *at, index: ((g, b.getitem(g, *at, index=index))
+                                                 + (None,) * len(at)),
+          ((-3.0, 3.0),) * 2, variadic=True, internal=True, helper="_add_at",
+          shape=lambda total, v, *at, index: total,
+          cases=((((5,), (2,)), {"index": (("slice", 1, 3, None),)}),
+                 (((3, 4), (3,)), {"index": (("slice", None, None, None), 1)})))
+primitive("add_into", "np.add({0}, {1}, out={0})", np.add, None,
+          lambda b, g, y, total, term: (g, g), ((-3.0, 3.0),) * 2, internal=True,
+          shape=lambda total, term: total, cases=((((2, 3), (2, 3)), {}),))
+primitive("zeros_like", "np.zeros(np.shape({0}))", lambda like: np.zeros(np.shape(like)), None,
+          None, internal=True, shape=lambda like: like, fresh=True)
+
+# ---- whole numbers: a loop bound or an index passed in as a number (``N: int``) ------------
+
+primitive("whole", "_whole({0})", runtime._whole, None, None, internal=True, result="int",
+          shape=lambda x: (), helper="_whole")

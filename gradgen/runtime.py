@@ -1,0 +1,209 @@
+"""The runtime (the bottom layer, beside `errors`): the functions a generated module defines.
+
+Each is an ordinary Python function of NumPy values, written exactly as a generated module
+carries it: the emitter copies the ones a module calls into it by their source
+(`inspect.getsource`), so the module needs nothing but NumPy, and the interpreter (a registry
+entry's ``impl``) calls these same functions. Every function here is a runtime function and
+every name it defines is a module-level name of a generated module (`FUNCTIONS`, from which
+`gradgen.ir.naming` takes its reserved names). This module imports only NumPy and the standard
+library, and no annotations: the text is the generated text.
+
+They come in the order a generated module defines them: converting the inputs; checking shapes
+and finishing the results (an array function's variants, then a function of numbers'); running
+a branching function one point at a time; then the functions that registry entries call
+(``_logsumexp``...), in the order of their primitives' names; last `_with_source_names`, which
+the module's layout places after its aliases are made.
+"""
+
+import functools
+import inspect
+
+import numpy as np
+
+#: The smallest size of each named dimension that indexing reads: a generated module defines
+#: its own (`_check_shapes` reads it), none here.
+MINIMUM_SIZES = {}
+#: Source name -> Python name of each input whose names differ: a generated module's copy of
+#: `_with_source_names` has its own written in (and listed in its docstring).
+RENAMED = {}
+
+# ---- inputs, shapes and results ----------------------------------------------------------
+
+
+def _as_float(value):
+    """A number becomes a NumPy float64 scalar, anything else a float64 array."""
+    if isinstance(value, (float, int)):
+        return np.float64(value)
+    array = np.asarray(value, dtype=np.float64)
+    return array[()] if array.ndim == 0 else array
+
+
+def _check_shapes(values, shapes, names):
+    """Check each value against its declared shape, binding named dimensions on first use."""
+    bound = {}
+    for value, shape, name in zip(values, shapes, names):
+        actual = np.shape(value)
+        expected = "a scalar" if shape == () else str(shape).replace("'", "")
+        if len(actual) != len(shape):
+            raise ValueError(f"{name} has shape {actual}, expected {expected}")
+        for size, dim in zip(actual, shape):
+            if isinstance(dim, str) and dim.isidentifier() and dim not in bound:
+                bound[dim] = (size, name)
+            want, source = (dim, None) if isinstance(dim, int) else bound.get(dim, (size, None))
+            if size != want:
+                known = f" with {dim} = {want} from {source}" if source else ""
+                raise ValueError(f"{name} has shape {actual}, expected {expected}{known}")
+            if size < MINIMUM_SIZES.get(dim, 0):
+                raise ValueError(f"{name} has shape {actual}, but the function's indexing "
+                                 f"needs {dim} >= {MINIMUM_SIZES[dim]}")
+
+
+def _finish_arrays(results, likes, inputs):
+    """Results as floats (scalars) or fresh float64 arrays, each partial with the shape of
+    its input (the one in likes; None: the result's own shape)."""
+    finished = []
+    for result, like in zip(results, likes):
+        shape = np.shape(result if like is None else like)
+        if shape == ():
+            finished.append(float(result))
+            continue
+        array = np.asarray(result, dtype=np.float64)
+        if (array.shape != shape or array.base is not None or not array.flags.writeable
+                or any(array is other for other in (*inputs, *finished))):
+            array = np.array(np.broadcast_to(array, shape))
+        finished.append(array)
+    return tuple(finished)
+
+
+def _units(value):
+    """One cotangent per entry of value: 1 at that entry, 0 elsewhere."""
+    for position in np.ndindex(np.shape(value)):
+        unit = np.zeros(np.shape(value))
+        unit[position] = 1.0
+        yield unit
+
+
+def _jacobians(rows, value, inputs):
+    """The vjp rows stacked into one array per input, shaped value + input."""
+    return tuple(np.reshape(np.array([row[k] for row in rows]), np.shape(value) + np.shape(x))
+                 for k, x in enumerate(inputs))
+
+
+def _finish(results, inputs):
+    """Give every result the inputs' broadcast shape: floats for scalars, fresh arrays else."""
+    if all(type(value) is np.float64 for value in inputs):
+        return tuple(float(result) for result in results)
+    shape = np.broadcast_shapes(*(np.shape(value) for value in inputs))
+    if shape == ():
+        return tuple(float(result) for result in results)
+    seen = {id(value) for value in inputs}
+    finished = []
+    for result in results:
+        result = np.asarray(result, dtype=np.float64)  # a constant result is an int
+        if result.shape != shape or id(result) in seen:
+            result = np.array(np.broadcast_to(result, shape))
+        seen.add(id(result))
+        finished.append(result)
+    return tuple(finished)
+
+# ---- a branching function at arrays: one point at a time ---------------------------------
+
+
+def _pointwise(function):
+    """Evaluate function one point at a time where an input is an array (a branch takes one
+    way per point); the value and every partial then have the broadcast shape."""
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def each(*args, **kwargs):
+        values = [np.asarray(value, dtype=np.float64)
+                  for value in signature.bind(*args, **kwargs).args]
+        if all(value.ndim == 0 for value in values):
+            return function(*args, **kwargs)
+        values = np.broadcast_arrays(*values)
+        shape = values[0].shape
+        points = [function(*(value[index] for value in values)) for index in np.ndindex(shape)]
+        if not points:  # an empty array: the results' structure from one point
+            with np.errstate(all="ignore"):
+                points = [function(*(np.float64(0.0) for _ in values))]
+        return _gathered(points, shape)
+
+    return each
+
+
+def _gathered(points, shape):
+    """Per-point results (numbers, or tuples of them) as fresh arrays of one shape."""
+    if isinstance(points[0], tuple):
+        return tuple(_gathered([point[k] for point in points], shape)
+                     for k in range(len(points[0])))
+    return np.reshape(np.array(points, dtype=np.float64)[:int(np.prod(shape))], shape)
+
+# ---- what registry entries call (the entry names its function: ``helper``) ----------------
+# The first argument of _add_at must be an accumulator that nothing else holds: the reverse
+# pass starts it with zeros_like (never shared by CSE) and passes it only to add_at.
+
+
+def _add_at(total, index, values):
+    """total[index] += values, in place: total is an accumulator that nothing else holds."""
+    total[index] += values
+    return total
+
+
+def _concat_part(whole, parts, axis, k):
+    """The k-th piece of whole along axis, the pieces sized like parts: the adjoint of concat."""
+    start = sum(np.shape(part)[axis] for part in parts[:k])
+    index = (slice(None),) * axis + (slice(start, start + np.shape(parts[k])[axis]),)
+    return whole[index]
+
+
+def _log_softmax(x, axis=-1):
+    """x - logsumexp(x) over axis, without overflow."""
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def _logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) over axis, without overflow: the largest entry is factored out."""
+    top = np.max(x, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    total = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
+    return total if keepdims else np.squeeze(total, axis=axis)
+
+
+def _scatter(values, shape, index):
+    """Zeros of the given shape with values at index: the adjoint of indexing."""
+    result = np.zeros(shape)
+    result[index] = values
+    return result
+
+
+def _softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) over axis, without overflow."""
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _whole(value):
+    """A loop bound or an index passed in as a number: it must be a whole number."""
+    whole = int(value)
+    if whole != value:
+        raise ValueError(f"a loop bound or an index must be a whole number, got {value}")
+    return whole
+
+# ---- keyword arguments under the source's names ------------------------------------------
+
+
+def _with_source_names(function):
+    """Accept keyword arguments under the source's names (RENAMED)."""
+    renamed = RENAMED
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        return function(*args, **{renamed.get(key, key): value for key, value in kwargs.items()})
+
+    return call
+
+
+#: Every runtime function by name, in the order a generated module defines them.
+FUNCTIONS = {name: value for name, value in tuple(globals().items())
+             if inspect.isfunction(value) and value.__module__ == __name__}
