@@ -139,14 +139,6 @@ def _gathered(points, shape):
     return np.reshape(np.array(points, dtype=np.float64)[:int(np.prod(shape))], shape)
 
 # ---- what registry entries call (the entry names its function: ``helper``) ----------------
-# The first argument of _add_at must be an accumulator that nothing else holds: the reverse
-# pass starts it with zeros_like (never shared by CSE) and passes it only to add_at.
-
-
-def _add_at(total, index, values):
-    """total[index] += values, in place: total is an accumulator that nothing else holds."""
-    total[index] += values
-    return total
 
 
 def _concat_part(whole, parts, axis, k):

@@ -120,7 +120,7 @@ def test_the_reverse_loop_reads_a_tape_the_forward_loop_filled() -> None:
     gradient = source[source.index("def gradient"):source.index("def vjp")]
     assert "for t in range(1, T):" in gradient and "for t in reversed(range(1, T)):" in gradient
     assert "= [None] * (T - 1)" in gradient
-    assert "_add_at(" in gradient  # a[t]'s adjoint goes straight into its entry
+    assert "a_bar[t] += " in gradient  # a[t]'s adjoint goes straight into its entry
 
 
 # ---- branches ---------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ from gradgen.ir.primitives import REGISTRY, shape_text
 from gradgen.ir.primitives.arrays import index_requirements
 from gradgen.ir.primitives.branches import cond_parts
 from gradgen.ir.primitives.loops import loop_items, loop_parts
-from gradgen.ir.printing import grad_of_text, operand, python_expr, value_operand
+from gradgen.ir.printing import grad_of_text, operand, statement, value_operand
 from gradgen.version import __version__
 
 #: Module-level names of the generated module (see `naming.module_globals`).
@@ -430,7 +430,7 @@ def _units(graph: Graph, names: dict[Var, str], depth: int, prefix: str,
         elif edge.prim == "call" and edge.output.dtype == "tuple":
             unit = call_lines(edge, names, depth, items.get(edge.output, {}))
         else:
-            unit = [Line(names[edge.output], python_expr(edge, names), None, depth)]
+            unit = [Line(target, expr, None, depth) for target, expr in statement(edge, names)]
         if comment and unit:
             unit[0] = Line(unit[0].target, unit[0].expr, comment, unit[0].depth)
         units.append(unit)

@@ -56,6 +56,16 @@ def _float64(var: Var, names: dict[Var, str]) -> str:
     return f"np.float64({text[1:-1] if text.startswith('(-') else text})"
 
 
+def statement(edge: Edge, names: dict[Var, str]) -> list[tuple[str | None, str]]:
+    """The generated statements computing ``edge``'s output, as ``(target, expression)``:
+    one assignment, or an update in place (no target: ``x_bar += t``) followed, where the
+    output's name is not the accumulator's, by the output taking it over."""
+    if not REGISTRY[edge.prim].updates:
+        return [(names[edge.output], python_expr(edge, names))]
+    total, result = names[edge.inputs[0]], names[edge.output]
+    return [(None, python_expr(edge, names))] + ([(result, total)] if result != total else [])
+
+
 def python_expr(edge: Edge, names: dict[Var, str]) -> str:
     """The generated NumPy expression computing ``edge``'s output.
 

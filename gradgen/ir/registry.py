@@ -84,6 +84,8 @@ class Primitive:
     fresh: bool = False  # makes a new array that is then written in place: never shared (CSE)
     block: bool = False  # holds graphs of its own; its NumPy callable runs them with ``run``
     safe: bool = False  # never raises on inputs its shape rule accepts (elementwise ones never do)
+    updates: bool = False  # its text is a statement adding into its first argument in place
+    #                         (``{0} += {1}``); the output is that argument, updated
     commutative: bool = False  # its two arguments may be swapped (CSE shares p+q and q+p)
     integer_closed: bool = False  # whole numbers give a whole number (t - 1 of an index is one)
 

@@ -228,21 +228,27 @@ primitive("concat_part",
 
 # ---- accumulating in place (a loop's reverse adds each step's adjoint into one array) --------
 # The first argument of add_at and add_into must be an accumulator that nothing else holds: the
-# reverse pass starts it with zeros_like (never shared by CSE) and passes it only to these. The
-# interpreter's values are shared, so its add_at adds into a copy.
+# reverse pass starts it with zeros_like (never shared by CSE) and passes it only to these, so
+# the generated code updates it in place (``a_bar[t] += g``). The interpreter's values are
+# shared, so its add_at adds into a copy.
 
-primitive("add_at",
-          lambda a, p: f"_add_at({a[0]}, np.s_[{index_text(p['index'], a[2:])}], {a[1]})",
-          lambda total, v, *at, index: runtime._add_at(np.array(total, dtype=float),
-                                                       python_index(index, at), v), None,
+
+def _added_at(total: Any, v: Any, index: Index, at: tuple[Any, ...]) -> Any:
+    result = np.array(total, dtype=float)
+    result[python_index(index, at)] += v
+    return result
+
+
+primitive("add_at", lambda a, p: f"{a[0]}[{index_text(p['index'], a[2:])}] += {a[1]}",
+          lambda total, v, *at, index: _added_at(total, v, index, at), None,
           lambda b, g, y, total, v, *at, index: ((g, b.getitem(g, *at, index=index))
                                                  + (None,) * len(at)),
-          ((-3.0, 3.0),) * 2, variadic=True, internal=True, helper="_add_at",
+          ((-3.0, 3.0),) * 2, variadic=True, internal=True, updates=True,
           shape=lambda total, v, *at, index: total,
           cases=((((5,), (2,)), {"index": (("slice", 1, 3, None),)}),
                  (((3, 4), (3,)), {"index": (("slice", None, None, None), 1)})))
-primitive("add_into", "np.add({0}, {1}, out={0})", np.add, None,
-          lambda b, g, y, total, term: (g, g), ((-3.0, 3.0),) * 2, internal=True,
+primitive("add_into", "{0} += {1}", np.add, None,
+          lambda b, g, y, total, term: (g, g), ((-3.0, 3.0),) * 2, internal=True, updates=True,
           shape=lambda total, term: total, cases=((((2, 3), (2, 3)), {}),))
 primitive("zeros_like", "np.zeros(np.shape({0}))", lambda like: np.zeros(np.shape(like)), None,
           None, internal=True, shape=lambda like: like, fresh=True)
