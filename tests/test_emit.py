@@ -372,3 +372,26 @@ def test_golden_blocks(name, golden) -> None:
     file, options = BLOCK_GOLDENS[name]
     path = Path(__file__).resolve().parent.parent / "examples" / file
     golden(name, compile_source(path.read_text("utf-8"), file, **options).source)
+
+
+@pytest.mark.parametrize("path", sorted(Path("examples").glob("*.txt")), ids=lambda p: p.name)
+def test_generated_lines_fit_in_100_columns(path) -> None:
+    """Every generated line is wrapped at 100 columns; only the user's own source, quoted in a
+    docstring, keeps its lines as written."""
+    text = path.read_text(encoding="utf-8")
+    for checkpoint in (None, "sqrt"):
+        source = compile_source(text, path.name, checkpoint=checkpoint).source
+        long = [line for line in source.splitlines()
+                if len(line) > 100 and line.strip() not in text]
+        assert long == []
+
+
+def test_a_long_call_goes_on_aligned_under_its_first_argument() -> None:
+    from gradgen.emit.blocks import Line
+
+    line = Line("a, b", "f(x1, g(x2, x3), x4, x5)", None, 1)
+    assert line.code(100) == "a, b = f(x1, g(x2, x3), x4, x5)"
+    indent = " " * 8  # the body of a function, one level in: what the template adds
+    assert line.code(24) == "a, b = f(x1, g(x2, x3),\n" + indent + " " * 9 + "x4, x5)"
+    assert Line("y", "x1 + x2 + x3", None, 0).code(5) == "y = x1 + x2 + x3"  # not a call
+    assert Line("y", "f(x)[0] + g(y)", None, 0).code(5) == "y = f(x)[0] + g(y)"

@@ -50,6 +50,39 @@ class Line:
     comment: str | None = None
     depth: int = 0
 
+    def code(self, width: int) -> str:
+        """``target = expr`` (or ``expr``); a call too long for ``width`` columns goes on with
+        its arguments aligned under the first, as many to a line as fit."""
+        head = f"{self.target} = " if self.target else ""
+        parts = _call_parts(self.expr)
+        if len(head + self.expr) <= width or parts is None:
+            return head + self.expr
+        opening = f"{head}{parts[0]}("
+        lines, column = [opening], len(opening)
+        for k, arg in enumerate(parts[1]):
+            text = arg + ("," if k < len(parts[1]) - 1 else ")")
+            if len(lines[-1]) + len(text) + 1 > width and lines[-1] != opening:
+                lines.append(" " * (column - 1))
+            lines[-1] += ("" if lines[-1] == opening else " ") + text
+        indent = "    " * (self.depth + 1)
+        return f"\n{indent}".join(line.rstrip() for line in lines)
+
+
+def _call_parts(expr: str) -> tuple[str, list[str]] | None:
+    """``f(a, g(b, c))`` as ``("f", ["a", "g(b, c)"])``; None if ``expr`` is not one call."""
+    opened = expr.find("(")
+    if opened <= 0 or not expr.endswith(")") or not expr[:opened].replace(".", "_").isidentifier():
+        return None
+    args, depth, start = [], 0, opened + 1
+    for position, char in enumerate(expr[opened:-1], opened):
+        depth += (char in "([{") - (char in ")]}")
+        if depth == 0:
+            return None  # the first parenthesis closes before the end: not one call
+        if depth == 1 and char == ",":
+            args.append(expr[start:position].strip())
+            start = position + 1
+    return expr[:opened], [*args, expr[start:-1].strip()]
+
 
 #: Collisions mended one value at a time before every value gets a name of its own.
 RENAMES = 8

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import textwrap
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -130,8 +131,8 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
         "shapes": _tuple_text(_tuple_literal(var.shape) for var in forward.inputs),
         "value_shape": _tuple_literal(forward.outputs[0].shape),
         "minimum_sizes": repr(_minimum_sizes(forward)),
-        "declared": ", ".join(f"{var.name} {_shape_text(var.shape)}" for var in forward.inputs),
-        "functions": functions,
+        "declared": _declared(forward.inputs),
+        "functions": functions, "width": LINE_WIDTH + 4,
         "runtime": _runtime((forward, derivative), arrays, array_valued, bool(pointwise)),
         "aliases": _aliases(forward.name, array_valued),
         "renamed": renamed, "with_source_names": _with_source_names(renamed),
@@ -242,7 +243,7 @@ def _call_text(head: str, args: list[str]) -> str:
     """``head(a, b)`` on one line, or with one argument per continuation line if too long (in
     a function's body, indented by four columns)."""
     line = f"{head}({', '.join(args)})"
-    if len(line) + 4 <= LINE_WIDTH:
+    if len(line) <= LINE_WIDTH:
         return line
     return f"{head}(\n        " + ",\n        ".join(args) + ")"
 
@@ -350,6 +351,17 @@ def _helpers(*graphs: Graph) -> set[str]:
             used.add(edge.prim)
             pending += subgraphs(edge)
     return {REGISTRY[prim].helper for prim in used if REGISTRY[prim].helper}
+
+
+def _declared(inputs: tuple[Var, ...]) -> str:
+    """The docstring's paragraph on the inputs' shapes, wrapped at the line width."""
+    shapes = ", ".join(f"{var.name}\N{NO-BREAK SPACE}"
+                       + _shape_text(var.shape).replace(" ", "\N{NO-BREAK SPACE}")
+                       for var in inputs)  # a shape is never broken across lines
+    text = textwrap.fill(f"Inputs and their declared shapes: {shapes}. Named dimensions are "
+                         "bound by the arrays passed in and must agree; a mismatch raises "
+                         "ValueError.", LINE_WIDTH)
+    return text.replace("\N{NO-BREAK SPACE}", " ")
 
 
 def _shape_text(shape: tuple) -> str:
