@@ -78,7 +78,7 @@ class Primitive:
     shape: Callable[..., Shape] = broadcast  # input shapes and parameters -> output shape
     keywords: dict[str, Any] = field(default_factory=dict)  # language keyword -> default
     cases: tuple[Case, ...] = ()  # array test cases (elementwise ones are tested generically)
-    helper: str | None = None  # the `gradgen.runtime` function its text calls (copied into a module)
+    helper: str | None = None  # the `gradgen.runtime` function its text calls (copied in)
     internal: bool = False  # made by the compiler only (adjoints, dimensions), not the language
     variadic: bool = False  # any number of arguments (of the one kind in ``args``)
     fresh: bool = False  # makes a new array that is then written in place: never shared (CSE)
