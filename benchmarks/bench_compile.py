@@ -35,8 +35,9 @@ from gradgen.differentiate.reverse import reverse_mode
 from gradgen.emit.module import emit_module
 from gradgen.frontend.lower import lower
 from gradgen.frontend.parser import parse
-from gradgen.ir.graph import check, has_arrays, has_loops
+from gradgen.ir.graph import has_arrays, has_loops
 from gradgen.ir.optimize import optimize
+from gradgen.ir.verify import check
 from gradgen.pipeline import build_forward, collector_paused, compile_source
 from gradgen.tools.compare import best_call_time
 from gradgen.tools.compare import format_seconds as seconds
