@@ -1,0 +1,177 @@
+"""Front end, lowering: ``if`` statements — a real branch on a number, a selection on an array.
+
+A branch's sides are each lowered into a graph of their own (its `BranchScope`, see `scopes`);
+closing it adds one ``cond`` edge, whose results are the variables both sides assign, or either
+side and known before. A selection (an array condition, a straight-line graph, or branches
+nested too deep) lowers both sides in copies of the environment and merges every variable they
+assign with ``where``. A name assigned in only one side does not live on after the ``if``.
+"""
+
+from __future__ import annotations
+
+from gradgen.frontend.lower_apply import kind_of
+from gradgen.frontend.lower_expressions import evaluate
+from gradgen.frontend.lower_names import lookup_name, outside_value
+from gradgen.frontend.scopes import BranchScope, Frame, FunctionScope, Selection
+from gradgen.frontend.syntax import If, Name
+from gradgen.ir.builder import GraphBuilder, as_params
+from gradgen.ir.graph import Edge, Graph, Var
+from gradgen.ir.primitives.branches import cond_params
+from gradgen.ir.primitives.loops import MAX_NESTING
+
+Sides = tuple[dict[str, Name], dict[str, Name]]
+
+
+def open_branch(scope: FunctionScope, statement: If) -> Frame:
+    """Start lowering an ``if``: a real branch on a number, a selection on an array."""
+    test = evaluate(scope, statement.test, None)
+    if test.dtype != "bool":
+        scope.fail("'if' expects a condition such as 'x > 0', got a number", statement.test[-1])
+    if test.shape or scope.program.straight_line or len(scope.blocks) >= MAX_NESTING:
+        return open_selection(scope, Selection(statement, test, scope.env))
+    branch = BranchScope(scope.builder, scope.env, GraphBuilder(), statement, test=test)
+    scope.enter(branch, {})
+    scope.assigned.append({})
+    return Frame(iter(statement.body), lambda: open_else(scope, branch))
+
+
+def open_else(scope: FunctionScope, branch: BranchScope) -> Frame:
+    """The ``then`` side is lowered: keep it, and lower the ``else`` side into a graph of its
+    own."""
+    branch.then_env, branch.then_edges = scope.env, scope.builder.edges
+    scope.builder, scope.env = GraphBuilder(), {}
+    scope.assigned.append({})
+    return Frame(iter(branch.statement.orelse), lambda: close_branch(scope, branch))
+
+
+def close_sides(scope: FunctionScope) -> Sides:
+    """The names each side of the ``if`` just lowered assigns (at any depth), with where
+    first; the enclosing block assigns them too."""
+    orelse, then = scope.assigned.pop(), scope.assigned.pop()
+    for side in (then, orelse):
+        for name, target in side.items():
+            scope.assigned[-1].setdefault(name, target)
+    return then, orelse
+
+
+def note_block_locals(scope: FunctionScope, sides: Sides, kept: list[str]) -> None:
+    """Names the sides of an ``if`` assign that do not live on after it."""
+    for side in sides:
+        for name, first in side.items():
+            if name not in kept:
+                scope.block_locals[name] = (first, "in only one side of the 'if'")
+
+
+# ---- branches --------------------------------------------------------------------------------
+
+def close_branch(scope: FunctionScope, branch: BranchScope) -> None:
+    """Both sides are lowered: add the cond edge and its results to the enclosing graph."""
+    envs = (branch.then_env, scope.env)
+    else_edges = scope.builder.edges
+    sides = close_sides(scope)
+    names = branch_results(scope, branch, sides, envs)
+    outputs = side_outputs(scope, branch, names, envs)
+    scope.leave()
+    note_block_locals(scope, sides, names)
+    cond = emit_cond(scope, branch, else_edges, outputs)
+    for k, (name, var) in enumerate(zip(names, outputs[0])):
+        scope.env[name] = scope.builder.take(cond, k, var, name)
+
+
+def emit_cond(scope: FunctionScope, branch: BranchScope, else_edges: list[Edge],
+              outputs: tuple[list[Var], list[Var]]) -> Var:
+    """The ``cond`` edge of a closed branch, in the enclosing graph."""
+    inputs = tuple(branch.invariants.values())
+    function = scope.program.entry.name.text
+    then = Graph(f"{function}_then", inputs, tuple(branch.then_edges), tuple(outputs[0]))
+    orelse = Graph(f"{function}_else", inputs, tuple(else_edges), tuple(outputs[1]))
+    return scope.builder.emit("cond", (branch.test, *branch.invariants), None,
+                              as_params(cond_params(then, orelse, len(outputs[0]))))
+
+
+def branch_results(scope: FunctionScope, branch: BranchScope, sides: Sides,
+                   envs: tuple[dict[str, Var], ...]) -> list[str]:
+    """The variables an ``if`` gives: those both sides assign, or either side and known
+    before."""
+    known = [branch.outer_env, *(block.outer_env for block in scope.blocks[:-1])]
+    assigned = [[name for name in side if name in env] for side, env in zip(sides, envs)]
+    return [name for name in dict.fromkeys([*assigned[0], *assigned[1]])
+            if all(name in side for side in assigned) or any(name in env for env in known)]
+
+
+def side_outputs(scope: FunctionScope, branch: BranchScope, names: list[str],
+                 envs: tuple[dict[str, Var], ...]) -> tuple[list[Var], list[Var]]:
+    """Each side's values of ``names``, of the same shape and kind on both sides."""
+    outputs: tuple[list[Var], list[Var]] = ([], [])
+    for name in names:
+        then, orelse = matched(scope, branch, name, *(side_value(scope, env, name)
+                                                      for env in envs))
+        outputs[0].append(then)
+        outputs[1].append(orelse)
+    return outputs
+
+
+def matched(scope: FunctionScope, branch: BranchScope, name: str, then: Var,
+            orelse: Var) -> tuple[Var, Var]:
+    """The two sides' values of ``name``, of the same shape and kind (a whole number on one
+    side only becomes a number)."""
+    if then.dtype != orelse.dtype:  # N: int on one side only
+        then, orelse = to_float(branch.builder, then), to_float(scope.builder, orelse)
+    if then.shape != orelse.shape or then.dtype != orelse.dtype:
+        scope.fail(f"'{name}' has {kind_of(then)} after the 'if' side and {kind_of(orelse)} "
+                   "after the 'else' side; give it the same in both", branch.statement)
+    return then, orelse
+
+
+def side_value(scope: FunctionScope, env: dict[str, Var], name: str) -> Var:
+    """A side's value of ``name``: its own, or the outside value brought in (a side that leaves
+    the name alone passes it on)."""
+    return env.get(name) or outside_value(scope, name)
+
+
+def to_float(builder: GraphBuilder, var: Var) -> Var:
+    return builder.emit("to_float", (var,)) if var.dtype == "int" else var
+
+
+# ---- selections ------------------------------------------------------------------------------
+
+def open_selection(scope: FunctionScope, selection: Selection) -> Frame:
+    """Lower an ``if`` as a selection: each side in its own copy of the environment, then
+    ``where`` for every variable the sides assign."""
+    scope.env = dict(selection.before)
+    scope.assigned.append({})
+    return Frame(iter(selection.statement.body), lambda: open_selection_else(scope, selection))
+
+
+def open_selection_else(scope: FunctionScope, selection: Selection) -> Frame:
+    selection.then_env, scope.env = scope.env, dict(selection.before)
+    scope.assigned.append({})
+    return Frame(iter(selection.statement.orelse), lambda: merge_sides(scope, selection))
+
+
+def merge_sides(scope: FunctionScope, selection: Selection) -> None:
+    else_env, merged = scope.env, dict(selection.before)
+    kept = []
+    for name in {**selection.then_env, **else_env}:
+        value = merged_value(scope, selection, else_env, merged, name)
+        if value is not None:
+            kept.append(name)
+            merged[name] = value
+    scope.env = merged
+    note_block_locals(scope, close_sides(scope), kept)
+
+
+def merged_value(scope: FunctionScope, selection: Selection, else_env: dict[str, Var],
+                 merged: dict[str, Var], name: str) -> Var | None:
+    """``name`` after the ``if``: the value both sides give, or ``where(test, then, else)``;
+    None where it does not live on (assigned on one side only, unknown before)."""
+    then, orelse = selection.then_env.get(name), else_env.get(name)
+    if then is None or orelse is None:  # a side that leaves it alone passes on the
+        scope.env = merged              # value from before (inside a block: an input)
+        known = lookup_name(scope, name)
+        then, orelse = then or known, orelse or known
+    before = selection.before.get(name)
+    if then is None or orelse is None or (then is before and orelse is before):
+        return None
+    return then if then is orelse else scope.builder.emit("where", (selection.test, then,
+                                                                   orelse), name)

@@ -1,0 +1,189 @@
+"""Front end, lowering: calls of the language's functions, checked against the registry.
+
+A call names a primitive (or one of its other spellings), a function of the language that is
+sugar for primitives (``log(x, base)``, ``max(x)``), a constructor whose arguments are static
+shapes (``zeros``, ``eye``, ``reshape``), a join of a tuple of arrays (``stack``, ``concat``), or
+one of the file's own functions (`lower_helpers`). The known function, the number of arguments,
+the keyword arguments and numbers versus conditions are checked here.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from gradgen.frontend.lower_apply import apply, emit
+from gradgen.frontend.lower_helpers import call_helper, is_helper_call
+from gradgen.frontend.lower_static import (
+    Keyword,
+    Operand,
+    Tuple,
+    as_node,
+    size,
+    static_axis,
+    static_bool,
+    static_int,
+    static_shape,
+)
+from gradgen.frontend.scopes import FunctionScope
+from gradgen.frontend.syntax import Item
+from gradgen.ir.graph import Shape, Var
+from gradgen.ir.primitives import FUNCTIONS, REGISTRY, shape_text
+
+#: Functions of the language that are not primitives of their own: name -> allowed arities.
+SUGAR_ARITIES = {"log": (1, 2), "max": (1, 2), "min": (1, 2)}
+#: Other spellings of primitives.
+ALIASES = {"maximum": "max", "minimum": "min", "dot": "matmul"}
+#: ``max(x)`` and ``min(x)`` with one argument are reductions.
+REDUCTIONS = {"max": "amax", "min": "amin"}
+#: Functions whose arguments are static shapes: name -> number of arguments.
+CONSTRUCTORS = {"zeros": 1, "ones": 1, "eye": 1, "reshape": 2}
+#: Functions joining a tuple of arrays along an axis.
+JOINS = ("stack", "concat")
+
+Keywords = dict[str, Operand]
+
+
+def call(scope: FunctionScope, item: Item, args: list[Operand], name: str | None) -> Var:
+    """A call of ``item.text`` with ``args`` (keyword arguments after the positional ones)."""
+    function = item.text
+    positional = [(v, i) for v, i in args if not isinstance(v, Keyword)]
+    keywords = {v.name: (v.value, v.item) for v, _ in args if isinstance(v, Keyword)}
+    if function in CONSTRUCTORS and function not in scope.env:
+        return construct(scope, item, positional, keywords, name)
+    if function in JOINS and function not in scope.env:
+        return join(scope, item, positional, keywords, name)
+    if is_helper_call(scope, function):
+        return call_helper(scope, item, positional, keywords, name)
+    if function == "log" and len(positional) == 2 and not keywords:
+        return log_base(scope, item, positional, name)
+    return call_primitive(scope, item, positional, keywords, name)
+
+
+def log_base(scope: FunctionScope, item: Item, positional: list[Operand],
+             name: str | None) -> Var:
+    """``log(x, base)``: ``log(x) / log(base)``."""
+    value, base = positional
+    logs = (apply(scope, "log", item, [value], None), apply(scope, "log", item, [base], None))
+    return scope.builder.emit("div", logs, name or scope.program.temporary())
+
+
+def call_primitive(scope: FunctionScope, item: Item, positional: list[Operand],
+                   keywords: Keywords, name: str | None) -> Var:
+    prim = resolve(scope, item, len(positional))
+    entry = REGISTRY[prim]
+    check_count(scope, item, len(positional), SUGAR_ARITIES.get(item.text, (entry.arity,)))
+    params = keyword_params(scope, item, entry.keywords, keywords, positional[0])
+    return apply(scope, prim, item, positional, name, params)
+
+
+def resolve(scope: FunctionScope, item: Item, count: int) -> str:
+    """The primitive that a call of ``item.text`` with ``count`` arguments applies."""
+    function = ALIASES.get(item.text, item.text)
+    if function in REDUCTIONS and count == 1:
+        return REDUCTIONS[function]
+    if function not in FUNCTIONS and item.text not in ALIASES:
+        scope.fail(unknown_function_message(scope, item.text), item)
+    return function
+
+
+def unknown_function_message(scope: FunctionScope, function: str) -> str:
+    if function in scope.env:
+        return f"'{function}' is not a function; to multiply, write '{function}*(...)'"
+    message = f"unknown function '{function}'"
+    names = list(FUNCTIONS) + list(ALIASES) + list(CONSTRUCTORS) + list(JOINS)
+    guess = difflib.get_close_matches(function, names, n=1)
+    return message + (f" — did you mean '{guess[0]}'?" if guess else "")
+
+
+def check_count(scope: FunctionScope, item: Item, count: int, expected: tuple[int, ...]) -> None:
+    """A call of ``item`` has one of the ``expected`` numbers of arguments."""
+    if count not in expected:
+        counts = " or ".join(map(str, expected))
+        plural = "" if expected == (1,) else "s"
+        scope.fail(f"{item.text} takes {counts} argument{plural}, got {count}", item)
+
+
+# ---- keyword arguments -----------------------------------------------------------------------
+
+def keyword_params(scope: FunctionScope, item: Item, allowed: dict[str, Any], given: Keywords,
+                   first: Operand | None) -> dict[str, Any]:
+    """The parameters of a call: its keyword arguments, normalised, over the defaults."""
+    check_keywords(scope, item, allowed, given)
+    if not allowed or first is None:
+        return {}
+    target = as_node(scope, *first, item.text)
+    if not target.shape:
+        scope.fail(f"{item.text} of a scalar: declare the input's shape in the signature, "
+                   "e.g. 'x: (n,)'", first[1])
+    params = {**allowed, **{key: value for key, (value, _) in given.items()}}
+    return static_params(scope, item, params, given, target.shape)
+
+
+def static_params(scope: FunctionScope, item: Item, params: dict[str, Any], given: Keywords,
+                  shape: Shape) -> dict[str, Any]:
+    """``keepdims`` as True or False, ``axis`` as the sorted axes of ``shape`` it names."""
+    where = {key: value_item for key, (_, value_item) in given.items()}
+    if "keepdims" in params:
+        params["keepdims"] = static_bool(scope, params["keepdims"], where.get("keepdims", item))
+    single = "keepdims" not in params  # softmax: one axis
+    params["axis"] = static_axis(scope, params["axis"], where.get("axis", item), shape, single)
+    return params
+
+
+def check_keywords(scope: FunctionScope, item: Item, allowed: dict[str, Any],
+                   given: Keywords) -> None:
+    for key, (_, value_item) in given.items():
+        if key not in allowed:
+            takes = f"; it takes {', '.join(allowed)}" if allowed else ""
+            scope.fail(f"{item.text} has no keyword argument '{key}'{takes}", value_item)
+
+
+# ---- constructors and joins ------------------------------------------------------------------
+
+def construct(scope: FunctionScope, item: Item, positional: list[Operand], keywords: Keywords,
+              name: str | None) -> Var:
+    """``zeros(shape)``, ``ones(shape)``, ``eye(n)``, ``reshape(x, shape)``."""
+    function = item.text
+    check_keywords(scope, item, {}, keywords)
+    check_count(scope, item, len(positional), (CONSTRUCTORS[function],))
+    shape, dims = static_shape(scope, *positional[-1])
+    if function == "eye":
+        shape = square(scope, shape, positional[0][1])
+    inputs = tuple(dims)
+    if function == "reshape":
+        inputs = (reshaped(scope, positional, shape), *inputs)
+    return emit(scope, function, item, inputs, name, {"shape": shape})
+
+
+def square(scope: FunctionScope, shape: Shape, item: Item) -> Shape:
+    """``eye(n)``'s shape ``(n, n)``."""
+    if len(shape) != 1:
+        scope.fail("eye takes the size n of the n×n identity", item)
+    return shape * 2
+
+
+def reshaped(scope: FunctionScope, positional: list[Operand], shape: Shape) -> Var:
+    """The array ``reshape(x, shape)`` reshapes, with as many entries as ``shape``."""
+    target = as_node(scope, *positional[0], "reshape")
+    if size(target.shape) != size(shape):
+        scope.fail(f"reshape of {shape_text(target.shape)} to {shape_text(shape)}: the sizes "
+                   "differ", positional[1][1])
+    return target
+
+
+def join(scope: FunctionScope, item: Item, positional: list[Operand], keywords: Keywords,
+         name: str | None) -> Var:
+    """``stack((a, b), axis=0)``, ``concat((a, b), axis=0)``."""
+    function = item.text
+    keyword_params(scope, item, {"axis": 0}, keywords, None)
+    group = positional[0][0] if len(positional) == 1 else None
+    if not isinstance(group, Tuple) or not group.elements:
+        scope.fail(f"{function} takes a tuple of arrays: {function}((a, b), axis=0)", item)
+    parts = tuple(as_node(scope, value, part_item, function) for value, part_item in group.elements)
+    axis_value, axis_item = keywords.get("axis", (None, item))
+    axis = 0 if axis_value is None else static_int(scope, axis_value, axis_item, "an axis")
+    rank = len(parts[0].shape) + (function == "stack")
+    if -rank <= axis < 0:
+        axis += rank
+    return emit(scope, function, item, parts, name, {"axis": axis})
