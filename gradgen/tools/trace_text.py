@@ -1,0 +1,177 @@
+"""Tools stage: how the trace tables are written, as the lecture notes write them.
+
+Numbers as the notes print them (``11.652``, ``-0.959``, ``1.234e-05``), the names of adjoints
+(``v̄3``) and tangents (``v̇3``), and operations in infix notation with only the parentheses that
+precedence needs (``v̄2 * (1 / v0)``, ``10.693 - (-0.959)``). A printed expression is a `Text`:
+the text and the precedence of its outermost operation, so that an enclosing one knows whether
+to wrap it. `expressions` writes every node of a small graph (one edge's derivative) this way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from gradgen.ir.graph import Graph, Var
+from gradgen.ir.primitives import REGISTRY
+from gradgen.ir.printing import format_number
+
+BAR = "\u0304"  # combining macron: v̄, the adjoint
+DOT = "\u0307"  # combining dot above: v̇, the tangent
+
+Value = float | bool
+#: A printed expression and the precedence of its outermost operation.
+Text = tuple[str, int]
+#: How a node is written where it is not computed in the expression: by name or by number.
+Leaf = Callable[[Var], Text]
+
+ATOM = 10  # a name, a number, a call: never wrapped
+_NEGATION = 7
+_NOT = 3
+_COMPARISON = 4
+#: How tightly each infix operation binds, loosest first, as the parser reads them (its table is
+#: private to the front end); each operation's symbol is the registry's.
+PRECEDENCE = {"or": 1, "and": 2, "lt": 4, "le": 4, "gt": 4, "ge": 4, "eq": 4, "ne": 4,
+              "add": 5, "sub": 5, "mul": 6, "div": 6, "pow": 8}
+
+
+# ---- numbers and names -----------------------------------------------------------------------
+
+def format_value(value: Value) -> str:
+    """A number as the notes print it: ``11.652``, ``1.716``, ``5.5``, ``10``, ``-0.959``.
+
+    Three decimals (trailing zeros dropped) from 0.1 up; four significant digits below
+    (``0.01234``, ``1.234e-05``); ``true``/``false`` for a condition.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    number = float(value)
+    if not math.isfinite(number):
+        return "nan" if math.isnan(number) else "inf" if number > 0 else "-inf"
+    return _finite(number)
+
+
+def _finite(number: float) -> str:
+    if number == 0:
+        return "0"
+    if number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    if 0.1 <= abs(number) < 1e15:
+        text = f"{number:.3f}".rstrip("0").rstrip(".")
+        return "0" if text == "-0" else text
+    return f"{number:.4g}"
+
+
+def _marked(name: str, mark: str) -> str:
+    """``name`` with a combining ``mark`` on the last letter of its leading letters:
+    ``v3`` → ``v̄3``, ``x1`` → ``x̄1``, ``f`` → ``f̄``."""
+    end = 0
+    while end < len(name) and name[end].isalpha():
+        end += 1
+    end = end or len(name)
+    return name[:end] + mark + name[end:]
+
+
+def barred(name: str) -> str:
+    """The adjoint's name: ``v3`` → ``v̄3``."""
+    return _marked(name, BAR)
+
+
+def dotted(name: str) -> str:
+    """The tangent's name: ``v3`` → ``v̇3``."""
+    return _marked(name, DOT)
+
+
+def _signed(text: str) -> Text:
+    """A number or constant; a negative one binds loosest (``10.693 - (-0.959)``)."""
+    return text, (0 if text.startswith("-") else ATOM)
+
+
+def leaf_number(value: Value) -> Text:
+    """A value written as a number."""
+    return _signed(format_value(value))
+
+
+def by_name(labels: dict[Var, str]) -> Leaf:
+    """Nodes written by their trace labels, constants by their symbol or value."""
+    return lambda var: constant_text(var) if var.is_const else (labels[var], ATOM)
+
+
+def constant_text(var: Var) -> Text:
+    """A constant as the source writes it: ``pi``, ``2``, ``0.5``, ``-1``."""
+    if var.symbol:
+        return var.symbol, ATOM
+    value = var.value
+    return _signed(format_number(value) if math.isfinite(value) else format_value(value))
+
+
+def by_number(values: dict[Var, Value]) -> Leaf:
+    """Nodes and constants written as their numbers."""
+    return lambda var: leaf_number(var.value if var.is_const else values[var])
+
+
+# ---- operations ------------------------------------------------------------------------------
+
+def render(prim: str, operands: list[Text]) -> Text:
+    """One operation on already printed operands, parenthesised by precedence."""
+    if prim in PRECEDENCE:
+        return _infix(prim, *operands)
+    if prim == "neg":
+        return "-" + _wrapped(operands[0], operands[0][1] <= _NEGATION), _NEGATION
+    if prim == "not":
+        return "not " + _wrapped(operands[0], operands[0][1] < _NOT), _NOT
+    return f"{prim}({', '.join(text for text, _ in operands)})", ATOM
+
+
+def _infix(prim: str, left: Text, right: Text) -> Text:
+    """``a op b``: ``^`` associates to the right, comparisons not at all, the rest to the left."""
+    prec = PRECEDENCE[prim]
+    if prim == "pow":
+        wrap_left, wrap_right = left[1] <= prec, right[1] < prec
+    else:
+        wrap_left = left[1] < prec or (prec == _COMPARISON and left[1] == _COMPARISON)
+        wrap_right = right[1] <= prec
+    symbol = REGISTRY[prim].operator
+    return f"{_wrapped(left, wrap_left)} {symbol} {_wrapped(right, wrap_right)}", prec
+
+
+def _wrapped(operand: Text, wrap: bool) -> str:
+    return f"({operand[0]})" if wrap else operand[0]
+
+
+def expressions(graph: Graph, leaves: dict[Var, Text], leaf: Leaf) -> dict[Var, Text]:
+    """Every node that ``graph``'s edges compute, written as an expression over ``leaves``
+    (nodes whose text is given; any other operand is written by ``leaf``). In order, so
+    without recursion."""
+    texts = dict(leaves)
+    for edge in graph.edges:
+        if edge.output not in texts:
+            texts[edge.output] = render(edge.prim, [texts[var] if var in texts else leaf(var)
+                                                    for var in edge.inputs])
+    return texts
+
+
+def join_terms(terms: Iterable[str]) -> str:
+    """``a + b``, with ``a + -b`` written ``a - b``."""
+    text = ""
+    for index, term in enumerate(terms):
+        if index == 0:
+            text = term
+        elif term.startswith("-") and (not term.startswith("-(") or _closes_at_end(term[1:])):
+            text += " - " + term[1:]
+        else:
+            text += " + " + term
+    return text
+
+
+def _closes_at_end(text: str) -> bool:
+    """Whether ``text`` is one parenthesised group: ``(a + b)``, not ``(a) * (b)``."""
+    depth = 0
+    for index, char in enumerate(text):
+        depth += char == "("
+        depth -= char == ")"
+        if depth == 0:
+            return index == len(text) - 1
+    return False
