@@ -142,9 +142,12 @@ def test_a_loop_is_a_cluster_around_its_body():
     (last,) = picture.into(outside["h"])  # the last step's height, out of the cluster
     assert picture.member[last] == "for s in range(N)"
     assert picture.nodes[last]["peripheries"] == "2"
-    # the body reads g and dt where they are drawn, outside; no box for the loop or its results
-    assert any(start == outside["g"] and picture.member[end] == "for s in range(N)"
+    # the body reads dt where it is drawn, outside (g only through g * dt, computed once before
+    # the loop); no box for the loop or its results
+    assert any(start == outside["dt"] and picture.member[end] == "for s in range(N)"
                for start, end, _ in picture.arrows)
+    assert not any(start == outside["g"] and picture.member[end] == "for s in range(N)"
+                   for start, end, _ in picture.arrows)
     assert not {"loop", "item"} & {a.get("label") for a in picture.nodes.values()}
     dashed = [arrow for arrow in picture.arrows if arrow[2].get("style") == "dashed"]
     assert len(dashed) == 5  # 0 and N to s, v0 to v, h0 to h_2, the last h out
