@@ -35,6 +35,7 @@ from gradgen.tools.compare import (
 )
 from gradgen.tools.graphviz import to_dot
 from gradgen.tools.trace import annotations, number_nodes, require_scalars, trace_report
+from gradgen.tools.trace_values import point_values
 from gradgen.version import __version__
 
 
@@ -230,11 +231,12 @@ def _run_ir(args: argparse.Namespace) -> None:
 
 
 def _run_graph(args: argparse.Namespace) -> None:
-    if args.at is not None and args.grad:
-        raise UsageError("--at labels the function's own graph; leave out --grad")
     graph = _graph(args, straight_line=True)
     values = adjoints = labels = None
-    if args.at is not None:  # numbered and labelled as `gradgen trace` prints them
+    if args.at is not None and args.grad:  # the gradient program's own values
+        require_scalars(graph)
+        values = point_values(graph, _point(graph, args.at))
+    elif args.at is not None:  # numbered and labelled as `gradgen trace` prints them
         require_scalars(graph)
         values, adjoints = annotations(graph, _point(graph, args.at))
         labels = number_nodes(graph).labels

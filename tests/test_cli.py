@@ -249,7 +249,10 @@ def test_graph_at_labels_values_and_adjoints(tmp_path, capsys):
     dot = capsys.readouterr().out
     assert 'label="v3\\n= 10\\nv\u03043 = 1"' in dot
     assert 'label="v1\\n= 5\\nv\u03041 = 1.716"' in dot
-    assert main(["graph", str(source), "--at", "x1=2,x2=5", "--grad"]) == 2
+    assert main(["graph", str(source), "--at", "x1=2,x2=5", "--grad"]) == 0
+    dot = capsys.readouterr().out  # the gradient program's nodes, each with its value
+    assert 'label="x1_bar\\n= 5.5"' in dot  # 1/x1 + x2 at (2, 5)
+    assert 'label="x2_bar\\n= 1.716"' in dot  # x1 - cos(x2)
 
 
 def test_ir_prints_blocks_and_calls(capsys) -> None:

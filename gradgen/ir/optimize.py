@@ -26,9 +26,6 @@ from gradgen.ir.graph import BLOCKS, Edge, Graph, Var, const
 from gradgen.ir.primitives import REGISTRY, broadcast
 from gradgen.ir.primitives.loops import LoopParts, loop_parts
 
-#: The primitives whose arguments may be swapped (the registry's ``commutative``).
-COMMUTATIVE = frozenset(name for name, entry in REGISTRY.items() if entry.commutative)
-
 
 def optimize(graph: Graph) -> Graph:
     """Fold, simplify, share and prune ``graph``."""

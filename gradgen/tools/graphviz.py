@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 
 from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.naming import GENERATED_GLOBALS, Namer
-from gradgen.ir.optimize import COMMUTATIVE
 from gradgen.ir.primitives import REGISTRY
 from gradgen.ir.primitives.loops import LoopParts, loop_items, loop_parts
 from gradgen.ir.printing import loop_text, operand
@@ -190,7 +189,7 @@ class _Picture:
         op_id = f"op{self.operations}"
         self.operations += 1
         self.lines.append(f"{scope.indent}{op_id} [shape=box, label={_quote(_op_label(edge))}];")
-        ordered = len(edge.inputs) > 1 and edge.prim not in COMMUTATIVE
+        ordered = len(edge.inputs) > 1 and not REGISTRY[edge.prim].commutative
         for position, var in enumerate(edge.inputs):
             label = f"label={position + 1}" if ordered else ""
             self.arrow(self.node(var, scope), op_id, scope, label)
