@@ -1,0 +1,269 @@
+"""Parser, expressions (text → syntax): the tokens of one expression → its postfix `Item`s.
+
+Expressions are parsed by operator precedence (`parse_precedence`) with an explicit operator
+stack (shunting-yard, `parse_brackets`), straight into the postfix `Item`s of `syntax`. Nothing
+recurses, so the depth of nesting is limited by memory only. The messages for a missing '*'
+(``2x``) and a chained comparison (``a < b < c``) quote the source and suggest the fix.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import chain
+
+from gradgen.errors import CompileError
+from gradgen.frontend.lexer import DEDENT, END, KEYWORD, NAME, NEWLINE, NUM, Token, token_end
+from gradgen.frontend.parse_brackets import Brackets, Group
+from gradgen.frontend.parse_precedence import (
+    COMPARISON,
+    COMPARISONS,
+    CONDITIONAL,
+    GROUP,
+    INFIX,
+    NOT,
+    OR,
+    UNARY,
+)
+from gradgen.frontend.parse_reader import (
+    ASSIGNMENTS,
+    BRACKET_DEPTH,
+    CONTINUATION_HINT,
+    LINE_ENDS,
+    describe,
+    is_keyword,
+)
+from gradgen.frontend.syntax import Expr, Item
+
+#: What ends the right operand of a comparison (for quoting it in the chained-comparison error).
+_ENDS_COMPARISON_OPERAND = frozenset({"and", "or", "if", "else", ",", ")", "]", "=", ":",
+                                      *COMPARISONS})
+#: What may end an empty element of a group: 'f()', '()', '(a,)', 'x[:]', 'x[1:, 0]'.
+_AFTER_EMPTY_ELEMENT = frozenset({")", "]", ",", ":"})
+_RESERVED_AS_NAMES = frozenset({"def", "return", "for", "elif"})
+
+
+class ExpressionParser(Brackets):
+    """One expression, by operator precedence: operands, operators and postfix '.T'; the
+    groups that brackets open are `Brackets`' part."""
+
+    def parse(self, first: Token) -> tuple[Expr, Token]:
+        """Parse the expression starting at `first`: its postfix items and the token after it.
+
+        The loop alternates between wanting an operand and wanting an operator. The frequent
+        tokens (names, numbers, infix operators, parentheses) are handled inline, as this loop
+        runs once per token of the file; everything else goes to a method. A postfix '.T' or
+        '[...]' comes where an operator is wanted, and applies to the operand just completed.
+        """
+        out, ops = self.out, self.ops
+        self.start = first
+        want_operand = True
+        after_name = False  # a '(' now opens a call
+        last_start = first  # where the last complete operand began, for 'missing operator'
+        new = tuple.__new__  # Item(...) without the call through its Python-level __new__
+        for tok in chain((first,), self.tokens):
+            kind, text, line, col, _ = tok
+            if want_operand:
+                if kind == NAME:
+                    out.append(new(Item, ("name", text, line, col, 0.0, 0)))
+                    want_operand, after_name, last_start = False, True, tok
+                elif kind == NUM:
+                    out.append(new(Item, ("num", text, line, col, self.number(tok), 0)))
+                    want_operand, after_name, last_start = False, False, tok
+                elif text == "(":
+                    ops.append(Group(GROUP, "(", tok, tok))
+                elif text == "-":
+                    ops.append((UNARY, new(Item, ("unary", "-", line, col, 0.0, 0)), tok))
+                else:
+                    begun = self.other_operand(tok)
+                    if begun is not None:
+                        want_operand, after_name, last_start = False, False, begun
+            else:
+                rule = INFIX.get(text)
+                if rule is not None:
+                    prec, floor, op = rule
+                    while ops and ops[-1][0] >= floor:
+                        out.append(ops.pop()[1])
+                    if prec == COMPARISON and ops and ops[-1][0] == COMPARISON:
+                        raise self.chained_comparison(tok)
+                    ops.append((prec, new(Item, ("binary", op, line, col, 0.0, 0)), tok))
+                    want_operand = True
+                elif text == ")" or text == "]":
+                    last_start, after_name = self.close_group(tok), False
+                elif text == "(" and after_name:
+                    self.open_call(last_start, tok)
+                    want_operand = True
+                elif kind in LINE_ENDS or text in ASSIGNMENTS:
+                    if text != "=" or not self.keyword(tok, after_name):
+                        return self.finish(tok)
+                    want_operand = True
+                else:
+                    want_operand = self.other_operator(tok, last_start)
+                    if want_operand is None:
+                        return self.finish(tok)
+                    after_name = False
+        raise AssertionError("the token stream ends with END")
+
+    def number(self, tok: Token) -> float:
+        value = float(tok.text)  # the lexer let through only decimal literals
+        if value == math.inf:
+            raise self.error(f"number '{tok.text}' is too large", tok)
+        return value
+
+    # ---- where an operand is wanted ------------------------------------------------------
+
+    def other_operand(self, tok: Token) -> Token | None:
+        """A rarer token where an operand is wanted; returns its start if it completed one."""
+        text = tok.text
+        if is_keyword(tok, "pi"):
+            self.out.append(Item("const", "pi", tok.line, tok.col))
+            return tok
+        if is_keyword(tok, "not"):
+            self.push_not(tok)
+            return None
+        if text == "+":  # unary plus leaves no trace
+            return None
+        group = self.group_with_empty_element(tok) if text in _AFTER_EMPTY_ELEMENT else None
+        if group is not None:
+            return self.empty_element(group, tok)
+        if text == "[":
+            raise self.error("list literals are not supported", tok)
+        raise self.error(self.expected_expression(tok), tok)
+
+    def push_not(self, tok: Token) -> None:
+        ops = self.ops
+        if ops and ops[-1][0] > NOT:  # Python's grammar: 'not' binds looser than these
+            op = ops[-1][2].text
+            raise self.error(f"'not' after '{op}' needs parentheses: write '{op} (not ...)'",
+                             tok)
+        ops.append((NOT, Item("unary", "not", tok.line, tok.col), tok))
+
+    def expected_expression(self, tok: Token) -> str:
+        """The message for `tok`, found where an operand was wanted."""
+        if tok.kind == KEYWORD and tok.text in _RESERVED_AS_NAMES:
+            return f"'{tok.text}' is a reserved word"
+        if tok.kind == NEWLINE:
+            return "expected an expression, got " + self.line_end()
+        return f"expected an expression, got {describe(tok)}"
+
+    def line_end(self) -> str:
+        """How a message names the end of a line: the end of the input if no line follows."""
+        following = self.next()
+        while following.kind == DEDENT:
+            following = self.next()
+        return "end of input" if following.kind == END else "end of line" + CONTINUATION_HINT
+
+    # ---- where an operator is wanted -----------------------------------------------------
+
+    def other_operator(self, tok: Token, last_start: Token) -> bool | None:
+        """A rarer token where an operator is wanted: '.T', '[', ',', ':', 'if', 'else', or an
+        error. Returns whether an operand is wanted next, or None if `tok` is the ':' that
+        ends a header's expression."""
+        text = tok.text
+        if text == ".":
+            self.transpose(tok)
+            return False
+        if text == ":" and self.header and self.outside_brackets():
+            return None
+        if text == "[":
+            self.open_index(last_start, tok)
+        elif text == ",":
+            self.comma(tok)
+        elif text == ":":
+            self.colon(tok)
+        elif is_keyword(tok, "if"):
+            self.open_conditional(tok)
+        elif is_keyword(tok, "else"):
+            self.close_condition(tok)
+        else:
+            raise self.not_an_operator(tok, last_start)
+        return True
+
+    def not_an_operator(self, tok: Token, last_start: Token) -> CompileError:
+        """The error for `tok`, found where an operator was wanted."""
+        if tok.kind == NAME or tok.text == "(" or is_keyword(tok, "pi"):
+            return self.missing_operator(last_start, tok)
+        return self.error(f"expected an operator or end of expression, got {describe(tok)}",
+                          tok)
+
+    def transpose(self, dot: Token) -> None:
+        """'.T' after an operand: its transpose, output at once (nothing binds tighter)."""
+        name = self.next()
+        if name.kind not in (NAME, KEYWORD):
+            raise self.error("expected an attribute name after '.'", name)
+        if name.text != "T":
+            raise self.error(f"'.{name.text}' is not supported: the only attribute is '.T' "
+                             "(transpose)", dot)
+        self.out.append(Item("call", "transpose", dot.line, dot.col, 0.0, 1))
+
+    def open_conditional(self, tok: Token) -> None:
+        """'if' after an operand: the condition follows; the 'if' waits for its 'else'."""
+        self.pop_operators(OR)
+        group = self.top()
+        if isinstance(group, Group) and group.kind == "if":
+            raise self.error("a conditional expression used as a condition needs parentheses",
+                             tok)
+        self.ops.append(Group(GROUP, "if", tok, tok))
+
+    def close_condition(self, tok: Token) -> None:
+        """'else': the condition is complete; the 'if' waits on the stack for the else part."""
+        group = self.innermost_group()
+        if not isinstance(group, Group) or group.kind != "if":
+            raise self.error("'else' without 'if'", tok)
+        if_tok = group.opened
+        self.ops[-1] = (CONDITIONAL, Item("cond", "if", if_tok.line, if_tok.col), tok)
+
+    # ---- messages that quote the source --------------------------------------------------
+
+    def missing_operator(self, last_start: Token, tok: Token) -> CompileError:
+        """``2x``, ``(a+b)(b+1)``: suggest the '*' between the two operands (``lambda x`` is
+        more likely Python's lambda than a variable named lambda times x)."""
+        left = self.quote(last_start.pos, tok.pos)
+        right = self.quote(tok.pos, self.operand_end(tok))
+        if left == "lambda" and tok.kind == NAME:
+            return self.error("'lambda' expressions are not supported (to multiply a variable "
+                              f"named lambda, write 'lambda*{right}')", last_start)
+        return self.error(f"missing operator: write '{left}*{right}'", tok)
+
+    def operand_end(self, tok: Token) -> int:
+        """Where the operand starting at `tok` ends: a call or '(' runs to its ')'."""
+        end = token_end(self.source, tok)
+        try:
+            if tok.kind == NAME:
+                tok = self.next()
+            if tok.text == "(":
+                end = self.parenthesis_end(tok, end)
+        except CompileError:  # a bad character further on: quote what came before it
+            pass
+        return end
+
+    def parenthesis_end(self, opened: Token, end: int) -> int:
+        """Where the parenthesis `opened` ends: past its ')', or its last token if unclosed."""
+        for inner in chain([opened], self.through_matching_paren()):
+            if inner.kind != END:
+                end = token_end(self.source, inner)
+        return end
+
+    def chained_comparison(self, tok: Token) -> CompileError:
+        """``a < b < c``: suggest ``a < b and b < c`` with the source's own operands."""
+        ops = self.ops
+        first = ops[-1][2]
+        start = self.start.pos if len(ops) < 2 else token_end(self.source, ops[-2][2])
+        left = self.quote(start, first.pos)
+        middle = self.quote(token_end(self.source, first), tok.pos)
+        right = self.quote(token_end(self.source, tok), self.comparison_operand_end(tok))
+        return self.error(f"comparisons cannot be chained: write "
+                          f"'{left} {first.text} {middle} and {middle} {tok.text} {right}'", tok)
+
+    def comparison_operand_end(self, operator: Token) -> int:
+        """Where the right operand of a comparison ends: before the next looser operator."""
+        end = token_end(self.source, operator)
+        depth = 0
+        try:
+            for tok in self.tokens:
+                if tok.kind in LINE_ENDS or (depth == 0 and tok.text in _ENDS_COMPARISON_OPERAND):
+                    break
+                depth += BRACKET_DEPTH.get(tok.text, 0)
+                end = token_end(self.source, tok)
+        except CompileError:
+            pass
+        return end
