@@ -19,7 +19,7 @@ from gradgen.frontend.parse_reader import (
     describe,
     is_keyword,
 )
-from gradgen.frontend.syntax import Expr, If, Name, Statement, pops
+from gradgen.frontend.syntax import Expr, If, Item, Name, Statement, pops
 
 _RANGE_EXPECTED = ("expected 'range(...)' after 'in': loops run over range(stop) or "
                    "range(start, stop)")
@@ -55,22 +55,25 @@ def chain_branches(branches: Branches, orelse: tuple[Statement, ...]) -> If:
 
 
 def call_arguments(expr: Expr, nargs: int) -> list[Expr]:
-    """The postfix items of each of the `nargs` arguments of the call that ends `expr`.
-
-    Read from the end: an argument ends where the next begins and begins where its items,
-    read backwards, have consumed all that they push.
-    """
+    """The postfix items of each of the `nargs` arguments of the call that ends `expr`, read
+    from the end: an argument ends where the next one begins."""
     arguments = []
     end = len(expr) - 1
     for _ in range(nargs):
-        start, needed = end, 1
-        while needed:
-            start -= 1
-            needed += pops(expr[start]) - 1
+        start = _operand_start(expr, end)
         arguments.append(expr[start:end])
         end = start
-    arguments.reverse()
-    return arguments
+    return arguments[::-1]
+
+
+def _operand_start(expr: Expr, end: int) -> int:
+    """Where the operand whose items end just before `end` begins: where its items, read
+    backwards, have consumed all that they push."""
+    start, needed = end, 1
+    while needed:
+        start -= 1
+        needed += pops(expr[start]) - 1
+    return start
 
 
 class BlockParser(TokenReader):
@@ -105,17 +108,7 @@ class BlockParser(TokenReader):
         """``for NAME in range(STOP):`` or ``for NAME in range(START, STOP):`` from the token
         after 'for': the loop's block and the first token of its body."""
         target = self.loop_variable(tok)
-        in_tok = self.next()
-        if not is_keyword(in_tok, "in"):
-            raise self.error(f"expected 'in' after the loop variable, got {describe(in_tok)}",
-                             in_tok)
-        first = self.next()
-        if not (first.kind == NAME and first.text == "range"):
-            raise self.error(_RANGE_EXPECTED, first)
-        expr, end = self.expression(first, header=True)
-        start, stop = self.range_bounds(expr, first)
-        if end.text != ":":
-            raise self.error("expected ':' after 'range(...)'", end)
+        start, stop = self.loop_range()
         return self.open_block("for", for_tok, (target, start, stop))
 
     def loop_variable(self, tok: Token) -> Name:
@@ -126,20 +119,45 @@ class BlockParser(TokenReader):
                              tok)
         return Name(tok.text, tok.line, tok.col)
 
+    def loop_range(self) -> tuple[Expr | None, Expr]:
+        """``in range(...):`` after the loop variable: START (None if absent) and STOP."""
+        first = self.range_name()
+        expr, end = self.expression(first, header=True)
+        start, stop = self.range_bounds(expr, first)
+        if end.text != ":":
+            raise self.error("expected ':' after 'range(...)'", end)
+        return start, stop
+
+    def range_name(self) -> Token:
+        """The ``range`` after ``in``, after the loop variable."""
+        in_tok = self.next()
+        if not is_keyword(in_tok, "in"):
+            raise self.error(f"expected 'in' after the loop variable, got {describe(in_tok)}",
+                             in_tok)
+        first = self.next()
+        if not (first.kind == NAME and first.text == "range"):
+            raise self.error(_RANGE_EXPECTED, first)
+        return first
+
     def range_bounds(self, expr: Expr, first: Token) -> tuple[Expr | None, Expr]:
         """START (None if absent) and STOP of the expression `expr` that began at `first`,
         which must be ``range(STOP)`` or ``range(START, STOP)`` and nothing more."""
+        call = self.range_call(expr, first)
+        bounds = call_arguments(expr, call.nargs)
+        for bound in bounds:
+            if bound[-1].kind == "keyword":
+                raise self.error("range takes no keyword arguments", bound[-1])
+        return (None, *bounds) if call.nargs == 1 else bounds
+
+    def range_call(self, expr: Expr, first: Token) -> Item:
+        """The call item of ``range(...)``, which must be all of `expr` (begun at `first`)."""
         call = expr[-1]
         if call.kind != "call" or call.text != "range" or (call.line, call.col) != (first.line,
                                                                                  first.col):
             raise self.error(_RANGE_EXPECTED, first)
         if call.nargs not in (1, 2):
             raise self.error("range takes 1 or 2 arguments (a step is not supported)", call)
-        bounds = call_arguments(expr, call.nargs)
-        for bound in bounds:
-            if bound[-1].kind == "keyword":
-                raise self.error("range takes no keyword arguments", bound[-1])
-        return (None, *bounds) if call.nargs == 1 else bounds
+        return call
 
     # ---- branches --------------------------------------------------------------------------
 
@@ -147,12 +165,17 @@ class BlockParser(TokenReader):
                   branches: Branches | None = None) -> tuple[Block, Token]:
         """``if TEST:`` (or ``elif TEST:``, with the `branches` of its chain so far) from the
         first token of TEST: the branch's block and the first token of its body."""
+        test = self.condition(keyword, first)
+        return self.open_block("if", keyword, test, [] if branches is None else branches)
+
+    def condition(self, keyword: Token, first: Token) -> Expr:
+        """The TEST of ``if TEST:`` or ``elif TEST:`` (`keyword`), from `first` to the ':'."""
         expr, end = self.expression(first, header=True)
         if end.text in ASSIGNMENTS:
             raise self.error(f"unexpected '{end.text}'" + compare_hint(end), end)
         if end.text != ":":
             raise self.error(f"expected ':' after the '{keyword.text}' condition", end)
-        return self.open_block("if", keyword, expr, [] if branches is None else branches)
+        return expr
 
     def else_header(self, keyword: Token, branches: Branches) -> tuple[Block, Token]:
         """``else:``: its block and the first token of its body."""

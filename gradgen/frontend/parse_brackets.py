@@ -78,10 +78,10 @@ class OperatorStack(TokenReader):
         """The expression's items, now that `end` has ended it, and `end`."""
         group = self.innermost_group()
         if group is not None:
-            raise self.unclosed(group, end)
+            raise self.unclosed_group(group, end)
         return tuple(self.out), end
 
-    def unclosed(self, group: Group, tok: Token) -> CompileError:
+    def unclosed_group(self, group: Group, tok: Token) -> CompileError:
         """The error for `tok`, met before `group` was closed."""
         opened = group.opened
         if group.kind == "if":
@@ -89,9 +89,11 @@ class OperatorStack(TokenReader):
                               tok)
         if tok.text == "=":  # in a call it would be a keyword argument
             return self.error("unexpected '=' (use '==' to compare)", tok)
-        closing = "]" if group.kind == "[" else ")"
-        return self.error(f"expected '{closing}' to close '{opened.text}' opened at "
-                          f"{opened.line}:{opened.col}", tok)
+        return self.unclosed(opened, tok)
+
+    def expected_operator(self, tok: Token) -> CompileError:
+        return self.error(f"expected an operator or end of expression, got {describe(tok)}",
+                          tok)
 
 
 class Brackets(OperatorStack):
@@ -111,16 +113,21 @@ class Brackets(OperatorStack):
     def close_group(self, tok: Token, empty: bool = False) -> Token:
         """A ')' or ']': output the call, tuple or subscript it ends (plain parentheses leave
         no item); returns where the closed operand began. `empty`: after a ',', '(' or ':'."""
-        group = self.innermost_group()
-        if group is None:
-            raise self.error(f"unmatched '{tok.text}'", tok)
-        if group.kind == "if" or (group.kind == "[") != (tok.text == "]"):
-            raise self.unclosed(group, tok)
+        group = self.closed_group(tok)
         self.ops.pop()
         if group.kind == "(" and not group.commas and not empty:
             return group.opened
         self.end_element(group, tok, empty)
         return self.output_group(group, group.commas + (not empty or group.colons > 0))
+
+    def closed_group(self, tok: Token) -> Group:
+        """The open group that the ')' or ']' `tok` closes."""
+        group = self.innermost_group()
+        if group is None:
+            raise self.error(f"unmatched '{tok.text}'", tok)
+        if group.kind == "if" or (group.kind == "[") != (tok.text == "]"):
+            raise self.unclosed_group(group, tok)
+        return group
 
     def output_group(self, group: Group, nargs: int) -> Token:
         """The item of a closed call, tuple or subscript of `nargs` elements; returns where its
@@ -133,11 +140,7 @@ class Brackets(OperatorStack):
 
     def comma(self, tok: Token, empty: bool = False) -> None:
         """',' between the elements of a call, a tuple or a subscript."""
-        group = self.innermost_group()
-        if group is None:
-            raise self.error("expected an operator or end of expression, got ','", tok)
-        if group.kind == "if":
-            raise self.unclosed(group, tok)
+        group = self.enclosing_group(tok)
         self.end_element(group, tok, empty)
         self.ops[-1] = group._replace(tok=tok, commas=group.commas + 1,
                                       arg_start=len(self.out), colons=0, colon=None)
@@ -150,14 +153,23 @@ class Brackets(OperatorStack):
         self.ops[-1] = group._replace(tok=tok, colons=group.colons + 1,
                                       colon=group.colon or tok)
 
+    def enclosing_group(self, tok: Token) -> Group:
+        """The bracket in which the ',' or ':' `tok` stands."""
+        group = self.innermost_group()
+        if group is None:
+            raise self.expected_operator(tok)
+        if group.kind == "if":
+            raise self.unclosed_group(group, tok)
+        return group
+
     def sliced_group(self, tok: Token) -> Group:
         """The '[' in which the ':' `tok` stands. In a header ('if', 'for'), a ':' inside
         another bracket is taken for the header's own, reached before the bracket was closed."""
-        group = self.innermost_group()
-        if group is not None and (group.kind == "if" or (self.header and group.kind != "[")):
-            raise self.unclosed(group, tok)
-        if group is None or group.kind != "[":
-            raise self.error("expected an operator or end of expression, got ':'", tok)
+        group = self.enclosing_group(tok)
+        if self.header and group.kind != "[":
+            raise self.unclosed_group(group, tok)
+        if group.kind != "[":
+            raise self.expected_operator(tok)
         if group.colons == 2:
             raise self.error("too many ':' in a slice: it is start:stop:step", tok)
         return group
@@ -183,7 +195,7 @@ class Brackets(OperatorStack):
         if group is None:
             return False
         if group.kind != "call":
-            raise self.unclosed(group, tok)
+            raise self.unclosed_group(group, tok)
         if not after_name or len(self.out) != group.arg_start + 1:
             raise self.error("expected a keyword name before '='", tok)
         self.push_keyword(group, self.out.pop(), tok)

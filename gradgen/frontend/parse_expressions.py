@@ -9,6 +9,7 @@ recurses, so the depth of nesting is limited by memory only. The messages for a 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from itertools import chain
 
 from gradgen.errors import CompileError
@@ -113,19 +114,22 @@ class ExpressionParser(Brackets):
 
     def other_operand(self, tok: Token) -> Token | None:
         """A rarer token where an operand is wanted; returns its start if it completed one."""
-        text = tok.text
         if is_keyword(tok, "pi"):
             self.out.append(Item("const", "pi", tok.line, tok.col))
             return tok
         if is_keyword(tok, "not"):
             self.push_not(tok)
-            return None
-        if text == "+":  # unary plus leaves no trace
-            return None
-        group = self.group_with_empty_element(tok) if text in _AFTER_EMPTY_ELEMENT else None
+        elif tok.text != "+":  # unary plus leaves no trace
+            return self.missing_operand(tok)
+        return None
+
+    def missing_operand(self, tok: Token) -> Token | None:
+        """`tok` where an operand is wanted: it ends an empty element of a group (see
+        `empty_element`), or it is an error."""
+        group = self.group_with_empty_element(tok) if tok.text in _AFTER_EMPTY_ELEMENT else None
         if group is not None:
             return self.empty_element(group, tok)
-        if text == "[":
+        if tok.text == "[":
             raise self.error("list literals are not supported", tok)
         raise self.error(self.expected_expression(tok), tok)
 
@@ -158,32 +162,31 @@ class ExpressionParser(Brackets):
         """A rarer token where an operator is wanted: '.T', '[', ',', ':', 'if', 'else', or an
         error. Returns whether an operand is wanted next, or None if `tok` is the ':' that
         ends a header's expression."""
-        text = tok.text
-        if text == ".":
+        if tok.text == ".":
             self.transpose(tok)
             return False
-        if text == ":" and self.header and self.outside_brackets():
+        if tok.text == ":" and self.header and self.outside_brackets():
             return None
-        if text == "[":
+        self.separator(tok, last_start)
+        return True
+
+    def separator(self, tok: Token, last_start: Token) -> None:
+        """'[', ',', ':', 'if' or 'else' after the operand that began at `last_start`: another
+        operand follows. Anything else is an error."""
+        if tok.text == "[":
             self.open_index(last_start, tok)
-        elif text == ",":
+        elif tok.text == ",":
             self.comma(tok)
-        elif text == ":":
+        elif tok.text == ":":
             self.colon(tok)
         elif is_keyword(tok, "if"):
             self.open_conditional(tok)
         elif is_keyword(tok, "else"):
             self.close_condition(tok)
+        elif tok.kind == NAME or tok.text == "(" or is_keyword(tok, "pi"):
+            raise self.missing_operator(last_start, tok)
         else:
-            raise self.not_an_operator(tok, last_start)
-        return True
-
-    def not_an_operator(self, tok: Token, last_start: Token) -> CompileError:
-        """The error for `tok`, found where an operator was wanted."""
-        if tok.kind == NAME or tok.text == "(" or is_keyword(tok, "pi"):
-            return self.missing_operator(last_start, tok)
-        return self.error(f"expected an operator or end of expression, got {describe(tok)}",
-                          tok)
+            raise self.expected_operator(tok)
 
     def transpose(self, dot: Token) -> None:
         """'.T' after an operand: its transpose, output at once (nothing binds tighter)."""
@@ -228,20 +231,18 @@ class ExpressionParser(Brackets):
         """Where the operand starting at `tok` ends: a call or '(' runs to its ')'."""
         end = token_end(self.source, tok)
         try:
-            if tok.kind == NAME:
-                tok = self.next()
-            if tok.text == "(":
-                end = self.parenthesis_end(tok, end)
+            opened = self.next() if tok.kind == NAME else tok
+            if opened.text == "(":
+                end = self.parenthesis_end(opened)
         except CompileError:  # a bad character further on: quote what came before it
             pass
         return end
 
-    def parenthesis_end(self, opened: Token, end: int) -> int:
+    def parenthesis_end(self, opened: Token) -> int:
         """Where the parenthesis `opened` ends: past its ')', or its last token if unclosed."""
-        for inner in chain([opened], self.through_matching_paren()):
-            if inner.kind != END:
-                end = token_end(self.source, inner)
-        return end
+        inside = [opened, *self.through_matching_paren()]
+        last = inside[-1] if inside[-1].kind != END else inside[-2]
+        return token_end(self.source, last)
 
     def chained_comparison(self, tok: Token) -> CompileError:
         """``a < b < c``: suggest ``a < b and b < c`` with the source's own operands."""
@@ -257,13 +258,18 @@ class ExpressionParser(Brackets):
     def comparison_operand_end(self, operator: Token) -> int:
         """Where the right operand of a comparison ends: before the next looser operator."""
         end = token_end(self.source, operator)
-        depth = 0
         try:
-            for tok in self.tokens:
-                if tok.kind in LINE_ENDS or (depth == 0 and tok.text in _ENDS_COMPARISON_OPERAND):
-                    break
-                depth += BRACKET_DEPTH.get(tok.text, 0)
+            for tok in self.comparison_operand():
                 end = token_end(self.source, tok)
         except CompileError:
             pass
         return end
+
+    def comparison_operand(self) -> Iterator[Token]:
+        """The tokens ahead up to a looser operator outside brackets, or the end of the line."""
+        depth = 0
+        for tok in self.tokens:
+            if tok.kind in LINE_ENDS or (depth == 0 and tok.text in _ENDS_COMPARISON_OPERAND):
+                return
+            depth += BRACKET_DEPTH.get(tok.text, 0)
+            yield tok

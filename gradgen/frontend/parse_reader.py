@@ -56,6 +56,12 @@ class TokenReader:
     def reserved(self, tok: Token) -> CompileError:
         return self.error(f"'{tok.text}' is a reserved word", tok)
 
+    def unclosed(self, opened: Token, tok: Token) -> CompileError:
+        """The error for `tok`, met before the bracket `opened` was closed."""
+        closing = "]" if opened.text == "[" else ")"
+        return self.error(f"expected '{closing}' to close '{opened.text}' opened at "
+                          f"{opened.line}:{opened.col}", tok)
+
     def next(self) -> Token:
         return next(self.tokens)
 

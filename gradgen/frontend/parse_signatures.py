@@ -62,8 +62,7 @@ class SignatureParser(TokenReader):
         inside = self.through_matching_paren()
         close = inside.pop()
         if close.kind == END:
-            raise self.error(f"expected ')' to close '(' opened at {opened.line}:{opened.col}",
-                             close)
+            raise self.unclosed(opened, close)
         return self.parameters(inside, close)
 
     def parameters(self, inside: list[Token], close: Token) -> Parameters:
@@ -123,8 +122,7 @@ class SignatureParser(TokenReader):
                 dims.append(self.dimension(tok))
             elif tok.text != ",":
                 raise self.error("expected ',' or ')' after a dimension", tok)
-        opened = tokens[0]
-        raise self.error(f"expected ')' to close '(' opened at {opened.line}:{opened.col}", after)
+        raise self.unclosed(tokens[0], after)
 
     def dimension(self, tok: Token) -> Name:
         """One dimension of a shape: a name, or the digits of a whole number."""

@@ -27,16 +27,18 @@ _UNSUPPORTED_STATEMENTS = {
     "continue": "'continue' is not supported: loops run for a fixed number of steps",
     "pass": "'pass' is not supported: leave it out (a block holds at least one assignment)",
     "lambda": "'lambda' expressions are not supported",
+    **{word: f"'{word}' statements are not supported yet" for word in (
+        "import", "from", "with", "try", "except", "finally", "class", "del", "global",
+        "nonlocal", "assert", "raise", "yield", "async", "match")},
 }
-_STATEMENT_WORDS = frozenset({
-    "import", "from", "with", "try", "except", "finally", "class", "del", "global", "nonlocal",
-    "assert", "raise", "yield", "async", "match",
-})
+_RETURN_IN_BRANCH = ("'return' inside an 'if' is not supported: assign a variable in each "
+                     "branch and return it after the 'if'")
+#: The innermost block's kind → the message for a 'return' inside it.
 _RETURN_INSIDE = {
     "for": "'return' inside a 'for' loop is not supported: assign a variable and return it "
            "after the loop",
-    "if": "'return' inside an 'if' is not supported: assign a variable in each branch and "
-          "return it after the 'if'",
+    "if": _RETURN_IN_BRANCH,
+    "else": _RETURN_IN_BRANCH,
 }
 
 
@@ -44,11 +46,8 @@ class StatementParser(BlockParser):
     """A function's body: its statements, in blocks nested on an explicit stack."""
 
     def body(self, def_tok: Token) -> tuple[tuple[Statement, ...], Token]:
-        """The statements after ``def ...:`` and the token after them.
-
-        A block ends at its DEDENT, or after its one statement when that follows the ':' on
-        the same line.
-        """
+        """The statements after ``def ...:`` and the token after them. A block ends at its
+        DEDENT, or after its one statement when that follows the ':' on the same line."""
         root, tok = self.open_block("def", def_tok)
         blocks = [root]
         while True:
@@ -109,8 +108,6 @@ class StatementParser(BlockParser):
             return self.return_statement(tok, blocks)
         following = self.next()
         if following.text in ASSIGNMENTS:
-            if tok.kind == KEYWORD:
-                raise self.reserved(tok)
             block.statements.append(self.assignment(tok, following))
             return self.next()
         if tok.kind == KEYWORD and tok.text in ("for", "if"):
@@ -134,10 +131,9 @@ class StatementParser(BlockParser):
     def return_statement(self, tok: Token, blocks: list[Block]) -> Token:
         """``return EXPR``, at the top level of the function only."""
         if len(blocks) > 1:
-            raise self.error(_RETURN_INSIDE[blocks[-1].kind if blocks[-1].kind == "for" else "if"],
-                             tok)
-        blocks[-1].statements.append(Return(self.line_expression(self.next()), tok.line,
-                                            tok.col))
+            raise self.error(_RETURN_INSIDE[blocks[-1].kind], tok)
+        expr = self.line_expression(self.next())
+        blocks[-1].statements.append(Return(expr, tok.line, tok.col))
         return self.next()
 
     def open_header(self, keyword: Token, following: Token, blocks: list[Block]) -> Token:
@@ -152,6 +148,8 @@ class StatementParser(BlockParser):
 
     def assignment(self, target: Token, operator: Token) -> Assign:
         """``NAME = EXPR``; ``NAME += EXPR`` (and -= *= /= @=) is ``NAME = NAME + (EXPR)``."""
+        if target.kind == KEYWORD:
+            raise self.reserved(target)
         expr = self.line_expression(self.next())
         op = ASSIGNMENTS[operator.text]
         if op is not None:
@@ -175,8 +173,6 @@ class StatementParser(BlockParser):
             return self.error(f"'{tok.text}' without 'if'", tok)
         if tok.kind == NAME and tok.text in _UNSUPPORTED_STATEMENTS:
             return self.error(_UNSUPPORTED_STATEMENTS[tok.text], tok)
-        if tok.kind == NAME and tok.text in _STATEMENT_WORDS:
-            return self.error(f"'{tok.text}' statements are not supported yet", tok)
         if tok.kind == NAME and following.text == "[" and self.subscript_assigned(following):
             return self.error("assignment to an element or slice is not supported: compute the "
                               "whole array (stack, concat, where)", tok)
@@ -187,9 +183,13 @@ class StatementParser(BlockParser):
         assignment operator: ``x[i] = ...`` or ``x[1:3] += ...``."""
         tok = opened
         while tok.text == "[":
-            depth = 1
-            while depth and tok.kind != END:
-                tok = self.next()
-                depth += BRACKET_DEPTH.get(tok.text, 0)
-            tok = self.next()
+            tok = self.after_subscript(tok)
         return tok.text in ASSIGNMENTS
+
+    def after_subscript(self, tok: Token) -> Token:
+        """The token after the ']' that closes the '[' `tok` (END if none does)."""
+        depth = 1
+        while depth and tok.kind != END:
+            tok = self.next()
+            depth += BRACKET_DEPTH.get(tok.text, 0)
+        return self.next()

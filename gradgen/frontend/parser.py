@@ -33,6 +33,8 @@ from gradgen.frontend.parse_signatures import SignatureParser
 from gradgen.frontend.parse_statements import StatementParser
 from gradgen.frontend.syntax import Function, Name, Return
 
+_DEFINITION_HINT = ": a definition is written 'f(x, y) = ...'"
+
 
 def parse(text: str, path: str, entry: str | None = None) -> Function:
     """Parse a whole source file into a `Function`; raises `CompileError` on bad input.
@@ -82,25 +84,23 @@ class _Parser(StatementParser, SignatureParser):
 
     def bare_expression(self, first: Token) -> Function:
         """Form A: the file is one expression, of the function ``f``."""
-        expr, end = self.expression(first)
-        if end.text in ASSIGNMENTS:
-            raise self.error(f"unexpected '{end.text}': a definition is written "
-                             "'f(x, y) = ...'" + compare_hint(end), end)
-        self.expect_end_of_input(end)
-        return Function(Name("f", 1, 1), None, (Return(expr, first.line, first.col),),
-                        "expression", self.source)
+        body = self.returned_expression(first, _DEFINITION_HINT)
+        return Function(Name("f", 1, 1), None, body, "expression", self.source)
 
     def definition(self, name: Token, header: list[Token]) -> Function:
         """Form B: ``NAME(...) = EXPR``, from the tokens of its `header` ``NAME(...)``."""
         params, shapes = self.parameters(header[2:-1], header[-1])
-        first = self.next()
+        body = self.returned_expression(self.next())
+        return Function(Name(name.text, name.line, name.col), params, body, "definition",
+                        self.source, shapes=shapes)
+
+    def returned_expression(self, first: Token, hint: str = "") -> tuple[Return]:
+        """The body of forms A and B: the one expression, from `first` to the end of input."""
         expr, end = self.expression(first)
         if end.text in ASSIGNMENTS:
-            raise self.error(f"unexpected '{end.text}'" + compare_hint(end), end)
+            raise self.error(f"unexpected '{end.text}'{hint}" + compare_hint(end), end)
         self.expect_end_of_input(end)
-        return Function(Name(name.text, name.line, name.col), params,
-                        (Return(expr, first.line, first.col),), "definition", self.source,
-                        shapes=shapes)
+        return (Return(expr, first.line, first.col),)
 
     def expect_end_of_input(self, end: Token) -> None:
         tok = end
@@ -143,11 +143,15 @@ class _Parser(StatementParser, SignatureParser):
             raise self.reserved(name)
         if name.kind != NAME:
             raise self.error(f"expected a function name after 'def', got {describe(name)}", name)
-        first = defined.setdefault(name.text, def_tok)
-        if first is not def_tok:
-            raise self.error(f"function '{name.text}' is defined twice (first at "
-                             f"{first.line}:{first.col})", def_tok)
+        self.define(name.text, def_tok, defined)
         return Name(name.text, name.line, name.col)
+
+    def define(self, name: str, def_tok: Token, defined: dict[str, Token]) -> None:
+        """Note that the ``def`` at `def_tok` defines `name`, which no earlier one did."""
+        first = defined.setdefault(name, def_tok)
+        if first is not def_tok:
+            raise self.error(f"function '{name}' is defined twice (first at "
+                             f"{first.line}:{first.col})", def_tok)
 
     def after_function(self, tok: Token) -> None:
         """What may follow a function: another ``def`` or the end of the file."""
