@@ -41,6 +41,9 @@ _ENDS_COMPARISON_OPERAND = frozenset({"and", "or", "if", "else", ",", ")", "]", 
 #: What may end an empty element of a group: 'f()', '()', '(a,)', 'x[:]', 'x[1:, 0]'.
 _AFTER_EMPTY_ELEMENT = frozenset({")", "]", ",", ":"})
 _RESERVED_AS_NAMES = frozenset({"def", "return", "for", "elif"})
+#: ``_new(Item, (...))`` is ``Item(...)`` without the call through its Python-level __new__: items
+#: are made once per token of the file.
+_new = tuple.__new__
 
 
 class ExpressionParser(Brackets):
@@ -50,59 +53,70 @@ class ExpressionParser(Brackets):
     def parse(self, first: Token) -> tuple[Expr, Token]:
         """Parse the expression starting at `first`: its postfix items and the token after it.
 
-        The loop alternates between wanting an operand and wanting an operator. The frequent
-        tokens (names, numbers, infix operators, parentheses) are handled inline, as this loop
-        runs once per token of the file; everything else goes to a method. A postfix '.T' or
-        '[...]' comes where an operator is wanted, and applies to the operand just completed.
+        The loop alternates between wanting an operand (see `operand`) and wanting an
+        operator. It runs once per token of the file, so the frequent tokens (names, numbers,
+        infix operators, brackets) are tested first. A postfix '.T' or '[...]' comes where an
+        operator is wanted, and applies to the operand just completed.
         """
-        out, ops = self.out, self.ops
         self.start = first
         want_operand = True
         after_name = False  # a '(' now opens a call
         last_start = first  # where the last complete operand began, for 'missing operator'
-        new = tuple.__new__  # Item(...) without the call through its Python-level __new__
         for tok in chain((first,), self.tokens):
-            kind, text, line, col, _ = tok
             if want_operand:
-                if kind == NAME:
-                    out.append(new(Item, ("name", text, line, col, 0.0, 0)))
-                    want_operand, after_name, last_start = False, True, tok
-                elif kind == NUM:
-                    out.append(new(Item, ("num", text, line, col, self.number(tok), 0)))
-                    want_operand, after_name, last_start = False, False, tok
-                elif text == "(":
-                    ops.append(Group(GROUP, "(", tok, tok))
-                elif text == "-":
-                    ops.append((UNARY, new(Item, ("unary", "-", line, col, 0.0, 0)), tok))
-                else:
-                    begun = self.other_operand(tok)
-                    if begun is not None:
-                        want_operand, after_name, last_start = False, False, begun
+                begun = self.operand(tok)
+                if begun is not None:
+                    want_operand, last_start = False, begun
+                    after_name = begun is tok and tok.kind == NAME  # a plain name, not f()
+                continue
+            text = tok.text
+            rule = INFIX.get(text)
+            if rule is not None:
+                self.infix(tok, rule)
+                want_operand = True
+            elif text == ")" or text == "]":
+                last_start, after_name = self.close_group(tok), False
+            elif text == "(" and after_name:
+                self.open_call(last_start, tok)
+                want_operand = True
+            elif tok.kind in LINE_ENDS or text in ASSIGNMENTS:
+                if text != "=" or not self.keyword(tok, after_name):
+                    return self.finish(tok)
+                want_operand = True
             else:
-                rule = INFIX.get(text)
-                if rule is not None:
-                    prec, floor, op = rule
-                    while ops and ops[-1][0] >= floor:
-                        out.append(ops.pop()[1])
-                    if prec == COMPARISON and ops and ops[-1][0] == COMPARISON:
-                        raise self.chained_comparison(tok)
-                    ops.append((prec, new(Item, ("binary", op, line, col, 0.0, 0)), tok))
-                    want_operand = True
-                elif text == ")" or text == "]":
-                    last_start, after_name = self.close_group(tok), False
-                elif text == "(" and after_name:
-                    self.open_call(last_start, tok)
-                    want_operand = True
-                elif kind in LINE_ENDS or text in ASSIGNMENTS:
-                    if text != "=" or not self.keyword(tok, after_name):
-                        return self.finish(tok)
-                    want_operand = True
-                else:
-                    want_operand = self.other_operator(tok, last_start)
-                    if want_operand is None:
-                        return self.finish(tok)
-                    after_name = False
+                want_operand = self.other_operator(tok, last_start)
+                if want_operand is None:
+                    return self.finish(tok)
+                after_name = False
         raise AssertionError("the token stream ends with END")
+
+    def operand(self, tok: Token) -> Token | None:
+        """`tok` where an operand is wanted: returns where the operand began if `tok` completed
+        one (a name, a number...), None if it only opened one ('(', a unary '-'...)."""
+        kind, text, line, col, _ = tok
+        if kind == NAME:
+            self.out.append(_new(Item, ("name", text, line, col, 0.0, 0)))
+            return tok
+        if kind == NUM:
+            self.out.append(_new(Item, ("num", text, line, col, self.number(tok), 0)))
+            return tok
+        if text == "(":
+            self.ops.append(Group(GROUP, "(", tok, tok))
+        elif text == "-":
+            self.ops.append((UNARY, _new(Item, ("unary", "-", line, col, 0.0, 0)), tok))
+        else:
+            return self.other_operand(tok)
+        return None
+
+    def infix(self, tok: Token, rule: tuple[int, int, str]) -> None:
+        """A binary operator: output the stacked ones that bind at least as tightly (see
+        `INFIX`), then stack it."""
+        level, floor, op = rule
+        self.pop_operators(floor)
+        ops = self.ops
+        if level == COMPARISON and ops and ops[-1][0] == COMPARISON:
+            raise self.chained_comparison(tok)
+        ops.append((level, _new(Item, ("binary", op, tok.line, tok.col, 0.0, 0)), tok))
 
     def number(self, tok: Token) -> float:
         value = float(tok.text)  # the lexer let through only decimal literals
