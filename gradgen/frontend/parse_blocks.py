@@ -1,5 +1,7 @@
-"""Parser, block headers (text → syntax): ``for NAME in range(...):``, ``if TEST:``, ``elif
-TEST:`` and ``else:``, each opening a `Block` of statements on the parser's stack of blocks.
+"""Parser, block headers (text → syntax): the headers of loops and branches, and their blocks.
+
+``for NAME in range(...):``, ``if TEST:``, ``elif TEST:`` and ``else:`` each open a `Block` of
+statements on the parser's stack of blocks.
 
 A block is indented on the lines after its header, or one statement on the header's own line.
 The branches of an if/elif/else chain are collected as their blocks close, and `chain_branches`

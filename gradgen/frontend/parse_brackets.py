@@ -1,6 +1,6 @@
-"""Parser, brackets in expressions (text → syntax): the output and operator stack of the
-shunting-yard, and the groups opened on that stack.
+"""Parser, brackets (text → syntax): the shunting-yard's operator stack and the groups on it.
 
+An expression's parse keeps its postfix output and a stack of pending operators and open groups.
 Brackets: '(a)' only groups; '(a, b)', '(a,)' and '()' are tuples; 'f(a, axis=b)' is a call
 whose keyword arguments follow its positional ones; 'x[...]' is a subscript whose elements are
 expressions or slices 'start:stop:step' (any part omitted). A conditional's 'if' is a group
@@ -33,7 +33,7 @@ class Group(NamedTuple):
     operand began, ``colons`` counts the ':' of the current element and ``colon`` is its first.
     """
 
-    prec: int
+    level: int
     kind: str
     tok: Token
     opened: Token

@@ -1,5 +1,7 @@
-"""Parser, operator precedence (text → syntax): the language's operators by how tightly they bind,
-in one table, `PRECEDENCE`, that the expression parser reads (and a printer of expressions may).
+"""Parser, operator precedence (text → syntax): how tightly each operator binds, in one table.
+
+`PRECEDENCE` is read by the expression parser (its `INFIX` rules are derived from it) and may be
+read by any printer of expressions that must put parentheses where the parser needs them.
 
 Precedence, loosest first (as in LANGUAGE.md, and as in Python)::
 

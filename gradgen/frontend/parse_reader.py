@@ -1,5 +1,8 @@
-"""Parser, its token stream (text → syntax): the `TokenReader` that the parsers of forms,
-statements and expressions read from, and how their messages name tokens and quote the source."""
+"""Parser, its token stream (text → syntax): the `TokenReader` that all parts of the parser use.
+
+It reads tokens for the parsers of forms, statements and expressions and makes their errors;
+the functions here say how messages name tokens and quote the source.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Parser, signatures (text → syntax): a function's parameters, written between the parentheses
-of ``f(...) = ...`` (form B) or ``def f(...):`` (form C).
+"""Parser, signatures (text → syntax): a function's parameters and their declared shapes.
 
-Parameters are ``NAME``, separated by ',' (a trailing one is fine). A parameter may carry a
+They are written between the parentheses of ``f(...) = ...`` (form B) or ``def f(...):`` (form
+C). Parameters are ``NAME``, separated by ',' (a trailing one is fine). A parameter may carry a
 shape, 'W: (d, k)', whose dimensions are names or whole numbers ('x: ()' is a scalar), or be
 declared 'N: int', a whole number.
 """

@@ -1,8 +1,9 @@
-"""Parser, statements (text → syntax): the body of a ``def``, whose statements are assignments
-(``=``, ``+=`` ...), loops and branches (`parse_blocks`) and a final ``return``.
+"""Parser, statements (text → syntax): the body of a ``def``, statement by statement.
 
-Blocks nest on an explicit stack of `Block`s, innermost last, so that the depth of nesting costs
-no recursion; a closed loop or branch becomes a statement of the block around it.
+A body's statements are assignments (``=``, ``+=`` ...), loops and branches (`parse_blocks`)
+and a final ``return``. Blocks nest on an explicit stack of `Block`s, innermost last, so that
+the depth of nesting costs no recursion; a closed loop or branch becomes a statement of the
+block around it.
 """
 
 from __future__ import annotations
