@@ -155,10 +155,8 @@ def _closing(paren_open: bool, indents: list[str], end: Token) -> Iterator[Token
 
 def _indentation(indents: list[str], indent: str, line: int, col: int, pos: int,
                  source: Source) -> list[Token]:
-    """INDENT or DEDENTs for a logical line starting with `indent`.
-
-    The first line sets the margin.
-    """
+    """INDENT or DEDENTs for a logical line starting with `indent` (the first line sets the
+    margin)."""
     if not indents:
         indents.append(indent)
         return []
@@ -167,15 +165,18 @@ def _indentation(indents: list[str], indent: str, line: int, col: int, pos: int,
     if indent.startswith(indents[-1]):
         indents.append(indent)
         return [Token(INDENT, indent, line, col, pos)]
-    if indent in indents:
-        levels = len(indents) - 1 - indents.index(indent)
-        del indents[-levels:]
-        return [Token(DEDENT, "", line, col, pos)] * levels
-    if "\t" in indent or "\t" in indents[-1]:
-        message = "inconsistent use of tabs and spaces in indentation"
-    else:
-        message = "unindent does not match any outer indentation level"
-    raise CompileError(message, source, line, col)
+    if indent not in indents:
+        raise CompileError(_unindent_mismatch(indent, indents[-1]), source, line, col)
+    levels = len(indents) - 1 - indents.index(indent)
+    del indents[-levels:]
+    return [Token(DEDENT, "", line, col, pos)] * levels
+
+
+def _unindent_mismatch(indent: str, innermost: str) -> str:
+    """The message for an `indent` that is none of the enclosing blocks'."""
+    if "\t" in indent or "\t" in innermost:
+        return "inconsistent use of tabs and spaces in indentation"
+    return "unindent does not match any outer indentation level"
 
 
 def _unicode_name(word: str, line: int, col: int, source: Source) -> str:

@@ -1,0 +1,189 @@
+"""Parser, block headers (text → syntax): the headers of loops and branches, and their blocks.
+
+``for NAME in range(...):``, ``if TEST:``, ``elif TEST:`` and ``else:`` each open a `Block` of
+statements on the parser's stack of blocks.
+
+A block is indented on the lines after its header, or one statement on the header's own line.
+The branches of an if/elif/else chain are collected as their blocks close, and `chain_branches`
+turns them into nested `If`s with a loop.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from gradgen.frontend.lexer import DEDENT, INDENT, KEYWORD, NAME, NEWLINE, Token
+from gradgen.frontend.parse_expressions import ExpressionParser
+from gradgen.frontend.parse_reader import (
+    ASSIGNMENTS,
+    TokenReader,
+    compare_hint,
+    describe,
+    is_keyword,
+)
+from gradgen.frontend.syntax import Expr, If, Item, Name, Statement, pops
+
+_RANGE_EXPECTED = ("expected 'range(...)' after 'in': loops run over range(stop) or "
+                   "range(start, stop)")
+
+#: The (test, body, keyword) of each branch of an if/elif chain closed so far.
+Branches = list[tuple[Expr, tuple[Statement, ...], Token]]
+
+
+class Block(NamedTuple):
+    """An open block of statements on the parser's stack of blocks.
+
+    ``kind`` is "def" (a function's body), "for", "if" (the body of an 'if' or an 'elif') or
+    "else"; ``keyword`` is the token that began its header; ``inline`` tells that its one
+    statement follows the ':' on the same line. ``header`` is a loop's (target, start, stop)
+    or a branch's test. The blocks of one if/elif/else chain share ``branches``.
+    """
+
+    kind: str
+    keyword: Token
+    inline: bool
+    statements: list[Statement]
+    header: tuple = ()
+    branches: Branches | None = None
+
+
+def chain_branches(branches: Branches, orelse: tuple[Statement, ...]) -> If:
+    """The `If` of an if/elif/else chain: each 'elif' is a nested `If`, the whole ``orelse``
+    of the branch before it. Built from the last branch back, with a loop."""
+    for test, body, keyword in reversed(branches):
+        node = If(test, body, orelse, keyword.line, keyword.col)
+        orelse = (node,)
+    return node
+
+
+def call_arguments(expr: Expr, nargs: int) -> list[Expr]:
+    """The postfix items of each of the `nargs` arguments of the call that ends `expr`, read
+    from the end: an argument ends where the next one begins."""
+    arguments = []
+    end = len(expr) - 1
+    for _ in range(nargs):
+        start = _operand_start(expr, end)
+        arguments.append(expr[start:end])
+        end = start
+    return arguments[::-1]
+
+
+def _operand_start(expr: Expr, end: int) -> int:
+    """Where the operand whose items end just before `end` begins: where its items, read
+    backwards, have consumed all that they push."""
+    start, needed = end, 1
+    while needed:
+        start -= 1
+        needed += pops(expr[start]) - 1
+    return start
+
+
+class BlockParser(TokenReader):
+    """The headers that open blocks, and the expressions in them."""
+
+    def expression(self, first: Token, header: bool = False) -> tuple[Expr, Token]:
+        """The expression from `first` and the token that ended it; in a `header` ('if',
+        'for') a ':' outside brackets ends it too."""
+        return ExpressionParser(self.source, self.tokens, header).parse(first)
+
+    def open_block(self, kind: str, keyword: Token, header: tuple = (),
+                   branches: Branches | None = None) -> tuple[Block, Token]:
+        """The block after a header's ':' (just read) and the first token of its first
+        statement: an indented block, or one statement on the same line."""
+        tok = self.next()
+        inline = tok.kind != NEWLINE
+        if not inline:
+            tok = self.indented(keyword)
+        return Block(kind, keyword, inline, [], header, branches), tok
+
+    def indented(self, keyword: Token) -> Token:
+        """The first token of the indented block after the header of `keyword`."""
+        tok = self.next()
+        if tok.kind != INDENT:
+            got = "" if tok.kind == DEDENT else f", got {describe(tok)}"
+            raise self.error(f"expected an indented block after '{keyword.text}'{got}", tok)
+        return self.next()
+
+    # ---- loops -----------------------------------------------------------------------------
+
+    def for_header(self, for_tok: Token, tok: Token) -> tuple[Block, Token]:
+        """``for NAME in range(STOP):`` or ``for NAME in range(START, STOP):`` from the token
+        after 'for': the loop's block and the first token of its body."""
+        target = self.loop_variable(tok)
+        start, stop = self.loop_range()
+        return self.open_block("for", for_tok, (target, start, stop))
+
+    def loop_variable(self, tok: Token) -> Name:
+        if tok.kind == KEYWORD and tok.text != "in":
+            raise self.reserved(tok)
+        if tok.kind != NAME:
+            raise self.error(f"expected a loop variable name after 'for', got {describe(tok)}",
+                             tok)
+        return Name(tok.text, tok.line, tok.col)
+
+    def loop_range(self) -> tuple[Expr | None, Expr]:
+        """``in range(...):`` after the loop variable: START (None if absent) and STOP."""
+        first = self.range_name()
+        expr, end = self.expression(first, header=True)
+        start, stop = self.range_bounds(expr, first)
+        if end.text != ":":
+            raise self.error("expected ':' after 'range(...)'", end)
+        return start, stop
+
+    def range_name(self) -> Token:
+        """The ``range`` after ``in``, after the loop variable."""
+        in_tok = self.next()
+        if not is_keyword(in_tok, "in"):
+            raise self.error(f"expected 'in' after the loop variable, got {describe(in_tok)}",
+                             in_tok)
+        first = self.next()
+        if not (first.kind == NAME and first.text == "range"):
+            raise self.error(_RANGE_EXPECTED, first)
+        return first
+
+    def range_bounds(self, expr: Expr, first: Token) -> tuple[Expr | None, Expr]:
+        """START (None if absent) and STOP of the expression `expr` that began at `first`,
+        which must be ``range(STOP)`` or ``range(START, STOP)`` and nothing more."""
+        call = self.range_call(expr, first)
+        bounds = call_arguments(expr, call.nargs)
+        for bound in bounds:
+            if bound[-1].kind == "keyword":
+                raise self.error("range takes no keyword arguments", bound[-1])
+        return (None, *bounds) if call.nargs == 1 else bounds
+
+    def range_call(self, expr: Expr, first: Token) -> Item:
+        """The call item of ``range(...)``, which must be all of `expr` (begun at `first`)."""
+        call = expr[-1]
+        if call.kind != "call" or call.text != "range" or (call.line, call.col) != (first.line,
+                                                                                 first.col):
+            raise self.error(_RANGE_EXPECTED, first)
+        if call.nargs not in (1, 2):
+            raise self.error("range takes 1 or 2 arguments (a step is not supported)", call)
+        return call
+
+    # ---- branches --------------------------------------------------------------------------
+
+    def if_header(self, keyword: Token, first: Token,
+                  branches: Branches | None = None) -> tuple[Block, Token]:
+        """``if TEST:`` (or ``elif TEST:``, with the `branches` of its chain so far) from the
+        first token of TEST: the branch's block and the first token of its body."""
+        test = self.condition(keyword, first)
+        return self.open_block("if", keyword, test, [] if branches is None else branches)
+
+    def condition(self, keyword: Token, first: Token) -> Expr:
+        """The TEST of ``if TEST:`` or ``elif TEST:`` (`keyword`), from `first` to the ':'."""
+        expr, end = self.expression(first, header=True)
+        if end.text in ASSIGNMENTS:
+            raise self.error(f"unexpected '{end.text}'" + compare_hint(end), end)
+        if end.text != ":":
+            raise self.error(f"expected ':' after the '{keyword.text}' condition", end)
+        return expr
+
+    def else_header(self, keyword: Token, branches: Branches) -> tuple[Block, Token]:
+        """``else:``: its block and the first token of its body."""
+        colon = self.next()
+        if is_keyword(colon, "if"):
+            raise self.error("expected ':' after 'else' (write 'elif' for 'else if')", colon)
+        if colon.text != ":":
+            raise self.error("expected ':' after 'else'", colon)
+        return self.open_block("else", keyword, (), branches)

@@ -1,0 +1,289 @@
+"""Parser, expressions (text → syntax): the tokens of one expression → its postfix `Item`s.
+
+Expressions are parsed by operator precedence (`parse_precedence`) with an explicit operator
+stack (shunting-yard, `parse_brackets`), straight into the postfix `Item`s of `syntax`. Nothing
+recurses, so the depth of nesting is limited by memory only. The messages for a missing '*'
+(``2x``) and a chained comparison (``a < b < c``) quote the source and suggest the fix.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from itertools import chain
+
+from gradgen.errors import CompileError
+from gradgen.frontend.lexer import DEDENT, END, KEYWORD, NAME, NEWLINE, NUM, Token, token_end
+from gradgen.frontend.parse_brackets import Brackets, Group
+from gradgen.frontend.parse_precedence import (
+    COMPARISON,
+    COMPARISONS,
+    CONDITIONAL,
+    GROUP,
+    INFIX,
+    NOT,
+    OR,
+    UNARY,
+)
+from gradgen.frontend.parse_reader import (
+    ASSIGNMENTS,
+    BRACKET_DEPTH,
+    CONTINUATION_HINT,
+    LINE_ENDS,
+    describe,
+    is_keyword,
+)
+from gradgen.frontend.syntax import Expr, Item
+
+#: What ends the right operand of a comparison (for quoting it in the chained-comparison error).
+_ENDS_COMPARISON_OPERAND = frozenset({"and", "or", "if", "else", ",", ")", "]", "=", ":",
+                                      *COMPARISONS})
+#: What may end an empty element of a group: 'f()', '()', '(a,)', 'x[:]', 'x[1:, 0]'.
+_AFTER_EMPTY_ELEMENT = frozenset({")", "]", ",", ":"})
+_RESERVED_AS_NAMES = frozenset({"def", "return", "for", "elif"})
+#: ``_new(Item, (...))`` is ``Item(...)`` without the call through its Python-level __new__: items
+#: are made once per token of the file.
+_new = tuple.__new__
+
+
+class ExpressionParser(Brackets):
+    """One expression, by operator precedence: operands, operators and postfix '.T'; the
+    groups that brackets open are `Brackets`' part."""
+
+    def parse(self, first: Token) -> tuple[Expr, Token]:
+        """Parse the expression starting at `first`: its postfix items and the token after it.
+
+        The loop alternates between wanting an operand (see `operand`) and wanting an
+        operator. It runs once per token of the file, so the frequent tokens (names, numbers,
+        infix operators, brackets) are tested first. A postfix '.T' or '[...]' comes where an
+        operator is wanted, and applies to the operand just completed.
+        """
+        self.start = first
+        want_operand = True
+        after_name = False  # a '(' now opens a call
+        last_start = first  # where the last complete operand began, for 'missing operator'
+        for tok in chain((first,), self.tokens):
+            if want_operand:
+                begun = self.operand(tok)
+                if begun is not None:
+                    want_operand, last_start = False, begun
+                    after_name = begun is tok and tok.kind == NAME  # a plain name, not f()
+                continue
+            text = tok.text
+            rule = INFIX.get(text)
+            if rule is not None:
+                self.infix(tok, rule)
+                want_operand = True
+            elif text == ")" or text == "]":
+                last_start, after_name = self.close_group(tok), False
+            elif text == "(" and after_name:
+                self.open_call(last_start, tok)
+                want_operand = True
+            elif tok.kind in LINE_ENDS or text in ASSIGNMENTS:
+                if text != "=" or not self.keyword(tok, after_name):
+                    return self.finish(tok)
+                want_operand = True
+            else:
+                want_operand = self.other_operator(tok, last_start)
+                if want_operand is None:
+                    return self.finish(tok)
+                after_name = False
+        raise AssertionError("the token stream ends with END")
+
+    def operand(self, tok: Token) -> Token | None:
+        """`tok` where an operand is wanted: returns where the operand began if `tok` completed
+        one (a name, a number...), None if it only opened one ('(', a unary '-'...)."""
+        kind, text, line, col, _ = tok
+        if kind == NAME:
+            self.out.append(_new(Item, ("name", text, line, col, 0.0, 0)))
+            return tok
+        if kind == NUM:
+            self.out.append(_new(Item, ("num", text, line, col, self.number(tok), 0)))
+            return tok
+        if text == "(":
+            self.ops.append(Group(GROUP, "(", tok, tok))
+        elif text == "-":
+            self.ops.append((UNARY, _new(Item, ("unary", "-", line, col, 0.0, 0)), tok))
+        else:
+            return self.other_operand(tok)
+        return None
+
+    def infix(self, tok: Token, rule: tuple[int, int, str]) -> None:
+        """A binary operator: output the stacked ones that bind at least as tightly (see
+        `INFIX`), then stack it."""
+        level, floor, op = rule
+        self.pop_operators(floor)
+        ops = self.ops
+        if level == COMPARISON and ops and ops[-1][0] == COMPARISON:
+            raise self.chained_comparison(tok)
+        ops.append((level, _new(Item, ("binary", op, tok.line, tok.col, 0.0, 0)), tok))
+
+    def number(self, tok: Token) -> float:
+        value = float(tok.text)  # the lexer let through only decimal literals
+        if value == math.inf:
+            raise self.error(f"number '{tok.text}' is too large", tok)
+        return value
+
+    # ---- where an operand is wanted ------------------------------------------------------
+
+    def other_operand(self, tok: Token) -> Token | None:
+        """A rarer token where an operand is wanted; returns its start if it completed one."""
+        if is_keyword(tok, "pi"):
+            self.out.append(Item("const", "pi", tok.line, tok.col))
+            return tok
+        if is_keyword(tok, "not"):
+            self.push_not(tok)
+        elif tok.text != "+":  # unary plus leaves no trace
+            return self.missing_operand(tok)
+        return None
+
+    def missing_operand(self, tok: Token) -> Token | None:
+        """`tok` where an operand is wanted: it ends an empty element of a group (see
+        `empty_element`), or it is an error."""
+        group = self.group_with_empty_element(tok) if tok.text in _AFTER_EMPTY_ELEMENT else None
+        if group is not None:
+            return self.empty_element(group, tok)
+        if tok.text == "[":
+            raise self.error("list literals are not supported", tok)
+        raise self.error(self.expected_expression(tok), tok)
+
+    def push_not(self, tok: Token) -> None:
+        ops = self.ops
+        if ops and ops[-1][0] > NOT:  # Python's grammar: 'not' binds looser than these
+            op = ops[-1][2].text
+            raise self.error(f"'not' after '{op}' needs parentheses: write '{op} (not ...)'",
+                             tok)
+        ops.append((NOT, Item("unary", "not", tok.line, tok.col), tok))
+
+    def expected_expression(self, tok: Token) -> str:
+        """The message for `tok`, found where an operand was wanted."""
+        if tok.kind == KEYWORD and tok.text in _RESERVED_AS_NAMES:
+            return f"'{tok.text}' is a reserved word"
+        if tok.kind == NEWLINE:
+            return "expected an expression, got " + self.line_end()
+        return f"expected an expression, got {describe(tok)}"
+
+    def line_end(self) -> str:
+        """How a message names the end of a line: the end of the input if no line follows."""
+        following = self.next()
+        while following.kind == DEDENT:
+            following = self.next()
+        return "end of input" if following.kind == END else "end of line" + CONTINUATION_HINT
+
+    # ---- where an operator is wanted -----------------------------------------------------
+
+    def other_operator(self, tok: Token, last_start: Token) -> bool | None:
+        """A rarer token where an operator is wanted: '.T', '[', ',', ':', 'if', 'else', or an
+        error. Returns whether an operand is wanted next, or None if `tok` is the ':' that
+        ends a header's expression."""
+        if tok.text == ".":
+            self.transpose(tok)
+            return False
+        if tok.text == ":" and self.header and self.outside_brackets():
+            return None
+        self.separator(tok, last_start)
+        return True
+
+    def separator(self, tok: Token, last_start: Token) -> None:
+        """'[', ',', ':', 'if' or 'else' after the operand that began at `last_start`: another
+        operand follows. Anything else is an error."""
+        if tok.text == "[":
+            self.open_index(last_start, tok)
+        elif tok.text == ",":
+            self.comma(tok)
+        elif tok.text == ":":
+            self.colon(tok)
+        elif is_keyword(tok, "if"):
+            self.open_conditional(tok)
+        elif is_keyword(tok, "else"):
+            self.close_condition(tok)
+        elif tok.kind == NAME or tok.text == "(" or is_keyword(tok, "pi"):
+            raise self.missing_operator(last_start, tok)
+        else:
+            raise self.expected_operator(tok)
+
+    def transpose(self, dot: Token) -> None:
+        """'.T' after an operand: its transpose, output at once (nothing binds tighter)."""
+        name = self.next()
+        if name.kind not in (NAME, KEYWORD):
+            raise self.error("expected an attribute name after '.'", name)
+        if name.text != "T":
+            raise self.error(f"'.{name.text}' is not supported: the only attribute is '.T' "
+                             "(transpose)", dot)
+        self.out.append(Item("call", "transpose", dot.line, dot.col, 0.0, 1))
+
+    def open_conditional(self, tok: Token) -> None:
+        """'if' after an operand: the condition follows; the 'if' waits for its 'else'."""
+        self.pop_operators(OR)
+        group = self.top()
+        if isinstance(group, Group) and group.kind == "if":
+            raise self.error("a conditional expression used as a condition needs parentheses",
+                             tok)
+        self.ops.append(Group(GROUP, "if", tok, tok))
+
+    def close_condition(self, tok: Token) -> None:
+        """'else': the condition is complete; the 'if' waits on the stack for the else part."""
+        group = self.innermost_group()
+        if not isinstance(group, Group) or group.kind != "if":
+            raise self.error("'else' without 'if'", tok)
+        if_tok = group.opened
+        self.ops[-1] = (CONDITIONAL, Item("cond", "if", if_tok.line, if_tok.col), tok)
+
+    # ---- messages that quote the source --------------------------------------------------
+
+    def missing_operator(self, last_start: Token, tok: Token) -> CompileError:
+        """``2x``, ``(a+b)(b+1)``: suggest the '*' between the two operands (``lambda x`` is
+        more likely Python's lambda than a variable named lambda times x)."""
+        left = self.quote(last_start.pos, tok.pos)
+        right = self.quote(tok.pos, self.operand_end(tok))
+        if left == "lambda" and tok.kind == NAME:
+            return self.error("'lambda' expressions are not supported (to multiply a variable "
+                              f"named lambda, write 'lambda*{right}')", last_start)
+        return self.error(f"missing operator: write '{left}*{right}'", tok)
+
+    def operand_end(self, tok: Token) -> int:
+        """Where the operand starting at `tok` ends: a call or '(' runs to its ')'."""
+        end = token_end(self.source, tok)
+        try:
+            opened = self.next() if tok.kind == NAME else tok
+            if opened.text == "(":
+                end = self.parenthesis_end(opened)
+        except CompileError:  # a bad character further on: quote what came before it
+            pass
+        return end
+
+    def parenthesis_end(self, opened: Token) -> int:
+        """Where the parenthesis `opened` ends: past its ')', or its last token if unclosed."""
+        inside = [opened, *self.through_matching_paren()]
+        last = inside[-1] if inside[-1].kind != END else inside[-2]
+        return token_end(self.source, last)
+
+    def chained_comparison(self, tok: Token) -> CompileError:
+        """``a < b < c``: suggest ``a < b and b < c`` with the source's own operands."""
+        ops = self.ops
+        first = ops[-1][2]
+        start = self.start.pos if len(ops) < 2 else token_end(self.source, ops[-2][2])
+        left = self.quote(start, first.pos)
+        middle = self.quote(token_end(self.source, first), tok.pos)
+        right = self.quote(token_end(self.source, tok), self.comparison_operand_end(tok))
+        return self.error(f"comparisons cannot be chained: write "
+                          f"'{left} {first.text} {middle} and {middle} {tok.text} {right}'", tok)
+
+    def comparison_operand_end(self, operator: Token) -> int:
+        """Where the right operand of a comparison ends: before the next looser operator."""
+        end = token_end(self.source, operator)
+        try:
+            for tok in self.comparison_operand():
+                end = token_end(self.source, tok)
+        except CompileError:
+            pass
+        return end
+
+    def comparison_operand(self) -> Iterator[Token]:
+        """The tokens ahead up to a looser operator outside brackets, or the end of the line."""
+        depth = 0
+        for tok in self.tokens:
+            if tok.kind in LINE_ENDS or (depth == 0 and tok.text in _ENDS_COMPARISON_OPERAND):
+                return
+            depth += BRACKET_DEPTH.get(tok.text, 0)
+            yield tok
