@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from gradgen.frontend.parse_precedence import COMPARISON, NOT, POWER, UNARY
+from gradgen.frontend.parse_precedence import PRECEDENCE as LEVELS
 from gradgen.ir.graph import Graph, Var
 from gradgen.ir.primitives import REGISTRY
 from gradgen.ir.printing import format_number
@@ -27,14 +29,11 @@ Text = tuple[str, int]
 #: How a node is written where it is not computed in the expression: by name or by number.
 Leaf = Callable[[Var], Text]
 
-ATOM = 10  # a name, a number, a call: never wrapped
-_NEGATION = 7
-_NOT = 3
-_COMPARISON = 4
-#: How tightly each infix operation binds, loosest first, as the parser reads them (its table is
-#: private to the front end); each operation's symbol is the registry's.
-PRECEDENCE = {"or": 1, "and": 2, "lt": 4, "le": 4, "gt": 4, "ge": 4, "eq": 4, "ne": 4,
-              "add": 5, "sub": 5, "mul": 6, "div": 6, "pow": 8}
+ATOM = POWER + 1  # a name, a number, a call: never wrapped
+#: How tightly each infix operation binds, as the parser reads it (the front end's one table),
+#: by the registry's name of the operation; each operation's symbol is the registry's too.
+PRECEDENCE = {name: LEVELS["binary", entry.operator] for name, entry in REGISTRY.items()
+              if entry.arity == 2 and ("binary", entry.operator) in LEVELS}
 
 
 # ---- numbers and names -----------------------------------------------------------------------
@@ -119,9 +118,9 @@ def render(prim: str, operands: list[Text]) -> Text:
     if prim in PRECEDENCE:
         return _infix(prim, *operands)
     if prim == "neg":
-        return "-" + _wrapped(operands[0], operands[0][1] <= _NEGATION), _NEGATION
+        return "-" + _wrapped(operands[0], operands[0][1] <= UNARY), UNARY
     if prim == "not":
-        return "not " + _wrapped(operands[0], operands[0][1] < _NOT), _NOT
+        return "not " + _wrapped(operands[0], operands[0][1] < NOT), NOT
     return f"{prim}({', '.join(text for text, _ in operands)})", ATOM
 
 
@@ -131,7 +130,7 @@ def _infix(prim: str, left: Text, right: Text) -> Text:
     if prim == "pow":
         wrap_left, wrap_right = left[1] <= prec, right[1] < prec
     else:
-        wrap_left = left[1] < prec or (prec == _COMPARISON and left[1] == _COMPARISON)
+        wrap_left = left[1] < prec or (prec == COMPARISON and left[1] == COMPARISON)
         wrap_right = right[1] <= prec
     symbol = REGISTRY[prim].operator
     return f"{_wrapped(left, wrap_left)} {symbol} {_wrapped(right, wrap_right)}", prec
