@@ -33,7 +33,7 @@ selection with ``where`` to be covered. The rules' by-products that the tangent 
 
 from __future__ import annotations
 
-from gradgen.differentiate.reverse import active_edges
+from gradgen.differentiate.sweep import active_edges
 from gradgen.ir.builder import GraphBuilder, give_hint
 from gradgen.ir.graph import Edge, Graph, Var, select_inputs
 from gradgen.ir.naming import tangent_name
