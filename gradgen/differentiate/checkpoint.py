@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from gradgen.differentiate.reverse_loops import reverse_loop, tape_loop
+from gradgen.differentiate.reverse_loops import result_cotangents, reverse_loop, tape_loop
 from gradgen.differentiate.sweep import BlockReversal, Sweep, accumulate, zeros_of
 from gradgen.ir.builder import GraphBuilder, as_params
 from gradgen.ir.graph import Edge, Graph, Var
@@ -105,11 +105,8 @@ def checkpoint_reverse(sweep: Sweep, edge: Edge, record: CheckpointRecord) -> No
     builder.origin = edge
     zero = builder.const(0.0)
     body, wanted = _segments_reverse_body(sweep, edge, parts, record, zero)
-    items = sweep.items.get(edge.output, {})
-    finals = [sweep.adjoints.get(items[k]) if k in items else None
-              for k in range(len(parts.carried))]
-    seeds_in = [bar if bar is not None else zeros_of(builder, items.get(k) or var, zero)
-                for k, (bar, var) in enumerate(zip(finals, parts.carried))]
+    seeds_in = result_cotangents(sweep, edge, parts.carried,
+                                 lambda var: zeros_of(builder, var, zero))
     starts = [builder.zeros_like(outer) for outer in wanted]
     n = len(seeds_in) + len(starts)
     loop = builder.emit("loop", (zero, record.segments, *seeds_in, *starts, *record.recorded,
@@ -123,35 +120,43 @@ def checkpoint_reverse(sweep: Sweep, edge: Edge, record: CheckpointRecord) -> No
 
 def _segments_reverse_body(sweep: Sweep, edge: Edge, parts: LoopParts,
                            record: CheckpointRecord, zero: Var) -> tuple[Graph, list[Var]]:
-    """The reverse loop's body, one segment: run forward again from its snapshot, recording
-    (`tape_loop`), then backwards (`reverse_loop`) into the running totals of the invariants'
-    adjoints, in place; and the invariants (outer nodes) it sums adjoints for."""
+    """The reverse loop's body, one segment: from the cotangents at its end and the running
+    totals of the invariants' adjoints to those at its start; and the invariants (outer
+    nodes) it sums adjoints for."""
     step = sweep.body()
     step.builder.origin = edge
     segment, snapshot_in, bounds_in, invariant_in = _segment_inputs(parts, record.stride)
     seeds = [Var(adjoint_name(var.name), var.shape) for var in parts.carried_in]
     wanted = [(outer, inner) for outer, inner in zip(parts.invariants, invariant_in)
               if outer in record.varied and inner.dtype == "float"]
-    totals = [Var(adjoint_name(inner.name), inner.shape) for _, inner in wanted]
+    totals = {inner: Var(adjoint_name(inner.name), inner.shape) for _, inner in wanted}
     low, high = _segment_bounds(step.builder, segment, bounds_in)
     inner_loop = Edge("loop", (low, high, *snapshot_in, *invariant_in), Var(None, (), "tuple"),
                       as_params(loop_params(parts.body, len(snapshot_in), 0, 0)))
-    step.varied = {*snapshot_in, *(inner for _, inner in wanted)}
+    _run_segment_again(step, inner_loop, snapshot_in, seeds, totals)
+    carried_next = [step.adjoints.get(var) or zeros_of(step.builder, var, zero)
+                    for var in snapshot_in]
+    totals_next = [step.adjoints.get(inner) or total for inner, total in totals.items()]
+    body = Graph(f"{parts.body.name}_segments_reverse",
+                 (segment, *seeds, *totals.values(), *snapshot_in, *_inputs(bounds_in),
+                  *invariant_in),
+                 tuple(step.builder.edges), (*carried_next, *totals_next))
+    return body, [outer for outer, _ in wanted]
+
+
+def _run_segment_again(step: Sweep, inner_loop: Edge, snapshot_in: list[Var],
+                       seeds: list[Var], totals: dict[Var, Var]) -> None:
+    """One segment run forward again from its snapshot, recording (`tape_loop`), then
+    backwards from the ``seeds`` (`reverse_loop`), adding what reaches the invariants into
+    their running ``totals``, in place."""
+    step.varied = {*snapshot_in, *totals}
     taped = tape_loop(step, inner_loop)
     ends = {k: step.builder.take(inner_loop.output, k, var, var.name)
             for k, var in enumerate(snapshot_in)}
     step.items = {inner_loop.output: ends}
     for k, seed in enumerate(seeds):
         accumulate(step.builder, ends[k], seed, step.adjoints)
-    reverse_loop(step, inner_loop, taped,  # into the running totals, in place
-                 {inner: total for total, (_, inner) in zip(totals, wanted)})
-    carried_next = [step.adjoints.get(var) or zeros_of(step.builder, var, zero)
-                    for var in snapshot_in]
-    totals_next = [step.adjoints.get(inner) or total for total, (_, inner) in zip(totals, wanted)]
-    body = Graph(f"{parts.body.name}_segments_reverse",
-                 (segment, *seeds, *totals, *snapshot_in, *_inputs(bounds_in), *invariant_in),
-                 tuple(step.builder.edges), (*carried_next, *totals_next))
-    return body, [outer for outer, _ in wanted]
+    reverse_loop(step, inner_loop, taped, totals)
 
 
 def _segment_inputs(parts: LoopParts, stride: Var) -> tuple[Var, list[Var], list[Var], list[Var]]:

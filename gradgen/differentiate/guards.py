@@ -6,7 +6,7 @@ taken (``where(x > 0, log(x), 0)`` at 0). Its adjoint there is zero times that, 
 node gets a *guard*, a condition node saying where its value is used at all (``c`` inside the
 first branch of ``where(c, a, b)``, ``not c`` inside the second, ``and`` for nested branches,
 ``or`` over a node's several uses, none for a node used unconditionally), and a contribution
-leaving a guarded region is masked, ``where(guard, contribution, 0)`` (`sweep.backpropagate`):
+leaving a guarded region is `masked`, ``where(guard, contribution, 0)`` (`sweep.backpropagate`):
 the branch not taken adds an exact zero.
 """
 
@@ -17,6 +17,11 @@ from gradgen.ir.graph import Edge, Graph, Var, consumers
 from gradgen.ir.primitives import REGISTRY
 
 Guard = Var | None  # a condition node; None: used unconditionally
+
+
+def masked(builder: GraphBuilder, guard: Var, value: Var) -> Var:
+    """``value`` where ``guard`` holds, an exact 0 elsewhere (the branch not taken)."""
+    return builder.where(guard, value, builder.const(0.0))
 
 
 def branch_guards(builder: GraphBuilder, active: list[Edge],

@@ -43,12 +43,10 @@ def record_branch(sweep: Sweep, edge: Edge) -> CondRecord:
     `reverse_branch` needs. Adjoints are pulled back from the results that are varied (of
     those read after the branch) to the operands that are varied."""
     items = dict(sweep.items.get(edge.output, {}))
-    used = {k: var for k, var in items.items() if var in sweep.varied}
     parts = cond_parts(edge)
-    results = tuple(k for k in sorted(used) if used[k].dtype == "float")
+    results, seeds = _pulled_back(items, sweep.varied)
     wanted = tuple(inner for outer, inner in zip(parts.operands, parts.operand_in)
                    if outer in sweep.varied and inner.dtype == "float")
-    seeds = tuple(Var(adjoint_name(used[k].name), used[k].shape) for k in results)
     then, orelse = (differentiate_body(sweep, side.edges, wanted,
                                        tuple(side.outputs[k] for k in results), seeds,
                                        {*seeds, *parts.operand_in})
@@ -56,6 +54,15 @@ def record_branch(sweep: Sweep, edge: Edge) -> CondRecord:
     own = _emit_recording_cond(sweep.builder, edge, parts, (then, orelse))
     recorded = _recorded_items(sweep.builder, edge.output, parts, (then, orelse), own, items)
     return CondRecord(results, seeds, wanted, (then, orelse), recorded)
+
+
+def _pulled_back(items: dict[int, Var],
+                 varied: set[Var]) -> tuple[tuple[int, ...], tuple[Var, ...]]:
+    """The results whose adjoints are pulled back (of those read after the branch, the varied
+    numbers), and one cotangent for each."""
+    used = {k: var for k, var in items.items() if var in varied}
+    results = tuple(k for k in sorted(used) if used[k].dtype == "float")
+    return results, tuple(Var(adjoint_name(used[k].name), used[k].shape) for k in results)
 
 
 def _emit_recording_cond(builder: GraphBuilder, edge: Edge, parts: CondParts,
@@ -112,10 +119,16 @@ def reverse_branch(sweep: Sweep, edge: Edge, record: CondRecord) -> None:
                     for body, name in zip(record.sides, ("then", "else")))
     branch = builder.emit("cond", (parts.test, *seeds_in, *record.recorded, *parts.operands),
                           None, as_params(cond_params(then, orelse, len(record.wanted))))
+    _add_operand_bars(sweep, branch, parts, record.wanted)
+
+
+def _add_operand_bars(sweep: Sweep, branch: Var, parts: CondParts,
+                      wanted: tuple[Var, ...]) -> None:
+    """Add the reverse branch's results to the adjoints of the operands they are for."""
     outer = dict(zip(parts.operand_in, parts.operands))
-    for k, inner in enumerate(record.wanted):
-        bar = builder.take(branch, k, inner, adjoint_name(inner.name), "float")
-        accumulate(builder, outer[inner], bar, sweep.adjoints)
+    for k, inner in enumerate(wanted):
+        bar = sweep.builder.take(branch, k, inner, adjoint_name(inner.name), "float")
+        accumulate(sweep.builder, outer[inner], bar, sweep.adjoints)
 
 
 def _reverse_side(edge: Edge, parts: CondParts, record: CondRecord, body: Body, name: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gradgen.differentiate.guards import masked
 from gradgen.differentiate.sweep import (
     BlockReversal,
     Body,
@@ -78,18 +79,23 @@ def record_call(sweep: Sweep, edge: Edge) -> CallRecord:
     """Emit ``edge`` as a call of the helper's recording version (if its vjp reads more than
     the arguments and the value); return the vjp and what it takes after the arguments."""
     derivatives = helper_derivatives(sweep, dict(edge.params)["graph"])
-    builder = sweep.builder
     if derivatives.record is None:
-        builder.edges.append(edge)
+        sweep.builder.edges.append(edge)
         return CallRecord(derivatives.vjp, (edge.output,))
+    recorded = _emit_recording_call(sweep.builder, edge, derivatives.record)
+    return CallRecord(derivatives.vjp, (edge.output, *recorded))
+
+
+def _emit_recording_call(builder: GraphBuilder, edge: Edge, record: Graph) -> tuple[Var, ...]:
+    """A call of ``record`` in place of ``edge``, whose first result is ``edge``'s output;
+    the nodes of the other results (the recorded values)."""
     results = Var(None, (), "tuple")
     builder.edges.append(Edge("call", edge.inputs, results,
-                              as_params(call_params(derivatives.record, "record")), edge.origin))
+                              as_params(call_params(record, "record")), edge.origin))
     builder.edges.append(Edge("item", (results,), edge.output, as_params(
         {"index": 0, "shape": edge.output.shape, "dtype": edge.output.dtype}), edge.origin))
-    recorded = tuple(builder.take(results, k, var, var.name)
-                     for k, var in enumerate(derivatives.record.outputs[1:], start=1))
-    return CallRecord(derivatives.vjp, (edge.output, *recorded))
+    return tuple(builder.take(results, k, var, var.name)
+                 for k, var in enumerate(record.outputs[1:], start=1))
 
 
 def reverse_call(sweep: Sweep, edge: Edge, record: CallRecord) -> None:
@@ -101,17 +107,22 @@ def reverse_call(sweep: Sweep, edge: Edge, record: CallRecord) -> None:
     builder.origin = edge
     guard = sweep.guards.get(edge.output)
     if guard is not None:  # inside a branch of a where: the branch not taken gets 0
-        g = builder.where(guard, g, builder.const(0.0))
+        g = masked(builder, guard, g)
     graph = dict(edge.params)["graph"]
     numbers = [arg for arg, var in zip(edge.inputs, graph.inputs) if var.dtype == "float"]
     result = builder.emit("call", (*edge.inputs, *record.recorded, g), None,
                           as_params(call_params(record.vjp, "vjp")))
-    bars = [result] if len(record.vjp.outputs) == 1 else [
-        builder.take(result, k, arg, adjoint_name(arg.name), "float")
-        for k, arg in enumerate(numbers)]
-    for arg, bar in zip(numbers, bars):
+    for arg, bar in zip(numbers, _partials(builder, result, record.vjp, numbers)):
         if not arg.is_const:
             accumulate(builder, arg, bar, sweep.adjoints)
+
+
+def _partials(builder: GraphBuilder, result: Var, vjp: Graph, numbers: list[Var]) -> list[Var]:
+    """The vjp call's results, one per argument that is a number."""
+    if len(vjp.outputs) == 1:
+        return [result]
+    return [builder.take(result, k, arg, adjoint_name(arg.name), "float")
+            for k, arg in enumerate(numbers)]
 
 
 #: A helper call is taken back by a call of the helper's vjp.

@@ -4,6 +4,7 @@ reading those tapes (`TAPING`; `checkpoint` trades the tapes for recomputation).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gradgen.differentiate.sweep import (
@@ -12,6 +13,7 @@ from gradgen.differentiate.sweep import (
     Sweep,
     accumulate,
     differentiate_body,
+    expanded,
     unbroadcast,
 )
 from gradgen.ir.builder import GraphBuilder, as_params
@@ -74,30 +76,58 @@ def reverse_loop(sweep: Sweep, edge: Edge, record: LoopRecord,
     builder.origin = edge
     zero = builder.const(0.0)
     body, sums = _reverse_body(edge, parts, record, zero)
-    seeds_in = _seeds_in(builder, parts, sweep.items.get(edge.output, {}), sweep.adjoints, zero)
+    seeds_in = result_cotangents(sweep, edge, parts.carried,
+                                 lambda var: expanded(builder, zero, var))
     starts = [(totals or {}).get(outer) or builder.zeros_like(outer)  # _add_into adds in place
               for outer in sums]
     n = len(seeds_in) + len(starts)
     loop = builder.emit("loop", (parts.start, parts.stop, *seeds_in, *starts, *record.recorded,
                                  *parts.invariants), None,
                         as_params(loop_params(body, n, len(record.recorded), 0, reverse=True)))
-    targets = (*parts.carried, *sums)
+    _add_results(builder, loop, (*parts.carried, *sums), sweep.adjoints)
+
+
+def result_cotangents(sweep: Sweep, edge: Edge, carried: tuple[Var, ...],
+                      zeros: Callable[[Var], Var]) -> list[Var]:
+    """The cotangents of a loop's carried results that its reverse starts from: their
+    adjoints, or ``zeros`` of the result where none was given."""
+    items = sweep.items.get(edge.output, {})
+    bars = [sweep.adjoints.get(items.get(k)) for k in range(len(carried))]
+    results = [items.get(k) or var for k, var in enumerate(carried)]
+    return [bar if bar is not None else zeros(result) for bar, result in zip(bars, results)]
+
+
+def _add_results(builder: GraphBuilder, loop: Var, targets: tuple[Var, ...],
+                 adjoints: dict[Var, Var]) -> None:
+    """Take the reverse loop's results apart, then add each to its target's adjoint."""
     results = [builder.take(loop, k, var, None, "float") for k, var in enumerate(targets)]
     for var, bar in zip(targets, results):
         if not var.is_const and var.dtype == "float":
-            accumulate(builder, var, bar, sweep.adjoints)
+            accumulate(builder, var, bar, adjoints)
 
 
 def _reverse_body(edge: Edge, parts: LoopParts, record: LoopRecord,
                   zero: Var) -> tuple[Graph, list[Var]]:
-    """The reverse loop's body, one step's adjoint: it takes the step's cotangents, the
-    running sums of the invariants' adjoints, one entry of each tape and the invariants, and
-    gives the cotangents before the step and the sums; and the invariants (outer) summed."""
+    """The reverse loop's body, one step's adjoint: from the step's cotangents, the running
+    sums of the invariants' adjoints, one entry of each tape and the invariants to the
+    cotangents before the step and the sums; and the invariants (outer) it sums for."""
     step = GraphBuilder()
     step.edges.extend(record.body.adjoint)
     step.origin = edge
-    carried_next = [bar if bar is not None else step.expand(zero, seed, axis=None, keepdims=False)
+    carried_next = [bar if bar is not None else expanded(step, zero, seed)
                     for seed, bar in zip(record.seeds, record.carried_bars)]
+    sums, sums_in, sums_next = _invariant_sums(step, parts, record)
+    body = Graph(f"{parts.body.name}_reverse",
+                 (parts.index, *record.seeds, *sums_in, *record.body.residuals,
+                  *parts.invariant_in),
+                 tuple(step.edges), tuple(carried_next) + tuple(sums_next))
+    return body, sums
+
+
+def _invariant_sums(step: GraphBuilder, parts: LoopParts,
+                    record: LoopRecord) -> tuple[list[Var], list[Var], list[Var]]:
+    """The invariants whose adjoints the reverse loop sums (outer nodes), the running sums
+    (inputs of its body) and each sum after the step."""
     sums, sums_in, sums_next = [], [], []
     for outer, inner, bar in zip(parts.invariants, parts.invariant_in, record.invariant_bars):
         if bar is None or inner.dtype != "float":
@@ -106,21 +136,7 @@ def _reverse_body(edge: Edge, parts: LoopParts, record: LoopRecord,
         sums.append(outer)
         sums_in.append(total)
         sums_next.append(_add_into(step, total, unbroadcast(step, bar, inner.shape)))
-    body = Graph(f"{parts.body.name}_reverse",
-                 (parts.index, *record.seeds, *sums_in, *record.body.residuals,
-                  *parts.invariant_in),
-                 tuple(step.edges), tuple(carried_next) + tuple(sums_next))
-    return body, sums
-
-
-def _seeds_in(builder: GraphBuilder, parts: LoopParts, items: dict[int, Var],
-              adjoints: dict[Var, Var], zero: Var) -> list[Var]:
-    """The cotangents of the loop's results that the reverse loop starts from (zeros for a
-    result whose adjoint nothing gave)."""
-    finals = [adjoints.get(items[k]) if k in items else None for k in range(len(parts.carried))]
-    results = (items.get(k) or var for k, var in enumerate(parts.carried))
-    return [bar if bar is not None else builder.expand(zero, var, axis=None, keepdims=False)
-            for bar, var in zip(finals, results)]
+    return sums, sums_in, sums_next
 
 
 def _add_into(step: GraphBuilder, total: Var, bar: Var) -> Var:

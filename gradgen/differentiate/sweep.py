@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from gradgen.differentiate.guards import Guard, branch_guards
+from gradgen.differentiate.guards import Guard, branch_guards, masked
 from gradgen.ir.builder import GraphBuilder, give_hint
 from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.naming import adjoint_name
@@ -126,13 +126,18 @@ def emit_adjoints(sweep: Sweep, outputs: tuple[Var, ...], seeds: tuple[Var, ...]
         accumulate(sweep.builder, output, seed, sweep.adjoints)
     sweep.guards = branch_guards(sweep.builder, sweep.active, set(outputs))
     for edge in reversed(sweep.active):
-        kind = sweep.blocks.get(edge.prim)
-        if kind is not None:
-            kind.reverse(sweep, edge, sweep.records[edge])
-        elif edge.prim != "item":  # a block's results: the block itself reads their adjoints
-            backpropagate(sweep, edge)
+        _reverse_edge(sweep, edge)
     sweep.builder.origin = None
     return [sweep.adjoints.get(var) for var in targets]
+
+
+def _reverse_edge(sweep: Sweep, edge: Edge) -> None:
+    """One active edge's adjoint: a block's reverse, as its kind says, or the primitive's."""
+    kind = sweep.blocks.get(edge.prim)
+    if kind is not None:
+        kind.reverse(sweep, edge, sweep.records[edge])
+    elif edge.prim != "item":  # a block's results: the block itself reads their adjoints
+        backpropagate(sweep, edge)
 
 
 def active_edges(graph: Graph, targets: tuple[Var, ...], output: Var) -> list[Edge]:
@@ -143,15 +148,26 @@ def active_edges(graph: Graph, targets: tuple[Var, ...], output: Var) -> list[Ed
 def activity(edges: tuple[Edge, ...], targets: tuple[Var, ...],
              outputs: tuple[Var, ...]) -> tuple[list[Edge], set[Var]]:
     """The active edges, and the nodes that depend differentiably on a target."""
+    varied, useful = _varied(edges, targets), _useful(edges, outputs)
+    return [e for e in edges if e.output in varied and e.output in useful], varied
+
+
+def _varied(edges: tuple[Edge, ...], targets: tuple[Var, ...]) -> set[Var]:
+    """The nodes that depend differentiably on a target (no adjoint rule: no dependence)."""
     varied = set(targets)
     for edge in edges:
         if REGISTRY[edge.prim].adjoint and any(v in varied for v in edge.inputs):
             varied.add(edge.output)
+    return varied
+
+
+def _useful(edges: tuple[Edge, ...], outputs: tuple[Var, ...]) -> set[Var]:
+    """The nodes that an output depends on."""
     useful = set(outputs)
     for edge in reversed(edges):
         if edge.output in useful:
             useful.update(edge.inputs)
-    return [e for e in edges if e.output in varied and e.output in useful], varied
+    return useful
 
 
 def _read_from_outside(edges: tuple[Edge, ...], own: set[Var]) -> tuple[Var, ...]:
@@ -180,7 +196,7 @@ def backpropagate(sweep: Sweep, edge: Edge) -> None:
     if guard is not None and not prim.elementwise:
         # a contribution of a matmul or a reduction has another shape than the guard: mask the
         # adjoint going in instead (its local derivatives are linear, not inf or NaN)
-        g, guard = builder.where(guard, g, builder.const(0.0)), None
+        g, guard = masked(builder, guard, g), None
     contributions = prim.adjoint(builder, g, edge.output, *edge.inputs, **dict(edge.params))
     for var, contribution in zip(edge.inputs, contributions):
         if contribution is not None and not var.is_const:
@@ -192,7 +208,7 @@ def _add_contribution(sweep: Sweep, var: Var, contribution: Var, guard: Guard) -
     ``guard`` (the branch not taken adds 0) and summed back to ``var``'s shape."""
     builder = sweep.builder
     if guard is not None and guard is not sweep.guards.get(var):
-        contribution = builder.where(guard, contribution, builder.const(0.0))
+        contribution = masked(builder, guard, contribution)
     accumulate(builder, var, unbroadcast(builder, contribution, var.shape), sweep.adjoints)
 
 
@@ -228,4 +244,9 @@ def accumulate(builder: GraphBuilder, var: Var, contribution: Var,
 
 def zeros_of(builder: GraphBuilder, like: Var, zero: Var) -> Var:
     """Zeros of ``like``'s shape: the constant for a scalar."""
-    return zero if not like.shape else builder.expand(zero, like, axis=None, keepdims=False)
+    return zero if not like.shape else expanded(builder, zero, like)
+
+
+def expanded(builder: GraphBuilder, zero: Var, like: Var) -> Var:
+    """The constant ``zero`` broadcast to ``like``'s shape, by an edge (for a scalar too)."""
+    return builder.expand(zero, like, axis=None, keepdims=False)
