@@ -123,7 +123,7 @@ def _segments_reverse_body(sweep: Sweep, edge: Edge, parts: LoopParts,
     """The reverse loop's body, one segment: from the cotangents at its end and the running
     totals of the invariants' adjoints to those at its start; and the invariants (outer
     nodes) it sums adjoints for."""
-    step = sweep.body()
+    step = sweep.inner()
     step.builder.origin = edge
     segment, snapshot_in, bounds_in, invariant_in = _segment_inputs(parts, record.stride)
     seeds = [Var(adjoint_name(var.name), var.shape) for var in parts.carried_in]

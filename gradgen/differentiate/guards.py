@@ -1,13 +1,12 @@
-"""Differentiation, reverse mode's guards: where each node's value is used at all, so that the
-adjoint of a ``where`` branch not taken is an exact zero, not NaN.
+"""Differentiation, reverse mode's guards: where each node's value is used (NaN-safe ``where``).
 
 A value computed only for one branch of a ``where`` may be inf or NaN where that branch is not
 taken (``where(x > 0, log(x), 0)`` at 0). Its adjoint there is zero times that, NaN. So every
 node gets a *guard*, a condition node saying where its value is used at all (``c`` inside the
 first branch of ``where(c, a, b)``, ``not c`` inside the second, ``and`` for nested branches,
 ``or`` over a node's several uses, none for a node used unconditionally), and a contribution
-leaving a guarded region is `masked`, ``where(guard, contribution, 0)`` (`sweep.backpropagate`):
-the branch not taken adds an exact zero.
+leaving a guarded region is `masked`, ``where(guard, contribution, 0)``
+(`sweep.backpropagate`): the branch not taken adds an exact zero.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
-"""Differentiation, reverse mode of a branch: the side taken records what its adjoint reads,
-and the reverse branch, on the same test, goes back the same way (`BRANCHING`)."""
+"""Differentiation, reverse mode of a branch (`BRANCHING`): back the same way it came.
+
+The side taken records what its adjoint reads; the reverse branch, on the same test, runs that
+side's adjoint.
+"""
 
 from __future__ import annotations
 

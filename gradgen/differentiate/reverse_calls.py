@@ -1,5 +1,8 @@
-"""Differentiation, reverse mode of a helper call: the helper's own derivative (its vjp), made
-once per helper and pass, called where the helper was (`CALLING`)."""
+"""Differentiation, reverse mode of a helper call (`CALLING`): a call of the helper's vjp.
+
+The helper's own derivatives (a recording version, if its vjp reads more than the arguments and
+the value, and the vjp) are made once per helper and pass, and called where the helper was.
+"""
 
 from __future__ import annotations
 

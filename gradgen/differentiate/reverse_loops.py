@@ -1,6 +1,9 @@
-"""Differentiation, reverse mode of a loop by taping: a forward loop that records, each step,
-what its body's adjoint reads, and a reverse loop that runs the steps' adjoints backwards,
-reading those tapes (`TAPING`; `checkpoint` trades the tapes for recomputation)."""
+"""Differentiation, reverse mode of a loop by taping (`TAPING`): record forward, read backwards.
+
+The forward loop records, each step, what its body's adjoint reads (one *tape* per value); the
+reverse loop runs the steps' adjoints backwards, reading the tapes. (`checkpoint` trades the
+tapes for recomputation.)
+"""
 
 from __future__ import annotations
 

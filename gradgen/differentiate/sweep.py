@@ -63,7 +63,7 @@ class Sweep:
     adjoints: dict[Var, Var] = field(default_factory=dict)
     guards: dict[Var, Guard] = field(default_factory=dict)
 
-    def body(self) -> Sweep:
+    def inner(self) -> Sweep:
         """A sweep for a body of one of this level's blocks, with a builder of its own."""
         return Sweep(GraphBuilder(), self.bodies, self.bodies, self.helpers)
 
@@ -95,7 +95,7 @@ def differentiate_body(sweep: Sweep, edges: tuple[Edge, ...], targets: tuple[Var
     """A body of one of the sweep's blocks differentiated one level down: the ``seeds`` of its
     ``outputs`` pulled back to its ``targets``. Its residuals are the values its adjoint
     edges read that are neither made by them nor ``own`` (the body's other inputs)."""
-    inner = sweep.body()
+    inner = sweep.inner()
     emit_forward(inner, edges, targets, outputs)
     forward = tuple(inner.builder.edges)
     bars = emit_adjoints(inner, outputs, seeds, targets)
