@@ -87,10 +87,9 @@ def _segments_body(parts: LoopParts, stride: Var) -> Graph:
     records are the carried values at the segment's start (the snapshots)."""
     step = GraphBuilder()
     segment, carried_in, bounds_in, invariant_in = _segment_inputs(parts, stride)
-    low, high = _segment_bounds(step, segment, bounds_in)
-    inner = step.emit("loop", (low, high, *carried_in, *invariant_in), None,
-                      as_params(loop_params(parts.body, len(carried_in), 0, 0)))
-    after = [step.take(inner, k, var, var.name) for k, var in enumerate(carried_in)]
+    inner = _segment_loop(step, parts, segment, carried_in, bounds_in, invariant_in)
+    step.edges.append(inner)
+    after = [step.take(inner.output, k, var, var.name) for k, var in enumerate(carried_in)]
     return Graph(f"{parts.body.name}_segments",
                  (segment, *carried_in, *_inputs(bounds_in), *invariant_in),
                  tuple(step.edges), (*after, *carried_in))
@@ -112,10 +111,16 @@ def checkpoint_reverse(sweep: Sweep, edge: Edge, record: CheckpointRecord) -> No
     loop = builder.emit("loop", (zero, record.segments, *seeds_in, *starts, *record.recorded,
                                  *_bound_nodes(parts, record.stride), *parts.invariants), None,
                         as_params(loop_params(body, n, len(record.recorded), 0, reverse=True)))
-    for k, var in enumerate((*parts.carried, *wanted)):
+    _add_results(builder, loop, (*parts.carried, *wanted), sweep.adjoints)
+
+
+def _add_results(builder: GraphBuilder, loop: Var, targets: tuple[Var, ...],
+                 adjoints: dict[Var, Var]) -> None:
+    """Add each of the reverse loop's results to its target's adjoint, one after the other."""
+    for k, var in enumerate(targets):
         bar = builder.take(loop, k, var, var.name)
         if not var.is_const and var.dtype == "float":
-            accumulate(builder, var, bar, sweep.adjoints)
+            accumulate(builder, var, bar, adjoints)
 
 
 def _segments_reverse_body(sweep: Sweep, edge: Edge, parts: LoopParts,
@@ -130,9 +135,8 @@ def _segments_reverse_body(sweep: Sweep, edge: Edge, parts: LoopParts,
     wanted = [(outer, inner) for outer, inner in zip(parts.invariants, invariant_in)
               if outer in record.varied and inner.dtype == "float"]
     totals = {inner: Var(adjoint_name(inner.name), inner.shape) for _, inner in wanted}
-    low, high = _segment_bounds(step.builder, segment, bounds_in)
-    inner_loop = Edge("loop", (low, high, *snapshot_in, *invariant_in), Var(None, (), "tuple"),
-                      as_params(loop_params(parts.body, len(snapshot_in), 0, 0)))
+    inner_loop = _segment_loop(step.builder, parts, segment, snapshot_in, bounds_in,
+                               invariant_in)
     _run_segment_again(step, inner_loop, snapshot_in, seeds, totals)
     carried_next = [step.adjoints.get(var) or zeros_of(step.builder, var, zero)
                     for var in snapshot_in]
@@ -157,6 +161,15 @@ def _run_segment_again(step: Sweep, inner_loop: Edge, snapshot_in: list[Var],
     for k, seed in enumerate(seeds):
         accumulate(step.builder, ends[k], seed, step.adjoints)
     reverse_loop(step, inner_loop, taped, totals)
+
+
+def _segment_loop(step: GraphBuilder, parts: LoopParts, segment: Var, carried: list[Var],
+                  bounds: list[Var], invariants: list[Var]) -> Edge:
+    """The original loop over the steps of segment ``segment`` (its bounds emitted into
+    ``step``; the loop itself is left to the caller)."""
+    low, high = _segment_bounds(step, segment, bounds)
+    return Edge("loop", (low, high, *carried, *invariants), Var(None, (), "tuple"),
+                as_params(loop_params(parts.body, len(carried), 0, 0)))
 
 
 def _segment_inputs(parts: LoopParts, stride: Var) -> tuple[Var, list[Var], list[Var], list[Var]]:
