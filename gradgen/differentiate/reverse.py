@@ -21,12 +21,22 @@ from __future__ import annotations
 from gradgen.differentiate.reverse_branches import BRANCHING
 from gradgen.differentiate.reverse_calls import CALLING
 from gradgen.differentiate.reverse_loops import TAPING
-from gradgen.differentiate.sweep import BlockReversal, Blocks, Sweep, active_edges, backward
+from gradgen.differentiate.sweep import (
+    BlockReversal,
+    Blocks,
+    Record,
+    Sweep,
+    active_edges,
+    activity,
+    sweep_adjoints,
+    sweep_forward,
+)
 from gradgen.ir.builder import GraphBuilder
-from gradgen.ir.graph import Graph, Var, select_inputs
+from gradgen.ir.graph import Edge, Graph, Var, select_inputs
 from gradgen.ir.naming import adjoint_name
+from gradgen.ir.primitives.loops import loop_items
 
-__all__ = ["BLOCKS", "active_edges", "reverse_mode"]
+__all__ = ["BLOCKS", "active_edges", "backward", "emit_adjoints", "emit_forward", "reverse_mode"]
 
 #: How reverse mode takes each kind of block back: ``record`` in the forward sweep, ``reverse``
 #: in the reverse sweep.
@@ -46,10 +56,45 @@ def reverse_mode(graph: Graph, wrt: tuple[str, ...] | None = None,
     targets = select_inputs(graph, wrt)
     builder = GraphBuilder()
     seed = Var("cotangent", output.shape) if cotangent else builder.const(1.0)
-    blocks = BLOCKS if loops is None else {**BLOCKS, "loop": loops}
-    found = backward(Sweep(builder, blocks, BLOCKS), graph.edges, (output,), (seed,), targets)
+    found = backward(builder, graph.edges, [output], [seed], targets, loops)
     partials = tuple(var or builder.const(0.0) for var in found)
     names = (graph.name,) + tuple(adjoint_name(var.name) or "" for var in targets)
     inputs = graph.inputs + ((seed,) if cotangent else ())
     return graph.replace(inputs=inputs, edges=tuple(builder.edges),
                          outputs=(output,) + partials, output_names=names)
+
+
+def backward(builder: GraphBuilder, edges: tuple[Edge, ...], outputs: list[Var],
+             seeds: list[Var], targets: tuple[Var, ...],
+             loops: BlockReversal | None = None) -> list[Var | None]:
+    """Append to ``builder`` the forward ``edges`` (each active block recording what its
+    reverse needs), then the adjoint edges that pull the ``seeds`` (one per output) back;
+    return each target's adjoint (None: no gradient reaches it)."""
+    sweep = _top_sweep(builder, loops)
+    sweep_forward(sweep, edges, *activity(edges, targets, tuple(outputs)))
+    return sweep_adjoints(sweep, tuple(outputs), tuple(seeds), targets)
+
+
+def emit_forward(builder: GraphBuilder, edges: tuple[Edge, ...], active: list[Edge],
+                 varied: set[Var], loops: BlockReversal | None = None) -> dict[Edge, Record]:
+    """The first half of `backward`, for the given ``active`` edges and ``varied`` nodes:
+    the forward edges, active blocks recording; what each block's reverse needs."""
+    sweep = _top_sweep(builder, loops)
+    sweep_forward(sweep, edges, active, varied)
+    return sweep.records
+
+
+def emit_adjoints(builder: GraphBuilder, edges: tuple[Edge, ...], active: list[Edge],
+                  records: dict[Edge, Record], outputs: list[Var], seeds: list[Var],
+                  targets: tuple[Var, ...],
+                  loops: BlockReversal | None = None) -> list[Var | None]:
+    """The second half of `backward`: the adjoint edges, from what `emit_forward` recorded."""
+    sweep = _top_sweep(builder, loops)
+    sweep.active, sweep.items, sweep.records = active, loop_items(edges), records
+    return sweep_adjoints(sweep, tuple(outputs), tuple(seeds), targets)
+
+
+def _top_sweep(builder: GraphBuilder, loops: BlockReversal | None) -> Sweep:
+    """The sweep at the top of a graph: its loops taken back as ``loops`` says (taping by
+    default), those inside bodies taped."""
+    return Sweep(builder, BLOCKS if loops is None else {**BLOCKS, "loop": loops}, BLOCKS)

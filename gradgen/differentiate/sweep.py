@@ -1,11 +1,11 @@
 """Differentiation, reverse mode's sweep: a list of edges → the same edges, then their adjoints.
 
-`backward` appends the forward edges to a builder, each active block replaced by one that
+`sweep_forward` appends the forward edges to a builder, each active block replaced by one that
 records what its reverse needs (as its kind's `BlockReversal` says, from the table the sweep is
-given), then walks the active edges in reverse order: a primitive's adjoint rule gives the
-contributions to its inputs (`backpropagate`), a block takes itself back from its record, and
-contributions are summed where a node fans out (`accumulate`: the multivariate chain rule).
-Only edges on a path from a target to an output are visited (activity analysis, `activity`).
+given); `sweep_adjoints` then walks the active edges in reverse order: a primitive's adjoint
+rule gives the contributions to its inputs (`backpropagate`), a block takes itself back from
+its record, and contributions are summed where a node fans out (`accumulate`: the multivariate
+chain rule). Only edges on a path from a target to an output are visited (`activity`).
 
 A block's body (a loop's step, a branch's side, a helper) is differentiated by the same sweep
 one level down (`differentiate_body`), with the table for bodies (loops inside are taped).
@@ -80,15 +80,6 @@ class Body:
     residuals: tuple[Var, ...]
 
 
-def backward(sweep: Sweep, edges: tuple[Edge, ...], outputs: tuple[Var, ...],
-             seeds: tuple[Var, ...], targets: tuple[Var, ...]) -> list[Var | None]:
-    """Append to the sweep's builder the forward ``edges`` (active blocks recording), then the
-    adjoint edges that pull the ``seeds`` (one per output) back; return each target's adjoint
-    (None: no gradient reaches it)."""
-    emit_forward(sweep, edges, targets, outputs)
-    return emit_adjoints(sweep, outputs, seeds, targets)
-
-
 def differentiate_body(sweep: Sweep, edges: tuple[Edge, ...], targets: tuple[Var, ...],
                        outputs: tuple[Var, ...], seeds: tuple[Var, ...],
                        own: set[Var]) -> Body:
@@ -96,20 +87,20 @@ def differentiate_body(sweep: Sweep, edges: tuple[Edge, ...], targets: tuple[Var
     ``outputs`` pulled back to its ``targets``. Its residuals are the values its adjoint
     edges read that are neither made by them nor ``own`` (the body's other inputs)."""
     inner = sweep.inner()
-    emit_forward(inner, edges, targets, outputs)
+    sweep_forward(inner, edges, *activity(edges, targets, outputs))
     forward = tuple(inner.builder.edges)
-    bars = emit_adjoints(inner, outputs, seeds, targets)
+    bars = sweep_adjoints(inner, outputs, seeds, targets)
     found = tuple(var for var in bars if var is not None)
     adjoint = needed_edges(tuple(inner.builder.edges[len(forward):]), found)
     return Body(forward, adjoint, tuple(bars), _read_from_outside(adjoint, own))
 
 
-def emit_forward(sweep: Sweep, edges: tuple[Edge, ...], targets: tuple[Var, ...],
-                 outputs: tuple[Var, ...]) -> None:
-    """The forward edges; each active block is emitted by its kind's ``record``, and what
-    that returns is kept for the block's reverse."""
-    sweep.active, sweep.varied = activity(edges, targets, outputs)
-    sweep.items = loop_items(edges)
+def sweep_forward(sweep: Sweep, edges: tuple[Edge, ...], active: list[Edge],
+                  varied: set[Var]) -> None:
+    """The forward edges; each ``active`` block is emitted by its kind's ``record``, and what
+    that returns is kept for the block's reverse (``varied``: the nodes that depend
+    differentiably on what is differentiated)."""
+    sweep.active, sweep.varied, sweep.items = active, varied, loop_items(edges)
     active = set(sweep.active)
     for edge in edges:
         kind = sweep.blocks.get(edge.prim) if edge in active else None
@@ -119,8 +110,8 @@ def emit_forward(sweep: Sweep, edges: tuple[Edge, ...], targets: tuple[Var, ...]
             sweep.records[edge] = kind.record(sweep, edge)
 
 
-def emit_adjoints(sweep: Sweep, outputs: tuple[Var, ...], seeds: tuple[Var, ...],
-                  targets: tuple[Var, ...]) -> list[Var | None]:
+def sweep_adjoints(sweep: Sweep, outputs: tuple[Var, ...], seeds: tuple[Var, ...],
+                   targets: tuple[Var, ...]) -> list[Var | None]:
     """The adjoint edges, in reverse order of the active edges; each target's adjoint."""
     for output, seed in zip(outputs, seeds):
         accumulate(sweep.builder, output, seed, sweep.adjoints)
