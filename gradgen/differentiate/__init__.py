@@ -1,2 +1,6 @@
-"""Differentiation: graphs to derivative graphs. Reverse mode (`reverse`, with `checkpoint` for
-long loops), forward mode (`forward`) and SymPy's symbolic route (`symbolic`)."""
+"""Differentiation: graphs to derivative graphs.
+
+Reverse mode (`reverse`: the table of block kinds; `sweep`, `guards`; the block kinds
+`reverse_loops`, `checkpoint`, `reverse_branches`, `reverse_calls`), forward mode (`forward`)
+and SymPy's symbolic route (`symbolic`, back to IR by `sympy_to_ir`).
+"""

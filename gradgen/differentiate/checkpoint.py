@@ -1,11 +1,12 @@
-"""Checkpointing: reverse mode for long loops that trades memory for recomputation.
+"""Differentiation, reverse mode of a loop by checkpointing: memory traded for recomputation.
 
 Part of reverse mode (`reverse`), used with ``--checkpoint K`` (or ``sqrt``) on the loops at
 the top of the function. A loop of T steps is run as ceil(T / K) segments of K steps. The
 forward pass keeps only a *snapshot* of the carried values at the start of each segment, not
 the tapes of every step. The reverse pass goes over the segments backwards: it runs one
 segment forward again from its snapshot, recording that segment's tapes as an ordinary loop
-would (`reverse.tape_loop`), then runs the segment's steps backwards (`reverse.reverse_loop`).
+would (`reverse_loops.tape_loop`), then runs the segment's steps backwards
+(`reverse_loops.reverse_loop`).
 
 Memory: T / K snapshots plus the tapes of K steps, instead of the tapes of T steps; with
 K = ceil(sqrt(T)) (``sqrt``), about 2 sqrt(T) step-sized records. Time: every step runs
@@ -28,13 +29,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from gradgen.differentiate.reverse import (
-    LoopReversal,
-    accumulate,
-    reverse_loop,
-    tape_loop,
-    zeros_of,
-)
+from gradgen.differentiate.reverse_loops import result_cotangents, reverse_loop, tape_loop
+from gradgen.differentiate.sweep import BlockReversal, Sweep, accumulate, zeros_of
 from gradgen.ir.builder import GraphBuilder, as_params
 from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.naming import adjoint_name
@@ -45,95 +41,135 @@ SQRT = "sqrt"
 
 
 @dataclass(frozen=True)
-class Checkpointed:
+class CheckpointRecord:
     """What the reverse of a checkpointed loop needs: the segment bounds' nodes, the
     snapshots the forward pass keeps, and which invariants get adjoints."""
 
     stride: Var
     segments: Var
-    snapshots: tuple[Var, ...]  # one tape per carried value
+    recorded: tuple[Var, ...]  # the snapshots: one tape per carried value
     varied: frozenset[Var]  # the invariants (outer nodes) that depend on what is differentiated
 
 
-def checkpointing(every: int | str) -> LoopReversal:
+def checkpointing(every: int | str) -> BlockReversal:
     """Reverse mode's loops taken back by segments of ``every`` steps (or ``"sqrt"``)."""
-    return LoopReversal(functools.partial(checkpoint_forward, every=every), checkpoint_reverse)
+    return BlockReversal(functools.partial(checkpoint_forward, every=every), checkpoint_reverse)
 
 
-def checkpoint_forward(builder: GraphBuilder, edge: Edge, varied: set[Var],
-                       every: int | str) -> Checkpointed:
-
+def checkpoint_forward(sweep: Sweep, edge: Edge, every: int | str) -> CheckpointRecord:
     """Emit ``edge`` as a loop over segments that keeps a snapshot of the carried values at
     the start of each (its results are the original loop's: the same tuple node)."""
+    builder = sweep.builder
     parts = loop_parts(edge)
+    stride, segments = _segment_count(builder, parts, every)
+    body = _segments_body(parts, stride)
+    n = len(parts.carried)
+    builder.edges.append(Edge("loop", (builder.const(0.0), segments, *parts.carried,
+                                       *_bound_nodes(parts, stride), *parts.invariants),
+                              edge.output, as_params(loop_params(body, n, 0, n)), edge.origin))
+    snapshots = tuple(builder.take(edge.output, n + k, var, f"snapshot_{var.name or 'v'}",
+                                   "tape") for k, var in enumerate(parts.carried_in))
+    return CheckpointRecord(stride, segments, snapshots,
+                            frozenset(var for var in parts.invariants if var in sweep.varied))
+
+
+def _segment_count(builder: GraphBuilder, parts: LoopParts,
+                   every: int | str) -> tuple[Var, Var]:
+    """The nodes of the segments' length (the stride) and of their number."""
     count = builder.max(builder.sub(parts.stop, parts.start), builder.const(0.0))  # range(2, 0)
     stride = (builder.const(float(every)) if every != SQRT
               else builder.emit("sqrt_stride", (count,), "stride"))
-    segments = builder.emit("ceil_div", (count, stride), "segments")
+    return stride, builder.emit("ceil_div", (count, stride), "segments")
+
+
+def _segments_body(parts: LoopParts, stride: Var) -> Graph:
+    """The body of the loop over segments: the original loop over one segment's steps; its
+    records are the carried values at the segment's start (the snapshots)."""
     step = GraphBuilder()
     segment, carried_in, bounds_in, invariant_in = _segment_inputs(parts, stride)
-    low, high = _segment_bounds(step, segment, bounds_in)
-    inner = step.emit("loop", (low, high, *carried_in, *invariant_in), None,
-                      as_params(loop_params(parts.body, len(carried_in), 0, 0)))
-    after = [step.take(inner, k, var, var.name) for k, var in enumerate(carried_in)]
-    body = Graph(f"{parts.body.name}_segments", (segment, *carried_in, *_inputs(bounds_in),
-                                                 *invariant_in),
-                 tuple(step.edges), (*after, *carried_in))  # records: the snapshots
-    n = len(carried_in)
-    outer = _bound_nodes(parts, stride)
-    builder.edges.append(Edge("loop", (builder.const(0.0), segments, *parts.carried, *outer,
-                                       *parts.invariants), edge.output,
-                              as_params(loop_params(body, n, 0, n)), edge.origin))
-    snapshots = tuple(builder.take(edge.output, n + k, var, f"snapshot_{var.name or 'v'}",
-                                   "tape") for k, var in enumerate(parts.carried_in))
-    return Checkpointed(stride, segments, snapshots,
-                        frozenset(var for var in parts.invariants if var in varied))
+    inner = _segment_loop(step, parts, segment, carried_in, bounds_in, invariant_in)
+    step.edges.append(inner)
+    after = [step.take(inner.output, k, var, var.name) for k, var in enumerate(carried_in)]
+    return Graph(f"{parts.body.name}_segments",
+                 (segment, *carried_in, *_inputs(bounds_in), *invariant_in),
+                 tuple(step.edges), (*after, *carried_in))
 
 
-def checkpoint_reverse(builder: GraphBuilder, edge: Edge, saved: Checkpointed,
-                       items: dict[int, Var], adjoints: dict[Var, Var]) -> None:
+def checkpoint_reverse(sweep: Sweep, edge: Edge, record: CheckpointRecord) -> None:
     """The reverse of a checkpointed loop: over the segments backwards, each run forward
     again from its snapshot (recording) and then backwards; what reaches the initial carried
     values and the invariants is added to their adjoints."""
     parts = loop_parts(edge)
+    builder = sweep.builder
     builder.origin = edge
     zero = builder.const(0.0)
-    step = GraphBuilder()
-    step.origin = edge
-    segment, snapshot_in, bounds_in, invariant_in = _segment_inputs(parts, saved.stride)
-    seeds = [Var(adjoint_name(var.name), var.shape) for var in parts.carried_in]
-    wanted = [(outer, inner) for outer, inner in zip(parts.invariants, invariant_in)
-              if outer in saved.varied and inner.dtype == "float"]
-    totals = [Var(adjoint_name(inner.name), inner.shape) for _, inner in wanted]
-    low, high = _segment_bounds(step, segment, bounds_in)
-    inner_loop = Edge("loop", (low, high, *snapshot_in, *invariant_in), Var(None, (), "tuple"),
-                      as_params(loop_params(parts.body, len(snapshot_in), 0, 0)))
-    reversal = tape_loop(step, inner_loop, {*snapshot_in, *(inner for _, inner in wanted)})
-    ends = {k: step.take(inner_loop.output, k, var, var.name)
-            for k, var in enumerate(snapshot_in)}
-    found: dict[Var, Var] = {}
-    for k, seed in enumerate(seeds):
-        accumulate(step, ends[k], seed, found)
-    reverse_loop(step, inner_loop, reversal, ends, found,  # into the running totals, in place
-                 {inner: total for total, (_, inner) in zip(totals, wanted)})
-    carried_next = [found.get(var) or zeros_of(step, var, zero) for var in snapshot_in]
-    totals_next = [found.get(inner) or total for total, (_, inner) in zip(totals, wanted)]
-    body = Graph(f"{parts.body.name}_segments_reverse",
-                 (segment, *seeds, *totals, *snapshot_in, *_inputs(bounds_in), *invariant_in),
-                 tuple(step.edges), (*carried_next, *totals_next))
-    finals = [adjoints.get(items[k]) if k in items else None for k in range(len(seeds))]
-    seeds_in = [bar if bar is not None else zeros_of(builder, items.get(k) or var, zero)
-                for k, (bar, var) in enumerate(zip(finals, parts.carried))]
-    starts = [builder.zeros_like(outer) for outer, _ in wanted]
+    body, wanted = _segments_reverse_body(sweep, edge, parts, record, zero)
+    seeds_in = result_cotangents(sweep, edge, parts.carried,
+                                 lambda var: zeros_of(builder, var, zero))
+    starts = [builder.zeros_like(outer) for outer in wanted]
     n = len(seeds_in) + len(starts)
-    loop = builder.emit("loop", (zero, saved.segments, *seeds_in, *starts, *saved.snapshots,
-                                 *_bound_nodes(parts, saved.stride), *parts.invariants), None,
-                        as_params(loop_params(body, n, len(saved.snapshots), 0, reverse=True)))
-    targets = [*parts.carried, *(outer for outer, _ in wanted)]
+    loop = builder.emit("loop", (zero, record.segments, *seeds_in, *starts, *record.recorded,
+                                 *_bound_nodes(parts, record.stride), *parts.invariants), None,
+                        as_params(loop_params(body, n, len(record.recorded), 0, reverse=True)))
+    _add_results(builder, loop, (*parts.carried, *wanted), sweep.adjoints)
+
+
+def _add_results(builder: GraphBuilder, loop: Var, targets: tuple[Var, ...],
+                 adjoints: dict[Var, Var]) -> None:
+    """Add each of the reverse loop's results to its target's adjoint, one after the other."""
     for k, var in enumerate(targets):
         bar = builder.take(loop, k, var, var.name)
         if not var.is_const and var.dtype == "float":
             accumulate(builder, var, bar, adjoints)
+
+
+def _segments_reverse_body(sweep: Sweep, edge: Edge, parts: LoopParts,
+                           record: CheckpointRecord, zero: Var) -> tuple[Graph, list[Var]]:
+    """The reverse loop's body, one segment: from the cotangents at its end and the running
+    totals of the invariants' adjoints to those at its start; and the invariants (outer
+    nodes) it sums adjoints for."""
+    step = sweep.inner()
+    step.builder.origin = edge
+    segment, snapshot_in, bounds_in, invariant_in = _segment_inputs(parts, record.stride)
+    seeds = [Var(adjoint_name(var.name), var.shape) for var in parts.carried_in]
+    wanted = [(outer, inner) for outer, inner in zip(parts.invariants, invariant_in)
+              if outer in record.varied and inner.dtype == "float"]
+    totals = {inner: Var(adjoint_name(inner.name), inner.shape) for _, inner in wanted}
+    inner_loop = _segment_loop(step.builder, parts, segment, snapshot_in, bounds_in,
+                               invariant_in)
+    _run_segment_again(step, inner_loop, snapshot_in, seeds, totals)
+    carried_next = [step.adjoints.get(var) or zeros_of(step.builder, var, zero)
+                    for var in snapshot_in]
+    totals_next = [step.adjoints.get(inner) or total for inner, total in totals.items()]
+    body = Graph(f"{parts.body.name}_segments_reverse",
+                 (segment, *seeds, *totals.values(), *snapshot_in, *_inputs(bounds_in),
+                  *invariant_in),
+                 tuple(step.builder.edges), (*carried_next, *totals_next))
+    return body, [outer for outer, _ in wanted]
+
+
+def _run_segment_again(step: Sweep, inner_loop: Edge, snapshot_in: list[Var],
+                       seeds: list[Var], totals: dict[Var, Var]) -> None:
+    """One segment run forward again from its snapshot, recording (`tape_loop`), then
+    backwards from the ``seeds`` (`reverse_loop`), adding what reaches the invariants into
+    their running ``totals``, in place."""
+    step.varied = {*snapshot_in, *totals}
+    taped = tape_loop(step, inner_loop)
+    ends = {k: step.builder.take(inner_loop.output, k, var, var.name)
+            for k, var in enumerate(snapshot_in)}
+    step.items = {inner_loop.output: ends}
+    for k, seed in enumerate(seeds):
+        accumulate(step.builder, ends[k], seed, step.adjoints)
+    reverse_loop(step, inner_loop, taped, totals)
+
+
+def _segment_loop(step: GraphBuilder, parts: LoopParts, segment: Var, carried: list[Var],
+                  bounds: list[Var], invariants: list[Var]) -> Edge:
+    """The original loop over the steps of segment ``segment`` (its bounds emitted into
+    ``step``; the loop itself is left to the caller)."""
+    low, high = _segment_bounds(step, segment, bounds)
+    return Edge("loop", (low, high, *carried, *invariants), Var(None, (), "tuple"),
+                as_params(loop_params(parts.body, len(carried), 0, 0)))
 
 
 def _segment_inputs(parts: LoopParts, stride: Var) -> tuple[Var, list[Var], list[Var], list[Var]]:

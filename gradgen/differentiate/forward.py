@@ -1,4 +1,4 @@
-"""Forward mode: forward `Graph` → tangent (JVP) `Graph`, by rote transformation.
+"""Differentiation, forward mode: forward `Graph` → tangent (JVP) `Graph`, by rote transformation.
 
 The tangent graph keeps every forward edge, then walks the active edges in topological order
 and gives each one's output a tangent, ``y_dot = sum_i (dy/dx_i) * x_i_dot`` over the inputs that
@@ -33,7 +33,7 @@ selection with ``where`` to be covered. The rules' by-products that the tangent 
 
 from __future__ import annotations
 
-from gradgen.differentiate.reverse import active_edges
+from gradgen.differentiate.sweep import active_edges
 from gradgen.ir.builder import GraphBuilder, give_hint
 from gradgen.ir.graph import Edge, Graph, Var, select_inputs
 from gradgen.ir.naming import tangent_name
@@ -68,18 +68,26 @@ def _push_forward(builder: GraphBuilder, edge: Edge, tangents: dict[Var, Var]) -
     rule = REGISTRY[edge.prim].adjoint
     partials = rule(builder, builder.const(1.0), edge.output, *edge.inputs)
     built = {e.output: e for e in builder.edges[start:]}
+    total = _sum_of_terms(builder, edge.inputs, partials, tangents, built)
+    _drop_dead(builder, start, total)
+    if total is not None:
+        give_hint(total, tangent_name(edge.output.name))
+        tangents[edge.output] = total
+
+
+def _sum_of_terms(builder: GraphBuilder, inputs: tuple[Var, ...],
+                  partials: tuple[Var | None, ...], tangents: dict[Var, Var],
+                  built: dict[Var, Edge]) -> Var | None:
+    """The sum of ``partial * x_dot`` over the inputs that have a tangent; None for 0."""
     total: Var | None = None
-    for var, partial in zip(edge.inputs, partials):
+    for var, partial in zip(inputs, partials):
         dot = tangents.get(var)
         if partial is None or dot is None:
             continue
         term = _times(builder, partial, dot, built)
         if term is not None:
             total = term if total is None else builder.add(total, term)
-    _drop_dead(builder, start, total)
-    if total is not None:
-        give_hint(total, tangent_name(edge.output.name))
-        tangents[edge.output] = total
+    return total
 
 
 def _times(builder: GraphBuilder, partial: Var, dot: Var, built: dict[Var, Edge]) -> Var | None:
@@ -92,21 +100,35 @@ def _times(builder: GraphBuilder, partial: Var, dot: Var, built: dict[Var, Edge]
     if _is_number(partial, 1.0):
         return dot
     edge = built.get(partial)
-    if edge is not None and edge.prim == "mul":
-        first, second = edge.inputs
-        if _is_number(first, 1.0) or _is_number(second, 1.0):
-            factor = second if _is_number(first, 1.0) else first
-            if factor.shape == partial.shape:
-                return _times(builder, factor, dot, built)
+    factor = _factor_of_one(edge, partial)
+    if factor is not None:
+        return _times(builder, factor, dot, built)
     if edge is not None and edge.prim == "where":
-        condition, then, orelse = edge.inputs
-        zero = builder.const(0.0)
-        then_dot = _times(builder, then, dot, built)
-        orelse_dot = _times(builder, orelse, dot, built)
-        if then_dot is None and orelse_dot is None:
-            return None
-        return builder.where(condition, then_dot or zero, orelse_dot or zero)
+        return _selected(builder, edge, dot, built)
     return builder.mul(partial, dot)
+
+
+def _factor_of_one(edge: Edge | None, partial: Var) -> Var | None:
+    """``f`` where the rule built ``partial`` as ``1 * f`` or ``f * 1`` of one shape; else None."""
+    if edge is None or edge.prim != "mul":
+        return None
+    first, second = edge.inputs
+    if not (_is_number(first, 1.0) or _is_number(second, 1.0)):
+        return None
+    factor = second if _is_number(first, 1.0) else first
+    return factor if factor.shape == partial.shape else None
+
+
+def _selected(builder: GraphBuilder, edge: Edge, dot: Var,
+              built: dict[Var, Edge]) -> Var | None:
+    """For the partial ``where(c, a, b)``: ``where(c, a * dot, b * dot)``; None if both are 0."""
+    condition, then, orelse = edge.inputs
+    zero = builder.const(0.0)
+    then_dot = _times(builder, then, dot, built)
+    orelse_dot = _times(builder, orelse, dot, built)
+    if then_dot is None and orelse_dot is None:
+        return None
+    return builder.where(condition, then_dot or zero, orelse_dot or zero)
 
 
 def _is_number(var: Var, value: float) -> bool:

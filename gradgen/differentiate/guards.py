@@ -1,0 +1,75 @@
+"""Differentiation, reverse mode's guards: where each node's value is used (NaN-safe ``where``).
+
+A value computed only for one branch of a ``where`` may be inf or NaN where that branch is not
+taken (``where(x > 0, log(x), 0)`` at 0). Its adjoint there is zero times that, NaN. So every
+node gets a *guard*, a condition node saying where its value is used at all (``c`` inside the
+first branch of ``where(c, a, b)``, ``not c`` inside the second, ``and`` for nested branches,
+``or`` over a node's several uses, none for a node used unconditionally), and a contribution
+leaving a guarded region is `masked`, ``where(guard, contribution, 0)``
+(`sweep.backpropagate`): the branch not taken adds an exact zero.
+"""
+
+from __future__ import annotations
+
+from gradgen.ir.builder import GraphBuilder
+from gradgen.ir.graph import Edge, Graph, Var, consumers
+from gradgen.ir.primitives import REGISTRY
+
+Guard = Var | None  # a condition node; None: used unconditionally
+
+
+def masked(builder: GraphBuilder, guard: Var, value: Var) -> Var:
+    """``value`` where ``guard`` holds, an exact 0 elsewhere (the branch not taken)."""
+    return builder.where(guard, value, builder.const(0.0))
+
+
+def branch_guards(builder: GraphBuilder, active: list[Edge],
+                  outputs: set[Var]) -> dict[Var, Guard]:
+    """The guard of each active node, built as condition nodes after the forward edges.
+
+    Visited in reverse order, so a node's consumers all have their guards before it does.
+    Inputs are not guarded: their adjoints are results, masked before they arrive. Nor are
+    the ``outputs`` (a body's carried values, a side's results): their adjoints come from
+    outside, where they matter everywhere.
+    """
+    uses = consumers(Graph("", (), tuple(active), ()))
+    guards: dict[Var, Guard] = {}
+    for edge in reversed(active):
+        guards[edge.output] = None if edge.output in outputs else _union_of_uses(
+            builder, edge.output, uses.get(edge.output, ()), guards)
+    return guards
+
+
+def _union_of_uses(builder: GraphBuilder, var: Var, uses: list[Edge],
+                   guards: dict[Var, Guard]) -> Guard:
+    union: Guard = None
+    for edge in uses:
+        guard = _guard_of_use(builder, var, edge, guards[edge.output])
+        if guard is None:
+            return None  # one unconditional use makes the node's value matter everywhere
+        union = guard if union is None or union is guard else builder.emit("or", (union, guard))
+    return union
+
+
+def _guard_of_use(builder: GraphBuilder, var: Var, edge: Edge, outer: Guard) -> Guard:
+    """Where ``var``'s value matters through this one use by ``edge``.
+
+    A value broadcast into a larger guard (a scalar inside a branch over an array condition),
+    or an array used by an operation whose entries mix (a matmul, a softmax, a loop: an entry
+    of its output depends on other entries of the input), matters wherever any entry does: it is
+    treated as used unconditionally, and contributions are masked where they enter it instead.
+    """
+    if var.shape and not REGISTRY[edge.prim].elementwise:
+        return None  # entries mix (matmul, softmax): the adjoint is masked where it enters
+    guard = _branch_of_use(builder, var, edge, outer)
+    return guard if guard is None or guard.shape == var.shape else None
+
+
+def _branch_of_use(builder: GraphBuilder, var: Var, edge: Edge, outer: Guard) -> Guard:
+    if edge.prim != "where" or var is edge.inputs[0]:
+        return outer
+    condition, then, orelse = edge.inputs
+    if then is orelse:
+        return outer
+    branch = condition if var is then else builder.emit("not", (condition,))
+    return branch if outer is None else builder.emit("and", (outer, branch))

@@ -1,0 +1,151 @@
+"""Differentiation, reverse mode of a branch (`BRANCHING`): back the same way it came.
+
+The side taken records what its adjoint reads; the reverse branch, on the same test, runs that
+side's adjoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gradgen.differentiate.sweep import (
+    BlockReversal,
+    Body,
+    Sweep,
+    accumulate,
+    differentiate_body,
+    zeros_of,
+)
+from gradgen.ir.builder import GraphBuilder, as_params
+from gradgen.ir.graph import Edge, Graph, Var
+from gradgen.ir.naming import adjoint_name
+from gradgen.ir.primitives.branches import CondParts, cond_params, cond_parts
+
+
+@dataclass(frozen=True)
+class CondRecord:
+    """What the reverse of one branch needs: each side differentiated (its adjoint edges and
+    what they give each differentiated operand), the cotangents of the results, and the
+    recorded values."""
+
+    results: tuple[int, ...]  # the results whose adjoints are pulled back
+    seeds: tuple[Var, ...]  # one cotangent per such result
+    wanted: tuple[Var, ...]  # the sides' inputs whose adjoints are taken
+    sides: tuple[Body, Body]  # then, orelse
+    recorded: tuple[Var, ...]  # the recording cond's items holding the sides' residuals
+
+    @property
+    def residuals(self) -> tuple[Var, ...]:
+        """The forward values of the sides that their adjoints read (then's, orelse's)."""
+        return self.sides[0].residuals + self.sides[1].residuals
+
+
+def record_branch(sweep: Sweep, edge: Edge) -> CondRecord:
+    """Emit ``edge`` as a branch whose sides also output the values their adjoints read
+    (each side a placeholder for the other's; a result is read as the result); return what
+    `reverse_branch` needs. Adjoints are pulled back from the results that are varied (of
+    those read after the branch) to the operands that are varied."""
+    items = dict(sweep.items.get(edge.output, {}))
+    parts = cond_parts(edge)
+    results, seeds = _pulled_back(items, sweep.varied)
+    wanted = tuple(inner for outer, inner in zip(parts.operands, parts.operand_in)
+                   if outer in sweep.varied and inner.dtype == "float")
+    then, orelse = (differentiate_body(sweep, side.edges, wanted,
+                                       tuple(side.outputs[k] for k in results), seeds,
+                                       {*seeds, *parts.operand_in})
+                    for side in (parts.then, parts.orelse))
+    own = _emit_recording_cond(sweep.builder, edge, parts, (then, orelse))
+    recorded = _recorded_items(sweep.builder, edge.output, parts, (then, orelse), own, items)
+    return CondRecord(results, seeds, wanted, (then, orelse), recorded)
+
+
+def _pulled_back(items: dict[int, Var],
+                 varied: set[Var]) -> tuple[tuple[int, ...], tuple[Var, ...]]:
+    """The results whose adjoints are pulled back (of those read after the branch, the varied
+    numbers), and one cotangent for each."""
+    used = {k: var for k, var in items.items() if var in varied}
+    results = tuple(k for k in sorted(used) if used[k].dtype == "float")
+    return results, tuple(Var(adjoint_name(used[k].name), used[k].shape) for k in results)
+
+
+def _emit_recording_cond(builder: GraphBuilder, edge: Edge, parts: CondParts,
+                         sides: tuple[Body, Body]) -> tuple[tuple[Var, ...], tuple[Var, ...]]:
+    """The branch of ``edge`` with the sides' forward edges, outputting after the results
+    the residuals each side computes itself; returns those, per side."""
+    placeholder = builder.const(0.0)  # what a side outputs for the other side's residuals
+    own = tuple(tuple(var for var in body.residuals if var not in side.outputs[:parts.results])
+                for body, side in zip(sides, (parts.then, parts.orelse)))
+    outputs = (own[0] + (placeholder,) * len(own[1]), (placeholder,) * len(own[0]) + own[1])
+    recording = [side.replace(edges=body.forward, outputs=side.outputs[:parts.results] + mine)
+                 for side, body, mine in zip((parts.then, parts.orelse), sides, outputs)]
+    params = dict(edge.params)
+    params.update(then=recording[0], orelse=recording[1], residuals=(len(own[0]), len(own[1])))
+    builder.edges.append(Edge("cond", edge.inputs, edge.output, as_params(params), edge.origin))
+    return own
+
+
+def _recorded_items(builder: GraphBuilder, block: Var, parts: CondParts,
+                    sides: tuple[Body, Body], own: tuple[tuple[Var, ...], tuple[Var, ...]],
+                    items: dict[int, Var]) -> tuple[Var, ...]:
+    """The recording branch's results that hold the sides' residuals: a residual a side
+    computes itself at its own position, one that is a result as that result."""
+    kept = sides[0].residuals + sides[1].residuals
+    slots = {var: parts.results + k for k, var in enumerate(own[0] + own[1])}
+    for side in (parts.then, parts.orelse):
+        slots.update({var: k for k, var in enumerate(side.outputs[:parts.results])
+                      if var in kept and var not in slots})
+    return tuple(_item(builder, block, slots[var], var, items) for var in kept)
+
+
+def _item(builder: GraphBuilder, block: Var, index: int, like: Var,
+          items: dict[int, Var]) -> Var:
+    """The block's result at ``index`` (an ``item`` edge, made if there is none yet)."""
+    if index not in items:
+        items[index] = builder.take(block, index, like, like.name)
+    return items[index]
+
+
+def reverse_branch(sweep: Sweep, edge: Edge, record: CondRecord) -> None:
+    """The reverse of a branch: a branch on the same test whose sides are the adjoints of the
+    forward sides; what reaches the operands is added to their adjoints."""
+    items = sweep.items.get(edge.output, {})
+    bars_in = [sweep.adjoints.get(items[k]) for k in record.results]
+    if not record.wanted or all(bar is None for bar in bars_in):
+        return
+    builder = sweep.builder
+    builder.origin = edge
+    zero = builder.const(0.0)
+    seeds_in = [bar if bar is not None else zeros_of(builder, items[k], zero)
+                for bar, k in zip(bars_in, record.results)]
+    parts = cond_parts(edge)
+    then, orelse = (_reverse_side(edge, parts, record, body, name, zero)
+                    for body, name in zip(record.sides, ("then", "else")))
+    branch = builder.emit("cond", (parts.test, *seeds_in, *record.recorded, *parts.operands),
+                          None, as_params(cond_params(then, orelse, len(record.wanted))))
+    _add_operand_bars(sweep, branch, parts, record.wanted)
+
+
+def _add_operand_bars(sweep: Sweep, branch: Var, parts: CondParts,
+                      wanted: tuple[Var, ...]) -> None:
+    """Add the reverse branch's results to the adjoints of the operands they are for."""
+    outer = dict(zip(parts.operand_in, parts.operands))
+    for k, inner in enumerate(wanted):
+        bar = sweep.builder.take(branch, k, inner, adjoint_name(inner.name), "float")
+        accumulate(sweep.builder, outer[inner], bar, sweep.adjoints)
+
+
+def _reverse_side(edge: Edge, parts: CondParts, record: CondRecord, body: Body, name: str,
+                  zero: Var) -> Graph:
+    """One side of the reverse branch: the adjoint edges of the forward side, from the
+    results' cotangents and the recorded values to each wanted operand's adjoint."""
+    step = GraphBuilder()
+    step.edges.extend(body.adjoint)
+    step.origin = edge
+    outputs = tuple(bar if bar is not None else zeros_of(step, inner, zero)
+                    for bar, inner in zip(body.bars, record.wanted))
+    inputs = (*record.seeds, *record.residuals, *parts.operand_in)
+    return Graph(f"{parts.then.name}_{name}_reverse", inputs, tuple(step.edges), outputs)
+
+
+#: A branch records what the side taken reads, and its reverse goes back the same way.
+BRANCHING = BlockReversal(record_branch, reverse_branch)

@@ -1,0 +1,132 @@
+"""Differentiation, reverse mode of a helper call (`CALLING`): a call of the helper's vjp.
+
+The helper's own derivatives (a recording version, if its vjp reads more than the arguments and
+the value, and the vjp) are made once per helper and pass, and called where the helper was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gradgen.differentiate.guards import masked
+from gradgen.differentiate.sweep import (
+    BlockReversal,
+    Body,
+    Sweep,
+    accumulate,
+    differentiate_body,
+    zeros_of,
+)
+from gradgen.ir.builder import GraphBuilder, as_params
+from gradgen.ir.graph import Edge, Graph, Var
+from gradgen.ir.naming import adjoint_name
+from gradgen.ir.primitives.calls import call_params
+
+
+@dataclass(frozen=True)
+class HelperDerivatives:
+    """A helper's recording version (its value, then the other values its vjp reads; None if
+    there are none) and its vjp: (arguments, value, other recorded values, cotangent) -> the
+    cotangent pulled back to each argument that is a number. So ``vjp(*args,
+    *record(*args), cotangent)``, or ``vjp(*args, helper(*args), cotangent)``."""
+
+    record: Graph | None
+    vjp: Graph
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """What the reverse of one call needs: the helper's vjp, and what it takes after the
+    arguments (the value, then the recorded values)."""
+
+    vjp: Graph
+    recorded: tuple[Var, ...]
+
+
+def helper_derivatives(sweep: Sweep, graph: Graph) -> HelperDerivatives:
+    """The derivatives of the helper ``graph``, made at its first call in this pass."""
+    if graph not in sweep.helpers:
+        sweep.helpers[graph] = _derive_helper(sweep, graph)
+    return sweep.helpers[graph]
+
+
+def _derive_helper(sweep: Sweep, graph: Graph) -> HelperDerivatives:
+    (output,) = graph.outputs
+    seed = Var("cotangent", output.shape)
+    wanted = tuple(var for var in graph.inputs if var.dtype == "float")
+    body = differentiate_body(sweep, graph.edges, wanted, (output,), (seed,),
+                              {seed, *graph.inputs})
+    recorded = tuple(var for var in body.residuals if var is not output)  # the value first
+    record = graph.replace(name=f"{graph.name}_record", edges=body.forward,
+                           outputs=(output, *recorded)) if recorded else None
+    own_value = output not in graph.inputs and not output.is_const
+    value = output if own_value else Var("value", output.shape, output.dtype)
+    vjp = Graph(f"{graph.name}_vjp", (*graph.inputs, value, *recorded, seed),
+                *_vjp_edges_and_outputs(body, wanted), graph.source)
+    return HelperDerivatives(record, vjp)
+
+
+def _vjp_edges_and_outputs(body: Body, wanted: tuple[Var, ...]
+                           ) -> tuple[tuple[Edge, ...], tuple[Var, ...]]:
+    """The vjp's edges (the helper's adjoint edges) and outputs (one partial per argument
+    that is a number, zeros where none reaches it)."""
+    adjoint = GraphBuilder()
+    adjoint.edges.extend(body.adjoint)
+    zero = adjoint.const(0.0)
+    outputs = tuple(bar if bar is not None else zeros_of(adjoint, var, zero)
+                    for bar, var in zip(body.bars, wanted))
+    return tuple(adjoint.edges), outputs
+
+
+def record_call(sweep: Sweep, edge: Edge) -> CallRecord:
+    """Emit ``edge`` as a call of the helper's recording version (if its vjp reads more than
+    the arguments and the value); return the vjp and what it takes after the arguments."""
+    derivatives = helper_derivatives(sweep, dict(edge.params)["graph"])
+    if derivatives.record is None:
+        sweep.builder.edges.append(edge)
+        return CallRecord(derivatives.vjp, (edge.output,))
+    recorded = _emit_recording_call(sweep.builder, edge, derivatives.record)
+    return CallRecord(derivatives.vjp, (edge.output, *recorded))
+
+
+def _emit_recording_call(builder: GraphBuilder, edge: Edge, record: Graph) -> tuple[Var, ...]:
+    """A call of ``record`` in place of ``edge``, whose first result is ``edge``'s output;
+    the nodes of the other results (the recorded values)."""
+    results = Var(None, (), "tuple")
+    builder.edges.append(Edge("call", edge.inputs, results,
+                              as_params(call_params(record, "record")), edge.origin))
+    builder.edges.append(Edge("item", (results,), edge.output, as_params(
+        {"index": 0, "shape": edge.output.shape, "dtype": edge.output.dtype}), edge.origin))
+    return tuple(builder.take(results, k, var, var.name)
+                 for k, var in enumerate(record.outputs[1:], start=1))
+
+
+def reverse_call(sweep: Sweep, edge: Edge, record: CallRecord) -> None:
+    """A call of the helper's vjp, whose results are added to the arguments' adjoints."""
+    g = sweep.adjoints.get(edge.output)
+    if g is None:
+        return
+    builder = sweep.builder
+    builder.origin = edge
+    guard = sweep.guards.get(edge.output)
+    if guard is not None:  # inside a branch of a where: the branch not taken gets 0
+        g = masked(builder, guard, g)
+    graph = dict(edge.params)["graph"]
+    numbers = [arg for arg, var in zip(edge.inputs, graph.inputs) if var.dtype == "float"]
+    result = builder.emit("call", (*edge.inputs, *record.recorded, g), None,
+                          as_params(call_params(record.vjp, "vjp")))
+    for arg, bar in zip(numbers, _partials(builder, result, record.vjp, numbers)):
+        if not arg.is_const:
+            accumulate(builder, arg, bar, sweep.adjoints)
+
+
+def _partials(builder: GraphBuilder, result: Var, vjp: Graph, numbers: list[Var]) -> list[Var]:
+    """The vjp call's results, one per argument that is a number."""
+    if len(vjp.outputs) == 1:
+        return [result]
+    return [builder.take(result, k, arg, adjoint_name(arg.name), "float")
+            for k, arg in enumerate(numbers)]
+
+
+#: A helper call is taken back by a call of the helper's vjp.
+CALLING = BlockReversal(record_call, reverse_call)

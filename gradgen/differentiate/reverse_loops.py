@@ -1,0 +1,179 @@
+"""Differentiation, reverse mode of a loop by taping (`TAPING`): record forward, read backwards.
+
+The forward loop records, each step, what its body's adjoint reads (one *tape* per value); the
+reverse loop runs the steps' adjoints backwards, reading the tapes. (`checkpoint` trades the
+tapes for recomputation.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gradgen.differentiate.sweep import (
+    BlockReversal,
+    Body,
+    Sweep,
+    accumulate,
+    differentiate_body,
+    expanded,
+    unbroadcast,
+)
+from gradgen.ir.builder import GraphBuilder, as_params
+from gradgen.ir.graph import Edge, Graph, Var
+from gradgen.ir.naming import adjoint_name
+from gradgen.ir.primitives.loops import LoopParts, loop_params, loop_parts
+
+
+@dataclass(frozen=True)
+class LoopRecord:
+    """What the reverse of one taped loop needs: its body differentiated (the adjoint edges of
+    one step), the step's cotangents of the carried values, and the tapes the loop fills."""
+
+    seeds: tuple[Var, ...]  # the step's cotangents of the carried values
+    body: Body  # its residuals: the forward values of a step that its adjoint reads
+    recorded: tuple[Var, ...]  # the tapes, one per residual, filled by the forward loop
+    carried_bars: tuple[Var | None, ...]  # the step's adjoints of the carried inputs
+    invariant_bars: tuple[Var | None, ...]  # ... and of the invariants
+
+
+def tape_loop(sweep: Sweep, edge: Edge) -> LoopRecord:
+    """Emit ``edge`` as a loop that also records, each step, the values its body's adjoint
+    reads; return what `reverse_loop` needs. Adjoints are taken for the carried values and
+    for the invariants that depend on what is differentiated (``sweep.varied``)."""
+    parts = loop_parts(edge)
+    seeds = tuple(Var(adjoint_name(var.name), var.shape) for var in parts.carried_in)
+    wanted = tuple(inner for outer, inner in zip(parts.invariants, parts.invariant_in)
+                   if outer in sweep.varied)
+    own = {*seeds, parts.index, *parts.invariant_in}
+    body = differentiate_body(sweep, parts.body.edges, parts.carried_in + wanted,
+                              parts.carried_out, seeds, own)
+    tapes = _emit_recording_loop(sweep.builder, edge, parts, body)
+    n = len(parts.carried)
+    invariant_bars = dict(zip(wanted, body.bars[n:]))
+    return LoopRecord(seeds, body, tapes, body.bars[:n],
+                      tuple(invariant_bars.get(inner) for inner in parts.invariant_in))
+
+
+def _emit_recording_loop(builder: GraphBuilder, edge: Edge, parts: LoopParts,
+                         body: Body) -> tuple[Var, ...]:
+    """The loop of ``edge`` with ``body``'s forward edges, recording its residuals; the tapes."""
+    recording = parts.body.replace(edges=body.forward,
+                                   outputs=parts.carried_out + body.residuals)
+    params = dict(edge.params)
+    params.update(body=recording, records=len(body.residuals))
+    builder.edges.append(Edge("loop", edge.inputs, edge.output, as_params(params), edge.origin))
+    n = len(parts.carried)
+    return tuple(builder.take(edge.output, n + k, var, f"tape_{var.name or 'v'}", "tape")
+                 for k, var in enumerate(body.residuals))
+
+
+def reverse_loop(sweep: Sweep, edge: Edge, record: LoopRecord,
+                 totals: dict[Var, Var] | None = None) -> None:
+    """The reverse loop of ``edge``: from the adjoints of its results, run the steps'
+    adjoints backwards, reading the tapes, and add what reaches the initial carried values
+    and the invariants to their adjoints. An invariant's adjoint is summed into a fresh
+    array of zeros, or into the array ``totals`` gives for it (one the caller owns)."""
+    parts = loop_parts(edge)
+    builder = sweep.builder
+    builder.origin = edge
+    zero = builder.const(0.0)
+    body, sums = _reverse_body(edge, parts, record, zero)
+    seeds_in = result_cotangents(sweep, edge, parts.carried,
+                                 lambda var: expanded(builder, zero, var))
+    starts = [(totals or {}).get(outer) or builder.zeros_like(outer)  # _add_into adds in place
+              for outer in sums]
+    n = len(seeds_in) + len(starts)
+    loop = builder.emit("loop", (parts.start, parts.stop, *seeds_in, *starts, *record.recorded,
+                                 *parts.invariants), None,
+                        as_params(loop_params(body, n, len(record.recorded), 0, reverse=True)))
+    _add_results(builder, loop, (*parts.carried, *sums), sweep.adjoints)
+
+
+def result_cotangents(sweep: Sweep, edge: Edge, carried: tuple[Var, ...],
+                      zeros: Callable[[Var], Var]) -> list[Var]:
+    """The cotangents of a loop's carried results that its reverse starts from: their
+    adjoints, or ``zeros`` of the result where none was given."""
+    items = sweep.items.get(edge.output, {})
+    bars = [sweep.adjoints.get(items.get(k)) for k in range(len(carried))]
+    results = [items.get(k) or var for k, var in enumerate(carried)]
+    return [bar if bar is not None else zeros(result) for bar, result in zip(bars, results)]
+
+
+def _add_results(builder: GraphBuilder, loop: Var, targets: tuple[Var, ...],
+                 adjoints: dict[Var, Var]) -> None:
+    """Take the reverse loop's results apart, then add each to its target's adjoint."""
+    results = [builder.take(loop, k, var, None, "float") for k, var in enumerate(targets)]
+    for var, bar in zip(targets, results):
+        if not var.is_const and var.dtype == "float":
+            accumulate(builder, var, bar, adjoints)
+
+
+def _reverse_body(edge: Edge, parts: LoopParts, record: LoopRecord,
+                  zero: Var) -> tuple[Graph, list[Var]]:
+    """The reverse loop's body, one step's adjoint: from the step's cotangents, the running
+    sums of the invariants' adjoints, one entry of each tape and the invariants to the
+    cotangents before the step and the sums; and the invariants (outer) it sums for."""
+    step = GraphBuilder()
+    step.edges.extend(record.body.adjoint)
+    step.origin = edge
+    carried_next = [bar if bar is not None else expanded(step, zero, seed)
+                    for seed, bar in zip(record.seeds, record.carried_bars)]
+    sums, sums_in, sums_next = _invariant_sums(step, parts, record)
+    body = Graph(f"{parts.body.name}_reverse",
+                 (parts.index, *record.seeds, *sums_in, *record.body.residuals,
+                  *parts.invariant_in),
+                 tuple(step.edges), tuple(carried_next) + tuple(sums_next))
+    return body, sums
+
+
+def _invariant_sums(step: GraphBuilder, parts: LoopParts,
+                    record: LoopRecord) -> tuple[list[Var], list[Var], list[Var]]:
+    """The invariants whose adjoints the reverse loop sums (outer nodes), the running sums
+    (inputs of its body) and each sum after the step."""
+    sums, sums_in, sums_next = [], [], []
+    for outer, inner, bar in zip(parts.invariants, parts.invariant_in, record.invariant_bars):
+        if bar is None or inner.dtype != "float":
+            continue
+        total = Var(adjoint_name(inner.name), inner.shape)
+        sums.append(outer)
+        sums_in.append(total)
+        sums_next.append(_add_into(step, total, unbroadcast(step, bar, inner.shape)))
+    return sums, sums_in, sums_next
+
+
+def _add_into(step: GraphBuilder, total: Var, bar: Var) -> Var:
+    """``total + bar`` for a loop's accumulator; where ``bar`` is (a sum of) contributions of
+    indexing (``x[t]``: a scatter of the adjoint into zeros), each is added in place into its
+    part of ``total`` instead, so that a step costs the size of the part, not of ``x``. A
+    number's total is added out of place: a scalar function called with arrays broadcasts it
+    (an invariant ``c = 2`` gets an adjoint of the points' shape)."""
+    if not total.shape:
+        return step.add(total, bar)
+    producer = {edge.output: edge for edge in step.edges}
+    for term in _terms(producer, total, bar):
+        edge = producer.get(term)
+        if edge is not None and edge.prim == "scatter":
+            value, _, *at = edge.inputs
+            total = step.add_at(total, value, *at, index=dict(edge.params)["index"])
+        else:
+            total = step.add_into(total, term)
+    return total
+
+
+def _terms(producer: dict[Var, Edge], total: Var, bar: Var) -> list[Var]:
+    """The terms of ``bar`` as a sum of arrays of ``total``'s shape (by an explicit stack)."""
+    terms, pending = [], [bar]
+    while pending:
+        term = pending.pop()
+        edge = producer.get(term)
+        if edge is not None and edge.prim == "add" and edge.inputs[0].shape == total.shape \
+                and edge.inputs[1].shape == total.shape:
+            pending += edge.inputs
+        else:
+            terms.append(term)
+    return terms
+
+
+#: Loops record a tape per value their reverse reads, and the reverse loop reads them back.
+TAPING = BlockReversal(tape_loop, reverse_loop)

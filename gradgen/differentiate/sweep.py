@@ -1,0 +1,243 @@
+"""Differentiation, reverse mode's sweep: a list of edges → the same edges, then their adjoints.
+
+`sweep_forward` appends the forward edges to a builder, each active block replaced by one that
+records what its reverse needs (as its kind's `BlockReversal` says, from the table the sweep is
+given); `sweep_adjoints` then walks the active edges in reverse order: a primitive's adjoint
+rule gives the contributions to its inputs (`backpropagate`), a block takes itself back from
+its record, and contributions are summed where a node fans out (`accumulate`: the multivariate
+chain rule). Only edges on a path from a target to an output are visited (`activity`).
+
+A block's body (a loop's step, a branch's side, a helper) is differentiated by the same sweep
+one level down (`differentiate_body`), with the table for bodies (loops inside are taped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gradgen.differentiate.guards import Guard, branch_guards, masked
+from gradgen.ir.builder import GraphBuilder, give_hint
+from gradgen.ir.graph import Edge, Graph, Var
+from gradgen.ir.naming import adjoint_name
+from gradgen.ir.optimize import needed_edges
+from gradgen.ir.primitives import REGISTRY
+from gradgen.ir.primitives.loops import loop_items
+
+
+class Record(Protocol):
+    """What the forward sweep keeps about one block for its reverse: a small frozen dataclass
+    per kind, whose ``recorded`` are the nodes holding the values the block recorded (tapes,
+    results, snapshots); the rest is what its kind's reverse reads."""
+
+    recorded: tuple[Var, ...]
+
+
+@dataclass(frozen=True)
+class BlockReversal:
+    """How reverse mode takes one kind of block back: ``record`` emits the block so that it
+    keeps what its reverse needs, and returns that; ``reverse`` emits the reverse from it."""
+
+    record: Callable[[Sweep, Edge], Record]
+    reverse: Callable[[Sweep, Edge, Any], None]
+
+
+#: A table of block kinds (``loop``, ``cond``, ``call``) and how each is taken back.
+Blocks = Mapping[str, BlockReversal]
+
+
+@dataclass
+class Sweep:
+    """One level of a reverse pass (a graph, or one body of a block): the builder its edges go
+    to, how its blocks (and the blocks in their bodies) are taken back, and what it found."""
+
+    builder: GraphBuilder
+    blocks: Blocks  # how this level's blocks are taken back
+    bodies: Blocks  # ... and those inside their bodies
+    helpers: dict[Graph, Any] = field(default_factory=dict)  # derivatives made once per pass
+    active: list[Edge] = field(default_factory=list)
+    varied: set[Var] = field(default_factory=set)  # nodes depending differentiably on a target
+    items: dict[Var, dict[int, Var]] = field(default_factory=dict)  # blocks' results, by index
+    records: dict[Edge, Record] = field(default_factory=dict)
+    adjoints: dict[Var, Var] = field(default_factory=dict)
+    guards: dict[Var, Guard] = field(default_factory=dict)
+
+    def inner(self) -> Sweep:
+        """A sweep for a body of one of this level's blocks, with a builder of its own."""
+        return Sweep(GraphBuilder(), self.bodies, self.bodies, self.helpers)
+
+
+@dataclass(frozen=True)
+class Body:
+    """A body differentiated: its forward edges (its blocks recording), the adjoint edges that
+    pull the seeds back to the targets (less those no target needs), what reaches each target
+    (None: nothing), and the forward values that the adjoint edges read (to be recorded)."""
+
+    forward: tuple[Edge, ...]
+    adjoint: tuple[Edge, ...]
+    bars: tuple[Var | None, ...]
+    residuals: tuple[Var, ...]
+
+
+def differentiate_body(sweep: Sweep, edges: tuple[Edge, ...], targets: tuple[Var, ...],
+                       outputs: tuple[Var, ...], seeds: tuple[Var, ...],
+                       own: set[Var]) -> Body:
+    """A body of one of the sweep's blocks differentiated one level down: the ``seeds`` of its
+    ``outputs`` pulled back to its ``targets``. Its residuals are the values its adjoint
+    edges read that are neither made by them nor ``own`` (the body's other inputs)."""
+    inner = sweep.inner()
+    sweep_forward(inner, edges, *activity(edges, targets, outputs))
+    forward = tuple(inner.builder.edges)
+    bars = sweep_adjoints(inner, outputs, seeds, targets)
+    found = tuple(var for var in bars if var is not None)
+    adjoint = needed_edges(tuple(inner.builder.edges[len(forward):]), found)
+    return Body(forward, adjoint, tuple(bars), _read_from_outside(adjoint, own))
+
+
+def sweep_forward(sweep: Sweep, edges: tuple[Edge, ...], active: list[Edge],
+                  varied: set[Var]) -> None:
+    """The forward edges; each ``active`` block is emitted by its kind's ``record``, and what
+    that returns is kept for the block's reverse (``varied``: the nodes that depend
+    differentiably on what is differentiated)."""
+    sweep.active, sweep.varied, sweep.items = active, varied, loop_items(edges)
+    active = set(sweep.active)
+    for edge in edges:
+        kind = sweep.blocks.get(edge.prim) if edge in active else None
+        if kind is None:
+            sweep.builder.edges.append(edge)
+        else:
+            sweep.records[edge] = kind.record(sweep, edge)
+
+
+def sweep_adjoints(sweep: Sweep, outputs: tuple[Var, ...], seeds: tuple[Var, ...],
+                   targets: tuple[Var, ...]) -> list[Var | None]:
+    """The adjoint edges, in reverse order of the active edges; each target's adjoint."""
+    for output, seed in zip(outputs, seeds):
+        accumulate(sweep.builder, output, seed, sweep.adjoints)
+    sweep.guards = branch_guards(sweep.builder, sweep.active, set(outputs))
+    for edge in reversed(sweep.active):
+        _reverse_edge(sweep, edge)
+    sweep.builder.origin = None
+    return [sweep.adjoints.get(var) for var in targets]
+
+
+def _reverse_edge(sweep: Sweep, edge: Edge) -> None:
+    """One active edge's adjoint: a block's reverse, as its kind says, or the primitive's."""
+    kind = sweep.blocks.get(edge.prim)
+    if kind is not None:
+        kind.reverse(sweep, edge, sweep.records[edge])
+    elif edge.prim != "item":  # a block's results: the block itself reads their adjoints
+        backpropagate(sweep, edge)
+
+
+def active_edges(graph: Graph, targets: tuple[Var, ...], output: Var) -> list[Edge]:
+    """Edges whose output depends differentiably on a target and reaches the output."""
+    return activity(graph.edges, targets, (output,))[0]
+
+
+def activity(edges: tuple[Edge, ...], targets: tuple[Var, ...],
+             outputs: tuple[Var, ...]) -> tuple[list[Edge], set[Var]]:
+    """The active edges, and the nodes that depend differentiably on a target."""
+    varied, useful = _varied(edges, targets), _useful(edges, outputs)
+    return [e for e in edges if e.output in varied and e.output in useful], varied
+
+
+def _varied(edges: tuple[Edge, ...], targets: tuple[Var, ...]) -> set[Var]:
+    """The nodes that depend differentiably on a target (no adjoint rule: no dependence)."""
+    varied = set(targets)
+    for edge in edges:
+        if REGISTRY[edge.prim].adjoint and any(v in varied for v in edge.inputs):
+            varied.add(edge.output)
+    return varied
+
+
+def _useful(edges: tuple[Edge, ...], outputs: tuple[Var, ...]) -> set[Var]:
+    """The nodes that an output depends on."""
+    useful = set(outputs)
+    for edge in reversed(edges):
+        if edge.output in useful:
+            useful.update(edge.inputs)
+    return useful
+
+
+def _read_from_outside(edges: tuple[Edge, ...], own: set[Var]) -> tuple[Var, ...]:
+    """The nodes ``edges`` read that they do not make and that are not in ``own``: for a
+    body's adjoint edges, the forward values of the body (and carried inputs) to record."""
+    produced = {edge.output for edge in edges}
+    needed: dict[Var, None] = {}
+    for edge in edges:
+        for var in edge.inputs:
+            if not var.is_const and var not in produced and var not in own:
+                needed[var] = None
+    return tuple(needed)
+
+
+# ---- one edge's adjoint ----------------------------------------------------------------------
+
+def backpropagate(sweep: Sweep, edge: Edge) -> None:
+    """Add ``edge``'s contributions to the adjoints of its inputs."""
+    g = sweep.adjoints.get(edge.output)
+    if g is None:
+        return
+    builder = sweep.builder
+    builder.origin = edge
+    prim = REGISTRY[edge.prim]
+    guard = sweep.guards.get(edge.output)
+    if guard is not None and not prim.elementwise:
+        # a contribution of a matmul or a reduction has another shape than the guard: mask the
+        # adjoint going in instead (its local derivatives are linear, not inf or NaN)
+        g, guard = masked(builder, guard, g), None
+    contributions = prim.adjoint(builder, g, edge.output, *edge.inputs, **dict(edge.params))
+    for var, contribution in zip(edge.inputs, contributions):
+        if contribution is not None and not var.is_const:
+            _add_contribution(sweep, var, contribution, guard)
+
+
+def _add_contribution(sweep: Sweep, var: Var, contribution: Var, guard: Guard) -> None:
+    """Add to ``var``'s adjoint one contribution, masked where it leaves the region of
+    ``guard`` (the branch not taken adds 0) and summed back to ``var``'s shape."""
+    builder = sweep.builder
+    if guard is not None and guard is not sweep.guards.get(var):
+        contribution = masked(builder, guard, contribution)
+    accumulate(builder, var, unbroadcast(builder, contribution, var.shape), sweep.adjoints)
+
+
+def unbroadcast(builder: GraphBuilder, contribution: Var, shape: tuple) -> Var:
+    """``contribution`` summed back to ``shape``, the shape of the input it is for: over the
+    leading axes that broadcasting added and over the axes where the input has length 1."""
+    if contribution.shape == shape:
+        return contribution
+    lead = len(contribution.shape) - len(shape)
+    stretched = tuple(lead + axis for axis, dim in enumerate(shape)
+                      if dim == 1 and contribution.shape[lead + axis] != 1)
+    if stretched:
+        contribution = builder.sum(contribution, axis=stretched, keepdims=True)
+    if lead:
+        contribution = builder.sum(contribution, axis=None if not shape else tuple(range(lead)),
+                                   keepdims=False)
+    return contribution
+
+
+def accumulate(builder: GraphBuilder, var: Var, contribution: Var,
+               adjoints: dict[Var, Var]) -> None:
+    """Add ``contribution`` to ``var``'s adjoint (the first one is the adjoint, named)."""
+    name = adjoint_name(var.name)
+    previous = adjoints.get(var)
+    if contribution.dtype == "int":  # 1 * N for q * N with N: int; an adjoint is a number
+        contribution = builder.to_float(contribution)
+    if previous is None:
+        give_hint(contribution, name)
+        adjoints[var] = contribution
+    else:
+        adjoints[var] = builder.emit("add", (previous, contribution), name)
+
+
+def zeros_of(builder: GraphBuilder, like: Var, zero: Var) -> Var:
+    """Zeros of ``like``'s shape: the constant for a scalar."""
+    return zero if not like.shape else expanded(builder, zero, like)
+
+
+def expanded(builder: GraphBuilder, zero: Var, like: Var) -> Var:
+    """The constant ``zero`` broadcast to ``like``'s shape, by an edge (for a scalar too)."""
+    return builder.expand(zero, like, axis=None, keepdims=False)
