@@ -1,7 +1,8 @@
 """Differentiation, reverse mode of a helper call (`CALLING`): a call of the helper's vjp.
 
-The helper's own derivatives (a recording version, if its vjp reads more than the arguments and
-the value, and the vjp) are made once per helper and pass, and called where the helper was.
+The helper's own derivatives (a recording version, if its vjp reads more than the arguments, the
+value and what it recomputes from them, and the vjp) are made once per helper and pass, and
+called where the helper was. Which values the vjp recomputes is `rematerialize`'s rule.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gradgen.differentiate.guards import masked
+from gradgen.differentiate.rematerialize import rematerialize
 from gradgen.differentiate.sweep import (
     BlockReversal,
     Body,
@@ -25,19 +27,22 @@ from gradgen.ir.primitives.calls import call_params
 
 @dataclass(frozen=True)
 class HelperDerivatives:
-    """A helper's recording version (its value, then the other values its vjp reads; None if
-    there are none) and its vjp: (arguments, value, other recorded values, cotangent) -> the
-    cotangent pulled back to each argument that is a number. So ``vjp(*args,
-    *record(*args), cotangent)``, or ``vjp(*args, helper(*args), cotangent)``."""
+    """A helper's recording version (its value, then the other values its vjp reads and does
+    not recompute; None if there are none) and its vjp: (arguments, value, other recorded
+    values, cotangent) -> the cotangent pulled back to each argument that is a number. So
+    ``vjp(*args, *record(*args), cotangent)``, or ``vjp(*args, helper(*args), cotangent)``, or
+    where it reads neither, ``vjp(*args, cotangent)`` (``takes_value``: whether it takes the
+    value)."""
 
     record: Graph | None
     vjp: Graph
+    takes_value: bool
 
 
 @dataclass(frozen=True)
 class CallRecord:
     """What the reverse of one call needs: the helper's vjp, and what it takes after the
-    arguments (the value, then the recorded values)."""
+    arguments (the value if it takes it, then the recorded values)."""
 
     vjp: Graph
     recorded: tuple[Var, ...]
@@ -51,19 +56,34 @@ def helper_derivatives(sweep: Sweep, graph: Graph) -> HelperDerivatives:
 
 
 def _derive_helper(sweep: Sweep, graph: Graph) -> HelperDerivatives:
+    """The vjp recomputes the cheap values it reads and takes the others, recorded
+    (`rematerialize`); the recording version is the helper returning those others too. The
+    value is at hand where the helper is called: the vjp takes it rather than recompute it."""
     (output,) = graph.outputs
     seed = Var("cotangent", output.shape)
     wanted = tuple(var for var in graph.inputs if var.dtype == "float")
     body = differentiate_body(sweep, graph.edges, wanted, (output,), (seed,),
                               {seed, *graph.inputs})
-    recorded = tuple(var for var in body.residuals if var is not output)  # the value first
+    recomputing, recorded = rematerialize(body.forward, body.residuals,
+                                          {seed, output, *graph.inputs})
     record = graph.replace(name=f"{graph.name}_record", edges=body.forward,
                            outputs=(output, *recorded)) if recorded else None
-    own_value = output not in graph.inputs and not output.is_const
-    value = output if own_value else Var("value", output.shape, output.dtype)
-    vjp = Graph(f"{graph.name}_vjp", (*graph.inputs, value, *recorded, seed),
-                *_vjp_edges_and_outputs(body, wanted), graph.source)
-    return HelperDerivatives(record, vjp)
+    edges, outputs = _vjp_edges_and_outputs(body, wanted)
+    value = _value_taken(output, graph.inputs, recomputing + edges, record is not None)
+    vjp = Graph(f"{graph.name}_vjp", (*graph.inputs, *value, *recorded, seed),
+                recomputing + edges, outputs, graph.source)
+    return HelperDerivatives(record, vjp, bool(value))
+
+
+def _value_taken(output: Var, arguments: tuple[Var, ...], edges: tuple[Edge, ...],
+                 recording: bool) -> tuple[Var, ...]:
+    """The vjp's parameter for the helper's value, if it takes one: if its ``edges`` read it,
+    or if the helper is ``recording`` (which returns the value first; ``value`` stands for it
+    where the value is an argument or a constant)."""
+    own = output not in arguments and not output.is_const
+    if recording:
+        return (output if own else Var("value", output.shape, output.dtype),)
+    return (output,) if own and any(output in edge.inputs for edge in edges) else ()
 
 
 def _vjp_edges_and_outputs(body: Body, wanted: tuple[Var, ...]
@@ -79,14 +99,16 @@ def _vjp_edges_and_outputs(body: Body, wanted: tuple[Var, ...]
 
 
 def record_call(sweep: Sweep, edge: Edge) -> CallRecord:
-    """Emit ``edge`` as a call of the helper's recording version (if its vjp reads more than
-    the arguments and the value); return the vjp and what it takes after the arguments."""
+    """Emit ``edge`` as a call of the helper's recording version (if its vjp takes more than
+    the arguments and the value), else as itself; return the vjp and what it takes after the
+    arguments."""
     derivatives = helper_derivatives(sweep, dict(edge.params)["graph"])
+    value = (edge.output,) if derivatives.takes_value else ()
     if derivatives.record is None:
         sweep.builder.edges.append(edge)
-        return CallRecord(derivatives.vjp, (edge.output,))
+        return CallRecord(derivatives.vjp, value)
     recorded = _emit_recording_call(sweep.builder, edge, derivatives.record)
-    return CallRecord(derivatives.vjp, (edge.output, *recorded))
+    return CallRecord(derivatives.vjp, (*value, *recorded))
 
 
 def _emit_recording_call(builder: GraphBuilder, edge: Edge, record: Graph) -> tuple[Var, ...]:
