@@ -78,15 +78,23 @@ def _add_compile(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("-o", "--output", metavar="OUT",
                      help="where to write the module ('-' for standard output)")
     _add_wrt(sub)
+    _add_entry(sub)
+    _add_checkpoint(sub)
+    _add_method(sub)
+    sub.set_defaults(run=run_compile)
+
+
+def _add_entry(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--entry", metavar="NAME",
                      help="the function to compile, of a file with several defs (default: "
                           "the last; the others are helpers it calls)")
+
+
+def _add_checkpoint(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--checkpoint", metavar="K", type=_checkpoint,
                      help="for long loops: keep a snapshot every K steps instead of every "
                           "step's record, and run each segment again in the reverse pass "
                           "('sqrt': K = ceil(sqrt(steps)))")
-    _add_method(sub)
-    sub.set_defaults(run=run_compile)
 
 
 def _checkpoint(text: str) -> int | str:

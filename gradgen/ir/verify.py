@@ -75,11 +75,19 @@ def check(graph: Graph) -> Graph:
 def _order_problem(edge: Edge, defined: set[Var]) -> str | None:
     """A primitive unknown or given the wrong number of inputs, an input not yet defined, or
     an output defined before."""
+    return _arity_problem(edge) or _definition_problem(edge, defined)
+
+
+def _arity_problem(edge: Edge) -> str | None:
     prim = REGISTRY.get(edge.prim)
     if prim is None:
         return f"unknown primitive {edge.prim!r}"
     if prim.arity != len(edge.inputs) and not prim.variadic:
         return f"{edge.prim} takes {prim.arity} inputs, got {len(edge.inputs)}"
+    return None
+
+
+def _definition_problem(edge: Edge, defined: set[Var]) -> str | None:
     for var in edge.inputs:
         if not var.is_const and var not in defined:
             return f"input {var!r} is used before it is defined"
