@@ -1,6 +1,7 @@
 """The command line: ``gradgen compile | ir | graph | compare | check | trace``.
 
-It only wraps the pipeline and the comparisons. Exit status: 0 done; 1 a problem in the user's
+It parses the arguments of each command (what a command does is in `gradgen.tools.commands`)
+and turns errors into exit statuses. Exit status: 0 done; 1 a problem in the user's
 file (reported as ``FILE:LINE:COL: error: ...``) or a mismatch found by ``check``; 2 bad
 command-line usage. Output files are written atomically and never over the input; on any
 error nothing is written and an existing output is left as it was.
@@ -9,42 +10,22 @@ error nothing is written and an existing output is left as it was.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
-from collections.abc import Callable
-from pathlib import Path
 
 from gradgen.differentiate.checkpoint import SQRT
 from gradgen.errors import CompileError, LimitError
-from gradgen.ir.graph import Graph
-from gradgen.ir.printing import format_graph
-from gradgen.pipeline import METHODS, MODES, build_forward, build_gradient, compile_source
-from gradgen.tools.compare import (
-    check,
-    compare,
-    format_check,
-    format_comparison,
-    load_module_file,
-    parse_dims,
-    parse_point,
+from gradgen.pipeline import METHODS, MODES
+from gradgen.tools.commands import (
+    CheckFailed,
+    UsageError,
+    run_check,
+    run_compare,
+    run_compile,
+    run_graph,
+    run_ir,
+    run_trace,
 )
-from gradgen.tools.graphviz import to_dot
-from gradgen.tools.trace import annotations, number_nodes, require_scalars, trace_report
-from gradgen.tools.trace_values import point_values
 from gradgen.version import __version__
-
-
-class UsageError(Exception):
-    """Bad command-line usage (exit status 2)."""
-
-
-class CheckFailed(Exception):
-    """`gradgen check` found a mismatch (exit status 1; the report is already printed)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,21 +33,24 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         args.run(args)
-    except CompileError as error:
-        print(error.format(), file=sys.stderr)
-        return 1
-    except CheckFailed:
-        return 1
-    except LimitError as error:
-        print(f"{args.file}: error: {error}", file=sys.stderr)
-        return 1
-    except UsageError as error:
-        print(f"gradgen {args.command}: error: {error}", file=sys.stderr)
-        return 2
-    except OSError as error:
-        print(f"gradgen {args.command}: error: {error}", file=sys.stderr)
-        return 1
+    except (CompileError, CheckFailed, LimitError, UsageError, OSError) as error:
+        status, message = _failure(error, args)
+        if message is not None:
+            print(message, file=sys.stderr)
+        return status
     return 0
+
+
+def _failure(error: Exception, args: argparse.Namespace) -> tuple[int, str | None]:
+    """The exit status for ``error``, and what is printed (nothing more after a mismatch
+    found by ``check``: its report is printed already)."""
+    if isinstance(error, CompileError):
+        return 1, error.format()
+    if isinstance(error, CheckFailed):
+        return 1, None
+    if isinstance(error, LimitError):
+        return 1, f"{args.file}: error: {error}"
+    return 2 if isinstance(error, UsageError) else 1, f"gradgen {args.command}: error: {error}"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -94,15 +78,23 @@ def _add_compile(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("-o", "--output", metavar="OUT",
                      help="where to write the module ('-' for standard output)")
     _add_wrt(sub)
+    _add_entry(sub)
+    _add_checkpoint(sub)
+    _add_method(sub)
+    sub.set_defaults(run=run_compile)
+
+
+def _add_entry(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--entry", metavar="NAME",
                      help="the function to compile, of a file with several defs (default: "
                           "the last; the others are helpers it calls)")
+
+
+def _add_checkpoint(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--checkpoint", metavar="K", type=_checkpoint,
                      help="for long loops: keep a snapshot every K steps instead of every "
                           "step's record, and run each segment again in the reverse pass "
                           "('sqrt': K = ceil(sqrt(steps)))")
-    _add_method(sub)
-    sub.set_defaults(run=_run_compile)
 
 
 def _checkpoint(text: str) -> int | str:
@@ -120,7 +112,7 @@ def _add_ir(commands: argparse._SubParsersAction) -> None:
     _add_file(sub)
     sub.add_argument("--grad", action="store_true", help="print the gradient program instead")
     _add_wrt(sub)
-    sub.set_defaults(run=_run_ir)
+    sub.set_defaults(run=run_ir)
 
 
 def _add_graph(commands: argparse._SubParsersAction) -> None:
@@ -136,7 +128,7 @@ def _add_graph(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--at", metavar="POINT",
                      help="label every value with its value and adjoint at POINT (x=2,y=-1)")
     _add_wrt(sub)
-    sub.set_defaults(run=_run_graph)
+    sub.set_defaults(run=run_graph)
 
 
 def _add_compare(commands: argparse._SubParsersAction) -> None:
@@ -151,7 +143,7 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--batch", type=int, default=10_000, metavar="N",
                      help="points per call when timing the generated code (default 10000)")
     sub.add_argument("--json", action="store_true", help="print the same as JSON")
-    sub.set_defaults(run=_run_compare)
+    sub.set_defaults(run=run_compare)
 
 
 def _add_check(commands: argparse._SubParsersAction) -> None:
@@ -170,7 +162,7 @@ def _add_check(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--dims", metavar="SIZES",
                      help="sizes of named dimensions (default 3) and values of integer inputs "
                           "(trip counts), as n=5,N=10")
-    sub.set_defaults(run=_run_check)
+    sub.set_defaults(run=run_check)
 
 
 def _add_trace(commands: argparse._SubParsersAction) -> None:
@@ -183,7 +175,7 @@ def _add_trace(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--at", metavar="POINT", required=True, help="the point, as x1=2,x2=5")
     sub.add_argument("--forward", metavar="NAME",
                      help="also print the forward-mode derivative trace along input NAME")
-    sub.set_defaults(run=_run_trace)
+    sub.set_defaults(run=run_trace)
 
 
 def _add_file(sub: argparse.ArgumentParser) -> None:
@@ -205,158 +197,3 @@ def _add_method(sub: argparse.ArgumentParser) -> None:
 def _add_wrt(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--wrt", metavar="NAMES",
                      help="comma-separated inputs to differentiate with respect to (default: all)")
-
-
-# ---- commands ------------------------------------------------------------------------------
-
-def _run_compile(args: argparse.Namespace) -> None:
-    path = Path(args.file)
-    output = args.output or str(path.with_suffix(".py"))
-    if output != "-" and _same_file(path, Path(output)):
-        raise UsageError(f"refusing to overwrite the input file {args.file}; use -o OUT")
-    text = _read(path)
-    wrt = _wrt(args)
-    if args.method == "symbolic" and args.mode != "reverse":
-        raise UsageError("--method symbolic has no --mode")
-    if args.checkpoint and (args.method, args.mode) != ("ad", "reverse"):
-        raise UsageError("--checkpoint is for reverse mode")
-    compiled = _usage_errors(lambda: compile_source(text, args.file, wrt, None, args.mode,
-                                                    args.method, args.cse, args.entry,
-                                                    args.checkpoint))
-    _write(output, compiled.source)
-
-
-def _run_ir(args: argparse.Namespace) -> None:
-    print(format_graph(_graph(args)), end="")
-
-
-def _run_graph(args: argparse.Namespace) -> None:
-    graph = _graph(args, straight_line=True)
-    values = adjoints = labels = None
-    if args.at is not None and args.grad:  # the gradient program's own values
-        require_scalars(graph)
-        values = point_values(graph, _point(graph, args.at))
-    elif args.at is not None:  # numbered and labelled as `gradgen trace` prints them
-        require_scalars(graph)
-        values, adjoints = annotations(graph, _point(graph, args.at))
-        labels = number_nodes(graph).labels
-    dot = to_dot(graph, values, adjoints, labels)
-    suffix = Path(args.output).suffix.lower()
-    if args.output == "-" or suffix not in (".svg", ".png"):
-        _write(args.output, dot)
-        return
-    program = shutil.which("dot")
-    if program is None:
-        raise UsageError("rendering .svg or .png needs Graphviz's 'dot' program, which is "
-                         "not installed; write a .dot file instead")
-    rendered = subprocess.run([program, f"-T{suffix[1:]}"], input=dot.encode(),
-                              capture_output=True, check=True).stdout
-    _write(args.output, rendered)
-
-
-def _graph(args: argparse.Namespace, straight_line: bool = False):
-    """The forward (or gradient) graph of the file; ``straight_line`` for pictures: every
-    ``if`` a selection, every helper lowered where it is called."""
-    forward = build_forward(_read(Path(args.file)), args.file, straight_line=straight_line)
-    if not args.grad:
-        return forward
-    return _usage_errors(lambda: build_gradient(forward, _wrt(args)))
-
-
-def _run_compare(args: argparse.Namespace) -> None:
-    text = _read(Path(args.file))
-    point = None if args.at is None else _point(build_forward(text, args.file), args.at)
-    comparison = compare(text, args.file, point, batch=args.batch)
-    if args.json:
-        print(json.dumps(dataclasses.asdict(comparison), indent=2, ensure_ascii=False))
-    else:
-        print(format_comparison(comparison), end="")
-
-
-def _run_trace(args: argparse.Namespace) -> None:
-    forward = build_forward(_read(Path(args.file)), args.file, straight_line=True)
-    require_scalars(forward)
-    point = _point(forward, args.at)
-    print(_usage_errors(lambda: trace_report(forward, point, args.forward), "--forward"), end="")
-
-
-def _point(forward: Graph, text: str) -> dict[str, float]:
-    names = tuple(var.name for var in forward.inputs)
-    return _usage_errors(lambda: parse_point(text, names), "--at")
-
-
-def _run_check(args: argparse.Namespace) -> None:
-    text = _read(Path(args.file))
-    module = load_module_file(args.module) if args.module else None
-    dims = _usage_errors(lambda: parse_dims(args.dims), "--dims")
-    result = _usage_errors(lambda: check(text, args.file, args.points, args.tol, module,
-                                         dims=dims), "--dims")
-    print(format_check(result), end="")
-    if not result.passed:
-        raise CheckFailed()
-
-
-# ---- helpers -------------------------------------------------------------------------------
-
-def _usage_errors(thunk: Callable, option: str = "--wrt"):
-    """Run ``thunk``, reporting a bad option value (a ValueError) as a usage error."""
-    try:
-        return thunk()
-    except ValueError as error:
-        raise UsageError(f"{option}: {error}") from None
-
-
-def _wrt(args: argparse.Namespace) -> tuple[str, ...] | None:
-    if args.wrt is None:
-        return None
-    names = tuple(name.strip() for name in args.wrt.split(","))
-    if not all(names):
-        raise UsageError(f"--wrt: expected comma-separated input names, got {args.wrt!r}")
-    return names
-
-
-def _read(path: Path) -> str:
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        from gradgen.errors import Source
-
-        before = data[: error.start].decode("utf-8", "replace")
-        line = before.count("\n") + 1
-        col = len(before) - (before.rfind("\n") + 1) + 1
-        raise CompileError("the file is not valid UTF-8 text", Source(str(path), before),
-                           line, col) from None
-
-
-def _same_file(source: Path, output: Path) -> bool:
-    try:
-        return source.resolve() == output.resolve() or output.samefile(source)
-    except OSError:
-        return False
-
-
-def _write(output: str, content: str | bytes) -> None:
-    """Write ``content`` to ``output`` atomically (temporary file + rename), or to stdout."""
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    if output == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-        return
-    target = Path(output)
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.",
-                                             suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, target)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

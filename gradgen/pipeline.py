@@ -1,4 +1,4 @@
-"""The pipeline, written down in one place.
+"""The pipeline: every stage joined, written down in one place.
 
     text --parse--> syntax tree --lower--> Graph --optimize--> Graph
          --reverse--> gradient Graph --optimize--> Graph --emit--> module source
@@ -114,24 +114,35 @@ def build_derivative(forward: Graph, wrt: tuple[str, ...] | None = None, mode: s
                      method: str = "ad", cse: bool = True,
                      checkpoint: int | str | None = None) -> Graph:
     """The graph a module's derivatives are printed from, for one mode and method."""
-    if method == "symbolic" or mode == "forward":
-        route = "the symbolic method" if method == "symbolic" else "forward mode"
-        if has_arrays(forward):
-            raise LimitError(f"{route} handles scalar functions only, and {forward.name} has "
-                             "arrays; use reverse mode (the default)")
-        if has_loops(forward):
-            raise LimitError(f"{route} handles straight-line functions only, and "
-                             f"{forward.name} has a loop; use reverse mode (the default)")
     if method == "symbolic":
-        from gradgen.differentiate.symbolic import symbolic_gradient_graph
-
-        graph = verify(symbolic_gradient_graph(forward, wrt, cse=cse))
-        return verify(optimize(graph)) if cse else graph  # without CSE: the trees as SymPy has them
+        return _symbolic_derivative(forward, wrt, cse)
     if mode == "forward":
-        from gradgen.differentiate.forward import jvp_graph
-
-        return verify(optimize(verify(jvp_graph(forward, wrt))))
+        return _forward_derivative(forward, wrt)
     return build_gradient(forward, wrt, checkpoint)
+
+
+def _symbolic_derivative(forward: Graph, wrt: tuple[str, ...] | None, cse: bool) -> Graph:
+    from gradgen.differentiate.symbolic import symbolic_gradient_graph
+
+    _require_straight_line_scalars(forward, "the symbolic method")
+    graph = verify(symbolic_gradient_graph(forward, wrt, cse=cse))
+    return verify(optimize(graph)) if cse else graph  # without CSE: the trees as SymPy has them
+
+
+def _forward_derivative(forward: Graph, wrt: tuple[str, ...] | None) -> Graph:
+    from gradgen.differentiate.forward import jvp_graph
+
+    _require_straight_line_scalars(forward, "forward mode")
+    return verify(optimize(verify(jvp_graph(forward, wrt))))
+
+
+def _require_straight_line_scalars(forward: Graph, route: str) -> None:
+    if has_arrays(forward):
+        raise LimitError(f"{route} handles scalar functions only, and {forward.name} has "
+                         "arrays; use reverse mode (the default)")
+    if has_loops(forward):
+        raise LimitError(f"{route} handles straight-line functions only, and "
+                         f"{forward.name} has a loop; use reverse mode (the default)")
 
 
 @collector_paused()
@@ -148,9 +159,7 @@ def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | Non
     ``checkpoint`` (reverse mode): the top-level loops keep a snapshot every so many steps
     (a whole number, or ``"sqrt"``) and recompute each segment in the reverse pass.
     """
-    _check_choice(mode, method)
-    if checkpoint is not None and (mode, method) != ("reverse", "ad"):
-        raise ValueError("checkpoint is for reverse mode")
+    _check_choice(mode, method, checkpoint)
     straight_line = mode == "forward" or method == "symbolic"
     forward = build_forward(text, path, entry, straight_line=straight_line)
     derivative = build_derivative(forward, wrt, mode, method, cse, checkpoint)
@@ -161,13 +170,15 @@ def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | Non
     return Compiled(forward, derivative, source, mode, method)
 
 
-def _check_choice(mode: str, method: str) -> None:
+def _check_choice(mode: str, method: str, checkpoint: int | str | None) -> None:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if method == "symbolic" and mode != "reverse":
         raise ValueError("the symbolic method has no mode; leave mode as 'reverse'")
+    if checkpoint is not None and (mode, method) != ("reverse", "ad"):
+        raise ValueError("checkpoint is for reverse mode")
 
 
 def _describe(mode: str, method: str, cse: bool) -> str:

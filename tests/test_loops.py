@@ -231,7 +231,7 @@ def test_a_whole_number_input_must_be_whole_and_is_not_a_wrt() -> None:
 
 
 def test_check_holds_a_whole_number_input() -> None:
-    from gradgen.tools.compare import check
+    from gradgen.tools.check import check
 
     result = check(WHOLE_INPUT, "whole.txt", dims={"n": 4})
     assert result.passed and result.worst_error < 1e-6

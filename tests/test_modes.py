@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from gradgen.cli import main
 from gradgen.pipeline import compile_source
 from gradgen.tools import differences
-from gradgen.tools.compare import random_points
+from gradgen.tools.points import random_points
 
 EXAMPLES = scalar_examples()
 ROUTES = [dict(mode="forward"), dict(method="symbolic"), dict(method="symbolic", cse=False)]

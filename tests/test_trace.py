@@ -19,8 +19,8 @@ from gradgen.differentiate.reverse import reverse_mode
 from gradgen.ir.graph import Graph, Var
 from gradgen.ir.interpret import interpret
 from gradgen.pipeline import build_forward
-from gradgen.tools.compare import parse_point
 from gradgen.tools.graphviz import to_dot
+from gradgen.tools.points import parse_point
 from gradgen.tools.trace import (
     BAR,
     DOT,

@@ -1,3 +1,4 @@
 """The IR and its vocabulary: the hypergraph (`graph`), the primitive registry (`registry`,
 `primitives`), and the tools every later stage uses on it: `builder`, `verify`, `printing`,
-`interpret`, `optimize` and the names of generated code (`naming`)."""
+`interpret`, `optimize` (its forward sweep in `simplify`), `hoist` and the names of generated
+code (`naming`)."""

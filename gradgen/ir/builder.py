@@ -12,6 +12,7 @@ from typing import Any
 
 from gradgen.ir.graph import Edge, Var, const
 from gradgen.ir.primitives import REGISTRY
+from gradgen.ir.registry import Primitive
 
 
 class GraphBuilder:
@@ -39,11 +40,7 @@ class GraphBuilder:
         entry = REGISTRY[prim]
         shapes = [var.shape for var in inputs]
         shape = entry.shape(*shapes, **dict(params)) if params else entry.shape(*shapes)
-        dtype = dict(params)["dtype"] if entry.result == "param" else entry.result
-        if (entry.integer_closed and any(var.dtype == "int" for var in inputs)
-                and all(_integral(var) for var in inputs)):
-            dtype = "int"  # t - 1 of a loop variable t is an int: an index, a loop bound
-        output = Var(name, shape, dtype)
+        output = Var(name, shape, _dtype(entry, inputs, params))
         self.edges.append(Edge(prim, inputs, output, params, self.origin))
         return output
 
@@ -59,6 +56,16 @@ class GraphBuilder:
         if prim not in REGISTRY:
             raise AttributeError(prim)
         return lambda *inputs, **params: self.emit(prim, inputs, params=as_params(params))
+
+
+def _dtype(entry: Primitive, inputs: tuple[Var, ...], params: tuple[tuple[str, Any], ...]
+           ) -> str:
+    """The dtype of ``entry`` applied to ``inputs``: its result's, or the one its parameters
+    give; ``"int"`` for an integer-closed primitive of whole numbers."""
+    if (entry.integer_closed and any(var.dtype == "int" for var in inputs)
+            and all(_integral(var) for var in inputs)):
+        return "int"  # t - 1 of a loop variable t is an int: an index, a loop bound
+    return dict(params)["dtype"] if entry.result == "param" else entry.result
 
 
 def _integral(var: Var) -> bool:

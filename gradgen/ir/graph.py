@@ -89,6 +89,13 @@ def select_inputs(graph: Graph, wrt: tuple[str, ...] | None) -> tuple[Var, ...]:
     if wrt is None:
         return differentiable_inputs(graph)
     by_name = {var.name: var for var in graph.inputs}
+    _check_wrt(wrt, by_name)
+    return tuple(by_name[name] for name in wrt)
+
+
+def _check_wrt(wrt: tuple[str, ...], by_name: dict[str | None, Var]) -> None:
+    """ValueError if ``wrt`` names something that is not an input, a whole number, or an
+    input twice."""
     unknown = [name for name in wrt if name not in by_name]
     if unknown:
         raise ValueError(f"'{unknown[0]}' is not an input; inputs are {', '.join(by_name)}")
@@ -98,7 +105,6 @@ def select_inputs(graph: Graph, wrt: tuple[str, ...] | None) -> tuple[Var, ...]:
                          "derivative; leave it out of wrt")
     if len(set(wrt)) != len(wrt):
         raise ValueError("an input is named twice")
-    return tuple(by_name[name] for name in wrt)
 
 
 def differentiable_inputs(graph: Graph) -> tuple[Var, ...]:

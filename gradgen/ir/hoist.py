@@ -11,8 +11,6 @@ inside out, one nesting level per call, bounded by the lowering's `MAX_NESTING`.
 
 from __future__ import annotations
 
-import functools
-
 from gradgen.ir.builder import as_params
 from gradgen.ir.graph import Edge, Graph, Var, subgraphs
 from gradgen.ir.primitives import REGISTRY
@@ -21,29 +19,38 @@ from gradgen.ir.primitives.loops import LoopParts, loop_parts
 
 def hoist_invariants(graph: Graph) -> Graph:
     """``graph`` with each loop's invariant statements computed before the loop."""
-    if not any(subgraphs(edge) for edge in graph.edges):
-        return graph
-    edges: list[Edge] = []
-    for edge in graph.edges:
-        edge = _with_hoisted_bodies(edge)
-        edges += _hoisted(edge) if edge.prim == "loop" else [edge]
-    return graph.replace(edges=tuple(edges))
+    return _Hoisting().run(graph)
 
 
-def _with_hoisted_bodies(edge: Edge) -> Edge:
-    """``edge`` with the loops in the graphs it holds hoisted."""
-    if not subgraphs(edge):
-        return edge
-    params = tuple((key, _hoisted_once(value) if isinstance(value, Graph) else value)
-                   for key, value in edge.params)
-    return Edge(edge.prim, edge.inputs, edge.output, params, edge.origin)
+class _Hoisting:
+    """One call of the pass. A graph held by several edges (a helper called twice) is hoisted
+    once, so that the edges go on holding one graph (graphs are hashed by identity); the memo
+    lives as long as the call."""
 
+    def __init__(self) -> None:
+        self.done: dict[Graph, Graph] = {}
 
-@functools.lru_cache(maxsize=1024)
-def _hoisted_once(graph: Graph) -> Graph:
-    """A graph held by several edges (a helper called twice) is hoisted once, so that the edges
-    go on holding one graph (graphs are hashed by identity)."""
-    return hoist_invariants(graph)
+    def run(self, graph: Graph) -> Graph:
+        if not any(subgraphs(edge) for edge in graph.edges):
+            return graph
+        edges: list[Edge] = []
+        for edge in map(self.with_hoisted_bodies, graph.edges):
+            edges += _hoisted(edge) if edge.prim == "loop" else [edge]
+        return graph.replace(edges=tuple(edges))
+
+    def with_hoisted_bodies(self, edge: Edge) -> Edge:
+        """``edge`` with the loops in the graphs it holds hoisted."""
+        if not subgraphs(edge):
+            return edge
+        params = tuple((key, self.once(value) if isinstance(value, Graph) else value)
+                       for key, value in edge.params)
+        return Edge(edge.prim, edge.inputs, edge.output, params, edge.origin)
+
+    def once(self, graph: Graph) -> Graph:
+        """``graph`` hoisted, the first time it is met."""
+        if graph not in self.done:
+            self.done[graph] = self.run(graph)
+        return self.done[graph]
 
 
 def _hoisted(edge: Edge) -> list[Edge]:
@@ -53,12 +60,17 @@ def _hoisted(edge: Edge) -> list[Edge]:
     if not moved:
         return [edge]
     outer = dict(zip(parts.invariant_in, parts.invariants))
-    before = []
-    for inner in moved:
-        outer[inner.output] = Var(inner.output.name, inner.output.shape, inner.output.dtype)
-        inputs = tuple(outer.get(var, var) for var in inner.inputs)
-        before.append(Edge(inner.prim, inputs, outer[inner.output], inner.params, inner.origin))
+    before = [_moved_out(inner, outer) for inner in moved]
     return [*before, _loop_reading(edge, parts, moved, outer)]
+
+
+def _moved_out(inner: Edge, outer: dict[Var, Var]) -> Edge:
+    """A body's ``inner`` edge as a statement before the loop, reading the values outside it
+    (``outer``: a body's value -> the one outside, to which its new output is added)."""
+    output = inner.output
+    outer[output] = Var(output.name, output.shape, output.dtype)
+    inputs = tuple(outer.get(var, var) for var in inner.inputs)
+    return Edge(inner.prim, inputs, outer[output], inner.params, inner.origin)
 
 
 def _invariant_edges(parts: LoopParts) -> list[Edge]:

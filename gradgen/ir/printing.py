@@ -14,6 +14,7 @@ from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.naming import assign_names
 from gradgen.ir.primitives import REGISTRY
 from gradgen.ir.primitives.arrays import index_text
+from gradgen.ir.registry import Primitive
 
 _DTYPES = {"float": "f64", "bool": "bool", "int": "int", "tuple": "tuple", "tape": "tape"}
 
@@ -77,20 +78,32 @@ def python_expr(edge: Edge, names: dict[Var, str]) -> str:
     """
     prim = REGISTRY[edge.prim]
     args = [operand(v, names) for v in edge.inputs]
-    if edge.prim == "call":  # a constant passed for a number is a float64 inside the function
-        params = dict(edge.params)["graph"].inputs
-        args = [value_operand(v, names) if param.dtype == "float" else text
-                for v, param, text in zip(edge.inputs, params, args)]
-    if edge.output.dtype != "float" or not prim.elementwise:
-        return prim.text(args, dict(edge.params))
-    numbers = [k for k, kind in enumerate(prim.args) if kind == "f"]
-    if numbers and all(edge.inputs[k].is_const or edge.inputs[k].dtype == "int"
-                       for k in numbers):
-        if len(numbers) < len(args):  # np.where(c, 2.0, 3.0) makes a float64
-            args = [operand(v, names, as_float=k in numbers) for k, v in enumerate(edge.inputs)]
-        if len(numbers) == len(args) or all(not edge.inputs[k].is_const for k in numbers):
-            args[numbers[0]] = _float64(edge.inputs[numbers[0]], names)
+    if edge.prim == "call":
+        args = _call_args(edge, names, args)
+    if edge.output.dtype == "float" and prim.elementwise:
+        args = _float_args(edge, names, args)
     return prim.text(args, dict(edge.params))
+
+
+def _call_args(edge: Edge, names: dict[Var, str], args: list[str]) -> list[str]:
+    """A constant passed for a number is a float64 inside the called function."""
+    params = dict(edge.params)["graph"].inputs
+    return [value_operand(v, names) if param.dtype == "float" else text
+            for v, param, text in zip(edge.inputs, params, args)]
+
+
+def _float_args(edge: Edge, names: dict[Var, str], args: list[str]) -> list[str]:
+    """``args`` computing in float64 where no number operand is a float variable (see
+    `python_expr`)."""
+    numbers = [k for k, kind in enumerate(REGISTRY[edge.prim].args) if kind == "f"]
+    if not numbers or not all(edge.inputs[k].is_const or edge.inputs[k].dtype == "int"
+                              for k in numbers):
+        return args
+    if len(numbers) < len(args):  # np.where(c, 2.0, 3.0) makes a float64
+        args = [operand(v, names, as_float=k in numbers) for k, v in enumerate(edge.inputs)]
+    if len(numbers) == len(args) or all(not edge.inputs[k].is_const for k in numbers):
+        args[numbers[0]] = _float64(edge.inputs[numbers[0]], names)
+    return args
 
 
 def source_expr(edge: Edge, names: dict[Var, str]) -> str:
@@ -99,9 +112,16 @@ def source_expr(edge: Edge, names: dict[Var, str]) -> str:
     args = [operand(v, names, python=False) for v in edge.inputs]
     if edge.prim in ("getitem", "transpose", "call"):
         return prim.text(args, dict(edge.params))  # x[1:3], x[t], x.T, g(x) as in the source
-    if edge.params:
-        args += [f"{key}={_param_text(key, value)}" for key, value in _shown(edge)
-                 if key != "shape"]
+    return _applied(prim, args + _keywords(edge))
+
+
+def _keywords(edge: Edge) -> list[str]:
+    """The parameters as the source's keywords (``axis=0``), but the shape."""
+    return [f"{key}={_param_text(key, value)}" for key, value in _shown(edge) if key != "shape"]
+
+
+def _applied(prim: Primitive, args: list[str]) -> str:
+    """``a + c``, ``-a``, ``not a``, ``sin(d)``: a primitive applied as the source writes it."""
     if prim.operator and prim.arity == 2:
         return f"{args[0]} {prim.operator} {args[1]}"
     if prim.operator:
@@ -140,20 +160,24 @@ def format_graph(graph: Graph, indent: str = "") -> str:
     lines = [f"{indent}{graph.name}({params}):"]
     origin = None
     for edge in graph.edges:
-        if edge.origin is not origin:
-            origin = edge.origin
-            if origin is not None:
-                lines.append(f"{indent}    # grad of: {grad_of_text(origin, names)}")
-        args = " ".join([operand(v, names, python=False) for v in edge.inputs]
-                        + [f"{key}={_param_text(key, value)}" for key, value in _shown(edge)])
-        lines.append(f"{indent}    {names[edge.output]}: {type_of(edge.output)} = "
-                     f"{edge.prim} {args}")
-        if edge.prim != "call":
-            lines += [format_graph(value, indent + "        ").rstrip("\n")
-                      for _, value in edge.params if isinstance(value, Graph)]
+        if edge.origin is not origin and edge.origin is not None:
+            lines.append(f"{indent}    # grad of: {grad_of_text(edge.origin, names)}")
+        origin = edge.origin
+        lines += _edge_lines(edge, names, indent)
     outputs = ", ".join(operand(v, names, python=False) for v in graph.outputs)
-    lines.append(f"{indent}    return {outputs}")
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, f"{indent}    return {outputs}"]) + "\n"
+
+
+def _edge_lines(edge: Edge, names: dict[Var, str], indent: str) -> list[str]:
+    """One edge's line, then the graphs it holds, indented (a called function is named, not
+    repeated)."""
+    args = " ".join([operand(v, names, python=False) for v in edge.inputs]
+                    + [f"{key}={_param_text(key, value)}" for key, value in _shown(edge)])
+    line = f"{indent}    {names[edge.output]}: {type_of(edge.output)} = {edge.prim} {args}"
+    if edge.prim == "call":
+        return [line]
+    return [line, *(format_graph(value, indent + "        ").rstrip("\n")
+                    for _, value in edge.params if isinstance(value, Graph))]
 
 
 def grad_of_text(origin: Edge, names: dict[Var, str]) -> str:
@@ -165,11 +189,15 @@ def grad_of_text(origin: Edge, names: dict[Var, str]) -> str:
     if origin.prim == "loop":
         return loop_text(origin, names)
     if origin.prim == "cond":
-        test = origin.inputs[0]
-        return f"if {names.get(test) or test.name or '_'}"
-    local = {var: names.get(var) or var.name or "_"
+        return f"if {_hint_or_name(origin.inputs[0], names)}"
+    local = {var: _hint_or_name(var, names)
              for var in (origin.output, *origin.inputs) if not var.is_const}
     return f"{local[origin.output]} = {source_expr(origin, local)}"
+
+
+def _hint_or_name(var: Var, names: dict[Var, str]) -> str:
+    """``var``'s name, or its hint if it has none (``_`` if neither)."""
+    return names.get(var) or var.name or "_"
 
 
 def loop_text(edge: Edge, names: dict[Var, str]) -> str:

@@ -20,8 +20,8 @@ from __future__ import annotations
 from gradgen.errors import InternalError
 from gradgen.ir.graph import Edge, Graph, Var, producers, subgraphs
 from gradgen.ir.primitives import REGISTRY, ShapeError
-from gradgen.ir.primitives.branches import cond_parts
-from gradgen.ir.primitives.loops import loop_parts
+from gradgen.ir.primitives.branches import CondParts, cond_parts
+from gradgen.ir.primitives.loops import LoopParts, loop_parts
 from gradgen.ir.printing import format_graph
 
 
@@ -31,38 +31,40 @@ def verify(graph: Graph) -> Graph:
     pending = [graph]
     while pending:
         current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        check(current)
-        made = producers(current)
-        results: dict[Var, list[Var | None]] = {}  # of each block, found once
-        for index, edge in enumerate(current.edges):
-            if edge.prim == "item":
-                problem = _item_problem(edge, made.get(edge.inputs[0]), results)
-            else:
-                problem = _BLOCK_CHECKS.get(edge.prim, _shape_problem)(edge)
-            if problem:
-                fail_at_edge(current, index, problem)
-            pending += subgraphs(edge)
+        if id(current) not in seen:
+            seen.add(id(current))
+            pending += _verify_edges(current)
     return graph
+
+
+def _verify_edges(graph: Graph) -> list[Graph]:
+    """Check ``graph`` (not the graphs it holds: those are returned, to be checked next)."""
+    check(graph)
+    made = producers(graph)
+    results: dict[Var, list[Var | None]] = {}  # of each block, found once
+    held = []
+    for index, edge in enumerate(graph.edges):
+        problem = _edge_problem(edge, made, results)
+        if problem:
+            fail_at_edge(graph, index, problem)
+        held += subgraphs(edge)
+    return held
+
+
+def _edge_problem(edge: Edge, made: dict[Var, Edge],
+                  results: dict[Var, list[Var | None]]) -> str | None:
+    if edge.prim == "item":
+        return _item_problem(edge, made.get(edge.inputs[0]), results)
+    return _BLOCK_CHECKS.get(edge.prim, _shape_problem)(edge)
 
 
 def check(graph: Graph) -> Graph:
     """Verify topological order and single assignment; raise `InternalError` quoting the edge."""
     defined = set(graph.inputs)
     for index, edge in enumerate(graph.edges):
-        prim = REGISTRY.get(edge.prim)
-        if prim is None:
-            fail_at_edge(graph, index, f"unknown primitive {edge.prim!r}")
-        if prim.arity != len(edge.inputs) and not prim.variadic:
-            fail_at_edge(graph, index,
-                         f"{edge.prim} takes {prim.arity} inputs, got {len(edge.inputs)}")
-        for var in edge.inputs:
-            if not var.is_const and var not in defined:
-                fail_at_edge(graph, index, f"input {var!r} is used before it is defined")
-        if edge.output in defined or edge.output.is_const:
-            fail_at_edge(graph, index, f"{edge.output!r} is assigned twice")
+        problem = _order_problem(edge, defined)
+        if problem:
+            fail_at_edge(graph, index, problem)
         defined.add(edge.output)
     for var in graph.outputs:
         if not var.is_const and var not in defined:
@@ -70,15 +72,44 @@ def check(graph: Graph) -> Graph:
     return graph
 
 
+def _order_problem(edge: Edge, defined: set[Var]) -> str | None:
+    """A primitive unknown or given the wrong number of inputs, an input not yet defined, or
+    an output defined before."""
+    return _arity_problem(edge) or _definition_problem(edge, defined)
+
+
+def _arity_problem(edge: Edge) -> str | None:
+    prim = REGISTRY.get(edge.prim)
+    if prim is None:
+        return f"unknown primitive {edge.prim!r}"
+    if prim.arity != len(edge.inputs) and not prim.variadic:
+        return f"{edge.prim} takes {prim.arity} inputs, got {len(edge.inputs)}"
+    return None
+
+
+def _definition_problem(edge: Edge, defined: set[Var]) -> str | None:
+    for var in edge.inputs:
+        if not var.is_const and var not in defined:
+            return f"input {var!r} is used before it is defined"
+    if edge.output in defined or edge.output.is_const:
+        return f"{edge.output!r} is assigned twice"
+    return None
+
+
 def fail_at_edge(graph: Graph, index: int, message: str) -> None:
     """Raise `InternalError` for edge ``index`` of ``graph``, quoting the IR around it."""
+    raise InternalError(f"bad edge {index} of {graph.name}: {message}\n"
+                        f"{_context(graph, index)}")
+
+
+def _context(graph: Graph, index: int) -> str:
+    """The printed IR around edge ``index``: two lines before it, two after."""
     try:
         lines = format_graph(graph).splitlines()
-        context = "\n".join(lines[max(0, index - 2) + 1 : index + 3])
+        return "\n".join(lines[max(0, index - 2) + 1 : index + 3])
     except KeyError:  # the fault is a node that has no name in the graph: show the edge only
         edge = graph.edges[index]
-        context = f"    {edge.output!r} = {edge.prim} {' '.join(map(repr, edge.inputs))}"
-    raise InternalError(f"bad edge {index} of {graph.name}: {message}\n{context}")
+        return f"    {edge.output!r} = {edge.prim} {' '.join(map(repr, edge.inputs))}"
 
 
 def _shape_problem(edge: Edge) -> str | None:
@@ -95,6 +126,17 @@ def _shape_problem(edge: Edge) -> str | None:
 
 
 def _loop_problem(edge: Edge) -> str | None:
+    problem = _loop_counts_problem(edge)
+    if problem:
+        return problem
+    parts = loop_parts(edge)
+    return _carried_problem(parts) or _pairs_problem(parts.invariants, parts.invariant_in,
+                                                     "invariant")
+
+
+def _loop_counts_problem(edge: Edge) -> str | None:
+    """The loop's inputs, its body's inputs and outputs against the counts in its
+    parameters."""
     params = dict(edge.params)
     n, reads, records = params["carried"], params["reads"], params["records"]
     body = params["body"]
@@ -104,16 +146,28 @@ def _loop_problem(edge: Edge) -> str | None:
                 f"they disagree with {n} carried and {reads} tapes read")
     if len(body.outputs) != n + records:
         return f"the body has {len(body.outputs)} outputs, not {n} carried + {records} recorded"
-    parts = loop_parts(edge)
+    return None
+
+
+def _carried_problem(parts: LoopParts) -> str | None:
+    """A carried value keeps its shape and dtype from before the loop to the end of a step."""
     for init, inner, out in zip(parts.carried, parts.carried_in, parts.carried_out):
         if not _same_kind(init, inner) or not _same_kind(inner, out):
             return (f"carried value {inner!r} is {_kind(init)} before, {_kind(inner)} in and "
                     f"{_kind(out)} after a step")
-    return _pairs_problem(parts.invariants, parts.invariant_in, "invariant")
+    return None
 
 
 def _cond_problem(edge: Edge) -> str | None:
     parts = cond_parts(edge)
+    problem = _sides_problem(parts)
+    if problem is None and edge.inputs[0].shape:
+        problem = "a branch's test must be one number"
+    return problem or _pairs_problem(parts.operands, parts.operand_in, "operand")
+
+
+def _sides_problem(parts: CondParts) -> str | None:
+    """The two sides take the same inputs and give results of the same kinds."""
     if parts.then.inputs != parts.orelse.inputs:
         return "the two sides take different inputs"
     if len(parts.then.outputs) != len(parts.orelse.outputs):
@@ -121,12 +175,10 @@ def _cond_problem(edge: Edge) -> str | None:
     if parts.results + sum(parts.residuals) != len(parts.then.outputs):
         return (f"the sides give {len(parts.then.outputs)} outputs, not {parts.results} "
                 f"results + {parts.residuals} residuals")
-    for k, (a, b) in enumerate(zip(parts.then.outputs, parts.orelse.outputs)):
-        if k < parts.results and not _same_kind(a, b):
+    for k, (a, b) in enumerate(zip(parts.then.outputs[:parts.results], parts.orelse.outputs)):
+        if not _same_kind(a, b):
             return f"result {k} is {_kind(a)} on one side and {_kind(b)} on the other"
-    if edge.inputs[0].shape:
-        return "a branch's test must be one number"
-    return _pairs_problem(parts.operands, parts.operand_in, "operand")
+    return None
 
 
 def _call_problem(edge: Edge) -> str | None:
@@ -141,15 +193,20 @@ def _item_problem(edge: Edge, block: Edge | None,
     if block is None or block.prim not in _RESULTS:
         return "it takes a result of something that is not a loop, a branch or a call"
     index = dict(edge.params)["index"]
-    if block.output not in found:
-        found[block.output] = _RESULTS[block.prim](block)
-    results = found[block.output]
+    results = _block_results(block, found)
     if not 0 <= index < len(results):
         return f"it takes result {index} of a {block.prim} with {len(results)}"
-    found = results[index]
-    if found is not None and found.shape != edge.output.shape:
-        return f"result {index} has shape {found.shape}, the item {edge.output.shape}"
+    result = results[index]
+    if result is not None and result.shape != edge.output.shape:
+        return f"result {index} has shape {result.shape}, the item {edge.output.shape}"
     return None
+
+
+def _block_results(block: Edge, found: dict[Var, list[Var | None]]) -> list[Var | None]:
+    """The results of ``block``, found once for all its items."""
+    if block.output not in found:
+        found[block.output] = _RESULTS[block.prim](block)
+    return found[block.output]
 
 
 def _loop_results(edge: Edge) -> list[Var | None]:

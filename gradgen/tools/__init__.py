@@ -1,2 +1,4 @@
-"""The tools around the compiler: every route side by side and the gradient checked
-(`compare`, with `differences`), trace tables (`trace`) and pictures (`graphviz`)."""
+"""The tools around the compiler: every route side by side (`compare`), the gradient checked
+(`check`, with `differences`), their reports (`report`), the points they evaluate at
+(`points`), trace tables (`trace`), pictures (`graphviz`), and what each command of the command
+line does (`commands`, reading and writing through `files`)."""

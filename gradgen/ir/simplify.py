@@ -1,0 +1,242 @@
+"""An IR pass, the forward sweep of `optimize`: constant folding, safe identities and CSE.
+
+`Simplifier` walks a `Graph`'s edges once, in order, and keeps each edge, replaces its value by
+one already computed (common-subexpression elimination, with ``add``/``mul``/... operands put
+in a canonical order), by a constant (folding), or by a simpler edge (an identity). The
+identities are exact for every float, inf and NaN included: ``x + 0``, ``x - 0``, ``x * 1``,
+``x / 1``, ``x ^ 1`` → ``x``; ``x ^ 0`` → ``1``; ``x * -1`` and ``0 - x`` → ``-x``; ``--x`` →
+``x``; ``x + -y`` → ``x - y``; ``x - -y`` → ``x + y``; ``where(c, x, x)`` → ``x``. ``0 * x`` →
+``0`` is *not* done: it is wrong for inf and NaN. A rewrite that would change a value's shape
+(``x ^ 0`` → ``1`` for an array ``x``) or its dtype (``N ^ 1`` → ``N`` for a whole number ``N:
+int``, an int where a number is wanted) is not done. A value spread over an array (the adjoint
+of a reduction) is used unspread where broadcasting gives the same shape: ``g * x``, not
+``broadcast_to(g, shape(x)) * x``. An edge that makes an array to be written in place is never
+shared. The graphs a block holds are handed to the caller's ``body_pass``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from gradgen.ir.builder import give_hint
+from gradgen.ir.graph import BLOCKS, Edge, Graph, Var, const
+from gradgen.ir.primitives import REGISTRY, broadcast
+
+#: What a rule gives: the value itself, a cheaper ``(prim, inputs)``, or None (no rewrite).
+Rewrite = Var | tuple | None
+
+
+class Simplifier:
+    """One forward sweep over ``graph``; ``body_pass`` simplifies the graphs blocks hold."""
+
+    def __init__(self, graph: Graph, body_pass: Callable[[Graph], Graph]) -> None:
+        self.graph = graph
+        self.body_pass = body_pass
+        self.replaced: dict[Var, Var] = {}
+        self.producer: dict[Var, Edge] = {}
+        self.number = {var: index for index, var in enumerate(graph.inputs)}
+        self.seen: dict[tuple, Var] = {}
+        self.edges: list[Edge] = []
+        # An original edge -> the kept edge now computing its value, so that ``# grad of:``
+        # comments (an adjoint edge's ``origin``) name statements that are still there.
+        self.kept: dict[Edge, Edge] = {}
+
+    def run(self) -> Graph:
+        with np.errstate(all="ignore"):  # folding may overflow or divide by zero, like NumPy
+            for edge in self.graph.edges:
+                self.visit(edge)
+        outputs = tuple(self.replaced.get(v, v) for v in self.graph.outputs)
+        return self.graph.replace(edges=tuple(self.edges), outputs=outputs)
+
+    def visit(self, edge: Edge) -> None:
+        inputs = self.inputs_of(edge)
+        result = self.rewritten(edge, inputs)
+        if isinstance(result, Var):
+            self.replace(edge.output, result)
+            return
+        prim, inputs = result or (edge.prim, inputs)
+        self.share_or_keep(edge, prim, inputs)
+
+    def inputs_of(self, edge: Edge) -> tuple[Var, ...]:
+        """``edge``'s inputs as they now are: replaced values, spread values unspread."""
+        inputs = tuple(self.replaced.get(v, v) for v in edge.inputs)
+        if REGISTRY[edge.prim].elementwise and len(inputs) > 1:
+            return self.unspread(edge, inputs)
+        return inputs
+
+    def rewritten(self, edge: Edge, inputs: tuple[Var, ...]) -> Rewrite:
+        """What ``edge`` folds or simplifies to (None: it stays as it is)."""
+        result = self.fold(edge, inputs) or self.identity(edge.prim, inputs)
+        if isinstance(result, Var) and not _same_type(result, edge.output):
+            return None  # x ^ 0 is 1 only for a scalar x; an array keeps its edge, and so
+            #              does N ^ 1 of a whole number N (a number, not an int)
+        return result
+
+    def share_or_keep(self, edge: Edge, prim: str, inputs: tuple[Var, ...]) -> None:
+        """Keep the edge ``prim(inputs)`` for ``edge``, or use the value of an equal one."""
+        params = self.with_bodies(edge.params) if prim in BLOCKS else edge.params
+        key = self.key(prim, inputs, params)
+        if REGISTRY[prim].fresh:
+            key += (id(edge),)  # its array is written in place: never share it
+        if key in self.seen:
+            self.share(edge, self.seen[key])
+            return
+        new = Edge(prim, inputs, edge.output, params, self.origin_of(edge))
+        self.kept[edge] = new
+        self.add(new, key)
+
+    def with_bodies(self, params: tuple) -> tuple:
+        """A block's parameters with each graph it holds passed through ``body_pass``."""
+        return tuple((key, self.body_pass(value) if isinstance(value, Graph) else value)
+                     for key, value in params)
+
+    def share(self, edge: Edge, value: Var) -> None:
+        """``edge``'s value is ``value``, computed by an equal edge already kept."""
+        self.replace(edge.output, value)
+        self.kept[edge] = self.producer[value]
+
+    def add(self, new: Edge, key: tuple) -> None:
+        """Keep ``new``, found again under ``key``."""
+        self.seen[key] = new.output
+        self.number[new.output] = len(self.number)
+        self.producer[new.output] = new
+        self.edges.append(new)
+
+    def origin_of(self, edge: Edge) -> Edge | None:
+        """The kept edge standing for ``edge``'s origin (its ``# grad of:`` statement)."""
+        return self.kept.get(edge.origin, edge.origin)
+
+    def replace(self, old: Var, new: Var) -> None:
+        if not _same_type(old, new):
+            raise AssertionError("a rewrite must keep shape and dtype")
+        if new in self.producer:
+            give_hint(new, old.name)  # an adjoint x_bar = 1 * t1 lives on as x_bar, not t1
+        self.replaced[old] = new
+
+    def key(self, prim: str, inputs: tuple[Var, ...], params: tuple) -> tuple:
+        idents = [("c", repr(v.value), v.symbol or "") if v.is_const else ("v", self.number[v])
+                  for v in inputs]
+        if REGISTRY[prim].commutative:
+            idents.sort()
+        return (prim, tuple(idents), params)
+
+    @staticmethod
+    def fold(edge: Edge, inputs: tuple[Var, ...]) -> Var | None:
+        if not inputs or not all(v.value is not None for v in inputs):
+            return None  # the common case first: an input is not a constant
+        entry = REGISTRY[edge.prim]
+        if entry.result != "float" or not entry.elementwise:
+            return None
+        value = float(entry.impl(*(np.float64(v.value) for v in inputs)))  # errstate: see run
+        return const(value)
+
+    def identity(self, prim: str, inputs: tuple[Var, ...]) -> Rewrite:
+        rule = IDENTITIES.get(prim)
+        return rule(self, *inputs) if rule else None
+
+    def unspread(self, edge: Edge, inputs: tuple[Var, ...]) -> tuple[Var, ...]:
+        """An operand that is a value spread over an array (``expand``, the adjoint of a
+        reduction) is used unspread where broadcasting gives the same shape anyway:
+        ``g * x`` for ``broadcast_to(g, shape(x)) * x``, ``v - expand_dims(m, 1)``..."""
+        changed = list(inputs)
+        for k, var in enumerate(inputs):
+            value = self.spread_value(var, edge)
+            if value is None:
+                continue
+            trial = changed[:k] + [value] + changed[k + 1:]
+            if broadcast(*(v.shape for v in trial)) == edge.output.shape:
+                changed = trial
+        return tuple(changed)
+
+    def spread_value(self, var: Var, user: Edge) -> Var | None:
+        """The value ``var`` spreads (``expand``), with its reduced axes kept as ones."""
+        spread = self.producer.get(var)
+        if spread is None or spread.prim != "expand":
+            return None
+        value, _ = spread.inputs
+        params = dict(spread.params)
+        if params["axis"] is not None and not params["keepdims"]:
+            return self.expand_dims(value, params["axis"], user)
+        return value
+
+    def expand_dims(self, value: Var, axis: tuple[int, ...], user: Edge) -> Var:
+        """``np.expand_dims(value, axis)``: an edge of its own, shared like any other."""
+        params = (("axis", axis),)
+        key = self.key("expand_dims", (value,), params)
+        if key in self.seen:
+            return self.seen[key]
+        output = Var(None, REGISTRY["expand_dims"].shape(value.shape, axis=axis))
+        self.add(Edge("expand_dims", (value,), output, params, self.origin_of(user)), key)
+        return output
+
+    def negated(self, var: Var) -> Var | None:
+        """``y`` if ``var`` is ``-y``."""
+        edge = self.producer.get(var)
+        return edge.inputs[0] if edge is not None and edge.prim == "neg" else None
+
+
+def _same_type(a: Var, b: Var) -> bool:
+    return a.shape == b.shape and a.dtype == b.dtype
+
+
+# ---- the identities, one rule per primitive -------------------------------------------------
+
+def _is(var: Var, value: float) -> bool:
+    return var.is_const and var.value == value and var.symbol is None
+
+
+def _add(s: Simplifier, p: Var, q: Var) -> Rewrite:
+    if _is(q, 0.0):
+        return p
+    if _is(p, 0.0):
+        return q
+    if s.negated(q) is not None:
+        return ("sub", (p, s.negated(q)))
+    if s.negated(p) is not None:
+        return ("sub", (q, s.negated(p)))
+    return None
+
+
+def _sub(s: Simplifier, p: Var, q: Var) -> Rewrite:
+    if _is(q, 0.0):
+        return p
+    if _is(p, 0.0) and p.shape == ():
+        return ("neg", (q,))
+    if s.negated(q) is not None:
+        return ("add", (p, s.negated(q)))
+    return None
+
+
+def _mul(s: Simplifier, p: Var, q: Var) -> Rewrite:
+    for one, other in ((p, q), (q, p)):
+        if _is(one, 1.0):
+            return other
+        if _is(one, -1.0) and one.shape == ():
+            return ("neg", (other,))
+    return None
+
+
+def _neg(s: Simplifier, p: Var) -> Var | None:
+    return s.negated(p)
+
+
+def _div(s: Simplifier, p: Var, q: Var) -> Var | None:
+    return p if _is(q, 1.0) else None
+
+
+def _pow(s: Simplifier, p: Var, q: Var) -> Var | None:
+    if _is(q, 0.0):
+        return const(1.0)  # x ** 0 is 1 for every x, inf and NaN included (IEEE 754 pow)
+    return p if _is(q, 1.0) else None
+
+
+def _where(s: Simplifier, c: Var, p: Var, q: Var) -> Var | None:
+    return p if p is q else None
+
+
+IDENTITIES: dict[str, Callable[..., Rewrite]] = {
+    "add": _add, "sub": _sub, "mul": _mul, "neg": _neg, "div": _div, "pow": _pow,
+    "where": _where,
+}

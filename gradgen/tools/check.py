@@ -1,0 +1,224 @@
+"""Tools: `check`, a gradient tested against central differences (and SymPy) at random points.
+
+The gradient gradgen generates for a source, or an existing module's, is compared partial by
+partial; the error of a partial is relative to max(1, |partial|) and the worst one is kept
+(NaN counts as the worst). A function of numbers is compared at many random points with
+central differences and SymPy's gradient; a function of arrays (or with loops, or with whole
+number inputs) entry by entry with central differences at a few points. `format_check` in
+`gradgen.tools.report` prints the result.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import gradgen.tools.differences as differences
+from gradgen.errors import LimitError
+from gradgen.ir.graph import Graph, has_arrays, has_loops
+from gradgen.pipeline import Compiled, compile_source
+from gradgen.tools.points import SAMPLING_BOXES, random_points
+
+#: Array points are checked entry by entry (two calls per entry): a few points suffice.
+ARRAY_CHECK_POINTS = 5
+
+#: A reference a gradient is compared with: its label, and the module giving its partials
+#: (None: central differences of the function).
+Reference = tuple[str, types.ModuleType | None]
+
+
+@dataclass
+class CheckResult:
+    function: str
+    points: int
+    tolerance: float
+    worst_error: float
+    worst_point: dict[str, float]
+    worst_partial: str
+    passed: bool
+    compared_with: list[str]
+
+
+def check(text: str, path: str = "<string>", points: int = 100, tolerance: float = 1e-6,
+          module: types.ModuleType | None = None, seed: int = 0,
+          dims: dict[str, int] | None = None) -> CheckResult:
+    """Test a gradient (the one gradgen generates, or ``module``'s) against central differences
+    and SymPy at random points; the error of a partial is relative to max(1, |partial|).
+
+    For a function of arrays, ``dims`` gives the sizes of named dimensions (3 if not given),
+    each partial entry is compared with central differences (SymPy takes scalars only), and an
+    array value is reduced to a number by a random cotangent (the module's ``vjp``).
+    """
+    compiled = compile_source(text, path)
+    module = module or compiled.module
+    forward = compiled.forward
+    if has_arrays(forward) or has_loops(forward) or has_whole_inputs(forward):
+        return _check_arrays(compiled, module, points, tolerance, dims or {}, seed)
+    references = _references(text, path)
+    worst = _Worst()
+    for row in random_points(compiled.module, points, seed):
+        _check_at(worst, [float(a) for a in row], compiled.module, module, references)
+    return worst.result(forward.name, points, tolerance, [label for label, _ in references])
+
+
+def has_whole_inputs(forward: Graph) -> bool:
+    """Whether an input is declared ``N: int`` (held fixed, never differentiated)."""
+    return any(var.dtype == "int" for var in forward.inputs)
+
+
+class _Worst:
+    """The worst error seen so far (NaN counts as the worst), where, and in which partial."""
+
+    def __init__(self) -> None:
+        self.error = 0.0
+        self.point: dict[str, float] = {}
+        self.partial = ""
+
+    def see(self, error: float, point: dict[str, float], partial: str) -> None:
+        if not error <= self.error:
+            self.error = error if not math.isnan(error) else math.inf
+            self.point, self.partial = point, partial
+
+    def result(self, function: str, points: int, tolerance: float,
+               compared_with: list[str]) -> CheckResult:
+        return CheckResult(function, points, tolerance, self.error, self.point, self.partial,
+                           self.error <= tolerance, compared_with)
+
+
+# ---- functions of numbers -------------------------------------------------------------------
+
+def _references(text: str, path: str) -> list[Reference]:
+    """Central differences, and SymPy's gradient where SymPy can derive one."""
+    symbolic = _symbolic_module(text, path)
+    sympy = [] if symbolic is None else [("SymPy", symbolic)]
+    return [("central differences", None), *sympy]
+
+
+def _symbolic_module(text: str, path: str) -> types.ModuleType | None:
+    try:
+        return compile_source(text, path, method="symbolic").module
+    except LimitError:  # too deep for SymPy: central differences alone are the reference
+        return None
+
+
+def _check_at(worst: _Worst, args: list[float], generated: types.ModuleType,
+              module: types.ModuleType, references: list[Reference]) -> None:
+    """``module``'s partials at ``args`` against each reference's (``generated``: the module
+    gradgen generates, whose function central differences take)."""
+    names = tuple(generated.INPUTS)
+    _, partials = module.gradient(*args)
+    for label, reference in references:
+        expected = (differences.gradient(generated.forward, args) if reference is None
+                    else reference.gradient(*args)[1])
+        for name, got, want in zip(names, partials, expected):
+            worst.see(abs(got - want) / max(1.0, abs(want)), dict(zip(names, args)),
+                      f"d/d{name} vs {label}")
+
+
+# ---- functions of arrays --------------------------------------------------------------------
+
+@dataclass
+class _ArrayInputs:
+    """How a function of arrays is sampled: its inputs' names and shapes, and the scalar
+    inputs held at a whole number (by position)."""
+
+    names: list[str]
+    shapes: list[tuple[int, ...]]
+    fixed: dict[int, float]
+
+
+def _array_inputs(forward: Graph, dims: dict[str, int]) -> _ArrayInputs:
+    """Dimensions sized by ``dims`` (3 unless named); scalar inputs named in ``dims`` (trip
+    counts) and ``N: int`` inputs (3 unless named) held at that whole number."""
+    shapes = [tuple(d if isinstance(d, int) else dims.get(d, 3) for d in var.shape)
+              for var in forward.inputs]
+    fixed = {k: float(dims.get(var.name, 3)) for k, var in enumerate(forward.inputs)
+             if not var.shape and (var.name in dims or var.dtype == "int")}
+    return _ArrayInputs([var.name for var in forward.inputs], shapes, fixed)
+
+
+def _check_arrays(compiled: Compiled, module: types.ModuleType, points: int,
+                  tolerance: float, dims: dict[str, int], seed: int) -> CheckResult:
+    """Entry by entry against central differences, at a few random points; the fixed inputs
+    (see `_array_inputs`) are not differentiated."""
+    inputs = _array_inputs(compiled.forward, dims)
+    wrt = getattr(module, "WRT", compiled.module.WRT)
+    rng = np.random.default_rng(seed)
+    worst = _Worst()
+    count = min(points, ARRAY_CHECK_POINTS)
+    for _ in range(count):
+        _check_array_point(worst, compiled.module, module, wrt, inputs, rng)
+    return worst.result(compiled.forward.name, count, tolerance, ["central differences"])
+
+
+def _check_array_point(worst: _Worst, generated: types.ModuleType, module: types.ModuleType,
+                       wrt: tuple[str, ...], inputs: _ArrayInputs,
+                       rng: np.random.Generator) -> None:
+    """``module``'s partials at one random point against central differences of
+    ``generated``'s function."""
+    args, cotangent = _array_point(generated, inputs.shapes, inputs.fixed, rng)
+    expected = _array_central_differences(generated.forward, args, cotangent, inputs.fixed)
+    _, partials = module.gradient(*args) if cotangent is None else module.vjp(*args, cotangent)
+    for name, got in zip(wrt, partials):
+        k = inputs.names.index(name)
+        if k not in inputs.fixed:
+            worst.see(_array_error(got, expected[k]), {}, f"d/d{name} vs central differences")
+
+
+def _array_error(got: Any, want: Any) -> float:
+    """The largest error of an entry, relative to max(1, |entry|)."""
+    return float(np.max(np.abs(got - want) / np.maximum(1.0, np.abs(want)), initial=0))
+
+
+def _array_point(module: types.ModuleType, shapes: list[tuple[int, ...]],
+                 fixed: dict[int, float],
+                 rng: np.random.Generator) -> tuple[list[Any], np.ndarray | None]:
+    """Random inputs of the given shapes in the first box where the value is finite (the
+    ``fixed`` ones as given), and a random cotangent if the value is an array."""
+    for low, high in SAMPLING_BOXES:
+        args = [fixed[k] if k in fixed else rng.uniform(low, high, size=shape)
+                for k, shape in enumerate(shapes)]
+        value = _value_at(module, args)
+        if np.all(np.isfinite(value)):
+            break
+    cotangent = rng.normal(size=np.shape(value)) if np.shape(value) else None
+    return args, cotangent
+
+
+def _value_at(module: types.ModuleType, args: list[Any]) -> Any:
+    try:
+        with np.errstate(all="ignore"):
+            return module.forward(*args)
+    except ValueError as error:  # a trip count drawn at random is not a whole number
+        raise ValueError(f"{error}; give integer inputs (trip counts) a value with "
+                         "--dims, e.g. N=10") from None
+
+
+def _array_central_differences(function: Callable, args: list[Any],
+                               cotangent: np.ndarray | None,
+                               fixed: dict[int, float]) -> list[np.ndarray | None]:
+    """Central differences of ``<cotangent, function>`` in every entry of every argument
+    (but the ``fixed`` ones)."""
+    def scalar(*xs: np.ndarray) -> float:
+        value = function(*xs)
+        return float(value if cotangent is None else np.sum(cotangent * value))
+
+    return [None if index in fixed else differences.jacobian(scalar, args, index)
+            for index in range(len(args))]
+
+
+def load_module_file(path: str) -> types.ModuleType:
+    """Import a Python module from a file (a generated module to be checked)."""
+    spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+    if spec is None or spec.loader is None:
+        raise OSError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

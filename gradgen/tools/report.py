@@ -1,0 +1,62 @@
+"""Tools: the reports of `compare` and `check` as plain text, as the command line prints them.
+
+`format_comparison` writes a `Comparison` as two tables (the numbers, then the costs);
+`format_check` writes a `CheckResult` as a verdict and its worst case.
+"""
+
+from __future__ import annotations
+
+from gradgen.tools.check import CheckResult
+from gradgen.tools.compare import ROUTES, Comparison
+from gradgen.tools.timing import format_seconds
+
+
+def format_comparison(comparison: Comparison) -> str:
+    """The comparison as two plain-text tables: the numbers, then the costs."""
+    at = ", ".join(f"{name}={value:g}" for name, value in comparison.point.items())
+    lines = [f"{comparison.function} at {at}", "", *_numbers_table(comparison), "",
+             _largest_differences(comparison), "", *_costs_table(comparison)]
+    lines += [""] + [f"note: {note}" for note in comparison.notes] if comparison.notes else []
+    return "\n".join(lines) + "\n"
+
+
+def _numbers_table(comparison: Comparison) -> list[str]:
+    return _table(["", *ROUTES[:3], "central differences"],
+                  [[q.name, *(f"{q.values[r]:.17g}" for r in ROUTES)]
+                   for q in comparison.quantities])
+
+
+def _largest_differences(comparison: Comparison) -> str:
+    return "largest difference from reverse mode: " + "; ".join(
+        f"{route} {comparison.largest_abs_difference[route]:.2g} "
+        f"(relative {comparison.largest_rel_difference[route]:.2g})"
+        for route in ROUTES[1:])
+
+
+def _costs_table(comparison: Comparison) -> list[str]:
+    return _table(["cost", "operations", "time to derive",
+                   f"per call, {comparison.batch:,} points"],
+                  [[c.route, "-" if c.operations is None else f"{c.operations:,}",
+                    format_seconds(c.derive_seconds), format_seconds(c.call_seconds)]
+                   for c in comparison.costs])
+
+
+def format_check(result: CheckResult) -> str:
+    verdict = "ok" if result.passed else "MISMATCH"
+    where = ", ".join(f"{name}={value:.17g}" for name, value in result.worst_point.items())
+    return (f"{verdict}: gradient of {result.function} against "
+            f"{' and '.join(result.compared_with)} at {result.points} random points\n"
+            f"worst relative error {result.worst_error:.3g} (tolerance {result.tolerance:g})"
+            + (f", {result.worst_partial} at {where}" if where else "") + "\n")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """The header, a rule and the rows, in columns: the first flush left, the rest right."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return [_row(header, widths), _row(["-" * w for w in widths], widths),
+            *(_row(row, widths) for row in rows)]
+
+
+def _row(cells: list[str], widths: list[int]) -> str:
+    return "  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
+                     for i, (cell, width) in enumerate(zip(cells, widths))).rstrip()
