@@ -66,6 +66,12 @@ class _Naming:
     def fresh(self, var: Var, hint: str) -> str:
         return self.namer.fresh(var.name or hint)
 
+    def go_by(self, outer: tuple[Var, ...], inner: tuple[Var, ...]) -> None:
+        """Each of ``inner`` (a block's inputs) not named yet goes by the enclosing name of
+        the node it stands for (in ``outer``)."""
+        for out, var in zip(outer, inner):
+            self.names.setdefault(var, value_operand(out, self.names))
+
     def name_new(self, vars_: tuple[Var, ...], hint: str) -> None:
         """A fresh name for each of ``vars_`` not named yet."""
         for var in vars_:
@@ -142,8 +148,7 @@ def _name_loop(edge: Edge, place: _Place, naming: _Naming) -> None:
 
 def _name_loop_inputs(parts: LoopParts, naming: _Naming) -> None:
     """The body's invariants go by the enclosing names; its index and reads are new."""
-    for outer, inner in zip(parts.invariants, parts.invariant_in):
-        naming.names.setdefault(inner, value_operand(outer, naming.names))
+    naming.go_by(parts.invariants, parts.invariant_in)
     naming.name_new((parts.index,), "i")
     naming.name_new(parts.read_in, "r")
 
@@ -196,9 +201,8 @@ def _name_branch(edge: Edge, place: _Place, naming: _Naming) -> None:
     of the variable it replaces where both sides compute it after their last use of that
     variable, and each side computes a result under the result's name where it can."""
     parts = cond_parts(edge)
-    for outer, inner in zip(edge.inputs[1:], parts.then.inputs):
-        naming.names.setdefault(inner, value_operand(outer, naming.names))
-    orders = [_order(side, dict.fromkeys(side.outputs, len(side.edges)))
+    naming.go_by(edge.inputs[1:], parts.then.inputs)
+    orders = [_order(side, dict.fromkeys(side.outputs, len(side.edges)))  # results read last
               for side in (parts.then, parts.orelse)]
     operand_names = {naming.names[inner] for inner in parts.operand_in}
     for k in range(parts.results):

@@ -129,14 +129,20 @@ def _loop_body(parts: LoopParts, records: dict[int, Var], printing: Printing) ->
     record, the carried values passed on."""
     names, step = printing.names, _position_text(parts, printing.names)
     recorded = {parts.recorded[k]: names[tape] for k, tape in records.items()}
-    lines = [printing.line(names[var], f"{operand(tape, names)}[{step}]", True)
-             for tape, var in zip(parts.reads, parts.read_in)]
+    lines = _read_backs(parts, step, printing)
     lines += _tape_writes((parts.index, *parts.carried_in, *parts.read_in), recorded, step,
                           printing)  # inputs: record them first
     body_units = _nested_units(parts.body, printing, in_loop=True)
     for body_edge, unit in zip(parts.body.edges, body_units):
         lines += unit + _tape_writes((body_edge.output,), recorded, step, printing)
     return lines + _passed(parts.carried_in, parts.carried_out, names, printing.depth + 1)
+
+
+def _read_backs(parts: LoopParts, step: str, printing: Printing) -> Unit:
+    """``v2 = tape_v2[t - 1]``: the recorded values a reverse loop reads back."""
+    names = printing.names
+    return [printing.line(names[var], f"{operand(tape, names)}[{step}]", True)
+            for tape, var in zip(parts.reads, parts.read_in)]
 
 
 def _tape_writes(vars_: tuple[Var, ...], recorded: dict[Var, str], step: str,

@@ -53,16 +53,22 @@ def function(name: str, graph: Graph, doc: str, packed: str | None = None,
         packed = python_name(packed, frozenset(names.values()) | reserved)
     targets = _result_names(graph, names, reserved)
     results = [operand(var, names) for var in graph.outputs]
-    preamble = _unpacked(params, own, packed) + _conversions(params, graph.inputs)
-    if arrays:
-        preamble.append(_shape_check(params, name == "vjp"))
-    edges = [edge for edge in graph.edges if edge.output not in views]
-    units = edge_units(graph, names, 0, "tangent of: " if packed else "grad of: ", edges)
-    if arrays and free:
-        units = freeing(units, edges, names, set(params) | set(results), views)
+    kept = set(params) | set(results) if arrays and free else None
+    body = _body(graph, names, views, "tangent of: " if packed else "grad of: ", kept)
     finish = _finish(targets, results, params, graph.inputs, wrt if arrays else None)
-    return Function(name, ", ".join(_signature(params, own, packed)), doc, preamble,
-                    _flat(units), finish, _result_text(name, targets))
+    return Function(name, ", ".join(_signature(params, own, packed)), doc,
+                    _preamble(params, graph.inputs, own, packed,
+                              _shape_check(params, name == "vjp") if arrays else None),
+                    body, finish, _result_text(name, targets))
+
+
+def _body(graph: Graph, names: dict[Var, str], views: dict[Var, Var], prefix: str,
+          kept: set[str] | None) -> list[Line]:
+    """The lines of the edges but the inlined views; with ``kept`` (the names never deleted),
+    ``del`` at each array's last use."""
+    edges = [edge for edge in graph.edges if edge.output not in views]
+    units = edge_units(graph, names, 0, prefix, edges)
+    return _flat(units if kept is None else freeing(units, edges, names, kept, views))
 
 
 def _function_names(graph: Graph, reserved: frozenset[str],
@@ -94,6 +100,14 @@ def _inline_transposes(graph: Graph) -> dict[Var, Var]:
 
 def _signature(params: list[str], own: int, packed: str | None) -> list[str]:
     return params if packed is None else params[:own] + [packed]
+
+
+def _preamble(params: list[str], inputs: tuple[Var, ...], own: int, packed: str | None,
+              check: str | None) -> list[str]:
+    """The packed inputs taken apart, the inputs converted, their shapes checked (``check``,
+    in a function of arrays)."""
+    lines = _unpacked(params, own, packed) + _conversions(params, inputs)
+    return lines if check is None else [*lines, check]
 
 
 def _unpacked(params: list[str], own: int, packed: str | None) -> list[str]:

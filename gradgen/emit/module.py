@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 import textwrap
+from collections.abc import Iterator
 from importlib import resources
 from typing import Any
 
@@ -21,7 +22,15 @@ import gradgen.runtime as runtime
 from gradgen.emit.api import gradient_by_sweeps, jacobian, vjp
 from gradgen.emit.functions import MODULE_GLOBALS, Function, called_function, function
 from gradgen.emit.lines import LINE_WIDTH, tuple_literal, tuple_text
-from gradgen.ir.graph import Graph, Var, differentiable_inputs, has_arrays, has_branches, subgraphs
+from gradgen.ir.graph import (
+    Edge,
+    Graph,
+    Var,
+    differentiable_inputs,
+    has_arrays,
+    has_branches,
+    subgraphs,
+)
 from gradgen.ir.naming import assign_names, entry_aliases
 from gradgen.ir.primitives import REGISTRY, shape_text
 from gradgen.ir.primitives.arrays import index_requirements
@@ -144,17 +153,21 @@ def _called(*graphs: Graph) -> list[tuple[str, tuple[Graph, str]]]:
     """The functions the graphs call (helpers of the source and their derivatives), each once,
     in the order they are first called: name -> (graph, role)."""
     found: dict[str, tuple[Graph, str]] = {}
+    for edge in _edges_within(*graphs):
+        if edge.prim == "call":
+            params = dict(edge.params)
+            found.setdefault(params["name"], (params["graph"], params["role"]))
+    return list(found.items())
+
+
+def _edges_within(*graphs: Graph) -> Iterator[Edge]:
+    """Every edge of the graphs, bodies and sides included: a graph's own edges, then those
+    of the graphs it holds, depth first."""
     pending = list(reversed(graphs))
     while pending:
         graph = pending.pop()
-        inner = []
-        for edge in graph.edges:
-            params = dict(edge.params)
-            if edge.prim == "call" and params["name"] not in found:
-                found[params["name"]] = (params["graph"], params["role"])
-            inner += subgraphs(edge)
-        pending += reversed(inner)
-    return list(found.items())
+        yield from graph.edges
+        pending += reversed([inner for edge in graph.edges for inner in subgraphs(edge)])
 
 
 def _minimum_sizes(forward: Graph) -> dict[str, int]:
@@ -195,14 +208,9 @@ def _with_source_names(renamed: dict[str, str]) -> str:
 
 def _helpers(*graphs: Graph) -> set[str]:
     """The runtime functions the graphs' registry entries call (``_softmax``...)."""
-    used, pending = set(), list(graphs)
+    used = {edge.prim for edge in _edges_within(*graphs)}  # loop bodies too
     if any(var.dtype == "int" for var in graphs[0].inputs):
         used.add("whole")  # N: int is made an int by _whole on entry
-    while pending:  # loop bodies too
-        graph = pending.pop()
-        for edge in graph.edges:
-            used.add(edge.prim)
-            pending += subgraphs(edge)
     return {REGISTRY[prim].helper for prim in used if REGISTRY[prim].helper}
 
 

@@ -70,15 +70,17 @@ class _State:
         """Hold what holds after one of ``ways`` (each the names after one way here): only
         the names assigned on some way can differ, so a block costs what it assigns."""
         first, second = ways
-        held = self.held
         for name in written:
             a, b = first.get(name, _UNKNOWN), second.get(name, _UNKNOWN)
-            either = a if a is b else _either(a, b)
-            if either is _UNKNOWN:
-                held.pop(name, None)  # what is not held reads as nothing
-            else:
-                held[name] = either
+            self.settle(name, a if a is b else _either(a, b))
         self.written |= written
+
+    def settle(self, name: str, held: Held) -> None:
+        """``name`` holds ``held`` after a block (what is not held reads as nothing)."""
+        if held is _UNKNOWN:
+            self.held.pop(name, None)
+        else:
+            self.held[name] = held
 
 
 def check_names(graph: Graph, names: dict[Var, str], placeholders: bool = False) -> None:
@@ -125,15 +127,18 @@ class _Blocks:
     placeholders: bool
 
 
+def _blocks(graph: Graph, placeholders: bool) -> _Blocks:
+    return _Blocks(loop_items(graph.edges),
+                   {edge.output: edge for edge in graph.edges if edge.prim == "loop"},
+                   placeholders)
+
+
 def _walk(graph: Graph, names: dict[Var, str], state: _State,
           recorded: frozenset[Var] = frozenset(), placeholders: bool = True) -> None:
     """The edges in the order their code runs, each by its kind's entry in `CHECKS`; a
     ``recorded`` node is written to its tape right after it is made, on every way (a residual
     too)."""
-    reader = _Reader(names, state, graph)
-    blocks = _Blocks(loop_items(graph.edges),
-                     {edge.output: edge for edge in graph.edges if edge.prim == "loop"},
-                     placeholders)
+    reader, blocks = _Reader(names, state, graph), _blocks(graph, placeholders)
     for edge in graph.edges:
         CHECKS[edge_kind(edge)](edge, reader, blocks)
         if edge.output in recorded:
@@ -226,13 +231,20 @@ def _side(parts: CondParts, number: int, items: dict[int, Var], reader: _Reader,
     own = [k for k in items if k < parts.results or k in parts.own_outputs(number)]
     in_side.reads([side.outputs[k] for k in own], None)
     outer.define([items[k] for k in own])
-    if placeholders:  # the other side's residuals, bound to None
-        outer.define([item for k, item in items.items() if k not in own])
-    else:  # bound on this way only
-        for k in own:
-            if k >= parts.results:
-                end.hold(reader.names[items[k]], _Residual(items[k]))
+    _residuals(parts, items, own, outer, placeholders)
     return end
+
+
+def _residuals(parts: CondParts, items: dict[int, Var], own: list[int], reader: _Reader,
+               placeholders: bool) -> None:
+    """With ``placeholders``, the other side's residuals bound to None; else this side's
+    residuals held on this way only."""
+    if placeholders:
+        reader.define([item for k, item in items.items() if k not in own])
+        return
+    for k in own:
+        if k >= parts.results:
+            reader.state.hold(reader.names[items[k]], _Residual(items[k]))
 
 
 def input_bindings(outer: tuple[Var, ...], inner: tuple[Var, ...], names: dict[Var, str],
@@ -278,15 +290,28 @@ def _read(var: Var, names: dict[Var, str], state: _State, graph: Graph,
     if meant.is_const and name == value_operand(meant, names):
         return
     held = state.held.get(name, _UNKNOWN)
-    if held is var or held is meant or (not strict and isinstance(held, _Residual)
-                                        and held.var in (var, meant)):
-        return
-    what = "nothing" if held is _UNKNOWN else (
-        f"{held.var!r} on one way" if isinstance(held, _Residual) else repr(held))
-    where = edge if isinstance(edge, str) else (
-        f"edge {edge.prim}" if edge is not None else "the end of a block")
-    raise NameCollision(f"in {graph.name}, {where} reads {meant!r} as '{name}', which holds "
-                        f"{what} at that point", var)
+    if not _holds(held, var, meant, strict):
+        raise NameCollision(f"in {graph.name}, {_where(edge)} reads {meant!r} as '{name}', "
+                            f"which holds {_what(held)} at that point", var)
+
+
+def _holds(held: Held, var: Var, meant: Var, strict: bool) -> bool:
+    """Whether a name that holds ``held`` gives ``var`` (or ``meant``, the node it stands
+    for); a residual does where the read need not hold on every way."""
+    return held is var or held is meant or (not strict and isinstance(held, _Residual)
+                                            and held.var in (var, meant))
+
+
+def _what(held: Held) -> str:
+    if held is _UNKNOWN:
+        return "nothing"
+    return f"{held.var!r} on one way" if isinstance(held, _Residual) else repr(held)
+
+
+def _where(edge: Edge | None | str) -> str:
+    if isinstance(edge, str):
+        return edge
+    return f"edge {edge.prim}" if edge is not None else "the end of a block"
 
 
 #: How each kind of edge (`kinds.edge_kind`) is checked.
