@@ -160,13 +160,18 @@ def _name_carried(parts: LoopParts, k: int, place: _Place, body: _Order,
     names = naming.names
     if inner in names:
         return
-    names[inner] = names[init] if _init_is_free(init, inner, place, naming) else \
-        naming.fresh(inner, "c")
+    names[inner] = _carried_name(init, inner, place, naming)
     if _next_shares(parts, inner, after, body, naming):
         names[after] = names[inner]
     final = place.items.get(k)
     if final is not None:
         names[final] = _final_name(parts, inner, after, final, naming)
+
+
+def _carried_name(init: Var, inner: Var, place: _Place, naming: _Naming) -> str:
+    """The name of a carried value in the body: its start's where that is free."""
+    free = _init_is_free(init, inner, place, naming)
+    return naming.names[init] if free else naming.fresh(inner, "c")
 
 
 def _init_is_free(init: Var, inner: Var, place: _Place, naming: _Naming) -> bool:

@@ -67,11 +67,16 @@ def edge_units(graph: Graph, names: dict[Var, str], depth: int, prefix: str,
     statement, or a whole ``for`` loop or ``if``; a ``# grad of:`` (or ``# tangent of:``)
     comment where the block of one forward statement's derivative starts. ``in_loop``: the
     graph is (in) a loop's body, whose records need every name bound on every path."""
-    printing = Printing(names, depth, prefix, in_loop, loop_items(graph.edges),
-                        {edge.output: edge for edge in graph.edges if edge.prim == "loop"})
+    printing = _printing(graph, names, depth, prefix, in_loop)
     edges = list(graph.edges if edges is None else edges)
     units = [PRINTERS[edge_kind(edge)](edge, printing) for edge in edges]
     return _commented(units, edges, printing)
+
+
+def _printing(graph: Graph, names: dict[Var, str], depth: int, prefix: str,
+              in_loop: bool) -> Printing:
+    return Printing(names, depth, prefix, in_loop, loop_items(graph.edges),
+                    {edge.output: edge for edge in graph.edges if edge.prim == "loop"})
 
 
 def _commented(units: list[Unit], edges: list[Edge], printing: Printing) -> list[Unit]:
@@ -81,9 +86,14 @@ def _commented(units: list[Unit], edges: list[Edge], printing: Printing) -> list
         if edge.origin is not origin:
             origin = edge.origin
             if origin is not None and unit:
-                comment = printing.prefix + grad_of_text(origin, printing.names)
-                unit[0] = dataclasses.replace(unit[0], comment=comment)
+                unit[0] = _with_comment(unit[0], origin, printing)
     return units
+
+
+def _with_comment(line: Line, origin: Edge, printing: Printing) -> Line:
+    """``line`` under ``# grad of: d = a + c``, the forward statement ``origin``."""
+    comment = printing.prefix + grad_of_text(origin, printing.names)
+    return dataclasses.replace(line, comment=comment)
 
 
 def _nested_units(graph: Graph, printing: Printing, in_loop: bool) -> list[Unit]:

@@ -169,17 +169,23 @@ def _item(edge: Edge, reader: _Reader, blocks: _Blocks) -> None:
 # ---- loops --------------------------------------------------------------------------------
 
 def _loop(edge: Edge, reader: _Reader, blocks: _Blocks) -> None:
+    """The loop's inputs read, its carried names and tapes set, the body's inputs bound, and
+    its steps."""
     parts = loop_parts(edge)
     reader.reads((parts.start, parts.stop, *parts.carried, *parts.reads), edge)
     reader.define(parts.carried_in)
-    items = blocks.items.get(edge.output, {})
-    tapes = [tape for k, tape in items.items() if k >= len(parts.carried)]
+    tapes = _tapes(parts, blocks.items.get(edge.output, {}))
     reader.define(tapes)  # made before the loop, filled by its steps
     outer_aliases = dict(reader.state.aliases)  # the body's invariants go by the outer names
     _bind(parts.invariants, parts.invariant_in, reader, parts.body)
     reader.define((parts.index,))
     _steps(parts, tapes, edge, reader)
     reader.state.aliases = outer_aliases
+
+
+def _tapes(parts: LoopParts, items: dict[int, Var]) -> list[Var]:
+    """The loop's results that are tapes (past the carried values)."""
+    return [tape for k, tape in items.items() if k >= len(parts.carried)]
 
 
 def _steps(parts: LoopParts, tapes: list[Var], edge: Edge, reader: _Reader) -> None:
@@ -199,15 +205,20 @@ def _step(parts: LoopParts, reader: _Reader) -> None:
     """One step of a loop's body: the tapes read back, the body, the carried values passed on
     (at once: a swap is one tuple assignment)."""
     in_body = reader.at(parts.body)
-    for tape, var in zip(parts.reads, parts.read_in):
-        reader.reads((tape,), None)
-        reader.define((var,))
+    _read_backs(parts, reader)
     recorded = frozenset(parts.recorded)
     in_body.reads([var for var in (parts.index, *parts.carried_in, *parts.read_in)
                    if var in recorded], "a tape", strict=True)
     _walk(parts.body, reader.names, reader.state, recorded)
     in_body.reads(parts.carried_out, None)
     reader.define(parts.carried_in)
+
+
+def _read_backs(parts: LoopParts, reader: _Reader) -> None:
+    """``v2 = tape_v2[t - 1]``, one value at a time."""
+    for tape, var in zip(parts.reads, parts.read_in):
+        reader.reads((tape,), None)
+        reader.define((var,))
 
 
 # ---- branches -----------------------------------------------------------------------------
