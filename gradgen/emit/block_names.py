@@ -207,8 +207,7 @@ def _name_branch(edge: Edge, place: _Place, naming: _Naming) -> None:
     variable, and each side computes a result under the result's name where it can."""
     parts = cond_parts(edge)
     naming.go_by(edge.inputs[1:], parts.then.inputs)
-    orders = [_order(side, dict.fromkeys(side.outputs, len(side.edges)))  # results read last
-              for side in (parts.then, parts.orelse)]
+    orders = _side_orders(parts)
     operand_names = {naming.names[inner] for inner in parts.operand_in}
     for k in range(parts.results):
         if k in place.items:
@@ -216,6 +215,12 @@ def _name_branch(edge: Edge, place: _Place, naming: _Naming) -> None:
     for side in (parts.then, parts.orelse):
         _name_edges(side, naming, {}, frozenset(side.inputs), place.recorded)
     _name_residuals(parts, place.items, naming)
+
+
+def _side_orders(parts: CondParts) -> list[_Order]:
+    """Each side in order, its results read at its end."""
+    return [_order(side, dict.fromkeys(side.outputs, len(side.edges)))
+            for side in (parts.then, parts.orelse)]
 
 
 def _name_result(parts: CondParts, k: int, place: _Place, orders: list[_Order],

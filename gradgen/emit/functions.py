@@ -120,12 +120,15 @@ def _conversions(params: list[str], inputs: tuple[Var, ...]) -> list[str]:
     whole-number input, ``N: int``, is checked whole and made an int)."""
     if not params:
         return []
-    calls = [f"_whole({p})" if var.dtype == "int" else f"_as_float({p})"
-             for p, var in zip(params, inputs)]
+    calls = [_conversion(param, var) for param, var in zip(params, inputs)]
     line = f"{', '.join(params)} = {', '.join(calls)}"
     if len(line) <= LINE_WIDTH:
         return [line]
     return [f"{p} = {call}" for p, call in zip(params, calls)]
+
+
+def _conversion(param: str, var: Var) -> str:
+    return f"_whole({param})" if var.dtype == "int" else f"_as_float({param})"
 
 
 def _shape_check(params: list[str], cotangent: bool) -> str:

@@ -139,7 +139,7 @@ def _code(forward: Graph, derivative: Graph, functions: list[Function],
           reserved: frozenset[str]) -> dict[str, Any]:
     """The functions, the runtime functions they call, and the wrappers and aliases after."""
     arrays, array_valued = has_arrays(forward), bool(forward.outputs[0].shape)
-    pointwise = [] if arrays or not has_branches(forward) else ["forward", "gradient"]
+    pointwise = _pointwise(forward)
     renamed = _renamed(forward.inputs, _param_names(forward, reserved))
     return {"functions": functions, "width": LINE_WIDTH + 4,
             "runtime": _runtime((forward, derivative), arrays, array_valued, bool(pointwise)),
@@ -147,6 +147,13 @@ def _code(forward: Graph, derivative: Graph, functions: list[Function],
             "renamed": renamed, "with_source_names": _with_source_names(renamed),
             "wrapped": [f.name for f in functions if f.name in ("forward", "gradient", "vjp")],
             "pointwise": pointwise}
+
+
+def _pointwise(forward: Graph) -> list[str]:
+    """The functions evaluated one point at a time at arrays: a scalar function's that
+    branches (each point takes its own way)."""
+    branches = not has_arrays(forward) and has_branches(forward)
+    return ["forward", "gradient"] if branches else []
 
 
 def _called(*graphs: Graph) -> list[tuple[str, tuple[Graph, str]]]:
