@@ -387,7 +387,7 @@ def test_generated_lines_fit_in_100_columns(path) -> None:
 
 
 def test_a_long_call_goes_on_aligned_under_its_first_argument() -> None:
-    from gradgen.emit.blocks import Line
+    from gradgen.emit.lines import Line
 
     line = Line("a, b", "f(x1, g(x2, x3), x4, x5)", None, 1)
     assert line.code(100) == "a, b = f(x1, g(x2, x3), x4, x5)"

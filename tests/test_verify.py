@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from test_control_flow_regressions import SWAP
 
-import gradgen.emit.blocks as emit_blocks
-from gradgen.emit.blocks import program_names
+import gradgen.emit.block_names as emit_blocks
+from gradgen.emit.block_names import program_names
 from gradgen.emit.name_check import NameCollision, check_names
 from gradgen.errors import InternalError
 from gradgen.ir.builder import as_params

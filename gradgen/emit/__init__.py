@@ -1,2 +1,4 @@
 """Emission: a graph to a standalone Python/NumPy module (`module`, through the Jinja2 template
-in ``templates/``), blocks as Python statements (`blocks`), names checked first (`name_check`)."""
+in ``templates/``): each function of it (`functions`; the wrappers on top of the derivative in
+`api`), the lines of its edges by kind (`kinds`, `blocks`, `lines`), the names of a function with
+blocks (`block_names`) checked by `name_check`, and ``del`` at last use (`freeing`)."""

@@ -1,8 +1,10 @@
 """Emission: forward and gradient `Graph`s → the text of a standalone Python/NumPy module.
 
-The layout is the Jinja2 template ``templates/module.py.j2``; every statement's text comes from
-the registry (`printing.python_expr`) and every name from `naming`. The output depends on the
-graphs and the options alone, so compiling twice gives identical bytes.
+The layout is the Jinja2 template ``templates/module.py.j2``; this module gathers what it
+shows: the module's functions (`functions`, `api`), the header docstring, the constants and the
+runtime functions the module carries. Every statement's text comes from the registry
+(`printing.python_expr`) and every name from `naming`. The output depends on the graphs and the
+options alone, so compiling twice gives identical bytes.
 """
 
 from __future__ import annotations
@@ -10,66 +12,34 @@ from __future__ import annotations
 import functools
 import inspect
 import textwrap
-from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterator
 from importlib import resources
+from typing import Any
 
 import jinja2
 
 import gradgen.runtime as runtime
-from gradgen.emit.blocks import (
-    Line,
-    branch_lines,
-    call_lines,
-    item_lines,
-    loop_lines,
-    program_names,
-)
+from gradgen.emit.api import gradient_by_sweeps, jacobian, vjp
+from gradgen.emit.functions import MODULE_GLOBALS, Function, called_function, function
+from gradgen.emit.lines import LINE_WIDTH, tuple_literal, tuple_text
 from gradgen.ir.graph import (
-    BLOCKS,
     Edge,
     Graph,
     Var,
     differentiable_inputs,
     has_arrays,
-    has_blocks,
     has_branches,
     subgraphs,
 )
-from gradgen.ir.naming import (
-    Namer,
-    assign_names,
-    entry_aliases,
-    module_globals,
-    python_name,
-)
+from gradgen.ir.naming import assign_names, entry_aliases
 from gradgen.ir.primitives import REGISTRY, shape_text
 from gradgen.ir.primitives.arrays import index_requirements
-from gradgen.ir.primitives.branches import cond_parts
-from gradgen.ir.primitives.loops import loop_items, loop_parts
-from gradgen.ir.printing import grad_of_text, operand, statement, value_operand
 from gradgen.version import __version__
 
-#: Module-level names of the generated module (see `naming.module_globals`).
-MODULE_GLOBALS = module_globals()
+__all__ = ["MODULE_GLOBALS", "emit_module"]
+
 SOURCE_LINES_SHOWN = 30
-LINE_WIDTH = 92  # generated lines are indented by 4 and kept within 96 where gradgen decides
 SOURCE_LINE_WIDTH = 200
-
-
-Statement = Line  # one line of a generated function
-
-
-@dataclass(frozen=True)
-class Function:
-    name: str
-    params: str
-    doc: str
-    preamble: list[str]
-    statements: list[Statement]
-    finish: str
-    result: str
 
 
 @functools.cache
@@ -97,211 +67,114 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
         wrt = tuple(var.name for var in differentiable_inputs(forward))
     called = _called(forward, derivative)
     reserved = MODULE_GLOBALS | {name for name, _ in called}
-    params = _param_names(forward, reserved)
-    signature = _signature(forward)
-    arrays = has_arrays(forward)
-    array_valued = bool(forward.outputs[0].shape)
-    if mode == "forward mode":
-        derivatives = [_function("jvp", derivative, f"Value of {signature} and its derivative "
-                                 "along tangents, one per name in WRT.", packed="tangents",
-                                 own=len(forward.inputs), reserved=reserved),
-                       _gradient_by_sweeps(params, wrt, forward.inputs), _vjp(params)]
-    elif array_valued:
-        derivatives = [_function("vjp", derivative, f"Value of {signature}, and the cotangent "
-                                 "pulled back to each input of WRT.", arrays=True, wrt=wrt,
-                                 reserved=reserved),
-                       _jacobian(params, wrt, forward.inputs)]
-    else:
-        derivatives = [_function("gradient", derivative, f"Value and partials of {signature}.",
-                                 arrays=arrays, wrt=wrt, reserved=reserved), _vjp(params)]
-    functions = [_function("forward", forward, f"Value of {signature}.", arrays=arrays,
-                           reserved=reserved, free=False),
-                 *derivatives, *(_called_function(graph, role, reserved) for _, (graph, role)
-                                 in called)]
-    pointwise = [] if arrays or not has_branches(forward) else ["forward", "gradient"]
-    renamed = _renamed(forward.inputs, params)
-    context = {
-        "title": _quoted(f"Value and gradient of {forward.name}, compiled from {filename}."),
-        "version": __version__, "mode": mode, "filename": _quoted(filename),
-        "command": _quoted(command),
-        "source_lines": _source_lines(forward.source),
-        "inputs": _tuple_literal(var.name for var in forward.inputs),
-        "wrt": _tuple_literal(wrt),
-        "arrays": arrays, "array_valued": array_valued,
-        "shapes": _tuple_text(_tuple_literal(var.shape) for var in forward.inputs),
-        "value_shape": _tuple_literal(forward.outputs[0].shape),
-        "minimum_sizes": repr(_minimum_sizes(forward)),
-        "declared": _declared(forward.inputs),
-        "functions": functions, "width": LINE_WIDTH + 4,
-        "runtime": _runtime((forward, derivative), arrays, array_valued, bool(pointwise)),
-        "aliases": _aliases(forward.name, array_valued),
-        "renamed": renamed, "with_source_names": _with_source_names(renamed),
-        "wrapped": [f.name for f in functions if f.name in ("forward", "gradient", "vjp")],
-        "pointwise": pointwise,
-    }
+    functions = [_forward_function(forward, reserved),
+                 *_derivatives(forward, derivative, mode, wrt, reserved),
+                 *(called_function(graph, role, reserved) for _, (graph, role) in called)]
+    context = {**_header(forward, filename, command, mode), **_constants(forward, wrt),
+               **_code(forward, derivative, functions, reserved)}
     return _environment().get_template("module.py.j2").render(context)
 
 
-def _function(name: str, graph: Graph, doc: str, packed: str | None = None,
-              own: int = 0, arrays: bool = False, wrt: tuple[str, ...] = (),
-              reserved: frozenset[str] = MODULE_GLOBALS, free: bool = True) -> Function:
-    """A function computing ``graph``; with ``packed``, the inputs past the first ``own``
-    arrive as one tuple argument of that name (the tangents of ``jvp``). With ``arrays``, the
-    inputs' shapes are checked on entry, arrays are freed at their last use (with ``free``: a
-    derivative's tapes and adjoints; a value's few temporaries are left to return), and each
-    partial (one per name in ``wrt``) is returned with its input's shape. No name it assigns is
-    in ``reserved`` (the module's globals and functions)."""
-    blocks = has_blocks(graph)
-    views = _inline_transposes(graph) if arrays and not blocks else {}
-    if blocks:
-        names = program_names(graph, reserved)
-    else:
-        names = assign_names(graph, reserved, reuse_dead=True, unnamed=frozenset(views))
-    for edge in graph.edges:  # in edge order, so that a view of a view reads W.T.T
-        if edge.output in views:
-            names[edge.output] = f"{names[edge.inputs[0]]}.T"
-    params = [names[var] for var in graph.inputs]
-    signature, preamble = params, []
-    if packed is not None:
-        packed = python_name(packed, frozenset(names.values()) | reserved)
-        signature = params[:own] + [packed]
-        preamble = [f"{_tuple_text(params[own:])} = {packed}"]
-    targets = _result_names(graph, names, reserved)
-    results = [operand(var, names) for var in graph.outputs]
-    if arrays:
-        preamble += _conversions(params, graph.inputs) + [_shape_check(params, name == "vjp")]
-        by_name = {var.name: names[var] for var in graph.inputs}
-        likes = ["None"] + [by_name[w] for w in wrt]
-        finish = _call_text(f"{_tuple_text(targets)} = _finish_arrays",
-                            [_tuple_text(results), _tuple_text(likes), _tuple_text(params)])
-    else:
-        preamble += _conversions(params, graph.inputs)
-        finish = _call_text(f"{_tuple_text(targets)} = _finish",
-                            [_tuple_text(results), _tuple_text(params)])
-    value, *partials = targets
-    # a gradient returns (value, partials) even with no partials (no inputs, or wrt=())
-    paired = name in ("gradient", "vjp")
-    result = f"{value}, {_tuple_text(partials)}" if paired else ", ".join(targets)
-    comment = "tangent of: " if packed else "grad of: "
-    edges = [edge for edge in graph.edges if edge.output not in views]
-    units = _units(graph, names, 0, comment, edges)
-    if arrays and free:
-        units = _freeing(units, edges, names, set(params) | set(results), views)
-    return Function(name, ", ".join(signature), doc, preamble,
-                    [line for unit in units for line in unit], finish, result)
+def _forward_function(forward: Graph, reserved: frozenset[str]) -> Function:
+    return function("forward", forward, f"Value of {_signature(forward)}.",
+                    arrays=has_arrays(forward), reserved=reserved, free=False)
+
+
+def _derivatives(forward: Graph, derivative: Graph, mode: str, wrt: tuple[str, ...],
+                 reserved: frozenset[str]) -> list[Function]:
+    """The module's derivative functions: by forward mode, of an array value, or a gradient."""
+    if mode == "forward mode":
+        return _by_jvp(forward, derivative, wrt, reserved)
+    if forward.outputs[0].shape:
+        return _by_vjp(forward, derivative, wrt, reserved)
+    return _by_gradient(forward, derivative, wrt, reserved)
+
+
+def _by_jvp(forward: Graph, derivative: Graph, wrt: tuple[str, ...],
+            reserved: frozenset[str]) -> list[Function]:
+    """``jvp``, and ``gradient`` and ``vjp`` on top of it."""
+    params = _param_names(forward, reserved)
+    doc = (f"Value of {_signature(forward)} and its derivative along tangents, one per name "
+           "in WRT.")
+    return [function("jvp", derivative, doc, packed="tangents", own=len(forward.inputs),
+                     reserved=reserved),
+            gradient_by_sweeps(params, wrt, forward.inputs), vjp(params)]
+
+
+def _by_vjp(forward: Graph, derivative: Graph, wrt: tuple[str, ...],
+            reserved: frozenset[str]) -> list[Function]:
+    """``vjp`` of an array value, and ``jacobian`` on top of it."""
+    doc = (f"Value of {_signature(forward)}, and the cotangent pulled back to each input of "
+           "WRT.")
+    return [function("vjp", derivative, doc, arrays=True, wrt=wrt, reserved=reserved),
+            jacobian(_param_names(forward, reserved), wrt, forward.inputs)]
+
+
+def _by_gradient(forward: Graph, derivative: Graph, wrt: tuple[str, ...],
+                 reserved: frozenset[str]) -> list[Function]:
+    """``gradient``, and ``vjp`` on top of it."""
+    doc = f"Value and partials of {_signature(forward)}."
+    return [function("gradient", derivative, doc, arrays=has_arrays(forward), wrt=wrt,
+                     reserved=reserved), vjp(_param_names(forward, reserved))]
+
+
+def _header(forward: Graph, filename: str, command: str, mode: str) -> dict[str, Any]:
+    """What the header docstring says: where the module comes from, and its source."""
+    return {"title": _quoted(f"Value and gradient of {forward.name}, compiled from {filename}."),
+            "version": __version__, "mode": mode, "filename": _quoted(filename),
+            "command": _quoted(command), "source_lines": _source_lines(forward.source)}
+
+
+def _constants(forward: Graph, wrt: tuple[str, ...]) -> dict[str, Any]:
+    """The inputs, their shapes and what indexing needs of them (``INPUTS``, ``SHAPES``...)."""
+    return {"inputs": tuple_literal(var.name for var in forward.inputs),
+            "wrt": tuple_literal(wrt), "arrays": has_arrays(forward),
+            "array_valued": bool(forward.outputs[0].shape),
+            "shapes": tuple_text(tuple_literal(var.shape) for var in forward.inputs),
+            "value_shape": tuple_literal(forward.outputs[0].shape),
+            "minimum_sizes": repr(_minimum_sizes(forward)), "declared": _declared(forward.inputs)}
+
+
+def _code(forward: Graph, derivative: Graph, functions: list[Function],
+          reserved: frozenset[str]) -> dict[str, Any]:
+    """The functions, the runtime functions they call, and the wrappers and aliases after."""
+    arrays, array_valued = has_arrays(forward), bool(forward.outputs[0].shape)
+    pointwise = _pointwise(forward)
+    renamed = _renamed(forward.inputs, _param_names(forward, reserved))
+    return {"functions": functions, "width": LINE_WIDTH + 4,
+            "runtime": _runtime((forward, derivative), arrays, array_valued, bool(pointwise)),
+            "aliases": _aliases(forward.name, array_valued),
+            "renamed": renamed, "with_source_names": _with_source_names(renamed),
+            "wrapped": [f.name for f in functions if f.name in ("forward", "gradient", "vjp")],
+            "pointwise": pointwise}
+
+
+def _pointwise(forward: Graph) -> list[str]:
+    """The functions evaluated one point at a time at arrays: a scalar function's that
+    branches (each point takes its own way)."""
+    branches = not has_arrays(forward) and has_branches(forward)
+    return ["forward", "gradient"] if branches else []
 
 
 def _called(*graphs: Graph) -> list[tuple[str, tuple[Graph, str]]]:
     """The functions the graphs call (helpers of the source and their derivatives), each once,
     in the order they are first called: name -> (graph, role)."""
     found: dict[str, tuple[Graph, str]] = {}
-    pending = list(reversed(graphs))
-    while pending:
-        graph = pending.pop()
-        inner = []
-        for edge in graph.edges:
+    for edge in _edges_within(*graphs):
+        if edge.prim == "call":
             params = dict(edge.params)
-            if edge.prim == "call" and params["name"] not in found:
-                found[params["name"]] = (params["graph"], params["role"])
-            inner += subgraphs(edge)
-        pending += reversed(inner)
+            found.setdefault(params["name"], (params["graph"], params["role"]))
     return list(found.items())
 
 
-def _called_function(graph: Graph, role: str, reserved: frozenset[str]) -> Function:
-    """A helper of the source, or one of its derivatives, as a function of the module."""
-    returns_residuals = role == "record"  # bound on every way: each side binds the other's
-    names = program_names(graph, reserved, placeholders=returns_residuals)
-    params = [names[var] for var in graph.inputs]
-    base = graph.name.removesuffix(f"_{role}")
-    saved = f"*{base}_record(*args)" if f"{base}_record" in reserved else f"{base}(*args)"
-    doc = {"helper": f"{base}, a helper function of the source.",
-           "record": f"Value of {base}, then the other values that {base}_vjp reads.",
-           "vjp": f"The cotangent of {base}'s value pulled back to each argument that is a "
-                  f"number:\n    {base}_vjp(*args, {saved}, cotangent)."}[role]
-    units = _units(graph, names, 0, "grad of: ", in_loop=returns_residuals)
-    result = ", ".join(value_operand(var, names) for var in graph.outputs)
-    return Function(graph.name, ", ".join(params), doc, [],
-                    [line for unit in units for line in unit], "", result)
-
-
-def _inline_transposes(graph: Graph) -> dict[Var, Var]:
-    """Transposes used once (and not a result) are printed where they are used, as the notes
-    write them (``Z_bar = A_bar @ W2.T``): a view costs nothing. Returns each such view ->
-    the named node underneath it (through views of views)."""
-    uses = Counter(var for edge in graph.edges for var in edge.inputs)
-    results = set(graph.outputs)
-    views: dict[Var, Var] = {}
-    for edge in graph.edges:
-        if edge.prim == "transpose" and uses[edge.output] == 1 and edge.output not in results:
-            viewed = edge.inputs[0]
-            views[edge.output] = views.get(viewed, viewed)
-    return views
-
-
-def _call_text(head: str, args: list[str]) -> str:
-    """``head(a, b)`` on one line, or with one argument per continuation line if too long (in
-    a function's body, indented by four columns)."""
-    line = f"{head}({', '.join(args)})"
-    if len(line) <= LINE_WIDTH:
-        return line
-    return f"{head}(\n        " + ",\n        ".join(args) + ")"
-
-
-def _shape_check(params: list[str], cotangent: bool) -> str:
-    """The call-time check of the inputs' declared shapes (and of a vjp's cotangent)."""
-    if cotangent:
-        return (f"_check_shapes({_tuple_text(params)}, SHAPES + (VALUE_SHAPE,), "
-                "INPUTS + ('cotangent',))")
-    return f"_check_shapes({_tuple_text(params)}, SHAPES, INPUTS)"
-
-
-def _freeing(units: list[list[Line]], edges: list[Edge], names: dict[Var, str],
-             kept: set[str], views: dict[Var, Var]) -> list[list[Line]]:
-    """The lines of each edge (of ``edges``), with ``del`` after the last use of each array
-    they make (not the inputs or the results), so that peak memory is what a careful
-    hand-written pass needs. A use of an inlined view is a use of the node it views; a loop
-    uses its inputs until it ends."""
-    loops = {edge.output: loop_parts(edge) for edge in edges if edge.prim == "loop"}
-    branches = {edge.output: cond_parts(edge).results for edge in edges if edge.prim == "cond"}
-    arrays = {names[edge.output] for edge in edges if edge.output.shape
-              and not _recorded_by_a_side(edge, branches)} - kept
-    last: dict[str, int] = {}
-    for index, edge in enumerate(edges):
-        read = ()
-        if edge.prim == "item" and edge.inputs[0] in loops:  # a loop's result is read off
-            parts, position = loops[edge.inputs[0]], dict(edge.params)["index"]  # its name
-            read = parts.carried_in[position:position + 1]       # in the body
-        for var in (*edge.inputs, edge.output, *read):
-            if not var.is_const and var.dtype != "tuple":  # a loop's tuple has no name
-                last[names[views.get(var, var)]] = index
-    freed: dict[int, list[str]] = {}
-    for name, index in last.items():
-        if name in arrays:
-            freed.setdefault(index, []).append(name)
-    return [unit + [Line(None, f"del {', '.join(sorted(freed[i]))}")] if i in freed else unit
-            for i, unit in enumerate(units)]
-
-
-def _recorded_by_a_side(edge: Edge, branches: dict[Var, int]) -> bool:
-    """Whether ``edge`` is a value one side of a branch records for its reverse: bound only
-    where that side ran, so never deleted."""
-    return (edge.prim == "item" and edge.inputs[0] in branches
-            and dict(edge.params)["index"] >= branches[edge.inputs[0]])
-
-
-def _jacobian(params: list[str], wrt: tuple[str, ...], inputs: tuple[Var, ...]) -> Function:
-    """``jacobian`` of an array-valued function: one ``vjp`` per entry of the value."""
-    by_name = dict(zip((var.name for var in inputs), params))
-    value, rows, unit = _locals(params, "value", "rows", "unit")
-    call = ", ".join(params + [unit])
-    statements = [
-        Statement(value, f"forward({', '.join(params)})", None),
-        Statement(rows, f"[vjp({call})[1] for {unit} in _units({value})]", None)]
-    wrt_params = _tuple_text(by_name[w] for w in wrt)
-    return Function("jacobian", ", ".join(params),
-                    "Value and one Jacobian per input of WRT, shaped value + input.",
-                    [], statements, "", f"{value}, _jacobians({rows}, {value}, {wrt_params})")
+def _edges_within(*graphs: Graph) -> Iterator[Edge]:
+    """Every edge of the graphs, bodies and sides included: a graph's own edges, then those
+    of the graphs it holds, depth first."""
+    pending = list(reversed(graphs))
+    while pending:
+        graph = pending.pop()
+        yield from graph.edges
+        pending += reversed([inner for edge in graph.edges for inner in subgraphs(edge)])
 
 
 def _minimum_sizes(forward: Graph) -> dict[str, int]:
@@ -342,14 +215,9 @@ def _with_source_names(renamed: dict[str, str]) -> str:
 
 def _helpers(*graphs: Graph) -> set[str]:
     """The runtime functions the graphs' registry entries call (``_softmax``...)."""
-    used, pending = set(), list(graphs)
+    used = {edge.prim for edge in _edges_within(*graphs)}  # loop bodies too
     if any(var.dtype == "int" for var in graphs[0].inputs):
         used.add("whole")  # N: int is made an int by _whole on entry
-    while pending:  # loop bodies too
-        graph = pending.pop()
-        for edge in graph.edges:
-            used.add(edge.prim)
-            pending += subgraphs(edge)
     return {REGISTRY[prim].helper for prim in used if REGISTRY[prim].helper}
 
 
@@ -366,101 +234,6 @@ def _declared(inputs: tuple[Var, ...]) -> str:
 
 def _shape_text(shape: tuple) -> str:
     return "scalar" if not shape else shape_text(shape)
-
-
-def _conversions(params: list[str], inputs: tuple[Var, ...]) -> list[str]:
-    """``x, N = _as_float(x), _whole(N)``: one line, or one line per input if too long (a
-    whole-number input, ``N: int``, is checked whole and made an int)."""
-    if not params:
-        return []
-    calls = [f"_whole({p})" if var.dtype == "int" else f"_as_float({p})"
-             for p, var in zip(params, inputs)]
-    line = f"{', '.join(params)} = {', '.join(calls)}"
-    if len(line) <= LINE_WIDTH:
-        return [line]
-    return [f"{p} = {call}" for p, call in zip(params, calls)]
-
-
-def _gradient_by_sweeps(params: list[str], wrt: tuple[str, ...],
-                        inputs: tuple[Var, ...]) -> Function:
-    """Forward mode's gradient: one ``jvp`` sweep per input, seeded with a unit tangent."""
-    names = dict(zip((var.name for var in inputs), params))
-    value, *partials = _locals(params, "value", *(f"d_{names[name]}" for name in wrt))
-    statements = []
-    for index, partial in enumerate(partials):
-        seed = _tuple_text("1.0" if k == index else "0.0" for k in range(len(wrt)))
-        statements.append(Statement(f"{value}, {partial}",
-                                    f"jvp({', '.join(params + [seed])})", None))
-    if not partials:
-        statements.append(Statement(value, f"forward({', '.join(params)})", None))
-    return Function("gradient", ", ".join(params),
-                    "Value and partials, by one forward sweep (jvp) per input of WRT.", [],
-                    statements, "", f"{value}, {_tuple_text(partials)}")
-
-
-def _locals(params: list[str], *hints: str) -> list[str]:
-    """Names for a function's own locals, apart from its parameters and the module's globals."""
-    namer = Namer(frozenset(params) | MODULE_GLOBALS)
-    return [namer.fresh(hint) for hint in hints]
-
-
-def _vjp(params: list[str]) -> Function:
-    """``vjp``: the gradient scaled by a cotangent of the value's shape."""
-    cotangent, value, partials, partial = _locals(params, "cotangent", "value", "partials",
-                                                  "partial")
-    return Function(
-        "vjp", ", ".join(params + [cotangent]),
-        "Value and the cotangent times each partial (the vector-Jacobian product).", [],
-        [Statement(f"{value}, {partials}", f"gradient({', '.join(params)})", None)], "",
-        f"{value}, tuple({cotangent} * {partial} for {partial} in {partials})")
-
-
-def _units(graph: Graph, names: dict[Var, str], depth: int, prefix: str,
-           edges: list[Edge] | None = None, in_loop: bool = False) -> list[list[Line]]:
-    """The lines of each edge (of ``edges``, a subset of the graph's, if given): one
-    statement, or a whole ``for`` loop or ``if``; a ``# grad of:`` (or ``# tangent of:``)
-    comment where the block of one forward statement's derivative starts. ``in_loop``: the
-    graph is (in) a loop's body, whose records need every name bound on every path."""
-    units = []
-    origin = None
-    blocks = {edge.output: edge for edge in graph.edges if edge.prim in BLOCKS}
-    items = loop_items(graph.edges)
-    in_body = functools.partial(_units, prefix=prefix, in_loop=True)
-    in_side = functools.partial(_units, prefix=prefix, in_loop=in_loop)
-    for edge in graph.edges if edges is None else edges:
-        comment = None
-        if edge.origin is not origin:
-            origin = edge.origin
-            comment = None if origin is None else prefix + grad_of_text(origin, names)
-        if edge.prim == "loop":
-            unit = loop_lines(edge, names, depth, items.get(edge.output, {}), in_body)
-        elif edge.prim == "cond":
-            unit = branch_lines(edge, names, depth, items.get(edge.output, {}), in_side,
-                                placeholders=in_loop)
-        elif edge.prim == "item":
-            unit = item_lines(edge, names, depth, blocks[edge.inputs[0]])
-        elif edge.prim == "call" and edge.output.dtype == "tuple":
-            unit = call_lines(edge, names, depth, items.get(edge.output, {}))
-        else:
-            unit = [Line(target, expr, None, depth) for target, expr in statement(edge, names)]
-        if comment and unit:
-            unit[0] = Line(unit[0].target, unit[0].expr, comment, unit[0].depth)
-        units.append(unit)
-    return units
-
-
-def _result_names(graph: Graph, names: dict[Var, str], reserved: frozenset[str]) -> list[str]:
-    """Names for the finished results: the function's name for the value, ``x_bar`` for the
-    partial of input ``x``. The finish is the function's last statement, so a result may take
-    a name a value of the body had (``log_B_bar`` for the sum of an accumulator of that name
-    and a last term); only the module's globals, the inputs and the other results are apart."""
-    hints = graph.output_names or (graph.name,)
-    taken = set(reserved) | {names[var] for var in graph.inputs}
-    result = []
-    for hint in hints[:len(graph.outputs)]:
-        result.append(python_name(hint, frozenset(taken)))
-        taken.add(result[-1])
-    return result
 
 
 def _param_names(graph: Graph, reserved: frozenset[str]) -> list[str]:
@@ -484,16 +257,6 @@ def _aliases(name: str, array_valued: bool = False) -> list[tuple[str, str]]:
 
 def _signature(graph: Graph) -> str:
     return f"{graph.name}({', '.join(var.name for var in graph.inputs)})"
-
-
-def _tuple_text(items: Iterable[str]) -> str:
-    """Python tuple syntax for ``items``: ``(a, b)``, ``(a,)``, ``()``."""
-    items = list(items)
-    return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
-
-
-def _tuple_literal(items: Iterable[str]) -> str:
-    return _tuple_text(repr(item) for item in items)
 
 
 def _source_lines(source: str) -> list[str]:

@@ -1,14 +1,15 @@
-"""The check of emission's names: every statement of the generated code reads, under the name
-it prints, the value it means.
+"""Emission: the check of the names, that every statement of the generated code reads, under
+the name it prints, the value it means.
 
 Part of emission (`emit`). The names of a function with blocks are shared where that reads
 well (a carried variable keeps one name before, in and after its loop; a branch's result takes
 the name of the variable it replaces). This module walks the graph in the order its code runs,
-as `emit_blocks` prints it, and keeps for every Python name the node it holds: a loop's body
+as `blocks` prints it, and keeps for every Python name the node it holds: a loop's body
 is walked twice (the second step starts from what the first left) and what holds after it is
 what holds after no step or after some; after a branch, what both sides leave. A read of a
 node whose name holds another node at that point is a collision, reported with the names
-involved. `emit` then names the function without sharing, which cannot collide.
+involved. `block_names` then names the function without sharing, which cannot collide. Each
+kind of edge is checked by its entry in `CHECKS`.
 
 A value one side of a branch records for its reverse (a residual) is read back only on the way
 that side took, so after the branch its name may hold it on one way and anything on the other.
@@ -16,11 +17,13 @@ that side took, so after the branch its name may hold it on one way and anything
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from gradgen.emit.kinds import edge_kind
 from gradgen.errors import InternalError
 from gradgen.ir.graph import Edge, Graph, Var
-from gradgen.ir.primitives.branches import cond_parts
+from gradgen.ir.primitives.branches import CondParts, cond_parts
 from gradgen.ir.primitives.loops import LoopParts, loop_items, loop_parts
 from gradgen.ir.printing import operand, value_operand
 
@@ -67,15 +70,17 @@ class _State:
         """Hold what holds after one of ``ways`` (each the names after one way here): only
         the names assigned on some way can differ, so a block costs what it assigns."""
         first, second = ways
-        held = self.held
         for name in written:
             a, b = first.get(name, _UNKNOWN), second.get(name, _UNKNOWN)
-            either = a if a is b else _either(a, b)
-            if either is _UNKNOWN:
-                held.pop(name, None)  # what is not held reads as nothing
-            else:
-                held[name] = either
+            self.settle(name, a if a is b else _either(a, b))
         self.written |= written
+
+    def settle(self, name: str, held: Held) -> None:
+        """``name`` holds ``held`` after a block (what is not held reads as nothing)."""
+        if held is _UNKNOWN:
+            self.held.pop(name, None)
+        else:
+            self.held[name] = held
 
 
 def check_names(graph: Graph, names: dict[Var, str], placeholders: bool = False) -> None:
@@ -84,101 +89,173 @@ def check_names(graph: Graph, names: dict[Var, str], placeholders: bool = False)
     branch binds the other side's residuals to None (as in a loop's body, always)."""
     state = _State({names[var]: var for var in graph.inputs})
     _walk(graph, names, state, placeholders=placeholders)
-    for var in graph.outputs:
-        _read(var, names, state, graph, "a result", strict=True)
+    _Reader(names, state, graph).reads(graph.outputs, "a result", strict=True)
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """Reads and assignments at one point of the walk: the names, what each name holds, and
+    the graph they are in (named in a collision's message)."""
+
+    names: dict[Var, str]
+    state: _State
+    graph: Graph
+
+    def reads(self, vars_: Iterable[Var], where: Edge | None | str,
+              strict: bool = False) -> None:
+        for var in vars_:
+            _read(var, self.names, self.state, self.graph, where, strict)
+
+    def define(self, vars_: Iterable[Var]) -> None:
+        """Assign the nodes at once (their values were all read before)."""
+        for var in list(vars_):
+            if var.dtype != "tuple" and var in self.names:
+                self.state.hold(self.names[var], var)
+
+    def at(self, graph: Graph, state: _State | None = None) -> _Reader:
+        """A reader in ``graph`` (a body, a side), with ``state`` if given."""
+        return _Reader(self.names, self.state if state is None else state, graph)
+
+
+@dataclass(frozen=True)
+class _Blocks:
+    """The walked graph's blocks: their results by position, its loops by their result; and
+    whether each side of a branch binds the other side's residuals to None."""
+
+    items: dict[Var, dict[int, Var]]
+    loops: dict[Var, Edge]
+    placeholders: bool
+
+
+def _blocks(graph: Graph, placeholders: bool) -> _Blocks:
+    return _Blocks(loop_items(graph.edges),
+                   {edge.output: edge for edge in graph.edges if edge.prim == "loop"},
+                   placeholders)
 
 
 def _walk(graph: Graph, names: dict[Var, str], state: _State,
           recorded: frozenset[Var] = frozenset(), placeholders: bool = True) -> None:
-    """The edges in the order their code runs; a ``recorded`` node is written to its tape
-    right after it is made, on every way (a residual too)."""
-    items = loop_items(graph.edges)
-    blocks = {edge.output: edge for edge in graph.edges if edge.prim in ("loop", "cond")}
+    """The edges in the order their code runs, each by its kind's entry in `CHECKS`; a
+    ``recorded`` node is written to its tape right after it is made, on every way (a residual
+    too)."""
+    reader, blocks = _Reader(names, state, graph), _blocks(graph, placeholders)
     for edge in graph.edges:
-        if edge.prim == "loop":
-            _loop(edge, names, state, items.get(edge.output, {}), graph)
-        elif edge.prim == "cond":
-            _branch(edge, names, state, items.get(edge.output, {}), graph, placeholders)
-        elif edge.prim == "item":
-            _item(edge, names, state, blocks.get(edge.inputs[0]), graph)
-        elif edge.output.dtype == "tuple":  # a call with several results
-            _reads(edge.inputs, names, state, graph, edge)
-            _define(items.get(edge.output, {}).values(), names, state)
-        else:
-            _reads(edge.inputs, names, state, graph, edge)
-            _define((edge.output,), names, state)
+        CHECKS[edge_kind(edge)](edge, reader, blocks)
         if edge.output in recorded:
-            _read(edge.output, names, state, graph, "a tape", strict=True)
+            reader.reads((edge.output,), "a tape", strict=True)
 
 
-def _loop(edge: Edge, names: dict[Var, str], state: _State, items: dict[int, Var],
-          graph: Graph) -> None:
-    parts = loop_parts(edge)
-    _reads((parts.start, parts.stop, *parts.carried, *parts.reads), names, state, graph, edge)
-    _define(parts.carried_in, names, state)
-    tapes = [tape for k, tape in items.items() if k >= len(parts.carried)]
-    _define(tapes, names, state)  # made before the loop, filled by its steps
-    outer_aliases = dict(state.aliases)  # the body's invariants go by the enclosing names
-    _bind(parts.invariants, parts.invariant_in, names, state, parts.body, graph)
-    _define((parts.index,), names, state)
-    before, outer_written = dict(state.held), state.written
-    for _ in range(2):  # the second step starts from what the first left
-        state.written = set()
-        _step(parts, names, state, graph)
-        _reads(tapes, names, state, graph, edge)
-        state.join([state.held, before], state.written)  # after no step, or some
-    state.written |= outer_written
-    state.aliases = outer_aliases
+def _statement(edge: Edge, reader: _Reader, blocks: _Blocks) -> None:
+    reader.reads(edge.inputs, edge)
+    reader.define((edge.output,))
 
 
-def _step(parts: LoopParts, names: dict[Var, str], state: _State, graph: Graph) -> None:
-    """One step of a loop's body: the tapes read back, the body, the carried values passed on
-    (at once: a swap is one tuple assignment)."""
-    for tape, var in zip(parts.reads, parts.read_in):
-        _read(tape, names, state, graph, None)
-        _define((var,), names, state)
-    recorded = frozenset(parts.recorded)
-    for var in (parts.index, *parts.carried_in, *parts.read_in):
-        if var in recorded:
-            _read(var, names, state, parts.body, "a tape", strict=True)
-    _walk(parts.body, names, state, recorded)
-    _reads(parts.carried_out, names, state, parts.body, None)
-    _define(parts.carried_in, names, state)
+def _results(edge: Edge, reader: _Reader, blocks: _Blocks) -> None:
+    """A call with several results: they are assigned by the call."""
+    reader.reads(edge.inputs, edge)
+    reader.define(blocks.items.get(edge.output, {}).values())
 
 
-def _branch(edge: Edge, names: dict[Var, str], state: _State, items: dict[int, Var],
-            graph: Graph, placeholders: bool) -> None:
-    parts = cond_parts(edge)
-    _reads(edge.inputs, names, state, graph, edge)
-    ends = []
-    for number, side in enumerate((parts.then, parts.orelse)):
-        end = state.copy()
-        _bind(parts.operands, parts.operand_in, names, end, side, graph)  # the operands
-        _walk(side, names, end, placeholders=placeholders)
-        own = [k for k in items if k < parts.results or k in parts.own_outputs(number)]
-        _reads([side.outputs[k] for k in own], names, end, side, None)
-        _define([items[k] for k in own], names, end)
-        if placeholders:  # the other side's residuals, bound to None
-            _define([item for k, item in items.items() if k not in own], names, end)
-        else:  # bound on this way only
-            for k in own:
-                if k >= parts.results:
-                    end.hold(names[items[k]], _Residual(items[k]))
-        ends.append(end)
-    state.join([end.held for end in ends], ends[0].written | ends[1].written)
-
-
-def _item(edge: Edge, names: dict[Var, str], state: _State, block: Edge | None,
-          graph: Graph) -> None:
+def _item(edge: Edge, reader: _Reader, blocks: _Blocks) -> None:
     """A result of a block taken apart: a loop's carried value is assigned after the loop
     from the carried name; a tape, a branch's and a call's results by the block itself."""
-    if block is None or block.prim != "loop":
-        return
-    parts = loop_parts(block)
+    loop = blocks.loops.get(edge.inputs[0])
     index = dict(edge.params)["index"]
-    if index < len(parts.carried):
-        _read(parts.carried_in[index], names, state, graph, edge)
-        _define((edge.output,), names, state)
+    if loop is not None and index < len(loop_parts(loop).carried):
+        reader.reads((loop_parts(loop).carried_in[index],), edge)
+        reader.define((edge.output,))
+
+
+# ---- loops --------------------------------------------------------------------------------
+
+def _loop(edge: Edge, reader: _Reader, blocks: _Blocks) -> None:
+    """The loop's inputs read, its carried names and tapes set, the body's inputs bound, and
+    its steps."""
+    parts = loop_parts(edge)
+    reader.reads((parts.start, parts.stop, *parts.carried, *parts.reads), edge)
+    reader.define(parts.carried_in)
+    tapes = _tapes(parts, blocks.items.get(edge.output, {}))
+    reader.define(tapes)  # made before the loop, filled by its steps
+    outer_aliases = dict(reader.state.aliases)  # the body's invariants go by the outer names
+    _bind(parts.invariants, parts.invariant_in, reader, parts.body)
+    reader.define((parts.index,))
+    _steps(parts, tapes, edge, reader)
+    reader.state.aliases = outer_aliases
+
+
+def _tapes(parts: LoopParts, items: dict[int, Var]) -> list[Var]:
+    """The loop's results that are tapes (past the carried values)."""
+    return [tape for k, tape in items.items() if k >= len(parts.carried)]
+
+
+def _steps(parts: LoopParts, tapes: list[Var], edge: Edge, reader: _Reader) -> None:
+    """Two steps of the body (the second starts from what the first left); after each, what
+    holds after no step or after some."""
+    state = reader.state
+    before, outer_written = dict(state.held), state.written
+    for _ in range(2):
+        state.written = set()
+        _step(parts, reader)
+        reader.reads(tapes, edge)
+        state.join([state.held, before], state.written)
+    state.written |= outer_written
+
+
+def _step(parts: LoopParts, reader: _Reader) -> None:
+    """One step of a loop's body: the tapes read back, the body, the carried values passed on
+    (at once: a swap is one tuple assignment)."""
+    in_body = reader.at(parts.body)
+    _read_backs(parts, reader)
+    recorded = frozenset(parts.recorded)
+    in_body.reads([var for var in (parts.index, *parts.carried_in, *parts.read_in)
+                   if var in recorded], "a tape", strict=True)
+    _walk(parts.body, reader.names, reader.state, recorded)
+    in_body.reads(parts.carried_out, None)
+    reader.define(parts.carried_in)
+
+
+def _read_backs(parts: LoopParts, reader: _Reader) -> None:
+    """``v2 = tape_v2[t - 1]``, one value at a time."""
+    for tape, var in zip(parts.reads, parts.read_in):
+        reader.reads((tape,), None)
+        reader.define((var,))
+
+
+# ---- branches -----------------------------------------------------------------------------
+
+def _branch(edge: Edge, reader: _Reader, blocks: _Blocks) -> None:
+    """Each side walked from what holds before the branch; after it, what both leave."""
+    parts = cond_parts(edge)
+    reader.reads(edge.inputs, edge)
+    items = blocks.items.get(edge.output, {})
+    ends = [_side(parts, number, items, reader, blocks.placeholders) for number in (0, 1)]
+    reader.state.join([end.held for end in ends], ends[0].written | ends[1].written)
+
+
+def _side(parts: CondParts, number: int, items: dict[int, Var], reader: _Reader,
+          placeholders: bool) -> _State:
+    """What holds at the end of one side."""
+    side, end = (parts.then, parts.orelse)[number], reader.state.copy()
+    outer, in_side = reader.at(reader.graph, end), reader.at(side, end)
+    _bind(parts.operands, parts.operand_in, outer, side)  # the operands
+    _walk(side, reader.names, end, placeholders=placeholders)
+    own = [k for k in items if k < parts.results or k in parts.own_outputs(number)]
+    in_side.reads([side.outputs[k] for k in own], None)
+    outer.define([items[k] for k in own])
+    _residuals(parts, items, own, outer, placeholders)
+    return end
+
+
+def _residuals(parts: CondParts, items: dict[int, Var], own: list[int], reader: _Reader,
+               placeholders: bool) -> None:
+    """With ``placeholders``, the other side's residuals bound to None; else this side's
+    residuals held on this way only."""
+    if placeholders:
+        reader.define([item for k, item in items.items() if k not in own])
+        return
+    for k in own:
+        if k >= parts.results:
+            reader.state.hold(reader.names[items[k]], _Residual(items[k]))
 
 
 def input_bindings(outer: tuple[Var, ...], inner: tuple[Var, ...], names: dict[Var, str],
@@ -191,15 +268,16 @@ def input_bindings(outer: tuple[Var, ...], inner: tuple[Var, ...], names: dict[V
             if var in read and names[var] != value_operand(out, names)]
 
 
-def _bind(outer: tuple[Var, ...], inner: tuple[Var, ...], names: dict[Var, str],
-          state: _State, block: Graph, graph: Graph) -> None:
+def _bind(outer: tuple[Var, ...], inner: tuple[Var, ...], reader: _Reader,
+          block: Graph) -> None:
     """A block's inputs: assigned where `input_bindings` says, else the enclosing names."""
-    bound = input_bindings(outer, inner, names, block)
-    _reads([out for out, _ in bound], names, state, graph, "a block's input")
-    _define([var for _, var in bound], names, state)
+    bound = input_bindings(outer, inner, reader.names, block)
+    reader.reads([out for out, _ in bound], "a block's input")
+    reader.define([var for _, var in bound])
+    aliases = reader.state.aliases
     for out, var in zip(outer, inner):
         if (out, var) not in bound:
-            state.aliases[var] = state.aliases.get(out, out)
+            aliases[var] = aliases.get(out, out)
 
 
 def _either(a: Held, b: Held) -> Held:
@@ -213,12 +291,6 @@ def _either(a: Held, b: Held) -> Held:
     return _UNKNOWN
 
 
-def _reads(vars_: tuple[Var, ...] | list[Var], names: dict[Var, str], state: _State,
-           graph: Graph, edge: Edge | None) -> None:
-    for var in vars_:
-        _read(var, names, state, graph, edge)
-
-
 def _read(var: Var, names: dict[Var, str], state: _State, graph: Graph,
           edge: Edge | None | str, strict: bool = False) -> None:
     """Check that ``var``'s name holds it (with ``strict``, on every way to this point)."""
@@ -229,19 +301,31 @@ def _read(var: Var, names: dict[Var, str], state: _State, graph: Graph,
     if meant.is_const and name == value_operand(meant, names):
         return
     held = state.held.get(name, _UNKNOWN)
-    if held is var or held is meant or (not strict and isinstance(held, _Residual)
-                                        and held.var in (var, meant)):
-        return
-    what = "nothing" if held is _UNKNOWN else (
-        f"{held.var!r} on one way" if isinstance(held, _Residual) else repr(held))
-    where = edge if isinstance(edge, str) else (
-        f"edge {edge.prim}" if edge is not None else "the end of a block")
-    raise NameCollision(f"in {graph.name}, {where} reads {meant!r} as '{name}', which holds "
-                        f"{what} at that point", var)
+    if not _holds(held, var, meant, strict):
+        raise NameCollision(f"in {graph.name}, {_where(edge)} reads {meant!r} as '{name}', "
+                            f"which holds {_what(held)} at that point", var)
 
 
-def _define(vars_, names: dict[Var, str], state: _State) -> None:
-    """Assign the nodes at once (their values were all read before)."""
-    for var in list(vars_):
-        if var.dtype != "tuple" and var in names:
-            state.hold(names[var], var)
+def _holds(held: Held, var: Var, meant: Var, strict: bool) -> bool:
+    """Whether a name that holds ``held`` gives ``var`` (or ``meant``, the node it stands
+    for); a residual does where the read need not hold on every way."""
+    return held is var or held is meant or (not strict and isinstance(held, _Residual)
+                                            and held.var in (var, meant))
+
+
+def _what(held: Held) -> str:
+    if held is _UNKNOWN:
+        return "nothing"
+    return f"{held.var!r} on one way" if isinstance(held, _Residual) else repr(held)
+
+
+def _where(edge: Edge | None | str) -> str:
+    if isinstance(edge, str):
+        return edge
+    return f"edge {edge.prim}" if edge is not None else "the end of a block"
+
+
+#: How each kind of edge (`kinds.edge_kind`) is checked.
+CHECKS: dict[str, Callable[[Edge, _Reader, _Blocks], None]] = {
+    "loop": _loop, "cond": _branch, "item": _item, "results": _results,
+    "statement": _statement}

@@ -1,0 +1,198 @@
+"""Emission: one generated function from one graph: its names, preamble, body and finish.
+
+Part of emission (`emit`). A function's preamble unpacks a packed argument (``jvp``'s
+tangents), converts the inputs (``_as_float``, ``_whole``) and checks their shapes; the body is
+the graph's edges (`blocks.edge_units`), with ``del`` at each array's last use in a derivative
+(`freeing`); the finish rounds the results off (``_finish``, ``_finish_arrays``). Helpers of
+the source and their derivatives are functions of the module too (`called_function`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from gradgen.emit.block_names import program_names
+from gradgen.emit.blocks import edge_units
+from gradgen.emit.freeing import freeing
+from gradgen.emit.lines import LINE_WIDTH, Line, Unit, call_text, tuple_text
+from gradgen.ir.graph import Graph, Var, has_blocks
+from gradgen.ir.naming import assign_names, module_globals, python_name
+from gradgen.ir.printing import operand, value_operand
+
+#: Module-level names of the generated module (see `naming.module_globals`).
+MODULE_GLOBALS = module_globals()
+
+
+@dataclass(frozen=True)
+class Function:
+    """One function of the generated module, as the template lays it out."""
+
+    name: str
+    params: str
+    doc: str
+    preamble: list[str]
+    statements: list[Line]
+    finish: str
+    result: str
+
+
+def function(name: str, graph: Graph, doc: str, packed: str | None = None,
+             own: int = 0, arrays: bool = False, wrt: tuple[str, ...] = (),
+             reserved: frozenset[str] = MODULE_GLOBALS, free: bool = True) -> Function:
+    """A function computing ``graph``; with ``packed``, the inputs past the first ``own``
+    arrive as one tuple argument of that name (the tangents of ``jvp``). With ``arrays``, the
+    inputs' shapes are checked on entry, arrays are freed at their last use (with ``free``: a
+    derivative's tapes and adjoints; a value's few temporaries are left to return), and each
+    partial (one per name in ``wrt``) is returned with its input's shape. No name it assigns is
+    in ``reserved`` (the module's globals and functions)."""
+    views = _inline_transposes(graph) if arrays and not has_blocks(graph) else {}
+    names = _function_names(graph, reserved, views)
+    params = [names[var] for var in graph.inputs]
+    if packed is not None:
+        packed = python_name(packed, frozenset(names.values()) | reserved)
+    targets = _result_names(graph, names, reserved)
+    results = [operand(var, names) for var in graph.outputs]
+    kept = set(params) | set(results) if arrays and free else None
+    body = _body(graph, names, views, "tangent of: " if packed else "grad of: ", kept)
+    finish = _finish(targets, results, params, graph.inputs, wrt if arrays else None)
+    return Function(name, ", ".join(_signature(params, own, packed)), doc,
+                    _preamble(params, graph.inputs, own, packed,
+                              _shape_check(params, name == "vjp") if arrays else None),
+                    body, finish, _result_text(name, targets))
+
+
+def _body(graph: Graph, names: dict[Var, str], views: dict[Var, Var], prefix: str,
+          kept: set[str] | None) -> list[Line]:
+    """The lines of the edges but the inlined views; with ``kept`` (the names never deleted),
+    ``del`` at each array's last use."""
+    edges = [edge for edge in graph.edges if edge.output not in views]
+    units = edge_units(graph, names, 0, prefix, edges)
+    return _flat(units if kept is None else freeing(units, edges, names, kept, views))
+
+
+def _function_names(graph: Graph, reserved: frozenset[str],
+                    views: dict[Var, Var]) -> dict[Var, str]:
+    """A Python name for every node; an inlined view is named by what it does (``W.T``)."""
+    if has_blocks(graph):
+        names = program_names(graph, reserved)
+    else:
+        names = assign_names(graph, reserved, reuse_dead=True, unnamed=frozenset(views))
+    for edge in graph.edges:  # in edge order, so that a view of a view reads W.T.T
+        if edge.output in views:
+            names[edge.output] = f"{names[edge.inputs[0]]}.T"
+    return names
+
+
+def _inline_transposes(graph: Graph) -> dict[Var, Var]:
+    """Transposes used once (and not a result) are printed where they are used, as the notes
+    write them (``Z_bar = A_bar @ W2.T``): a view costs nothing. Returns each such view ->
+    the named node underneath it (through views of views)."""
+    uses = Counter(var for edge in graph.edges for var in edge.inputs)
+    results = set(graph.outputs)
+    views: dict[Var, Var] = {}
+    for edge in graph.edges:
+        if edge.prim == "transpose" and uses[edge.output] == 1 and edge.output not in results:
+            viewed = edge.inputs[0]
+            views[edge.output] = views.get(viewed, viewed)
+    return views
+
+
+def _signature(params: list[str], own: int, packed: str | None) -> list[str]:
+    return params if packed is None else params[:own] + [packed]
+
+
+def _preamble(params: list[str], inputs: tuple[Var, ...], own: int, packed: str | None,
+              check: str | None) -> list[str]:
+    """The packed inputs taken apart, the inputs converted, their shapes checked (``check``,
+    in a function of arrays)."""
+    lines = _unpacked(params, own, packed) + _conversions(params, inputs)
+    return lines if check is None else [*lines, check]
+
+
+def _unpacked(params: list[str], own: int, packed: str | None) -> list[str]:
+    """``(dx, dy) = tangents``: the packed inputs taken apart."""
+    return [] if packed is None else [f"{tuple_text(params[own:])} = {packed}"]
+
+
+def _conversions(params: list[str], inputs: tuple[Var, ...]) -> list[str]:
+    """``x, N = _as_float(x), _whole(N)``: one line, or one line per input if too long (a
+    whole-number input, ``N: int``, is checked whole and made an int)."""
+    if not params:
+        return []
+    calls = [_conversion(param, var) for param, var in zip(params, inputs)]
+    line = f"{', '.join(params)} = {', '.join(calls)}"
+    if len(line) <= LINE_WIDTH:
+        return [line]
+    return [f"{p} = {call}" for p, call in zip(params, calls)]
+
+
+def _conversion(param: str, var: Var) -> str:
+    return f"_whole({param})" if var.dtype == "int" else f"_as_float({param})"
+
+
+def _shape_check(params: list[str], cotangent: bool) -> str:
+    """The call-time check of the inputs' declared shapes (and of a vjp's cotangent)."""
+    if cotangent:
+        return (f"_check_shapes({tuple_text(params)}, SHAPES + (VALUE_SHAPE,), "
+                "INPUTS + ('cotangent',))")
+    return f"_check_shapes({tuple_text(params)}, SHAPES, INPUTS)"
+
+
+def _finish(targets: list[str], results: list[str], params: list[str],
+            inputs: tuple[Var, ...], wrt: tuple[str, ...] | None) -> str:
+    """The results rounded off: ``_finish``, or with ``wrt`` (arrays) ``_finish_arrays``,
+    which gives each partial its input's shape."""
+    if wrt is None:
+        return call_text(f"{tuple_text(targets)} = _finish",
+                         [tuple_text(results), tuple_text(params)])
+    by_name = dict(zip((var.name for var in inputs), params))
+    likes = ["None"] + [by_name[w] for w in wrt]
+    return call_text(f"{tuple_text(targets)} = _finish_arrays",
+                     [tuple_text(results), tuple_text(likes), tuple_text(params)])
+
+
+def _result_text(name: str, targets: list[str]) -> str:
+    """What the function returns: a gradient returns (value, partials) even with no partials
+    (no inputs, or wrt=())."""
+    value, *partials = targets
+    paired = name in ("gradient", "vjp")
+    return f"{value}, {tuple_text(partials)}" if paired else ", ".join(targets)
+
+
+def _result_names(graph: Graph, names: dict[Var, str], reserved: frozenset[str]) -> list[str]:
+    """Names for the finished results: the function's name for the value, ``x_bar`` for the
+    partial of input ``x``. The finish is the function's last statement, so a result may take
+    a name a value of the body had (``log_B_bar`` for the sum of an accumulator of that name
+    and a last term); only the module's globals, the inputs and the other results are apart."""
+    hints = graph.output_names or (graph.name,)
+    taken = set(reserved) | {names[var] for var in graph.inputs}
+    result = []
+    for hint in hints[:len(graph.outputs)]:
+        result.append(python_name(hint, frozenset(taken)))
+        taken.add(result[-1])
+    return result
+
+
+def called_function(graph: Graph, role: str, reserved: frozenset[str]) -> Function:
+    """A helper of the source, or one of its derivatives, as a function of the module."""
+    returns_residuals = role == "record"  # bound on every way: each side binds the other's
+    names = program_names(graph, reserved, placeholders=returns_residuals)
+    params = [names[var] for var in graph.inputs]
+    units = edge_units(graph, names, 0, "grad of: ", in_loop=returns_residuals)
+    result = ", ".join(value_operand(var, names) for var in graph.outputs)
+    return Function(graph.name, ", ".join(params), _helper_doc(graph, role, reserved), [],
+                    _flat(units), "", result)
+
+
+def _helper_doc(graph: Graph, role: str, reserved: frozenset[str]) -> str:
+    base = graph.name.removesuffix(f"_{role}")
+    saved = f"*{base}_record(*args)" if f"{base}_record" in reserved else f"{base}(*args)"
+    return {"helper": f"{base}, a helper function of the source.",
+            "record": f"Value of {base}, then the other values that {base}_vjp reads.",
+            "vjp": f"The cotangent of {base}'s value pulled back to each argument that is a "
+                   f"number:\n    {base}_vjp(*args, {saved}, cotangent)."}[role]
+
+
+def _flat(units: list[Unit]) -> list[Line]:
+    return [line for unit in units for line in unit]
