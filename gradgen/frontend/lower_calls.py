@@ -1,11 +1,11 @@
 """Front end, lowering: calls of the language's functions, checked against the registry.
 
-A call names a primitive (or one of its other spellings), a function of the language that is
-sugar for primitives (``log(x, base)``, ``max(x)``), a constructor whose arguments are static
-shapes (``zeros``, ``eye``, ``reshape``), a join of a tuple of arrays (``stack``, ``concat``), or
-one of the file's own functions (`lower_helpers`). The known function, the number of arguments,
-the keyword arguments and numbers versus conditions are checked here.
-"""
+A call names a primitive (by its name or an alias: the registry's `SPELLINGS`), a function of
+the language that is sugar for several primitives (``log(x, base)``), a constructor whose
+arguments are static shapes (``zeros``, ``eye``, ``reshape``), a join of a tuple of arrays
+(``stack``, ``concat``), or one of the file's own functions (`lower_helpers`). The known
+function, the number of arguments, the keyword arguments and numbers versus conditions are
+checked here."""
 
 from __future__ import annotations
 
@@ -28,15 +28,14 @@ from gradgen.frontend.lower_static import (
 from gradgen.frontend.scopes import FunctionScope
 from gradgen.frontend.syntax import Item
 from gradgen.ir.graph import Shape, Var
-from gradgen.ir.primitives import FUNCTIONS, REGISTRY, shape_text
+from gradgen.ir.primitives import REGISTRY, SPELLINGS, shape_text
 
-#: Functions of the language that are not primitives of their own: name -> allowed arities.
-SUGAR_ARITIES = {"log": (1, 2), "max": (1, 2), "min": (1, 2)}
-#: Other spellings of primitives.
-ALIASES = {"maximum": "max", "minimum": "min", "dot": "matmul"}
-#: ``max(x)`` and ``min(x)`` with one argument are reductions.
-REDUCTIONS = {"max": "amax", "min": "amin"}
-#: Functions whose arguments are static shapes: name -> number of arguments.
+#: Functions of the language that lower to several primitives: name -> the numbers of
+#: arguments that mean the sugar (``log(x, base)``: ``log(x) / log(base)``). The names of
+#: the primitives themselves, their aliases and arities, are the registry's (`SPELLINGS`).
+SUGAR_ARITIES = {"log": (2,)}
+#: Functions whose arguments are static shapes: name -> number of arguments (the shape
+#: becomes the primitive's parameter, its dimensions the edge's inputs).
 CONSTRUCTORS = {"zeros": 1, "ones": 1, "eye": 1, "reshape": 2}
 #: Functions joining a tuple of arrays along an axis.
 JOINS = ("stack", "concat")
@@ -70,29 +69,26 @@ def log_base(scope: FunctionScope, item: Item, positional: list[Operand],
 
 def call_primitive(scope: FunctionScope, item: Item, positional: list[Operand],
                    keywords: Keywords, name: str | None) -> Var:
-    prim = resolve(scope, item, len(positional))
-    entry = REGISTRY[prim]
-    check_count(scope, item, len(positional), SUGAR_ARITIES.get(item.text, (entry.arity,)))
-    params = keyword_params(scope, item, entry.keywords, keywords, positional[0])
+    by_count = spelled(scope, item)
+    counts = sorted({*by_count, *SUGAR_ARITIES.get(item.text, ())})
+    check_count(scope, item, len(positional), tuple(counts))
+    prim = by_count.get(len(positional)) or by_count[min(by_count)]  # log(x, base, k=...): log
+    params = keyword_params(scope, item, REGISTRY[prim].keywords, keywords, positional[0])
     return apply(scope, prim, item, positional, name, params)
 
 
-def resolve(scope: FunctionScope, item: Item, count: int) -> str:
-    """The primitive that a call of ``item.text`` with ``count`` arguments applies."""
-    function = ALIASES.get(item.text, item.text)
-    if function in REDUCTIONS and count == 1:
-        return REDUCTIONS[function]
-    if function not in FUNCTIONS and item.text not in ALIASES:
+def spelled(scope: FunctionScope, item: Item) -> dict[int, str]:
+    """The primitives a call of ``item.text`` may apply, by their number of arguments."""
+    if item.text not in SPELLINGS:
         scope.fail(unknown_function_message(scope, item.text), item)
-    return function
+    return SPELLINGS[item.text]
 
 
 def unknown_function_message(scope: FunctionScope, function: str) -> str:
     if function in scope.env:
         return f"'{function}' is not a function; to multiply, write '{function}*(...)'"
     message = f"unknown function '{function}'"
-    names = list(FUNCTIONS) + list(ALIASES) + list(CONSTRUCTORS) + list(JOINS)
-    guess = difflib.get_close_matches(function, names, n=1)
+    guess = difflib.get_close_matches(function, list(SPELLINGS), n=1)
     return message + (f" — did you mean '{guess[0]}'?" if guess else "")
 
 

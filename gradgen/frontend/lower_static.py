@@ -12,14 +12,13 @@ expression as a text (``"n"``, ``"T-1"``, ``"n*k"``; `size` splits a product on 
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass
 from typing import Any
 
 from gradgen.frontend.scopes import FunctionScope
 from gradgen.frontend.syntax import Item
 from gradgen.ir.graph import Shape, Var
-from gradgen.ir.primitives import shape_text
+from gradgen.ir.primitives import STATIC_ARITHMETIC, shape_text
 
 #: An entry of the evaluation stack: a node or a static structure, and the item it came from.
 Operand = tuple[Any, Item]
@@ -54,9 +53,6 @@ class Literal:
 #: An omitted part of a slice (``x[:3]``).
 OMITTED = Literal("omitted")
 _WHAT = {Tuple: "a tuple", Keyword: "a keyword argument", Slice: "a slice"}
-_STATIC_ARITHMETIC = {"add": "+", "sub": "-", "mul": "*"}
-_WHOLE_ARITHMETIC = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
-                     "neg": operator.neg}
 
 
 def as_node(scope: FunctionScope, value: Any, item: Item, where: str) -> Var:
@@ -138,18 +134,23 @@ def static_shape(scope: FunctionScope, value: Any, item: Item) -> tuple[Shape, l
 
 def record_static(scope: FunctionScope, prim: str, inputs: tuple[Var, ...], output: Var) -> None:
     """Keep the compile-time value of arithmetic on whole numbers and dimensions."""
-    if prim != "neg" and prim not in _STATIC_ARITHMETIC:
-        return
-    values = static_operands(scope, inputs)
+    entry = STATIC_ARITHMETIC.get(prim)
+    values = None if entry is None else static_operands(scope, inputs)
     if values is None:
         return
     if all(isinstance(v, int) for v in values):
-        scope.program.static[output] = _WHOLE_ARITHMETIC[prim](*values)  # Python's: no overflow
+        scope.program.static[output] = entry.static(*values)
         return
-    text = (f"-{values[0]}" if prim == "neg"
-            else f"{values[0]}{_STATIC_ARITHMETIC[prim]}{values[1]}")
+    text = dimension_text(entry.operator, values)
     if len(text) <= STATIC_TEXT_LIMIT:  # a long sum of inputs is no loop bound: the texts
         scope.program.static[output] = text  # would grow with it, quadratic in its length
+
+
+def dimension_text(operator: str, values: list[int | str]) -> str:
+    """``n*k``, ``T-1``, ``-n``: an operator's text over compile-time values."""
+    if len(values) == 1:
+        return f"{operator}{values[0]}"
+    return f"{values[0]}{operator}{values[1]}"
 
 
 def static_operands(scope: FunctionScope, inputs: tuple[Var, ...]) -> list[int | str] | None:
