@@ -86,6 +86,11 @@ class FunctionScope:
         block = self.blocks.pop()
         self.builder, self.env = block.outer_builder, block.outer_env
 
+    def bind(self, results: Var, names: list[str], like: list[Var]) -> None:
+        """Name a block's results here: result ``k`` is ``names[k]``, shaped as ``like[k]``."""
+        for k, (name, var) in enumerate(zip(names, like)):
+            self.env[name] = self.builder.take(results, k, var, name)
+
 
 @dataclass
 class Scope:
@@ -165,7 +170,11 @@ def assigned_names(body: tuple[Any, ...]) -> dict[str, Any]:
         target = getattr(statement, "target", None)
         if target is not None and hasattr(statement, "expr"):
             found.setdefault(target.text, statement)
-        for block in ("body", "orelse"):
-            if getattr(statement, block, None):
-                stack.append(iter(getattr(statement, block)))
+        stack.extend(iter(block) for block in inner_blocks(statement))
     return found
+
+
+def inner_blocks(statement: Any) -> list[tuple[Any, ...]]:
+    """The blocks a statement holds: a loop's body, an ``if``'s two sides (if not empty)."""
+    return [block for block in (getattr(statement, "body", None),
+                                getattr(statement, "orelse", None)) if block]
