@@ -46,8 +46,7 @@ Keywords = dict[str, Operand]
 def call(scope: FunctionScope, item: Item, args: list[Operand], name: str | None) -> Var:
     """A call of ``item.text`` with ``args`` (keyword arguments after the positional ones)."""
     function = item.text
-    positional = [(v, i) for v, i in args if not isinstance(v, Keyword)]
-    keywords = {v.name: (v.value, v.item) for v, _ in args if isinstance(v, Keyword)}
+    positional, keywords = split_arguments(args)
     if function in CONSTRUCTORS and function not in scope.env:
         return construct(scope, item, positional, keywords, name)
     if function in JOINS and function not in scope.env:
@@ -57,6 +56,13 @@ def call(scope: FunctionScope, item: Item, args: list[Operand], name: str | None
     if function == "log" and len(positional) == 2 and not keywords:
         return log_base(scope, item, positional, name)
     return call_primitive(scope, item, positional, keywords, name)
+
+
+def split_arguments(args: list[Operand]) -> tuple[list[Operand], Keywords]:
+    """A call's positional arguments, and its keyword arguments by name."""
+    positional = [(v, i) for v, i in args if not isinstance(v, Keyword)]
+    keywords = {v.name: (v.value, v.item) for v, _ in args if isinstance(v, Keyword)}
+    return positional, keywords
 
 
 def log_base(scope: FunctionScope, item: Item, positional: list[Operand],
@@ -108,12 +114,18 @@ def keyword_params(scope: FunctionScope, item: Item, allowed: dict[str, Any], gi
     check_keywords(scope, item, allowed, given)
     if not allowed or first is None:
         return {}
+    shape = array_shape(scope, item, first)
+    params = {**allowed, **{key: value for key, (value, _) in given.items()}}
+    return static_params(scope, item, params, given, shape)
+
+
+def array_shape(scope: FunctionScope, item: Item, first: Operand) -> Shape:
+    """The shape of the array that a function with an ``axis`` is called on."""
     target = as_node(scope, *first, item.text)
     if not target.shape:
         scope.fail(f"{item.text} of a scalar: declare the input's shape in the signature, "
                    "e.g. 'x: (n,)'", first[1])
-    params = {**allowed, **{key: value for key, (value, _) in given.items()}}
-    return static_params(scope, item, params, given, target.shape)
+    return target.shape
 
 
 def static_params(scope: FunctionScope, item: Item, params: dict[str, Any], given: Keywords,
@@ -146,10 +158,8 @@ def construct(scope: FunctionScope, item: Item, positional: list[Operand], keywo
     shape, dims = static_shape(scope, *positional[-1])
     if function == "eye":
         shape = square(scope, shape, positional[0][1])
-    inputs = tuple(dims)
-    if function == "reshape":
-        inputs = (reshaped(scope, positional, shape), *inputs)
-    return emit(scope, function, item, inputs, name, {"shape": shape})
+    reshaping = (reshaped(scope, positional, shape),) if function == "reshape" else ()
+    return emit(scope, function, item, (*reshaping, *dims), name, {"shape": shape})
 
 
 def square(scope: FunctionScope, shape: Shape, item: Item) -> Shape:
@@ -173,13 +183,24 @@ def join(scope: FunctionScope, item: Item, positional: list[Operand], keywords: 
     """``stack((a, b), axis=0)``, ``concat((a, b), axis=0)``."""
     function = item.text
     keyword_params(scope, item, {"axis": 0}, keywords, None)
+    parts = joined_parts(scope, item, positional)
+    rank = len(parts[0].shape) + (function == "stack")
+    axis = join_axis(scope, item, keywords, rank)
+    return emit(scope, function, item, parts, name, {"axis": axis})
+
+
+def joined_parts(scope: FunctionScope, item: Item, positional: list[Operand]) -> tuple[Var, ...]:
+    """The arrays a join takes, as the one tuple it is called with."""
+    function = item.text
     group = positional[0][0] if len(positional) == 1 else None
     if not isinstance(group, Tuple) or not group.elements:
         scope.fail(f"{function} takes a tuple of arrays: {function}((a, b), axis=0)", item)
-    parts = tuple(as_node(scope, value, part_item, function) for value, part_item in group.elements)
+    return tuple(as_node(scope, value, part_item, function) for value, part_item in group.elements)
+
+
+def join_axis(scope: FunctionScope, item: Item, keywords: Keywords, rank: int) -> int:
+    """A join's ``axis`` (0 if not given), counted from the front of the result's ``rank``
+    axes when negative (an axis out of range is the shape rule's error)."""
     axis_value, axis_item = keywords.get("axis", (None, item))
     axis = 0 if axis_value is None else static_int(scope, axis_value, axis_item, "an axis")
-    rank = len(parts[0].shape) + (function == "stack")
-    if -rank <= axis < 0:
-        axis += rank
-    return emit(scope, function, item, parts, name, {"axis": axis})
+    return axis + rank if -rank <= axis < 0 else axis

@@ -90,7 +90,7 @@ def static_bool(scope: FunctionScope, value: Any, item: Item) -> bool:
 def static_axis(scope: FunctionScope, value: Any, item: Item, shape: Shape,
                 single: bool) -> tuple[int, ...] | None:
     """An ``axis`` argument as sorted non-negative axes (None: every axis)."""
-    if value is None or (isinstance(value, Literal) and value.value is None):
+    if is_none(value):
         if single:
             scope.fail("axis must be one whole number here", item)
         return None
@@ -99,6 +99,11 @@ def static_axis(scope: FunctionScope, value: Any, item: Item, shape: Shape,
     if len(set(axes)) != len(axes):
         scope.fail("an axis is repeated", item)
     return tuple(sorted(axes))
+
+
+def is_none(value: Any) -> bool:
+    """Whether a static value is ``None`` (a default, or written)."""
+    return value is None or (isinstance(value, Literal) and value.value is None)
 
 
 def given_axes(scope: FunctionScope, value: Any, item: Item,
@@ -122,14 +127,17 @@ def static_shape(scope: FunctionScope, value: Any, item: Item) -> tuple[Shape, l
     """A shape argument (a tuple of dimensions, or one dimension): the dimensions and the
     nodes holding their sizes."""
     elements = value.elements if isinstance(value, Tuple) else ((value, item),)
-    shape, nodes = [], []
-    for element, element_item in elements:
-        dim = static_of(scope, element)
-        if dim is None or (isinstance(dim, int) and dim < 0):
-            scope.fail("expected a dimension: a whole number or a dimension name", element_item)
-        shape.append(dim)
-        nodes.append(element)
-    return tuple(shape), nodes
+    shape = tuple(static_dimension(scope, element, element_item)
+                  for element, element_item in elements)
+    return shape, [element for element, _ in elements]
+
+
+def static_dimension(scope: FunctionScope, value: Any, item: Item) -> int | str:
+    """One dimension of a shape argument: a whole number (not negative) or a dimension."""
+    dim = static_of(scope, value)
+    if dim is None or (isinstance(dim, int) and dim < 0):
+        scope.fail("expected a dimension: a whole number or a dimension name", item)
+    return dim
 
 
 def record_static(scope: FunctionScope, prim: str, inputs: tuple[Var, ...], output: Var) -> None:

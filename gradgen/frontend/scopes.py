@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from gradgen.errors import CompileError
-from gradgen.frontend.syntax import Function, If, Item, Name
+from gradgen.frontend.syntax import Function, If, Item, Name, blocks
 from gradgen.ir.builder import GraphBuilder
 from gradgen.ir.graph import Graph, Var
 
@@ -170,11 +170,5 @@ def assigned_names(body: tuple[Any, ...]) -> dict[str, Any]:
         target = getattr(statement, "target", None)
         if target is not None and hasattr(statement, "expr"):
             found.setdefault(target.text, statement)
-        stack.extend(iter(block) for block in inner_blocks(statement))
+        stack.extend(iter(block) for block in blocks(statement))
     return found
-
-
-def inner_blocks(statement: Any) -> list[tuple[Any, ...]]:
-    """The blocks a statement holds: a loop's body, an ``if``'s two sides (if not empty)."""
-    return [block for block in (getattr(statement, "body", None),
-                                getattr(statement, "orelse", None)) if block]
