@@ -24,11 +24,22 @@ Sides = tuple[dict[str, Name], dict[str, Name]]
 
 def open_branch(scope: FunctionScope, statement: If) -> Frame:
     """Start lowering an ``if``: a real branch on a number, a selection on an array."""
+    test = branch_test(scope, statement)
+    if test.shape or scope.program.straight_line or len(scope.blocks) >= MAX_NESTING:
+        return open_selection(scope, Selection(statement, test, scope.env))
+    return open_then(scope, statement, test)
+
+
+def branch_test(scope: FunctionScope, statement: If) -> Var:
+    """An ``if``'s test: a condition."""
     test = evaluate(scope, statement.test, None)
     if test.dtype != "bool":
         scope.fail("'if' expects a condition such as 'x > 0', got a number", statement.test[-1])
-    if test.shape or scope.program.straight_line or len(scope.blocks) >= MAX_NESTING:
-        return open_selection(scope, Selection(statement, test, scope.env))
+    return test
+
+
+def open_then(scope: FunctionScope, statement: If, test: Var) -> Frame:
+    """Lower the ``then`` side of a real branch into a graph of its own."""
     branch = BranchScope(scope.builder, scope.env, GraphBuilder(), statement, test=test)
     scope.enter(branch, {})
     scope.assigned.append({})
