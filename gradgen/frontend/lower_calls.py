@@ -10,7 +10,7 @@ checked here."""
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Any, NoReturn
 
 from gradgen.frontend.lower_apply import apply, emit
 from gradgen.frontend.lower_helpers import call_helper, is_helper_call
@@ -34,6 +34,10 @@ from gradgen.ir.primitives import REGISTRY, SPELLINGS, shape_text
 #: arguments that mean the sugar (``log(x, base)``: ``log(x) / log(base)``). The names of
 #: the primitives themselves, their aliases and arities, are the registry's (`SPELLINGS`).
 SUGAR_ARITIES = {"log": (2,)}
+#: The numbers of arguments a call may have: the arities of the primitives it may name, and
+#: of its sugar.
+COUNTS = {name: tuple(sorted({*by_count, *SUGAR_ARITIES.get(name, ())}))
+          for name, by_count in SPELLINGS.items()}
 #: Functions whose arguments are static shapes: name -> number of arguments (the shape
 #: becomes the primitive's parameter, its dimensions the edge's inputs).
 CONSTRUCTORS = {"zeros": 1, "ones": 1, "eye": 1, "reshape": 2}
@@ -75,19 +79,15 @@ def log_base(scope: FunctionScope, item: Item, positional: list[Operand],
 
 def call_primitive(scope: FunctionScope, item: Item, positional: list[Operand],
                    keywords: Keywords, name: str | None) -> Var:
-    by_count = spelled(scope, item)
-    counts = sorted({*by_count, *SUGAR_ARITIES.get(item.text, ())})
-    check_count(scope, item, len(positional), tuple(counts))
+    by_count = SPELLINGS.get(item.text) or unknown_function(scope, item)
+    check_count(scope, item, len(positional), COUNTS[item.text])
     prim = by_count.get(len(positional)) or by_count[min(by_count)]  # log(x, base, k=...): log
     params = keyword_params(scope, item, REGISTRY[prim].keywords, keywords, positional[0])
     return apply(scope, prim, item, positional, name, params)
 
 
-def spelled(scope: FunctionScope, item: Item) -> dict[int, str]:
-    """The primitives a call of ``item.text`` may apply, by their number of arguments."""
-    if item.text not in SPELLINGS:
-        scope.fail(unknown_function_message(scope, item.text), item)
-    return SPELLINGS[item.text]
+def unknown_function(scope: FunctionScope, item: Item) -> NoReturn:
+    scope.fail(unknown_function_message(scope, item.text), item)
 
 
 def unknown_function_message(scope: FunctionScope, function: str) -> str:
