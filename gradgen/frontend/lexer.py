@@ -167,9 +167,14 @@ def _indentation(indents: list[str], indent: str, line: int, col: int, pos: int,
         return [Token(INDENT, indent, line, col, pos)]
     if indent not in indents:
         raise CompileError(_unindent_mismatch(indent, indents[-1]), source, line, col)
+    return _dedents(indents, indent, Token(DEDENT, "", line, col, pos))
+
+
+def _dedents(indents: list[str], indent: str, dedent: Token) -> list[Token]:
+    """A DEDENT for each block left to get back to the enclosing block of `indent`."""
     levels = len(indents) - 1 - indents.index(indent)
     del indents[-levels:]
-    return [Token(DEDENT, "", line, col, pos)] * levels
+    return [dedent] * levels
 
 
 def _unindent_mismatch(indent: str, innermost: str) -> str:
@@ -188,11 +193,16 @@ def _unicode_name(word: str, line: int, col: int, source: Source) -> str:
     A character no name may hold is an error.
     """
     if not word.isidentifier():
-        for index, char in enumerate(word):
-            if not (char if index == 0 else "_" + char).isidentifier():
-                message = f"invalid character {describe_character(char)}"
-                raise CompileError(message, source, line, col + index)
+        _reject_name_character(word, line, col, source)
     return unicodedata.normalize("NFC", word)
+
+
+def _reject_name_character(word: str, line: int, col: int, source: Source) -> None:
+    """The error for the first character of `word` that no name may hold there."""
+    for index, char in enumerate(word):
+        if not (char if index == 0 else "_" + char).isidentifier():
+            message = f"invalid character {describe_character(char)}"
+            raise CompileError(message, source, line, col + index)
 
 
 def _reject(word: str, line: int, col: int, source: Source) -> None:

@@ -19,6 +19,7 @@ from gradgen.frontend.lower_names import (
     entry_dimensions,
     input_names,
     input_var,
+    note_scalar_inputs,
     temporary_names,
 )
 from gradgen.frontend.lower_statements import lower_body
@@ -48,9 +49,7 @@ def entry_scope(function: Function, straight_line: bool) -> FunctionScope:
                            function_names(function),
                            {helper.name.text: helper for helper in function.helpers})
     inputs = tuple(input_var(function, names, index) for index in range(len(names)))
-    for var in inputs:
-        if not var.shape:
-            program.static[var] = var.name  # a scalar input may bound a loop: range(N)
+    note_scalar_inputs(program, inputs)
     return FunctionScope(program, names, inputs, dimensions, GraphBuilder())
 
 

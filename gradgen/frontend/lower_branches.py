@@ -24,11 +24,22 @@ Sides = tuple[dict[str, Name], dict[str, Name]]
 
 def open_branch(scope: FunctionScope, statement: If) -> Frame:
     """Start lowering an ``if``: a real branch on a number, a selection on an array."""
+    test = branch_test(scope, statement)
+    if test.shape or scope.program.straight_line or len(scope.blocks) >= MAX_NESTING:
+        return open_selection(scope, Selection(statement, test, scope.env))
+    return open_then(scope, statement, test)
+
+
+def branch_test(scope: FunctionScope, statement: If) -> Var:
+    """An ``if``'s test: a condition."""
     test = evaluate(scope, statement.test, None)
     if test.dtype != "bool":
         scope.fail("'if' expects a condition such as 'x > 0', got a number", statement.test[-1])
-    if test.shape or scope.program.straight_line or len(scope.blocks) >= MAX_NESTING:
-        return open_selection(scope, Selection(statement, test, scope.env))
+    return test
+
+
+def open_then(scope: FunctionScope, statement: If, test: Var) -> Frame:
+    """Lower the ``then`` side of a real branch into a graph of its own."""
     branch = BranchScope(scope.builder, scope.env, GraphBuilder(), statement, test=test)
     scope.enter(branch, {})
     scope.assigned.append({})
@@ -73,9 +84,7 @@ def close_branch(scope: FunctionScope, branch: BranchScope) -> None:
     outputs = side_outputs(scope, branch, names, envs)
     scope.leave()
     note_block_locals(scope, sides, names)
-    cond = emit_cond(scope, branch, else_edges, outputs)
-    for k, (name, var) in enumerate(zip(names, outputs[0])):
-        scope.env[name] = scope.builder.take(cond, k, var, name)
+    scope.bind(emit_cond(scope, branch, else_edges, outputs), names, outputs[0])
 
 
 def emit_cond(scope: FunctionScope, branch: BranchScope, else_edges: list[Edge],
@@ -161,15 +170,23 @@ def merge_sides(scope: FunctionScope, selection: Selection) -> None:
     note_block_locals(scope, close_sides(scope), kept)
 
 
+def sides_values(scope: FunctionScope, selection: Selection, else_env: dict[str, Var],
+                 merged: dict[str, Var], name: str) -> tuple[Var | None, Var | None]:
+    """Each side's value of ``name``: a side that leaves it alone passes on the value from
+    before (inside a block: an input)."""
+    then, orelse = selection.then_env.get(name), else_env.get(name)
+    if then is None or orelse is None:
+        scope.env = merged
+        known = lookup_name(scope, name)
+        then, orelse = then or known, orelse or known
+    return then, orelse
+
+
 def merged_value(scope: FunctionScope, selection: Selection, else_env: dict[str, Var],
                  merged: dict[str, Var], name: str) -> Var | None:
     """``name`` after the ``if``: the value both sides give, or ``where(test, then, else)``;
     None where it does not live on (assigned on one side only, unknown before)."""
-    then, orelse = selection.then_env.get(name), else_env.get(name)
-    if then is None or orelse is None:  # a side that leaves it alone passes on the
-        scope.env = merged              # value from before (inside a block: an input)
-        known = lookup_name(scope, name)
-        then, orelse = then or known, orelse or known
+    then, orelse = sides_values(scope, selection, else_env, merged, name)
     before = selection.before.get(name)
     if then is None or orelse is None or (then is before and orelse is before):
         return None

@@ -1,16 +1,16 @@
 """Front end, lowering: calls of the language's functions, checked against the registry.
 
-A call names a primitive (or one of its other spellings), a function of the language that is
-sugar for primitives (``log(x, base)``, ``max(x)``), a constructor whose arguments are static
-shapes (``zeros``, ``eye``, ``reshape``), a join of a tuple of arrays (``stack``, ``concat``), or
-one of the file's own functions (`lower_helpers`). The known function, the number of arguments,
-the keyword arguments and numbers versus conditions are checked here.
-"""
+A call names a primitive (by its name or an alias: the registry's `SPELLINGS`), a function of
+the language that is sugar for several primitives (``log(x, base)``), a constructor whose
+arguments are static shapes (``zeros``, ``eye``, ``reshape``), a join of a tuple of arrays
+(``stack``, ``concat``), or one of the file's own functions (`lower_helpers`). The known
+function, the number of arguments, the keyword arguments and numbers versus conditions are
+checked here."""
 
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Any, NoReturn
 
 from gradgen.frontend.lower_apply import apply, emit
 from gradgen.frontend.lower_helpers import call_helper, is_helper_call
@@ -28,15 +28,18 @@ from gradgen.frontend.lower_static import (
 from gradgen.frontend.scopes import FunctionScope
 from gradgen.frontend.syntax import Item
 from gradgen.ir.graph import Shape, Var
-from gradgen.ir.primitives import FUNCTIONS, REGISTRY, shape_text
+from gradgen.ir.primitives import REGISTRY, SPELLINGS, shape_text
 
-#: Functions of the language that are not primitives of their own: name -> allowed arities.
-SUGAR_ARITIES = {"log": (1, 2), "max": (1, 2), "min": (1, 2)}
-#: Other spellings of primitives.
-ALIASES = {"maximum": "max", "minimum": "min", "dot": "matmul"}
-#: ``max(x)`` and ``min(x)`` with one argument are reductions.
-REDUCTIONS = {"max": "amax", "min": "amin"}
-#: Functions whose arguments are static shapes: name -> number of arguments.
+#: Functions of the language that lower to several primitives: name -> the numbers of
+#: arguments that mean the sugar (``log(x, base)``: ``log(x) / log(base)``). The names of
+#: the primitives themselves, their aliases and arities, are the registry's (`SPELLINGS`).
+SUGAR_ARITIES = {"log": (2,)}
+#: The numbers of arguments a call may have: the arities of the primitives it may name, and
+#: of its sugar.
+COUNTS = {name: tuple(sorted({*by_count, *SUGAR_ARITIES.get(name, ())}))
+          for name, by_count in SPELLINGS.items()}
+#: Functions whose arguments are static shapes: name -> number of arguments (the shape
+#: becomes the primitive's parameter, its dimensions the edge's inputs).
 CONSTRUCTORS = {"zeros": 1, "ones": 1, "eye": 1, "reshape": 2}
 #: Functions joining a tuple of arrays along an axis.
 JOINS = ("stack", "concat")
@@ -47,8 +50,7 @@ Keywords = dict[str, Operand]
 def call(scope: FunctionScope, item: Item, args: list[Operand], name: str | None) -> Var:
     """A call of ``item.text`` with ``args`` (keyword arguments after the positional ones)."""
     function = item.text
-    positional = [(v, i) for v, i in args if not isinstance(v, Keyword)]
-    keywords = {v.name: (v.value, v.item) for v, _ in args if isinstance(v, Keyword)}
+    positional, keywords = split_arguments(args)
     if function in CONSTRUCTORS and function not in scope.env:
         return construct(scope, item, positional, keywords, name)
     if function in JOINS and function not in scope.env:
@@ -58,6 +60,13 @@ def call(scope: FunctionScope, item: Item, args: list[Operand], name: str | None
     if function == "log" and len(positional) == 2 and not keywords:
         return log_base(scope, item, positional, name)
     return call_primitive(scope, item, positional, keywords, name)
+
+
+def split_arguments(args: list[Operand]) -> tuple[list[Operand], Keywords]:
+    """A call's positional arguments, and its keyword arguments by name."""
+    positional = [(v, i) for v, i in args if not isinstance(v, Keyword)]
+    keywords = {v.name: (v.value, v.item) for v, _ in args if isinstance(v, Keyword)}
+    return positional, keywords
 
 
 def log_base(scope: FunctionScope, item: Item, positional: list[Operand],
@@ -70,29 +79,22 @@ def log_base(scope: FunctionScope, item: Item, positional: list[Operand],
 
 def call_primitive(scope: FunctionScope, item: Item, positional: list[Operand],
                    keywords: Keywords, name: str | None) -> Var:
-    prim = resolve(scope, item, len(positional))
-    entry = REGISTRY[prim]
-    check_count(scope, item, len(positional), SUGAR_ARITIES.get(item.text, (entry.arity,)))
-    params = keyword_params(scope, item, entry.keywords, keywords, positional[0])
+    by_count = SPELLINGS.get(item.text) or unknown_function(scope, item)
+    check_count(scope, item, len(positional), COUNTS[item.text])
+    prim = by_count.get(len(positional)) or by_count[min(by_count)]  # log(x, base, k=...): log
+    params = keyword_params(scope, item, REGISTRY[prim].keywords, keywords, positional[0])
     return apply(scope, prim, item, positional, name, params)
 
 
-def resolve(scope: FunctionScope, item: Item, count: int) -> str:
-    """The primitive that a call of ``item.text`` with ``count`` arguments applies."""
-    function = ALIASES.get(item.text, item.text)
-    if function in REDUCTIONS and count == 1:
-        return REDUCTIONS[function]
-    if function not in FUNCTIONS and item.text not in ALIASES:
-        scope.fail(unknown_function_message(scope, item.text), item)
-    return function
+def unknown_function(scope: FunctionScope, item: Item) -> NoReturn:
+    scope.fail(unknown_function_message(scope, item.text), item)
 
 
 def unknown_function_message(scope: FunctionScope, function: str) -> str:
     if function in scope.env:
         return f"'{function}' is not a function; to multiply, write '{function}*(...)'"
     message = f"unknown function '{function}'"
-    names = list(FUNCTIONS) + list(ALIASES) + list(CONSTRUCTORS) + list(JOINS)
-    guess = difflib.get_close_matches(function, names, n=1)
+    guess = difflib.get_close_matches(function, list(SPELLINGS), n=1)
     return message + (f" — did you mean '{guess[0]}'?" if guess else "")
 
 
@@ -112,12 +114,18 @@ def keyword_params(scope: FunctionScope, item: Item, allowed: dict[str, Any], gi
     check_keywords(scope, item, allowed, given)
     if not allowed or first is None:
         return {}
+    shape = array_shape(scope, item, first)
+    params = {**allowed, **{key: value for key, (value, _) in given.items()}}
+    return static_params(scope, item, params, given, shape)
+
+
+def array_shape(scope: FunctionScope, item: Item, first: Operand) -> Shape:
+    """The shape of the array that a function with an ``axis`` is called on."""
     target = as_node(scope, *first, item.text)
     if not target.shape:
         scope.fail(f"{item.text} of a scalar: declare the input's shape in the signature, "
                    "e.g. 'x: (n,)'", first[1])
-    params = {**allowed, **{key: value for key, (value, _) in given.items()}}
-    return static_params(scope, item, params, given, target.shape)
+    return target.shape
 
 
 def static_params(scope: FunctionScope, item: Item, params: dict[str, Any], given: Keywords,
@@ -150,10 +158,8 @@ def construct(scope: FunctionScope, item: Item, positional: list[Operand], keywo
     shape, dims = static_shape(scope, *positional[-1])
     if function == "eye":
         shape = square(scope, shape, positional[0][1])
-    inputs = tuple(dims)
-    if function == "reshape":
-        inputs = (reshaped(scope, positional, shape), *inputs)
-    return emit(scope, function, item, inputs, name, {"shape": shape})
+    reshaping = (reshaped(scope, positional, shape),) if function == "reshape" else ()
+    return emit(scope, function, item, (*reshaping, *dims), name, {"shape": shape})
 
 
 def square(scope: FunctionScope, shape: Shape, item: Item) -> Shape:
@@ -177,13 +183,24 @@ def join(scope: FunctionScope, item: Item, positional: list[Operand], keywords: 
     """``stack((a, b), axis=0)``, ``concat((a, b), axis=0)``."""
     function = item.text
     keyword_params(scope, item, {"axis": 0}, keywords, None)
+    parts = joined_parts(scope, item, positional)
+    rank = len(parts[0].shape) + (function == "stack")
+    axis = join_axis(scope, item, keywords, rank)
+    return emit(scope, function, item, parts, name, {"axis": axis})
+
+
+def joined_parts(scope: FunctionScope, item: Item, positional: list[Operand]) -> tuple[Var, ...]:
+    """The arrays a join takes, as the one tuple it is called with."""
+    function = item.text
     group = positional[0][0] if len(positional) == 1 else None
     if not isinstance(group, Tuple) or not group.elements:
         scope.fail(f"{function} takes a tuple of arrays: {function}((a, b), axis=0)", item)
-    parts = tuple(as_node(scope, value, part_item, function) for value, part_item in group.elements)
+    return tuple(as_node(scope, value, part_item, function) for value, part_item in group.elements)
+
+
+def join_axis(scope: FunctionScope, item: Item, keywords: Keywords, rank: int) -> int:
+    """A join's ``axis`` (0 if not given), counted from the front of the result's ``rank``
+    axes when negative (an axis out of range is the shape rule's error)."""
     axis_value, axis_item = keywords.get("axis", (None, item))
     axis = 0 if axis_value is None else static_int(scope, axis_value, axis_item, "an axis")
-    rank = len(parts[0].shape) + (function == "stack")
-    if -rank <= axis < 0:
-        axis += rank
-    return emit(scope, function, item, parts, name, {"axis": axis})
+    return axis + rank if -rank <= axis < 0 else axis

@@ -138,12 +138,17 @@ def index_entry(scope: FunctionScope, value: Any, item: Item) -> Any:
         return slice_entry(scope, value)
     if isinstance(static_of(scope, value), int):
         return static_of(scope, value)
-    position = as_node(scope, value, item, "indexing")
-    if position.shape or position.dtype == "bool":
+    return ("at", position(scope, value, item))
+
+
+def position(scope: FunctionScope, value: Any, item: Item) -> Var:
+    """A position known only at run time: a whole number of no shape."""
+    var = as_node(scope, value, item, "indexing")
+    if var.shape or var.dtype == "bool":
         scope.fail("an index must be a whole number, not an array or a condition", item)
-    if position.dtype != "int":  # a scalar input: a float until made a whole number
-        position = as_whole(scope, position)
-    return ("at", position)
+    if var.dtype != "int":  # a scalar input: a float until made a whole number
+        var = as_whole(scope, var)
+    return var
 
 
 def slice_entry(scope: FunctionScope, value: Slice) -> tuple:

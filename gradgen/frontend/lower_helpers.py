@@ -10,7 +10,7 @@ parameters, and is dropped after it. Its arguments are checked against its decla
 from __future__ import annotations
 
 from gradgen.frontend.lower_apply import as_number, as_whole, kind_of
-from gradgen.frontend.lower_names import declared_shape, helper_dimensions
+from gradgen.frontend.lower_names import declared_shape, helper_dimensions, note_scalar_inputs
 from gradgen.frontend.lower_static import Operand, as_node
 from gradgen.frontend.scopes import FunctionScope, ProgramScope
 from gradgen.frontend.syntax import WHOLE, Function, Item, Name
@@ -37,11 +37,16 @@ def call_helper(scope: FunctionScope, item: Item, positional: list[Operand],
     helper = scope.program.helpers[item.text]
     args = helper_arguments(scope, item, helper, positional, keywords)
     if scope.program.straight_line:
-        params = [param.text for param in helper.params]
-        return lower_helper(scope.program, helper, dict(zip(params, args)), scope.builder)
+        return inline_helper(scope, helper, args)
     graph = helper_graph(scope.program, helper, args)
     return scope.builder.emit("call", tuple(args), name or scope.program.temporary(),
                               as_params(call_params(graph)))
+
+
+def inline_helper(scope: FunctionScope, helper: Function, args: list[Var]) -> Var:
+    """A helper's body lowered in place, into the caller's graph."""
+    params = [param.text for param in helper.params]
+    return lower_helper(scope.program, helper, dict(zip(params, args)), scope.builder)
 
 
 def helper_arguments(scope: FunctionScope, item: Item, helper: Function,
@@ -57,12 +62,17 @@ def helper_arguments(scope: FunctionScope, item: Item, helper: Function,
 def check_recursion(scope: FunctionScope, item: Item) -> None:
     calling, entry = scope.program.calling, scope.program.entry.name.text
     if item.text in calling or item.text == entry:
-        start = calling.index(item.text) if item.text in calling else 0
-        callers = [] if item.text in calling else [entry]
-        chain = " -> ".join([*callers, *calling[start:], item.text])
-        scope.fail(f"recursion is not supported: {chain}", item)
+        scope.fail(f"recursion is not supported: {recursion_chain(calling, entry, item.text)}",
+                   item)
     if len(calling) >= MAX_NESTING:
         scope.fail(f"helpers call each other more than {MAX_NESTING} deep", item)
+
+
+def recursion_chain(calling: list[str], entry: str, function: str) -> str:
+    """``f -> g -> f``: the calls from ``function``'s first call back to itself."""
+    if function not in calling:
+        return " -> ".join([entry, *calling, function])
+    return " -> ".join([*calling[calling.index(function):], function])
 
 
 def check_call(scope: FunctionScope, item: Item, helper: Function, positional: list[Operand],
@@ -82,14 +92,18 @@ def check_arguments(scope: FunctionScope, helper: Function, args: list[Var],
     bound: dict[str, int | str] = {}
     for param, declared, arg, (_, arg_item) in zip(helper.params, helper.shapes or (),
                                                     args, positional):
+        what = f"argument {param.text} of {helper.name.text}"
         if declared == WHOLE:
-            if arg.shape or arg.dtype == "bool":
-                scope.fail(f"argument {param.text} of {helper.name.text} is a whole number "
-                           f"(int), got {kind_of(arg)}", arg_item)
+            check_whole(scope, what, arg, arg_item)
         elif declared is not None and not fits(declared_shape(declared), arg.shape, bound):
-            scope.fail(f"argument {param.text} of {helper.name.text} has shape "
-                       f"{shape_text(arg.shape)}, expected {shape_text(declared_shape(declared))}",
-                       arg_item)
+            scope.fail(f"{what} has shape {shape_text(arg.shape)}, expected "
+                       f"{shape_text(declared_shape(declared))}", arg_item)
+
+
+def check_whole(scope: FunctionScope, what: str, arg: Var, item: Item) -> None:
+    """An argument declared ``n: int`` is a whole number: no array, no condition."""
+    if arg.shape or arg.dtype == "bool":
+        scope.fail(f"{what} is a whole number (int), got {kind_of(arg)}", item)
 
 
 def fits(want: Shape, shape: Shape, bound: dict[str, int | str]) -> bool:
@@ -118,9 +132,7 @@ def helper_graph(program: ProgramScope, helper: Function, args: list[Var]) -> Gr
 def new_helper_graph(program: ProgramScope, helper: Function, args: list[Var]) -> Graph:
     inputs = tuple(Var(param.text, arg.shape, arg.dtype)
                    for param, arg in zip(helper.params, args))
-    for var in inputs:
-        if not var.shape:
-            program.static[var] = var.name  # a scalar argument may bound a loop
+    note_scalar_inputs(program, inputs)
     builder = GraphBuilder()
     output = lower_helper(program, helper, {var.name: var for var in inputs}, builder)
     name = function_name(program, helper.name.text)

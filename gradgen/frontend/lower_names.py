@@ -17,7 +17,7 @@ from typing import Any
 
 from gradgen.errors import CompileError
 from gradgen.frontend.lower_static import Literal
-from gradgen.frontend.scopes import FunctionScope, assigned_names
+from gradgen.frontend.scopes import FunctionScope, ProgramScope, assigned_names
 from gradgen.frontend.syntax import WHOLE, Function, Item, Name
 from gradgen.ir.builder import as_params
 from gradgen.ir.graph import Shape, Var
@@ -61,14 +61,21 @@ def entry_dimensions(function: Function, names: list[str]) -> dict[str, tuple[in
     it."""
     found: dict[str, tuple[int, int]] = {}
     for index in range(len(names)):
-        for axis, dim in enumerate(declared_dims(function, index) or ()):
-            if dim.text.isdigit():
-                continue
-            if dim.text in names:
-                raise CompileError(f"'{dim.text}' is both a parameter and a dimension name",
-                                   function.source, dim.line, dim.col)
+        for axis, dim in named_dims(declared_dims(function, index)):
+            check_dimension_name(function, dim, names)
             found.setdefault(dim.text, (index, axis))
     return found
+
+
+def named_dims(declared: tuple[Name, ...] | None) -> Iterator[tuple[int, Name]]:
+    """The axes of a declared shape that a dimension name sizes (not a whole number)."""
+    return ((axis, dim) for axis, dim in enumerate(declared or ()) if not dim.text.isdigit())
+
+
+def check_dimension_name(function: Function, dim: Name, names: list[str]) -> None:
+    if dim.text in names:
+        raise CompileError(f"'{dim.text}' is both a parameter and a dimension name",
+                           function.source, dim.line, dim.col)
 
 
 def helper_dimensions(helper: Function) -> dict[str, tuple[int, int]]:
@@ -76,7 +83,14 @@ def helper_dimensions(helper: Function) -> dict[str, tuple[int, int]]:
     (a call binds them all to the same sizes)."""
     return {dim.text: (index, axis)
             for index, declared in enumerate(helper.shapes or ()) if declared != WHOLE
-            for axis, dim in enumerate(declared or ()) if not dim.text.isdigit()}
+            for axis, dim in named_dims(declared)}
+
+
+def note_scalar_inputs(program: ProgramScope, inputs: tuple[Var, ...]) -> None:
+    """A scalar input's compile-time value is its name: it may bound a loop (``range(N)``)."""
+    for var in inputs:
+        if not var.shape:
+            program.static[var] = var.name
 
 
 def temporary_names(function: Function, taken_names: set[str]) -> Iterator[str]:
@@ -174,15 +188,20 @@ def block_local_message(name: str, first: Name, where: str) -> str:
 def names_message(scope: FunctionScope, name: str) -> str:
     """That ``name`` is unknown, and the inputs, variables and dimensions there are."""
     inputs = ", ".join(scope.input_names) or "none"
-    message = f"'{name}' is not an input; inputs are {inputs}"
-    variables = [n for n in scope.env
-                 if n not in scope.input_names and n not in scope.dimensions]
-    if variables:
-        message = f"'{name}' is not an input or an assigned variable; inputs are {inputs}"
-        message += f"; variables so far: {', '.join(variables)}"
+    variables = assigned_variables(scope)
+    if not variables:
+        message = f"'{name}' is not an input; inputs are {inputs}"
+    else:
+        message = (f"'{name}' is not an input or an assigned variable; inputs are {inputs}"
+                   f"; variables so far: {', '.join(variables)}")
     if scope.dimensions:
         message += f"; dimensions: {', '.join(scope.dimensions)}"
     return message
+
+
+def assigned_variables(scope: FunctionScope) -> list[str]:
+    """The names assigned so far (not inputs, not dimensions' sizes)."""
+    return [n for n in scope.env if n not in scope.input_names and n not in scope.dimensions]
 
 
 def name_hints(scope: FunctionScope, name: str) -> str:

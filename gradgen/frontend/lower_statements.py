@@ -29,15 +29,21 @@ def lower_body(scope: FunctionScope, body: tuple[Statement, ...], name: str) -> 
         statement = next(frames[-1].statements, None)
         if statement is None:
             close_frame(frames)
-        elif isinstance(statement, Assign):
-            assign(scope, statement)
         elif isinstance(statement, Return):
             output = lower_return(scope, statement, name)
-        elif isinstance(statement, For):
-            frames.append(open_loop(scope, statement))
         else:
-            frames.append(open_branch(scope, statement))
+            lower_statement(scope, statement, frames)
     return output
+
+
+def lower_statement(scope: FunctionScope, statement: Statement, frames: list[Frame]) -> None:
+    """An assignment, or a loop or ``if`` opened: its block's frame goes on the stack."""
+    if isinstance(statement, Assign):
+        assign(scope, statement)
+    elif isinstance(statement, For):
+        frames.append(open_loop(scope, statement))
+    else:
+        frames.append(open_branch(scope, statement))
 
 
 def close_frame(frames: list[Frame]) -> None:
@@ -78,15 +84,20 @@ def open_loop(scope: FunctionScope, statement: For) -> Frame:
 
 def loop_scope(scope: FunctionScope, statement: For) -> LoopScope:
     """A loop about to be lowered: its bounds, and its carried variables' starts."""
-    start = (bound(scope, statement.start, "start") if statement.start is not None
-             else scope.builder.const(0.0))
-    stop = bound(scope, statement.stop, "stop")
+    bounds = loop_bounds(scope, statement)
     carried = carried_names(scope, statement)
     initial = [as_number(scope, as_node(scope, lookup_name(scope, name), statement, "a loop"))
                for name in carried]
     return LoopScope(scope.builder, scope.env, GraphBuilder(), statement,
-                     index=Var(statement.target.text, (), "int"), bounds=(start, stop),
+                     index=Var(statement.target.text, (), "int"), bounds=bounds,
                      carried=carried, carried_init=initial)
+
+
+def loop_bounds(scope: FunctionScope, statement: For) -> tuple[Var, Var]:
+    """``range(start, stop)``'s start (0 if not written) and stop."""
+    start = (bound(scope, statement.start, "start") if statement.start is not None
+             else scope.builder.const(0.0))
+    return start, bound(scope, statement.stop, "stop")
 
 
 def bound(scope: FunctionScope, expr: Expr, which: str) -> Var:
@@ -113,18 +124,23 @@ def carried_names(scope: FunctionScope, statement: For) -> list[str]:
 
 def close_loop(scope: FunctionScope, loop: LoopScope) -> None:
     """The body is lowered: add the loop edge and its results to the enclosing graph."""
-    carried_out = [as_number(scope, scope.env[name]) for name in loop.carried]  # x = i: a number
-    check_carried(scope, loop, carried_out)
-    body = Graph(f"{scope.program.entry.name.text}_loop",
-                 (loop.index, *loop.carried_in, *loop.invariants.values()),
-                 tuple(loop.builder.edges), tuple(carried_out))
+    body = loop_body(scope, loop)
     scope.leave()
     results = scope.builder.emit(
         "loop", (*loop.bounds, *loop.carried_init, *loop.invariants), None,
         as_params(loop_params(body, len(loop.carried), 0, 0)))
-    for k, (name, var) in enumerate(zip(loop.carried, loop.carried_init)):
-        scope.env[name] = scope.builder.take(results, k, var, name)
+    scope.bind(results, loop.carried, loop.carried_init)
     note_loop_locals(scope, loop)
+
+
+def loop_body(scope: FunctionScope, loop: LoopScope) -> Graph:
+    """The graph of one step: the index, the carried values and the invariants in, the
+    carried values out."""
+    carried_out = [as_number(scope, scope.env[name]) for name in loop.carried]  # x = i: a number
+    check_carried(scope, loop, carried_out)
+    return Graph(f"{scope.program.entry.name.text}_loop",
+                 (loop.index, *loop.carried_in, *loop.invariants.values()),
+                 tuple(loop.builder.edges), tuple(carried_out))
 
 
 def note_loop_locals(scope: FunctionScope, loop: LoopScope) -> None:

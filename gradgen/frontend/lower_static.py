@@ -12,14 +12,13 @@ expression as a text (``"n"``, ``"T-1"``, ``"n*k"``; `size` splits a product on 
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass
 from typing import Any
 
 from gradgen.frontend.scopes import FunctionScope
 from gradgen.frontend.syntax import Item
 from gradgen.ir.graph import Shape, Var
-from gradgen.ir.primitives import shape_text
+from gradgen.ir.primitives import STATIC_ARITHMETIC, shape_text
 
 #: An entry of the evaluation stack: a node or a static structure, and the item it came from.
 Operand = tuple[Any, Item]
@@ -54,9 +53,6 @@ class Literal:
 #: An omitted part of a slice (``x[:3]``).
 OMITTED = Literal("omitted")
 _WHAT = {Tuple: "a tuple", Keyword: "a keyword argument", Slice: "a slice"}
-_STATIC_ARITHMETIC = {"add": "+", "sub": "-", "mul": "*"}
-_WHOLE_ARITHMETIC = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
-                     "neg": operator.neg}
 
 
 def as_node(scope: FunctionScope, value: Any, item: Item, where: str) -> Var:
@@ -94,7 +90,7 @@ def static_bool(scope: FunctionScope, value: Any, item: Item) -> bool:
 def static_axis(scope: FunctionScope, value: Any, item: Item, shape: Shape,
                 single: bool) -> tuple[int, ...] | None:
     """An ``axis`` argument as sorted non-negative axes (None: every axis)."""
-    if value is None or (isinstance(value, Literal) and value.value is None):
+    if is_none(value):
         if single:
             scope.fail("axis must be one whole number here", item)
         return None
@@ -103,6 +99,11 @@ def static_axis(scope: FunctionScope, value: Any, item: Item, shape: Shape,
     if len(set(axes)) != len(axes):
         scope.fail("an axis is repeated", item)
     return tuple(sorted(axes))
+
+
+def is_none(value: Any) -> bool:
+    """Whether a static value is ``None`` (a default, or written)."""
+    return value is None or (isinstance(value, Literal) and value.value is None)
 
 
 def given_axes(scope: FunctionScope, value: Any, item: Item,
@@ -126,30 +127,38 @@ def static_shape(scope: FunctionScope, value: Any, item: Item) -> tuple[Shape, l
     """A shape argument (a tuple of dimensions, or one dimension): the dimensions and the
     nodes holding their sizes."""
     elements = value.elements if isinstance(value, Tuple) else ((value, item),)
-    shape, nodes = [], []
-    for element, element_item in elements:
-        dim = static_of(scope, element)
-        if dim is None or (isinstance(dim, int) and dim < 0):
-            scope.fail("expected a dimension: a whole number or a dimension name", element_item)
-        shape.append(dim)
-        nodes.append(element)
-    return tuple(shape), nodes
+    shape = tuple(static_dimension(scope, element, element_item)
+                  for element, element_item in elements)
+    return shape, [element for element, _ in elements]
+
+
+def static_dimension(scope: FunctionScope, value: Any, item: Item) -> int | str:
+    """One dimension of a shape argument: a whole number (not negative) or a dimension."""
+    dim = static_of(scope, value)
+    if dim is None or (isinstance(dim, int) and dim < 0):
+        scope.fail("expected a dimension: a whole number or a dimension name", item)
+    return dim
 
 
 def record_static(scope: FunctionScope, prim: str, inputs: tuple[Var, ...], output: Var) -> None:
     """Keep the compile-time value of arithmetic on whole numbers and dimensions."""
-    if prim != "neg" and prim not in _STATIC_ARITHMETIC:
-        return
-    values = static_operands(scope, inputs)
+    entry = STATIC_ARITHMETIC.get(prim)
+    values = None if entry is None else static_operands(scope, inputs)
     if values is None:
         return
     if all(isinstance(v, int) for v in values):
-        scope.program.static[output] = _WHOLE_ARITHMETIC[prim](*values)  # Python's: no overflow
+        scope.program.static[output] = entry.static(*values)
         return
-    text = (f"-{values[0]}" if prim == "neg"
-            else f"{values[0]}{_STATIC_ARITHMETIC[prim]}{values[1]}")
+    text = dimension_text(entry.operator, values)
     if len(text) <= STATIC_TEXT_LIMIT:  # a long sum of inputs is no loop bound: the texts
         scope.program.static[output] = text  # would grow with it, quadratic in its length
+
+
+def dimension_text(operator: str, values: list[int | str]) -> str:
+    """``n*k``, ``T-1``, ``-n``: an operator's text over compile-time values."""
+    if len(values) == 1:
+        return f"{operator}{values[0]}"
+    return f"{values[0]}{operator}{values[1]}"
 
 
 def static_operands(scope: FunctionScope, inputs: tuple[Var, ...]) -> list[int | str] | None:

@@ -235,6 +235,10 @@ class Brackets(OperatorStack):
         elif group.kind == "[" and text == "," and group.colons:
             self.comma(tok, empty=True)
         else:
-            what = "an index" if group.kind == "[" else "an expression"
-            raise self.error(f"expected {what}, got {describe(tok)}", tok)
+            raise self.missing_element(group, tok)
         return None
+
+    def missing_element(self, group: Group, tok: Token) -> CompileError:
+        """The error for `tok` where an element of `group` was wanted."""
+        what = "an index" if group.kind == "[" else "an expression"
+        return self.error(f"expected {what}, got {describe(tok)}", tok)

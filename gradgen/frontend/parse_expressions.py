@@ -197,10 +197,15 @@ class ExpressionParser(Brackets):
             self.open_conditional(tok)
         elif is_keyword(tok, "else"):
             self.close_condition(tok)
-        elif tok.kind == NAME or tok.text == "(" or is_keyword(tok, "pi"):
-            raise self.missing_operator(last_start, tok)
         else:
-            raise self.expected_operator(tok)
+            raise self.not_a_separator(tok, last_start)
+
+    def not_a_separator(self, tok: Token, last_start: Token) -> CompileError:
+        """The error for `tok` after an operand: an operand (``2x``: a missing '*') or any
+        other token that cannot follow one."""
+        if tok.kind == NAME or tok.text == "(" or is_keyword(tok, "pi"):
+            return self.missing_operator(last_start, tok)
+        return self.expected_operator(tok)
 
     def transpose(self, dot: Token) -> None:
         """'.T' after an operand: its transpose, output at once (nothing binds tighter)."""

@@ -43,15 +43,20 @@ class SignatureParser(TokenReader):
         """
         if first.kind != NAME:
             return None
+        seen = self.call_ahead(first)
+        if seen[1].text == "(" and seen[-1].text == "=":
+            return seen[:-1]
+        self.tokens = chain(seen[1:], self.tokens)
+        return None
+
+    def call_ahead(self, first: Token) -> list[Token]:
+        """`first` and the tokens after it, as far as they read ``NAME(...) =``."""
         seen = [first, self.next()]
         if seen[-1].text == "(":
             seen += self.through_matching_paren()
             if seen[-1].text == ")":
                 seen.append(self.next())
-                if seen[-1].text == "=":
-                    return seen[:-1]
-        self.tokens = chain(seen[1:], self.tokens)
-        return None
+        return seen
 
     def def_parameters(self) -> Parameters:
         """The parameters after ``def NAME``, from its '(' to its ')'."""

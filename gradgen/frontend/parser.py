@@ -31,7 +31,7 @@ from gradgen.frontend.parse_reader import (
 )
 from gradgen.frontend.parse_signatures import SignatureParser
 from gradgen.frontend.parse_statements import StatementParser
-from gradgen.frontend.syntax import Function, Name, Return
+from gradgen.frontend.syntax import Function, Name, Return, Statement
 
 _DEFINITION_HINT = ": a definition is written 'f(x, y) = ...'"
 
@@ -126,14 +126,22 @@ class _Parser(StatementParser, SignatureParser):
         """One ``def`` and the token after it."""
         name = self.function_name(def_tok, defined)
         params, shapes = self.def_parameters()
+        self.expect_colon()
+        body, after = self.body(def_tok)
+        self.after_function(after)
+        self.expect_return(name, body, def_tok)
+        return Function(name, params, body, "program", self.source, shapes=shapes), after
+
+    def expect_colon(self) -> None:
+        """The ':' after a ``def``'s parameter list."""
         colon = self.next()
         if colon.text != ":":
             raise self.error("expected ':' after the parameter list", colon)
-        body, after = self.body(def_tok)
-        self.after_function(after)
+
+    def expect_return(self, name: Name, body: tuple[Statement, ...], def_tok: Token) -> None:
+        """A function's body ends with its ``return``."""
         if not isinstance(body[-1], Return):
             raise self.error(f"function '{name.text}' has no 'return'", def_tok)
-        return Function(name, params, body, "program", self.source, shapes=shapes), after
 
     def function_name(self, def_tok: Token, defined: dict[str, Token]) -> Name:
         """The name after `def_tok`, which no earlier ``def`` of the file has (it is now

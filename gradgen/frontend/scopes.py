@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from gradgen.errors import CompileError
-from gradgen.frontend.syntax import Function, If, Item, Name
+from gradgen.frontend.syntax import Function, If, Item, Name, blocks
 from gradgen.ir.builder import GraphBuilder
 from gradgen.ir.graph import Graph, Var
 
@@ -85,6 +85,11 @@ class FunctionScope:
         """Back to the graph enclosing the innermost block."""
         block = self.blocks.pop()
         self.builder, self.env = block.outer_builder, block.outer_env
+
+    def bind(self, results: Var, names: list[str], like: list[Var]) -> None:
+        """Name a block's results here: result ``k`` is ``names[k]``, shaped as ``like[k]``."""
+        for k, (name, var) in enumerate(zip(names, like)):
+            self.env[name] = self.builder.take(results, k, var, name)
 
 
 @dataclass
@@ -165,7 +170,5 @@ def assigned_names(body: tuple[Any, ...]) -> dict[str, Any]:
         target = getattr(statement, "target", None)
         if target is not None and hasattr(statement, "expr"):
             found.setdefault(target.text, statement)
-        for block in ("body", "orelse"):
-            if getattr(statement, block, None):
-                stack.append(iter(getattr(statement, block)))
+        stack.extend(iter(block) for block in blocks(statement))
     return found

@@ -151,11 +151,16 @@ def walk(body: tuple[Statement, ...]) -> Iterator[Statement]:
             pending.pop()
             continue
         yield statement
-        if isinstance(statement, If):
-            pending.append(iter(statement.orelse))
-            pending.append(iter(statement.body))
-        elif isinstance(statement, For):
-            pending.append(iter(statement.body))
+        pending.extend(iter(block) for block in reversed(blocks(statement)))
+
+
+def blocks(statement: Statement) -> tuple[tuple[Statement, ...], ...]:
+    """The blocks a statement holds: a loop's body, an ``if``'s body and ``orelse``."""
+    if isinstance(statement, If):
+        return statement.body, statement.orelse
+    if isinstance(statement, For):
+        return (statement.body,)
+    return ()
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,11 @@ class Primitive:
     domain: tuple[tuple[float, float], ...]  # test sampling interval per argument
     args: str = "f"  # kind of each argument: f number, b condition
     result: str = "float"  # "float", "bool", "tuple" (a loop's), "param" (the dtype parameter)
-    operator: str | None = None  # the language's infix spelling, for operators
+    operator: str | None = None  # the language's infix or prefix spelling, for operators
+    called: bool = False  # an operator the language also calls by its name (``pow(x, 2)``)
+    aliases: tuple[str, ...] = ()  # other names the language calls it by (``dot``); a name
+    #                                 that two primitives share picks by the number of arguments
+    #                                 (``max(x)`` the reduction, ``max(x, y)`` the larger)
     shape: Callable[..., Shape] = broadcast  # input shapes and parameters -> output shape
     keywords: dict[str, Any] = field(default_factory=dict)  # language keyword -> default
     cases: tuple[Case, ...] = ()  # array test cases (elementwise ones are tested generically)
@@ -88,6 +92,8 @@ class Primitive:
     #                         (``{0} += {1}``); the output is that argument, updated
     commutative: bool = False  # its two arguments may be swapped (CSE shares p+q and q+p)
     integer_closed: bool = False  # whole numbers give a whole number (t - 1 of an index is one)
+    static: Callable[..., Any] | None = None  # its value on whole numbers at compile time
+    #                         (Python's: no overflow); on dimensions it is a text (``n*k``)
 
     @property
     def arity(self) -> int:

@@ -37,8 +37,30 @@ REGISTRY = join(scalar.PRIMITIVES, arrays.PRIMITIVES, shapes.PRIMITIVES, loops.P
                 branches.PRIMITIVES, calls.PRIMITIVES)
 
 #: Language spellings of the infix and prefix operators, as the parser reports them.
-BINARY_OPERATORS = {p.operator: p.name for p in REGISTRY.values() if p.operator and p.arity == 2}
-UNARY_OPERATORS = {"-": "neg", "not": "not"}
-#: Primitives that the language names as functions (operators are spelled, not called).
-FUNCTIONS = {name: p for name, p in REGISTRY.items() if p.operator is None and not p.internal}
-FUNCTIONS["pow"] = REGISTRY["pow"]
+#: (Indexing, ``x[i]``, any number of positions, is the parser's own.)
+BINARY_OPERATORS = {p.operator: p.name for p in REGISTRY.values()
+                    if p.operator and p.arity == 2 and not p.variadic}
+UNARY_OPERATORS = {p.operator: p.name for p in REGISTRY.values()
+                   if p.operator and p.arity == 1 and not p.variadic}
+#: Primitives that the language calls by their names (operators are spelled, not called).
+FUNCTIONS = {name: p for name, p in REGISTRY.items()
+             if (p.operator is None or p.called) and not p.internal}
+#: Primitives evaluated at compile time on whole numbers and dimensions (``n*k``, ``T-1``).
+STATIC_ARITHMETIC = {name: p for name, p in REGISTRY.items() if p.static}
+
+
+def _spellings() -> dict[str, dict[int, str]]:
+    """Each name a call may take, its own or an alias: number of arguments -> primitive."""
+    spellings: dict[str, dict[int, str]] = {}
+    for p in REGISTRY.values():
+        for name in (p.name, *p.aliases) if p.name in FUNCTIONS else p.aliases:
+            by_count = spellings.setdefault(name, {})
+            if p.arity in by_count:
+                raise ValueError(f"{name}: {by_count[p.arity]} and {p.name} take as many arguments")
+            by_count[p.arity] = p.name
+    return spellings
+
+
+#: The primitives a call names: name -> number of arguments -> primitive (``max``: 1 the
+#: reduction ``amax``, 2 the larger of two).
+SPELLINGS = _spellings()

@@ -141,7 +141,7 @@ def _outer_shape(p: Shape, q: Shape) -> Shape:
 
 
 primitive("matmul", "{0} @ {1}", np.matmul, None, _matmul_rule, ((-2.0, 2.0),) * 2,
-          operator="@", shape=_matmul_shape,
+          operator="@", aliases=("dot",), shape=_matmul_shape,
           cases=((((3, "k"), ("k", 2)), {}), ((("n", "k"), ("k",)), {}),
                  ((("k",), ("k", "m")), {}), (((4,), (4,)), {})))
 primitive("outer", "np.outer({0}, {1})", np.outer, None,
@@ -155,13 +155,13 @@ primitive("transpose", "{0}.T", np.transpose, None,
 
 
 def _reduction(name: str, function: str, impl: Any, rule: Any, domain: tuple[float, float],
-               helper: str | None = None) -> None:
+               helper: str | None = None, aliases: tuple[str, ...] = ()) -> None:
     """Register a reduction ``name(x, axis=None, keepdims=False)``."""
     primitive(
         name, lambda a, p: f"{function}({a[0]}{axis_text(p['axis'], p['keepdims'])})", impl,
         None, rule, (domain,), shape=lambda x, axis=None, keepdims=False:
         reduced_shape(x, axis, keepdims), keywords={"axis": None, "keepdims": False},
-        cases=_REDUCTION_CASES, helper=helper)
+        cases=_REDUCTION_CASES, helper=helper, aliases=aliases)
 
 
 _REDUCTION_CASES = (
@@ -213,8 +213,8 @@ def _norm_impl(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
 _reduction("sum", "np.sum", np.sum, _sum_rule, (-3.0, 3.0))
 _reduction("mean", "np.mean", np.mean, _mean_rule, (-3.0, 3.0))
 _reduction("prod", "np.prod", np.prod, _prod_rule, (0.5, 1.5))
-_reduction("amax", "np.max", np.max, _extreme_rule, (-3.0, 3.0))
-_reduction("amin", "np.min", np.min, _extreme_rule, (-3.0, 3.0))
+_reduction("amax", "np.max", np.max, _extreme_rule, (-3.0, 3.0), aliases=("max", "maximum"))
+_reduction("amin", "np.min", np.min, _extreme_rule, (-3.0, 3.0), aliases=("min", "minimum"))
 _reduction("norm", "np.linalg.norm", _norm_impl, _norm_rule, (-3.0, 3.0))
 _reduction("logsumexp", "_logsumexp", runtime._logsumexp, _logsumexp_rule, (-3.0, 3.0),
            helper="_logsumexp")

@@ -9,6 +9,7 @@ operators have zero gradient.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -98,19 +99,20 @@ def _no_gradient_comparison(name: str, symbol: str, impl: Callable[..., Any],
 
 primitive("add", "{0} + {1}", np.add, lambda p, q: p + q,
           lambda b, g, y, p, q: (g, g), ((-3.0, 3.0),) * 2, operator="+", commutative=True,
-          integer_closed=True)
+          integer_closed=True, static=operator.add)
 primitive("sub", "{0} - {1}", np.subtract, lambda p, q: p - q,
           lambda b, g, y, p, q: (g, b.neg(g)), ((-3.0, 3.0),) * 2, operator="-",
-          integer_closed=True)
+          integer_closed=True, static=operator.sub)
 primitive("mul", "{0} * {1}", np.multiply, lambda p, q: p * q,
           lambda b, g, y, p, q: (b.mul(g, q), b.mul(g, p)), ((-3.0, 3.0),) * 2, operator="*",
-          commutative=True, integer_closed=True)
+          commutative=True, integer_closed=True, static=operator.mul)
 primitive("div", "{0} / {1}", np.divide, lambda p, q: p / q,
           _div_rule, ((-3.0, 3.0), (0.5, 3.0)), operator="/")
 primitive("neg", "-{0}", np.negative, lambda p: -p,
-          lambda b, g, y, p: (b.neg(g),), ((-3.0, 3.0),), operator="-", integer_closed=True)
+          lambda b, g, y, p: (b.neg(g),), ((-3.0, 3.0),), operator="-",
+          integer_closed=True, static=operator.neg)
 primitive("pow", "{0} ** {1}", np.power, lambda p, q: p**q,
-          _pow_rule, ((0.5, 3.0), (-2.0, 2.0)), operator="^")
+          _pow_rule, ((0.5, 3.0), (-2.0, 2.0)), operator="^", called=True)
 
 # ---- comparisons and logic: conditions, no gradient ----------------------------------------
 
@@ -194,9 +196,9 @@ primitive("atan2", "np.arctan2({0}, {1})", np.arctan2, sympy.atan2, _atan2_rule,
 primitive("hypot", "np.hypot({0}, {1})", np.hypot, lambda p, q: sympy.sqrt(p**2 + q**2),
           _hypot_rule, ((0.5, 3.0), (-3.0, -0.5)), commutative=True)
 primitive("max", "np.maximum({0}, {1})", np.maximum, sympy.Max, _select_rule("ge"),
-          ((-3.0, 3.0),) * 2, commutative=True, integer_closed=True)
+          ((-3.0, 3.0),) * 2, commutative=True, integer_closed=True, aliases=("maximum",))
 primitive("min", "np.minimum({0}, {1})", np.minimum, sympy.Min, _select_rule("le"),
-          ((-3.0, 3.0),) * 2, commutative=True, integer_closed=True)
+          ((-3.0, 3.0),) * 2, commutative=True, integer_closed=True, aliases=("minimum",))
 
 # ---- whole numbers: checkpointed loops' segments (`checkpoint`) ------------------------------
 
