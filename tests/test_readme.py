@@ -8,6 +8,8 @@ import shutil
 import sys
 from pathlib import Path
 
+import pytest
+
 from gradgen.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,3 +43,45 @@ def test_generated_code_shown_is_what_gradgen_writes(tmp_path):
     assert main(["compile", str(tmp_path / "lecture.txt")]) == 0
     shown = re.search(r"```python\n(def gradient.*?)```", README, re.S).group(1)
     assert shown in (tmp_path / "lecture.py").read_text(encoding="utf-8")
+
+
+def how_it_works_modules() -> set[str]:
+    """The files the README's "How it works" table maps to a stage: a cell's first path is
+    written whole (`gradgen/ir/graph.py`), the ones after it name files of the same folder."""
+    section = README.split("## How it works")[1].split("\n## ")[0]
+    mapped = set()
+    for row in re.findall(r"^\|.*\| (`gradgen/.*)\|$", section, re.M):
+        folder = ""
+        for name in re.findall(r"`([^`]+)`", row):
+            if "/" in name.rstrip("/"):
+                folder = name.rsplit("/", 1)[0]
+                mapped.add(name)
+            else:
+                mapped.add(f"{folder}/{name}")
+    return mapped
+
+
+def test_how_it_works_maps_every_module_to_its_stage():
+    files = {path.relative_to(REPO).as_posix() for path in (REPO / "gradgen").rglob("*.py")}
+    modules = {name for name in files if not name.endswith("__init__.py")}
+    mapped = how_it_works_modules()
+    assert sorted(modules - mapped) == []  # a module the README does not place
+    assert sorted(name for name in mapped - files if name.endswith(".py")) == []  # gone
+
+
+@pytest.mark.parametrize("example, options, first", [
+    ("hmm.txt", [], "    v2 = log_A.T"),
+    ("bounce.txt", ["--wrt", "h0,v0,e,g"], "    for s in range(N):"),
+])
+def test_program_excerpts_are_what_gradgen_writes(tmp_path, example, options, first):
+    """An excerpt's lines (but ``...`` and the README's own ``#`` notes) are lines of the
+    generated module, in the same order."""
+    shutil.copy(REPO / "examples" / example, tmp_path)
+    assert main(["compile", str(tmp_path / example), *options]) == 0
+    generated = (tmp_path / example.replace(".txt", ".py")).read_text(encoding="utf-8")
+    shown = re.search(r"```python\n(" + re.escape(first) + r".*?)```", README, re.S).group(1)
+    lines = iter(generated.splitlines())
+    for line in shown.splitlines():
+        code = re.sub(r"\s{2,}#(?! grad of).*$", "", line)
+        if code.strip() != "...":
+            assert any(candidate == code for candidate in lines), code

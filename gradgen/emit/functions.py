@@ -174,24 +174,39 @@ def _result_names(graph: Graph, names: dict[Var, str], reserved: frozenset[str])
     return result
 
 
-def called_function(graph: Graph, role: str, reserved: frozenset[str]) -> Function:
-    """A helper of the source, or one of its derivatives, as a function of the module."""
+def called_function(graph: Graph, role: str, reserved: frozenset[str],
+                    called: dict[str, tuple[Graph, str]]) -> Function:
+    """A helper of the source, or one of its derivatives, as a function of the module
+    (``called``: every function the module calls, by name, for the docstrings)."""
     returns_residuals = role == "record"  # bound on every way: each side binds the other's
     names = program_names(graph, reserved, placeholders=returns_residuals)
     params = [names[var] for var in graph.inputs]
     units = edge_units(graph, names, 0, "grad of: ", in_loop=returns_residuals)
     result = ", ".join(value_operand(var, names) for var in graph.outputs)
-    return Function(graph.name, ", ".join(params), _helper_doc(graph, role, reserved), [],
-                    _flat(units), "", result)
+    doc = _helper_doc(graph, role, reserved, called)
+    return Function(graph.name, ", ".join(params), doc, [], _flat(units), "", result)
 
 
-def _helper_doc(graph: Graph, role: str, reserved: frozenset[str]) -> str:
+def _helper_doc(graph: Graph, role: str, reserved: frozenset[str],
+                called: dict[str, tuple[Graph, str]]) -> str:
     base = graph.name.removesuffix(f"_{role}")
-    saved = f"*{base}_record(*args)" if f"{base}_record" in reserved else f"{base}(*args)"
     return {"helper": f"{base}, a helper function of the source.",
             "record": f"Value of {base}, then the other values that {base}_vjp reads.",
             "vjp": f"The cotangent of {base}'s value pulled back to each argument that is a "
-                   f"number:\n    {base}_vjp(*args, {saved}, cotangent)."}[role]
+                   f"number:\n    {base}_vjp(*args{_taken(graph, base, reserved, called)}, "
+                   "cotangent)."}[role]
+
+
+def _taken(vjp: Graph, base: str, reserved: frozenset[str],
+           called: dict[str, tuple[Graph, str]]) -> str:
+    """What a helper's vjp takes between the arguments and the cotangent, as its docstring
+    writes it: what the recording version returns, the value, or nothing."""
+    if f"{base}_record" in reserved:
+        return f", *{base}_record(*args)"
+    helper = called.get(base, (None, ""))[0]
+    if helper is not None and len(vjp.inputs) == len(helper.inputs) + 1:
+        return ""
+    return f", {base}(*args)"
 
 
 def _flat(units: list[Unit]) -> list[Line]:

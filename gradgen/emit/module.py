@@ -69,7 +69,8 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
     reserved = MODULE_GLOBALS | {name for name, _ in called}
     functions = [_forward_function(forward, reserved),
                  *_derivatives(forward, derivative, mode, wrt, reserved),
-                 *(called_function(graph, role, reserved) for _, (graph, role) in called)]
+                 *(called_function(graph, role, reserved, dict(called))
+                   for _, (graph, role) in called)]
     context = {**_header(forward, filename, command, mode), **_constants(forward, wrt),
                **_code(forward, derivative, functions, reserved)}
     return _environment().get_template("module.py.j2").render(context)
