@@ -859,6 +859,19 @@ class Generator:
             statements.append(Assign(total, Op("+", (Name(total), Name(guarded)))))
         return statements
 
+    def constant_in_loop(self) -> list:
+        """``a = 0.75`` and a loop reading ``tanh(a)``: folded, the loop's invariant is a
+        constant (in a side of a branch, its reverse once bound a name that stood for it)."""
+        local = self.fresh_local()
+        floats = self.names("float")
+        self.scope[local] = "float"
+        var = self.pick([v for v in LOOP_VARS if v not in self.scope])
+        start, stop = self.loop_range()
+        target = self.pick(floats)
+        factor = Call(self.pick(("tanh", "sin", "cos")), (Name(local),))
+        update = Assign(target, Op("*", (Name(target), factor)))
+        return [Assign(local, Num(self.pick(FLOAT_CONSTANTS))), For(var, start, stop, (update,))]
+
     def branch(self) -> list:
         test = self.condition(self.pick((1, 2)))
         before = dict(self.scope)
@@ -916,6 +929,7 @@ class Generator:
             options.append((self.branch, 1.5))
             if self.loop_depth < 2:
                 options.append((self.loop, 2.0 if self.loop_depth == 0 else 0.8))
+                options.append((self.constant_in_loop, 0.4))
         total = sum(w for _, w in options)
         roll = self.rng.random() * total
         for make, weight in options:

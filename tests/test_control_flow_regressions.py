@@ -414,3 +414,49 @@ def test_a_carried_number_assigned_the_loop_index(trips, checkpoint) -> None:
     kind (found by the differential tester)."""
     module = load(LOOP_INDEX_CARRIED, checkpoint)
     assert_gradient(module, loop_index_carried, (1.5, trips), whole=1)
+
+
+# ---- a constant read by a loop inside a side of a branch (seeds 41409, 62050) -----------------
+# The side's loop read ``tanh(a)`` of a constant a: folded, the loop's invariant was a constant,
+# and the body's name for it stood for that constant in the forward loop but for the side's
+# recorded value in the reverse loop (``np.float64(0.635) = v2`` was emitted). Now a constant
+# invariant is written into the body itself.
+
+CONSTANT_IN_A_SIDE = """\
+def f(x, N: int):
+    if x < 0:
+        t = 0.5
+    else:
+        a = 0.75
+        for i in range(N):
+            x *= tanh(a)
+    return x
+"""
+
+
+@pytest.mark.parametrize("checkpoint", CHECKPOINTS)
+def test_a_constant_read_by_a_loop_in_a_side(checkpoint):
+    module = load(CONSTANT_IN_A_SIDE, checkpoint)
+
+    def reference(x, n):
+        if x >= 0:
+            for _ in range(n):
+                x *= math.tanh(0.75)
+        return x
+
+    for point in ((1.3, 0), (1.3, 3), (-0.4, 2)):
+        assert_gradient(module, reference, point, whole=1)
+
+
+def test_the_seed_that_found_it_compiles_and_runs():
+    source = """\
+def f(x):
+    if (0.5 < 0):
+        t = 0.5
+    else:
+        a = 0.75
+        for i in range(0):
+            x *= tanh(a)
+    return x
+"""
+    assert load(source).gradient(1.3) == (1.3, (1.0,))

@@ -276,11 +276,14 @@ def _side_replaces(side: Graph, order: _Order, inner: Var, k: int) -> bool:
 
 def _name_residuals(parts: CondParts, items: dict[int, Var], naming: _Naming) -> None:
     """A recorded value keeps its name in the side that makes it (the reverse side reads it as
-    that node, its input)."""
+    that node, its input); a constant (folded after it was recorded) gets a name of its own,
+    which that side assigns."""
     for k, item in items.items():
         if item not in naming.names:
             side = parts.then if k in parts.own_outputs(0) else parts.orelse
-            naming.names[item] = naming.names[side.outputs[k]]
+            out = side.outputs[k]
+            naming.names[item] = (naming.fresh(item, "v") if out.is_const
+                                  else naming.names[out])
 
 
 def _last_uses(edges: tuple[Edge, ...], kept_after: dict[Var, int]) -> dict[Var, int]:

@@ -20,9 +20,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from gradgen.ir.builder import give_hint
+from gradgen.ir.builder import as_params, give_hint
 from gradgen.ir.graph import BLOCKS, Edge, Graph, Var, const
 from gradgen.ir.primitives import REGISTRY, broadcast
+from gradgen.ir.primitives.loops import loop_parts
 
 #: What a rule gives: the value itself, a cheaper ``(prim, inputs)``, or None (no rewrite).
 Rewrite = Var | tuple | None
@@ -57,7 +58,10 @@ class Simplifier:
             self.replace(edge.output, result)
             return
         prim, inputs = result or (edge.prim, inputs)
-        self.share_or_keep(edge, prim, inputs)
+        params = edge.params
+        if prim == "loop":
+            params, inputs = constants_inside(edge.params, inputs)
+        self.share_or_keep(edge, prim, inputs, params)
 
     def inputs_of(self, edge: Edge) -> tuple[Var, ...]:
         """``edge``'s inputs as they now are: replaced values, spread values unspread."""
@@ -74,9 +78,11 @@ class Simplifier:
             #              does N ^ 1 of a whole number N (a number, not an int)
         return result
 
-    def share_or_keep(self, edge: Edge, prim: str, inputs: tuple[Var, ...]) -> None:
-        """Keep the edge ``prim(inputs)`` for ``edge``, or use the value of an equal one."""
-        params = self.with_bodies(edge.params) if prim in BLOCKS else edge.params
+    def share_or_keep(self, edge: Edge, prim: str, inputs: tuple[Var, ...],
+                      params: tuple) -> None:
+        """Keep the edge ``prim(inputs)`` (with ``params``) for ``edge``, or use the value of an
+        equal one."""
+        params = self.with_bodies(params) if prim in BLOCKS else params
         key = self.key(prim, inputs, params)
         if REGISTRY[prim].fresh:
             key += (id(edge),)  # its array is written in place: never share it
@@ -240,3 +246,27 @@ IDENTITIES: dict[str, Callable[..., Rewrite]] = {
     "add": _add, "sub": _sub, "mul": _mul, "neg": _neg, "div": _div, "pow": _pow,
     "where": _where,
 }
+
+
+def constants_inside(params: tuple, inputs: tuple[Var, ...]) -> tuple[tuple, tuple[Var, ...]]:
+    """A loop whose invariants include constant numbers, with each written into its body
+    instead of passed in: the body reads (and folds) the constant itself, and no name of the
+    body stands for a constant in one loop and for a value in another (its reverse)."""
+    parts = loop_parts(Edge("loop", inputs, Var(None), params))
+    constant = {inner: outer for outer, inner in zip(parts.invariants, parts.invariant_in)
+                if outer.is_const and inner.dtype == "float" and inner.shape == ()}
+    if not constant:
+        return params, inputs
+    body = parts.body.replace(
+        inputs=tuple(var for var in parts.body.inputs if var not in constant),
+        edges=tuple(_substituted(body_edge, constant) for body_edge in parts.body.edges),
+        outputs=tuple(constant.get(var, var) for var in parts.body.outputs))
+    kept = tuple(outer for outer, inner in zip(parts.invariants, parts.invariant_in)
+                 if inner not in constant)
+    return (as_params({**dict(params), "body": body}),
+            inputs[:len(inputs) - len(parts.invariants)] + kept)
+
+
+def _substituted(edge: Edge, values: dict[Var, Var]) -> Edge:
+    return Edge(edge.prim, tuple(values.get(var, var) for var in edge.inputs), edge.output,
+                edge.params, edge.origin)
