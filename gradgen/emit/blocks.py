@@ -29,7 +29,6 @@ most `loops.MAX_NESTING` deep, so going into bodies by recursion stays shallow.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -93,7 +92,7 @@ def _commented(units: list[Unit], edges: list[Edge], printing: Printing) -> list
 def _with_comment(line: Line, origin: Edge, printing: Printing) -> Line:
     """``line`` under ``# grad of: d = a + c``, the forward statement ``origin``."""
     comment = printing.prefix + grad_of_text(origin, printing.names)
-    return dataclasses.replace(line, comment=comment)
+    return Line(line.target, line.expr, comment, line.depth)
 
 
 def _nested_units(graph: Graph, printing: Printing, in_loop: bool) -> list[Unit]:
@@ -104,7 +103,8 @@ def _nested_units(graph: Graph, printing: Printing, in_loop: bool) -> list[Unit]
 
 def statement_lines(edge: Edge, printing: Printing) -> Unit:
     """An edge that is not a block: its statement."""
-    return [printing.line(target, expr) for target, expr in statement(edge, printing.names)]
+    return [Line(target, expr, None, printing.depth)
+            for target, expr in statement(edge, printing.names)]
 
 
 # ---- loops --------------------------------------------------------------------------------

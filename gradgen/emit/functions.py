@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from gradgen.emit.block_names import program_names
 from gradgen.emit.blocks import edge_units
 from gradgen.emit.freeing import freeing
-from gradgen.emit.lines import LINE_WIDTH, Line, Unit, call_text, tuple_text
+from gradgen.emit.lines import LINE_WIDTH, Line, Unit, call_text, source_lines, tuple_text
 from gradgen.ir.graph import Graph, Var, has_blocks
 from gradgen.ir.naming import assign_names, module_globals, python_name
 from gradgen.ir.printing import operand, value_operand
@@ -35,6 +35,11 @@ class Function:
     statements: list[Line]
     finish: str
     result: str
+
+    @property
+    def body(self) -> str:
+        """The statements as the module's lines (see `lines.source_lines`)."""
+        return "\n".join(text for line in self.statements for text in source_lines(line))
 
 
 def function(name: str, graph: Graph, doc: str, packed: str | None = None,

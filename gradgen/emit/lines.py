@@ -27,8 +27,8 @@ class Line:
         """``target = expr`` (or ``expr``); a call too long for ``width`` columns goes on with
         its arguments aligned under the first, as many to a line as fit."""
         head = f"{self.target} = " if self.target else ""
-        parts = _call_parts(self.expr)
-        if len(head + self.expr) <= width or parts is None:
+        parts = None if len(head) + len(self.expr) <= width else _call_parts(self.expr)
+        if parts is None:
             return head + self.expr
         lines = _aligned(f"{head}{parts[0]}(", parts[1], width)
         return f"\n{'    ' * (self.depth + 1)}".join(line.rstrip() for line in lines)
@@ -109,3 +109,11 @@ def tuple_text(items: Iterable[str]) -> str:
 def tuple_literal(items: Iterable[object]) -> str:
     """A tuple of ``items`` written as Python literals: ``('x', 'y')``."""
     return tuple_text(repr(item) for item in items)
+
+
+def source_lines(line: Line) -> list[str]:
+    """``line`` in a function's body: indented by its depth, under its comment if it has one,
+    a long call wrapped within the line width."""
+    indent = "    " * (line.depth + 1)
+    code = indent + line.code(LINE_WIDTH + 4 - len(indent))
+    return [f"{indent}# {line.comment}", code] if line.comment else [code]

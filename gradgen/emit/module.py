@@ -128,9 +128,11 @@ def _header(forward: Graph, filename: str, command: str, mode: str) -> dict[str,
 
 def _constants(forward: Graph, wrt: tuple[str, ...]) -> dict[str, Any]:
     """The inputs, their shapes and what indexing needs of them (``INPUTS``, ``SHAPES``...)."""
-    return {"inputs": tuple_literal(var.name for var in forward.inputs),
-            "wrt": tuple_literal(wrt), "arrays": has_arrays(forward),
-            "array_valued": bool(forward.outputs[0].shape),
+    constants = {"inputs": tuple_literal(var.name for var in forward.inputs),
+                 "wrt": tuple_literal(wrt), "arrays": has_arrays(forward)}
+    if not constants["arrays"]:
+        return constants  # a scalar function's module has no shapes to state
+    return {**constants, "array_valued": bool(forward.outputs[0].shape),
             "shapes": tuple_text(tuple_literal(var.shape) for var in forward.inputs),
             "value_shape": tuple_literal(forward.outputs[0].shape),
             "minimum_sizes": repr(_minimum_sizes(forward)), "declared": _declared(forward.inputs)}
@@ -142,7 +144,7 @@ def _code(forward: Graph, derivative: Graph, functions: list[Function],
     arrays, array_valued = has_arrays(forward), bool(forward.outputs[0].shape)
     pointwise = _pointwise(forward)
     renamed = _renamed(forward.inputs, _param_names(forward, reserved))
-    return {"functions": functions, "width": LINE_WIDTH + 4,
+    return {"functions": functions,
             "runtime": _runtime((forward, derivative), arrays, array_valued, bool(pointwise)),
             "aliases": _aliases(forward.name, array_valued),
             "renamed": renamed, "with_source_names": _with_source_names(renamed),

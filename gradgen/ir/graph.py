@@ -146,6 +146,8 @@ def has_loops(graph: Graph) -> bool:
 
 def subgraphs(edge: Edge) -> list[Graph]:
     """The graphs an edge holds: a loop's body, the two sides of a branch."""
+    if edge.prim not in BLOCKS:
+        return []
     return [value for _, value in edge.params if isinstance(value, Graph)]
 
 

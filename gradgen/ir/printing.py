@@ -95,7 +95,7 @@ def _call_args(edge: Edge, names: dict[Var, str], args: list[str]) -> list[str]:
 def _float_args(edge: Edge, names: dict[Var, str], args: list[str]) -> list[str]:
     """``args`` computing in float64 where no number operand is a float variable (see
     `python_expr`)."""
-    numbers = [k for k, kind in enumerate(REGISTRY[edge.prim].args) if kind == "f"]
+    numbers = REGISTRY[edge.prim].numbers
     if not numbers or not all(edge.inputs[k].is_const or edge.inputs[k].dtype == "int"
                               for k in numbers):
         return args

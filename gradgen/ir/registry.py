@@ -9,6 +9,7 @@ Its NumPy callable, shape rule and adjoint rule take the parameters as keyword a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -98,6 +99,11 @@ class Primitive:
     @property
     def arity(self) -> int:
         return len(self.args)
+
+    @functools.cached_property
+    def numbers(self) -> tuple[int, ...]:
+        """The positions of its arguments that are numbers (not conditions)."""
+        return tuple(k for k, kind in enumerate(self.args) if kind == "f")
 
     @property
     def elementwise(self) -> bool:
