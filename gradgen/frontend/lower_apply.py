@@ -27,7 +27,7 @@ def apply(scope: FunctionScope, prim: str, item: Item, args: list[Operand], name
 def operand(scope: FunctionScope, kind: str, arg: Operand, item: Item) -> Var:
     """An argument of ``item`` as a node of ``kind``: ``"f"`` a number, ``"b"`` a condition."""
     value, arg_item = arg
-    var = as_node(scope, value, arg_item, describe(item))
+    var = value if isinstance(value, Var) else as_node(scope, value, arg_item, describe(item))
     if kind == "f" and var.dtype == "bool":
         scope.fail(f"{describe(item)} expects a number, got a condition", arg_item)
     if kind == "b" and var.dtype != "bool":
