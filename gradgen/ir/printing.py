@@ -186,13 +186,19 @@ def grad_of_text(origin: Edge, names: dict[Var, str]) -> str:
     A forward statement that simplification removed (``v1 = x / 1`` became ``x``) is shown
     with its nodes' hints, ``_`` for an unnamed one, since its names are no longer assigned.
     """
-    if origin.prim == "loop":
-        return loop_text(origin, names)
-    if origin.prim == "cond":
-        return f"if {_hint_or_name(origin.inputs[0], names)}"
+    return _HEADERS.get(origin.prim, _statement_text)(origin, names)
+
+
+def _statement_text(edge: Edge, names: dict[Var, str]) -> str:
+    """``d = a + c``: a statement as the source writes it."""
     local = {var: _hint_or_name(var, names)
-             for var in (origin.output, *origin.inputs) if not var.is_const}
-    return f"{local[origin.output]} = {source_expr(origin, local)}"
+             for var in (edge.output, *edge.inputs) if not var.is_const}
+    return f"{local[edge.output]} = {source_expr(edge, local)}"
+
+
+def _branch_text(edge: Edge, names: dict[Var, str]) -> str:
+    """``if v1``: a branch by its test."""
+    return f"if {_hint_or_name(edge.inputs[0], names)}"
 
 
 def _hint_or_name(var: Var, names: dict[Var, str]) -> str:
@@ -208,3 +214,8 @@ def loop_text(edge: Edge, names: dict[Var, str]) -> str:
                    else names.get(v, v.name or "_") for v in edge.inputs[:2])
     bounds = stop if start == "0" else f"{start}, {stop}"
     return f"for {names.get(index, index.name)} in range({bounds})"
+
+
+
+#: How a block's ``# grad of:`` comment names it: a loop by its header, a branch by its test.
+_HEADERS = {"loop": loop_text, "cond": _branch_text}
