@@ -860,15 +860,20 @@ class Generator:
         return statements
 
     def constant_in_loop(self) -> list:
-        """``a = 0.75`` and a loop reading ``tanh(a)``: folded, the loop's invariant is a
-        constant (in a side of a branch, its reverse once bound a name that stood for it)."""
+        """``a = 0.75`` and a loop reading ``tanh(a)`` (or ``tanh(a + N)``): folded, the loop's
+        invariant is a constant (in a side of a branch, its reverse once bound a name that
+        stood for it), or hoisted, ``1 + N`` a number beside the int ``N + 1`` of a bound."""
         local = self.fresh_local()
         floats = self.names("float")
         self.scope[local] = "float"
         var = self.pick([v for v in LOOP_VARS if v not in self.scope])
         start, stop = self.loop_range()
         target = self.pick(floats)
-        factor = Call(self.pick(("tanh", "sin", "cos")), (Name(local),))
+        ints = [n for n in self.names("int") if n not in LOOP_VARS]
+        argument = Name(local)
+        if ints and self.chance(0.5):  # ``a + N``: a number in the body, an int as a bound
+            argument = Op("+", (argument, Name(self.pick(ints))))
+        factor = Call(self.pick(("tanh", "sin", "cos")), (argument,))
         update = Assign(target, Op("*", (Name(target), factor)))
         return [Assign(local, Num(self.pick(FLOAT_CONSTANTS))), For(var, start, stop, (update,))]
 

@@ -460,3 +460,35 @@ def f(x):
     return x
 """
     assert load(source).gradient(1.3) == (1.3, (1.0,))
+
+
+# ---- a whole-number sum hoisted beside the same sum as a loop bound (seed 21737) --------------
+# ``sin(c + N)`` in a body is a number; hoisted before the loops, ``1 + N`` met the loop bound
+# ``N + 1`` (an int) and CSE shared the two (an internal error). Values of different kinds are
+# never shared now.
+
+HOISTED_BESIDE_A_BOUND = """\
+def f(x, N: int):
+    v = 0.5
+    c = 1
+    for j in range(2):
+        x = x * v
+        for i in range((N + 1)):
+            v = sin((c + N)) * x
+    return x
+"""
+
+
+def test_a_hoisted_sum_beside_the_same_sum_as_a_bound():
+    module = load(HOISTED_BESIDE_A_BOUND)
+
+    def reference(x, n):
+        v = 0.5
+        for _ in range(2):
+            x = x * v
+            for _ in range(n + 1):
+                v = math.sin(1 + n) * x
+        return x
+
+    for point in ((1.3, 0), (0.7, 2)):
+        assert_gradient(module, reference, point, whole=1)

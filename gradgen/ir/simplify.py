@@ -83,7 +83,7 @@ class Simplifier:
         """Keep the edge ``prim(inputs)`` (with ``params``) for ``edge``, or use the value of an
         equal one."""
         params = self.with_bodies(params) if prim in BLOCKS else params
-        key = self.key(prim, inputs, params)
+        key = self.key(prim, inputs, params, edge.output.dtype)
         if REGISTRY[prim].fresh:
             key += (id(edge),)  # its array is written in place: never share it
         if key in self.seen:
@@ -121,12 +121,15 @@ class Simplifier:
             give_hint(new, old.name)  # an adjoint x_bar = 1 * t1 lives on as x_bar, not t1
         self.replaced[old] = new
 
-    def key(self, prim: str, inputs: tuple[Var, ...], params: tuple) -> tuple:
+    def key(self, prim: str, inputs: tuple[Var, ...], params: tuple, dtype: str) -> tuple:
+        """What makes two edges compute one value: the primitive, the inputs (in any order
+        where it commutes), the parameters, and the kind of result (``1 + N`` of a whole
+        number N is an int as a loop bound, a number where a body computed it from a float)."""
         idents = [("c", repr(v.value), v.symbol or "") if v.is_const else ("v", self.number[v])
                   for v in inputs]
         if REGISTRY[prim].commutative:
             idents.sort()
-        return (prim, tuple(idents), params)
+        return (prim, tuple(idents), params, dtype)
 
     @staticmethod
     def fold(edge: Edge, inputs: tuple[Var, ...]) -> Var | None:
@@ -170,7 +173,7 @@ class Simplifier:
     def expand_dims(self, value: Var, axis: tuple[int, ...], user: Edge) -> Var:
         """``np.expand_dims(value, axis)``: an edge of its own, shared like any other."""
         params = (("axis", axis),)
-        key = self.key("expand_dims", (value,), params)
+        key = self.key("expand_dims", (value,), params, "float")
         if key in self.seen:
             return self.seen[key]
         output = Var(None, REGISTRY["expand_dims"].shape(value.shape, axis=axis))
