@@ -5,10 +5,10 @@ costs a result per call, and a tape per value where the helper is called in a lo
 value is better computed again in the vjp, from the arguments. The rule, from the registry:
 
 - cheap: elementwise arithmetic (the primitives spelled as operators: ``+ - * /``, negation,
-  comparisons, logic; a power only by a constant whole number), the elementwise functions that
-  are not transcendental (`PIECEWISE`), and the primitives that place entries rather than
-  compute them (the registry's `shapes` table: indexing, stacking, reshaping, dimensions) and
-  a transpose, except those that write an array in place;
+  comparisons, logic; a power only by a constant whole number), the entries the registry marks
+  ``cheap`` (``where``, ``abs``, ``max``, ``square``, a transpose...: no series to sum), and the
+  primitives that place entries rather than compute them (the registry's `shapes` table:
+  indexing, stacking, reshaping, dimensions), except those that write an array in place;
 - recorded: the rest, the transcendental functions (``exp``, ``log``, ``sin``, ...), products,
   reductions, softmax and its kin, and the results of blocks (loops, branches, nested calls).
 
@@ -23,15 +23,12 @@ from gradgen.ir.graph import Edge, Var
 from gradgen.ir.primitives import REGISTRY
 from gradgen.ir.primitives.shapes import PRIMITIVES as PLACING
 
-#: Elementwise functions made of comparisons and products only (no series to sum).
-PIECEWISE = frozenset({"where", "abs", "sign", "relu", "max", "min", "square", "to_float"})
-
 #: The primitives whose values a vjp recomputes (a power is decided per edge: `is_cheap`).
 CHEAP = frozenset(
     {name for name, prim in REGISTRY.items()
      if prim.elementwise and prim.operator is not None and name != "pow"}
     | {name for name, prim in PLACING.items() if not (prim.updates or prim.fresh)}
-    | PIECEWISE | {"transpose"})
+    | {name for name, prim in REGISTRY.items() if prim.cheap})
 
 
 def is_cheap(edge: Edge) -> bool:

@@ -87,8 +87,7 @@ def _invariant_edges(parts: LoopParts) -> list[Edge]:
 
 
 def _movable(edge: Edge) -> bool:
-    entry = REGISTRY[edge.prim]
-    return entry.never_raises and not entry.block and not entry.fresh
+    return REGISTRY[edge.prim].never_raises  # no block, nothing fresh: those are neither
 
 
 def _loop_reading(edge: Edge, parts: LoopParts, moved: list[Edge],

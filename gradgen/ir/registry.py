@@ -89,6 +89,7 @@ class Primitive:
     fresh: bool = False  # makes a new array that is then written in place: never shared (CSE)
     block: bool = False  # holds graphs of its own; its NumPy callable runs them with ``run``
     safe: bool = False  # never raises on inputs its shape rule accepts (elementwise ones never do)
+    cheap: bool = False  # comparisons and products, no series: recomputed rather than recorded
     updates: bool = False  # its text is a statement adding into its first argument in place
     #                         (``{0} += {1}``); the output is that argument, updated
     commutative: bool = False  # its two arguments may be swapped (CSE shares p+q and q+p)
@@ -136,10 +137,10 @@ class Table(dict[str, Primitive]):
 
     def unary(self, name: str, numpy: str, impl: Callable[..., Any],
               sympy_fn: Callable[..., Any], derivative: Callable[..., Var] | None,
-              domain: tuple[float, float] = (-3.0, 3.0)) -> None:
+              domain: tuple[float, float] = (-3.0, 3.0), **extra: Any) -> None:
         """Write a one-argument function whose adjoint is ``g * derivative(b, x, y)``."""
         rule = None if derivative is None else (lambda b, g, y, x: (b.mul(g, derivative(b, x, y)),))
-        self.primitive(name, numpy, impl, sympy_fn, rule, (domain,))
+        self.primitive(name, numpy, impl, sympy_fn, rule, (domain,), **extra)
 
 
 def join(*tables: Table) -> dict[str, Primitive]:

@@ -130,7 +130,7 @@ primitive("not", "np.logical_not({0})", np.logical_not, sympy.Not, None,
           ((-3.0, 3.0),), args="b", result="bool", operator="not")
 primitive("where", "np.where({0}, {1}, {2})", np.where,
           lambda c, p, q: sympy.Piecewise((p, c), (q, True)), _where_rule,
-          ((-3.0, 3.0),) * 3, args="bff")
+          ((-3.0, 3.0),) * 3, args="bff", cheap=True)
 
 # ---- functions of one argument: derivative in terms of the input x and the output y --------
 
@@ -172,22 +172,23 @@ unary("cbrt", "np.cbrt({0})", np.cbrt,
       lambda x: sympy.sign(x) * sympy.Abs(x) ** sympy.Rational(1, 3),
       lambda b, x, y: b.div(b.const(1.0 / 3.0), b.square(y)), (0.1, 5.0))
 unary("square", "np.square({0})", np.square, lambda x: x**2,
-      lambda b, x, y: b.mul(b.const(2.0), x))
+      lambda b, x, y: b.mul(b.const(2.0), x), cheap=True)
 primitive("abs", "np.abs({0})", np.abs, sympy.Abs,
-          lambda b, g, y, x: (b.where(b.ge(x, b.const(0.0)), g, b.neg(g)),))
-unary("sign", "np.sign({0})", np.sign, sympy.sign, None)
+          lambda b, g, y, x: (b.where(b.ge(x, b.const(0.0)), g, b.neg(g)),), cheap=True)
+unary("sign", "np.sign({0})", np.sign, sympy.sign, None, cheap=True)
 unary("sigmoid", "np.exp(-np.logaddexp(0.0, -{0}))", _sigmoid,
       lambda x: 1 / (1 + sympy.exp(-x)), lambda b, x, y: b.mul(y, b.sigmoid(b.neg(x))), (-6, 6))
 primitive("relu", "np.maximum({0}, 0.0)", lambda x: np.maximum(x, 0.0), _relu_sympy,
-          lambda b, g, y, x: (b.where(b.gt(y, b.const(0.0)), g, b.const(0.0)),))
+          lambda b, g, y, x: (b.where(b.gt(y, b.const(0.0)), g, b.const(0.0)),), cheap=True)
 unary("softplus", "np.logaddexp(0.0, {0})", lambda x: np.logaddexp(0.0, x),
       lambda x: sympy.log(1 + sympy.exp(x)), lambda b, x, y: b.sigmoid(x), (-6, 6))
 
 # ---- whole numbers as numbers ------------------------------------------------------------
 
+# N: int where a number is wanted (one side of an if, a loop's carried value, a helper's
+# argument); an int has no gradient
 primitive("to_float", "np.float64({0})", np.float64, lambda n: n, None, internal=True,
-          shape=lambda n: n)  # N: int where a number is wanted (one side of an if, a loop's
-#                              carried value, a helper's argument); an int has no gradient
+          shape=lambda n: n, cheap=True)
 
 # ---- functions of two arguments --------------------------------------------------------------
 
@@ -196,9 +197,11 @@ primitive("atan2", "np.arctan2({0}, {1})", np.arctan2, sympy.atan2, _atan2_rule,
 primitive("hypot", "np.hypot({0}, {1})", np.hypot, lambda p, q: sympy.sqrt(p**2 + q**2),
           _hypot_rule, ((0.5, 3.0), (-3.0, -0.5)), commutative=True)
 primitive("max", "np.maximum({0}, {1})", np.maximum, sympy.Max, _select_rule("ge"),
-          ((-3.0, 3.0),) * 2, commutative=True, integer_closed=True, aliases=("maximum",))
+          ((-3.0, 3.0),) * 2, commutative=True, integer_closed=True, aliases=("maximum",),
+          cheap=True)
 primitive("min", "np.minimum({0}, {1})", np.minimum, sympy.Min, _select_rule("le"),
-          ((-3.0, 3.0),) * 2, commutative=True, integer_closed=True, aliases=("minimum",))
+          ((-3.0, 3.0),) * 2, commutative=True, integer_closed=True, aliases=("minimum",),
+          cheap=True)
 
 # ---- whole numbers: checkpointed loops' segments (`checkpoint`) ------------------------------
 
