@@ -868,14 +868,15 @@ class Generator:
         self.scope[local] = "float"
         var = self.pick([v for v in LOOP_VARS if v not in self.scope])
         start, stop = self.loop_range()
-        target = self.pick(floats)
+        constant, argument = Num(self.pick(FLOAT_CONSTANTS)), Name(local)
         ints = [n for n in self.names("int") if n not in LOOP_VARS]
-        argument = Name(local)
-        if ints and self.chance(0.5):  # ``a + N``: a number in the body, an int as a bound
-            argument = Op("+", (argument, Name(self.pick(ints))))
+        if ints and self.chance(0.5):  # ``c = 1; for i in range(N + 1): ... tanh(c + N)``
+            n = Name(self.pick(ints))
+            constant, argument = Num(1), Op("+", (argument, n))
+            start, stop = None, Op("+", (n, Num(1)))
         factor = Call(self.pick(("tanh", "sin", "cos")), (argument,))
-        update = Assign(target, Op("*", (Name(target), factor)))
-        return [Assign(local, Num(self.pick(FLOAT_CONSTANTS))), For(var, start, stop, (update,))]
+        update = Assign(self.pick(floats), Op("*", (Name(self.pick(floats)), factor)))
+        return [Assign(local, constant), For(var, start, stop, (update,))]
 
     def branch(self) -> list:
         test = self.condition(self.pick((1, 2)))
