@@ -35,7 +35,7 @@ SIZES = {"n": 3, "d": 4, "k": 2, "m": 3}
 #: test_helpers) and the segment arithmetic of checkpointing (test_checkpoint).
 TESTED_ELSEWHERE = {"zeros", "ones", "eye", "reshape", "dim", "count", "zeros_like", "loop",
                     "to_float",  # tests/test_regressions_numeric.py
-                    "item", "whole", "cond", "call", "sqrt_stride", "ceil_div"}
+                    "whole", "cond", "call", "sqrt_stride", "ceil_div"}
 ARRAY_PRIMITIVES = sorted(name for name, p in REGISTRY.items() if not p.elementwise)
 CASES = [pytest.param(name, shapes, params, id=f"{name}-{k}")
          for name in ARRAY_PRIMITIVES for k, (shapes, params) in enumerate(REGISTRY[name].cases)]

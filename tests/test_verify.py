@@ -118,7 +118,7 @@ def test_the_examples_keep_shared_names(checkpoint, monkeypatch) -> None:
 def test_verify_finds_an_output_of_the_wrong_shape() -> None:
     x = Var("x", ("n",))
     wrong = Var("y", ())
-    graph = Graph("f", (x,), (Edge("sin", (x,), wrong),), (wrong,))
+    graph = Graph("f", (x,), (Edge("sin", (x,), (wrong,)),), (wrong,))
     with pytest.raises(InternalError, match=r"bad edge 0 of f: its output has shape \(\)"):
         verify(graph)
 
@@ -127,27 +127,34 @@ def test_verify_finds_a_carried_value_that_changes_shape_in_a_body() -> None:
     x, w, n = Var("x", ()), Var("w", (3,)), Var("N", (), "int")
     i, inner, w_in = Var("i", (), "int"), Var("x", ()), Var("w", (3,))
     body = Graph("f_loop", (i, inner, w_in), (), (w_in,))  # x becomes w, of shape (3,)
-    loop = Edge("loop", (Var(None, (), "float", 0.0), n, x, w), Var(None, (), "tuple"),
+    loop = Edge("loop", (Var(None, (), "float", 0.0), n, x, w), (Var("x", ()),),
                 as_params(loop_params(body, 1, 0, 0)))
     with pytest.raises(InternalError, match="carried value"):
         verify(Graph("f", (x, w, n), (loop,), (x,)))
 
 
-def test_verify_finds_an_item_past_a_blocks_results() -> None:
+def test_verify_finds_a_block_with_more_outputs_than_results() -> None:
     graph, loop = swap_loop()
-    bad = Edge("item", (loop.output,), Var("w", ()),
-               as_params({"index": 7, "shape": (), "dtype": "float"}))
-    broken = graph.replace(edges=(*graph.edges, bad), outputs=(bad.output,))
-    with pytest.raises(InternalError, match="takes result 7 of a loop with 2"):
+    bad = Edge("loop", loop.inputs, (*loop.outputs, Var("w", ())), loop.params)
+    broken = graph.replace(edges=(bad, *graph.edges[1:]))
+    with pytest.raises(InternalError, match="it has 3 outputs for 2 results"):
+        verify(broken)
+
+
+def test_verify_finds_a_block_output_of_the_wrong_shape() -> None:
+    graph, loop = swap_loop()
+    bad = Edge("loop", loop.inputs, (loop.outputs[0], Var("w", (3,))), loop.params)
+    broken = graph.replace(edges=(bad,), outputs=bad.outputs[:1])
+    with pytest.raises(InternalError, match=r"result 1 has shape \(\), its output \(3,\)"):
         verify(broken)
 
 
 def test_verify_finds_a_use_before_definition_inside_a_body() -> None:
     i, inner, stray = Var("i", (), "int"), Var("x", ()), Var("stray", ())
     out = Var("y", ())
-    body = Graph("f_loop", (i, inner), (Edge("add", (inner, stray), out),), (out,))
+    body = Graph("f_loop", (i, inner), (Edge("add", (inner, stray), (out,)),), (out,))
     x, n = Var("x", ()), Var("N", (), "int")
-    loop = Edge("loop", (Var(None, (), "float", 0.0), n, x), Var(None, (), "tuple"),
+    loop = Edge("loop", (Var(None, (), "float", 0.0), n, x), (Var("x", ()),),
                 as_params(loop_params(body, 1, 0, 0)))
     with pytest.raises(InternalError, match="f_loop.*used before it is defined"):
         verify(Graph("f", (x, n), (loop,), (x,)))

@@ -29,9 +29,14 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from gradgen.differentiate.reverse_loops import result_cotangents, reverse_loop, tape_loop
+from gradgen.differentiate.reverse_loops import (
+    add_results,
+    result_cotangents,
+    reverse_loop,
+    tape_loop,
+)
 from gradgen.differentiate.sweep import BlockReversal, Sweep, accumulate, zeros_of
-from gradgen.ir.builder import GraphBuilder, as_params
+from gradgen.ir.builder import GraphBuilder, as_params, result_like
 from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.naming import adjoint_name
 from gradgen.ir.primitives.loops import LoopParts, loop_params, loop_parts
@@ -58,17 +63,18 @@ def checkpointing(every: int | str) -> BlockReversal:
 
 def checkpoint_forward(sweep: Sweep, edge: Edge, every: int | str) -> CheckpointRecord:
     """Emit ``edge`` as a loop over segments that keeps a snapshot of the carried values at
-    the start of each (its results are the original loop's: the same tuple node)."""
+    the start of each (its results are the original loop's, then the snapshots)."""
     builder = sweep.builder
     parts = loop_parts(edge)
     stride, segments = _segment_count(builder, parts, every)
     body = _segments_body(parts, stride)
     n = len(parts.carried)
+    snapshots = tuple(result_like(var, f"snapshot_{var.name or 'v'}", "tape")
+                      for var in parts.carried_in)
     builder.edges.append(Edge("loop", (builder.const(0.0), segments, *parts.carried,
                                        *_bound_nodes(parts, stride), *parts.invariants),
-                              edge.output, as_params(loop_params(body, n, 0, n)), edge.origin))
-    snapshots = tuple(builder.take(edge.output, n + k, var, f"snapshot_{var.name or 'v'}",
-                                   "tape") for k, var in enumerate(parts.carried_in))
+                              edge.outputs + snapshots, as_params(loop_params(body, n, 0, n)),
+                              edge.origin))
     return CheckpointRecord(stride, segments, snapshots,
                             frozenset(var for var in parts.invariants if var in sweep.varied))
 
@@ -89,10 +95,9 @@ def _segments_body(parts: LoopParts, stride: Var) -> Graph:
     segment, carried_in, bounds_in, invariant_in = _segment_inputs(parts, stride)
     inner = _segment_loop(step, parts, segment, carried_in, bounds_in, invariant_in)
     step.edges.append(inner)
-    after = [step.take(inner.output, k, var, var.name) for k, var in enumerate(carried_in)]
     return Graph(f"{parts.body.name}_segments",
                  (segment, *carried_in, *_inputs(bounds_in), *invariant_in),
-                 tuple(step.edges), (*after, *carried_in))
+                 tuple(step.edges), (*inner.outputs, *carried_in))
 
 
 def checkpoint_reverse(sweep: Sweep, edge: Edge, record: CheckpointRecord) -> None:
@@ -107,20 +112,13 @@ def checkpoint_reverse(sweep: Sweep, edge: Edge, record: CheckpointRecord) -> No
     seeds_in = result_cotangents(sweep, edge, parts.carried,
                                  lambda var: zeros_of(builder, var, zero))
     starts = [builder.zeros_like(outer) for outer in wanted]
-    n = len(seeds_in) + len(starts)
-    loop = builder.emit("loop", (zero, record.segments, *seeds_in, *starts, *record.recorded,
-                                 *_bound_nodes(parts, record.stride), *parts.invariants), None,
-                        as_params(loop_params(body, n, len(record.recorded), 0, reverse=True)))
-    _add_results(builder, loop, (*parts.carried, *wanted), sweep.adjoints)
-
-
-def _add_results(builder: GraphBuilder, loop: Var, targets: tuple[Var, ...],
-                 adjoints: dict[Var, Var]) -> None:
-    """Add each of the reverse loop's results to its target's adjoint, one after the other."""
-    for k, var in enumerate(targets):
-        bar = builder.take(loop, k, var, var.name)
-        if not var.is_const and var.dtype == "float":
-            accumulate(builder, var, bar, adjoints)
+    targets = (*parts.carried, *wanted)
+    results = builder.emit_block(
+        "loop", (zero, record.segments, *seeds_in, *starts, *record.recorded,
+                 *_bound_nodes(parts, record.stride), *parts.invariants),
+        tuple(result_like(var, var.name) for var in targets),
+        as_params(loop_params(body, len(targets), len(record.recorded), 0, reverse=True)))
+    add_results(builder, targets, results, sweep.adjoints)
 
 
 def _segments_reverse_body(sweep: Sweep, edge: Edge, parts: LoopParts,
@@ -155,11 +153,8 @@ def _run_segment_again(step: Sweep, inner_loop: Edge, snapshot_in: list[Var],
     their running ``totals``, in place."""
     step.varied = {*snapshot_in, *totals}
     taped = tape_loop(step, inner_loop)
-    ends = {k: step.builder.take(inner_loop.output, k, var, var.name)
-            for k, var in enumerate(snapshot_in)}
-    step.items = {inner_loop.output: ends}
-    for k, seed in enumerate(seeds):
-        accumulate(step.builder, ends[k], seed, step.adjoints)
+    for end, seed in zip(inner_loop.outputs, seeds):
+        accumulate(step.builder, end, seed, step.adjoints)
     reverse_loop(step, inner_loop, taped, totals)
 
 
@@ -168,7 +163,8 @@ def _segment_loop(step: GraphBuilder, parts: LoopParts, segment: Var, carried: l
     """The original loop over the steps of segment ``segment`` (its bounds emitted into
     ``step``; the loop itself is left to the caller)."""
     low, high = _segment_bounds(step, segment, bounds)
-    return Edge("loop", (low, high, *carried, *invariants), Var(None, (), "tuple"),
+    return Edge("loop", (low, high, *carried, *invariants),
+                tuple(result_like(var, var.name) for var in carried),
                 as_params(loop_params(parts.body, len(carried), 0, 0)))
 
 

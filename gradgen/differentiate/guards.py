@@ -11,6 +11,8 @@ leaving a guarded region is `masked`, ``where(guard, contribution, 0)``
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from gradgen.ir.builder import GraphBuilder
 from gradgen.ir.graph import Edge, Graph, Var, consumers
 from gradgen.ir.primitives import REGISTRY
@@ -23,9 +25,11 @@ def masked(builder: GraphBuilder, guard: Var, value: Var) -> Var:
     return builder.where(guard, value, builder.const(0.0))
 
 
-def branch_guards(builder: GraphBuilder, active: list[Edge],
-                  outputs: set[Var]) -> dict[Var, Guard]:
-    """The guard of each active node, built as condition nodes after the forward edges.
+def branch_guards(builder: GraphBuilder, active: list[Edge], outputs: set[Var],
+                  on_path: set[Var]) -> dict[Var, Guard]:
+    """The guard of each output of the ``active`` edges, built as condition nodes after the
+    forward edges; an edge's own guard is the union of those of its outputs ``on_path``
+    (those an adjoint flows through).
 
     Visited in reverse order, so a node's consumers all have their guards before it does.
     Inputs are not guarded: their adjoints are results, masked before they arrive. Nor are
@@ -34,17 +38,19 @@ def branch_guards(builder: GraphBuilder, active: list[Edge],
     """
     uses = consumers(Graph("", (), tuple(active), ()))
     guards: dict[Var, Guard] = {}
+    of_edge: dict[Edge, Guard] = {}
     for edge in reversed(active):
-        guards[edge.output] = None if edge.output in outputs else _union_of_uses(
-            builder, edge.output, uses.get(edge.output, ()), guards)
+        for var in reversed(edge.outputs):
+            guards[var] = None if var in outputs else _union(builder, (
+                _guard_of_use(builder, var, use, of_edge[use]) for use in uses.get(var, ())))
+        of_edge[edge] = _union(builder, (guards[var] for var in edge.outputs if var in on_path))
     return guards
 
 
-def _union_of_uses(builder: GraphBuilder, var: Var, uses: list[Edge],
-                   guards: dict[Var, Guard]) -> Guard:
+def _union(builder: GraphBuilder, guards: Iterable[Guard]) -> Guard:
+    """Where any of ``guards`` holds (made as they are needed: one None is the answer)."""
     union: Guard = None
-    for edge in uses:
-        guard = _guard_of_use(builder, var, edge, guards[edge.output])
+    for guard in guards:
         if guard is None:
             return None  # one unconditional use makes the node's value matter everywhere
         union = guard if union is None or union is guard else builder.emit("or", (union, guard))

@@ -49,7 +49,7 @@ def rematerialize(forward: tuple[Edge, ...], residuals: tuple[Var, ...],
     ``available`` to it (the arguments, the cotangent): the ``forward`` edges that recompute
     the cheap ones, in order, each once; and the values to record, the residuals that are not
     cheap and what the recomputing edges read that is neither available nor recomputed."""
-    makers = {edge.output: edge for edge in forward}
+    makers = {var: edge for edge in forward for var in edge.outputs}
     recomputed: set[Edge] = set()
     recorded: dict[Var, None] = {}
     pending = list(reversed(residuals))

@@ -24,7 +24,6 @@ from gradgen.differentiate.reverse_loops import TAPING
 from gradgen.differentiate.sweep import (
     BlockReversal,
     Blocks,
-    Record,
     Sweep,
     active_edges,
     activity,
@@ -34,9 +33,8 @@ from gradgen.differentiate.sweep import (
 from gradgen.ir.builder import GraphBuilder
 from gradgen.ir.graph import Edge, Graph, Var, select_inputs
 from gradgen.ir.naming import adjoint_name
-from gradgen.ir.primitives.loops import loop_items
 
-__all__ = ["BLOCKS", "active_edges", "backward", "emit_adjoints", "emit_forward", "reverse_mode"]
+__all__ = ["BLOCKS", "active_edges", "backward", "reverse_mode"]
 
 #: How reverse mode takes each kind of block back: ``record`` in the forward sweep, ``reverse``
 #: in the reverse sweep.
@@ -65,33 +63,15 @@ def reverse_mode(graph: Graph, wrt: tuple[str, ...] | None = None,
 
 
 def backward(builder: GraphBuilder, edges: tuple[Edge, ...], outputs: list[Var],
-             seeds: list[Var], targets: tuple[Var, ...],
-             loops: BlockReversal | None = None) -> list[Var | None]:
+             seeds: list[Var], targets: tuple[Var, ...], loops: BlockReversal | None = None,
+             asked: tuple[Var, ...] | None = None) -> list[Var | None]:
     """Append to ``builder`` the forward ``edges`` (each active block recording what its
-    reverse needs), then the adjoint edges that pull the ``seeds`` (one per output) back;
-    return each target's adjoint (None: no gradient reaches it)."""
+    reverse needs), then the adjoint edges that pull the ``seeds`` (one per output) back to
+    the ``targets``; return the adjoint of each target (or of each node ``asked``, such as
+    every node of a trace table), None where no gradient reaches it."""
     sweep = _top_sweep(builder, loops)
-    sweep_forward(sweep, edges, *activity(edges, targets, tuple(outputs)))
-    return sweep_adjoints(sweep, tuple(outputs), tuple(seeds), targets)
-
-
-def emit_forward(builder: GraphBuilder, edges: tuple[Edge, ...], active: list[Edge],
-                 varied: set[Var], loops: BlockReversal | None = None) -> dict[Edge, Record]:
-    """The first half of `backward`, for the given ``active`` edges and ``varied`` nodes:
-    the forward edges, active blocks recording; what each block's reverse needs."""
-    sweep = _top_sweep(builder, loops)
-    sweep_forward(sweep, edges, active, varied)
-    return sweep.records
-
-
-def emit_adjoints(builder: GraphBuilder, edges: tuple[Edge, ...], active: list[Edge],
-                  records: dict[Edge, Record], outputs: list[Var], seeds: list[Var],
-                  targets: tuple[Var, ...],
-                  loops: BlockReversal | None = None) -> list[Var | None]:
-    """The second half of `backward`: the adjoint edges, from what `emit_forward` recorded."""
-    sweep = _top_sweep(builder, loops)
-    sweep.active, sweep.items, sweep.records = active, loop_items(edges), records
-    return sweep_adjoints(sweep, tuple(outputs), tuple(seeds), targets)
+    sweep_forward(sweep, edges, *activity(edges, targets, tuple(outputs)), tuple(outputs))
+    return sweep_adjoints(sweep, tuple(outputs), tuple(seeds), asked or targets)
 
 
 def _top_sweep(builder: GraphBuilder, loops: BlockReversal | None) -> Sweep:

@@ -16,7 +16,7 @@ from gradgen.differentiate.sweep import (
     differentiate_body,
     zeros_of,
 )
-from gradgen.ir.builder import GraphBuilder, as_params
+from gradgen.ir.builder import GraphBuilder, as_params, result_like
 from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.naming import adjoint_name
 from gradgen.ir.primitives.branches import CondParts, cond_params, cond_parts
@@ -32,7 +32,7 @@ class CondRecord:
     seeds: tuple[Var, ...]  # one cotangent per such result
     wanted: tuple[Var, ...]  # the sides' inputs whose adjoints are taken
     sides: tuple[Body, Body]  # then, orelse
-    recorded: tuple[Var, ...]  # the recording cond's items holding the sides' residuals
+    recorded: tuple[Var, ...]  # the recording cond's outputs holding the sides' residuals
 
     @property
     def residuals(self) -> tuple[Var, ...]:
@@ -45,92 +45,103 @@ def record_branch(sweep: Sweep, edge: Edge) -> CondRecord:
     (each side a placeholder for the other's; a result is read as the result); return what
     `reverse_branch` needs. Adjoints are pulled back from the results that are varied (of
     those read after the branch) to the operands that are varied."""
-    items = dict(sweep.items.get(edge.output, {}))
     parts = cond_parts(edge)
-    results, seeds = _pulled_back(items, sweep.varied)
+    results, seeds = _pulled_back(edge, sweep)
     wanted = tuple(inner for outer, inner in zip(parts.operands, parts.operand_in)
                    if outer in sweep.varied and inner.dtype == "float")
-    then, orelse = (differentiate_body(sweep, side.edges, wanted,
+    then, orelse = (differentiate_body(sweep, side, wanted,
                                        tuple(side.outputs[k] for k in results), seeds,
                                        {*seeds, *parts.operand_in})
                     for side in (parts.then, parts.orelse))
-    own = _emit_recording_cond(sweep.builder, edge, parts, (then, orelse))
-    recorded = _recorded_items(sweep.builder, edge.output, parts, (then, orelse), own, items)
+    own = _own_residuals(parts, (then, orelse))
+    kept = then.residuals + orelse.residuals
+    slots = _slots(parts, kept, own)
+    outputs = _recording_outputs(edge, kept, slots, sweep.bound,
+                                 parts.results + len(own[0]) + len(own[1]))
+    _emit_recording_cond(sweep.builder, edge, parts, (then, orelse), own, outputs)
+    recorded = tuple(outputs[slots[var]] for var in kept)
     return CondRecord(results, seeds, wanted, (then, orelse), recorded)
 
 
-def _pulled_back(items: dict[int, Var],
-                 varied: set[Var]) -> tuple[tuple[int, ...], tuple[Var, ...]]:
+def _pulled_back(edge: Edge, sweep: Sweep) -> tuple[tuple[int, ...], tuple[Var, ...]]:
     """The results whose adjoints are pulled back (of those read after the branch, the varied
     numbers), and one cotangent for each."""
-    used = {k: var for k, var in items.items() if var in varied}
-    results = tuple(k for k in sorted(used) if used[k].dtype == "float")
-    return results, tuple(Var(adjoint_name(used[k].name), used[k].shape) for k in results)
+    results = tuple(k for k, var in enumerate(edge.outputs)
+                    if var in sweep.bound and var in sweep.varied and var.dtype == "float")
+    return results, tuple(Var(adjoint_name(edge.outputs[k].name), edge.outputs[k].shape)
+                          for k in results)
 
 
-def _emit_recording_cond(builder: GraphBuilder, edge: Edge, parts: CondParts,
-                         sides: tuple[Body, Body]) -> tuple[tuple[Var, ...], tuple[Var, ...]]:
-    """The branch of ``edge`` with the sides' forward edges, outputting after the results
-    the residuals each side computes itself; returns those, per side."""
-    placeholder = builder.const(0.0)  # what a side outputs for the other side's residuals
-    own = tuple(tuple(var for var in body.residuals if var not in side.outputs[:parts.results])
-                for body, side in zip(sides, (parts.then, parts.orelse)))
-    outputs = (own[0] + (placeholder,) * len(own[1]), (placeholder,) * len(own[0]) + own[1])
-    recording = [side.replace(edges=body.forward, outputs=side.outputs[:parts.results] + mine)
-                 for side, body, mine in zip((parts.then, parts.orelse), sides, outputs)]
-    params = dict(edge.params)
-    params.update(then=recording[0], orelse=recording[1], residuals=(len(own[0]), len(own[1])))
-    builder.edges.append(Edge("cond", edge.inputs, edge.output, as_params(params), edge.origin))
-    return own
+def _own_residuals(parts: CondParts, sides: tuple[Body, Body]
+                   ) -> tuple[tuple[Var, ...], tuple[Var, ...]]:
+    """The residuals each side computes itself (those that are not its results)."""
+    return tuple(tuple(var for var in body.residuals if var not in side.outputs[:parts.results])
+                 for body, side in zip(sides, (parts.then, parts.orelse)))
 
 
-def _recorded_items(builder: GraphBuilder, block: Var, parts: CondParts,
-                    sides: tuple[Body, Body], own: tuple[tuple[Var, ...], tuple[Var, ...]],
-                    items: dict[int, Var]) -> tuple[Var, ...]:
-    """The recording branch's results that hold the sides' residuals: a residual a side
-    computes itself at its own position, one that is a result as that result."""
-    kept = sides[0].residuals + sides[1].residuals
+def _slots(parts: CondParts, kept: tuple[Var, ...],
+           own: tuple[tuple[Var, ...], tuple[Var, ...]]) -> dict[Var, int]:
+    """The position of each residual among the recording branch's outputs: a residual a side
+    computes itself at its own position past the results, one that is a result as that
+    result."""
     slots = {var: parts.results + k for k, var in enumerate(own[0] + own[1])}
     for side in (parts.then, parts.orelse):
         slots.update({var: k for k, var in enumerate(side.outputs[:parts.results])
                       if var in kept and var not in slots})
-    return tuple(_item(builder, block, slots[var], var, items) for var in kept)
+    return slots
 
 
-def _item(builder: GraphBuilder, block: Var, index: int, like: Var,
-          items: dict[int, Var]) -> Var:
-    """The block's result at ``index`` (an ``item`` edge, made if there is none yet)."""
-    if index not in items:
-        items[index] = builder.take(block, index, like, like.name)
-    return items[index]
+def _recording_outputs(edge: Edge, kept: tuple[Var, ...], slots: dict[Var, int],
+                       bound: set[Var], count: int) -> tuple[Var, ...]:
+    """The recording branch's ``count`` outputs: the branch's results that something reads
+    after it (``bound``), and at each other position that holds a residual a fresh node,
+    named after the first residual it holds."""
+    outputs = {k: var for k, var in enumerate(edge.outputs) if var in bound}
+    for var in kept:
+        outputs.setdefault(slots[var], result_like(var, var.name))
+    return tuple(outputs.get(k) or edge.outputs[k] for k in range(count))
+
+
+def _emit_recording_cond(builder: GraphBuilder, edge: Edge, parts: CondParts,
+                         sides: tuple[Body, Body], own: tuple[tuple[Var, ...], tuple[Var, ...]],
+                         outputs: tuple[Var, ...]) -> None:
+    """The branch of ``edge`` with the sides' forward edges, outputting after the results
+    the residuals each side computes itself (``own``), giving ``outputs``."""
+    placeholder = builder.const(0.0)  # what a side outputs for the other side's residuals
+    mine = (own[0] + (placeholder,) * len(own[1]), (placeholder,) * len(own[0]) + own[1])
+    recording = [side.replace(edges=body.forward, outputs=side.outputs[:parts.results] + extra)
+                 for side, body, extra in zip((parts.then, parts.orelse), sides, mine)]
+    params = dict(edge.params)
+    params.update(then=recording[0], orelse=recording[1], residuals=(len(own[0]), len(own[1])))
+    builder.edges.append(Edge("cond", edge.inputs, outputs, as_params(params), edge.origin))
 
 
 def reverse_branch(sweep: Sweep, edge: Edge, record: CondRecord) -> None:
     """The reverse of a branch: a branch on the same test whose sides are the adjoints of the
     forward sides; what reaches the operands is added to their adjoints."""
-    items = sweep.items.get(edge.output, {})
-    bars_in = [sweep.adjoints.get(items[k]) for k in record.results]
+    bars_in = [sweep.adjoints.get(edge.outputs[k]) for k in record.results]
     if not record.wanted or all(bar is None for bar in bars_in):
         return
     builder = sweep.builder
     builder.origin = edge
     zero = builder.const(0.0)
-    seeds_in = [bar if bar is not None else zeros_of(builder, items[k], zero)
+    seeds_in = [bar if bar is not None else zeros_of(builder, edge.outputs[k], zero)
                 for bar, k in zip(bars_in, record.results)]
     parts = cond_parts(edge)
     then, orelse = (_reverse_side(edge, parts, record, body, name, zero)
                     for body, name in zip(record.sides, ("then", "else")))
-    branch = builder.emit("cond", (parts.test, *seeds_in, *record.recorded, *parts.operands),
-                          None, as_params(cond_params(then, orelse, len(record.wanted))))
-    _add_operand_bars(sweep, branch, parts, record.wanted)
+    bars = builder.emit_block(
+        "cond", (parts.test, *seeds_in, *record.recorded, *parts.operands),
+        tuple(result_like(inner, adjoint_name(inner.name), "float") for inner in record.wanted),
+        as_params(cond_params(then, orelse, len(record.wanted))))
+    _add_operand_bars(sweep, bars, parts, record.wanted)
 
 
-def _add_operand_bars(sweep: Sweep, branch: Var, parts: CondParts,
+def _add_operand_bars(sweep: Sweep, bars: tuple[Var, ...], parts: CondParts,
                       wanted: tuple[Var, ...]) -> None:
     """Add the reverse branch's results to the adjoints of the operands they are for."""
     outer = dict(zip(parts.operand_in, parts.operands))
-    for k, inner in enumerate(wanted):
-        bar = sweep.builder.take(branch, k, inner, adjoint_name(inner.name), "float")
+    for inner, bar in zip(wanted, bars):
         accumulate(sweep.builder, outer[inner], bar, sweep.adjoints)
 
 

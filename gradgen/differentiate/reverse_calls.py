@@ -19,10 +19,10 @@ from gradgen.differentiate.sweep import (
     differentiate_body,
     zeros_of,
 )
-from gradgen.ir.builder import GraphBuilder, as_params
+from gradgen.ir.builder import GraphBuilder, as_params, result_like
 from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.naming import adjoint_name
-from gradgen.ir.primitives.calls import call_params
+from gradgen.ir.primitives.calls import call_params, call_results
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def _derive_helper(sweep: Sweep, graph: Graph) -> HelperDerivatives:
     (output,) = graph.outputs
     seed = Var("cotangent", output.shape)
     wanted = tuple(var for var in graph.inputs if var.dtype == "float")
-    body = differentiate_body(sweep, graph.edges, wanted, (output,), (seed,),
+    body = differentiate_body(sweep, graph, wanted, (output,), (seed,),
                               {seed, *graph.inputs})
     recomputing, recorded = rematerialize(body.forward, body.residuals,
                                           {seed, output, *graph.inputs})
@@ -114,13 +114,10 @@ def record_call(sweep: Sweep, edge: Edge) -> CallRecord:
 def _emit_recording_call(builder: GraphBuilder, edge: Edge, record: Graph) -> tuple[Var, ...]:
     """A call of ``record`` in place of ``edge``, whose first result is ``edge``'s output;
     the nodes of the other results (the recorded values)."""
-    results = Var(None, (), "tuple")
-    builder.edges.append(Edge("call", edge.inputs, results,
+    recorded = tuple(result_like(var, var.name) for var in record.outputs[1:])
+    builder.edges.append(Edge("call", edge.inputs, (edge.output, *recorded),
                               as_params(call_params(record, "record")), edge.origin))
-    builder.edges.append(Edge("item", (results,), edge.output, as_params(
-        {"index": 0, "shape": edge.output.shape, "dtype": edge.output.dtype}), edge.origin))
-    return tuple(builder.take(results, k, var, var.name)
-                 for k, var in enumerate(record.outputs[1:], start=1))
+    return recorded
 
 
 def reverse_call(sweep: Sweep, edge: Edge, record: CallRecord) -> None:
@@ -135,19 +132,20 @@ def reverse_call(sweep: Sweep, edge: Edge, record: CallRecord) -> None:
         g = masked(builder, guard, g)
     graph = dict(edge.params)["graph"]
     numbers = [arg for arg, var in zip(edge.inputs, graph.inputs) if var.dtype == "float"]
-    result = builder.emit("call", (*edge.inputs, *record.recorded, g), None,
-                          as_params(call_params(record.vjp, "vjp")))
-    for arg, bar in zip(numbers, _partials(builder, result, record.vjp, numbers)):
+    partials = builder.emit_block("call", (*edge.inputs, *record.recorded, g),
+                                  call_results(record.vjp, _partial_names(numbers)),
+                                  as_params(call_params(record.vjp, "vjp")))
+    for arg, bar in zip(numbers, partials):
         if not arg.is_const:
             accumulate(builder, arg, bar, sweep.adjoints)
 
 
-def _partials(builder: GraphBuilder, result: Var, vjp: Graph, numbers: list[Var]) -> list[Var]:
-    """The vjp call's results, one per argument that is a number."""
-    if len(vjp.outputs) == 1:
-        return [result]
-    return [builder.take(result, k, arg, adjoint_name(arg.name), "float")
-            for k, arg in enumerate(numbers)]
+def _partial_names(numbers: list[Var]) -> tuple[str | None, ...]:
+    """The names of a vjp call's results, one per argument that is a number: its adjoint's
+    (the one result of a vjp of one argument is named where it is added)."""
+    if len(numbers) == 1:
+        return (None,)
+    return tuple(adjoint_name(arg.name) for arg in numbers)
 
 
 #: A helper call is taken back by a call of the helper's vjp.

@@ -19,7 +19,7 @@ from gradgen.differentiate.sweep import (
     expanded,
     unbroadcast,
 )
-from gradgen.ir.builder import GraphBuilder, as_params
+from gradgen.ir.builder import GraphBuilder, as_params, result_like
 from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.naming import adjoint_name
 from gradgen.ir.primitives.loops import LoopParts, loop_params, loop_parts
@@ -46,7 +46,7 @@ def tape_loop(sweep: Sweep, edge: Edge) -> LoopRecord:
     wanted = tuple(inner for outer, inner in zip(parts.invariants, parts.invariant_in)
                    if outer in sweep.varied)
     own = {*seeds, parts.index, *parts.invariant_in}
-    body = differentiate_body(sweep, parts.body.edges, parts.carried_in + wanted,
+    body = differentiate_body(sweep, parts.body, parts.carried_in + wanted,
                               parts.carried_out, seeds, own)
     tapes = _emit_recording_loop(sweep.builder, edge, parts, body)
     n = len(parts.carried)
@@ -62,10 +62,10 @@ def _emit_recording_loop(builder: GraphBuilder, edge: Edge, parts: LoopParts,
                                    outputs=parts.carried_out + body.residuals)
     params = dict(edge.params)
     params.update(body=recording, records=len(body.residuals))
-    builder.edges.append(Edge("loop", edge.inputs, edge.output, as_params(params), edge.origin))
-    n = len(parts.carried)
-    return tuple(builder.take(edge.output, n + k, var, f"tape_{var.name or 'v'}", "tape")
-                 for k, var in enumerate(body.residuals))
+    tapes = tuple(result_like(var, f"tape_{var.name or 'v'}", "tape") for var in body.residuals)
+    builder.edges.append(Edge("loop", edge.inputs, edge.outputs + tapes, as_params(params),
+                              edge.origin))
+    return tapes
 
 
 def reverse_loop(sweep: Sweep, edge: Edge, record: LoopRecord,
@@ -83,27 +83,29 @@ def reverse_loop(sweep: Sweep, edge: Edge, record: LoopRecord,
                                  lambda var: expanded(builder, zero, var))
     starts = [(totals or {}).get(outer) or builder.zeros_like(outer)  # _add_into adds in place
               for outer in sums]
-    n = len(seeds_in) + len(starts)
-    loop = builder.emit("loop", (parts.start, parts.stop, *seeds_in, *starts, *record.recorded,
-                                 *parts.invariants), None,
-                        as_params(loop_params(body, n, len(record.recorded), 0, reverse=True)))
-    _add_results(builder, loop, (*parts.carried, *sums), sweep.adjoints)
+    targets = (*parts.carried, *sums)
+    results = builder.emit_block(
+        "loop", (parts.start, parts.stop, *seeds_in, *starts, *record.recorded,
+                 *parts.invariants), tuple(result_like(var, None, "float") for var in targets),
+        as_params(loop_params(body, len(targets), len(record.recorded), 0, reverse=True)))
+    add_results(builder, targets, results, sweep.adjoints)
 
 
 def result_cotangents(sweep: Sweep, edge: Edge, carried: tuple[Var, ...],
                       zeros: Callable[[Var], Var]) -> list[Var]:
     """The cotangents of a loop's carried results that its reverse starts from: their
-    adjoints, or ``zeros`` of the result where none was given."""
-    items = sweep.items.get(edge.output, {})
-    bars = [sweep.adjoints.get(items.get(k)) for k in range(len(carried))]
-    results = [items.get(k) or var for k, var in enumerate(carried)]
-    return [bar if bar is not None else zeros(result) for bar, result in zip(bars, results)]
+    adjoints, or ``zeros`` where none was given, shaped as the result (as its start, where
+    nothing reads the result)."""
+    results = edge.outputs[:len(carried)]
+    bars = [sweep.adjoints.get(var) for var in results]
+    likes = [result if result in sweep.bound else start
+             for result, start in zip(results, carried)]
+    return [bar if bar is not None else zeros(like) for bar, like in zip(bars, likes)]
 
 
-def _add_results(builder: GraphBuilder, loop: Var, targets: tuple[Var, ...],
-                 adjoints: dict[Var, Var]) -> None:
-    """Take the reverse loop's results apart, then add each to its target's adjoint."""
-    results = [builder.take(loop, k, var, None, "float") for k, var in enumerate(targets)]
+def add_results(builder: GraphBuilder, targets: tuple[Var, ...], results: tuple[Var, ...],
+                adjoints: dict[Var, Var]) -> None:
+    """Add each of a reverse loop's ``results`` to the adjoint of its target."""
     for var, bar in zip(targets, results):
         if not var.is_const and var.dtype == "float":
             accumulate(builder, var, bar, adjoints)
@@ -150,7 +152,7 @@ def _add_into(step: GraphBuilder, total: Var, bar: Var) -> Var:
     (an invariant ``c = 2`` gets an adjoint of the points' shape)."""
     if not total.shape:
         return step.add(total, bar)
-    producer = {edge.output: edge for edge in step.edges}
+    producer = {var: edge for edge in step.edges for var in edge.outputs}
     for term in _terms(producer, total, bar):
         edge = producer.get(term)
         if edge is not None and edge.prim == "scatter":

@@ -23,7 +23,6 @@ from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.naming import adjoint_name
 from gradgen.ir.optimize import needed_edges
 from gradgen.ir.primitives import REGISTRY
-from gradgen.ir.primitives.loops import loop_items
 
 
 class Record(Protocol):
@@ -58,7 +57,8 @@ class Sweep:
     helpers: dict[Graph, Any] = field(default_factory=dict)  # derivatives made once per pass
     active: list[Edge] = field(default_factory=list)
     varied: set[Var] = field(default_factory=set)  # nodes depending differentiably on a target
-    items: dict[Var, dict[int, Var]] = field(default_factory=dict)  # blocks' results, by index
+    on_path: set[Var] = field(default_factory=set)  # ... and reaching an output: adjoints flow
+    bound: set[Var] = field(default_factory=set)  # nodes read: the blocks' results bound
     records: dict[Edge, Record] = field(default_factory=dict)
     adjoints: dict[Var, Var] = field(default_factory=dict)
     guards: dict[Var, Guard] = field(default_factory=dict)
@@ -80,14 +80,15 @@ class Body:
     residuals: tuple[Var, ...]
 
 
-def differentiate_body(sweep: Sweep, edges: tuple[Edge, ...], targets: tuple[Var, ...],
+def differentiate_body(sweep: Sweep, body: Graph, targets: tuple[Var, ...],
                        outputs: tuple[Var, ...], seeds: tuple[Var, ...],
                        own: set[Var]) -> Body:
-    """A body of one of the sweep's blocks differentiated one level down: the ``seeds`` of its
-    ``outputs`` pulled back to its ``targets``. Its residuals are the values its adjoint
-    edges read that are neither made by them nor ``own`` (the body's other inputs)."""
+    """A body of one of the sweep's blocks (a loop's step, a branch's side, a helper)
+    differentiated one level down: the ``seeds`` of its ``outputs`` (some of its outputs)
+    pulled back to its ``targets``. Its residuals are the values its adjoint edges read that
+    are neither made by them nor ``own`` (the body's other inputs)."""
     inner = sweep.inner()
-    sweep_forward(inner, edges, *activity(edges, targets, outputs))
+    sweep_forward(inner, body.edges, *activity(body.edges, targets, outputs), body.outputs)
     forward = tuple(inner.builder.edges)
     bars = sweep_adjoints(inner, outputs, seeds, targets)
     found = tuple(var for var in bars if var is not None)
@@ -96,11 +97,13 @@ def differentiate_body(sweep: Sweep, edges: tuple[Edge, ...], targets: tuple[Var
 
 
 def sweep_forward(sweep: Sweep, edges: tuple[Edge, ...], active: list[Edge],
-                  varied: set[Var]) -> None:
+                  varied: set[Var], on_path: set[Var], kept: tuple[Var, ...]) -> None:
     """The forward edges; each ``active`` block is emitted by its kind's ``record``, and what
     that returns is kept for the block's reverse (``varied``: the nodes that depend
-    differentiably on what is differentiated)."""
-    sweep.active, sweep.varied, sweep.items = active, varied, loop_items(edges)
+    differentiably on what is differentiated; ``on_path``: those of them an output depends
+    on; ``kept``: the outputs of the graph of ``edges``)."""
+    sweep.active, sweep.varied, sweep.on_path = active, varied, on_path
+    sweep.bound = {var for edge in edges for var in edge.inputs} | set(kept)
     active = set(sweep.active)
     for edge in edges:
         kind = sweep.blocks.get(edge.prim) if edge in active else None
@@ -115,7 +118,7 @@ def sweep_adjoints(sweep: Sweep, outputs: tuple[Var, ...], seeds: tuple[Var, ...
     """The adjoint edges, in reverse order of the active edges; each target's adjoint."""
     for output, seed in zip(outputs, seeds):
         accumulate(sweep.builder, output, seed, sweep.adjoints)
-    sweep.guards = branch_guards(sweep.builder, sweep.active, set(outputs))
+    sweep.guards = branch_guards(sweep.builder, sweep.active, set(outputs), sweep.on_path)
     for edge in reversed(sweep.active):
         _reverse_edge(sweep, edge)
     sweep.builder.origin = None
@@ -127,7 +130,7 @@ def _reverse_edge(sweep: Sweep, edge: Edge) -> None:
     kind = sweep.blocks.get(edge.prim)
     if kind is not None:
         kind.reverse(sweep, edge, sweep.records[edge])
-    elif edge.prim != "item":  # a block's results: the block itself reads their adjoints
+    else:
         backpropagate(sweep, edge)
 
 
@@ -137,10 +140,13 @@ def active_edges(graph: Graph, targets: tuple[Var, ...], output: Var) -> list[Ed
 
 
 def activity(edges: tuple[Edge, ...], targets: tuple[Var, ...],
-             outputs: tuple[Var, ...]) -> tuple[list[Edge], set[Var]]:
-    """The active edges, and the nodes that depend differentiably on a target."""
+             outputs: tuple[Var, ...]) -> tuple[list[Edge], set[Var], set[Var]]:
+    """The active edges, the nodes that depend differentiably on a target, and those of them
+    that an output depends on (an edge is active when one of its outputs is)."""
     varied, useful = _varied(edges, targets), _useful(edges, outputs)
-    return [e for e in edges if e.output in varied and e.output in useful], varied
+    on_path = {var for edge in edges for var in edge.outputs if var in varied and var in useful}
+    active = [edge for edge in edges if any(var in on_path for var in edge.outputs)]
+    return active, varied, on_path
 
 
 def _varied(edges: tuple[Edge, ...], targets: tuple[Var, ...]) -> set[Var]:
@@ -148,7 +154,7 @@ def _varied(edges: tuple[Edge, ...], targets: tuple[Var, ...]) -> set[Var]:
     varied = set(targets)
     for edge in edges:
         if REGISTRY[edge.prim].adjoint and any(v in varied for v in edge.inputs):
-            varied.add(edge.output)
+            varied.update(edge.outputs)
     return varied
 
 
@@ -156,7 +162,7 @@ def _useful(edges: tuple[Edge, ...], outputs: tuple[Var, ...]) -> set[Var]:
     """The nodes that an output depends on."""
     useful = set(outputs)
     for edge in reversed(edges):
-        if edge.output in useful:
+        if any(var in useful for var in edge.outputs):
             useful.update(edge.inputs)
     return useful
 
@@ -164,7 +170,7 @@ def _useful(edges: tuple[Edge, ...], outputs: tuple[Var, ...]) -> set[Var]:
 def _read_from_outside(edges: tuple[Edge, ...], own: set[Var]) -> tuple[Var, ...]:
     """The nodes ``edges`` read that they do not make and that are not in ``own``: for a
     body's adjoint edges, the forward values of the body (and carried inputs) to record."""
-    produced = {edge.output for edge in edges}
+    produced = {var for edge in edges for var in edge.outputs}
     needed: dict[Var, None] = {}
     for edge in edges:
         for var in edge.inputs:

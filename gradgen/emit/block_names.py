@@ -15,11 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from gradgen.emit.kinds import block_results
 from gradgen.emit.name_check import NameCollision, check_names
 from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.naming import Namer
 from gradgen.ir.primitives.branches import CondParts, cond_parts
-from gradgen.ir.primitives.loops import LoopParts, loop_items, loop_parts
+from gradgen.ir.primitives.loops import LoopParts, loop_parts
 from gradgen.ir.printing import value_operand
 
 #: Collisions mended one value at a time before every value gets a name of its own.
@@ -103,7 +104,7 @@ class _Order(NamedTuple):
 
 def _order(graph: Graph, kept_after: dict[Var, int]) -> _Order:
     return _Order(_last_uses(graph.edges, kept_after),
-                  {edge.output: k for k, edge in enumerate(graph.edges)})
+                  {var: k for k, edge in enumerate(graph.edges) for var in edge.outputs})
 
 
 def _program_names(graph: Graph, reserved: frozenset[str], share: bool) -> dict[Var, str]:
@@ -119,18 +120,18 @@ def _name_edges(graph: Graph, naming: _Naming, kept_after: dict[Var, int],
                 recorded: frozenset[Var] = frozenset()) -> None:
     """Name the nodes ``graph`` makes, each edge by its kind's entry in `NAMERS`."""
     last = _last_uses(graph.edges, kept_after)
-    items = loop_items(graph.edges)
+    results = block_results(graph)
     for index, edge in enumerate(graph.edges):
-        place = _Place(index, last, items.get(edge.output, {}), aliased, recorded)
-        NAMERS.get(edge.prim, _name_value)(edge, place, naming)
+        place = _Place(index, last, results.get(edge, {}), aliased, recorded)
+        NAMERS.get(edge.prim, _name_values)(edge, place, naming)
 
 
-def _name_value(edge: Edge, place: _Place, naming: _Naming) -> None:
-    """The result of an edge that is not a block: its own name (a tuple has none)."""
-    if edge.output in naming.names or edge.output.dtype == "tuple":
-        return
-    hint = edge.output.name
-    naming.names[edge.output] = (naming.namer.fresh(hint) if hint
+def _name_values(edge: Edge, place: _Place, naming: _Naming) -> None:
+    """The results of an edge that is neither a loop nor a branch (a call's, those it binds):
+    each its own name."""
+    for var in place.items.values() if edge.prim == "call" else edge.outputs:
+        if var not in naming.names:
+            naming.names[var] = (naming.namer.fresh(var.name) if var.name
                                  else naming.namer.temporary("t" if edge.origin else "v"))
 
 

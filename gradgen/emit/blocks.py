@@ -32,12 +32,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gradgen.emit.kinds import edge_kind
+from gradgen.emit.kinds import block_results, edge_kind
 from gradgen.emit.lines import Line, Unit, assignments
 from gradgen.emit.name_check import input_bindings
 from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.primitives.branches import CondParts, cond_parts
-from gradgen.ir.primitives.loops import LoopParts, loop_items, loop_parts
+from gradgen.ir.primitives.loops import LoopParts, loop_parts
 from gradgen.ir.printing import grad_of_text, operand, python_expr, statement, value_operand
 
 
@@ -45,15 +45,14 @@ from gradgen.ir.printing import grad_of_text, operand, python_expr, statement, v
 class Printing:
     """What the lines of one graph's edges are printed with: the names, the indentation depth,
     the comment's prefix (``grad of: ``), whether the graph is (in) a loop's body (whose
-    records need every name bound on every path), each block's results by position, and the
-    graph's loops by their result."""
+    records need every name bound on every path), and the results each block binds, by
+    position."""
 
     names: dict[Var, str]
     depth: int
     prefix: str
     in_loop: bool
-    items: dict[Var, dict[int, Var]]
-    loops: dict[Var, Edge]
+    results: dict[Edge, dict[int, Var]]
 
     def line(self, target: str | None, expr: str, inner: bool = False) -> Line:
         """A line at this depth (``inner``: one deeper)."""
@@ -74,8 +73,7 @@ def edge_units(graph: Graph, names: dict[Var, str], depth: int, prefix: str,
 
 def _printing(graph: Graph, names: dict[Var, str], depth: int, prefix: str,
               in_loop: bool) -> Printing:
-    return Printing(names, depth, prefix, in_loop, loop_items(graph.edges),
-                    {edge.output: edge for edge in graph.edges if edge.prim == "loop"})
+    return Printing(names, depth, prefix, in_loop, block_results(graph))
 
 
 def _commented(units: list[Unit], edges: list[Edge], printing: Printing) -> list[Unit]:
@@ -111,11 +109,12 @@ def statement_lines(edge: Edge, printing: Printing) -> Unit:
 
 def loop_lines(edge: Edge, printing: Printing) -> Unit:
     """The lines of one loop edge: the carried values' starts, the tapes, the ``for`` header,
-    the body (``pass`` if it has nothing to do)."""
+    the body (``pass`` if it has nothing to do), the carried results."""
     parts = loop_parts(edge)
-    records = _records(parts, printing.items.get(edge.output, {}))
-    body = _loop_body(parts, records, printing)
-    return _loop_head(parts, records, printing) + (body or [printing.line(None, "pass", True)])
+    results = printing.results[edge]
+    records = _records(parts, results)
+    body = _loop_body(parts, records, printing) or [printing.line(None, "pass", True)]
+    return _loop_head(parts, records, printing) + body + _loop_results(parts, results, printing)
 
 
 def _records(parts: LoopParts, items: dict[int, Var]) -> dict[int, Var]:
@@ -144,7 +143,7 @@ def _loop_body(parts: LoopParts, records: dict[int, Var], printing: Printing) ->
                           printing)  # inputs: record them first
     body_units = _nested_units(parts.body, printing, in_loop=True)
     for body_edge, unit in zip(parts.body.edges, body_units):
-        lines += unit + _tape_writes((body_edge.output,), recorded, step, printing)
+        lines += unit + _tape_writes(body_edge.outputs, recorded, step, printing)
     return lines + _passed(parts.carried_in, parts.carried_out, names, printing.depth + 1)
 
 
@@ -170,16 +169,13 @@ def _passed(targets: tuple[Var, ...], values: tuple[Var, ...], names: dict[Var, 
                         if names[target] != value_operand(value, names)], depth)
 
 
-def item_lines(edge: Edge, printing: Printing) -> Unit:
-    """A carried result after the loop (a tape needs no line: it was made before; a branch's
-    results are assigned inside its sides, a call's by the call)."""
-    loop = printing.loops.get(edge.inputs[0])
-    index = dict(edge.params)["index"]
-    if loop is None or index >= len(loop_parts(loop).carried):
-        return []
-    inner = printing.names[loop_parts(loop).carried_in[index]]
-    target = printing.names[edge.output]
-    return [] if target == inner else [printing.line(target, inner)]
+def _loop_results(parts: LoopParts, results: dict[int, Var], printing: Printing) -> Unit:
+    """The carried results after the loop, where their names are not the carried names (a
+    tape needs no line: it was made before the loop)."""
+    names = printing.names
+    pairs = [(names[var], names[parts.carried_in[k]]) for k, var in results.items()
+             if k < len(parts.carried)]
+    return [printing.line(target, inner) for target, inner in pairs if target != inner]
 
 
 def _bound_text(var: Var, names: dict[Var, str]) -> str:
@@ -217,7 +213,7 @@ def branch_lines(edge: Edge, printing: Printing) -> Unit:
     out where that side has nothing to do). In a loop (whose tapes record every value), a side
     binds the other side's recorded values to None."""
     parts = cond_parts(edge)
-    items = printing.items.get(edge.output, {})
+    items = printing.results[edge]
     then, orelse = (_side_lines(parts, number, items, printing) for number in (0, 1))
     lines = [printing.line(None, f"if {operand(parts.test, printing.names)}:"),
              *(then or [printing.line(None, "pass", True)])]
@@ -265,13 +261,13 @@ def _bindings(outer: tuple[Var, ...], inner: tuple[Var, ...], names: dict[Var, s
 def call_lines(edge: Edge, printing: Printing) -> Unit:
     """A call of a function with several results: ``s, v1 = sigmoid_record(z)`` (``_`` for a
     result nothing reads)."""
-    items = printing.items.get(edge.output, {})
-    count = len(dict(edge.params)["graph"].outputs)
-    targets = ", ".join(printing.names[items[k]] if k in items else "_" for k in range(count))
+    items = printing.results[edge]
+    targets = ", ".join(printing.names[items[k]] if k in items else "_"
+                        for k in range(len(edge.outputs)))
     return [printing.line(targets, python_expr(edge, printing.names))]
 
 
 #: How each kind of edge (`kinds.edge_kind`) is printed.
 PRINTERS: dict[str, Callable[[Edge, Printing], Unit]] = {
-    "loop": loop_lines, "cond": branch_lines, "item": item_lines, "results": call_lines,
+    "loop": loop_lines, "cond": branch_lines, "results": call_lines,
     "statement": statement_lines}

@@ -2,10 +2,10 @@
 what a careful hand-written pass needs.
 
 Part of emission (`emit`). The inputs and the results are never deleted; a use of an inlined
-view (``W.T``) is a use of the node it views. A block's results taken apart (``item`` edges)
-follow their block kind's entry in `ITEM_RULES`: a loop's result is read off the carried name
-in its body, so the loop uses its inputs until it ends; a value one side of a branch records
-for its reverse is bound only where that side ran, so it is never deleted.
+view (``W.T``) is a use of the node it views. A block's results follow its kind's entry in
+`RESULT_RULES`: a loop's result is read off the carried name in its body, so the loop uses its
+inputs until it ends; a value one side of a branch records for its reverse is bound only where
+that side ran, so it is never deleted.
 """
 
 from __future__ import annotations
@@ -13,34 +13,52 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from gradgen.emit.kinds import edge_kind
 from gradgen.emit.lines import Line, Unit
-from gradgen.ir.graph import BLOCKS, Edge, Var
+from gradgen.ir.graph import Edge, Var
 from gradgen.ir.primitives.branches import cond_parts
 from gradgen.ir.primitives.loops import loop_parts
 
+#: Each block's results that its code binds, by position (`kinds.block_results`).
+Results = dict[Edge, dict[int, Var]]
+
 
 def freeing(units: list[Unit], edges: list[Edge], names: dict[Var, str], kept: set[str],
-            views: dict[Var, Var]) -> list[Unit]:
+            views: dict[Var, Var], results: Results) -> list[Unit]:
     """The lines of each edge (of ``edges``), with ``del`` after the last use of each array
-    they make, but the names in ``kept``; ``views``: each inlined view -> the node it views."""
-    blocks = {edge.output: edge for edge in edges if edge.prim in BLOCKS}
-    arrays = {names[edge.output] for edge in edges
-              if edge.output.shape and not _bound_one_way(edge, blocks)} - kept
-    freed = _freed_after(_last_uses(edges, names, views, blocks), arrays)
+    they make, but the names in ``kept``; ``views``: each inlined view -> the node it views;
+    ``results``: the blocks' results the code binds."""
+    arrays = {names[var] for edge in edges for var in _freeable(edge, results)
+              if var.shape} - kept
+    freed = _freed_after(_last_uses(edges, names, views, results), arrays)
     return [unit + [Line(None, f"del {', '.join(sorted(freed[i]))}")] if i in freed else unit
             for i, unit in enumerate(units)]
 
 
 def _last_uses(edges: list[Edge], names: dict[Var, str], views: dict[Var, Var],
-               blocks: dict[Var, Edge]) -> dict[str, int]:
+               results: Results) -> dict[str, int]:
     """The position of the last edge that uses each name."""
     last: dict[str, int] = {}
     for index, edge in enumerate(edges):
-        for var in (*edge.inputs, edge.output, *_item_reads(edge, blocks)):
-            if not var.is_const and var.dtype != "tuple":  # a block's tuple has no name
+        for var in _touched(edge, results):
+            if not var.is_const:
                 last[names[views.get(var, var)]] = index
     return last
+
+
+def _touched(edge: Edge, results: Results) -> tuple[Var, ...]:
+    """The nodes an edge reads and binds; a block's results, and what binding each reads."""
+    if edge not in results:
+        return (*edge.inputs, *edge.outputs)
+    bound, reads = results[edge], RESULT_RULES[edge.prim].reads
+    return (*edge.inputs, *bound.values(), *(var for k in bound for var in reads(edge, k)))
+
+
+def _freeable(edge: Edge, results: Results) -> tuple[Var, ...]:
+    """The nodes an edge binds that may be deleted (not a value bound on one way only)."""
+    if edge not in results:
+        return edge.outputs
+    kept = RESULT_RULES[edge.prim].kept
+    return tuple(var for k, var in results[edge].items() if not kept(edge, k))
 
 
 def _freed_after(last: dict[str, int], arrays: set[str]) -> dict[int, list[str]]:
@@ -52,31 +70,12 @@ def _freed_after(last: dict[str, int], arrays: set[str]) -> dict[int, list[str]]
     return freed
 
 
-class ItemRule(NamedTuple):
-    """How a block kind's results, taken apart, are freed: what reading result ``index``
-    reads in the block besides it, and whether that result is never deleted."""
+class ResultRule(NamedTuple):
+    """How a block kind's results are freed: what binding result ``index`` reads in the
+    block besides it, and whether that result is never deleted."""
 
     reads: Callable[[Edge, int], tuple[Var, ...]]
     kept: Callable[[Edge, int], bool]
-
-
-def _item_rule(edge: Edge, blocks: dict[Var, Edge]) -> tuple[ItemRule, Edge, int] | None:
-    """The rule of an ``item`` edge's block, the block and the position; None for any other
-    edge."""
-    block = blocks.get(edge.inputs[0]) if edge.prim == "item" else None
-    if block is None:
-        return None
-    return ITEM_RULES[edge_kind(block)], block, dict(edge.params)["index"]
-
-
-def _item_reads(edge: Edge, blocks: dict[Var, Edge]) -> tuple[Var, ...]:
-    found = _item_rule(edge, blocks)
-    return () if found is None else found[0].reads(found[1], found[2])
-
-
-def _bound_one_way(edge: Edge, blocks: dict[Var, Edge]) -> bool:
-    found = _item_rule(edge, blocks)
-    return found is not None and found[0].kept(found[1], found[2])
 
 
 def _carried_name(loop: Edge, index: int) -> tuple[Var, ...]:
@@ -99,6 +98,6 @@ def _never(block: Edge, index: int) -> bool:
 
 
 #: How each block kind's results are freed.
-ITEM_RULES = {"loop": ItemRule(_carried_name, _never),
-              "cond": ItemRule(_reads_nothing, _recorded_by_a_side),
-              "results": ItemRule(_reads_nothing, _never)}
+RESULT_RULES = {"loop": ResultRule(_carried_name, _never),
+                "cond": ResultRule(_reads_nothing, _recorded_by_a_side),
+                "call": ResultRule(_reads_nothing, _never)}

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from gradgen.emit.block_names import program_names
 from gradgen.emit.blocks import edge_units
 from gradgen.emit.freeing import freeing
+from gradgen.emit.kinds import block_results
 from gradgen.emit.lines import LINE_WIDTH, Line, Unit, call_text, source_lines, tuple_text
 from gradgen.ir.graph import Graph, Var, has_blocks
 from gradgen.ir.naming import assign_names, module_globals, python_name
@@ -71,9 +72,11 @@ def _body(graph: Graph, names: dict[Var, str], views: dict[Var, Var], prefix: st
           kept: set[str] | None) -> list[Line]:
     """The lines of the edges but the inlined views; with ``kept`` (the names never deleted),
     ``del`` at each array's last use."""
-    edges = [edge for edge in graph.edges if edge.output not in views]
+    edges = [edge for edge in graph.edges if not any(var in views for var in edge.outputs)]
     units = edge_units(graph, names, 0, prefix, edges)
-    return _flat(units if kept is None else freeing(units, edges, names, kept, views))
+    if kept is None:
+        return _flat(units)
+    return _flat(freeing(units, edges, names, kept, views, block_results(graph)))
 
 
 def _function_names(graph: Graph, reserved: frozenset[str],
@@ -84,7 +87,7 @@ def _function_names(graph: Graph, reserved: frozenset[str],
     else:
         names = assign_names(graph, reserved, reuse_dead=True, unnamed=frozenset(views))
     for edge in graph.edges:  # in edge order, so that a view of a view reads W.T.T
-        if edge.output in views:
+        if edge.prim == "transpose" and edge.output in views:
             names[edge.output] = f"{names[edge.inputs[0]]}.T"
     return names
 

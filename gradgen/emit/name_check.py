@@ -20,11 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from gradgen.emit.kinds import edge_kind
+from gradgen.emit.kinds import block_results, edge_kind
 from gradgen.errors import InternalError
 from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.primitives.branches import CondParts, cond_parts
-from gradgen.ir.primitives.loops import LoopParts, loop_items, loop_parts
+from gradgen.ir.primitives.loops import LoopParts, loop_parts
 from gradgen.ir.printing import operand, value_operand
 
 
@@ -109,7 +109,7 @@ class _Reader:
     def define(self, vars_: Iterable[Var]) -> None:
         """Assign the nodes at once (their values were all read before)."""
         for var in list(vars_):
-            if var.dtype != "tuple" and var in self.names:
+            if var in self.names:
                 self.state.hold(self.names[var], var)
 
     def at(self, graph: Graph, state: _State | None = None) -> _Reader:
@@ -119,18 +119,15 @@ class _Reader:
 
 @dataclass(frozen=True)
 class _Blocks:
-    """The walked graph's blocks: their results by position, its loops by their result; and
-    whether each side of a branch binds the other side's residuals to None."""
+    """The walked graph's blocks: the results each binds, by position; and whether each side
+    of a branch binds the other side's residuals to None."""
 
-    items: dict[Var, dict[int, Var]]
-    loops: dict[Var, Edge]
+    results: dict[Edge, dict[int, Var]]
     placeholders: bool
 
 
 def _blocks(graph: Graph, placeholders: bool) -> _Blocks:
-    return _Blocks(loop_items(graph.edges),
-                   {edge.output: edge for edge in graph.edges if edge.prim == "loop"},
-                   placeholders)
+    return _Blocks(block_results(graph), placeholders)
 
 
 def _walk(graph: Graph, names: dict[Var, str], state: _State,
@@ -141,8 +138,7 @@ def _walk(graph: Graph, names: dict[Var, str], state: _State,
     reader, blocks = _Reader(names, state, graph), _blocks(graph, placeholders)
     for edge in graph.edges:
         CHECKS[edge_kind(edge)](edge, reader, blocks)
-        if edge.output in recorded:
-            reader.reads((edge.output,), "a tape", strict=True)
+        reader.reads([var for var in edge.outputs if var in recorded], "a tape", strict=True)
 
 
 def _statement(edge: Edge, reader: _Reader, blocks: _Blocks) -> None:
@@ -153,34 +149,29 @@ def _statement(edge: Edge, reader: _Reader, blocks: _Blocks) -> None:
 def _results(edge: Edge, reader: _Reader, blocks: _Blocks) -> None:
     """A call with several results: they are assigned by the call."""
     reader.reads(edge.inputs, edge)
-    reader.define(blocks.items.get(edge.output, {}).values())
-
-
-def _item(edge: Edge, reader: _Reader, blocks: _Blocks) -> None:
-    """A result of a block taken apart: a loop's carried value is assigned after the loop
-    from the carried name; a tape, a branch's and a call's results by the block itself."""
-    loop = blocks.loops.get(edge.inputs[0])
-    index = dict(edge.params)["index"]
-    if loop is not None and index < len(loop_parts(loop).carried):
-        reader.reads((loop_parts(loop).carried_in[index],), edge)
-        reader.define((edge.output,))
+    reader.define(blocks.results[edge].values())
 
 
 # ---- loops --------------------------------------------------------------------------------
 
 def _loop(edge: Edge, reader: _Reader, blocks: _Blocks) -> None:
-    """The loop's inputs read, its carried names and tapes set, the body's inputs bound, and
-    its steps."""
+    """The loop's inputs read, its carried names and tapes set, the body's inputs bound, its
+    steps, and its carried results assigned from the carried names."""
     parts = loop_parts(edge)
     reader.reads((parts.start, parts.stop, *parts.carried, *parts.reads), edge)
     reader.define(parts.carried_in)
-    tapes = _tapes(parts, blocks.items.get(edge.output, {}))
+    results = blocks.results[edge]
+    tapes = _tapes(parts, results)
     reader.define(tapes)  # made before the loop, filled by its steps
     outer_aliases = dict(reader.state.aliases)  # the body's invariants go by the outer names
     _bind(parts.invariants, parts.invariant_in, reader, parts.body)
     reader.define((parts.index,))
     _steps(parts, tapes, edge, reader)
     reader.state.aliases = outer_aliases
+    for k, var in results.items():
+        if k < len(parts.carried):
+            reader.reads((parts.carried_in[k],), edge)
+            reader.define((var,))
 
 
 def _tapes(parts: LoopParts, items: dict[int, Var]) -> list[Var]:
@@ -227,7 +218,7 @@ def _branch(edge: Edge, reader: _Reader, blocks: _Blocks) -> None:
     """Each side walked from what holds before the branch; after it, what both leave."""
     parts = cond_parts(edge)
     reader.reads(edge.inputs, edge)
-    items = blocks.items.get(edge.output, {})
+    items = blocks.results[edge]
     ends = [_side(parts, number, items, reader, blocks.placeholders) for number in (0, 1)]
     reader.state.join([end.held for end in ends], ends[0].written | ends[1].written)
 
@@ -294,7 +285,7 @@ def _either(a: Held, b: Held) -> Held:
 def _read(var: Var, names: dict[Var, str], state: _State, graph: Graph,
           edge: Edge | None | str, strict: bool = False) -> None:
     """Check that ``var``'s name holds it (with ``strict``, on every way to this point)."""
-    if var.is_const or var.dtype == "tuple":
+    if var.is_const:
         return
     name = operand(var, names)  # as the code prints it
     meant = state.aliases.get(var, var)  # the node it stands for
@@ -327,5 +318,4 @@ def _where(edge: Edge | None | str) -> str:
 
 #: How each kind of edge (`kinds.edge_kind`) is checked.
 CHECKS: dict[str, Callable[[Edge, _Reader, _Blocks], None]] = {
-    "loop": _loop, "cond": _branch, "item": _item, "results": _results,
-    "statement": _statement}
+    "loop": _loop, "cond": _branch, "results": _results, "statement": _statement}

@@ -84,18 +84,18 @@ def close_branch(scope: FunctionScope, branch: BranchScope) -> None:
     outputs = side_outputs(scope, branch, names, envs)
     scope.leave()
     note_block_locals(scope, sides, names)
-    scope.bind(emit_cond(scope, branch, else_edges, outputs), names, outputs[0])
+    emit_cond(scope, branch, else_edges, names, outputs)
 
 
 def emit_cond(scope: FunctionScope, branch: BranchScope, else_edges: list[Edge],
-              outputs: tuple[list[Var], list[Var]]) -> Var:
-    """The ``cond`` edge of a closed branch, in the enclosing graph."""
+              names: list[str], outputs: tuple[list[Var], list[Var]]) -> None:
+    """The ``cond`` edge of a closed branch, in the enclosing graph, giving ``names``."""
     inputs = tuple(branch.invariants.values())
     function = scope.program.entry.name.text
     then = Graph(f"{function}_then", inputs, tuple(branch.then_edges), tuple(outputs[0]))
     orelse = Graph(f"{function}_else", inputs, tuple(else_edges), tuple(outputs[1]))
-    return scope.builder.emit("cond", (branch.test, *branch.invariants), None,
-                              as_params(cond_params(then, orelse, len(outputs[0]))))
+    scope.emit_block("cond", (branch.test, *branch.invariants), names, outputs[0],
+                     as_params(cond_params(then, orelse, len(outputs[0]))))
 
 
 def branch_results(scope: FunctionScope, branch: BranchScope, sides: Sides,

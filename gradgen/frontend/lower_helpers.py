@@ -18,7 +18,7 @@ from gradgen.ir.builder import GraphBuilder, as_params
 from gradgen.ir.graph import Graph, Shape, Var
 from gradgen.ir.naming import derivative_names, helper_name
 from gradgen.ir.primitives import shape_text
-from gradgen.ir.primitives.calls import call_params
+from gradgen.ir.primitives.calls import call_params, call_results
 from gradgen.ir.primitives.loops import MAX_NESTING
 
 
@@ -39,8 +39,10 @@ def call_helper(scope: FunctionScope, item: Item, positional: list[Operand],
     if scope.program.straight_line:
         return inline_helper(scope, helper, args)
     graph = helper_graph(scope.program, helper, args)
-    return scope.builder.emit("call", tuple(args), name or scope.program.temporary(),
-                              as_params(call_params(graph)))
+    (result,) = scope.builder.emit_block(
+        "call", tuple(args), call_results(graph, (name or scope.program.temporary(),)),
+        as_params(call_params(graph)))
+    return result
 
 
 def inline_helper(scope: FunctionScope, helper: Function, args: list[Var]) -> Var:

@@ -126,10 +126,8 @@ def close_loop(scope: FunctionScope, loop: LoopScope) -> None:
     """The body is lowered: add the loop edge and its results to the enclosing graph."""
     body = loop_body(scope, loop)
     scope.leave()
-    results = scope.builder.emit(
-        "loop", (*loop.bounds, *loop.carried_init, *loop.invariants), None,
-        as_params(loop_params(body, len(loop.carried), 0, 0)))
-    scope.bind(results, loop.carried, loop.carried_init)
+    scope.emit_block("loop", (*loop.bounds, *loop.carried_init, *loop.invariants), loop.carried,
+                     loop.carried_init, as_params(loop_params(body, len(loop.carried), 0, 0)))
     note_loop_locals(scope, loop)
 
 

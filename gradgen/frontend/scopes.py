@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 
 from gradgen.errors import CompileError
 from gradgen.frontend.syntax import Function, If, Item, Name, blocks
-from gradgen.ir.builder import GraphBuilder
+from gradgen.ir.builder import GraphBuilder, result_like
 from gradgen.ir.graph import Graph, Var
 
 
@@ -86,10 +86,12 @@ class FunctionScope:
         block = self.blocks.pop()
         self.builder, self.env = block.outer_builder, block.outer_env
 
-    def bind(self, results: Var, names: list[str], like: list[Var]) -> None:
-        """Name a block's results here: result ``k`` is ``names[k]``, shaped as ``like[k]``."""
-        for k, (name, var) in enumerate(zip(names, like)):
-            self.env[name] = self.builder.take(results, k, var, name)
+    def emit_block(self, prim: str, inputs: tuple[Var, ...], names: list[str], like: list[Var],
+                   params: tuple[tuple[str, Any], ...]) -> None:
+        """Emit a block here whose result ``k`` is the variable ``names[k]``, shaped as
+        ``like[k]``."""
+        outputs = tuple(result_like(var, name) for name, var in zip(names, like))
+        self.env.update(zip(names, self.builder.emit_block(prim, inputs, outputs, params)))
 
 
 @dataclass

@@ -41,15 +41,15 @@ class GraphBuilder:
         shapes = [var.shape for var in inputs]
         shape = entry.shape(*shapes, **dict(params)) if params else entry.shape(*shapes)
         output = Var(name, shape, _dtype(entry, inputs, params))
-        self.edges.append(Edge(prim, inputs, output, params, self.origin))
+        self.edges.append(Edge(prim, inputs, (output,), params, self.origin))
         return output
 
-    def take(self, block: Var, index: int, like: Var, name: str | None = None,
-             dtype: str | None = None) -> Var:
-        """Result ``index`` of a block (a loop, a branch, a call), shaped like ``like``: an
-        ``item`` edge (dtype: ``like``'s, or ``dtype``, e.g. ``"tape"``)."""
-        return self.emit("item", (block,), name, as_params(
-            {"index": index, "shape": like.shape, "dtype": dtype or like.dtype}))
+    def emit_block(self, prim: str, inputs: tuple[Var, ...], outputs: tuple[Var, ...],
+                   params: tuple[tuple[str, Any], ...]) -> tuple[Var, ...]:
+        """Append one block edge (a loop, a branch, a call) giving the fresh nodes
+        ``outputs`` (see `result_like`), one per result; return them."""
+        self.edges.append(Edge(prim, inputs, outputs, params, self.origin))
+        return outputs
 
     def __getattr__(self, prim: str) -> Callable[..., Var]:
         """``b.sin(x)``, ``b.sum(x, axis=(0,), keepdims=False)``: keywords are parameters."""
@@ -71,6 +71,12 @@ def _dtype(entry: Primitive, inputs: tuple[Var, ...], params: tuple[tuple[str, A
 def _integral(var: Var) -> bool:
     return var.dtype == "int" or (var.is_const and float(var.value).is_integer()
                                   and var.symbol is None)
+
+
+def result_like(like: Var, name: str | None = None, dtype: str | None = None) -> Var:
+    """A fresh node for a block's result, shaped like ``like`` (dtype: ``like``'s, or
+    ``dtype``, e.g. ``"tape"``)."""
+    return Var(name, like.shape, dtype or like.dtype)
 
 
 def as_params(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:

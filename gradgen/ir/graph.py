@@ -3,7 +3,8 @@
 A `Var` (a node) is one value: a name hint, a shape (``()`` for a scalar) and a dtype
 (``"float"`` for numbers, ``"bool"`` for conditions). A constant is a `Var` with a ``value``.
 An `Edge` (a hyperedge) applies one primitive to an ordered tuple of input nodes and produces
-its output node. A `Graph` is its inputs, its edges in topological order and its outputs;
+its output nodes: one, or for a block (a loop, a branch, a call) one per result, like a jaxpr
+equation's binders. A `Graph` is its inputs, its edges in topological order and its outputs;
 every node is produced once (single assignment). All three are frozen: passes build new graphs.
 
 Text form, one edge per line, like a jaxpr::
@@ -11,6 +12,7 @@ Text form, one edge per line, like a jaxpr::
     f(x: f64[], y: f64[]) -> f64[]
         v1: f64[] = mul x y
         v2: f64[] = sin v1
+        y: f64[], tape_v3: tape = loop 1 T y x
         return v2
 """
 
@@ -48,7 +50,7 @@ def const(value: float, symbol: str | None = None) -> Var:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Edge:
-    """One application of primitive ``prim`` to ``inputs``, producing ``output``.
+    """One application of primitive ``prim`` to ``inputs``, producing ``outputs``.
 
     ``origin`` is the forward edge whose adjoint block this edge belongs to (None for forward
     edges); it only serves the ``# grad of:`` comments of the printed program.
@@ -56,9 +58,15 @@ class Edge:
 
     prim: str
     inputs: tuple[Var, ...]
-    output: Var
+    outputs: tuple[Var, ...]
     params: tuple[tuple[str, Any], ...] = ()
     origin: Edge | None = None
+
+    @property
+    def output(self) -> Var:
+        """The output of an edge that has one (every edge but most blocks')."""
+        (output,) = self.outputs
+        return output
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -114,7 +122,7 @@ def differentiable_inputs(graph: Graph) -> tuple[Var, ...]:
 
 def producers(graph: Graph) -> dict[Var, Edge]:
     """Map each produced node to the edge that produces it."""
-    return {edge.output: edge for edge in graph.edges}
+    return {var: edge for edge in graph.edges for var in edge.outputs}
 
 
 def consumers(graph: Graph) -> dict[Var, list[Edge]]:
@@ -130,7 +138,7 @@ def iter_vars(graph: Graph) -> Iterator[Var]:
     """Every non-constant node once: inputs, then edge outputs in order."""
     yield from graph.inputs
     for edge in graph.edges:
-        yield edge.output
+        yield from edge.outputs
 
 
 def has_arrays(graph: Graph) -> bool:

@@ -44,7 +44,7 @@ class _Hoisting:
             return edge
         params = tuple((key, self.once(value) if isinstance(value, Graph) else value)
                        for key, value in edge.params)
-        return Edge(edge.prim, edge.inputs, edge.output, params, edge.origin)
+        return Edge(edge.prim, edge.inputs, edge.outputs, params, edge.origin)
 
     def once(self, graph: Graph) -> Graph:
         """``graph`` hoisted, the first time it is met."""
@@ -70,7 +70,7 @@ def _moved_out(inner: Edge, outer: dict[Var, Var]) -> Edge:
     output = inner.output
     outer[output] = Var(output.name, output.shape, output.dtype)
     inputs = tuple(outer.get(var, var) for var in inner.inputs)
-    return Edge(inner.prim, inputs, outer[output], inner.params, inner.origin)
+    return Edge(inner.prim, inputs, (outer[output],), inner.params, inner.origin)
 
 
 def _invariant_edges(parts: LoopParts) -> list[Edge]:
@@ -94,12 +94,12 @@ def _loop_reading(edge: Edge, parts: LoopParts, moved: list[Edge],
                   outer: dict[Var, Var]) -> Edge:
     """The loop without the ``moved`` edges, reading the values its body still uses as
     invariants."""
-    gone = {inner.output for inner in moved}
-    kept = tuple(body_edge for body_edge in parts.body.edges if body_edge.output not in gone)
+    gone = set(moved)
+    kept = tuple(body_edge for body_edge in parts.body.edges if body_edge not in gone)
     used = {var for body_edge in kept for var in body_edge.inputs} | set(parts.body.outputs)
     read = [inner.output for inner in moved if inner.output in used]
     body = parts.body.replace(inputs=(*parts.body.inputs, *read), edges=kept)
     params = dict(edge.params)
     params["body"] = body
     inputs = (*edge.inputs, *(outer[var] for var in read))
-    return Edge("loop", inputs, edge.output, as_params(params), edge.origin)
+    return Edge("loop", inputs, edge.outputs, as_params(params), edge.origin)

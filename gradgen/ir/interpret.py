@@ -23,14 +23,15 @@ def interpret(graph: Graph, *args: Any) -> tuple[Any, ...]:
 
     with np.errstate(all="ignore"):
         for edge in graph.edges:
-            env[edge.output] = apply(edge, [value(var) for var in edge.inputs])
+            env.update(zip(edge.outputs, apply(edge, [value(var) for var in edge.inputs])))
     return tuple(value(var) for var in graph.outputs)
 
 
-def apply(edge: Edge, args: list[Any]) -> Any:
-    """The value of one edge: its primitive's NumPy callable (a block's runs its graphs here)."""
+def apply(edge: Edge, args: list[Any]) -> tuple[Any, ...]:
+    """The values of one edge's outputs: its primitive's NumPy callable (a block's runs its
+    graphs here, and gives one value per result)."""
     entry = REGISTRY[edge.prim]
     params = dict(edge.params)
-    if entry.block:
-        params["run"] = interpret
-    return entry.impl(*args, **params)
+    if not entry.block:
+        return (entry.impl(*args, **params),)
+    return entry.impl(*args, **params, run=interpret)

@@ -153,24 +153,25 @@ def assign_names(graph: Graph, reserved: frozenset[str] = GENERATED_GLOBALS,
     names = {var: namer.fresh(var.name or "x") for var in graph.inputs}
     last_use = _last_uses(graph) if reuse_dead else {}
     for index, edge in enumerate(graph.edges):
-        if edge.output not in unnamed:
-            names[edge.output] = _output_name(edge, index, namer, last_use, names)
+        for output in edge.outputs:
+            if output not in unnamed:
+                names[output] = _output_name(edge, output, index, namer, last_use, names)
     return names
 
 
-def _output_name(edge: Edge, index: int, namer: Namer, last_use: dict[Var, int],
-                 names: dict[Var, str]) -> str:
+def _output_name(edge: Edge, output: Var, index: int, namer: Namer,
+                 last_use: dict[Var, int], names: dict[Var, str]) -> str:
     """A temporary (``v1``, ``t1``) for an unnamed output, else the name of an input it takes
     over (with ``reuse_dead``), else a fresh name after its hint."""
-    if edge.output.name is None:
+    if output.name is None:
         return namer.temporary("t" if edge.origin is not None else "v")
-    return _reused_name(edge, index, last_use, names) or namer.fresh(edge.output.name)
+    return _reused_name(edge, output, index, last_use, names) or namer.fresh(output.name)
 
 
-def _reused_name(edge: Edge, index: int, last_use: dict[Var, int],
+def _reused_name(edge: Edge, output: Var, index: int, last_use: dict[Var, int],
                  names: dict[Var, str]) -> str | None:
     for var in edge.inputs:
-        if var.name == edge.output.name and last_use.get(var) == index and var in names:
+        if var.name == output.name and last_use.get(var) == index and var in names:
             return names[var]
     return None
 

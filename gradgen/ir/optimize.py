@@ -2,8 +2,9 @@
 
 An IR pass in two sweeps: a forward one (`simplify`: constant folding, safe algebraic
 identities and common-subexpression elimination, see `gradgen.ir.simplify`), then a backward
-one that drops dead edges, and a loop's carried values that nothing reads. Loop bodies, the
-sides of branches and called helpers are optimized too, each graph once per call of the pass.
+one that drops dead edges (those none of whose outputs is read), and a loop's carried values
+that nothing reads. Loop bodies, the sides of branches and called helpers are optimized too,
+each graph once per call of the pass.
 """
 
 from __future__ import annotations
@@ -63,42 +64,27 @@ def needed_edges(edges: tuple[Edge, ...], outputs: tuple[Var, ...]) -> tuple[Edg
     live = set(outputs)
     kept = []
     for edge in reversed(edges):
-        if edge.output in live:
+        if any(var in live for var in edge.outputs):
             kept.append(edge)
             live.update(edge.inputs)
     return tuple(reversed(kept))
 
 
 def _without_dead_carried(graph: Graph) -> Graph:
-    """Each loop without the carried values no item after it reads (nor its live values),
-    and each ``item`` renumbered to match."""
-    read = _items_read(graph)
-    renumbered: dict[Var, dict[int, int]] = {}
-    return graph.replace(edges=tuple(_pruned(edge, read, renumbered) for edge in graph.edges))
+    """Each loop without the carried values that nothing after it reads (nor its live
+    values)."""
+    read = {var for edge in graph.edges for var in edge.inputs} | set(graph.outputs)
+    return graph.replace(edges=tuple(_pruned(edge, read) if edge.prim == "loop" else edge
+                                     for edge in graph.edges))
 
 
-def _items_read(graph: Graph) -> dict[Var, set[int]]:
-    """The positions that ``item`` edges take of each block."""
-    read: dict[Var, set[int]] = {}
-    for edge in graph.edges:
-        if edge.prim == "item":
-            read.setdefault(edge.inputs[0], set()).add(dict(edge.params)["index"])
-    return read
-
-
-def _pruned(edge: Edge, read: dict[Var, set[int]],
-            renumbered: dict[Var, dict[int, int]]) -> Edge:
-    """A loop without its dead carried values (its results' new positions noted in
-    ``renumbered``), an ``item`` of such a loop renumbered, any other edge as it is."""
-    if edge.prim == "loop":
-        parts = loop_parts(edge)
-        taken = {k for k in read.get(edge.output, ()) if k < len(parts.carried)}
-        live = _live_carried(parts, taken)
-        renumbered[edge.output] = _new_positions(parts, live)
-        return edge if len(live) == len(parts.carried) else _loop_keeping(edge, parts, live)
-    if edge.prim == "item" and edge.inputs[0] in renumbered:
-        return _item_renumbered(edge, renumbered[edge.inputs[0]])
-    return edge
+def _pruned(edge: Edge, read: set[Var]) -> Edge:
+    """The loop ``edge`` without the carried values whose results are not ``read`` and that
+    its live values do not read."""
+    parts = loop_parts(edge)
+    taken = {k for k, var in enumerate(edge.outputs[:len(parts.carried)]) if var in read}
+    live = _live_carried(parts, taken)
+    return edge if len(live) == len(parts.carried) else _loop_keeping(edge, parts, live)
 
 
 def _live_carried(parts: LoopParts, live: set[int]) -> list[int]:
@@ -120,15 +106,6 @@ def _carried_read(parts: LoopParts, live: set[int]) -> set[int]:
     return {k for k, var in enumerate(parts.carried_in) if var in read}
 
 
-def _new_positions(parts: LoopParts, live: list[int]) -> dict[int, int]:
-    """Each kept result's old position -> its new one: the live carried values, then the
-    recorded ones."""
-    positions = {old: new for new, old in enumerate(live)}
-    n = len(parts.carried)
-    positions.update((n + k, len(live) + k) for k in range(len(parts.recorded)))
-    return positions
-
-
 def _loop_keeping(edge: Edge, parts: LoopParts, live: list[int]) -> Edge:
     """The loop with only the carried values ``live``, its body without what they no longer
     need."""
@@ -140,10 +117,6 @@ def _loop_keeping(edge: Edge, parts: LoopParts, live: list[int]) -> Edge:
     params.update(body=body, carried=len(live))
     inputs = (parts.start, parts.stop, *(parts.carried[k] for k in live), *parts.reads,
               *parts.invariants)
-    return Edge("loop", inputs, edge.output, as_params(params), edge.origin)
-
-
-def _item_renumbered(edge: Edge, positions: dict[int, int]) -> Edge:
-    params = dict(edge.params)
-    params["index"] = positions[params["index"]]
-    return Edge("item", edge.inputs, edge.output, as_params(params), edge.origin)
+    n = len(parts.carried)
+    outputs = (*(edge.outputs[k] for k in live), *edge.outputs[n:])
+    return Edge("loop", inputs, outputs, as_params(params), edge.origin)

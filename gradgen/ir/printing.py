@@ -16,7 +16,7 @@ from gradgen.ir.primitives import REGISTRY
 from gradgen.ir.primitives.arrays import index_text
 from gradgen.ir.registry import Primitive
 
-_DTYPES = {"float": "f64", "bool": "bool", "int": "int", "tuple": "tuple", "tape": "tape"}
+_DTYPES = {"float": "f64", "bool": "bool", "int": "int", "tape": "tape"}
 
 
 def format_number(value: float) -> str:
@@ -80,7 +80,7 @@ def python_expr(edge: Edge, names: dict[Var, str]) -> str:
     args = [operand(v, names) for v in edge.inputs]
     if edge.prim == "call":
         args = _call_args(edge, names, args)
-    if edge.output.dtype == "float" and prim.elementwise:
+    if prim.elementwise and edge.output.dtype == "float":
         args = _float_args(edge, names, args)
     return prim.text(args, dict(edge.params))
 
@@ -139,7 +139,7 @@ def _param_text(key: str, value: object) -> str:
     graph (a loop's body, a branch's side, a called function) by its name."""
     if isinstance(value, Graph):
         return value.name
-    if key == "index" and not isinstance(value, int):  # an item's index is a position
+    if key == "index" and not isinstance(value, int):
         return f"[{index_text(value)}]"
     if isinstance(value, tuple) and len(value) == 1 and isinstance(value[0], int):
         return str(value[0])
@@ -173,7 +173,8 @@ def _edge_lines(edge: Edge, names: dict[Var, str], indent: str) -> list[str]:
     repeated)."""
     args = " ".join([operand(v, names, python=False) for v in edge.inputs]
                     + [f"{key}={_param_text(key, value)}" for key, value in _shown(edge)])
-    line = f"{indent}    {names[edge.output]}: {type_of(edge.output)} = {edge.prim} {args}"
+    targets = ", ".join(f"{names[var]}: {type_of(var)}" for var in edge.outputs)
+    line = f"{indent}    {targets} = {edge.prim} {args}"
     if edge.prim == "call":
         return [line]
     return [line, *(format_graph(value, indent + "        ").rstrip("\n")

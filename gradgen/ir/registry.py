@@ -42,6 +42,11 @@ Rule = Callable[..., tuple[Var | None, ...]]
 Interpreter = Callable[..., tuple[Any, ...]]
 
 
+def results_shaped(*shapes: Shape, **params: Any) -> Shape:
+    """A block's shape rule: it has none of its own, its outputs are shaped as its results."""
+    raise TypeError("a block has one output per result, made by `emit_block`")
+
+
 def broadcast(*shapes: Shape) -> Shape:
     """NumPy broadcasting of input shapes (named dimensions must match exactly)."""
     if not any(shapes):
@@ -74,7 +79,8 @@ class Primitive:
     adjoint: Rule | None  # None: no gradient flows through this primitive
     domain: tuple[tuple[float, float], ...]  # test sampling interval per argument
     args: str = "f"  # kind of each argument: f number, b condition
-    result: str = "float"  # "float", "bool", "tuple" (a loop's), "param" (the dtype parameter)
+    result: str = "float"  # "float", "bool", "param" (the dtype parameter), or "results": a
+    #                        block's, one output per result, made by its builder (`emit_block`)
     operator: str | None = None  # the language's infix or prefix spelling, for operators
     called: bool = False  # an operator the language also calls by its name (``pow(x, 2)``)
     aliases: tuple[str, ...] = ()  # other names the language calls it by (``dot``); a name

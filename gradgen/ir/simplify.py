@@ -38,7 +38,7 @@ class Simplifier:
         self.replaced: dict[Var, Var] = {}
         self.producer: dict[Var, Edge] = {}
         self.number = {var: index for index, var in enumerate(graph.inputs)}
-        self.seen: dict[tuple, Var] = {}
+        self.seen: dict[tuple, Edge] = {}
         self.edges: list[Edge] = []
         # An original edge -> the kept edge now computing its value, so that ``# grad of:``
         # comments (an adjoint edge's ``origin``) name statements that are still there.
@@ -83,13 +83,13 @@ class Simplifier:
         """Keep the edge ``prim(inputs)`` (with ``params``) for ``edge``, or use the value of an
         equal one."""
         params = self.with_bodies(params) if prim in BLOCKS else params
-        key = self.key(prim, inputs, params, edge.output.dtype)
+        key = self.key(prim, inputs, params, tuple(var.dtype for var in edge.outputs))
         if REGISTRY[prim].fresh:
             key += (id(edge),)  # its array is written in place: never share it
         if key in self.seen:
             self.share(edge, self.seen[key])
             return
-        new = Edge(prim, inputs, edge.output, params, self.origin_of(edge))
+        new = Edge(prim, inputs, edge.outputs, params, self.origin_of(edge))
         self.kept[edge] = new
         self.add(new, key)
 
@@ -98,16 +98,18 @@ class Simplifier:
         return tuple((key, self.body_pass(value) if isinstance(value, Graph) else value)
                      for key, value in params)
 
-    def share(self, edge: Edge, value: Var) -> None:
-        """``edge``'s value is ``value``, computed by an equal edge already kept."""
-        self.replace(edge.output, value)
-        self.kept[edge] = self.producer[value]
+    def share(self, edge: Edge, equal: Edge) -> None:
+        """``edge``'s values are those of ``equal``, an equal edge already kept."""
+        for old, new in zip(edge.outputs, equal.outputs):
+            self.replace(old, new)
+        self.kept[edge] = equal
 
     def add(self, new: Edge, key: tuple) -> None:
         """Keep ``new``, found again under ``key``."""
-        self.seen[key] = new.output
-        self.number[new.output] = len(self.number)
-        self.producer[new.output] = new
+        self.seen[key] = new
+        for output in new.outputs:
+            self.number[output] = len(self.number)
+            self.producer[output] = new
         self.edges.append(new)
 
     def origin_of(self, edge: Edge) -> Edge | None:
@@ -121,15 +123,17 @@ class Simplifier:
             give_hint(new, old.name)  # an adjoint x_bar = 1 * t1 lives on as x_bar, not t1
         self.replaced[old] = new
 
-    def key(self, prim: str, inputs: tuple[Var, ...], params: tuple, dtype: str) -> tuple:
-        """What makes two edges compute one value: the primitive, the inputs (in any order
-        where it commutes), the parameters, and the kind of result (``1 + N`` of a whole
-        number N is an int as a loop bound, a number where a body computed it from a float)."""
+    def key(self, prim: str, inputs: tuple[Var, ...], params: tuple,
+            dtypes: tuple[str, ...]) -> tuple:
+        """What makes two edges compute the same values: the primitive, the inputs (in any
+        order where it commutes), the parameters, and the kinds of results (``1 + N`` of a
+        whole number N is an int as a loop bound, a number where a body computed it from a
+        float)."""
         idents = [("c", repr(v.value), v.symbol or "") if v.is_const else ("v", self.number[v])
                   for v in inputs]
         if REGISTRY[prim].commutative:
             idents.sort()
-        return (prim, tuple(idents), params, dtype)
+        return (prim, tuple(idents), params, dtypes)
 
     @staticmethod
     def fold(edge: Edge, inputs: tuple[Var, ...]) -> Var | None:
@@ -173,11 +177,11 @@ class Simplifier:
     def expand_dims(self, value: Var, axis: tuple[int, ...], user: Edge) -> Var:
         """``np.expand_dims(value, axis)``: an edge of its own, shared like any other."""
         params = (("axis", axis),)
-        key = self.key("expand_dims", (value,), params, "float")
+        key = self.key("expand_dims", (value,), params, ("float",))
         if key in self.seen:
-            return self.seen[key]
+            return self.seen[key].output
         output = Var(None, REGISTRY["expand_dims"].shape(value.shape, axis=axis))
-        self.add(Edge("expand_dims", (value,), output, params, self.origin_of(user)), key)
+        self.add(Edge("expand_dims", (value,), (output,), params, self.origin_of(user)), key)
         return output
 
     def negated(self, var: Var) -> Var | None:
@@ -255,7 +259,7 @@ def constants_inside(params: tuple, inputs: tuple[Var, ...]) -> tuple[tuple, tup
     """A loop whose invariants include constant numbers, with each written into its body
     instead of passed in: the body reads (and folds) the constant itself, and no name of the
     body stands for a constant in one loop and for a value in another (its reverse)."""
-    parts = loop_parts(Edge("loop", inputs, Var(None), params))
+    parts = loop_parts(Edge("loop", inputs, (), params))
     constant = {inner: outer for outer, inner in zip(parts.invariants, parts.invariant_in)
                 if outer.is_const and inner.dtype == "float" and inner.shape == ()}
     if not constant:
@@ -271,5 +275,5 @@ def constants_inside(params: tuple, inputs: tuple[Var, ...]) -> tuple[tuple, tup
 
 
 def _substituted(edge: Edge, values: dict[Var, Var]) -> Edge:
-    return Edge(edge.prim, tuple(values.get(var, var) for var in edge.inputs), edge.output,
+    return Edge(edge.prim, tuple(values.get(var, var) for var in edge.inputs), edge.outputs,
                 edge.params, edge.origin)

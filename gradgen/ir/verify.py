@@ -9,7 +9,7 @@ side at any depth, and also:
   its parameters, and a carried value keeps its shape and dtype from start to end of a step;
 - branches: both sides take the operands' shapes and give results of the same shapes;
 - calls: the arguments agree with the called graph's inputs;
-- ``item``: it takes a position that the block has.
+- a block's outputs: one per result it gives, of that result's shape.
 
 A fault raises `InternalError` with the function's IR around the edge. Each graph is checked
 once (a body shared by two loops too), with an explicit stack.
@@ -18,7 +18,7 @@ once (a body shared by two loops too), with an explicit stack.
 from __future__ import annotations
 
 from gradgen.errors import InternalError
-from gradgen.ir.graph import Edge, Graph, Var, producers, subgraphs
+from gradgen.ir.graph import Edge, Graph, Var, subgraphs
 from gradgen.ir.primitives import REGISTRY, ShapeError
 from gradgen.ir.primitives.branches import CondParts, cond_parts
 from gradgen.ir.primitives.loops import LoopParts, loop_parts
@@ -40,22 +40,19 @@ def verify(graph: Graph) -> Graph:
 def _verify_edges(graph: Graph) -> list[Graph]:
     """Check ``graph`` (not the graphs it holds: those are returned, to be checked next)."""
     check(graph)
-    made = producers(graph)
-    results: dict[Var, list[Var | None]] = {}  # of each block, found once
     held = []
     for index, edge in enumerate(graph.edges):
-        problem = _edge_problem(edge, made, results)
+        problem = _edge_problem(edge)
         if problem:
             fail_at_edge(graph, index, problem)
         held += subgraphs(edge)
     return held
 
 
-def _edge_problem(edge: Edge, made: dict[Var, Edge],
-                  results: dict[Var, list[Var | None]]) -> str | None:
-    if edge.prim == "item":
-        return _item_problem(edge, made.get(edge.inputs[0]), results)
-    return _BLOCK_CHECKS.get(edge.prim, _shape_problem)(edge)
+def _edge_problem(edge: Edge) -> str | None:
+    if edge.prim in _BLOCK_CHECKS:
+        return _BLOCK_CHECKS[edge.prim](edge) or _results_problem(edge)
+    return _shape_problem(edge)
 
 
 def check(graph: Graph) -> Graph:
@@ -65,7 +62,7 @@ def check(graph: Graph) -> Graph:
         problem = _order_problem(edge, defined)
         if problem:
             fail_at_edge(graph, index, problem)
-        defined.add(edge.output)
+        defined.update(edge.outputs)
     for var in graph.outputs:
         if not var.is_const and var not in defined:
             raise InternalError(f"output {var!r} is never defined")
@@ -91,8 +88,9 @@ def _definition_problem(edge: Edge, defined: set[Var]) -> str | None:
     for var in edge.inputs:
         if not var.is_const and var not in defined:
             return f"input {var!r} is used before it is defined"
-    if edge.output in defined or edge.output.is_const:
-        return f"{edge.output!r} is assigned twice"
+    for var in edge.outputs:
+        if var in defined or var.is_const:
+            return f"{var!r} is assigned twice"
     return None
 
 
@@ -109,7 +107,8 @@ def _context(graph: Graph, index: int) -> str:
         return "\n".join(lines[max(0, index - 2) + 1 : index + 3])
     except KeyError:  # the fault is a node that has no name in the graph: show the edge only
         edge = graph.edges[index]
-        return f"    {edge.output!r} = {edge.prim} {' '.join(map(repr, edge.inputs))}"
+        outputs = ", ".join(map(repr, edge.outputs))
+        return f"    {outputs} = {edge.prim} {' '.join(map(repr, edge.inputs))}"
 
 
 def _shape_problem(edge: Edge) -> str | None:
@@ -186,27 +185,16 @@ def _call_problem(edge: Edge) -> str | None:
     return _pairs_problem(edge.inputs, graph.inputs, "argument")
 
 
-def _item_problem(edge: Edge, block: Edge | None,
-                  found: dict[Var, list[Var | None]]) -> str | None:
-    """An ``item`` takes a result that its block has, with that result's shape (a loop's
-    tape, a list, has none to compare)."""
-    if block is None or block.prim not in _RESULTS:
-        return "it takes a result of something that is not a loop, a branch or a call"
-    index = dict(edge.params)["index"]
-    results = _block_results(block, found)
-    if not 0 <= index < len(results):
-        return f"it takes result {index} of a {block.prim} with {len(results)}"
-    result = results[index]
-    if result is not None and result.shape != edge.output.shape:
-        return f"result {index} has shape {result.shape}, the item {edge.output.shape}"
+def _results_problem(edge: Edge) -> str | None:
+    """A block has one output per result it gives, of that result's shape (a loop's tape, a
+    list, has none to compare)."""
+    results = _RESULTS[edge.prim](edge)
+    if len(results) != len(edge.outputs):
+        return f"it has {len(edge.outputs)} outputs for {len(results)} results"
+    for k, (result, var) in enumerate(zip(results, edge.outputs)):
+        if result is not None and result.shape != var.shape:
+            return f"result {k} has shape {result.shape}, its output {var.shape}"
     return None
-
-
-def _block_results(block: Edge, found: dict[Var, list[Var | None]]) -> list[Var | None]:
-    """The results of ``block``, found once for all its items."""
-    if block.output not in found:
-        found[block.output] = _RESULTS[block.prim](block)
-    return found[block.output]
 
 
 def _loop_results(edge: Edge) -> list[Var | None]:

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gradgen.emit.kinds import block_results
 from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.naming import GENERATED_GLOBALS, Namer
 from gradgen.ir.primitives import REGISTRY
-from gradgen.ir.primitives.loops import LoopParts, loop_items, loop_parts
+from gradgen.ir.primitives.loops import LoopParts, loop_parts
 from gradgen.ir.printing import loop_text, operand
 from gradgen.ir.registry import shape_text
 from gradgen.tools.trace_text import Value, barred, format_value
@@ -62,19 +63,21 @@ def picture_names(graph: Graph) -> dict[Var, str]:
     names = {var: namer.fresh(var.name or "x") for var in graph.inputs}
     graphs = [graph]
     for current in graphs:  # grows by the bodies of the loops met: no recursion
+        results = block_results(current)
         for edge in current.edges:
-            _name_output(edge, names, namer)
+            _name_outputs(edge, results.get(edge), names, namer)
         graphs += [_name_body(edge, names, namer) for edge in current.edges if edge.prim == "loop"]
     return names
 
 
-def _name_output(edge: Edge, names: dict[Var, str], namer: Namer) -> None:
-    """As `naming.assign_names` and the generated code name it; a loop's own (tuple) output is
-    not drawn, its results are."""
-    out = edge.output
-    if edge.prim != "loop" and out not in names:
-        names[out] = (namer.fresh(out.name) if out.name
-                      else namer.temporary("t" if edge.origin is not None else "v"))
+def _name_outputs(edge: Edge, results: dict[int, Var] | None, names: dict[Var, str],
+                  namer: Namer) -> None:
+    """As `naming.assign_names` and the generated code name them; of a loop's results, those
+    read after it (the others are not drawn)."""
+    for out in edge.outputs if results is None else results.values():
+        if out not in names:
+            names[out] = (namer.fresh(out.name) if out.name
+                          else namer.temporary("t" if edge.origin is not None else "v"))
 
 
 def _name_body(edge: Edge, names: dict[Var, str], namer: Namer) -> Graph:
@@ -115,10 +118,8 @@ class _Scope:
     def __post_init__(self) -> None:
         self.edges = iter(self.graph.edges)
         self.outputs = set(self.graph.outputs)
-        loops = {edge.output for edge in self.graph.edges if edge.prim == "loop"}
-        self.results = {tuple_: results for tuple_, results in loop_items(self.graph.edges).items()
-                        if tuple_ in loops}  # a loop's results, drawn as its cluster closes
-        self.drawn_later = {var for results in self.results.values() for var in results.values()}
+        self.results = {edge: results for edge, results in block_results(self.graph).items()
+                        if edge.prim == "loop"}  # a loop's results, drawn as its cluster closes
 
     @property
     def indent(self) -> str:
@@ -158,7 +159,7 @@ class _Picture:
                 self.close(scope, scopes[-1])
         elif edge.prim == "loop":
             scopes.append(self.open(edge, scope))
-        elif edge.output not in scope.drawn_later:
+        else:
             self.operation(edge, scope)
 
     def value(self, var: Var, scope: _Scope, style: str = "") -> str:
@@ -193,8 +194,9 @@ class _Picture:
         for position, var in enumerate(edge.inputs):
             label = f"label={position + 1}" if ordered else ""
             self.arrow(self.node(var, scope), op_id, scope, label)
-        self.ids[edge.output] = self.value(edge.output, scope, _outlined(edge.output, scope))
-        self.arrow(op_id, self.ids[edge.output], scope)
+        for var in edge.outputs:
+            self.ids[var] = self.value(var, scope, _outlined(var, scope))
+            self.arrow(op_id, self.ids[var], scope)
 
     def open(self, edge: Edge, scope: _Scope) -> _Scope:
         """Begin a loop's cluster: its label, the loop variable and the values a step starts
@@ -226,7 +228,7 @@ class _Picture:
             self.later = []
         for start, end in _into(parts):
             self.arrow(self.node(start, scope), self.ids[end], scope, "style=dashed")
-        for k, result in sorted(scope.results.get(body.loop.output, {}).items()):
+        for k, result in sorted(scope.results[body.loop].items()):
             self.ids[result] = self.value(result, scope, _outlined(result, scope))
             self.arrow(ends[k], self.ids[result], scope, "style=dashed")
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gradgen.differentiate.forward import jvp_graph
-from gradgen.differentiate.reverse import active_edges, emit_adjoints, emit_forward, reverse_mode
+from gradgen.differentiate.reverse import active_edges, backward, reverse_mode
 from gradgen.ir.builder import GraphBuilder
 from gradgen.ir.graph import Edge, Graph, Var, differentiable_inputs, iter_vars
 from gradgen.ir.interpret import interpret
@@ -69,16 +69,13 @@ def adjoint_graph(forward: Graph) -> tuple[Graph, tuple[Var, ...]]:
     """Reverse mode's gradient graph of a one-output ``forward`` whose outputs are the adjoints
     of every number node (an exact 0 where none reaches it); and those nodes, in that order.
 
-    The steps of `reverse.backward`, on the edges `reverse_mode` takes (`backward` itself would
-    take every node it is asked the adjoint of as one that is differentiated).
+    Reverse mode's own `backward`, going back over the edges `reverse_mode` takes, asked for
+    the adjoint of every node.
     """
     nodes = tuple(var for var in iter_vars(forward) if var.dtype == "float")
-    edges = active(forward)
     builder = GraphBuilder()
-    # what depends on the inputs matters only to loops, which traces decline: all of it
-    reversals = emit_forward(builder, forward.edges, edges, set(nodes))
-    found = emit_adjoints(builder, forward.edges, edges, reversals, list(forward.outputs),
-                          [builder.const(1.0)], nodes)
+    found = backward(builder, forward.edges, list(forward.outputs), [builder.const(1.0)],
+                     differentiable_inputs(forward), asked=nodes)
     zero = builder.const(0.0)
     outputs = tuple(var or zero for var in found)
     return forward.replace(edges=tuple(builder.edges), outputs=outputs), nodes
@@ -129,7 +126,7 @@ def derive(edge: Edge) -> EdgeDerivative:
                    for var in edge.inputs)
     output = Var(edge.output.name, edge.output.shape, edge.output.dtype)
     alone = Graph(edge.prim, tuple(var for var in inputs if not var.is_const),
-                  (Edge(edge.prim, inputs, output, edge.params),), (output,))
+                  (Edge(edge.prim, inputs, (output,), edge.params),), (output,))
     vjp = reverse_mode(alone, cotangent=True)
     numbers = [position for position, var in enumerate(inputs) if _is_number(var)]
     contributions = tuple((position, var) for position, var in zip(numbers, vjp.outputs[1:])

@@ -1,5 +1,5 @@
 """Branches in the IR: the ``cond`` primitive, which runs one of two graphs as its test says.
-Its entries are in `PRIMITIVES`; its results are taken apart by ``item`` (see `loops`).
+Its entry is in `PRIMITIVES`; the edge has one output per result.
 
 A cond edge's inputs are ``(test, *operands)``; its ``then`` and ``orelse`` parameters are
 graphs over the same input nodes (one per operand) with the same number of outputs. The first
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from gradgen.ir.graph import Edge, Graph, Var
-from gradgen.ir.registry import Interpreter, Table
+from gradgen.ir.registry import Interpreter, Table, results_shaped
 
 PRIMITIVES = Table()
 primitive = PRIMITIVES.primitive
@@ -75,5 +75,5 @@ def _by_the_reverse_pass(*args: Any, **params: Any) -> tuple[Var | None, ...]:
 
 
 primitive("cond", lambda a, p: "<cond>", _run_cond, None, _by_the_reverse_pass, (), args="",
-          variadic=True, result="tuple", shape=lambda *shapes, **params: (), internal=True,
+          variadic=True, result="results", shape=results_shaped, internal=True,
           block=True)

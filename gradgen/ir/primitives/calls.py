@@ -2,10 +2,10 @@
 helper functions, or a derivative of one. Its entries are in `PRIMITIVES`.
 
 A call edge's inputs are the arguments; its ``graph`` parameter is the function called and
-``name`` the Python name it is printed under (``sigmoid(z)``). A graph with one output gives
-one value; a graph with several (a helper that also returns what its derivative reads, or a
-derivative returning one partial per argument) gives a *tuple* node taken apart by ``item``,
-printed as ``s, v1 = sigmoid_record(z)``. Every call of one helper at one signature holds the
+``name`` the Python name it is printed under (``sigmoid(z)``). The edge has one output per
+output of the graph: one value, or several (a helper that also returns what its derivative
+reads, or a derivative returning one partial per argument), printed as
+``s, v1 = sigmoid_record(z)``. Every call of one helper at one signature holds the
 same graph, so the generated module defines each function once.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from gradgen.ir.graph import Graph, Var
-from gradgen.ir.registry import Interpreter, Table
+from gradgen.ir.registry import Interpreter, Table, results_shaped
 
 PRIMITIVES = Table()
 primitive = PRIMITIVES.primitive
@@ -25,19 +25,17 @@ ROLES = ("helper", "record", "vjp")
 
 def call_params(graph: Graph, role: str = "helper") -> dict[str, Any]:
     """The parameters of a call of ``graph`` (printed as a call of ``graph.name``)."""
-    dtype = graph.outputs[0].dtype if len(graph.outputs) == 1 else "tuple"
-    return {"graph": graph, "name": graph.name, "dtype": dtype, "role": role}
+    return {"graph": graph, "name": graph.name, "role": role}
 
 
-def _run_call(*args: Any, graph: Graph, name: str, dtype: str, role: str,
-              run: Interpreter) -> Any:
+def call_results(graph: Graph, names: tuple[str | None, ...]) -> tuple[Var, ...]:
+    """Fresh nodes for the results of a call of ``graph``, named ``names``."""
+    return tuple(Var(name, var.shape, var.dtype) for name, var in zip(names, graph.outputs))
+
+
+def _run_call(*args: Any, graph: Graph, name: str, role: str, run: Interpreter) -> Any:
     """The NumPy oracle: the called graph, run by the reference interpreter (``run``)."""
-    values = run(graph, *args)
-    return values[0] if len(graph.outputs) == 1 else values
-
-
-def _call_shape(*shapes: Any, graph: Graph, name: str, dtype: str, role: str) -> tuple:
-    return graph.outputs[0].shape if len(graph.outputs) == 1 else ()
+    return run(graph, *args)
 
 
 def _by_the_reverse_pass(*args: Any, **params: Any) -> tuple[Var | None, ...]:
@@ -46,5 +44,5 @@ def _by_the_reverse_pass(*args: Any, **params: Any) -> tuple[Var | None, ...]:
 
 
 primitive("call", lambda a, p: f"{p['name']}({', '.join(a)})", _run_call, None,
-          _by_the_reverse_pass, (), args="", variadic=True, result="param", shape=_call_shape,
-          internal=True, block=True)
+          _by_the_reverse_pass, (), args="", variadic=True, result="results",
+          shape=results_shaped, internal=True, block=True)

@@ -1,13 +1,13 @@
-"""Loops in the IR: the ``loop`` primitive, a body graph run once per step of a range, and
-``item``, which takes a loop's results apart. Its entries are in `PRIMITIVES`.
+"""Loops in the IR: the ``loop`` primitive, a body graph run once per step of a range. Its
+entry is in `PRIMITIVES`.
 
 A loop edge's inputs are ``(start, stop, *carried, *tapes read, *invariants)``; its ``body``
 parameter is a `Graph` whose inputs are ``(index, *carried, *one entry of each tape read,
 *invariants)`` and whose outputs are ``(*carried after the step, *values recorded)``. The
 counts are parameters (``carried``, ``reads``, ``records``), and ``reverse`` runs the steps
-from ``stop - 1`` down to ``start``. The loop's output is a *tuple* node: the carried values
-after the last step (the initial ones if the loop runs no step), then one *tape* per recorded
-value, a list with one entry per step. Reverse mode uses the tapes: the forward loop records
+from ``stop - 1`` down to ``start``. The loop's outputs are the carried values after the last
+step (the initial ones if the loop runs no step), then one *tape* per recorded value, a list
+with one entry per step. Reverse mode uses the tapes: the forward loop records
 what the adjoint of its body needs, and a reverse loop reads them back (see `reverse`).
 
 Loops nest (a body may hold a loop); passes over the IR go into bodies one level at a time,
@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gradgen.ir.graph import Edge, Graph, Shape, Var
-from gradgen.ir.registry import Interpreter, Table
+from gradgen.ir.graph import Edge, Graph, Var
+from gradgen.ir.registry import Interpreter, Table, results_shaped
 
 PRIMITIVES = Table()
 primitive = PRIMITIVES.primitive
@@ -62,15 +62,6 @@ def loop_parts(edge: Edge) -> LoopParts:
                      params["reverse"])
 
 
-def loop_items(edges: tuple[Edge, ...]) -> dict[Var, dict[int, Var]]:
-    """For each loop's tuple node among ``edges``, its ``item`` results by position."""
-    items: dict[Var, dict[int, Var]] = {}
-    for edge in edges:
-        if edge.prim == "item":
-            items.setdefault(edge.inputs[0], {})[dict(edge.params)["index"]] = edge.output
-    return items
-
-
 def loop_params(body: Graph, carried: int, reads: int, records: int,
                 reverse: bool = False) -> dict[str, Any]:
     return {"body": body, "carried": carried, "reads": reads, "records": records,
@@ -100,17 +91,10 @@ def _run_loop(start: Any, stop: Any, *values: Any, body: Graph, carried: int, re
     return (*state, *recorded)
 
 
-def _loop_shape(*shapes: Shape, **params: Any) -> Shape:
-    return ()
-
-
 def _by_the_reverse_pass(*args: Any, **params: Any) -> tuple[Var | None, ...]:
     """Loops have no local adjoint rule: `reverse` builds their reverse loops itself."""
     raise AssertionError("reverse mode differentiates loops itself")
 
 
 primitive("loop", lambda a, p: "<loop>", _run_loop, None, _by_the_reverse_pass, (), args="",
-          variadic=True, result="tuple", shape=_loop_shape, internal=True, block=True)
-primitive("item", lambda a, p: f"{a[0]}[{p['index']}]",
-          lambda t, index, shape, dtype: t[index], None, _by_the_reverse_pass,
-          internal=True, result="param", shape=lambda t, index, shape, dtype: shape)
+          variadic=True, result="results", shape=results_shaped, internal=True, block=True)
