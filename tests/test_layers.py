@@ -14,11 +14,11 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "gradgen"
 
 #: The stages from the bottom up; a module belongs to the longest prefix that names it. Inside
-#: the IR, the graph is below the registry's machinery, which is below the primitives' entries,
-#: which are below the IR's tools: the registry is a leaf.
+#: the IR, the graph (and its shapes' dimensions) is below the registry's machinery, which is
+#: below the primitives' entries, which are below the IR's tools: the registry is a leaf.
 LAYERS = (
     ("gradgen.errors", "gradgen.version", "gradgen.runtime"),
-    ("gradgen.ir.graph",),
+    ("gradgen.ir.graph", "gradgen.ir.dims"),
     ("gradgen.ir.registry",),
     ("gradgen.ir.primitives",),
     ("gradgen.ir",),

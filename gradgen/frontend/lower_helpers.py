@@ -15,6 +15,7 @@ from gradgen.frontend.lower_static import Operand, as_node
 from gradgen.frontend.scopes import FunctionScope, ProgramScope
 from gradgen.frontend.syntax import WHOLE, Function, Item, Name
 from gradgen.ir.builder import GraphBuilder, as_params
+from gradgen.ir.dims import Dim
 from gradgen.ir.graph import Graph, Shape, Var
 from gradgen.ir.naming import derivative_names, helper_name
 from gradgen.ir.primitives import shape_text
@@ -91,7 +92,7 @@ def check_call(scope: FunctionScope, item: Item, helper: Function, positional: l
 def check_arguments(scope: FunctionScope, helper: Function, args: list[Var],
                     positional: list[Operand]) -> None:
     """Arguments against a helper's declared shapes (its dimension names bind per call)."""
-    bound: dict[str, int | str] = {}
+    bound: dict[Dim, int | Dim] = {}
     for param, declared, arg, (_, arg_item) in zip(helper.params, helper.shapes or (),
                                                     args, positional):
         what = f"argument {param.text} of {helper.name.text}"
@@ -108,10 +109,10 @@ def check_whole(scope: FunctionScope, what: str, arg: Var, item: Item) -> None:
         scope.fail(f"{what} is a whole number (int), got {kind_of(arg)}", item)
 
 
-def fits(want: Shape, shape: Shape, bound: dict[str, int | str]) -> bool:
+def fits(want: Shape, shape: Shape, bound: dict[Dim, int | Dim]) -> bool:
     """``shape`` is the declared ``want``, its dimension names bound on first use."""
     return len(want) == len(shape) and all(
-        bound.setdefault(w, a) == a if isinstance(w, str) else w == a
+        bound.setdefault(w, a) == a if isinstance(w, Dim) else w == a
         for w, a in zip(want, shape))
 
 

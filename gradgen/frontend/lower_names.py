@@ -20,6 +20,7 @@ from gradgen.frontend.lower_static import Literal
 from gradgen.frontend.scopes import FunctionScope, ProgramScope, assigned_names
 from gradgen.frontend.syntax import WHOLE, Function, Item, Name
 from gradgen.ir.builder import as_params
+from gradgen.ir.dims import named
 from gradgen.ir.graph import Shape, Var
 from gradgen.ir.naming import folded
 from gradgen.ir.primitives import FUNCTIONS
@@ -52,8 +53,8 @@ def input_var(function: Function, names: list[str], index: int) -> Var:
 
 
 def declared_shape(dims: tuple[Name, ...]) -> Shape:
-    """A shape as declared: whole numbers, and dimension names as texts."""
-    return tuple(int(d.text) if d.text.isdigit() else d.text for d in dims)
+    """A shape as declared: whole numbers, and named dimensions."""
+    return tuple(int(d.text) if d.text.isdigit() else named(d.text) for d in dims)
 
 
 def entry_dimensions(function: Function, names: list[str]) -> dict[str, tuple[int, int]]:
@@ -87,10 +88,11 @@ def helper_dimensions(helper: Function) -> dict[str, tuple[int, int]]:
 
 
 def note_scalar_inputs(program: ProgramScope, inputs: tuple[Var, ...]) -> None:
-    """A scalar input's compile-time value is its name: it may bound a loop (``range(N)``)."""
+    """A scalar input's compile-time value is the dimension of its name: it may bound a loop
+    (``range(N)``)."""
     for var in inputs:
         if not var.shape:
-            program.static[var] = var.name
+            program.static[var] = named(var.name)
 
 
 def temporary_names(function: Function, taken_names: set[str]) -> Iterator[str]:

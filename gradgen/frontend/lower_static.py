@@ -7,7 +7,8 @@ differences and products of those, or tuples of them. They become the edge's par
 Besides nodes, an expression's evaluation stack holds the structures static values are written
 with (`Tuple`, `Keyword`, `Slice`, `Literal`), each with the `Item` it came from. A node's
 compile-time value is kept in the program's ``static`` table: a whole number, or a dimension
-expression as a text (``"n"``, ``"T-1"``, ``"n*k"``; `size` splits a product on ``*``).
+(a `gradgen.ir.dims.Dim`: ``n``, ``T-1``, ``n*k``), computed by the registry's own arithmetic
+on whole numbers, which Dims support too.
 """
 
 from __future__ import annotations
@@ -17,14 +18,17 @@ from typing import Any
 
 from gradgen.frontend.scopes import FunctionScope
 from gradgen.frontend.syntax import Item
+from gradgen.ir.dims import Dim, named
+from gradgen.ir.dims import size as size  # lower_calls imports it from here
 from gradgen.ir.graph import Shape, Var
 from gradgen.ir.primitives import STATIC_ARITHMETIC, shape_text
 
 #: An entry of the evaluation stack: a node or a static structure, and the item it came from.
 Operand = tuple[Any, Item]
 
-#: The longest dimension expression kept at compile time (``T-1``, ``2*n+1``): a loop bound
-#: or a size is short, and a sum of 10^6 scalar inputs must not build ever longer texts.
+#: The longest dimension kept at compile time, in characters of its text (``T-1``, ``2*n+1``):
+#: a loop bound or a size is short, and a sum of 10^6 scalar inputs must not build ever longer
+#: dimensions.
 STATIC_TEXT_LIMIT = 64
 
 
@@ -63,13 +67,14 @@ def as_node(scope: FunctionScope, value: Any, item: Item, where: str) -> Var:
     scope.fail(f"{where} expects a value, got {what}", item)
 
 
-def static_of(scope: FunctionScope, value: Any) -> int | str | None:
-    """The compile-time value of a node: a whole number or a dimension expression."""
+def static_of(scope: FunctionScope, value: Any) -> int | Dim | None:
+    """The compile-time value of a node: a whole number or a dimension."""
     if not isinstance(value, Var):
         return None
     if value.is_const:
         return int(value.value) if value.value.is_integer() and not value.symbol else None
-    return scope.program.static.get(value)
+    known = scope.program.static.get(value)
+    return named(known) if isinstance(known, str) else known  # a loop's index: its name
 
 
 def static_int(scope: FunctionScope, value: Any, item: Item, what: str) -> int:
@@ -132,7 +137,7 @@ def static_shape(scope: FunctionScope, value: Any, item: Item) -> tuple[Shape, l
     return shape, [element for element, _ in elements]
 
 
-def static_dimension(scope: FunctionScope, value: Any, item: Item) -> int | str:
+def static_dimension(scope: FunctionScope, value: Any, item: Item) -> int | Dim:
     """One dimension of a shape argument: a whole number (not negative) or a dimension."""
     dim = static_of(scope, value)
     if dim is None or (isinstance(dim, int) and dim < 0):
@@ -146,22 +151,13 @@ def record_static(scope: FunctionScope, prim: str, inputs: tuple[Var, ...], outp
     values = None if entry is None else static_operands(scope, inputs)
     if values is None:
         return
-    if all(isinstance(v, int) for v in values):
-        scope.program.static[output] = entry.static(*values)
-        return
-    text = dimension_text(entry.operator, values)
-    if len(text) <= STATIC_TEXT_LIMIT:  # a long sum of inputs is no loop bound: the texts
-        scope.program.static[output] = text  # would grow with it, quadratic in its length
+    value = entry.static(*values)  # on dimensions too: n * k is a Dim
+    if isinstance(value, int) or len(value.text) <= STATIC_TEXT_LIMIT:  # a long sum of inputs
+        scope.program.static[output] = value  # is no loop bound: its text would grow with it,
+        # quadratic in its length
 
 
-def dimension_text(operator: str, values: list[int | str]) -> str:
-    """``n*k``, ``T-1``, ``-n``: an operator's text over compile-time values."""
-    if len(values) == 1:
-        return f"{operator}{values[0]}"
-    return f"{values[0]}{operator}{values[1]}"
-
-
-def static_operands(scope: FunctionScope, inputs: tuple[Var, ...]) -> list[int | str] | None:
+def static_operands(scope: FunctionScope, inputs: tuple[Var, ...]) -> list[int | Dim] | None:
     """The compile-time values of ``inputs``, or None if one has none."""
     values = []
     for var in inputs:  # most operands are not static: stop at the first
@@ -170,16 +166,3 @@ def static_operands(scope: FunctionScope, inputs: tuple[Var, ...]) -> list[int |
             return None
         values.append(value)
     return values
-
-
-def size(shape: Shape) -> tuple[int, list[str]]:
-    """A shape's number of entries as (whole-number factor, sorted named factors): a named
-    dimension is a text, split on ``*`` into its factors."""
-    number, names = 1, []
-    for dim in shape:
-        for factor in str(dim).split("*"):
-            if factor.isdigit():
-                number *= int(factor)
-            else:
-                names.append(factor)
-    return number, sorted(names)

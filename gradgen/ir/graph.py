@@ -22,7 +22,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-Shape = tuple[int | str, ...]
+from gradgen.ir.dims import Dim
+
+Shape = tuple[int | Dim, ...]
 
 
 @dataclass(frozen=True, slots=True, eq=False)

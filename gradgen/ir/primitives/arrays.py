@@ -5,8 +5,8 @@ joining are in `shapes`.
 Same entries as `scalar` (one each, written into this module's `PRIMITIVES`), with three more
 things that arrays need: parameters (``axis``, ``keepdims``, an index, a shape) that the NumPy
 text, the shape rule, the NumPy oracle and the adjoint rule all receive as keywords; shape rules
-that raise `ShapeError` naming both shapes; and test ``cases`` (argument shapes, with dimension
-names that the tests bind to sizes).
+that raise `ShapeError` naming both shapes; and test ``cases`` (argument shapes, with the named
+dimensions `N`, `D`, `K`, `M` that the tests bind to sizes).
 
 Normalised parameters (the lowering produces them): ``axis`` is None (every axis) or a tuple of
 non-negative axes; ``keepdims`` a bool; ``index`` a tuple of entries, each an int or a
@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 import gradgen.runtime as runtime
+from gradgen.ir.dims import Dim, named
 from gradgen.ir.graph import Shape, Var
 from gradgen.ir.registry import Builder, ShapeError, Table, shape_text
 
@@ -37,6 +38,8 @@ PRIMITIVES = Table()
 primitive = PRIMITIVES.primitive
 
 Axis = tuple[int, ...] | None
+#: The named dimensions of the test cases (the tests bind them to sizes).
+N, D, K, M = (named(text) for text in "ndkm")
 
 # ---- shared text and shape helpers: axes and indices -------------------------------------
 
@@ -97,14 +100,14 @@ def index_requirements(shape: Shape, index: Index) -> dict[str, int]:
     it silently (``x[1:3]`` needs n >= 3): checked when the generated function is called."""
     needs: dict[str, int] = {}
     for dim, entry in zip(shape, index):
-        if not (isinstance(dim, str) and dim.isidentifier()) or is_position(entry):
+        if not (isinstance(dim, Dim) and dim.is_name) or is_position(entry):
             continue
         if isinstance(entry, tuple):
             ends = [abs(end) for end in entry[1:3] if end is not None]
             need = max(ends, default=0)
         else:
             need = entry + 1 if entry >= 0 else -entry
-        needs[dim] = max(needs.get(dim, 0), need)
+        needs[dim.text] = max(needs.get(dim.text, 0), need)
     return needs
 
 
@@ -142,15 +145,15 @@ def _outer_shape(p: Shape, q: Shape) -> Shape:
 
 primitive("matmul", "{0} @ {1}", np.matmul, None, _matmul_rule, ((-2.0, 2.0),) * 2,
           operator="@", aliases=("dot",), shape=_matmul_shape,
-          cases=((((3, "k"), ("k", 2)), {}), ((("n", "k"), ("k",)), {}),
-                 ((("k",), ("k", "m")), {}), (((4,), (4,)), {})))
+          cases=((((3, K), (K, 2)), {}), (((N, K), (K,)), {}),
+                 (((K,), (K, M)), {}), (((4,), (4,)), {})))
 primitive("outer", "np.outer({0}, {1})", np.outer, None,
           lambda b, g, y, p, q: (b.matmul(g, q), b.matmul(p, g)), ((-2.0, 2.0),) * 2,
-          shape=_outer_shape, cases=((((3,), ("k",)), {}),))
+          shape=_outer_shape, cases=((((3,), (K,)), {}),))
 primitive("transpose", "{0}.T", np.transpose, None,
           lambda b, g, y, x: (b.transpose(g),), shape=lambda x: x[::-1], safe=True,
           cheap=True,
-          cases=(((("n", 3),), {}), (((4,),), {}), (((2, 3, 4),), {})))
+          cases=((((N, 3),), {}), (((4,),), {}), (((2, 3, 4),), {})))
 
 # ---- reductions ---------------------------------------------------------------------------
 
@@ -167,9 +170,9 @@ def _reduction(name: str, function: str, impl: Any, rule: Any, domain: tuple[flo
 
 _REDUCTION_CASES = (
     (((4,),), {"axis": None, "keepdims": False}),
-    ((("n", "d"),), {"axis": None, "keepdims": False}),
-    ((("n", "d"),), {"axis": (0,), "keepdims": False}),
-    ((("n", "d"),), {"axis": (1,), "keepdims": True}),
+    (((N, D),), {"axis": None, "keepdims": False}),
+    (((N, D),), {"axis": (0,), "keepdims": False}),
+    (((N, D),), {"axis": (1,), "keepdims": True}),
     (((2, 3, 4),), {"axis": (0, 2), "keepdims": False}),
 )
 
@@ -238,7 +241,7 @@ def _axis_shape(x: Shape, axis: Axis) -> Shape:
     return x
 
 
-_SOFTMAX_CASES = (((("n", "k"),), {"axis": (1,)}), ((("n", "k"),), {"axis": (0,)}),
+_SOFTMAX_CASES = ((((N, K),), {"axis": (1,)}), (((N, K),), {"axis": (0,)}),
                   (((5,),), {"axis": (0,)}))
 
 primitive("softmax", lambda a, p: f"_softmax({a[0]}{axis_text(p['axis'])})", runtime._softmax,

@@ -15,8 +15,18 @@ from typing import Any
 import numpy as np
 
 import gradgen.runtime as runtime
+from gradgen.ir.dims import Dim, strided, total
 from gradgen.ir.graph import Shape, Var
-from gradgen.ir.primitives.arrays import Axis, Index, index_text, is_position, python_index
+from gradgen.ir.primitives.arrays import (
+    Axis,
+    D,
+    Index,
+    M,
+    N,
+    index_text,
+    is_position,
+    python_index,
+)
 from gradgen.ir.registry import Builder, ShapeError, Table, shape_text
 
 PRIMITIVES = Table()
@@ -32,26 +42,32 @@ def _bound(value: int | None, default: tuple[int, int]) -> tuple[int, int]:
     return (1, value) if value < 0 else (0, value)
 
 
-def _slice_length(dim: int | str, start: int | None, stop: int | None,
-                  step: int | None) -> int | str:
+def _slice_length(dim: int | Dim, start: int | None, stop: int | None,
+                  step: int | None) -> int | Dim:
     if isinstance(dim, int):
         return len(range(dim)[slice(start, stop, step)])
     if step not in (None, 1):
-        return f"{dim}[{index_text((('slice', start, stop, step),))}]"
+        return strided(dim, start, stop, step)
     (a, low), (c, high) = _bound(start, (0, 0)), _bound(stop, (1, 0))
     if c - a == 0:
         return max(high - low, 0)
     if c - a == 1:
-        offset = high - low
-        return dim if offset == 0 else f"{dim}{offset:+d}"
+        return _shifted(dim, high - low)
     raise ShapeError(f"the slice {index_text((('slice', start, stop, step),))} of a dimension "
                      f"{dim} is empty")
+
+
+def _shifted(dim: Dim, offset: int) -> Dim:
+    """``n+2``, ``n-1``: ``dim`` and a whole number, written with its sign."""
+    if offset == 0:
+        return dim
+    return dim + offset if offset > 0 else dim - abs(offset)
 
 
 def _getitem_shape(x: Shape, *positions: Shape, index: Index) -> Shape:
     if len(index) > len(x):
         raise ShapeError(f"{len(index)} indices for an array of shape {shape_text(x)}")
-    result: list[int | str] = []
+    result: list[int | Dim] = []
     for dim, entry in zip(x, index):
         if is_position(entry):
             continue  # a run-time position: one entry of this dimension
@@ -68,9 +84,9 @@ primitive("getitem", lambda a, p: f"{a[0]}[{index_text(p['index'], a[1:])}]",
           shape=_getitem_shape, operator="[]", variadic=True,
           cases=((((5,),), {"index": (1,)}),
                  (((5,),), {"index": (("slice", 1, 3, None),)}),
-                 ((("n", 4),), {"index": (("slice", None, None, None), -1)}),
-                 ((("n",),), {"index": (("slice", 1, None, None),)}),
-                 ((("n", 3),), {"index": (("slice", None, -1, None), 0)}),
+                 (((N, 4),), {"index": (("slice", None, None, None), -1)}),
+                 (((N,),), {"index": (("slice", 1, None, None),)}),
+                 (((N, 3),), {"index": (("slice", None, -1, None), 0)}),
                  (((6, 2),), {"index": (("slice", None, None, 2),)})))
 primitive("scatter", lambda a, p: f"_scatter({a[0]}, np.shape({a[1]}), "
           f"np.s_[{index_text(p['index'], a[2:])}])",
@@ -106,15 +122,15 @@ primitive("expand", _expand_text, _expanded, None,
           lambda b, g, y, v, like, axis, keepdims: (b.sum(g, axis=axis, keepdims=keepdims),
                                                     None),
           ((-3.0, 3.0),) * 2, shape=lambda v, like, axis, keepdims: like, internal=True,
-          cases=(((("n",), ("n", "d")), {"axis": (1,), "keepdims": False}),
-                 ((("n", 1), ("n", "d")), {"axis": (1,), "keepdims": True}),
+          cases=((((N,), (N, D)), {"axis": (1,), "keepdims": False}),
+                 (((N, 1), (N, D)), {"axis": (1,), "keepdims": True}),
                  (((), (2, 3)), {"axis": None, "keepdims": False})))
 primitive("expand_dims", lambda a, p: f"np.expand_dims({a[0]}, "
           f"{p['axis'][0] if len(p['axis']) == 1 else p['axis']})",
           lambda v, axis: np.expand_dims(v, axis), None,
           lambda b, g, y, v, axis: (b.sum(g, axis=axis, keepdims=False),), internal=True,
           shape=lambda v, axis: _with_ones(v, axis),
-          cases=((((3,),), {"axis": (1,)}), ((("n", 2),), {"axis": (0,)})))
+          cases=((((3,),), {"axis": (1,)}), (((N, 2),), {"axis": (0,)})))
 
 
 def _with_ones(shape: Shape, axis: tuple[int, ...]) -> Shape:
@@ -190,9 +206,7 @@ def _concat_shape(*shapes: Shape, axis: int) -> Shape:
     others = {shape[:axis] + shape[axis + 1:] for shape in shapes}
     if len(others) > 1:
         raise ShapeError(f"{described}: the dimensions other than axis {axis} differ")
-    sizes = [shape[axis] for shape in shapes]
-    joined = (sum(sizes) if all(isinstance(s, int) for s in sizes)
-              else "+".join(map(str, sizes)))
+    joined = total(tuple(shape[axis] for shape in shapes))
     return shapes[0][:axis] + (joined,) + shapes[0][axis + 1:]
 
 
@@ -212,12 +226,12 @@ def _concat_part_rule(b: Builder, g: Var, y: Var, whole: Var, *parts: Var, axis:
 primitive("stack", _joined_text("stack"), lambda *xs, axis: np.stack(xs, axis=axis), None,
           _stack_rule, ((-3.0, 3.0),), variadic=True, shape=_stack_shape,
           keywords={"axis": 0},
-          cases=((((3,), (3,)), {"axis": 0}), ((("n", 2), ("n", 2), ("n", 2)), {"axis": 1})))
+          cases=((((3,), (3,)), {"axis": 0}), (((N, 2), (N, 2), (N, 2)), {"axis": 1})))
 primitive("concat", _joined_text("concatenate"), lambda *xs, axis: np.concatenate(xs, axis),
           None, _concat_rule, ((-3.0, 3.0),), variadic=True, shape=_concat_shape,
           keywords={"axis": 0},
-          cases=((((3,), (2,)), {"axis": 0}), ((("n", 2), ("n", 3)), {"axis": 1}),
-                 ((("n", "d"), ("m", "d")), {"axis": 0})))
+          cases=((((3,), (2,)), {"axis": 0}), (((N, 2), (N, 3)), {"axis": 1}),
+                 (((N, D), (M, D)), {"axis": 0})))
 primitive("concat_part",
           lambda a, p: f"_concat_part({a[0]}, ({', '.join(a[1:])},), {p['axis']}, {p['part']})",
           lambda whole, *parts, axis, part: runtime._concat_part(whole, parts, axis, part), None,
