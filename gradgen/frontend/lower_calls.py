@@ -19,7 +19,6 @@ from gradgen.frontend.lower_static import (
     Operand,
     Tuple,
     as_node,
-    size,
     static_axis,
     static_bool,
     static_int,
@@ -27,6 +26,7 @@ from gradgen.frontend.lower_static import (
 )
 from gradgen.frontend.scopes import FunctionScope
 from gradgen.frontend.syntax import Item
+from gradgen.ir.dims import size
 from gradgen.ir.graph import Shape, Var
 from gradgen.ir.primitives import REGISTRY, SPELLINGS, shape_text
 

@@ -16,6 +16,7 @@ from gradgen.frontend.lower_static import as_node, static_of
 from gradgen.frontend.scopes import Frame, FunctionScope, LoopScope, assigned_names
 from gradgen.frontend.syntax import Assign, Expr, For, Return, Statement
 from gradgen.ir.builder import GraphBuilder, as_params
+from gradgen.ir.dims import named
 from gradgen.ir.graph import Graph, Var
 from gradgen.ir.primitives.loops import MAX_NESTING, loop_params
 
@@ -78,7 +79,7 @@ def open_loop(scope: FunctionScope, statement: For) -> Frame:
     loop = loop_scope(scope, statement)
     target = statement.target.text
     scope.enter(loop, {target: loop.index, **dict(zip(loop.carried, loop.carried_in))})
-    scope.program.static[loop.index] = target
+    scope.program.static[loop.index] = named(target)
     return Frame(iter(statement.body), lambda: close_loop(scope, loop))
 
 

@@ -18,8 +18,7 @@ from typing import Any
 
 from gradgen.frontend.scopes import FunctionScope
 from gradgen.frontend.syntax import Item
-from gradgen.ir.dims import Dim, named
-from gradgen.ir.dims import size as size  # lower_calls imports it from here
+from gradgen.ir.dims import Dim
 from gradgen.ir.graph import Shape, Var
 from gradgen.ir.primitives import STATIC_ARITHMETIC, shape_text
 
@@ -73,8 +72,7 @@ def static_of(scope: FunctionScope, value: Any) -> int | Dim | None:
         return None
     if value.is_const:
         return int(value.value) if value.value.is_integer() and not value.symbol else None
-    known = scope.program.static.get(value)
-    return named(known) if isinstance(known, str) else known  # a loop's index: its name
+    return scope.program.static.get(value)
 
 
 def static_int(scope: FunctionScope, value: Any, item: Item, what: str) -> int:

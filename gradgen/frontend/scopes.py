@@ -26,6 +26,7 @@ from typing import Any, NoReturn
 from gradgen.errors import CompileError
 from gradgen.frontend.syntax import Function, If, Item, Name, blocks
 from gradgen.ir.builder import GraphBuilder, result_like
+from gradgen.ir.dims import Dim
 from gradgen.ir.graph import Graph, Var
 
 
@@ -39,7 +40,7 @@ class ProgramScope:
     temporaries: Iterator[str]  # names for the values the source does not name
     function_names: frozenset[str]  # module-level names taken (helpers are named apart)
     helpers: dict[str, Function]
-    static: dict[Var, int | str] = field(default_factory=dict)  # values known at compile time
+    static: dict[Var, int | Dim] = field(default_factory=dict)  # values known at compile time
     calling: list[str] = field(default_factory=list)  # helpers being lowered, outermost first
     helper_graphs: dict[tuple, Graph] = field(default_factory=dict)  # (name, signature) ->
 

@@ -101,7 +101,7 @@ class Primitive:
     commutative: bool = False  # its two arguments may be swapped (CSE shares p+q and q+p)
     integer_closed: bool = False  # whole numbers give a whole number (t - 1 of an index is one)
     static: Callable[..., Any] | None = None  # its value on whole numbers at compile time
-    #                         (Python's: no overflow); on dimensions it is a text (``n*k``)
+    #                         (Python's: no overflow); on dimensions a `dims.Dim` (``n*k``)
 
     @property
     def arity(self) -> int:
