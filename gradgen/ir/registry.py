@@ -10,11 +10,11 @@ Its NumPy callable, shape rule and adjoint rule take the parameters as keyword a
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from gradgen.ir.graph import Shape, Var
+from gradgen.ir.graph import Edge, Shape, Var
 
 
 class ShapeError(ValueError):
@@ -63,6 +63,17 @@ def broadcast(*shapes: Shape) -> Shape:
     return tuple(result)
 
 
+@dataclass(frozen=True)
+class BlockRules:
+    """What the IR knows of a block kind (a primitive holding graphs of its own, run by its
+    NumPy callable with ``run``): ``check``, its own well-formedness (its graphs against its
+    inputs and counts: a problem's text, or None), and ``results``, the nodes of its graphs
+    that give its outputs, in order (None for a tape, a list with no node of its own)."""
+
+    check: Callable[[Edge], str | None]
+    results: Callable[[Edge], Sequence[Var | None]]
+
+
 #: A test case of an array primitive: the shape of each argument (dimension names are bound to
 #: sizes by the tests) and the parameters.
 Case = tuple[tuple[Shape, ...], dict[str, Any]]
@@ -93,7 +104,7 @@ class Primitive:
     internal: bool = False  # made by the compiler only (adjoints, dimensions), not the language
     variadic: bool = False  # any number of arguments (of the one kind in ``args``)
     fresh: bool = False  # makes a new array that is then written in place: never shared (CSE)
-    block: bool = False  # holds graphs of its own; its NumPy callable runs them with ``run``
+    block: BlockRules | None = None  # a block kind's rules (it holds graphs of its own)
     safe: bool = False  # never raises on inputs its shape rule accepts (elementwise ones never do)
     cheap: bool = False  # comparisons and products, no series: recomputed rather than recorded
     updates: bool = False  # its text is a statement adding into its first argument in place

@@ -5,11 +5,9 @@ primitives, arities, every input defined before its use and single assignment in
 side at any depth, and also:
 
 - shapes: each edge's output has the shape its primitive's rule gives for its inputs;
-- loops: the edge's inputs, the body's inputs and outputs agree in number with the counts in
-  its parameters, and a carried value keeps its shape and dtype from start to end of a step;
-- branches: both sides take the operands' shapes and give results of the same shapes;
-- calls: the arguments agree with the called graph's inputs;
-- a block's outputs: one per result it gives, of that result's shape.
+- blocks: each by its kind's own check (`BlockRules.check`, in the kind's module of
+  `gradgen.ir.primitives`: a loop's counts and carried values, a branch's sides, a call's
+  arguments), and one output per result it gives, of that result's shape.
 
 A fault raises `InternalError` with the function's IR around the edge. Each graph is checked
 once (a body shared by two loops too), with an explicit stack.
@@ -20,8 +18,6 @@ from __future__ import annotations
 from gradgen.errors import InternalError
 from gradgen.ir.graph import Edge, Graph, Var, subgraphs
 from gradgen.ir.primitives import REGISTRY, ShapeError
-from gradgen.ir.primitives.branches import CondParts, cond_parts
-from gradgen.ir.primitives.loops import LoopParts, loop_parts
 from gradgen.ir.printing import format_graph
 
 
@@ -50,8 +46,11 @@ def _verify_edges(graph: Graph) -> list[Graph]:
 
 
 def _edge_problem(edge: Edge) -> str | None:
-    if edge.prim in _BLOCK_CHECKS:
-        return _BLOCK_CHECKS[edge.prim](edge) or _results_problem(edge)
+    """A block's problem by its kind's own check and its results, any other edge's by its
+    shape rule."""
+    block = REGISTRY[edge.prim].block
+    if block is not None:
+        return block.check(edge) or _results_problem(edge)
     return _shape_problem(edge)
 
 
@@ -124,111 +123,13 @@ def _shape_problem(edge: Edge) -> str | None:
     return None
 
 
-def _loop_problem(edge: Edge) -> str | None:
-    problem = _loop_counts_problem(edge)
-    if problem:
-        return problem
-    parts = loop_parts(edge)
-    return _carried_problem(parts) or _pairs_problem(parts.invariants, parts.invariant_in,
-                                                     "invariant")
-
-
-def _loop_counts_problem(edge: Edge) -> str | None:
-    """The loop's inputs, its body's inputs and outputs against the counts in its
-    parameters."""
-    params = dict(edge.params)
-    n, reads, records = params["carried"], params["reads"], params["records"]
-    body = params["body"]
-    outer = len(edge.inputs) - 2 - n - reads
-    if outer < 0 or len(body.inputs) != 1 + n + reads + outer:
-        return (f"the loop has {len(edge.inputs)} inputs and its body {len(body.inputs)}; "
-                f"they disagree with {n} carried and {reads} tapes read")
-    if len(body.outputs) != n + records:
-        return f"the body has {len(body.outputs)} outputs, not {n} carried + {records} recorded"
-    return None
-
-
-def _carried_problem(parts: LoopParts) -> str | None:
-    """A carried value keeps its shape and dtype from before the loop to the end of a step."""
-    for init, inner, out in zip(parts.carried, parts.carried_in, parts.carried_out):
-        if not _same_kind(init, inner) or not _same_kind(inner, out):
-            return (f"carried value {inner!r} is {_kind(init)} before, {_kind(inner)} in and "
-                    f"{_kind(out)} after a step")
-    return None
-
-
-def _cond_problem(edge: Edge) -> str | None:
-    parts = cond_parts(edge)
-    problem = _sides_problem(parts)
-    if problem is None and edge.inputs[0].shape:
-        problem = "a branch's test must be one number"
-    return problem or _pairs_problem(parts.operands, parts.operand_in, "operand")
-
-
-def _sides_problem(parts: CondParts) -> str | None:
-    """The two sides take the same inputs and give results of the same kinds."""
-    if parts.then.inputs != parts.orelse.inputs:
-        return "the two sides take different inputs"
-    if len(parts.then.outputs) != len(parts.orelse.outputs):
-        return "the two sides give different numbers of results"
-    if parts.results + sum(parts.residuals) != len(parts.then.outputs):
-        return (f"the sides give {len(parts.then.outputs)} outputs, not {parts.results} "
-                f"results + {parts.residuals} residuals")
-    for k, (a, b) in enumerate(zip(parts.then.outputs[:parts.results], parts.orelse.outputs)):
-        if not _same_kind(a, b):
-            return f"result {k} is {_kind(a)} on one side and {_kind(b)} on the other"
-    return None
-
-
-def _call_problem(edge: Edge) -> str | None:
-    graph = dict(edge.params)["graph"]
-    return _pairs_problem(edge.inputs, graph.inputs, "argument")
-
-
 def _results_problem(edge: Edge) -> str | None:
     """A block has one output per result it gives, of that result's shape (a loop's tape, a
     list, has none to compare)."""
-    results = _RESULTS[edge.prim](edge)
+    results = REGISTRY[edge.prim].block.results(edge)
     if len(results) != len(edge.outputs):
         return f"it has {len(edge.outputs)} outputs for {len(results)} results"
     for k, (result, var) in enumerate(zip(results, edge.outputs)):
         if result is not None and result.shape != var.shape:
             return f"result {k} has shape {result.shape}, its output {var.shape}"
     return None
-
-
-def _loop_results(edge: Edge) -> list[Var | None]:
-    parts = loop_parts(edge)
-    return [*parts.carried_in, *(None for _ in parts.recorded)]
-
-
-def _cond_results(edge: Edge) -> list[Var]:
-    """A branch's results, then each side's residuals (the other side gives a placeholder)."""
-    parts = cond_parts(edge)
-    own_else = parts.own_outputs(1)
-    return [parts.orelse.outputs[k] if k in own_else else var
-            for k, var in enumerate(parts.then.outputs)]
-
-
-_RESULTS = {"loop": _loop_results, "cond": _cond_results,
-            "call": lambda edge: dict(edge.params)["graph"].outputs}
-
-
-def _pairs_problem(outer: tuple[Var, ...], inner: tuple[Var, ...], what: str) -> str | None:
-    if len(outer) != len(inner):
-        return f"{len(outer)} {what}s for {len(inner)} inputs"
-    for a, b in zip(outer, inner):
-        if a.shape != b.shape:
-            return f"{what} {a!r} has shape {a.shape}, its input {b!r} {b.shape}"
-    return None
-
-
-def _same_kind(a: Var, b: Var) -> bool:
-    return a.shape == b.shape and (a.dtype == b.dtype or a.is_const or b.is_const)
-
-
-def _kind(var: Var) -> str:
-    return f"{var.dtype} {var.shape}"
-
-
-_BLOCK_CHECKS = {"loop": _loop_problem, "cond": _cond_problem, "call": _call_problem}

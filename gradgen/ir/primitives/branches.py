@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from gradgen.ir.graph import Edge, Graph, Var
-from gradgen.ir.registry import Interpreter, Table, results_shaped
+from gradgen.ir.primitives.block_checks import kind_text, pairs_problem, same_kind
+from gradgen.ir.registry import BlockRules, Interpreter, Table, results_shaped
 
 PRIMITIVES = Table()
 primitive = PRIMITIVES.primitive
@@ -69,6 +70,38 @@ def _run_cond(test: Any, *operands: Any, then: Graph, orelse: Graph, results: in
     return tuple(np.where(test, a, b) for a, b in chosen)
 
 
+def _cond_problem(edge: Edge) -> str | None:
+    """The sides against each other, the test a number, the operands' shapes."""
+    parts = cond_parts(edge)
+    problem = _sides_problem(parts)
+    if problem is None and edge.inputs[0].shape:
+        problem = "a branch's test must be one number"
+    return problem or pairs_problem(parts.operands, parts.operand_in, "operand")
+
+
+def _sides_problem(parts: CondParts) -> str | None:
+    """The two sides take the same inputs and give results of the same kinds."""
+    if parts.then.inputs != parts.orelse.inputs:
+        return "the two sides take different inputs"
+    if len(parts.then.outputs) != len(parts.orelse.outputs):
+        return "the two sides give different numbers of results"
+    if parts.results + sum(parts.residuals) != len(parts.then.outputs):
+        return (f"the sides give {len(parts.then.outputs)} outputs, not {parts.results} "
+                f"results + {parts.residuals} residuals")
+    for k, (a, b) in enumerate(zip(parts.then.outputs[:parts.results], parts.orelse.outputs)):
+        if not same_kind(a, b):
+            return f"result {k} is {kind_text(a)} on one side and {kind_text(b)} on the other"
+    return None
+
+
+def _cond_results(edge: Edge) -> list[Var]:
+    """A branch's results, then each side's residuals (the other side gives a placeholder)."""
+    parts = cond_parts(edge)
+    own_else = parts.own_outputs(1)
+    return [parts.orelse.outputs[k] if k in own_else else var
+            for k, var in enumerate(parts.then.outputs)]
+
+
 def _by_the_reverse_pass(*args: Any, **params: Any) -> tuple[Var | None, ...]:
     """Branches have no local adjoint rule: `reverse` builds their reverse branches itself."""
     raise AssertionError("reverse mode differentiates branches itself")
@@ -76,4 +109,4 @@ def _by_the_reverse_pass(*args: Any, **params: Any) -> tuple[Var | None, ...]:
 
 primitive("cond", lambda a, p: "<cond>", _run_cond, None, _by_the_reverse_pass, (), args="",
           variadic=True, result="results", shape=results_shaped, internal=True,
-          block=True)
+          block=BlockRules(_cond_problem, _cond_results))

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from gradgen.ir.graph import Graph, Var
-from gradgen.ir.registry import Interpreter, Table, results_shaped
+from gradgen.ir.graph import Edge, Graph, Var
+from gradgen.ir.primitives.block_checks import pairs_problem
+from gradgen.ir.registry import BlockRules, Interpreter, Table, results_shaped
 
 PRIMITIVES = Table()
 primitive = PRIMITIVES.primitive
@@ -38,6 +39,16 @@ def _run_call(*args: Any, graph: Graph, name: str, role: str, run: Interpreter) 
     return run(graph, *args)
 
 
+def _call_problem(edge: Edge) -> str | None:
+    """The arguments against the called graph's inputs."""
+    return pairs_problem(edge.inputs, dict(edge.params)["graph"].inputs, "argument")
+
+
+def _call_results(edge: Edge) -> tuple[Var, ...]:
+    """The called graph's outputs."""
+    return dict(edge.params)["graph"].outputs
+
+
 def _by_the_reverse_pass(*args: Any, **params: Any) -> tuple[Var | None, ...]:
     """Calls have no local adjoint rule: `reverse` calls the helper's own derivative."""
     raise AssertionError("reverse mode differentiates calls itself")
@@ -45,4 +56,5 @@ def _by_the_reverse_pass(*args: Any, **params: Any) -> tuple[Var | None, ...]:
 
 primitive("call", lambda a, p: f"{p['name']}({', '.join(a)})", _run_call, None,
           _by_the_reverse_pass, (), args="", variadic=True, result="results",
-          shape=results_shaped, internal=True, block=True)
+          shape=results_shaped, internal=True,
+          block=BlockRules(_call_problem, _call_results))

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gradgen.ir.graph import Edge, Graph, Var
-from gradgen.ir.registry import Interpreter, Table, results_shaped
+from gradgen.ir.primitives.block_checks import kind_text, pairs_problem, same_kind
+from gradgen.ir.registry import BlockRules, Interpreter, Table, results_shaped
 
 PRIMITIVES = Table()
 primitive = PRIMITIVES.primitive
@@ -91,10 +92,51 @@ def _run_loop(start: Any, stop: Any, *values: Any, body: Graph, carried: int, re
     return (*state, *recorded)
 
 
+def _loop_problem(edge: Edge) -> str | None:
+    """The counts, the carried values' kinds and the invariants' shapes."""
+    problem = _counts_problem(edge)
+    if problem:
+        return problem
+    parts = loop_parts(edge)
+    return _carried_problem(parts) or pairs_problem(parts.invariants, parts.invariant_in,
+                                                    "invariant")
+
+
+def _counts_problem(edge: Edge) -> str | None:
+    """The loop's inputs, its body's inputs and outputs against the counts in its
+    parameters."""
+    params = dict(edge.params)
+    n, reads, records = params["carried"], params["reads"], params["records"]
+    body = params["body"]
+    outer = len(edge.inputs) - 2 - n - reads
+    if outer < 0 or len(body.inputs) != 1 + n + reads + outer:
+        return (f"the loop has {len(edge.inputs)} inputs and its body {len(body.inputs)}; "
+                f"they disagree with {n} carried and {reads} tapes read")
+    if len(body.outputs) != n + records:
+        return f"the body has {len(body.outputs)} outputs, not {n} carried + {records} recorded"
+    return None
+
+
+def _carried_problem(parts: LoopParts) -> str | None:
+    """A carried value keeps its shape and dtype from before the loop to the end of a step."""
+    for init, inner, out in zip(parts.carried, parts.carried_in, parts.carried_out):
+        if not same_kind(init, inner) or not same_kind(inner, out):
+            return (f"carried value {inner!r} is {kind_text(init)} before, "
+                    f"{kind_text(inner)} in and {kind_text(out)} after a step")
+    return None
+
+
+def _loop_results(edge: Edge) -> list[Var | None]:
+    """The carried values, then one tape per recorded value (a list: no node of its own)."""
+    parts = loop_parts(edge)
+    return [*parts.carried_in, *(None for _ in parts.recorded)]
+
+
 def _by_the_reverse_pass(*args: Any, **params: Any) -> tuple[Var | None, ...]:
     """Loops have no local adjoint rule: `reverse` builds their reverse loops itself."""
     raise AssertionError("reverse mode differentiates loops itself")
 
 
 primitive("loop", lambda a, p: "<loop>", _run_loop, None, _by_the_reverse_pass, (), args="",
-          variadic=True, result="results", shape=results_shaped, internal=True, block=True)
+          variadic=True, result="results", shape=results_shaped, internal=True,
+          block=BlockRules(_loop_problem, _loop_results))
