@@ -30,7 +30,7 @@ import functools
 from dataclasses import dataclass
 
 from gradgen.differentiate.reverse_loops import (
-    add_results,
+    emit_reverse_loop,
     result_cotangents,
     reverse_loop,
     tape_loop,
@@ -113,12 +113,9 @@ def checkpoint_reverse(sweep: Sweep, edge: Edge, record: CheckpointRecord) -> No
                                  lambda var: zeros_of(builder, var, zero))
     starts = [builder.zeros_like(outer) for outer in wanted]
     targets = (*parts.carried, *wanted)
-    results = builder.emit_block(
-        "loop", (zero, record.segments, *seeds_in, *starts, *record.recorded,
-                 *_bound_nodes(parts, record.stride), *parts.invariants),
-        tuple(result_like(var, var.name) for var in targets),
-        as_params(loop_params(body, len(targets), len(record.recorded), 0, reverse=True)))
-    add_results(builder, targets, results, sweep.adjoints)
+    emit_reverse_loop(sweep, (zero, record.segments), (*seeds_in, *starts), record.recorded,
+                      (*_bound_nodes(parts, record.stride), *parts.invariants), body, targets,
+                      tuple(result_like(var, var.name) for var in targets))
 
 
 def _segments_reverse_body(sweep: Sweep, edge: Edge, parts: LoopParts,

@@ -84,11 +84,21 @@ def reverse_loop(sweep: Sweep, edge: Edge, record: LoopRecord,
     starts = [(totals or {}).get(outer) or builder.zeros_like(outer)  # _add_into adds in place
               for outer in sums]
     targets = (*parts.carried, *sums)
-    results = builder.emit_block(
-        "loop", (parts.start, parts.stop, *seeds_in, *starts, *record.recorded,
-                 *parts.invariants), tuple(result_like(var, None, "float") for var in targets),
-        as_params(loop_params(body, len(targets), len(record.recorded), 0, reverse=True)))
-    add_results(builder, targets, results, sweep.adjoints)
+    emit_reverse_loop(sweep, (parts.start, parts.stop), (*seeds_in, *starts), record.recorded,
+                      parts.invariants, body, targets,
+                      tuple(result_like(var, None, "float") for var in targets))
+
+
+def emit_reverse_loop(sweep: Sweep, bounds: tuple[Var, Var], cotangents: tuple[Var, ...],
+                      tapes: tuple[Var, ...], invariants: tuple[Var, ...], body: Graph,
+                      targets: tuple[Var, ...], results: tuple[Var, ...]) -> None:
+    """A loop running ``body`` from the last step of ``bounds`` down to the first, carrying
+    the ``cotangents`` and reading one entry of each of the ``tapes`` per step; then each of
+    its ``results`` added to the adjoint of its target."""
+    outputs = sweep.builder.emit_block(
+        "loop", (*bounds, *cotangents, *tapes, *invariants), results,
+        as_params(loop_params(body, len(cotangents), len(tapes), 0, reverse=True)))
+    _add_results(sweep.builder, targets, outputs, sweep.adjoints)
 
 
 def result_cotangents(sweep: Sweep, edge: Edge, carried: tuple[Var, ...],
@@ -103,7 +113,7 @@ def result_cotangents(sweep: Sweep, edge: Edge, carried: tuple[Var, ...],
     return [bar if bar is not None else zeros(like) for bar, like in zip(bars, likes)]
 
 
-def add_results(builder: GraphBuilder, targets: tuple[Var, ...], results: tuple[Var, ...],
+def _add_results(builder: GraphBuilder, targets: tuple[Var, ...], results: tuple[Var, ...],
                 adjoints: dict[Var, Var]) -> None:
     """Add each of a reverse loop's ``results`` to the adjoint of its target."""
     for var, bar in zip(targets, results):
