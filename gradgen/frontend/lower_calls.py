@@ -10,6 +10,7 @@ checked here."""
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from gradgen.frontend.lower_apply import apply, emit
@@ -30,14 +31,6 @@ from gradgen.ir.dims import size
 from gradgen.ir.graph import Shape, Var
 from gradgen.ir.primitives import REGISTRY, SPELLINGS, shape_text
 
-#: Functions of the language that lower to several primitives: name -> the numbers of
-#: arguments that mean the sugar (``log(x, base)``: ``log(x) / log(base)``). The names of
-#: the primitives themselves, their aliases and arities, are the registry's (`SPELLINGS`).
-SUGAR_ARITIES = {"log": (2,)}
-#: The numbers of arguments a call may have: the arities of the primitives it may name, and
-#: of its sugar.
-COUNTS = {name: tuple(sorted({*by_count, *SUGAR_ARITIES.get(name, ())}))
-          for name, by_count in SPELLINGS.items()}
 #: Functions whose arguments are static shapes: name -> number of arguments (the shape
 #: becomes the primitive's parameter, its dimensions the edge's inputs).
 CONSTRUCTORS = {"zeros": 1, "ones": 1, "eye": 1, "reshape": 2}
@@ -57,8 +50,9 @@ def call(scope: FunctionScope, item: Item, args: list[Operand], name: str | None
         return join(scope, item, positional, keywords, name)
     if is_helper_call(scope, function):
         return call_helper(scope, item, positional, keywords, name)
-    if function == "log" and len(positional) == 2 and not keywords:
-        return log_base(scope, item, positional, name)
+    sugar = SUGAR.get((function, len(positional)))
+    if sugar is not None and not keywords:
+        return sugar(scope, item, positional, name)
     return call_primitive(scope, item, positional, keywords, name)
 
 
@@ -75,6 +69,17 @@ def log_base(scope: FunctionScope, item: Item, positional: list[Operand],
     value, base = positional
     logs = (apply(scope, "log", item, [value], None), apply(scope, "log", item, [base], None))
     return scope.builder.emit("div", logs, name or scope.program.temporary())
+
+
+#: Functions of the language that lower to several primitives, by name and number of
+#: arguments (``log(x, base)``: ``log(x) / log(base)``). The names of the primitives
+#: themselves, their aliases and arities, are the registry's (`SPELLINGS`).
+SUGAR: dict[tuple[str, int], Callable[[FunctionScope, Item, list[Operand], str | None], Var]] = {
+    ("log", 2): log_base}
+#: The numbers of arguments a call may have: the arities of the primitives it may name, and
+#: of its sugar.
+COUNTS = {name: tuple(sorted({*by_count, *(n for spelled, n in SUGAR if spelled == name)}))
+          for name, by_count in SPELLINGS.items()}
 
 
 def call_primitive(scope: FunctionScope, item: Item, positional: list[Operand],
