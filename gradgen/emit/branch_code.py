@@ -80,14 +80,19 @@ def name_branch(edge: Edge, place: Place, naming: Naming) -> None:
     variable, and each side computes a result under the result's name where it can."""
     parts = cond_parts(edge)
     naming.go_by(edge.inputs[1:], parts.then.inputs)
+    _name_branch_results(parts, place, naming)
+    for side in (parts.then, parts.orelse):
+        name_edges(side, naming, {}, frozenset(side.inputs), place.recorded)
+    _name_residuals(parts, place.items, naming)
+
+
+def _name_branch_results(parts: CondParts, place: Place, naming: Naming) -> None:
+    """Each result the branch binds (not a residual), and the sides' values computing it."""
     orders = _side_orders(parts)
     operand_names = {naming.names[inner] for inner in parts.operand_in}
     for k in range(parts.results):
         if k in place.items:
             _name_result(parts, k, place, orders, operand_names, naming)
-    for side in (parts.then, parts.orelse):
-        name_edges(side, naming, {}, frozenset(side.inputs), place.recorded)
-    _name_residuals(parts, place.items, naming)
 
 
 def _side_orders(parts: CondParts) -> list[Order]:

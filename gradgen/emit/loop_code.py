@@ -204,17 +204,28 @@ def _final_name(parts: LoopParts, inner: Var, after: Var, final: Var, naming: Na
 def check_loop(edge: Edge, reader: Reader, level: Level) -> None:
     """The loop's inputs read, its carried names and tapes set, the body's inputs bound, its
     steps, and its carried results assigned from the carried names."""
-    parts = loop_parts(edge)
+    parts, results = loop_parts(edge), level.results[edge]
     reader.reads((parts.start, parts.stop, *parts.carried, *parts.reads), edge)
     reader.define(parts.carried_in)
-    results = level.results[edge]
     tapes = _tapes(parts, results)
     reader.define(tapes)  # made before the loop, filled by its steps
-    outer_aliases = dict(reader.state.aliases)  # the body's invariants go by the outer names
+    _check_body(parts, tapes, edge, reader)
+    _check_results(parts, results, edge, reader)
+
+
+def _check_body(parts: LoopParts, tapes: list[Var], edge: Edge, reader: Reader) -> None:
+    """The body's inputs bound (its invariants go by the outer names in the body only), and
+    its steps."""
+    outer_aliases = dict(reader.state.aliases)
     bind(parts.invariants, parts.invariant_in, reader, parts.body)
     reader.define((parts.index,))
     _steps(parts, tapes, edge, reader)
     reader.state.aliases = outer_aliases
+
+
+def _check_results(parts: LoopParts, results: dict[int, Var], edge: Edge,
+                   reader: Reader) -> None:
+    """The carried results the loop binds, assigned from the carried names."""
     for k, var in results.items():
         if k < len(parts.carried):
             reader.reads((parts.carried_in[k],), edge)
