@@ -395,3 +395,15 @@ def test_a_long_call_goes_on_aligned_under_its_first_argument() -> None:
     assert line.code(24) == "a, b = f(x1, g(x2, x3),\n" + indent + " " * 9 + "x4, x5)"
     assert Line("y", "x1 + x2 + x3", None, 0).code(5) == "y = x1 + x2 + x3"  # not a call
     assert Line("y", "f(x)[0] + g(y)", None, 0).code(5) == "y = f(x)[0] + g(y)"
+
+
+def test_every_block_kind_has_its_rules_at_every_stage() -> None:
+    """A block primitive (an edge holding graphs) is known to the verifier (its registry
+    entry's BlockRules), to reverse mode (BLOCKS) and to emission (EMISSIONS)."""
+    from gradgen.differentiate.reverse import BLOCKS as REVERSALS
+    from gradgen.emit.emissions import EMISSIONS
+    from gradgen.ir.graph import BLOCKS
+    from gradgen.ir.primitives import REGISTRY
+
+    assert {name for name, entry in REGISTRY.items() if entry.block} == set(BLOCKS)
+    assert set(REVERSALS) == set(BLOCKS) == set(EMISSIONS)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from test_control_flow_regressions import SWAP
 
-import gradgen.emit.block_names as emit_blocks
-from gradgen.emit.block_names import program_names
-from gradgen.emit.name_check import NameCollision, check_names
+import gradgen.emit.emissions as emit_blocks
+from gradgen.emit.emissions import check_names, program_names
+from gradgen.emit.name_check import NameCollision
 from gradgen.errors import InternalError
 from gradgen.ir.builder import as_params
 from gradgen.ir.graph import Edge, Graph, Var

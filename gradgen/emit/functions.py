@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from gradgen.emit.block_names import program_names
 from gradgen.emit.blocks import edge_units
+from gradgen.emit.emissions import EMISSIONS, program_names
 from gradgen.emit.freeing import freeing
 from gradgen.emit.kinds import block_results
 from gradgen.emit.lines import LINE_WIDTH, Line, Unit, call_text, source_lines, tuple_text
@@ -73,10 +73,10 @@ def _body(graph: Graph, names: dict[Var, str], views: dict[Var, Var], prefix: st
     """The lines of the edges but the inlined views; with ``kept`` (the names never deleted),
     ``del`` at each array's last use."""
     edges = [edge for edge in graph.edges if not any(var in views for var in edge.outputs)]
-    units = edge_units(graph, names, 0, prefix, edges)
+    units = edge_units(graph, names, 0, prefix, EMISSIONS, edges)
     if kept is None:
         return _flat(units)
-    return _flat(freeing(units, edges, names, kept, views, block_results(graph)))
+    return _flat(freeing(units, edges, names, kept, views, block_results(graph), EMISSIONS))
 
 
 def _function_names(graph: Graph, reserved: frozenset[str],
@@ -189,7 +189,7 @@ def called_function(graph: Graph, role: str, reserved: frozenset[str],
     returns_residuals = role == "record"  # bound on every way: each side binds the other's
     names = program_names(graph, reserved, placeholders=returns_residuals)
     params = [names[var] for var in graph.inputs]
-    units = edge_units(graph, names, 0, "grad of: ", in_loop=returns_residuals)
+    units = edge_units(graph, names, 0, "grad of: ", EMISSIONS, in_loop=returns_residuals)
     result = ", ".join(value_operand(var, names) for var in graph.outputs)
     doc = _helper_doc(graph, role, reserved, called)
     return Function(graph.name, ", ".join(params), doc, [], _flat(units), "", result)

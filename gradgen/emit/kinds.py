@@ -1,24 +1,49 @@
-"""Emission: the kind of an edge, by which each part of emission picks its rule from a table,
-and the results of each block that the code binds.
+"""Emission: what emission knows about one kind of block (`BlockEmission`), and the results of
+each block that the code binds.
 
-Part of emission (`emit`). Printing (`blocks.PRINTERS`), naming (`block_names.NAMERS`), the
-name check (`name_check.CHECKS`) and freeing (`freeing.RESULT_RULES`) each keep one entry per
-kind instead of an if-chain: a ``loop``, a ``cond`` (a branch), ``results`` (a call of a
-function with several results) and a ``statement`` (any other edge: one line).
+Part of emission (`emit`). Each block kind (a ``loop``, a ``cond``, a ``call``) has one module
+that holds everything emission knows about it: `loop_code`, `branch_code`, `call_code`, each
+with its printer, its namer, its walk in the name check and its freeing rule. One table,
+`emissions.EMISSIONS`, keyed by the edge's primitive, is what printing (`blocks`), naming
+(`block_names`), the name check (`name_check`) and freeing (`freeing`) consult; they are given
+it, and take an edge that is no block (a statement: one line) as their own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gradgen.emit.lines import Unit
 from gradgen.ir.graph import BLOCKS, Edge, Graph, Var
 
-KINDS = ("loop", "cond", "results", "statement")
+
+@dataclass(frozen=True)
+class FreeingRule:
+    """How a block kind's results are freed: what binding result ``index`` reads in the
+    block besides it, and whether that result is never deleted."""
+
+    reads: Callable[[Edge, int], tuple[Var, ...]]
+    kept: Callable[[Edge, int], bool]
 
 
-def edge_kind(edge: Edge) -> str:
-    """The kind of ``edge``, one of `KINDS`."""
-    if edge.prim in ("loop", "cond"):
-        return edge.prim
-    return "results" if len(edge.outputs) > 1 else "statement"
+@dataclass(frozen=True)
+class BlockEmission:
+    """Everything emission knows about one kind of block: ``print`` gives its lines (from a
+    `blocks.Printing`), ``name`` names the nodes it makes (at a `block_names.Place`, with a
+    `block_names.Naming`), ``check`` walks it in the name check (with a `name_check.Reader`
+    and the `name_check.Level` it is in), ``free`` says how its results are freed."""
+
+    print: Callable[[Edge, Any], Unit]
+    name: Callable[[Edge, Any, Any], None]
+    check: Callable[[Edge, Any, Any], None]
+    free: FreeingRule
+
+
+#: A table of block kinds, by primitive (``loop``, ``cond``, ``call``): what emission does
+#: with each.
+Emissions = Mapping[str, BlockEmission]
 
 
 def block_results(graph: Graph) -> dict[Edge, dict[int, Var]]:

@@ -1,15 +1,17 @@
 """Emission: the check of the names, that every statement of the generated code reads, under
-the name it prints, the value it means.
+the name it prints, the value it means (the walk over a graph's edges, and what a block kind's
+walk is given).
 
 Part of emission (`emit`). The names of a function with blocks are shared where that reads
 well (a carried variable keeps one name before, in and after its loop; a branch's result takes
 the name of the variable it replaces). This module walks the graph in the order its code runs,
-as `blocks` prints it, and keeps for every Python name the node it holds: a loop's body
-is walked twice (the second step starts from what the first left) and what holds after it is
-what holds after no step or after some; after a branch, what both sides leave. A read of a
-node whose name holds another node at that point is a collision, reported with the names
-involved. `block_names` then names the function without sharing, which cannot collide. Each
-kind of edge is checked by its entry in `CHECKS`.
+as `blocks` prints it, and keeps for every Python name the node it holds (`State`); a block is
+walked by its kind's check (`kinds.BlockEmission.check`): a loop's body twice (`loop_code`: the
+second step starts from what the first left, and what holds after it is what holds after no
+step or after some), a branch's sides each from what holds before it (`branch_code`: after it,
+what both leave). A read of a node whose name holds another node at that point is a collision,
+reported with the names involved. `emissions.program_names` then names the function without
+sharing, which cannot collide.
 
 A value one side of a branch records for its reverse (a residual) is read back only on the way
 that side took, so after the branch its name may hold it on one way and anything on the other.
@@ -17,14 +19,12 @@ that side took, so after the branch its name may hold it on one way and anything
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from gradgen.emit.kinds import block_results, edge_kind
+from gradgen.emit.kinds import Emissions, block_results
 from gradgen.errors import InternalError
 from gradgen.ir.graph import Edge, Graph, Var
-from gradgen.ir.primitives.branches import CondParts, cond_parts
-from gradgen.ir.primitives.loops import LoopParts, loop_parts
 from gradgen.ir.printing import operand, value_operand
 
 
@@ -43,24 +43,27 @@ class _Unknown:
 
 
 @dataclass(frozen=True)
-class _Residual:
+class Residual:
     """A name that holds ``var``, recorded by one side of a branch, on that side's way."""
 
     var: Var
 
 
 _UNKNOWN = _Unknown()
-Held = Var | _Unknown | _Residual
+Held = Var | _Unknown | Residual
 
 
 @dataclass
-class _State:
+class State:
+    """What each name holds at one point of the walk, the block inputs that go by an enclosing
+    name, and the names assigned since the state was copied (what a block can change)."""
+
     held: dict[str, Held] = field(default_factory=dict)
     aliases: dict[Var, Var] = field(default_factory=dict)  # a block's input -> the outer node
     written: set[str] = field(default_factory=set)  # the names assigned since the copy
 
-    def copy(self) -> _State:
-        return _State(dict(self.held), dict(self.aliases))
+    def copy(self) -> State:
+        return State(dict(self.held), dict(self.aliases))
 
     def hold(self, name: str, held: Held) -> None:
         self.held[name] = held
@@ -83,23 +86,27 @@ class _State:
             self.held[name] = held
 
 
-def check_names(graph: Graph, names: dict[Var, str], placeholders: bool = False) -> None:
+def check_program(graph: Graph, names: dict[Var, str], placeholders: bool,
+                  emissions: Emissions) -> None:
     """Raise `NameCollision` where the code printed for ``graph`` with ``names`` would read a
-    node under a name that holds another at that point. ``placeholders``: each side of a
-    branch binds the other side's residuals to None (as in a loop's body, always)."""
-    state = _State({names[var]: var for var in graph.inputs})
-    _walk(graph, names, state, placeholders=placeholders)
-    _Reader(names, state, graph).reads(graph.outputs, "a result", strict=True)
+    node under a name that holds another at that point, each block walked as its kind in
+    ``emissions`` says. ``placeholders``: each side of a branch binds the other side's
+    residuals to None (as in a loop's body, always)."""
+    reader = Reader(names, State({names[var]: var for var in graph.inputs}), graph, emissions)
+    walk(reader, placeholders=placeholders)
+    reader.reads(graph.outputs, "a result", strict=True)
 
 
 @dataclass(frozen=True)
-class _Reader:
-    """Reads and assignments at one point of the walk: the names, what each name holds, and
-    the graph they are in (named in a collision's message)."""
+class Reader:
+    """Reads and assignments at one point of the walk: the names, what each name holds, the
+    graph they are in (named in a collision's message), and how each kind of block is
+    walked."""
 
     names: dict[Var, str]
-    state: _State
+    state: State
     graph: Graph
+    emissions: Emissions
 
     def reads(self, vars_: Iterable[Var], where: Edge | None | str,
               strict: bool = False) -> None:
@@ -112,141 +119,44 @@ class _Reader:
             if var in self.names:
                 self.state.hold(self.names[var], var)
 
-    def at(self, graph: Graph, state: _State | None = None) -> _Reader:
+    def at(self, graph: Graph, state: State | None = None) -> Reader:
         """A reader in ``graph`` (a body, a side), with ``state`` if given."""
-        return _Reader(self.names, self.state if state is None else state, graph)
+        return Reader(self.names, self.state if state is None else state, graph,
+                      self.emissions)
 
 
 @dataclass(frozen=True)
-class _Blocks:
-    """The walked graph's blocks: the results each binds, by position; and whether each side
-    of a branch binds the other side's residuals to None."""
+class Level:
+    """One level of the walk (a graph, or a body or a side): the results each of its blocks
+    binds, by position; and whether each side of a branch binds the other side's residuals
+    to None."""
 
     results: dict[Edge, dict[int, Var]]
     placeholders: bool
 
 
-def _blocks(graph: Graph, placeholders: bool) -> _Blocks:
-    return _Blocks(block_results(graph), placeholders)
-
-
-def _walk(graph: Graph, names: dict[Var, str], state: _State,
-          recorded: frozenset[Var] = frozenset(), placeholders: bool = True) -> None:
-    """The edges in the order their code runs, each by its kind's entry in `CHECKS`; a
-    ``recorded`` node is written to its tape right after it is made, on every way (a residual
-    too)."""
-    reader, blocks = _Reader(names, state, graph), _blocks(graph, placeholders)
-    for edge in graph.edges:
-        CHECKS[edge_kind(edge)](edge, reader, blocks)
+def walk(reader: Reader, recorded: frozenset[Var] = frozenset(),
+         placeholders: bool = True) -> None:
+    """The edges of the reader's graph in the order their code runs, a block as its kind
+    walks it; a ``recorded`` node is written to its tape right after it is made, on every way
+    (a residual too)."""
+    level = Level(block_results(reader.graph), placeholders)
+    for edge in reader.graph.edges:
+        _check_edge(edge, reader, level)
         reader.reads([var for var in edge.outputs if var in recorded], "a tape", strict=True)
 
 
-def _statement(edge: Edge, reader: _Reader, blocks: _Blocks) -> None:
+def _check_edge(edge: Edge, reader: Reader, level: Level) -> None:
+    emission = reader.emissions.get(edge.prim)
+    if emission is None:
+        _check_statement(edge, reader)
+    else:
+        emission.check(edge, reader, level)
+
+
+def _check_statement(edge: Edge, reader: Reader) -> None:
     reader.reads(edge.inputs, edge)
     reader.define((edge.output,))
-
-
-def _results(edge: Edge, reader: _Reader, blocks: _Blocks) -> None:
-    """A call with several results: they are assigned by the call."""
-    reader.reads(edge.inputs, edge)
-    reader.define(blocks.results[edge].values())
-
-
-# ---- loops --------------------------------------------------------------------------------
-
-def _loop(edge: Edge, reader: _Reader, blocks: _Blocks) -> None:
-    """The loop's inputs read, its carried names and tapes set, the body's inputs bound, its
-    steps, and its carried results assigned from the carried names."""
-    parts = loop_parts(edge)
-    reader.reads((parts.start, parts.stop, *parts.carried, *parts.reads), edge)
-    reader.define(parts.carried_in)
-    results = blocks.results[edge]
-    tapes = _tapes(parts, results)
-    reader.define(tapes)  # made before the loop, filled by its steps
-    outer_aliases = dict(reader.state.aliases)  # the body's invariants go by the outer names
-    _bind(parts.invariants, parts.invariant_in, reader, parts.body)
-    reader.define((parts.index,))
-    _steps(parts, tapes, edge, reader)
-    reader.state.aliases = outer_aliases
-    for k, var in results.items():
-        if k < len(parts.carried):
-            reader.reads((parts.carried_in[k],), edge)
-            reader.define((var,))
-
-
-def _tapes(parts: LoopParts, items: dict[int, Var]) -> list[Var]:
-    """The loop's results that are tapes (past the carried values)."""
-    return [tape for k, tape in items.items() if k >= len(parts.carried)]
-
-
-def _steps(parts: LoopParts, tapes: list[Var], edge: Edge, reader: _Reader) -> None:
-    """Two steps of the body (the second starts from what the first left); after each, what
-    holds after no step or after some."""
-    state = reader.state
-    before, outer_written = dict(state.held), state.written
-    for _ in range(2):
-        state.written = set()
-        _step(parts, reader)
-        reader.reads(tapes, edge)
-        state.join([state.held, before], state.written)
-    state.written |= outer_written
-
-
-def _step(parts: LoopParts, reader: _Reader) -> None:
-    """One step of a loop's body: the tapes read back, the body, the carried values passed on
-    (at once: a swap is one tuple assignment)."""
-    in_body = reader.at(parts.body)
-    _read_backs(parts, reader)
-    recorded = frozenset(parts.recorded)
-    in_body.reads([var for var in (parts.index, *parts.carried_in, *parts.read_in)
-                   if var in recorded], "a tape", strict=True)
-    _walk(parts.body, reader.names, reader.state, recorded)
-    in_body.reads(parts.carried_out, None)
-    reader.define(parts.carried_in)
-
-
-def _read_backs(parts: LoopParts, reader: _Reader) -> None:
-    """``v2 = tape_v2[t - 1]``, one value at a time."""
-    for tape, var in zip(parts.reads, parts.read_in):
-        reader.reads((tape,), None)
-        reader.define((var,))
-
-
-# ---- branches -----------------------------------------------------------------------------
-
-def _branch(edge: Edge, reader: _Reader, blocks: _Blocks) -> None:
-    """Each side walked from what holds before the branch; after it, what both leave."""
-    parts = cond_parts(edge)
-    reader.reads(edge.inputs, edge)
-    items = blocks.results[edge]
-    ends = [_side(parts, number, items, reader, blocks.placeholders) for number in (0, 1)]
-    reader.state.join([end.held for end in ends], ends[0].written | ends[1].written)
-
-
-def _side(parts: CondParts, number: int, items: dict[int, Var], reader: _Reader,
-          placeholders: bool) -> _State:
-    """What holds at the end of one side."""
-    side, end = (parts.then, parts.orelse)[number], reader.state.copy()
-    outer, in_side = reader.at(reader.graph, end), reader.at(side, end)
-    _bind(parts.operands, parts.operand_in, outer, side)  # the operands
-    _walk(side, reader.names, end, placeholders=placeholders)
-    own = [k for k in items if k < parts.results or k in parts.own_outputs(number)]
-    in_side.reads([side.outputs[k] for k in own], None)
-    outer.define([items[k] for k in own])
-    _residuals(parts, items, own, outer, placeholders)
-    return end
-
-
-def _residuals(parts: CondParts, items: dict[int, Var], own: list[int], reader: _Reader,
-               placeholders: bool) -> None:
-    """With ``placeholders``, the other side's residuals bound to None; else this side's
-    residuals held on this way only."""
-    if placeholders:
-        reader.define([item for k, item in items.items() if k not in own])
-        return
-    for k in own:
-        if k >= parts.results:
-            reader.state.hold(reader.names[items[k]], _Residual(items[k]))
 
 
 def input_bindings(outer: tuple[Var, ...], inner: tuple[Var, ...], names: dict[Var, str],
@@ -259,7 +169,7 @@ def input_bindings(outer: tuple[Var, ...], inner: tuple[Var, ...], names: dict[V
             if var in read and names[var] != value_operand(out, names)]
 
 
-def _bind(outer: tuple[Var, ...], inner: tuple[Var, ...], reader: _Reader,
+def bind(outer: tuple[Var, ...], inner: tuple[Var, ...], reader: Reader,
           block: Graph) -> None:
     """A block's inputs: assigned where `input_bindings` says, else the enclosing names."""
     bound = input_bindings(outer, inner, reader.names, block)
@@ -276,13 +186,13 @@ def _either(a: Held, b: Held) -> Held:
     nothing that may be read."""
     if a == b:
         return a
-    residual_a, residual_b = type(a) is _Residual, type(b) is _Residual
+    residual_a, residual_b = type(a) is Residual, type(b) is Residual
     if residual_a != residual_b:
         return a if residual_a else b
     return _UNKNOWN
 
 
-def _read(var: Var, names: dict[Var, str], state: _State, graph: Graph,
+def _read(var: Var, names: dict[Var, str], state: State, graph: Graph,
           edge: Edge | None | str, strict: bool = False) -> None:
     """Check that ``var``'s name holds it (with ``strict``, on every way to this point)."""
     if var.is_const:
@@ -300,22 +210,17 @@ def _read(var: Var, names: dict[Var, str], state: _State, graph: Graph,
 def _holds(held: Held, var: Var, meant: Var, strict: bool) -> bool:
     """Whether a name that holds ``held`` gives ``var`` (or ``meant``, the node it stands
     for); a residual does where the read need not hold on every way."""
-    return held is var or held is meant or (not strict and isinstance(held, _Residual)
+    return held is var or held is meant or (not strict and isinstance(held, Residual)
                                             and held.var in (var, meant))
 
 
 def _what(held: Held) -> str:
     if held is _UNKNOWN:
         return "nothing"
-    return f"{held.var!r} on one way" if isinstance(held, _Residual) else repr(held)
+    return f"{held.var!r} on one way" if isinstance(held, Residual) else repr(held)
 
 
 def _where(edge: Edge | None | str) -> str:
     if isinstance(edge, str):
         return edge
     return f"edge {edge.prim}" if edge is not None else "the end of a block"
-
-
-#: How each kind of edge (`kinds.edge_kind`) is checked.
-CHECKS: dict[str, Callable[[Edge, _Reader, _Blocks], None]] = {
-    "loop": _loop, "cond": _branch, "results": _results, "statement": _statement}

@@ -1,0 +1,214 @@
+"""Emission of a branch: everything emission knows about a ``cond`` edge (`BRANCH_CODE`): how
+it is printed, how it names its nodes, how the name check walks it, how its results are freed.
+
+Part of emission (`emit`). A branch becomes::
+
+    if x > 0:                       # the test, one number
+        y = np.log(x)               # ...the side's statements, one per edge...
+        v3 = None                   # the other side's recorded values (reverse mode)
+    else:
+        y = 0.0
+
+Each side assigns the branch's results under the names they have after it: a result takes the
+name of the variable it replaces where both sides compute it after their last use of that
+variable, and each side computes a result under the result's name where it can. What one side
+records for its reverse (a residual) is left in its own name; in a loop's body (whose tapes
+record every value), a side binds the other side's residuals to None. The name check walks each
+side from what holds before the branch; after it, what both leave. A residual is bound only
+where its side ran, so it is never deleted.
+"""
+
+from __future__ import annotations
+
+from gradgen.emit.block_names import Naming, Order, Place, name_edges, order
+from gradgen.emit.blocks import Printing, bindings
+from gradgen.emit.freeing import reads_nothing
+from gradgen.emit.kinds import BlockEmission, FreeingRule
+from gradgen.emit.lines import Unit, assignments
+from gradgen.emit.name_check import Level, Reader, Residual, State, bind, walk
+from gradgen.ir.graph import Edge, Graph, Var
+from gradgen.ir.primitives.branches import CondParts, cond_parts
+from gradgen.ir.printing import operand, value_operand
+
+# ---- printing -----------------------------------------------------------------------------
+
+def branch_lines(edge: Edge, printing: Printing) -> Unit:
+    """The lines of one branch: ``if test:``, a side, ``else:``, the other (the ``else`` left
+    out where that side has nothing to do). In a loop (whose tapes record every value), a side
+    binds the other side's recorded values to None."""
+    parts = cond_parts(edge)
+    items = printing.results[edge]
+    then, orelse = (_side_lines(parts, number, items, printing) for number in (0, 1))
+    lines = [printing.line(None, f"if {operand(parts.test, printing.names)}:"),
+             *(then or [printing.line(None, "pass", True)])]
+    return lines + ([printing.line(None, "else:"), *orelse] if orelse else [])
+
+
+def _side_lines(parts: CondParts, number: int, items: dict[int, Var],
+                printing: Printing) -> Unit:
+    """One side's lines: its inputs bound, its statements, the other side's recorded values
+    bound to None (in a loop), the branch's results assigned."""
+    side, names, inner = (parts.then, parts.orelse)[number], printing.names, printing.depth + 1
+    lines = bindings(parts.operands, parts.operand_in, names, side, inner)
+    lines += [line for unit in printing.nested(side, printing.in_loop) for line in unit]
+    if printing.in_loop:
+        lines += [printing.line(names[item], "None", True)
+                  for item in _others(parts, number, items)]
+    return lines + assignments(_side_results(parts, number, items, names), inner)
+
+
+def _others(parts: CondParts, number: int, items: dict[int, Var]) -> list[Var]:
+    """The results that the other side records for its reverse."""
+    own = parts.own_outputs(number)
+    return [item for k, item in sorted(items.items()) if k >= parts.results and k not in own]
+
+
+def _side_results(parts: CondParts, number: int, items: dict[int, Var],
+                  names: dict[Var, str]) -> list[tuple[str, str]]:
+    """``(result, value)`` for each result this side computes under another name."""
+    side, own = (parts.then, parts.orelse)[number], parts.own_outputs(number)
+    pairs = [(names[item], value_operand(side.outputs[k], names))
+             for k, item in sorted(items.items()) if k < parts.results or k in own]
+    return [(target, value) for target, value in pairs if target != value]
+
+
+# ---- naming -------------------------------------------------------------------------------
+
+def name_branch(edge: Edge, place: Place, naming: Naming) -> None:
+    """Names for a branch: its sides' inputs are the operands' names; a result keeps the name
+    of the variable it replaces where both sides compute it after their last use of that
+    variable, and each side computes a result under the result's name where it can."""
+    parts = cond_parts(edge)
+    naming.go_by(edge.inputs[1:], parts.then.inputs)
+    _name_branch_results(parts, place, naming)
+    for side in (parts.then, parts.orelse):
+        name_edges(side, naming, {}, frozenset(side.inputs), place.recorded)
+    _name_residuals(parts, place.items, naming)
+
+
+def _name_branch_results(parts: CondParts, place: Place, naming: Naming) -> None:
+    """Each result the branch binds (not a residual), and the sides' values computing it."""
+    orders = _side_orders(parts)
+    operand_names = {naming.names[inner] for inner in parts.operand_in}
+    for k in range(parts.results):
+        if k in place.items:
+            _name_result(parts, k, place, orders, operand_names, naming)
+
+
+def _side_orders(parts: CondParts) -> list[Order]:
+    """Each side in order, its results read at its end."""
+    return [order(side, dict.fromkeys(side.outputs, len(side.edges)))
+            for side in (parts.then, parts.orelse)]
+
+
+def _name_result(parts: CondParts, k: int, place: Place, orders: list[Order],
+                 operand_names: set[str], naming: Naming) -> None:
+    """Result ``k`` after the branch, and the sides' values that compute it under its name."""
+    item, names = place.items[k], naming.names
+    if item not in names:
+        names[item] = (_result_name(parts, k, place, orders, naming) if naming.share
+                       else naming.fresh(item, "v"))
+    elif names[item] in operand_names:
+        return  # named by an enclosing branch after a value this one reads
+    if naming.share:
+        _name_side_results(parts, k, orders, names[item], naming)
+
+
+def _name_side_results(parts: CondParts, k: int, orders: list[Order], name: str,
+                       naming: Naming) -> None:
+    for side, side_order in zip((parts.then, parts.orelse), orders):
+        out = side.outputs[k]
+        if out in side_order.position and out not in naming.names:
+            naming.names[out] = name
+
+
+def _result_name(parts: CondParts, k: int, place: Place, orders: list[Order],
+                 naming: Naming) -> str:
+    """The name of a branch's result ``k``: the name of the operand it replaces if nothing
+    reads that operand after the branch, and each side either passes it on or computes the
+    result after its last use; a fresh name otherwise (or if the operand is kept)."""
+    item = place.items[k]
+    kept = place.aliased | place.recorded if item in place.recorded else place.aliased
+    for outer, inner in zip(parts.operands, parts.operand_in):
+        if (_operand_is_free(outer, item, kept, place)
+                and all(_side_replaces(side, side_order, inner, k) for side, side_order
+                        in zip((parts.then, parts.orelse), orders))):
+            return naming.names[outer]
+    return naming.fresh(item, "v")
+
+
+def _operand_is_free(outer: Var, item: Var, kept: frozenset[Var], place: Place) -> bool:
+    """Whether the result may take operand ``outer``'s name: of the same source name, not
+    kept, and not read after the branch."""
+    return not (outer.is_const or outer in kept or outer.name != item.name
+                or place.last.get(outer, -1) > place.index)
+
+
+def _side_replaces(side: Graph, side_order: Order, inner: Var, k: int) -> bool:
+    """Whether ``side`` passes ``inner`` on as result ``k``, or computes the result after its
+    last read of ``inner`` (which its results do not read)."""
+    out, used = side.outputs[k], side_order.last.get(inner, -1)
+    return out is inner or (out in side_order.position and side_order.position[out] >= used
+                            and used < len(side.edges))
+
+
+def _name_residuals(parts: CondParts, items: dict[int, Var], naming: Naming) -> None:
+    """A recorded value keeps its name in the side that makes it (the reverse side reads it as
+    that node, its input); a constant (folded after it was recorded) gets a name of its own,
+    which that side assigns."""
+    for k, item in items.items():
+        if item not in naming.names:
+            side = parts.then if k in parts.own_outputs(0) else parts.orelse
+            out = side.outputs[k]
+            naming.names[item] = (naming.fresh(item, "v") if out.is_const
+                                  else naming.names[out])
+
+
+# ---- the name check -----------------------------------------------------------------------
+
+def check_branch(edge: Edge, reader: Reader, level: Level) -> None:
+    """Each side walked from what holds before the branch; after it, what both leave."""
+    parts = cond_parts(edge)
+    reader.reads(edge.inputs, edge)
+    items = level.results[edge]
+    ends = [_side_end(parts, number, items, reader, level.placeholders) for number in (0, 1)]
+    reader.state.join([end.held for end in ends], ends[0].written | ends[1].written)
+
+
+def _side_end(parts: CondParts, number: int, items: dict[int, Var], reader: Reader,
+              placeholders: bool) -> State:
+    """What holds at the end of one side."""
+    side, end = (parts.then, parts.orelse)[number], reader.state.copy()
+    outer, in_side = reader.at(reader.graph, end), reader.at(side, end)
+    bind(parts.operands, parts.operand_in, outer, side)  # the operands
+    walk(in_side, placeholders=placeholders)
+    own = [k for k in items if k < parts.results or k in parts.own_outputs(number)]
+    in_side.reads([side.outputs[k] for k in own], None)
+    outer.define([items[k] for k in own])
+    _residuals(parts, items, own, outer, placeholders)
+    return end
+
+
+def _residuals(parts: CondParts, items: dict[int, Var], own: list[int], reader: Reader,
+               placeholders: bool) -> None:
+    """With ``placeholders``, the other side's residuals bound to None; else this side's
+    residuals held on this way only."""
+    if placeholders:
+        reader.define([item for k, item in items.items() if k not in own])
+        return
+    for k in own:
+        if k >= parts.results:
+            reader.state.hold(reader.names[items[k]], Residual(items[k]))
+
+
+# ---- freeing ------------------------------------------------------------------------------
+
+def _recorded_by_a_side(branch: Edge, index: int) -> bool:
+    """Whether result ``index`` is a value one side records for its reverse: bound only where
+    that side ran."""
+    return index >= cond_parts(branch).results
+
+
+#: Everything emission knows about a branch.
+BRANCH_CODE = BlockEmission(print=branch_lines, name=name_branch, check=check_branch,
+                            free=FreeingRule(reads=reads_nothing, kept=_recorded_by_a_side))
