@@ -58,19 +58,25 @@ def check(text: str, path: str = "<string>", points: int = 100, tolerance: float
     """
     compiled = compile_source(text, path)
     module = module or compiled.module
-    forward = compiled.forward
-    if has_arrays(forward) or has_loops(forward) or has_whole_inputs(forward):
+    if beyond_scalars(compiled.forward) is not None:
         return _check_arrays(compiled, module, points, tolerance, dims or {}, seed)
-    references = _references(text, path)
-    worst = _Worst()
-    for row in random_points(compiled.module, points, seed):
-        _check_at(worst, [float(a) for a in row], compiled.module, module, references)
-    return worst.result(forward.name, points, tolerance, [label for label, _ in references])
+    return _check_numbers(compiled, module, _references(text, path), points, tolerance, seed)
 
 
 def has_whole_inputs(forward: Graph) -> bool:
     """Whether an input is declared ``N: int`` (held fixed, never differentiated)."""
     return any(var.dtype == "int" for var in forward.inputs)
+
+
+def beyond_scalars(forward: Graph) -> str | None:
+    """What makes ``forward`` more than a straight-line function of numbers ("arrays", "a
+    loop", "whole-number inputs"), or None: SymPy, forward mode and the traces take those
+    only."""
+    if has_arrays(forward):
+        return "arrays"
+    if has_loops(forward):
+        return "a loop"
+    return "whole-number inputs" if has_whole_inputs(forward) else None
 
 
 class _Worst:
@@ -108,6 +114,16 @@ def _symbolic_module(text: str, path: str) -> types.ModuleType | None:
         return None
 
 
+def _check_numbers(compiled: Compiled, module: types.ModuleType, references: list[Reference],
+                   points: int, tolerance: float, seed: int) -> CheckResult:
+    """At ``points`` random points, against each reference."""
+    worst = _Worst()
+    for row in random_points(compiled.module, points, seed):
+        _check_at(worst, [float(a) for a in row], compiled.module, module, references)
+    labels = [label for label, _ in references]
+    return worst.result(compiled.forward.name, points, tolerance, labels)
+
+
 def _check_at(worst: _Worst, args: list[float], generated: types.ModuleType,
               module: types.ModuleType, references: list[Reference]) -> None:
     """``module``'s partials at ``args`` against each reference's (``generated``: the module
@@ -115,11 +131,18 @@ def _check_at(worst: _Worst, args: list[float], generated: types.ModuleType,
     names = tuple(generated.INPUTS)
     _, partials = module.gradient(*args)
     for label, reference in references:
-        expected = (differences.gradient(generated.forward, args) if reference is None
-                    else reference.gradient(*args)[1])
+        expected = _expected(generated, reference, args)
         for name, got, want in zip(names, partials, expected):
             worst.see(abs(got - want) / max(1.0, abs(want)), dict(zip(names, args)),
                       f"d/d{name} vs {label}")
+
+
+def _expected(generated: types.ModuleType, reference: types.ModuleType | None,
+              args: list[float]) -> list[float]:
+    """A reference's partials at ``args`` (None: central differences of the function)."""
+    if reference is None:
+        return differences.gradient(generated.forward, args)
+    return reference.gradient(*args)[1]
 
 
 # ---- functions of arrays --------------------------------------------------------------------
@@ -182,14 +205,22 @@ def _array_point(module: types.ModuleType, shapes: list[tuple[int, ...]],
                  rng: np.random.Generator) -> tuple[list[Any], np.ndarray | None]:
     """Random inputs of the given shapes in the first box where the value is finite (the
     ``fixed`` ones as given), and a random cotangent if the value is an array."""
+    args, value = _finite_point(module, shapes, fixed, rng)
+    cotangent = rng.normal(size=np.shape(value)) if np.shape(value) else None
+    return args, cotangent
+
+
+def _finite_point(module: types.ModuleType, shapes: list[tuple[int, ...]],
+                  fixed: dict[int, float], rng: np.random.Generator) -> tuple[list[Any], Any]:
+    """Inputs in the first of the `SAMPLING_BOXES` where the value is finite (else the last
+    box's), and the value there."""
     for low, high in SAMPLING_BOXES:
         args = [fixed[k] if k in fixed else rng.uniform(low, high, size=shape)
                 for k, shape in enumerate(shapes)]
         value = _value_at(module, args)
         if np.all(np.isfinite(value)):
             break
-    cotangent = rng.normal(size=np.shape(value)) if np.shape(value) else None
-    return args, cotangent
+    return args, value
 
 
 def _value_at(module: types.ModuleType, args: list[Any]) -> Any:

@@ -20,9 +20,9 @@ import sympy
 import gradgen.tools.differences as differences
 from gradgen.emit.module import emit_module
 from gradgen.errors import LimitError
-from gradgen.ir.graph import Graph, has_arrays, has_loops
+from gradgen.ir.graph import Graph
 from gradgen.pipeline import Compiled, build_derivative, build_forward
-from gradgen.tools.check import check, has_whole_inputs
+from gradgen.tools.check import beyond_scalars, check
 from gradgen.tools.points import random_points
 from gradgen.tools.timing import best_call_time, format_seconds
 
@@ -77,10 +77,7 @@ def compare(text: str, path: str = "<string>", at: dict[str, float] | None = Non
     A symbolic route past one of SymPy's limits (`LimitError`) is reported in ``notes``, with
     NaN for its numbers and None for its costs.
     """
-    forward = build_forward(text, path, straight_line=True)
-    _require_straight_line_scalars(forward)
-    _warm_up_sympy()
-    routes = {key: _Route(forward, path, key) for key in _KEYS}
+    forward, routes = _routes(text, path)
     reverse = routes["reverse"].compiled.module
     names = tuple(reverse.INPUTS)
     point = at or dict(zip(names, map(float, random_points(reverse, 1, seed)[0])))
@@ -91,10 +88,17 @@ def compare(text: str, path: str = "<string>", at: dict[str, float] | None = Non
     return Comparison(forward.name, point, quantities, absolute, relative, costs, batch, notes)
 
 
+def _routes(text: str, path: str) -> tuple[Graph, dict[str, _Route]]:
+    """The forward graph of a straight-line scalar function, and every route compiled."""
+    forward = build_forward(text, path, straight_line=True)
+    _require_straight_line_scalars(forward)
+    _warm_up_sympy()
+    return forward, {key: _Route(forward, path, key) for key in _KEYS}
+
+
 def _require_straight_line_scalars(forward: Graph) -> None:
-    if has_arrays(forward) or has_loops(forward) or has_whole_inputs(forward):
-        what = ("arrays" if has_arrays(forward) else "a loop" if has_loops(forward)
-                else "whole-number inputs")
+    what = beyond_scalars(forward)
+    if what is not None:
         raise LimitError(f"compare sets the routes side by side for straight-line scalar "
                          f"functions, and {forward.name} has {what} (SymPy and forward mode "
                          "take those only); 'gradgen check' tests its gradient against central "
