@@ -47,8 +47,7 @@ def open_then(scope: FunctionScope, statement: If, test: Var) -> Frame:
 
 
 def open_else(scope: FunctionScope, branch: BranchScope) -> Frame:
-    """The ``then`` side is lowered: keep it, and lower the ``else`` side into a graph of its
-    own."""
+    """Keep the lowered ``then`` side; lower the ``else`` side into a graph of its own."""
     branch.then_env, branch.then_edges = scope.env, scope.builder.edges
     scope.builder, scope.env = GraphBuilder(), {}
     scope.assigned.append({})

@@ -226,41 +226,43 @@ class ExpressionParser(Brackets):
 
     def operand_end(self, tok: Token) -> int:
         """Where the operand starting at `tok` ends: a call or '(' runs to its ')'."""
-        end = token_end(self.source, tok)
-        try:
-            opened = self.next() if tok.kind == NAME else tok
-            if opened.text == "(":
-                end = self.parenthesis_end(opened)
-        except CompileError:  # a bad character further on: quote what came before it
-            pass
-        return end
+        read = [tok, *self.ahead(self.operand_last(tok))]
+        return token_end(self.source, read[-1])
 
-    def parenthesis_end(self, opened: Token) -> int:
-        """Where the parenthesis `opened` ends: past its ')', or its last token if unclosed."""
-        inside = [opened, *self.through_matching_paren()]
-        last = inside[-1] if inside[-1].kind != END else inside[-2]
-        return token_end(self.source, last)
+    def operand_last(self, tok: Token) -> Iterator[Token]:
+        """The last token of a call or a '(' that `tok` starts, if it starts one."""
+        opened = self.next() if tok.kind == NAME else tok
+        if opened.text == "(":
+            inside = [opened, *self.through_matching_paren()]
+            yield inside[-1] if inside[-1].kind != END else inside[-2]
+
+    def ahead(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        """`tokens`, read ahead for a message as far as they can be read: a bad character
+        further on ends them, and the message quotes what came before it."""
+        try:
+            yield from tokens
+        except CompileError:
+            return
 
     def chained_comparison(self, tok: Token) -> CompileError:
         """``a < b < c``: suggest ``a < b and b < c`` with the source's own operands."""
-        ops = self.ops
-        first = ops[-1][2]
-        start = self.start.pos if len(ops) < 2 else token_end(self.source, ops[-2][2])
-        left = self.quote(start, first.pos)
+        first = self.ops[-1][2]
+        left = self.quote(self.comparison_start(), first.pos)
         middle = self.quote(token_end(self.source, first), tok.pos)
         right = self.quote(token_end(self.source, tok), self.comparison_operand_end(tok))
         return self.error(f"comparisons cannot be chained: write "
                           f"'{left} {first.text} {middle} and {middle} {tok.text} {right}'", tok)
 
+    def comparison_start(self) -> int:
+        """Where the left operand of the comparison on top of the stack begins: after the
+        operator below it, or where the expression begins."""
+        ops = self.ops
+        return self.start.pos if len(ops) < 2 else token_end(self.source, ops[-2][2])
+
     def comparison_operand_end(self, operator: Token) -> int:
         """Where the right operand of a comparison ends: before the next looser operator."""
-        end = token_end(self.source, operator)
-        try:
-            for tok in self.comparison_operand():
-                end = token_end(self.source, tok)
-        except CompileError:
-            pass
-        return end
+        read = [operator, *self.ahead(self.comparison_operand())]
+        return token_end(self.source, read[-1])
 
     def comparison_operand(self) -> Iterator[Token]:
         """The tokens ahead up to a looser operator outside brackets, or the end of the line."""

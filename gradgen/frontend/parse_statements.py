@@ -73,9 +73,8 @@ class StatementParser(BlockParser):
         return self.close_block(block, tok) if self.blocks else tok
 
     def close_block(self, block: Block, tok: Token) -> Token:
-        """`block` has ended before `tok`: a loop becomes a `For` in the block around it; a
-        branch goes on to the 'elif' or 'else' at `tok`, or ends its chain as an `If`. Returns
-        the token to go on with."""
+        """`block` has ended before `tok`: close it as its kind says; returns the token to go
+        on with."""
         closing = {"for": self.close_loop, "if": self.next_branch, "else": self.close_chain}
         return closing[block.kind](block, tok)
 

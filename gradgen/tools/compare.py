@@ -35,6 +35,8 @@ ROUTES = ("reverse", "forward", "symbolic", "central")
 _KEYS = ("reverse", "forward", "symbolic", "symbolic-cse")
 #: The route whose numbers each column of the comparison shows.
 _NUMBERS = (("reverse", "reverse"), ("forward", "forward"), ("symbolic", "symbolic-cse"))
+#: Value and partials at a point, by route.
+Results = dict[str, tuple[float, list[float]]]
 #: The label of each compiled route's cost.
 _COSTS = (("reverse-mode gradient", "reverse"), ("forward-mode gradient", "forward"),
           ("symbolic gradient, no CSE", "symbolic"), ("symbolic gradient, CSE", "symbolic-cse"))
@@ -111,8 +113,7 @@ def _warm_up_sympy() -> None:
     sympy.cse([sympy.diff(sympy.sin(x) * sympy.exp(x) / (1 + x**2), x)])
 
 
-def _results(routes: dict[str, _Route], args: list[float]
-             ) -> dict[str, tuple[float, list[float]]]:
+def _results(routes: dict[str, _Route], args: list[float]) -> Results:
     """Value and partials at ``args`` by each route of `ROUTES`."""
     results = {route: routes[key].gradient(args) for route, key in _NUMBERS}
     function = routes["reverse"].compiled.module.forward
@@ -120,8 +121,7 @@ def _results(routes: dict[str, _Route], args: list[float]
     return results
 
 
-def _quantities(function: str, names: tuple[str, ...],
-                results: dict[str, tuple[float, list[float]]]) -> list[Quantity]:
+def _quantities(function: str, names: tuple[str, ...], results: Results) -> list[Quantity]:
     """The value, then each partial, as each route computes it."""
     value = Quantity(function, {r: v for r, (v, _) in results.items()})
     return [value, *(Quantity(f"d{function}/d{name}", {r: p[i] for r, (_, p) in results.items()})

@@ -26,8 +26,7 @@ def read_source(path: Path) -> str:
 
 
 def _not_utf8(path: Path, before: str) -> CompileError:
-    """The error for bytes that are not UTF-8, after the text ``before``: at their line and
-    column."""
+    """The error at the line and column of bytes that are not UTF-8, after ``before``."""
     line = before.count("\n") + 1
     col = len(before) - (before.rfind("\n") + 1) + 1
     return CompileError("the file is not valid UTF-8 text", Source(str(path), before), line, col)
