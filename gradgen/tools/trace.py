@@ -179,16 +179,20 @@ def tangent_trace(forward: Graph, point: dict[str, float], wrt: str, *, start: i
     tangents = {var: float(var.name == wrt) for var in forward.inputs}
     rows = [_row(dotted(at.labels[var]), dotted(var.name), tangents[var], var)
             for var in forward.inputs]
-    edges = [edge for edge in at.numbering.order if edge.output.dtype != "bool"]
-    derived = derivatives(edges)
-    rows += [_tangent_row(at, edge, derived[edge], tangents) for edge in edges]
-    return rows + [_output_tangent_row(at, tangents)]
+    return rows + _tangent_rows(at, tangents) + [_output_tangent_row(at, tangents)]
 
 
 def _check_input(forward: Graph, name: str) -> None:
     names = [var.name for var in forward.inputs]
     if name not in names:
         raise ValueError(f"'{name}' is not an input; inputs are {', '.join(names)}")
+
+
+def _tangent_rows(at: _At, tangents: dict[Var, float]) -> list[TraceRow]:
+    """A row for each edge of a number node, in trace order (each records its tangent)."""
+    edges = [edge for edge in at.numbering.order if edge.output.dtype != "bool"]
+    derived = derivatives(edges)
+    return [_tangent_row(at, edge, derived[edge], tangents) for edge in edges]
 
 
 def _tangent_row(at: _At, edge: Edge, derivative: EdgeDerivative,
@@ -209,9 +213,8 @@ def _tangent_term(at: _At, edge: Edge, derivative: EdgeDerivative, position: int
     """``v̇0 * v1``, ``1 * 5``: the operand's contribution in reverse mode of the edge with the
     operand's tangent for the output's adjoint (contributions are linear in it)."""
     var = edge.inputs[position]
-    name = _contributions(derivative, edge, by_name(at.labels), (dotted(at.labels[var]), ATOM))
-    numbers = _contributions(derivative, edge, by_number(at.values), leaf_number(tangents[var]))
-    return name[position], numbers[position]
+    names, numbers = _written(at, edge, derivative, dotted(at.labels[var]), tangents[var])
+    return names[position], numbers[position]
 
 
 def _output_tangent_row(at: _At, tangents: dict[Var, float]) -> TraceRow:
@@ -219,6 +222,14 @@ def _output_tangent_row(at: _At, tangents: dict[Var, float]) -> TraceRow:
     if at.output.is_const:
         return _row(name, "0", 0.0, at.output)
     return _row(name, dotted(at.labels[at.output]), tangents[at.output], at.output)
+
+
+def _written(at: _At, edge: Edge, derivative: EdgeDerivative, seed: str,
+             seed_value: float) -> tuple[dict[int, str], dict[int, str]]:
+    """What ``edge`` contributes to each operand's adjoint (by position), written with names
+    (``seed`` for the output's adjoint) and with numbers (``seed_value`` for it)."""
+    return (_contributions(derivative, edge, by_name(at.labels), (seed, ATOM)),
+            _contributions(derivative, edge, by_number(at.values), leaf_number(seed_value)))
 
 
 def _contributions(derivative: EdgeDerivative, edge: Edge, leaf: Leaf,
@@ -278,9 +289,7 @@ def _adjoint_terms(at: _At, adjoints: dict[Var, float]) -> dict[Var, list[_Term]
 def _edge_terms(at: _At, edge: Edge, derivative: EdgeDerivative,
                 adjoint: float) -> list[tuple[Var, _Term]]:
     """What ``edge`` contributes to its operands' adjoints, given its output's."""
-    seed = (barred(at.labels[edge.output]), ATOM)
-    names = _contributions(derivative, edge, by_name(at.labels), seed)
-    numbers = _contributions(derivative, edge, by_number(at.values), leaf_number(adjoint))
+    names, numbers = _written(at, edge, derivative, barred(at.labels[edge.output]), adjoint)
     values = contribution_values(derivative, edge, at.values, adjoint)
     return [(edge.inputs[position], _Term(names[position], numbers[position], values[position]))
             for position, _ in derivative.contributions]
