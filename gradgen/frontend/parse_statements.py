@@ -83,7 +83,7 @@ class StatementParser(BlockParser):
         self.blocks[-1].statements.append(statement)
 
     def close_loop(self, block: Block, tok: Token) -> Token:
-        """The `For` of the loop `block`, closed before `tok`."""
+        """The loop `block`, closed before `tok`, becomes a `For` in the block around it."""
         if is_keyword(tok, "else"):
             raise self.error("'else' after a 'for' loop is not supported", tok)
         target, start, stop = block.header
@@ -92,7 +92,7 @@ class StatementParser(BlockParser):
         return tok
 
     def close_chain(self, block: Block, tok: Token) -> Token:
-        """The `If` of a chain of branches, which its 'else' side `block` ends."""
+        """The 'else' side `block` ends its chain of branches: an `If` in the block around it."""
         self.add(chain_branches(block.branches, tuple(block.statements)))
         return tok
 
