@@ -96,10 +96,8 @@ def _annotations(graph: Graph, args: argparse.Namespace) -> Annotations:
 def _write_picture(output: str, dot: str) -> None:
     """DOT text, or an .svg or .png rendered by Graphviz's ``dot``."""
     suffix = Path(output).suffix.lower()
-    if output == "-" or suffix not in (".svg", ".png"):
-        write_output(output, dot)
-    else:
-        write_output(output, _rendered(dot, suffix[1:]))
+    rendered = output != "-" and suffix in (".svg", ".png")
+    write_output(output, _rendered(dot, suffix[1:]) if rendered else dot)
 
 
 def _rendered(dot: str, image: str) -> bytes:

@@ -174,11 +174,14 @@ class _Route:
             self.seconds = time.perf_counter() - start
 
     def emit(self, forward: Graph, derivative: Graph, path: str) -> Compiled:
-        description = (f"{self.mode} mode" if self.method == "ad"
-                       else f"symbolic, CSE {self.cse}")
-        source = emit_module(forward, derivative, Path(path).name, "gradgen compare",
-                             description)
+        name = Path(path).name
+        source = emit_module(forward, derivative, name, "gradgen compare", self.description)
         return Compiled(forward, derivative, source, self.mode, self.method)
+
+    @property
+    def description(self) -> str:
+        """The route, as the header of its module names it."""
+        return f"{self.mode} mode" if self.method == "ad" else f"symbolic, CSE {self.cse}"
 
     def gradient(self, args: list[float]) -> tuple[float, list[float]]:
         if self.compiled is None:
