@@ -89,17 +89,12 @@ def close_branch(scope: FunctionScope, branch: BranchScope) -> None:
 def emit_cond(scope: FunctionScope, branch: BranchScope, else_edges: list[Edge],
               outputs: tuple[list[Var], list[Var]]) -> Var:
     """The ``cond`` edge of a closed branch, in the enclosing graph."""
-    then = side_graph(scope, branch, "then", branch.then_edges, outputs[0])
-    orelse = side_graph(scope, branch, "else", else_edges, outputs[1])
+    inputs = tuple(branch.invariants.values())
+    function = scope.program.entry.name.text
+    then = Graph(f"{function}_then", inputs, tuple(branch.then_edges), tuple(outputs[0]))
+    orelse = Graph(f"{function}_else", inputs, tuple(else_edges), tuple(outputs[1]))
     return scope.builder.emit("cond", (branch.test, *branch.invariants), None,
                               as_params(cond_params(then, orelse, len(outputs[0]))))
-
-
-def side_graph(scope: FunctionScope, branch: BranchScope, side: str, edges: list[Edge],
-               outputs: list[Var]) -> Graph:
-    """The graph of one side: the invariants in, its values of the results out."""
-    inputs = tuple(branch.invariants.values())
-    return Graph(f"{scope.program.entry.name.text}_{side}", inputs, tuple(edges), tuple(outputs))
 
 
 def branch_results(scope: FunctionScope, branch: BranchScope, sides: Sides,

@@ -74,16 +74,10 @@ def open_loop(scope: FunctionScope, statement: For) -> Frame:
     if len(scope.blocks) >= MAX_NESTING:
         scope.fail(f"loops nest more than {MAX_NESTING} deep", statement)
     loop = loop_scope(scope, statement)
-    enter_loop(scope, loop)
-    return Frame(iter(statement.body), lambda: close_loop(scope, loop))
-
-
-def enter_loop(scope: FunctionScope, loop: LoopScope) -> None:
-    """Lower into the body's graph, where the loop variable is the index (a whole number known
-    at compile time per step) and each carried name its value when the step begins."""
-    target = loop.statement.target.text
+    target = statement.target.text
     scope.enter(loop, {target: loop.index, **dict(zip(loop.carried, loop.carried_in))})
     scope.program.static[loop.index] = target
+    return Frame(iter(statement.body), lambda: close_loop(scope, loop))
 
 
 def loop_scope(scope: FunctionScope, statement: For) -> LoopScope:
@@ -134,14 +128,11 @@ def close_loop(scope: FunctionScope, loop: LoopScope) -> None:
     """The body is lowered: add the loop edge and its results to the enclosing graph."""
     body = loop_body(scope, loop)
     scope.leave()
-    scope.bind(emit_loop(scope, loop, body), loop.carried, loop.carried_init)
+    results = scope.builder.emit(
+        "loop", (*loop.bounds, *loop.carried_init, *loop.invariants), None,
+        as_params(loop_params(body, len(loop.carried), 0, 0)))
+    scope.bind(results, loop.carried, loop.carried_init)
     note_loop_locals(scope, loop)
-
-
-def emit_loop(scope: FunctionScope, loop: LoopScope, body: Graph) -> Var:
-    """The ``loop`` edge of a closed loop, in the enclosing graph."""
-    return scope.builder.emit("loop", (*loop.bounds, *loop.carried_init, *loop.invariants),
-                              None, as_params(loop_params(body, len(loop.carried), 0, 0)))
 
 
 def loop_body(scope: FunctionScope, loop: LoopScope) -> Graph:
