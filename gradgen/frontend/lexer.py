@@ -88,15 +88,31 @@ def tokenize(source: Source) -> Iterator[Token]:
     """The tokens of `source`, ending with END; raises `CompileError` on a bad character."""
     text = source.text
     offset = 1 if text.startswith("\ufeff") else 0  # a byte-order mark is not content
-    depth = 0  # open parentheses and brackets: inside them a line break is only white space
-    fresh = True  # no token yet on this logical line
-    indents: list[str] = []
-    end_line, end_col, end_offset = 1, 1, offset  # just after the last token
-    new = tuple.__new__  # Token(...) without the call through its Python-level __new__
-    kind_of = _KIND_OF_FIRST_CHARACTER.get
+    lines = _Lines(source, offset)
     # splitlines breaks lines where `Source.line` does, so the line numbers agree.
     for line, physical in enumerate(text[offset:].splitlines(keepends=True), 1):
-        col = 1
+        yield from lines.tokens(line, physical, offset)
+        offset += len(physical)
+    yield from lines.closing()
+
+
+class _Lines:
+    """What the lexer carries from one physical line to the next."""
+
+    def __init__(self, source: Source, offset: int) -> None:
+        self.source = source
+        self.depth = 0  # open brackets: inside them a line break is only white space
+        self.fresh = True  # no token yet on this logical line
+        self.indents: list[str] = []
+        self.end = (1, 1, offset)  # the line, column and line offset just after the last token
+
+    def tokens(self, line: int, physical: str, offset: int) -> Iterator[Token]:
+        """The tokens of one physical line, which starts at `offset` in the text, then NEWLINE
+        if it ends a logical line."""
+        source, depth, fresh = self.source, self.depth, self.fresh
+        new = tuple.__new__  # Token(...) without the call through its Python-level __new__
+        kind_of = _KIND_OF_FIRST_CHARACTER.get
+        col, last = 1, None
         for word in _PIECE.findall(physical):
             kind = kind_of(word[0], NAME)
             start = col
@@ -104,8 +120,7 @@ def tokenize(source: Source) -> Iterator[Token]:
             if kind == SKIP:
                 continue
             if fresh:
-                pos = offset + start - 1
-                yield from _indentation(indents, physical[: start - 1], line, start, pos, source)
+                yield from self.indentation(physical[: start - 1], line, start, offset)
                 fresh = False
             if kind == NAME:
                 if not word.isascii():
@@ -124,13 +139,42 @@ def tokenize(source: Source) -> Iterator[Token]:
                     _reject(word, line, start, source)
                 kind = OP
             yield new(Token, (kind, word, line, start, offset + start - 1))
-            end_line, end_col, end_offset = line, col, offset
+            last = col
+        yield from self.line_end(line, offset, last, depth, fresh)
+
+    def indentation(self, indent: str, line: int, col: int, offset: int) -> list[Token]:
+        """INDENT or DEDENTs for a logical line starting with `indent`, its first token at `col`
+        (the first line sets the margin)."""
+        indents = self.indents
+        if not indents:
+            indents.append(indent)
+            return []
+        if indent == indents[-1]:
+            return []
+        if indent.startswith(indents[-1]):
+            indents.append(indent)
+            return [Token(INDENT, indent, line, col, offset + col - 1)]
+        if indent not in indents:
+            raise CompileError(_unindent_mismatch(indent, indents[-1]), self.source, line, col)
+        return _dedents(indents, indent, Token(DEDENT, "", line, col, offset + col - 1))
+
+    def line_end(self, line: int, offset: int, last: int | None, depth: int,
+                 fresh: bool) -> Iterator[Token]:
+        """NEWLINE if a logical line ends here, outside brackets; `last`: the column after the
+        line's last token (None if it has none)."""
+        if last is not None:
+            self.end = (line, last, offset)
+        self.depth, self.fresh = depth, fresh
         if not fresh and depth == 0:
+            end_col = self.end[1]
             yield Token(NEWLINE, "", line, end_col, offset + end_col - 1)
-            fresh = True
-        offset += len(physical)
-    end = Token(END, "", end_line, end_col, end_offset + end_col - 1)
-    yield from _closing(depth > 0, indents, end)
+            self.fresh = True
+
+    def closing(self) -> Iterator[Token]:
+        """DEDENT for each open block, then END for ever, all just after the last token."""
+        end_line, end_col, end_offset = self.end
+        end = Token(END, "", end_line, end_col, end_offset + end_col - 1)
+        return _closing(self.depth > 0, self.indents, end)
 
 
 def token_end(source: Source, token: Token) -> int:
@@ -151,23 +195,6 @@ def _closing(paren_open: bool, indents: list[str], end: Token) -> Iterator[Token
             yield end._replace(kind=DEDENT)
     while True:
         yield end
-
-
-def _indentation(indents: list[str], indent: str, line: int, col: int, pos: int,
-                 source: Source) -> list[Token]:
-    """INDENT or DEDENTs for a logical line starting with `indent` (the first line sets the
-    margin)."""
-    if not indents:
-        indents.append(indent)
-        return []
-    if indent == indents[-1]:
-        return []
-    if indent.startswith(indents[-1]):
-        indents.append(indent)
-        return [Token(INDENT, indent, line, col, pos)]
-    if indent not in indents:
-        raise CompileError(_unindent_mismatch(indent, indents[-1]), source, line, col)
-    return _dedents(indents, indent, Token(DEDENT, "", line, col, pos))
 
 
 def _dedents(indents: list[str], indent: str, dedent: Token) -> list[Token]:

@@ -16,6 +16,14 @@ from gradgen.ir.builder import as_params
 from gradgen.ir.graph import Var
 from gradgen.ir.primitives import REGISTRY, ShapeError, shape_text
 
+#: What an argument of each kind (the registry's ``args``) must be: a condition or not, and
+#: what the error says when it is the other.
+_ARGUMENT_KINDS = {"f": (False, "expects a number, got a condition"),
+                   "b": (True, "expects a condition such as 'x > 0', got a number")}
+#: How an error names the operation of an item of these kinds (a call by its name, an operator
+#: by its text).
+_OPERATIONS = {"cond": "'if ... else'", "index": "indexing"}
+
 
 def apply(scope: FunctionScope, prim: str, item: Item, args: list[Operand], name: str | None,
           params: dict[str, Any] | None = None) -> Var:
@@ -28,11 +36,9 @@ def operand(scope: FunctionScope, kind: str, arg: Operand, item: Item) -> Var:
     """An argument of ``item`` as a node of ``kind``: ``"f"`` a number, ``"b"`` a condition."""
     value, arg_item = arg
     var = value if isinstance(value, Var) else as_node(scope, value, arg_item, describe(item))
-    if kind == "f" and var.dtype == "bool":
-        scope.fail(f"{describe(item)} expects a number, got a condition", arg_item)
-    if kind == "b" and var.dtype != "bool":
-        scope.fail(f"{describe(item)} expects a condition such as 'x > 0', got a number",
-                   arg_item)
+    condition, expects = _ARGUMENT_KINDS[kind]
+    if (var.dtype == "bool") != condition:
+        scope.fail(f"{describe(item)} {expects}", arg_item)
     return var
 
 
@@ -77,11 +83,7 @@ def describe(item: Item) -> str:
     """The operation ``item`` as an error names it."""
     if item.kind == "call":
         return item.text
-    if item.kind == "cond":
-        return "'if ... else'"
-    if item.kind == "index":
-        return "indexing"
-    return f"'{item.text}'"
+    return _OPERATIONS.get(item.kind, f"'{item.text}'")
 
 
 def kind_of(var: Var) -> str:

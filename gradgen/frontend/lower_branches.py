@@ -47,8 +47,7 @@ def open_then(scope: FunctionScope, statement: If, test: Var) -> Frame:
 
 
 def open_else(scope: FunctionScope, branch: BranchScope) -> Frame:
-    """The ``then`` side is lowered: keep it, and lower the ``else`` side into a graph of its
-    own."""
+    """Keep the lowered ``then`` side; lower the ``else`` side into a graph of its own."""
     branch.then_env, branch.then_edges = scope.env, scope.builder.edges
     scope.builder, scope.env = GraphBuilder(), {}
     scope.assigned.append({})
@@ -111,13 +110,9 @@ def branch_results(scope: FunctionScope, branch: BranchScope, sides: Sides,
 def side_outputs(scope: FunctionScope, branch: BranchScope, names: list[str],
                  envs: tuple[dict[str, Var], ...]) -> tuple[list[Var], list[Var]]:
     """Each side's values of ``names``, of the same shape and kind on both sides."""
-    outputs: tuple[list[Var], list[Var]] = ([], [])
-    for name in names:
-        then, orelse = matched(scope, branch, name, *(side_value(scope, env, name)
-                                                      for env in envs))
-        outputs[0].append(then)
-        outputs[1].append(orelse)
-    return outputs
+    pairs = [matched(scope, branch, name, *(side_value(scope, env, name) for env in envs))
+             for name in names]
+    return [then for then, _ in pairs], [orelse for _, orelse in pairs]
 
 
 def matched(scope: FunctionScope, branch: BranchScope, name: str, then: Var,

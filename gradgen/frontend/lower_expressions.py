@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from itertools import count
 from typing import Any
 
 from gradgen.frontend.lower_apply import apply, as_whole, emit
@@ -161,8 +162,5 @@ def slice_entry(scope: FunctionScope, value: Slice) -> tuple:
 
 def index_param(entries: list[Any]) -> tuple:
     """The ``index`` parameter: a run-time position becomes operand ``k``, ``("at", k)``."""
-    index, at = [], 0
-    for entry in entries:
-        index.append(("at", at) if is_position(entry) else entry)
-        at += is_position(entry)
-    return tuple(index)
+    operands = count()
+    return tuple(("at", next(operands)) if is_position(entry) else entry for entry in entries)

@@ -21,20 +21,18 @@ from gradgen.ir.graph import Graph, Var
 from gradgen.ir.primitives.loops import MAX_NESTING, loop_params
 
 
-def lower_body(scope: FunctionScope, body: tuple[Statement, ...], name: str) -> Var | None:
-    """Lower a function's body; its value gets ``name`` (the function's). The blocks of loops
-    and branches are frames on an explicit stack, so nesting costs no recursion."""
-    frames = [Frame(iter(body))]
-    output = None
+def lower_body(scope: FunctionScope, body: tuple[Statement, ...], name: str) -> Var:
+    """Lower a function's body, which ends with its one `Return`; its value gets ``name`` (the
+    function's). The blocks of loops and branches are frames on an explicit stack, so nesting
+    costs no recursion."""
+    frames = [Frame(iter(body[:-1]))]
     while frames:
         statement = next(frames[-1].statements, None)
         if statement is None:
             close_frame(frames)
-        elif isinstance(statement, Return):
-            output = lower_return(scope, statement, name)
         else:
             lower_statement(scope, statement, frames)
-    return output
+    return lower_return(scope, body[-1], name)
 
 
 def lower_statement(scope: FunctionScope, statement: Statement, frames: list[Frame]) -> None:
@@ -87,11 +85,15 @@ def loop_scope(scope: FunctionScope, statement: For) -> LoopScope:
     """A loop about to be lowered: its bounds, and its carried variables' starts."""
     bounds = loop_bounds(scope, statement)
     carried = carried_names(scope, statement)
-    initial = [as_number(scope, as_node(scope, lookup_name(scope, name), statement, "a loop"))
-               for name in carried]
+    initial = [carried_start(scope, name, statement) for name in carried]
     return LoopScope(scope.builder, scope.env, GraphBuilder(), statement,
                      index=Var(statement.target.text, (), "int"), bounds=bounds,
                      carried=carried, carried_init=initial)
+
+
+def carried_start(scope: FunctionScope, name: str, statement: For) -> Var:
+    """A carried variable's value before the loop, as a number."""
+    return as_number(scope, as_node(scope, lookup_name(scope, name), statement, "a loop"))
 
 
 def loop_bounds(scope: FunctionScope, statement: For) -> tuple[Var, Var]:

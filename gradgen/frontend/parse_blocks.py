@@ -10,8 +10,10 @@ turns them into nested `If`s with a loop.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import NamedTuple
 
+from gradgen.errors import Source
 from gradgen.frontend.lexer import DEDENT, INDENT, KEYWORD, NAME, NEWLINE, Token
 from gradgen.frontend.parse_expressions import ExpressionParser
 from gradgen.frontend.parse_reader import (
@@ -79,7 +81,12 @@ def _operand_start(expr: Expr, end: int) -> int:
 
 
 class BlockParser(TokenReader):
-    """The headers that open blocks, and the expressions in them."""
+    """The headers that open blocks on the stack of open blocks (``blocks``, innermost last),
+    and the expressions in them."""
+
+    def __init__(self, source: Source, tokens: Iterator[Token]) -> None:
+        super().__init__(source, tokens)
+        self.blocks: list[Block] = []
 
     def expression(self, first: Token, header: bool = False) -> tuple[Expr, Token]:
         """The expression from `first` and the token that ended it; in a `header` ('if',
@@ -87,14 +94,13 @@ class BlockParser(TokenReader):
         return ExpressionParser(self.source, self.tokens, header).parse(first)
 
     def open_block(self, kind: str, keyword: Token, header: tuple = (),
-                   branches: Branches | None = None) -> tuple[Block, Token]:
-        """The block after a header's ':' (just read) and the first token of its first
-        statement: an indented block, or one statement on the same line."""
+                   branches: Branches | None = None) -> Token:
+        """Open the block after a header's ':' (just read): an indented block, or one statement
+        on the same line. Returns the first token of its first statement."""
         tok = self.next()
         inline = tok.kind != NEWLINE
-        if not inline:
-            tok = self.indented(keyword)
-        return Block(kind, keyword, inline, [], header, branches), tok
+        self.blocks.append(Block(kind, keyword, inline, [], header, branches))
+        return tok if inline else self.indented(keyword)
 
     def indented(self, keyword: Token) -> Token:
         """The first token of the indented block after the header of `keyword`."""
@@ -106,9 +112,9 @@ class BlockParser(TokenReader):
 
     # ---- loops -----------------------------------------------------------------------------
 
-    def for_header(self, for_tok: Token, tok: Token) -> tuple[Block, Token]:
+    def for_header(self, for_tok: Token, tok: Token) -> Token:
         """``for NAME in range(STOP):`` or ``for NAME in range(START, STOP):`` from the token
-        after 'for': the loop's block and the first token of its body."""
+        after 'for': opens the loop's block; returns the first token of its body."""
         target = self.loop_variable(tok)
         start, stop = self.loop_range()
         return self.open_block("for", for_tok, (target, start, stop))
@@ -126,20 +132,14 @@ class BlockParser(TokenReader):
         first = self.range_name()
         expr, end = self.expression(first, header=True)
         start, stop = self.range_bounds(expr, first)
-        if end.text != ":":
-            raise self.error("expected ':' after 'range(...)'", end)
+        self.require(end, ":", "expected ':' after 'range(...)'")
         return start, stop
 
     def range_name(self) -> Token:
         """The ``range`` after ``in``, after the loop variable."""
         in_tok = self.next()
-        if not is_keyword(in_tok, "in"):
-            raise self.error(f"expected 'in' after the loop variable, got {describe(in_tok)}",
-                             in_tok)
-        first = self.next()
-        if not (first.kind == NAME and first.text == "range"):
-            raise self.error(_RANGE_EXPECTED, first)
-        return first
+        self.require(in_tok, "in", f"expected 'in' after the loop variable, got {describe(in_tok)}")
+        return self.require(self.next(), "range", _RANGE_EXPECTED)
 
     def range_bounds(self, expr: Expr, first: Token) -> tuple[Expr | None, Expr]:
         """START (None if absent) and STOP of the expression `expr` that began at `first`,
@@ -154,8 +154,7 @@ class BlockParser(TokenReader):
     def range_call(self, expr: Expr, first: Token) -> Item:
         """The call item of ``range(...)``, which must be all of `expr` (begun at `first`)."""
         call = expr[-1]
-        if call.kind != "call" or call.text != "range" or (call.line, call.col) != (first.line,
-                                                                                 first.col):
+        if (call.kind, call.text, call.line, call.col) != ("call", "range", first.line, first.col):
             raise self.error(_RANGE_EXPECTED, first)
         if call.nargs not in (1, 2):
             raise self.error("range takes 1 or 2 arguments (a step is not supported)", call)
@@ -163,10 +162,9 @@ class BlockParser(TokenReader):
 
     # ---- branches --------------------------------------------------------------------------
 
-    def if_header(self, keyword: Token, first: Token,
-                  branches: Branches | None = None) -> tuple[Block, Token]:
+    def if_header(self, keyword: Token, first: Token, branches: Branches | None = None) -> Token:
         """``if TEST:`` (or ``elif TEST:``, with the `branches` of its chain so far) from the
-        first token of TEST: the branch's block and the first token of its body."""
+        first token of TEST: opens the branch's block; returns the first token of its body."""
         test = self.condition(keyword, first)
         return self.open_block("if", keyword, test, [] if branches is None else branches)
 
@@ -175,15 +173,13 @@ class BlockParser(TokenReader):
         expr, end = self.expression(first, header=True)
         if end.text in ASSIGNMENTS:
             raise self.error(f"unexpected '{end.text}'" + compare_hint(end), end)
-        if end.text != ":":
-            raise self.error(f"expected ':' after the '{keyword.text}' condition", end)
+        self.require(end, ":", f"expected ':' after the '{keyword.text}' condition")
         return expr
 
-    def else_header(self, keyword: Token, branches: Branches) -> tuple[Block, Token]:
-        """``else:``: its block and the first token of its body."""
+    def else_header(self, keyword: Token, branches: Branches) -> Token:
+        """``else:``: opens its block; returns the first token of its body."""
         colon = self.next()
         if is_keyword(colon, "if"):
             raise self.error("expected ':' after 'else' (write 'elif' for 'else if')", colon)
-        if colon.text != ":":
-            raise self.error("expected ':' after 'else'", colon)
+        self.require(colon, ":", "expected ':' after 'else'")
         return self.open_block("else", keyword, (), branches)

@@ -166,10 +166,8 @@ class Brackets(OperatorStack):
         """The '[' in which the ':' `tok` stands. In a header ('if', 'for'), a ':' inside
         another bracket is taken for the header's own, reached before the bracket was closed."""
         group = self.enclosing_group(tok)
-        if self.header and group.kind != "[":
-            raise self.unclosed_group(group, tok)
         if group.kind != "[":
-            raise self.expected_operator(tok)
+            raise self.unclosed_group(group, tok) if self.header else self.expected_operator(tok)
         if group.colons == 2:
             raise self.error("too many ':' in a slice: it is start:stop:step", tok)
         return group

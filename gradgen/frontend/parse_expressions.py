@@ -9,7 +9,7 @@ recurses, so the depth of nesting is limited by memory only. The messages for a 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import chain
 
 from gradgen.errors import CompileError
@@ -54,45 +54,31 @@ class ExpressionParser(Brackets):
         """Parse the expression starting at `first`: its postfix items and the token after it.
 
         The loop alternates between wanting an operand (see `operand`) and wanting an
-        operator. It runs once per token of the file, so the frequent tokens (names, numbers,
-        infix operators, brackets) are tested first. A postfix '.T' or '[...]' comes where an
-        operator is wanted, and applies to the operand just completed.
+        operator, after the operand that began at ``last_start`` (see `after_operand`). It runs
+        once per token of the file, so the frequent tokens (names, numbers, infix operators)
+        are tested first. A postfix '.T' or '[...]' comes where an operator is wanted, and
+        applies to the operand just completed.
         """
         self.start = first
-        want_operand = True
+        last_start = None  # None while an operand is wanted
         after_name = False  # a '(' now opens a call
-        last_start = first  # where the last complete operand began, for 'missing operator'
         for tok in chain((first,), self.tokens):
-            if want_operand:
-                begun = self.operand(tok)
-                if begun is not None:
-                    want_operand, last_start = False, begun
-                    after_name = begun is tok and tok.kind == NAME  # a plain name, not f()
-                continue
-            text = tok.text
-            rule = INFIX.get(text)
-            if rule is not None:
-                self.infix(tok, rule)
-                want_operand = True
-            elif text == ")" or text == "]":
-                last_start, after_name = self.close_group(tok), False
-            elif text == "(" and after_name:
-                self.open_call(last_start, tok)
-                want_operand = True
-            elif tok.kind in LINE_ENDS or text in ASSIGNMENTS:
-                if text != "=" or not self.keyword(tok, after_name):
-                    return self.finish(tok)
-                want_operand = True
+            if last_start is None:
+                last_start = self.operand(tok)
+                after_name = last_start is tok and tok.kind == NAME  # a plain name, not f()
+            elif tok.text in INFIX:
+                self.infix(tok)
+                last_start = None
             else:
-                want_operand = self.other_operator(tok, last_start)
-                if want_operand is None:
+                last_start = self.after_operand(tok, last_start, after_name)
+                if last_start is ENDED:
                     return self.finish(tok)
                 after_name = False
         raise AssertionError("the token stream ends with END")
 
     def operand(self, tok: Token) -> Token | None:
         """`tok` where an operand is wanted: returns where the operand began if `tok` completed
-        one (a name, a number...), None if it only opened one ('(', a unary '-'...)."""
+        one (a name, a number, 'pi'), None if it only opened one ('(', a unary '-'...)."""
         kind, text, line, col, _ = tok
         if kind == NAME:
             self.out.append(_new(Item, ("name", text, line, col, 0.0, 0)))
@@ -100,23 +86,32 @@ class ExpressionParser(Brackets):
         if kind == NUM:
             self.out.append(_new(Item, ("num", text, line, col, self.number(tok), 0)))
             return tok
-        if text == "(":
-            self.ops.append(Group(GROUP, "(", tok, tok))
-        elif text == "-":
-            self.ops.append((UNARY, _new(Item, ("unary", "-", line, col, 0.0, 0)), tok))
-        else:
-            return self.other_operand(tok)
-        return None
+        prefix = _PREFIXES.get(text)
+        return self.missing_operand(tok) if prefix is None else prefix(self, tok)
 
-    def infix(self, tok: Token, rule: tuple[int, int, str]) -> None:
+    def infix(self, tok: Token) -> None:
         """A binary operator: output the stacked ones that bind at least as tightly (see
         `INFIX`), then stack it."""
-        level, floor, op = rule
+        level, floor, op = INFIX[tok.text]
         self.pop_operators(floor)
         ops = self.ops
         if level == COMPARISON and ops and ops[-1][0] == COMPARISON:
             raise self.chained_comparison(tok)
         ops.append((level, _new(Item, ("binary", op, tok.line, tok.col, 0.0, 0)), tok))
+
+    def after_operand(self, tok: Token, last_start: Token, after_name: bool) -> Token | None:
+        """A token other than an infix operator after the operand that began at `last_start`:
+        returns where the operand now complete began, None if an operand is wanted next, or
+        `ENDED` if `tok` ends the expression."""
+        text = tok.text
+        if text == ")" or text == "]":
+            return self.close_group(tok)
+        if text == "(" and after_name:
+            self.open_call(last_start, tok)
+            return None
+        if tok.kind in LINE_ENDS or text in ASSIGNMENTS:
+            return None if text == "=" and self.keyword(tok, after_name) else ENDED
+        return self.other_operator(tok, last_start)
 
     def number(self, tok: Token) -> float:
         value = float(tok.text)  # the lexer let through only decimal literals
@@ -126,26 +121,11 @@ class ExpressionParser(Brackets):
 
     # ---- where an operand is wanted ------------------------------------------------------
 
-    def other_operand(self, tok: Token) -> Token | None:
-        """A rarer token where an operand is wanted; returns its start if it completed one."""
-        if is_keyword(tok, "pi"):
-            self.out.append(Item("const", "pi", tok.line, tok.col))
-            return tok
-        if is_keyword(tok, "not"):
-            self.push_not(tok)
-        elif tok.text != "+":  # unary plus leaves no trace
-            return self.missing_operand(tok)
-        return None
+    def open_parenthesis(self, tok: Token) -> None:
+        self.ops.append(Group(GROUP, "(", tok, tok))
 
-    def missing_operand(self, tok: Token) -> Token | None:
-        """`tok` where an operand is wanted: it ends an empty element of a group (see
-        `empty_element`), or it is an error."""
-        group = self.group_with_empty_element(tok) if tok.text in _AFTER_EMPTY_ELEMENT else None
-        if group is not None:
-            return self.empty_element(group, tok)
-        if tok.text == "[":
-            raise self.error("list literals are not supported", tok)
-        raise self.error(self.expected_expression(tok), tok)
+    def negation(self, tok: Token) -> None:
+        self.ops.append((UNARY, _new(Item, ("unary", "-", tok.line, tok.col, 0.0, 0)), tok))
 
     def push_not(self, tok: Token) -> None:
         ops = self.ops
@@ -155,8 +135,22 @@ class ExpressionParser(Brackets):
                              tok)
         ops.append((NOT, Item("unary", "not", tok.line, tok.col), tok))
 
+    def constant(self, tok: Token) -> Token:
+        self.out.append(Item("const", "pi", tok.line, tok.col))
+        return tok
+
+    def missing_operand(self, tok: Token) -> Token | None:
+        """`tok` where an operand is wanted: it ends an empty element of a group (see
+        `empty_element`), or it is an error."""
+        group = self.group_with_empty_element(tok) if tok.text in _AFTER_EMPTY_ELEMENT else None
+        if group is None:
+            raise self.error(self.expected_expression(tok), tok)
+        return self.empty_element(group, tok)
+
     def expected_expression(self, tok: Token) -> str:
         """The message for `tok`, found where an operand was wanted."""
+        if tok.text == "[":
+            return "list literals are not supported"
         if tok.kind == KEYWORD and tok.text in _RESERVED_AS_NAMES:
             return f"'{tok.text}' is a reserved word"
         if tok.kind == NEWLINE:
@@ -172,33 +166,15 @@ class ExpressionParser(Brackets):
 
     # ---- where an operator is wanted -----------------------------------------------------
 
-    def other_operator(self, tok: Token, last_start: Token) -> bool | None:
-        """A rarer token where an operator is wanted: '.T', '[', ',', ':', 'if', 'else', or an
-        error. Returns whether an operand is wanted next, or None if `tok` is the ':' that
-        ends a header's expression."""
-        if tok.text == ".":
-            self.transpose(tok)
-            return False
+    def other_operator(self, tok: Token, last_start: Token) -> Token | None:
+        """A rarer token after the operand that began at `last_start`: '.T', '[', ',', ':',
+        'if', 'else', or an error (see `after_operand`)."""
         if tok.text == ":" and self.header and self.outside_brackets():
-            return None
-        self.separator(tok, last_start)
-        return True
-
-    def separator(self, tok: Token, last_start: Token) -> None:
-        """'[', ',', ':', 'if' or 'else' after the operand that began at `last_start`: another
-        operand follows. Anything else is an error."""
-        if tok.text == "[":
-            self.open_index(last_start, tok)
-        elif tok.text == ",":
-            self.comma(tok)
-        elif tok.text == ":":
-            self.colon(tok)
-        elif is_keyword(tok, "if"):
-            self.open_conditional(tok)
-        elif is_keyword(tok, "else"):
-            self.close_condition(tok)
-        else:
+            return ENDED
+        step = _SEPARATORS.get(tok.text)
+        if step is None:
             raise self.not_a_separator(tok, last_start)
+        return step(self, tok, last_start)
 
     def not_a_separator(self, tok: Token, last_start: Token) -> CompileError:
         """The error for `tok` after an operand: an operand (``2x``: a missing '*') or any
@@ -207,8 +183,9 @@ class ExpressionParser(Brackets):
             return self.missing_operator(last_start, tok)
         return self.expected_operator(tok)
 
-    def transpose(self, dot: Token) -> None:
-        """'.T' after an operand: its transpose, output at once (nothing binds tighter)."""
+    def transpose(self, dot: Token, last_start: Token) -> Token:
+        """'.T' after the operand that began at `last_start`: its transpose, output at once
+        (nothing binds tighter); the operand stays complete."""
         name = self.next()
         if name.kind not in (NAME, KEYWORD):
             raise self.error("expected an attribute name after '.'", name)
@@ -216,6 +193,7 @@ class ExpressionParser(Brackets):
             raise self.error(f"'.{name.text}' is not supported: the only attribute is '.T' "
                              "(transpose)", dot)
         self.out.append(Item("call", "transpose", dot.line, dot.col, 0.0, 1))
+        return last_start
 
     def open_conditional(self, tok: Token) -> None:
         """'if' after an operand: the condition follows; the 'if' waits for its 'else'."""
@@ -248,41 +226,43 @@ class ExpressionParser(Brackets):
 
     def operand_end(self, tok: Token) -> int:
         """Where the operand starting at `tok` ends: a call or '(' runs to its ')'."""
-        end = token_end(self.source, tok)
-        try:
-            opened = self.next() if tok.kind == NAME else tok
-            if opened.text == "(":
-                end = self.parenthesis_end(opened)
-        except CompileError:  # a bad character further on: quote what came before it
-            pass
-        return end
+        read = [tok, *self.ahead(self.operand_last(tok))]
+        return token_end(self.source, read[-1])
 
-    def parenthesis_end(self, opened: Token) -> int:
-        """Where the parenthesis `opened` ends: past its ')', or its last token if unclosed."""
-        inside = [opened, *self.through_matching_paren()]
-        last = inside[-1] if inside[-1].kind != END else inside[-2]
-        return token_end(self.source, last)
+    def operand_last(self, tok: Token) -> Iterator[Token]:
+        """The last token of a call or a '(' that `tok` starts, if it starts one."""
+        opened = self.next() if tok.kind == NAME else tok
+        if opened.text == "(":
+            inside = [opened, *self.through_matching_paren()]
+            yield inside[-1] if inside[-1].kind != END else inside[-2]
+
+    def ahead(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        """`tokens`, read ahead for a message as far as they can be read: a bad character
+        further on ends them, and the message quotes what came before it."""
+        try:
+            yield from tokens
+        except CompileError:
+            return
 
     def chained_comparison(self, tok: Token) -> CompileError:
         """``a < b < c``: suggest ``a < b and b < c`` with the source's own operands."""
-        ops = self.ops
-        first = ops[-1][2]
-        start = self.start.pos if len(ops) < 2 else token_end(self.source, ops[-2][2])
-        left = self.quote(start, first.pos)
+        first = self.ops[-1][2]
+        left = self.quote(self.comparison_start(), first.pos)
         middle = self.quote(token_end(self.source, first), tok.pos)
         right = self.quote(token_end(self.source, tok), self.comparison_operand_end(tok))
         return self.error(f"comparisons cannot be chained: write "
                           f"'{left} {first.text} {middle} and {middle} {tok.text} {right}'", tok)
 
+    def comparison_start(self) -> int:
+        """Where the left operand of the comparison on top of the stack begins: after the
+        operator below it, or where the expression begins."""
+        ops = self.ops
+        return self.start.pos if len(ops) < 2 else token_end(self.source, ops[-2][2])
+
     def comparison_operand_end(self, operator: Token) -> int:
         """Where the right operand of a comparison ends: before the next looser operator."""
-        end = token_end(self.source, operator)
-        try:
-            for tok in self.comparison_operand():
-                end = token_end(self.source, tok)
-        except CompileError:
-            pass
-        return end
+        read = [operator, *self.ahead(self.comparison_operand())]
+        return token_end(self.source, read[-1])
 
     def comparison_operand(self) -> Iterator[Token]:
         """The tokens ahead up to a looser operator outside brackets, or the end of the line."""
@@ -292,3 +272,28 @@ class ExpressionParser(Brackets):
                 return
             depth += BRACKET_DEPTH.get(tok.text, 0)
             yield tok
+
+
+#: What `after_operand` returns for the token that ends the expression.
+ENDED = Token(END, "", 0, 0, 0)
+
+#: The tokens that open an operand, or complete one without being a name or a number (their
+#: texts are reserved: none of them is a name): what each does where an operand is wanted.
+_PREFIXES: dict[str, Callable[[ExpressionParser, Token], Token | None]] = {
+    "(": ExpressionParser.open_parenthesis,
+    "-": ExpressionParser.negation,
+    "+": lambda parser, tok: None,  # unary plus leaves no trace
+    "not": ExpressionParser.push_not,
+    "pi": ExpressionParser.constant,
+}
+
+#: The rarer tokens after an operand: what each does (the operand's start given), returning as
+#: `after_operand` does.
+_SEPARATORS: dict[str, Callable[[ExpressionParser, Token, Token], Token | None]] = {
+    ".": ExpressionParser.transpose,
+    "[": lambda parser, tok, last_start: parser.open_index(last_start, tok),
+    ",": lambda parser, tok, last_start: parser.comma(tok),
+    ":": lambda parser, tok, last_start: parser.colon(tok),
+    "if": lambda parser, tok, last_start: parser.open_conditional(tok),
+    "else": lambda parser, tok, last_start: parser.close_condition(tok),
+}

@@ -10,8 +10,8 @@ import re
 from collections.abc import Iterator
 
 from gradgen.errors import CompileError, Source
-from gradgen.frontend.lexer import DEDENT, END, INDENT, KEYWORD, NEWLINE, Token
-from gradgen.frontend.syntax import Item
+from gradgen.frontend.lexer import DEDENT, END, INDENT, KEYWORD, NAME, NEWLINE, Token
+from gradgen.frontend.syntax import Item, Name
 
 #: Assignment operator → the binary operator that it applies (None for a plain '=').
 ASSIGNMENTS = {"=": None, "+=": "+", "-=": "-", "*=": "*", "/=": "/", "@=": "@"}
@@ -67,6 +67,20 @@ class TokenReader:
 
     def next(self) -> Token:
         return next(self.tokens)
+
+    def require(self, tok: Token, text: str, message: str) -> Token:
+        """`tok`, which must be `text`; else the error `message`."""
+        if tok.text != text:
+            raise self.error(message, tok)
+        return tok
+
+    def name(self, tok: Token, expected: str) -> Name:
+        """`tok` as a `Name`; a reserved word, or any other token, is an error."""
+        if tok.kind == KEYWORD:
+            raise self.reserved(tok)
+        if tok.kind != NAME:
+            raise self.error(f"expected {expected}, got {describe(tok)}", tok)
+        return Name(tok.text, tok.line, tok.col)
 
     def quote(self, start: int, end: int) -> str:
         """The source between offsets `start` and `end`, as a message quotes it."""

@@ -19,7 +19,8 @@ Parameters = tuple[tuple[Name, ...], tuple[Shape | None, ...]]
 
 
 def split_at_commas(tokens: list[Token], close: Token) -> Iterator[tuple[list[Token], Token]]:
-    """Each comma-separated group of `tokens` with the ',' or ')' after it."""
+    """Each comma-separated group of `tokens` with the ',' or ')' after it (a trailing ','
+    ends the last group)."""
     group: list[Token] = []
     depth = 0
     for tok in tokens:
@@ -29,7 +30,7 @@ def split_at_commas(tokens: list[Token], close: Token) -> Iterator[tuple[list[To
             group = []
         else:
             group.append(tok)
-    if group or tokens:
+    if group:
         yield group, close
 
 
@@ -37,10 +38,8 @@ class SignatureParser(TokenReader):
     """The parameters of forms B and C, with their shapes."""
 
     def definition_header(self, first: Token) -> list[Token] | None:
-        """The tokens of ``NAME(...)`` when an '=' follows them, else None (nothing consumed).
-
-        Tokens read to find out are put back in front of the stream.
-        """
+        """The tokens of ``NAME(...)`` when an '=' follows them, else None (the tokens read to
+        find out are put back)."""
         if first.kind != NAME:
             return None
         seen = self.call_ahead(first)
@@ -61,11 +60,8 @@ class SignatureParser(TokenReader):
     def def_parameters(self) -> Parameters:
         """The parameters after ``def NAME``, from its '(' to its ')'."""
         opened = self.next()
-        if opened.text != "(":
-            raise self.error(f"expected '(' after the function name, got {describe(opened)}",
-                             opened)
-        inside = self.through_matching_paren()
-        close = inside.pop()
+        self.require(opened, "(", f"expected '(' after the function name, got {describe(opened)}")
+        *inside, close = self.through_matching_paren()
         if close.kind == END:
             raise self.unclosed(opened, close)
         return self.parameters(inside, close)
@@ -73,15 +69,16 @@ class SignatureParser(TokenReader):
     def parameters(self, inside: list[Token], close: Token) -> Parameters:
         """The parameters between a header's parentheses: their names, and their shapes (None
         where none is written)."""
-        params: list[Name] = []
-        shapes: list[Shape | None] = []
         seen: set[str] = set()
-        for group, after in split_at_commas(inside, close):
-            if not group and after is close and params:
-                break  # after a trailing ','
-            params.append(self.new_parameter(group, after, seen))
-            shapes.append(self.shape(group[2:], after) if len(group) > 1 else None)
-        return tuple(params), tuple(shapes)
+        declared = [self.declared(group, after, seen)
+                    for group, after in split_at_commas(inside, close)]
+        return tuple(name for name, _ in declared), tuple(shape for _, shape in declared)
+
+    def declared(self, group: list[Token], after: Token, seen: set[str]
+                 ) -> tuple[Name, Shape | None]:
+        """A parameter's name, new among those `seen`, and its shape (None if not written)."""
+        name = self.new_parameter(group, after, seen)
+        return name, self.shape(group[2:], after) if len(group) > 1 else None
 
     def new_parameter(self, group: list[Token], after: Token, seen: set[str]) -> Name:
         """The parameter named in `group`, whose name must not be `seen` yet (it is now)."""
@@ -105,14 +102,12 @@ class SignatureParser(TokenReader):
     # ---- shapes ----------------------------------------------------------------------------
 
     def shape(self, tokens: list[Token], after: Token) -> Shape:
-        """The declaration after a parameter's ':', ``int`` or ``(d1, d2, ...)``: `tokens` run
-        up to the `after` that ends the parameter."""
+        """The declaration after a parameter's ':', ``int`` or ``(d1, d2, ...)``, up to `after`."""
         opened = tokens[0] if tokens else after
         if opened.kind == NAME and opened.text == WHOLE:
             self.after_shape(tokens[1:])
             return WHOLE
-        if opened.text != "(":
-            raise self.error("expected 'int', or '(' and the dimensions, after ':'", opened)
+        self.require(opened, "(", "expected 'int', or '(' and the dimensions, after ':'")
         return self.dimensions(tokens, after)
 
     def dimensions(self, tokens: list[Token], after: Token) -> Shape:

@@ -32,6 +32,12 @@ _UNSUPPORTED_STATEMENTS = {
         "import", "from", "with", "try", "except", "finally", "class", "del", "global",
         "nonlocal", "assert", "raise", "yield", "async", "match")},
 }
+#: What a line starting with these words is told, when it is no assignment.
+_NOT_STATEMENTS = {**{word: f"'{word}' without 'if'" for word in ("elif", "else")},
+                   **_UNSUPPORTED_STATEMENTS}
+_SUBSCRIPT_ASSIGNED = ("assignment to an element or slice is not supported: compute the whole "
+                       "array (stack, concat, where)")
+_EXPECTED_STATEMENT = "expected an assignment or 'return'"
 _RETURN_IN_BRANCH = ("'return' inside an 'if' is not supported: assign a variable in each "
                      "branch and return it after the 'if'")
 #: The innermost block's kind → the message for a 'return' inside it.
@@ -47,78 +53,79 @@ class StatementParser(BlockParser):
     """A function's body: its statements, in blocks nested on an explicit stack."""
 
     def body(self, def_tok: Token) -> tuple[tuple[Statement, ...], Token]:
-        """The statements after ``def ...:`` and the token after them. A block ends at its
-        DEDENT, or after its one statement when that follows the ':' on the same line."""
-        root, tok = self.open_block("def", def_tok)
-        blocks = [root]
-        while True:
-            block = blocks[-1]
-            if not block.statements or not (block.inline or tok.kind == DEDENT):
-                tok = self.statement(tok, blocks)
-                continue
-            tok = tok if block.inline else self.next()
-            blocks.pop()
-            if not blocks:
-                return tuple(block.statements), tok
-            tok = self.close_block(block, blocks, tok)
+        """The statements after ``def ...:`` and the token after them."""
+        tok = self.open_block("def", def_tok)
+        root = self.blocks[0]
+        while self.blocks:
+            tok = self.end_block(tok) if self.block_ends(tok) else self.statement(tok)
+        return tuple(root.statements), tok
 
-    def close_block(self, block: Block, blocks: list[Block], tok: Token) -> Token:
-        """`block` has ended before `tok`: a loop becomes a `For` in the block around it; a
-        branch goes on to the 'elif' or 'else' at `tok`, or ends its chain as an `If`. Returns
-        the token to go on with."""
-        outer = blocks[-1].statements
-        body = tuple(block.statements)
-        if block.kind == "for":
-            outer.append(self.loop(block, body, tok))
-        elif block.kind == "else":
-            outer.append(chain_branches(block.branches, body))
-        else:
-            block.branches.append((block.header, body, block.keyword))
-            return self.next_branch(block, blocks, tok)
-        return tok
+    def block_ends(self, tok: Token) -> bool:
+        """Whether the innermost block ends at `tok`: at its DEDENT, or after its one statement
+        when that follows the ':' on the same line."""
+        block = self.blocks[-1]
+        return bool(block.statements) and (block.inline or tok.kind == DEDENT)
 
-    def loop(self, block: Block, body: tuple[Statement, ...], tok: Token) -> For:
-        """The `For` of the loop `block`, closed before `tok`."""
+    def end_block(self, tok: Token) -> Token:
+        """Close the innermost block, which ends at `tok`; returns the token to go on with."""
+        block = self.blocks.pop()
+        tok = tok if block.inline else self.next()  # the token after the DEDENT
+        return self.close_block(block, tok) if self.blocks else tok
+
+    def close_block(self, block: Block, tok: Token) -> Token:
+        """`block` has ended before `tok`: close it as its kind says; returns the token to go
+        on with."""
+        closing = {"for": self.close_loop, "if": self.next_branch, "else": self.close_chain}
+        return closing[block.kind](block, tok)
+
+    def add(self, statement: Statement) -> None:
+        """`statement` is the next one of the innermost block."""
+        self.blocks[-1].statements.append(statement)
+
+    def close_loop(self, block: Block, tok: Token) -> Token:
+        """The loop `block`, closed before `tok`, becomes a `For` in the block around it."""
         if is_keyword(tok, "else"):
             raise self.error("'else' after a 'for' loop is not supported", tok)
         target, start, stop = block.header
-        return For(target, start, stop, body, block.keyword.line, block.keyword.col)
+        at = block.keyword
+        self.add(For(target, start, stop, tuple(block.statements), at.line, at.col))
+        return tok
 
-    def next_branch(self, block: Block, blocks: list[Block], tok: Token) -> Token:
-        """After the branch `block`: the 'elif' or 'else' at `tok` opens the next branch of
-        its chain, anything else ends the chain."""
+    def close_chain(self, block: Block, tok: Token) -> Token:
+        """The 'else' side `block` ends its chain of branches: an `If` in the block around it."""
+        self.add(chain_branches(block.branches, tuple(block.statements)))
+        return tok
+
+    def next_branch(self, block: Block, tok: Token) -> Token:
+        """After the 'if' or 'elif' side `block`: the 'elif' or 'else' at `tok` opens the next
+        side of its chain, anything else ends the chain."""
+        block.branches.append((block.header, tuple(block.statements), block.keyword))
         if is_keyword(tok, "elif"):
-            branch, tok = self.if_header(tok, self.next(), block.branches)
-            blocks.append(branch)
-        elif is_keyword(tok, "else"):
-            branch, tok = self.else_header(tok, block.branches)
-            blocks.append(branch)
-        else:
-            blocks[-1].statements.append(chain_branches(block.branches, ()))
+            return self.if_header(tok, self.next(), block.branches)
+        if is_keyword(tok, "else"):
+            return self.else_header(tok, block.branches)
+        self.add(chain_branches(block.branches, ()))
         return tok
 
     # ---- one statement ---------------------------------------------------------------------
 
-    def statement(self, tok: Token, blocks: list[Block]) -> Token:
-        """The statement starting at `tok`, in the innermost block: ``NAME = EXPR``, ``NAME +=
-        EXPR`` (and -= *= /= @=) and ``return EXPR`` are added to it; a 'for' or 'if' header
-        opens a block on `blocks`. Returns the token after what was read."""
-        block = blocks[-1]
-        self.expect_statement(tok, block)
+    def statement(self, tok: Token) -> Token:
+        """The statement starting at `tok`, added to the innermost block (a 'for' or 'if'
+        header opens a block instead); returns the token after what was read."""
+        self.expect_statement(tok)
         if is_keyword(tok, "return"):
-            return self.return_statement(tok, blocks)
+            return self.return_statement(tok)
         following = self.next()
         if following.text in ASSIGNMENTS:
-            block.statements.append(self.assignment(tok, following))
-            return self.next()
+            return self.assignment(tok, following)
         if tok.kind == KEYWORD and tok.text in ("for", "if"):
-            return self.open_header(tok, following, blocks)
+            return self.open_header(tok, following)
         raise self.not_a_statement(tok, following)
 
-    def expect_statement(self, tok: Token, block: Block) -> None:
-        """A statement may start at `tok`, in `block`: it is a name or a keyword, not 'def', and
-        no 'return' comes before it."""
-        statements = block.statements
+    def expect_statement(self, tok: Token) -> None:
+        """A statement may start at `tok`: it is a name or a keyword, not 'def', and no
+        'return' comes before it."""
+        statements = self.blocks[-1].statements
         if statements and isinstance(statements[-1], Return):
             raise self.error("unreachable statement after 'return'", tok)
         if tok.kind == INDENT:
@@ -127,36 +134,30 @@ class StatementParser(BlockParser):
             raise self.error("a 'def' inside a function is not supported: define functions at "
                              "the top level", tok)
         if tok.kind not in (NAME, KEYWORD):
-            raise self.error("expected an assignment or 'return'", tok)
+            raise self.error(_EXPECTED_STATEMENT, tok)
 
-    def return_statement(self, tok: Token, blocks: list[Block]) -> Token:
+    def return_statement(self, tok: Token) -> Token:
         """``return EXPR``, at the top level of the function only."""
-        if len(blocks) > 1:
-            raise self.error(_RETURN_INSIDE[blocks[-1].kind], tok)
-        expr = self.line_expression(self.next())
-        blocks[-1].statements.append(Return(expr, tok.line, tok.col))
+        if len(self.blocks) > 1:
+            raise self.error(_RETURN_INSIDE[self.blocks[-1].kind], tok)
+        self.add(Return(self.line_expression(self.next()), tok.line, tok.col))
         return self.next()
 
-    def open_header(self, keyword: Token, following: Token, blocks: list[Block]) -> Token:
-        """A 'for' or 'if' header opens its block on `blocks`; returns its first token."""
-        if blocks[-1].inline:
+    def open_header(self, keyword: Token, following: Token) -> Token:
+        """A 'for' or 'if' header opens its block; returns its first token."""
+        if self.blocks[-1].inline:
             raise self.error(f"'{keyword.text}' cannot follow ':' on the same line: start an "
                              "indented block", keyword)
         header = self.for_header if keyword.text == "for" else self.if_header
-        opened, following = header(keyword, following)
-        blocks.append(opened)
-        return following
+        return header(keyword, following)
 
-    def assignment(self, target: Token, operator: Token) -> Assign:
-        """``NAME = EXPR``; ``NAME += EXPR`` (and -= *= /= @=) is ``NAME = NAME + (EXPR)``."""
+    def assignment(self, target: Token, operator: Token) -> Token:
+        """``NAME = EXPR`` (and += -= *= /= @=); returns the token after its line."""
         if target.kind == KEYWORD:
             raise self.reserved(target)
-        expr = self.line_expression(self.next())
-        op = ASSIGNMENTS[operator.text]
-        if op is not None:
-            expr = (Item("name", target.text, target.line, target.col), *expr,
-                    Item("binary", op, operator.line, operator.col))
-        return Assign(Name(target.text, target.line, target.col), expr)
+        expr = augmented(target, operator, self.line_expression(self.next()))
+        self.add(Assign(Name(target.text, target.line, target.col), expr))
+        return self.next()
 
     def line_expression(self, first: Token) -> Expr:
         """An expression that ends its line."""
@@ -170,14 +171,11 @@ class StatementParser(BlockParser):
     def not_a_statement(self, tok: Token, following: Token) -> CompileError:
         """The error for a line that starts with the name or keyword `tok` but is neither an
         assignment nor a statement of the language."""
-        if tok.kind == KEYWORD and tok.text in ("elif", "else"):
-            return self.error(f"'{tok.text}' without 'if'", tok)
-        if tok.kind == NAME and tok.text in _UNSUPPORTED_STATEMENTS:
-            return self.error(_UNSUPPORTED_STATEMENTS[tok.text], tok)
+        if tok.text in _NOT_STATEMENTS:
+            return self.error(_NOT_STATEMENTS[tok.text], tok)
         if tok.kind == NAME and following.text == "[" and self.subscript_assigned(following):
-            return self.error("assignment to an element or slice is not supported: compute the "
-                              "whole array (stack, concat, where)", tok)
-        return self.error("expected an assignment or 'return'", tok)
+            return self.error(_SUBSCRIPT_ASSIGNED, tok)
+        return self.error(_EXPECTED_STATEMENT, tok)
 
     def subscript_assigned(self, opened: Token) -> bool:
         """Whether the subscripts from `opened` (``[i]``, ``[i][j]``...) are followed by an
@@ -194,3 +192,12 @@ class StatementParser(BlockParser):
             tok = self.next()
             depth += BRACKET_DEPTH.get(tok.text, 0)
         return self.next()
+
+
+def augmented(target: Token, operator: Token, expr: Expr) -> Expr:
+    """The value ``NAME op= EXPR`` assigns: ``NAME += EXPR`` is ``NAME = NAME + (EXPR)``."""
+    op = ASSIGNMENTS[operator.text]
+    if op is None:
+        return expr
+    return (Item("name", target.text, target.line, target.col), *expr,
+            Item("binary", op, operator.line, operator.col))

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gradgen.errors import CompileError, Source
-from gradgen.frontend.lexer import DEDENT, END, INDENT, KEYWORD, NAME, NEWLINE, Token, tokenize
+from gradgen.frontend.lexer import DEDENT, END, INDENT, NEWLINE, Token, tokenize
 from gradgen.frontend.parse_reader import (
     ASSIGNMENTS,
     CONTINUATION_HINT,
@@ -72,15 +72,20 @@ class _Parser(StatementParser, SignatureParser):
 
     def file(self) -> list[Function]:
         """The file's functions: several ``def``s, or one function of form A or B."""
+        first = self.first_token()
+        return self.program(first) if is_keyword(first, "def") else [self.one_function(first)]
+
+    def first_token(self) -> Token:
+        """The file's first token: an empty file is an error."""
         first = self.next()
         if first.kind == END:
             raise self.error("empty file: expected an expression", Token(END, "", 1, 1, 0))
-        if is_keyword(first, "def"):
-            return self.program(first)
+        return first
+
+    def one_function(self, first: Token) -> Function:
+        """Form B if the file starts ``NAME(...) =``, else form A."""
         header = self.definition_header(first)
-        if header is not None:
-            return [self.definition(first, header)]
-        return [self.bare_expression(first)]
+        return self.bare_expression(first) if header is None else self.definition(first, header)
 
     def bare_expression(self, first: Token) -> Function:
         """Form A: the file is one expression, of the function ``f``."""
@@ -126,17 +131,11 @@ class _Parser(StatementParser, SignatureParser):
         """One ``def`` and the token after it."""
         name = self.function_name(def_tok, defined)
         params, shapes = self.def_parameters()
-        self.expect_colon()
+        self.require(self.next(), ":", "expected ':' after the parameter list")
         body, after = self.body(def_tok)
         self.after_function(after)
         self.expect_return(name, body, def_tok)
         return Function(name, params, body, "program", self.source, shapes=shapes), after
-
-    def expect_colon(self) -> None:
-        """The ':' after a ``def``'s parameter list."""
-        colon = self.next()
-        if colon.text != ":":
-            raise self.error("expected ':' after the parameter list", colon)
 
     def expect_return(self, name: Name, body: tuple[Statement, ...], def_tok: Token) -> None:
         """A function's body ends with its ``return``."""
@@ -144,15 +143,10 @@ class _Parser(StatementParser, SignatureParser):
             raise self.error(f"function '{name.text}' has no 'return'", def_tok)
 
     def function_name(self, def_tok: Token, defined: dict[str, Token]) -> Name:
-        """The name after `def_tok`, which no earlier ``def`` of the file has (it is now
-        `defined`)."""
-        name = self.next()
-        if name.kind == KEYWORD:
-            raise self.reserved(name)
-        if name.kind != NAME:
-            raise self.error(f"expected a function name after 'def', got {describe(name)}", name)
+        """The name after `def_tok`, new to the file (see `define`)."""
+        name = self.name(self.next(), "a function name after 'def'")
         self.define(name.text, def_tok, defined)
-        return Name(name.text, name.line, name.col)
+        return name
 
     def define(self, name: str, def_tok: Token, defined: dict[str, Token]) -> None:
         """Note that the ``def`` at `def_tok` defines `name`, which no earlier one did."""

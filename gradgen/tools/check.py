@@ -13,8 +13,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import types
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,19 +57,25 @@ def check(text: str, path: str = "<string>", points: int = 100, tolerance: float
     """
     compiled = compile_source(text, path)
     module = module or compiled.module
-    forward = compiled.forward
-    if has_arrays(forward) or has_loops(forward) or has_whole_inputs(forward):
+    if beyond_scalars(compiled.forward) is not None:
         return _check_arrays(compiled, module, points, tolerance, dims or {}, seed)
-    references = _references(text, path)
-    worst = _Worst()
-    for row in random_points(compiled.module, points, seed):
-        _check_at(worst, [float(a) for a in row], compiled.module, module, references)
-    return worst.result(forward.name, points, tolerance, [label for label, _ in references])
+    return _check_numbers(compiled, module, _references(text, path), points, tolerance, seed)
 
 
 def has_whole_inputs(forward: Graph) -> bool:
     """Whether an input is declared ``N: int`` (held fixed, never differentiated)."""
     return any(var.dtype == "int" for var in forward.inputs)
+
+
+def beyond_scalars(forward: Graph) -> str | None:
+    """What makes ``forward`` more than a straight-line function of numbers ("arrays", "a
+    loop", "whole-number inputs"), or None: SymPy, forward mode and the traces take those
+    only."""
+    if has_arrays(forward):
+        return "arrays"
+    if has_loops(forward):
+        return "a loop"
+    return "whole-number inputs" if has_whole_inputs(forward) else None
 
 
 class _Worst:
@@ -108,6 +113,16 @@ def _symbolic_module(text: str, path: str) -> types.ModuleType | None:
         return None
 
 
+def _check_numbers(compiled: Compiled, module: types.ModuleType, references: list[Reference],
+                   points: int, tolerance: float, seed: int) -> CheckResult:
+    """At ``points`` random points, against each reference."""
+    worst = _Worst()
+    for row in random_points(compiled.module, points, seed):
+        _check_at(worst, [float(a) for a in row], compiled.module, module, references)
+    labels = [label for label, _ in references]
+    return worst.result(compiled.forward.name, points, tolerance, labels)
+
+
 def _check_at(worst: _Worst, args: list[float], generated: types.ModuleType,
               module: types.ModuleType, references: list[Reference]) -> None:
     """``module``'s partials at ``args`` against each reference's (``generated``: the module
@@ -115,81 +130,118 @@ def _check_at(worst: _Worst, args: list[float], generated: types.ModuleType,
     names = tuple(generated.INPUTS)
     _, partials = module.gradient(*args)
     for label, reference in references:
-        expected = (differences.gradient(generated.forward, args) if reference is None
-                    else reference.gradient(*args)[1])
+        expected = _expected(generated, reference, args)
         for name, got, want in zip(names, partials, expected):
             worst.see(abs(got - want) / max(1.0, abs(want)), dict(zip(names, args)),
                       f"d/d{name} vs {label}")
 
 
+def _expected(generated: types.ModuleType, reference: types.ModuleType | None,
+              args: list[float]) -> list[float]:
+    """A reference's partials at ``args`` (None: central differences of the function)."""
+    if reference is None:
+        return differences.gradient(generated.forward, args)
+    return reference.gradient(*args)[1]
+
+
 # ---- functions of arrays --------------------------------------------------------------------
-
-@dataclass
-class _ArrayInputs:
-    """How a function of arrays is sampled: its inputs' names and shapes, and the scalar
-    inputs held at a whole number (by position)."""
-
-    names: list[str]
-    shapes: list[tuple[int, ...]]
-    fixed: dict[int, float]
-
-
-def _array_inputs(forward: Graph, dims: dict[str, int]) -> _ArrayInputs:
-    """Dimensions sized by ``dims`` (3 unless named); scalar inputs named in ``dims`` (trip
-    counts) and ``N: int`` inputs (3 unless named) held at that whole number."""
-    shapes = [tuple(d if isinstance(d, int) else dims.get(d, 3) for d in var.shape)
-              for var in forward.inputs]
-    fixed = {k: float(dims.get(var.name, 3)) for k, var in enumerate(forward.inputs)
-             if not var.shape and (var.name in dims or var.dtype == "int")}
-    return _ArrayInputs([var.name for var in forward.inputs], shapes, fixed)
-
 
 def _check_arrays(compiled: Compiled, module: types.ModuleType, points: int,
                   tolerance: float, dims: dict[str, int], seed: int) -> CheckResult:
     """Entry by entry against central differences, at a few random points; the fixed inputs
-    (see `_array_inputs`) are not differentiated."""
-    inputs = _array_inputs(compiled.forward, dims)
-    wrt = getattr(module, "WRT", compiled.module.WRT)
-    rng = np.random.default_rng(seed)
-    worst = _Worst()
+    (see `_array_check`) are not differentiated."""
+    checking = _array_check(compiled, module, dims, seed)
     count = min(points, ARRAY_CHECK_POINTS)
     for _ in range(count):
-        _check_array_point(worst, compiled.module, module, wrt, inputs, rng)
-    return worst.result(compiled.forward.name, count, tolerance, ["central differences"])
+        checking.check_point()
+    return checking.worst.result(compiled.forward.name, count, tolerance,
+                                 ["central differences"])
 
 
-def _check_array_point(worst: _Worst, generated: types.ModuleType, module: types.ModuleType,
-                       wrt: tuple[str, ...], inputs: _ArrayInputs,
-                       rng: np.random.Generator) -> None:
-    """``module``'s partials at one random point against central differences of
-    ``generated``'s function."""
-    args, cotangent = _array_point(generated, inputs.shapes, inputs.fixed, rng)
-    expected = _array_central_differences(generated.forward, args, cotangent, inputs.fixed)
-    _, partials = module.gradient(*args) if cotangent is None else module.vjp(*args, cotangent)
-    for name, got in zip(wrt, partials):
-        k = inputs.names.index(name)
-        if k not in inputs.fixed:
-            worst.see(_array_error(got, expected[k]), {}, f"d/d{name} vs central differences")
+def _array_check(compiled: Compiled, module: types.ModuleType, dims: dict[str, int],
+                 seed: int) -> _ArrayCheck:
+    """Dimensions sized by ``dims`` (3 unless named); scalar inputs named in ``dims`` (trip
+    counts) and ``N: int`` inputs (3 unless named) held at that whole number."""
+    inputs = compiled.forward.inputs
+    shapes = [tuple(d if isinstance(d, int) else dims.get(d, 3) for d in var.shape)
+              for var in inputs]
+    fixed = {k: float(dims.get(var.name, 3)) for k, var in enumerate(inputs)
+             if not var.shape and (var.name in dims or var.dtype == "int")}
+    wrt = getattr(module, "WRT", compiled.module.WRT)
+    return _ArrayCheck([var.name for var in inputs], shapes, fixed, wrt, compiled.module, module,
+                       np.random.default_rng(seed))
+
+
+@dataclass
+class _ArrayCheck:
+    """A function of arrays checked at random points: how its inputs are drawn (their names
+    and shapes, and the scalar inputs held at a whole number, by position), the module
+    gradgen generates (whose function central differences take), the module checked and the
+    partials it gives (``wrt``), and the worst error so far."""
+
+    names: list[str]
+    shapes: list[tuple[int, ...]]
+    fixed: dict[int, float]
+    wrt: tuple[str, ...]
+    generated: types.ModuleType
+    module: types.ModuleType
+    rng: np.random.Generator
+    worst: _Worst = field(default_factory=_Worst)
+
+    def check_point(self) -> None:
+        """The checked module's partials at one random point against central differences."""
+        args, cotangent = self.point()
+        expected = self.central_differences(args, cotangent)
+        module = self.module
+        _, partials = module.gradient(*args) if cotangent is None else module.vjp(*args, cotangent)
+        for name, got in zip(self.wrt, partials):
+            self.see(name, got, expected)
+
+    def see(self, name: str, got: Any, expected: list[np.ndarray | None]) -> None:
+        """The error of the partial in input ``name``, unless that input is held fixed."""
+        k = self.names.index(name)
+        if k not in self.fixed:
+            self.worst.see(_array_error(got, expected[k]), {}, f"d/d{name} vs central differences")
+
+    def point(self) -> tuple[list[Any], np.ndarray | None]:
+        """Random inputs where the value is finite, and a random cotangent if the value is an
+        array."""
+        args, value = self.finite_point()
+        cotangent = self.rng.normal(size=np.shape(value)) if np.shape(value) else None
+        return args, cotangent
+
+    def finite_point(self) -> tuple[list[Any], Any]:
+        """Inputs in the first of the `SAMPLING_BOXES` where the value is finite (else the last
+        box's), and the value there."""
+        for low, high in SAMPLING_BOXES:
+            args = self.draw(low, high)
+            value = _value_at(self.generated, args)
+            if np.all(np.isfinite(value)):
+                break
+        return args, value
+
+    def draw(self, low: float, high: float) -> list[Any]:
+        """Random inputs between ``low`` and ``high`` (the fixed ones as given)."""
+        return [self.fixed[k] if k in self.fixed else self.rng.uniform(low, high, size=shape)
+                for k, shape in enumerate(self.shapes)]
+
+    def central_differences(self, args: list[Any],
+                            cotangent: np.ndarray | None) -> list[np.ndarray | None]:
+        """Central differences of ``<cotangent, function>`` in every entry of every argument
+        (but the fixed ones)."""
+        function = self.generated.forward
+
+        def scalar(*xs: np.ndarray) -> float:
+            value = function(*xs)
+            return float(value if cotangent is None else np.sum(cotangent * value))
+
+        return [None if index in self.fixed else differences.jacobian(scalar, args, index)
+                for index in range(len(args))]
 
 
 def _array_error(got: Any, want: Any) -> float:
     """The largest error of an entry, relative to max(1, |entry|)."""
     return float(np.max(np.abs(got - want) / np.maximum(1.0, np.abs(want)), initial=0))
-
-
-def _array_point(module: types.ModuleType, shapes: list[tuple[int, ...]],
-                 fixed: dict[int, float],
-                 rng: np.random.Generator) -> tuple[list[Any], np.ndarray | None]:
-    """Random inputs of the given shapes in the first box where the value is finite (the
-    ``fixed`` ones as given), and a random cotangent if the value is an array."""
-    for low, high in SAMPLING_BOXES:
-        args = [fixed[k] if k in fixed else rng.uniform(low, high, size=shape)
-                for k, shape in enumerate(shapes)]
-        value = _value_at(module, args)
-        if np.all(np.isfinite(value)):
-            break
-    cotangent = rng.normal(size=np.shape(value)) if np.shape(value) else None
-    return args, cotangent
 
 
 def _value_at(module: types.ModuleType, args: list[Any]) -> Any:
@@ -199,19 +251,6 @@ def _value_at(module: types.ModuleType, args: list[Any]) -> Any:
     except ValueError as error:  # a trip count drawn at random is not a whole number
         raise ValueError(f"{error}; give integer inputs (trip counts) a value with "
                          "--dims, e.g. N=10") from None
-
-
-def _array_central_differences(function: Callable, args: list[Any],
-                               cotangent: np.ndarray | None,
-                               fixed: dict[int, float]) -> list[np.ndarray | None]:
-    """Central differences of ``<cotangent, function>`` in every entry of every argument
-    (but the ``fixed`` ones)."""
-    def scalar(*xs: np.ndarray) -> float:
-        value = function(*xs)
-        return float(value if cotangent is None else np.sum(cotangent * value))
-
-    return [None if index in fixed else differences.jacobian(scalar, args, index)
-            for index in range(len(args))]
 
 
 def load_module_file(path: str) -> types.ModuleType:

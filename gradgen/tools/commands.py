@@ -18,8 +18,8 @@ from typing import Any
 
 from gradgen.ir.graph import Graph, Var
 from gradgen.ir.printing import format_graph
-from gradgen.pipeline import build_forward, build_gradient, compile_source
-from gradgen.tools.check import check, load_module_file
+from gradgen.pipeline import Compiled, build_forward, build_gradient, compile_source
+from gradgen.tools.check import CheckResult, check, load_module_file
 from gradgen.tools.compare import compare
 from gradgen.tools.files import read_source, same_file, write_output
 from gradgen.tools.graphviz import to_dot
@@ -37,18 +37,31 @@ class CheckFailed(Exception):
     """`gradgen check` found a mismatch (exit status 1; the report is already printed)."""
 
 
+#: What a picture shows at a point: values, adjoints and labels (None: not shown).
+Annotations = tuple[dict[Var, Any] | None, dict[Var, float] | None, dict[Var, str] | None]
+
+
 def run_compile(args: argparse.Namespace) -> None:
-    path = Path(args.file)
-    output = args.output or str(path.with_suffix(".py"))
-    if output != "-" and same_file(path, Path(output)):
+    output = _compile_output(args)
+    text = read_source(Path(args.file))
+    write_output(output, _compiled(text, args).source)
+
+
+def _compile_output(args: argparse.Namespace) -> str:
+    """Where ``compile`` writes: ``-o``, else <stem>.py beside the input; never the input."""
+    output = args.output or str(Path(args.file).with_suffix(".py"))
+    if output != "-" and same_file(Path(args.file), Path(output)):
         raise UsageError(f"refusing to overwrite the input file {args.file}; use -o OUT")
-    text = read_source(path)
+    return output
+
+
+def _compiled(text: str, args: argparse.Namespace) -> Compiled:
+    """The module of ``text``, compiled as the options of ``compile`` say."""
     wrt = _wrt(args)
     _check_method(args)
-    compiled = usage_errors(lambda: compile_source(text, args.file, wrt, None, args.mode,
-                                                   args.method, args.cse, args.entry,
-                                                   args.checkpoint))
-    write_output(output, compiled.source)
+    return usage_errors(lambda: compile_source(text, args.file, wrt, None, args.mode,
+                                               args.method, args.cse, args.entry,
+                                               args.checkpoint))
 
 
 def _check_method(args: argparse.Namespace) -> None:
@@ -68,9 +81,7 @@ def run_graph(args: argparse.Namespace) -> None:
     _write_picture(args.output, to_dot(graph, *_annotations(graph, args)))
 
 
-def _annotations(graph: Graph, args: argparse.Namespace
-                 ) -> tuple[dict[Var, Any] | None, dict[Var, float] | None,
-                            dict[Var, str] | None]:
+def _annotations(graph: Graph, args: argparse.Namespace) -> Annotations:
     """The values, adjoints and labels a picture shows at ``--at`` (none without it)."""
     if args.at is None:
         return None, None, None
@@ -85,10 +96,8 @@ def _annotations(graph: Graph, args: argparse.Namespace
 def _write_picture(output: str, dot: str) -> None:
     """DOT text, or an .svg or .png rendered by Graphviz's ``dot``."""
     suffix = Path(output).suffix.lower()
-    if output == "-" or suffix not in (".svg", ".png"):
-        write_output(output, dot)
-    else:
-        write_output(output, _rendered(dot, suffix[1:]))
+    rendered = output != "-" and suffix in (".svg", ".png")
+    write_output(output, _rendered(dot, suffix[1:]) if rendered else dot)
 
 
 def _rendered(dot: str, image: str) -> bytes:
@@ -128,14 +137,19 @@ def run_trace(args: argparse.Namespace) -> None:
 
 
 def run_check(args: argparse.Namespace) -> None:
-    text = read_source(Path(args.file))
-    module = load_module_file(args.module) if args.module else None
-    dims = usage_errors(lambda: parse_dims(args.dims), "--dims")
-    result = usage_errors(lambda: check(text, args.file, args.points, args.tol, module,
-                                        dims=dims), "--dims")
+    result = _checked(args)
     print(format_check(result), end="")
     if not result.passed:
         raise CheckFailed()
+
+
+def _checked(args: argparse.Namespace) -> CheckResult:
+    """The gradient of the file (or of ``--module``) checked as the options say."""
+    text = read_source(Path(args.file))
+    module = load_module_file(args.module) if args.module else None
+    dims = usage_errors(lambda: parse_dims(args.dims), "--dims")
+    return usage_errors(lambda: check(text, args.file, args.points, args.tol, module,
+                                      dims=dims), "--dims")
 
 
 def usage_errors(thunk: Callable[[], Any], option: str = "--wrt") -> Any:

@@ -20,9 +20,9 @@ import sympy
 import gradgen.tools.differences as differences
 from gradgen.emit.module import emit_module
 from gradgen.errors import LimitError
-from gradgen.ir.graph import Graph, has_arrays, has_loops
+from gradgen.ir.graph import Graph
 from gradgen.pipeline import Compiled, build_derivative, build_forward
-from gradgen.tools.check import check, has_whole_inputs
+from gradgen.tools.check import beyond_scalars, check
 from gradgen.tools.points import random_points
 from gradgen.tools.timing import best_call_time, format_seconds
 
@@ -35,6 +35,8 @@ ROUTES = ("reverse", "forward", "symbolic", "central")
 _KEYS = ("reverse", "forward", "symbolic", "symbolic-cse")
 #: The route whose numbers each column of the comparison shows.
 _NUMBERS = (("reverse", "reverse"), ("forward", "forward"), ("symbolic", "symbolic-cse"))
+#: Value and partials at a point, by route.
+Results = dict[str, tuple[float, list[float]]]
 #: The label of each compiled route's cost.
 _COSTS = (("reverse-mode gradient", "reverse"), ("forward-mode gradient", "forward"),
           ("symbolic gradient, no CSE", "symbolic"), ("symbolic gradient, CSE", "symbolic-cse"))
@@ -77,10 +79,7 @@ def compare(text: str, path: str = "<string>", at: dict[str, float] | None = Non
     A symbolic route past one of SymPy's limits (`LimitError`) is reported in ``notes``, with
     NaN for its numbers and None for its costs.
     """
-    forward = build_forward(text, path, straight_line=True)
-    _require_straight_line_scalars(forward)
-    _warm_up_sympy()
-    routes = {key: _Route(forward, path, key) for key in _KEYS}
+    forward, routes = _routes(text, path)
     reverse = routes["reverse"].compiled.module
     names = tuple(reverse.INPUTS)
     point = at or dict(zip(names, map(float, random_points(reverse, 1, seed)[0])))
@@ -91,10 +90,17 @@ def compare(text: str, path: str = "<string>", at: dict[str, float] | None = Non
     return Comparison(forward.name, point, quantities, absolute, relative, costs, batch, notes)
 
 
+def _routes(text: str, path: str) -> tuple[Graph, dict[str, _Route]]:
+    """The forward graph of a straight-line scalar function, and every route compiled."""
+    forward = build_forward(text, path, straight_line=True)
+    _require_straight_line_scalars(forward)
+    _warm_up_sympy()
+    return forward, {key: _Route(forward, path, key) for key in _KEYS}
+
+
 def _require_straight_line_scalars(forward: Graph) -> None:
-    if has_arrays(forward) or has_loops(forward) or has_whole_inputs(forward):
-        what = ("arrays" if has_arrays(forward) else "a loop" if has_loops(forward)
-                else "whole-number inputs")
+    what = beyond_scalars(forward)
+    if what is not None:
         raise LimitError(f"compare sets the routes side by side for straight-line scalar "
                          f"functions, and {forward.name} has {what} (SymPy and forward mode "
                          "take those only); 'gradgen check' tests its gradient against central "
@@ -107,8 +113,7 @@ def _warm_up_sympy() -> None:
     sympy.cse([sympy.diff(sympy.sin(x) * sympy.exp(x) / (1 + x**2), x)])
 
 
-def _results(routes: dict[str, _Route], args: list[float]
-             ) -> dict[str, tuple[float, list[float]]]:
+def _results(routes: dict[str, _Route], args: list[float]) -> Results:
     """Value and partials at ``args`` by each route of `ROUTES`."""
     results = {route: routes[key].gradient(args) for route, key in _NUMBERS}
     function = routes["reverse"].compiled.module.forward
@@ -116,8 +121,7 @@ def _results(routes: dict[str, _Route], args: list[float]
     return results
 
 
-def _quantities(function: str, names: tuple[str, ...],
-                results: dict[str, tuple[float, list[float]]]) -> list[Quantity]:
+def _quantities(function: str, names: tuple[str, ...], results: Results) -> list[Quantity]:
     """The value, then each partial, as each route computes it."""
     value = Quantity(function, {r: v for r, (v, _) in results.items()})
     return [value, *(Quantity(f"d{function}/d{name}", {r: p[i] for r, (_, p) in results.items()})
@@ -170,11 +174,14 @@ class _Route:
             self.seconds = time.perf_counter() - start
 
     def emit(self, forward: Graph, derivative: Graph, path: str) -> Compiled:
-        description = (f"{self.mode} mode" if self.method == "ad"
-                       else f"symbolic, CSE {self.cse}")
-        source = emit_module(forward, derivative, Path(path).name, "gradgen compare",
-                             description)
+        name = Path(path).name
+        source = emit_module(forward, derivative, name, "gradgen compare", self.description)
         return Compiled(forward, derivative, source, self.mode, self.method)
+
+    @property
+    def description(self) -> str:
+        """The route, as the header of its module names it."""
+        return f"{self.mode} mode" if self.method == "ad" else f"symbolic, CSE {self.cse}"
 
     def gradient(self, args: list[float]) -> tuple[float, list[float]]:
         if self.compiled is None:

@@ -32,10 +32,7 @@ def partial(function: Callable[..., Any], args: Sequence[Any], index: int,
     up, down = given.copy(), given.copy()
     up[position] += h
     down[position] -= h
-    plus = _replaced(args, index, up[()])
-    minus = _replaced(args, index, down[()])
-    return (np.asarray(function(*plus)) - np.asarray(function(*minus))) / (up[position]
-                                                                         - down[position])
+    return _difference(function, args, index, up, down) / (up[position] - down[position])
 
 
 def jacobian(function: Callable[..., Any], args: Sequence[Any], index: int,
@@ -63,8 +60,14 @@ def pointwise(function: Callable[..., Any], args: Sequence[Any], index: int,
     given = np.asarray(args[index], dtype=float)
     h = step * np.maximum(1.0, np.abs(given))
     up, down = given + h, given - h
+    return _difference(function, args, index, up, down) / (up - down)
+
+
+def _difference(function: Callable[..., Any], args: Sequence[Any], index: int, up: np.ndarray,
+                down: np.ndarray) -> Any:
+    """``function`` with argument ``index`` at ``up`` minus with it at ``down``."""
     plus, minus = _replaced(args, index, up[()]), _replaced(args, index, down[()])
-    return (np.asarray(function(*plus)) - np.asarray(function(*minus))) / (up - down)
+    return np.asarray(function(*plus)) - np.asarray(function(*minus))
 
 
 def _replaced(args: Sequence[Any], index: int, value: Any) -> list[Any]:

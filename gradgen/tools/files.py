@@ -22,11 +22,14 @@ def read_source(path: Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        before = data[: error.start].decode("utf-8", "replace")
-        line = before.count("\n") + 1
-        col = len(before) - (before.rfind("\n") + 1) + 1
-        raise CompileError("the file is not valid UTF-8 text", Source(str(path), before),
-                           line, col) from None
+        raise _not_utf8(path, data[: error.start].decode("utf-8", "replace")) from None
+
+
+def _not_utf8(path: Path, before: str) -> CompileError:
+    """The error at the line and column of bytes that are not UTF-8, after ``before``."""
+    line = before.count("\n") + 1
+    col = len(before) - (before.rfind("\n") + 1) + 1
+    return CompileError("the file is not valid UTF-8 text", Source(str(path), before), line, col)
 
 
 def same_file(source: Path, output: Path) -> bool:

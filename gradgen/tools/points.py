@@ -21,14 +21,19 @@ def parse_point(text: str, names: tuple[str, ...]) -> dict[str, float]:
     """``"x=2,y=-1,z=0"`` → ``{"x": 2.0, ...}``; every input must be given once."""
     point: dict[str, float] = {}
     for item in _items(text):
-        name, number = _named(item, names)
-        if name in point:
-            raise ValueError(f"{name} is given twice")
-        point[name] = _number(item, number)
+        _add(point, item, names)
     missing = [name for name in names if name not in point]
     if missing:
         raise ValueError(f"no value for {', '.join(missing)}")
     return point
+
+
+def _add(point: dict[str, float], item: str, names: tuple[str, ...]) -> None:
+    """The value ``"x=2"`` gives, added to ``point``, which has none for x yet."""
+    name, number = _named(item, names)
+    if name in point:
+        raise ValueError(f"{name} is given twice")
+    point[name] = _number(item, number)
 
 
 def _items(text: str) -> Iterator[str]:
@@ -55,13 +60,15 @@ def _number(item: str, number: str) -> float:
 
 def parse_dims(text: str | None) -> dict[str, int]:
     """``"n=5,d=3"`` → ``{"n": 5, "d": 3}``: sizes of named dimensions."""
-    dims: dict[str, int] = {}
-    for item in _items(text or ""):
-        name, equals, size = item.partition("=")
-        if not equals or not name.strip().isidentifier() or not size.strip().isdigit():
-            raise ValueError(f"expected NAME=SIZE, got {item!r}")
-        dims[name.strip()] = int(size)
-    return dims
+    return dict(_size(item) for item in _items(text or ""))
+
+
+def _size(item: str) -> tuple[str, int]:
+    """``"n=5"`` → ``("n", 5)``."""
+    name, equals, size = item.partition("=")
+    if not equals or not name.strip().isidentifier() or not size.strip().isdigit():
+        raise ValueError(f"expected NAME=SIZE, got {item!r}")
+    return name.strip(), int(size)
 
 
 def random_points(module: types.ModuleType, count: int, seed: int = 0) -> np.ndarray:
@@ -70,8 +77,13 @@ def random_points(module: types.ModuleType, count: int, seed: int = 0) -> np.nda
     width = len(module.INPUTS)
     for low, high in SAMPLING_BOXES:
         points = rng.uniform(low, high, size=(count, width))
-        value, partials = module.gradient(*points.T)
-        finite = np.isfinite(value) & np.all(np.isfinite(np.atleast_2d(partials)), axis=0)
+        finite = _finite(module, points)
         if np.all(finite):
             return points
     return points[finite] if np.any(finite) else points
+
+
+def _finite(module: types.ModuleType, points: np.ndarray) -> np.ndarray:
+    """Whether the function and its gradient are finite, point by point."""
+    value, partials = module.gradient(*points.T)
+    return np.isfinite(value) & np.all(np.isfinite(np.atleast_2d(partials)), axis=0)

@@ -31,8 +31,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from gradgen.errors import LimitError
-from gradgen.ir.graph import Edge, Graph, Var, has_arrays, has_loops
+from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.printing import format_number
+from gradgen.tools.check import beyond_scalars
 from gradgen.tools.trace_text import (
     ATOM,
     BAR,
@@ -96,13 +97,9 @@ class Numbering:
 def lecture_order(graph: Graph) -> tuple[Edge, ...]:
     """The edges by depth (longest path from an input or constant), ties in graph order."""
     depth: dict[Var, int] = {}
-    keyed = []
-    for index, edge in enumerate(graph.edges):
-        level = 1 + max((depth.get(var, 0) for var in edge.inputs), default=0)
-        depth[edge.output] = level
-        keyed.append((level, index))
-    keyed.sort()
-    return tuple(graph.edges[index] for _, index in keyed)
+    for edge in graph.edges:
+        depth[edge.output] = 1 + max((depth.get(var, 0) for var in edge.inputs), default=0)
+    return tuple(sorted(graph.edges, key=lambda edge: depth[edge.output]))  # a stable sort
 
 
 def number_nodes(graph: Graph, start: int = 0, layered: bool = True) -> Numbering:
@@ -142,28 +139,29 @@ def _at(graph: Graph, point: dict[str, float], start: int, layered: bool) -> _At
     return _At(graph, number_nodes(graph, start, layered), point_values(graph, point))
 
 
+def _row(label: str, right: str, value: Value, var: Var, numbers: str = "") -> TraceRow:
+    """The row ``label = right | numbers = value``."""
+    return TraceRow(label, f"{label} = {right}", numbers, value, var)
+
+
 # ---- the forward evaluation trace ------------------------------------------------------------
 
 def forward_trace(forward: Graph, point: dict[str, float], *, start: int = 0,
                   layered: bool = True) -> list[TraceRow]:
     """The forward evaluation trace: one row per input, one per edge, then the output."""
     at = _at(forward, point, start, layered)
-    rows = [TraceRow(at.labels[var], f"{at.labels[var]} = {var.name}", "", at.values[var], var)
-            for var in forward.inputs]
+    rows = [_row(at.labels[var], var.name, at.values[var], var) for var in forward.inputs]
     return rows + [_value_row(at, edge) for edge in at.numbering.order] + [_output_row(at)]
 
 
 def _value_row(at: _At, edge: Edge) -> TraceRow:
-    label = at.labels[edge.output]
-    text = _applied(edge, by_name(at.labels))
-    return TraceRow(label, f"{label} = {text}", _applied(edge, by_number(at.values)),
-                    at.values[edge.output], edge.output)
+    return _row(at.labels[edge.output], _applied(edge, by_name(at.labels)),
+                at.values[edge.output], edge.output, _applied(edge, by_number(at.values)))
 
 
 def _output_row(at: _At) -> TraceRow:
     value = at.output.value if at.output.is_const else at.values[at.output]
-    return TraceRow(at.output_name, f"{at.output_name} = {at.label(at.output)}", "", value,
-                    at.output)
+    return _row(at.output_name, at.label(at.output), value, at.output)
 
 
 def _applied(edge: Edge, leaf: Leaf) -> str:
@@ -179,18 +177,22 @@ def tangent_trace(forward: Graph, point: dict[str, float], wrt: str, *, start: i
     _check_input(forward, wrt)
     at = _at(forward, point, start, layered)
     tangents = {var: float(var.name == wrt) for var in forward.inputs}
-    rows = [TraceRow(dotted(at.labels[var]), f"{dotted(at.labels[var])} = {dotted(var.name)}",
-                     "", tangents[var], var) for var in forward.inputs]
-    edges = [edge for edge in at.numbering.order if edge.output.dtype != "bool"]
-    derived = derivatives(edges)
-    rows += [_tangent_row(at, edge, derived[edge], tangents) for edge in edges]
-    return rows + [_output_tangent_row(at, tangents)]
+    rows = [_row(dotted(at.labels[var]), dotted(var.name), tangents[var], var)
+            for var in forward.inputs]
+    return rows + _tangent_rows(at, tangents) + [_output_tangent_row(at, tangents)]
 
 
 def _check_input(forward: Graph, name: str) -> None:
     names = [var.name for var in forward.inputs]
     if name not in names:
         raise ValueError(f"'{name}' is not an input; inputs are {', '.join(names)}")
+
+
+def _tangent_rows(at: _At, tangents: dict[Var, float]) -> list[TraceRow]:
+    """A row for each edge of a number node, in trace order (each records its tangent)."""
+    edges = [edge for edge in at.numbering.order if edge.output.dtype != "bool"]
+    derived = derivatives(edges)
+    return [_tangent_row(at, edge, derived[edge], tangents) for edge in edges]
 
 
 def _tangent_row(at: _At, edge: Edge, derivative: EdgeDerivative,
@@ -202,8 +204,8 @@ def _tangent_row(at: _At, edge: Edge, derivative: EdgeDerivative,
              for position, _ in derivative.contributions]
     tangents[edge.output] = tangent_value(derivative, edge, at.values, tangents)
     text = join_terms(name for name, _ in terms) if terms else "0"
-    return TraceRow(label, f"{label} = {text}", join_terms(numbers for _, numbers in terms),
-                    tangents[edge.output], edge.output)
+    return _row(label, text, tangents[edge.output], edge.output,
+                join_terms(numbers for _, numbers in terms))
 
 
 def _tangent_term(at: _At, edge: Edge, derivative: EdgeDerivative, position: int,
@@ -211,17 +213,23 @@ def _tangent_term(at: _At, edge: Edge, derivative: EdgeDerivative, position: int
     """``v̇0 * v1``, ``1 * 5``: the operand's contribution in reverse mode of the edge with the
     operand's tangent for the output's adjoint (contributions are linear in it)."""
     var = edge.inputs[position]
-    name = _contributions(derivative, edge, by_name(at.labels), (dotted(at.labels[var]), ATOM))
-    numbers = _contributions(derivative, edge, by_number(at.values), leaf_number(tangents[var]))
-    return name[position], numbers[position]
+    names, numbers = _written(at, edge, derivative, dotted(at.labels[var]), tangents[var])
+    return names[position], numbers[position]
 
 
 def _output_tangent_row(at: _At, tangents: dict[Var, float]) -> TraceRow:
     name = dotted(at.output_name)
     if at.output.is_const:
-        return TraceRow(name, f"{name} = 0", "", 0.0, at.output)
-    return TraceRow(name, f"{name} = {dotted(at.labels[at.output])}", "", tangents[at.output],
-                    at.output)
+        return _row(name, "0", 0.0, at.output)
+    return _row(name, dotted(at.labels[at.output]), tangents[at.output], at.output)
+
+
+def _written(at: _At, edge: Edge, derivative: EdgeDerivative, seed: str,
+             seed_value: float) -> tuple[dict[int, str], dict[int, str]]:
+    """What ``edge`` contributes to each operand's adjoint (by position), written with names
+    (``seed`` for the output's adjoint) and with numbers (``seed_value`` for it)."""
+    return (_contributions(derivative, edge, by_name(at.labels), (seed, ATOM)),
+            _contributions(derivative, edge, by_number(at.values), leaf_number(seed_value)))
 
 
 def _contributions(derivative: EdgeDerivative, edge: Edge, leaf: Leaf,
@@ -262,8 +270,7 @@ def reverse_trace(forward: Graph, point: dict[str, float], *, start: int = 0,
 
 def _gradient_row(at: _At, var: Var, adjoint: float) -> TraceRow:
     """``x̄1 = v̄0``: an input's partial."""
-    return TraceRow(barred(var.name), f"{barred(var.name)} = {barred(at.labels[var])}", "",
-                    adjoint, var)
+    return _row(barred(var.name), barred(at.labels[var]), adjoint, var)
 
 
 def _adjoint_terms(at: _At, adjoints: dict[Var, float]) -> dict[Var, list[_Term]]:
@@ -282,9 +289,7 @@ def _adjoint_terms(at: _At, adjoints: dict[Var, float]) -> dict[Var, list[_Term]
 def _edge_terms(at: _At, edge: Edge, derivative: EdgeDerivative,
                 adjoint: float) -> list[tuple[Var, _Term]]:
     """What ``edge`` contributes to its operands' adjoints, given its output's."""
-    seed = (barred(at.labels[edge.output]), ATOM)
-    names = _contributions(derivative, edge, by_name(at.labels), seed)
-    numbers = _contributions(derivative, edge, by_number(at.values), leaf_number(adjoint))
+    names, numbers = _written(at, edge, derivative, barred(at.labels[edge.output]), adjoint)
     values = contribution_values(derivative, edge, at.values, adjoint)
     return [(edge.inputs[position], _Term(names[position], numbers[position], values[position]))
             for position, _ in derivative.contributions]
@@ -294,12 +299,11 @@ def _adjoint_row(at: _At, var: Var, terms: list[_Term], adjoints: dict[Var, floa
     label = barred(at.labels[var])
     value = adjoints[var]
     if var is at.output:
-        return TraceRow(label, f"{label} = {barred(at.output_name)}", "", value, var)
+        return _row(label, barred(at.output_name), value, var)
     if not terms:
-        return TraceRow(label, f"{label} = 0", "", value, var)
+        return _row(label, "0", value, var)
     numbers = terms[0].numbers if len(terms) == 1 and _same(terms[0].value, value) else ""
-    return TraceRow(label, f"{label} = {join_terms(term.text for term in terms)}", numbers,
-                    value, var)
+    return _row(label, join_terms(term.text for term in terms), value, var, numbers)
 
 
 def _same(first: float, second: float) -> bool:
@@ -318,9 +322,8 @@ def annotations(forward: Graph, point: dict[str, float]) -> tuple[dict[Var, Valu
 
 def require_scalars(forward: Graph) -> None:
     """Traces are tables of numbers, one per line: a function of arrays is declined."""
-    if has_arrays(forward) or has_loops(forward) or any(v.dtype == "int" for v in forward.inputs):
-        what = ("arrays" if has_arrays(forward) else "a loop" if has_loops(forward)
-                else "whole-number inputs")
+    what = beyond_scalars(forward)
+    if what is not None:
         raise LimitError(f"traces and values at a point are shown for straight-line scalar "
                          f"functions, one number per node, and {forward.name} has {what}")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from itertools import accumulate, takewhile
 
 import numpy as np
 
@@ -30,6 +31,9 @@ Text = tuple[str, int]
 Leaf = Callable[[Var], Text]
 
 ATOM = POWER + 1  # a name, a number, a call: never wrapped
+#: Prefix operations: their symbol, their precedence, and the precedence below which their
+#: operand is wrapped ('-' wraps another '-' too: ``-(-x)``, not ``--x``).
+_PREFIX = {"neg": ("-", UNARY, UNARY + 1), "not": ("not ", NOT, NOT)}
 #: How tightly each infix operation binds, as the parser reads it (the front end's one table),
 #: by the registry's name of the operation; each operation's symbol is the registry's too.
 PRECEDENCE = {name: LEVELS["binary", entry.operator] for name, entry in REGISTRY.items()
@@ -66,10 +70,7 @@ def _finite(number: float) -> str:
 def _marked(name: str, mark: str) -> str:
     """``name`` with a combining ``mark`` on the last letter of its leading letters:
     ``v3`` → ``v̄3``, ``x1`` → ``x̄1``, ``f`` → ``f̄``."""
-    end = 0
-    while end < len(name) and name[end].isalpha():
-        end += 1
-    end = end or len(name)
+    end = len(list(takewhile(str.isalpha, name))) or len(name)
     return name[:end] + mark + name[end:]
 
 
@@ -117,23 +118,31 @@ def render(prim: str, operands: list[Text]) -> Text:
     """One operation on already printed operands, parenthesised by precedence."""
     if prim in PRECEDENCE:
         return _infix(prim, *operands)
-    if prim == "neg":
-        return "-" + _wrapped(operands[0], operands[0][1] <= UNARY), UNARY
-    if prim == "not":
-        return "not " + _wrapped(operands[0], operands[0][1] < NOT), NOT
+    if prim in _PREFIX:
+        return _prefix(prim, operands[0])
     return f"{prim}({', '.join(text for text, _ in operands)})", ATOM
 
 
 def _infix(prim: str, left: Text, right: Text) -> Text:
-    """``a op b``: ``^`` associates to the right, comparisons not at all, the rest to the left."""
+    """``a op b``, each operand parenthesised where `_wraps` says."""
+    wrap_left, wrap_right = _wraps(prim, left[1], right[1])
+    symbol = REGISTRY[prim].operator
+    return f"{_wrapped(left, wrap_left)} {symbol} {_wrapped(right, wrap_right)}", PRECEDENCE[prim]
+
+
+def _wraps(prim: str, left: int, right: int) -> tuple[bool, bool]:
+    """Whether operands of precedence `left` and `right` need parentheses around them: ``^``
+    associates to the right, comparisons not at all, the rest to the left."""
     prec = PRECEDENCE[prim]
     if prim == "pow":
-        wrap_left, wrap_right = left[1] <= prec, right[1] < prec
-    else:
-        wrap_left = left[1] < prec or (prec == COMPARISON and left[1] == COMPARISON)
-        wrap_right = right[1] <= prec
-    symbol = REGISTRY[prim].operator
-    return f"{_wrapped(left, wrap_left)} {symbol} {_wrapped(right, wrap_right)}", prec
+        return left <= prec, right < prec
+    return left < prec or (prec == COMPARISON and left == COMPARISON), right <= prec
+
+
+def _prefix(prim: str, operand: Text) -> Text:
+    """``-a`` or ``not a``, the operand parenthesised below the level `_PREFIX` gives."""
+    symbol, level, wrapped_below = _PREFIX[prim]
+    return symbol + _wrapped(operand, operand[1] < wrapped_below), level
 
 
 def _wrapped(operand: Text, wrap: bool) -> str:
@@ -154,23 +163,19 @@ def expressions(graph: Graph, leaves: dict[Var, Text], leaf: Leaf) -> dict[Var, 
 
 def join_terms(terms: Iterable[str]) -> str:
     """``a + b``, with ``a + -b`` written ``a - b``."""
-    text = ""
-    for index, term in enumerate(terms):
-        if index == 0:
-            text = term
-        elif term.startswith("-") and (not term.startswith("-(") or _closes_at_end(term[1:])):
-            text += " - " + term[1:]
-        else:
-            text += " + " + term
-    return text
+    terms = list(terms)
+    return "".join(terms[:1] + [_joined(term) for term in terms[1:]])
+
+
+def _joined(term: str) -> str:
+    """`` + b`` after the first term, or `` - b`` for ``-b`` (but not for ``-(a) * b``)."""
+    if term.startswith("-") and (not term.startswith("-(") or _closes_at_end(term[1:])):
+        return " - " + term[1:]
+    return " + " + term
 
 
 def _closes_at_end(text: str) -> bool:
     """Whether ``text`` is one parenthesised group: ``(a + b)``, not ``(a) * (b)``."""
-    depth = 0
-    for index, char in enumerate(text):
-        depth += char == "("
-        depth -= char == ")"
-        if depth == 0:
-            return index == len(text) - 1
-    return False
+    depths = accumulate((char == "(") - (char == ")") for char in text)
+    closed = next((index for index, depth in enumerate(depths) if depth == 0), None)
+    return closed == len(text) - 1
