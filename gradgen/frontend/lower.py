@@ -5,7 +5,8 @@ the registry (known function, arity, keyword arguments, numbers versus condition
 checks shapes (a mismatch names both shapes and the operation) and builds one edge per operation.
 The parts, each a module of functions that take the `FunctionScope` being lowered:
 
-- `lower_statements`: a body, assignments and loops; `lower_branches`: ``if`` statements;
+- `lower_statements`: a body and its assignments; `lower_loops`: ``for`` loops;
+  `lower_branches`: ``if`` statements;
 - `lower_expressions`: postfix expressions, run with a loop and a value stack;
 - `lower_calls`: calls of the language's functions; `lower_helpers`: of the file's own;
 - `lower_apply`: one edge per primitive applied; `lower_names`: names and dimensions;

@@ -89,12 +89,17 @@ def close_branch(scope: FunctionScope, branch: BranchScope) -> None:
 def emit_cond(scope: FunctionScope, branch: BranchScope, else_edges: list[Edge],
               names: list[str], outputs: tuple[list[Var], list[Var]]) -> None:
     """The ``cond`` edge of a closed branch, in the enclosing graph, giving ``names``."""
-    inputs = tuple(branch.invariants.values())
-    function = scope.program.entry.name.text
-    then = Graph(f"{function}_then", inputs, tuple(branch.then_edges), tuple(outputs[0]))
-    orelse = Graph(f"{function}_else", inputs, tuple(else_edges), tuple(outputs[1]))
+    then = side_graph(scope, branch, "then", branch.then_edges, outputs[0])
+    orelse = side_graph(scope, branch, "else", else_edges, outputs[1])
     scope.emit_block("cond", (branch.test, *branch.invariants), names, outputs[0],
                      as_params(cond_params(then, orelse, len(outputs[0]))))
+
+
+def side_graph(scope: FunctionScope, branch: BranchScope, side: str, edges: list[Edge],
+               outputs: list[Var]) -> Graph:
+    """One side of a branch as a graph over the outside values it reads (the same for both)."""
+    return Graph(f"{scope.program.entry.name.text}_{side}", tuple(branch.invariants.values()),
+                 tuple(edges), tuple(outputs))
 
 
 def branch_results(scope: FunctionScope, branch: BranchScope, sides: Sides,
@@ -148,12 +153,15 @@ def open_selection(scope: FunctionScope, selection: Selection) -> Frame:
 
 
 def open_selection_else(scope: FunctionScope, selection: Selection) -> Frame:
+    """Keep the ``then`` side's environment; lower the ``else`` side in a copy of its own."""
     selection.then_env, scope.env = scope.env, dict(selection.before)
     scope.assigned.append({})
     return Frame(iter(selection.statement.orelse), lambda: merge_sides(scope, selection))
 
 
 def merge_sides(scope: FunctionScope, selection: Selection) -> None:
+    """Both sides are lowered: each variable they assign that lives on takes its value after
+    the ``if`` (`merged_value`)."""
     else_env, merged = scope.env, dict(selection.before)
     kept = []
     for name in {**selection.then_env, **else_env}:
