@@ -135,3 +135,18 @@ def test_every_module_imports_alone():
     result = subprocess.run([sys.executable, "-c", script, *names], capture_output=True,
                             text=True, cwd=PACKAGE.parent)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compiling_and_the_command_line_never_import_sympy():
+    """SymPy (half a second to import) is for the symbolic route, compare and the tests: the
+    registry's SymPy functions are looked up at their first call (`late_sympy`)."""
+    script = ("import sys\n"
+              "from gradgen.cli import main\n"
+              "from gradgen.pipeline import compile_source\n"
+              "compile_source('def f(x: (n,), W: (n, n)):\\n    return sum(tanh(W @ x))\\n')\n"
+              "compile_source('def f(x, N: int):\\n    for i in range(N):\\n"
+              "        x = sin(x)\\n    return x\\n', mode='reverse', checkpoint='sqrt')\n"
+              "assert 'sympy' not in sys.modules, 'sympy was imported'\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=Path(__file__).parent.parent)
+    assert result.returncode == 0, result.stderr

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import sympy
 
 import gradgen.tools.differences as differences
 from gradgen.emit.module import emit_module
@@ -109,6 +108,8 @@ def _require_straight_line_scalars(forward: Graph) -> None:
 
 def _warm_up_sympy() -> None:
     """SymPy loads much of itself on first use: pay that before timing the symbolic route."""
+    import sympy  # here, not at the top: compiling without comparing never imports SymPy
+
     x = sympy.Symbol("x", real=True)
     sympy.cse([sympy.diff(sympy.sin(x) * sympy.exp(x) / (1 + x**2), x)])
 
@@ -163,6 +164,8 @@ class _Route:
 
     def derive(self, forward: Graph, key: str) -> Graph | None:
         """The route's derivative graph, timed (None: declined past a limit)."""
+        import sympy
+
         sympy.core.cache.clear_cache()  # each symbolic route differentiates from scratch
         start = time.perf_counter()
         try:

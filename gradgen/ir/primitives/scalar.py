@@ -14,9 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import sympy
 
 from gradgen.ir.graph import Var
+from gradgen.ir.primitives.late_sympy import sympy
 from gradgen.ir.registry import Builder, Rule, Table
 
 PRIMITIVES = Table()
