@@ -9,12 +9,13 @@ visible in it, and the loops and branches open around it.
 A ``for`` loop's body is lowered into a graph of its own (its `LoopScope`), with the loop
 variable, the loop-carried variables (assigned in the body and known before it) and the
 invariants it reads from outside (pulled in on first use) as the body's inputs; closing the
-scope adds one ``loop`` edge and its ``item`` results to the enclosing graph. An ``if`` on one
-number is a real branch: each side is lowered into a graph of its own (its `BranchScope`), with
-the outside values it reads as inputs, and closing the scope adds one ``cond`` edge. An ``if``
-on an array condition is a `Selection`: both sides are lowered in copies of the environment and
-every variable either side assigns becomes ``where(test, then, else)``, which carries the NaN
-safety of ``where`` (the side not taken contributes an exact zero).
+scope adds one ``loop`` edge, whose outputs are the carried variables after the loop, to the
+enclosing graph. An ``if`` on one number is a real branch: each side is lowered into a graph of
+its own (its `BranchScope`), with the outside values it reads as inputs, and closing the scope
+adds one ``cond`` edge. An ``if`` on an array condition is a `Selection`: both sides are lowered
+in copies of the environment and every variable either side assigns becomes
+``where(test, then, else)``, which carries the NaN safety of ``where`` (the side not taken
+contributes an exact zero).
 """
 
 from __future__ import annotations
