@@ -1,10 +1,11 @@
 """Differentiation, the symbolic route: `Graph` → SymPy expression → `sympy.diff` → `Graph`.
 
-`to_sympy` turns each edge into its primitive's SymPy equivalent from the registry, in
-topological order, so a deep graph needs no recursion here. `symbolic_gradient_graph` then
-differentiates with `sympy.diff` and converts the value and the partials back into IR
-(`sympy_to_ir`, which holds the table of what each SymPy form becomes) with the same
-conventions as `reverse.reverse_mode`, so the emitter prints a module with the same API.
+`to_sympy` turns each edge into its primitive's SymPy equivalent from the registry (or the
+route's own, `SYMPY_FORMS`), in topological order, so a deep graph needs no recursion here.
+`symbolic_gradient_graph` then differentiates with `sympy.diff` and converts the value and the
+partials back into IR (`sympy_to_ir`, which holds the table of what each SymPy form becomes)
+with the same conventions as `reverse.reverse_mode`, so the emitter prints a module with the
+same API.
 With ``cse`` the expressions go through `sympy.cse` first and identical subexpressions are
 built once; without it every expression is built as the tree SymPy holds, repeated subtrees
 recomputed, which is what makes expression swell visible (`count_operations` measures it
