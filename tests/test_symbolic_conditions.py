@@ -8,9 +8,9 @@ took the wrong branch (the campaign's seed 53424: 1.0 instead of 0.9 at x = -0.9
 
 - the seed's program, and its variations: a product with a negative constant factor (drawn
   through a ``where``) on either side of each of ``< <= > >= == !=``, under ``not``, ``and``,
-  ``or``, with and without CSE, against two oracles that do not use SymPy: the NumPy
-  interpreter of the forward graph for the value, the reverse-mode module and central
-  differences for the partials;
+  ``or``, a sum of two inputs times the factor, with and without CSE, against oracles that do
+  not use SymPy: the NumPy interpreter of the forward graph for the value, the reverse-mode
+  module and central differences for the partials;
 - SymPy never simplifies a comparison while it differentiates these programs, and the
   expression it holds has no Piecewise.
 """
@@ -55,6 +55,12 @@ FACTORS = ["cos(where(x > -5, 2, 3))", "sin(where(x > -5, 4, 3))", "tan(where(x 
 OPERATORS = ["<", "<=", ">", ">=", "==", "!="]
 TESTS = [*(f"p {op} 4" for op in OPERATORS), *(f"4 {op} p" for op in OPERATORS),
          "not (p >= 4)", "p >= 4 and x < 1", "p < 4 or x > 1", "p - 4 > 0", "-p < -4"]
+TWO_INPUTS = """\
+def f(x, y):
+    s = cos(where(x > -5, 2, 3))
+    a = where({test}, 1.5, 0.5)
+    return where(x + a < 0.5, 0.9, 1) + a * y
+"""
 #: Points on both sides of every switch; x = -2 makes ``-0.5 * x^3`` exactly 4.
 POINTS = [-2.5, -2.0, -1.7, -0.9665, -0.3, 0.4, 1.2, 1.9]
 
@@ -69,25 +75,32 @@ def symbolic_module(text: str, cse: bool = True) -> types.ModuleType:
     return compile_source(text, "prog.txt", method="symbolic", cse=cse).load()
 
 
-def check_against_oracles(text: str, points: list[float], cse: bool = True) -> None:
-    """The symbolic module's value is the interpreter's, its partial reverse mode's and,
-    away from a switch, the central difference of the interpreter."""
+def check_against_oracles(text: str, points: list, cse: bool = True) -> None:
+    """At each point (a number, or a tuple of one per input) the symbolic module's value is
+    the interpreter's, its partials reverse mode's and, away from a switch, the central
+    differences of the interpreter."""
     symbolic, reverse = symbolic_module(text, cse), compile_module(text)
     forward = compile_cached(text).forward
-    for x in points:
-        (want,) = interpret(forward, x)
-        value, (dx,) = symbolic.gradient(x)
-        assert value == pytest.approx(float(want), rel=1e-12, abs=1e-12), (x, value, want)
-        assert dx == pytest.approx(reverse.gradient(x)[1][0], rel=1e-12, abs=1e-12), x
-        if _switches_between(forward, x):
-            continue
-        estimate = differences.partial(lambda t: interpret(forward, t)[0], [x], 0)
-        assert dx == pytest.approx(float(estimate), rel=1e-6, abs=1e-6), (x, dx, estimate)
+    for point in points:
+        point = point if isinstance(point, tuple) else (point,)
+        value, partials = symbolic.gradient(*point)
+        want = value_at(forward, point)
+        assert value == pytest.approx(want, rel=1e-12, abs=1e-12), (point, value, want)
+        assert partials == pytest.approx(reverse.gradient(*point)[1], rel=1e-12, abs=1e-12)
+        for i, partial in enumerate(partials):
+            if not _switches_near(forward, point, i):
+                estimate = differences.partial(lambda *args: value_at(forward, args), point, i)
+                assert partial == pytest.approx(float(estimate), rel=1e-6, abs=1e-6), point
 
 
-def _switches_between(forward, x: float, h: float = 1e-4) -> bool:
-    """Whether the program's value jumps within ``h`` of ``x`` (an exact tie, a switch)."""
-    values = [float(interpret(forward, t)[0]) for t in (x - h, x, x + h)]
+def value_at(forward, point: tuple) -> float:
+    return float(interpret(forward, *point)[0])
+
+
+def _switches_near(forward, point: tuple, i: int, h: float = 1e-4) -> bool:
+    """Whether the value jumps within ``h`` of ``point`` along input ``i`` (a tie, a switch)."""
+    values = [value_at(forward, point[:i] + (point[i] + step,) + point[i + 1:])
+              for step in (-h, 0.0, h)]
     return abs(values[2] - 2 * values[1] + values[0]) > 1e-6
 
 
@@ -104,6 +117,13 @@ def test_the_seed_takes_the_branch_numpy_takes() -> None:
 def test_a_negative_factor_keeps_the_comparison(factor: str, test: str,
                                                 factor_first: bool) -> None:
     check_against_oracles(program(factor, test, factor_first), POINTS)
+
+
+@pytest.mark.parametrize("test", ["(x + y) * s >= 1", "1 > s * (x + y)", "(x ^ 2 + x) * s < 1"])
+def test_two_inputs_and_a_sum(test: str) -> None:
+    """SymPy divided a sum of two inputs by the gcd of its coefficients (``cos(2)``, twice)."""
+    text = TWO_INPUTS.format(test=test)
+    check_against_oracles(text, [(x, y) for x in POINTS[::2] for y in (-1.3, 0.2, 1.1)])
 
 
 @pytest.mark.parametrize("test", ["p >= 4", "4 != p", "not (p < 4)"])
