@@ -12,7 +12,9 @@ took the wrong branch (the campaign's seed 53424: 1.0 instead of 0.9 at x = -0.9
   not use SymPy: the NumPy interpreter of the forward graph for the value, the reverse-mode
   module and central differences for the partials;
 - SymPy never simplifies a comparison while it differentiates these programs, and the
-  expression it holds has no Piecewise.
+  expression it holds has no Piecewise;
+- `Select` itself: a number (commutative, real where both sides are), picked by a constant
+  test, differentiated side by side.
 """
 
 from __future__ import annotations
@@ -154,6 +156,15 @@ def test_sympy_never_simplifies_a_condition(text: str, monkeypatch) -> None:
     assert expr.has(Select)
 
 
+def test_a_where_of_unknown_sign_is_a_number() -> None:
+    """`Select` is commutative whatever its sides: by SymPy's default it asked its test too,
+    which does not say, and a sum holding it was then not commutative, so not real, and
+    ``min`` refused it as "not comparable" (found sampling programs with ``if``)."""
+    text = ("f(x) = min(where(x < 9, 9 + where(atanh(0.9 * tanh(x)) > 0.5, atanh(0.9 * tanh(x)),"
+            " 1.5), 9), x)\n")
+    check_against_oracles(text, [-1.0, 0.3, 0.9, 2.0, 9.5, 12.0])
+
+
 def test_select() -> None:
     """`Select`: a constant test picks a side, equal sides are that side, the derivative is
     taken side by side, and it is real where both sides are."""
@@ -162,5 +173,6 @@ def test_select() -> None:
     assert Select(x > 0, x, x) == x
     assert sympy.diff(Select(x > 0, x**2, 3 * x), x) == Select(x > 0, 2 * x, 3)
     assert Select(x > 0, x, 2).is_extended_real
+    assert (x * Select(x > 0, sympy.atanh(x), 2)).is_commutative
     assert Select(x > 0, 1, 2).is_positive and Select(x > 0, -1, 2).is_positive is None
     assert Select(x > 0, x, 2).subs(x, -1) == 2

@@ -87,13 +87,14 @@ class _Product:
 
 class Select(sympy.Function):
     """``where(c, p, q)`` in SymPy: ``p`` where ``c`` holds, else ``q``; its derivative is
-    ``Select(c, p', q')``, and it is real (finite, positive...) where both sides are.
+    ``Select(c, p', q')``; it is a number (commutative) and real (finite, positive...) where
+    both sides are.
 
     Not a `Piecewise`: SymPy folds a Piecewise inside a condition into that condition and
     simplifies each comparison it gets, and that simplification divides both sides by a
     factor without looking at its sign (SymPy 1.14 makes ``x**3*cos(2) >= 1.5`` into
     ``x**3 >= 1.5/cos(2)``: a wrong branch). SymPy knows nothing of `Select` but what is here,
-    so it leaves every condition of a program as written.
+    so it never simplifies a condition of the program.
     """
 
     @classmethod
@@ -107,6 +108,10 @@ class Select(sympy.Function):
     def _eval_derivative(self, symbol: sympy.Symbol) -> sympy.Basic:
         test, then, orelse = self.args
         return Select(test, then.diff(symbol), orelse.diff(symbol))
+
+    def _eval_is_commutative(self) -> bool:
+        return True  # SymPy's default asks the test too, which does not say (None), and a
+        # sum or product takes a factor that does not say as not commutative
 
     def _both(self, fact: str) -> bool | None:
         """``fact`` of both sides where they agree, else unknown (None)."""
