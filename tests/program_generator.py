@@ -618,6 +618,8 @@ ODD_NAMES = ("lambda", "np", "e", "sum", "forward", "gradient", "float", "math",
 LOCALS = ("a", "b", "c", "s", "u", "v", "r", "q", "p", "g")
 LOOP_VARS = ("i", "j", "k")
 FLOAT_CONSTANTS = (0.5, 1.5, 2.5, 0.25, 0.75)
+#: Functions of whole numbers that SymPy keeps exact (``cos(2)``, not a float): all negative.
+NEGATIVE_FACTORS = (("cos", 2), ("cos", 3), ("sin", 4), ("sin", 5), ("tan", 2))
 WHOLE_CONSTANTS = (2, 3, 1)
 
 
@@ -765,6 +767,35 @@ class Generator:
         if self.chance(0.5):
             return Call("where", (test, self.expr(depth), self.expr(depth)))
         return IfExp(test, self.expr(depth), self.expr(depth))
+
+    def scaled_selection(self, depth: int) -> Any:
+        """``where(x + where(x^3 * cos(where(x < 0.75, 2, 3)) >= 1.5, 1.5, 0.5) < 0.5, ...)``:
+        a polynomial times a negative factor that SymPy keeps exact, compared, in a where that
+        is itself compared. Folding the inner wheres into the outer test, SymPy simplified
+        the comparisons and divided the polynomial by the factor as if it were positive
+        (seed 53424)."""
+        fn, whole = self.pick(NEGATIVE_FACTORS)
+        chooser = Call("where", (self.comparison(0), Num(whole), Num(self.pick((1, 3, 0.5)))))
+        factors = [self.polynomial(), Call(fn, (chooser,))]
+        self.rng.shuffle(factors)
+        sides = [Op("*", tuple(factors)), Num(self.pick(FLOAT_CONSTANTS))]
+        self.rng.shuffle(sides)
+        scaled = Call("where", (Op(self.pick(COMPARISONS), tuple(sides)), Num(1.5), Num(0.5)))
+        shifted = Op("+", (self.input_leaf(), scaled))
+        test = Op(self.pick(COMPARISONS[:4]), (shifted, Num(self.pick(FLOAT_CONSTANTS))))
+        return Call("where", (test, self.expr(depth), Num(self.pick(FLOAT_CONSTANTS))))
+
+    def polynomial(self) -> Any:
+        """``x^2``, ``x^3``, ``x + y`` or ``x^2 + x`` of inputs."""
+        x, y = self.input_leaf(), self.input_leaf()
+        return self.pick((Op("^", (x, Num(2))), Op("^", (x, Num(3))), Op("+", (x, y)),
+                          Op("+", (Op("^", (x, Num(2))), x))))
+
+    def input_leaf(self) -> Any:
+        """A float input (a local where there is none, a leaf where no float is in scope)."""
+        floats = self.names("float")
+        inputs = [n for n in floats if n not in LOCALS] or floats
+        return Name(self.pick(inputs)) if inputs else self.leaf()
 
     def helper_call(self, depth: int) -> Any:
         if not self.helpers:
@@ -967,7 +998,7 @@ SCALAR_CONSTRUCTS = (
     Generator.smooth_unary, Generator.smooth_unary, Generator.exponential, Generator.logarithm,
     Generator.inverse_trig, Generator.kink, Generator.binary_function, Generator.power,
     Generator.arithmetic, Generator.arithmetic, Generator.arithmetic, Generator.negation,
-    Generator.selection, Generator.helper_call,
+    Generator.selection, Generator.helper_call, Generator.scaled_selection,
 )
 
 

@@ -1,14 +1,20 @@
 """Differentiation, the symbolic route: `Graph` → SymPy expression → `sympy.diff` → `Graph`.
 
-`to_sympy` turns each edge into its primitive's SymPy equivalent from the registry, in
-topological order, so a deep graph needs no recursion here. `symbolic_gradient_graph` then
-differentiates with `sympy.diff` and converts the value and the partials back into IR
-(`sympy_to_ir`, which holds the table of what each SymPy form becomes) with the same
-conventions as `reverse.reverse_mode`, so the emitter prints a module with the same API.
+`to_sympy` turns each edge into its primitive's SymPy equivalent from the registry (or the
+route's own, `SYMPY_FORMS`), in topological order, so a deep graph needs no recursion here.
+`symbolic_gradient_graph` then differentiates with `sympy.diff` and converts the value and the
+partials back into IR (`sympy_to_ir`, which holds the table of what each SymPy form becomes)
+with the same conventions as `reverse.reverse_mode`, so the emitter prints a module with the
+same API.
 With ``cse`` the expressions go through `sympy.cse` first and identical subexpressions are
 built once; without it every expression is built as the tree SymPy holds, repeated subtrees
 recomputed, which is what makes expression swell visible (`count_operations` measures it
 without building anything).
+
+Conditions reach SymPy as the program writes them, and SymPy never simplifies them (it only
+decides a comparison it can prove, and writes ``not (a < b)`` as ``a >= b``): ``where`` is
+`Select` (`SYMPY_FORMS`), not a Piecewise, which SymPy folds into any condition over it and then
+simplifies, dividing a comparison by a factor whose sign it does not check (a wrong branch).
 
 The SymPy algebra is SymPy's, not IEEE's: it simplifies ``0*x`` to 0 and ``x - x`` to 0, so at
 inf or NaN inputs the symbolic route may give a number where reverse mode gives NaN. SymPy
@@ -24,12 +30,12 @@ beyond about 330; the conversion to IR has no depth limit.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import sympy
 from sympy.functions.elementary.piecewise import ExprCondPair
 
-from gradgen.differentiate.sympy_to_ir import expressions_to_graph
+from gradgen.differentiate.sympy_to_ir import Select, expressions_to_graph
 from gradgen.errors import LimitError
 from gradgen.ir.builder import give_hint
 from gradgen.ir.graph import Graph, Var, select_inputs
@@ -42,6 +48,11 @@ __all__ = ["count_operations", "expressions_to_graph", "symbolic_gradient",
 #: Operations beyond which a symbolic gradient without CSE is refused: printed as trees they
 #: would make a module of gigabytes (the point of `--no-cse` is to see swell, not to drown in it).
 MAX_TREE_OPERATIONS = 1_000_000
+
+#: The symbolic route's own SymPy forms, in place of the registry's: ``where`` is `Select`, not
+#: the registry's Piecewise, which SymPy folds into any condition over it and then rescales
+#: ignoring the sign (a wrong branch; see `Select`).
+SYMPY_FORMS: dict[str, Callable[..., sympy.Basic]] = {"where": Select}
 
 
 def to_sympy(graph: Graph) -> tuple[tuple[sympy.Symbol, ...], tuple[sympy.Expr, ...]]:
@@ -68,7 +79,7 @@ def _sympy_of(prim: str, args: list[sympy.Basic]) -> sympy.Basic:
     and a comparison SymPy refuses for a NaN operand is false (true for ``!=``), as in NumPy."""
     entry = REGISTRY[prim]
     try:
-        expr = entry.sympy(*args)
+        expr = SYMPY_FORMS.get(prim, entry.sympy)(*args)
     except (TypeError, ValueError):
         if not any(arg is sympy.nan for arg in args):
             raise
@@ -156,9 +167,9 @@ def count_operations(exprs: Iterable[sympy.Basic], shared: bool = False) -> int:
     subexpression once, across all of ``exprs`` (what they cost with perfect sharing). A node
     costs `_operations_of`: n-ary Add, Mul, Max, Min, And, Or ``n - 1``; Piecewise one
     ``where`` per branch before a final ``True`` (one per branch without it); symbols, numbers
-    and the pairs inside Piecewise nothing; every other node (Pow, a function, a comparison,
-    Not) one. Both counts walk each distinct node once, so a tree of 10^30 nodes is counted as
-    quickly as its shared form.
+    and the pairs inside Piecewise nothing; every other node (Pow, a function, `Select`, a
+    comparison, Not) one. Both counts walk each distinct node once, so a tree of 10^30 nodes
+    is counted as quickly as its shared form.
     """
     roots = list(exprs)
     return _count_shared(roots) if shared else _count_trees(roots)

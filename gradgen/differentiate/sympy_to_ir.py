@@ -22,6 +22,8 @@ sin ... atanh, exp, log,    the primitive of the same name (``Abs`` → ``abs``)
 Abs, sign, atan2            argument (SymPy writes ``log(x, b)`` as ``log(x)/log(b)``)
 cot, sec, csc, coth, ...    ``div(1, tan(x))`` and so on
 Max, Min                    a left-to-right chain of ``max`` / ``min``
+Select(c, p, q)             ``where(c, p, q)``: gradgen's ``where`` as the symbolic route hands
+                            it to SymPy (`Select`)
 Piecewise                   nested ``where``; without a final ``True`` branch SymPy leaves the
                             value undefined, here NaN
 Lt Le Gt Ge Eq Ne           ``lt le gt ge eq ne``
@@ -81,6 +83,55 @@ class _Product:
 
     coeff: sympy.Number
     factors: tuple[sympy.Basic, ...]
+
+
+class Select(sympy.Function):
+    """``where(c, p, q)`` in SymPy: ``p`` where ``c`` holds, else ``q``; its derivative is
+    ``Select(c, p', q')``; it is a number (commutative) and real (finite, positive...) where
+    both sides are.
+
+    Not a `Piecewise`: SymPy folds a Piecewise inside a condition into that condition and
+    simplifies each comparison it gets, and that simplification divides both sides by a
+    factor without looking at its sign (SymPy 1.14 makes ``x**3*cos(2) >= 1.5`` into
+    ``x**3 >= 1.5/cos(2)``: a wrong branch). SymPy knows nothing of `Select` but what is here,
+    so it never simplifies a condition of the program.
+    """
+
+    @classmethod
+    def eval(cls, test: sympy.Basic, then: sympy.Basic, orelse: sympy.Basic
+             ) -> sympy.Basic | None:
+        """The side a constant test picks, the side when both are the same; else None."""
+        if test is sympy.true or then == orelse:
+            return then
+        return orelse if test is sympy.false else None
+
+    def _eval_derivative(self, symbol: sympy.Symbol) -> sympy.Basic:
+        test, then, orelse = self.args
+        return Select(test, then.diff(symbol), orelse.diff(symbol))
+
+    def _eval_is_commutative(self) -> bool:
+        return True  # SymPy's default asks the test too, which does not say (None), and a
+        # sum or product takes a factor that does not say as not commutative
+
+    def _both(self, fact: str) -> bool | None:
+        """``fact`` of both sides where they agree, else unknown (None)."""
+        then, orelse = (getattr(side, fact) for side in self.args[1:])
+        return then if then == orelse else None
+
+    def _eval_is_extended_real(self) -> bool | None:
+        return self._both("is_extended_real")
+
+    def _eval_is_finite(self) -> bool | None:
+        return self._both("is_finite")
+
+    def _eval_is_extended_positive(self) -> bool | None:
+        return self._both("is_extended_positive")
+
+    def _eval_is_extended_negative(self) -> bool | None:
+        return self._both("is_extended_negative")
+
+    def _eval_is_zero(self) -> bool | None:
+        return self._both("is_zero")
 
 
 Item = sympy.Basic | _Product
@@ -234,6 +285,7 @@ FUNCTIONS: dict[type, str] = {
     sympy.atan2: "atan2",
     sympy.StrictLessThan: "lt", sympy.LessThan: "le", sympy.StrictGreaterThan: "gt",
     sympy.GreaterThan: "ge", sympy.Equality: "eq", sympy.Unequality: "ne", sympy.Not: "not",
+    Select: "where",
 }
 #: Reciprocal functions, built as ``1 / f(x)``.
 RECIPROCALS: dict[type, str] = {
