@@ -492,3 +492,49 @@ def test_a_hoisted_sum_beside_the_same_sum_as_a_bound():
 
     for point in ((1.3, 0), (0.7, 2)):
         assert_gradient(module, reference, point, whole=1)
+
+
+# ---- one value recorded on two tapes (seed 56546) -----------------------------------------
+# ``-x`` inside the inner loop is hoisted into the outer body, beside the ``-x`` of ``sin(-x)``;
+# the outer loop records both, and the optimizer made the two one value: the loop recorded it on
+# two tapes, the emitter wrote one, and the reverse loop read None from the other (a crash at
+# call time). A loop now keeps one tape per value, and the verifier refuses two.
+
+ONE_VALUE_TWO_TAPES = """\
+def f(x, N: int, M: int):
+    s = 1.5
+    for i in range(N):
+        for j in range(M):
+            s = s + 0.5 * (-x)
+        x = sin(-x)
+    return s + x
+"""
+
+
+@pytest.mark.parametrize("checkpoint", CHECKPOINTS)
+def test_one_value_recorded_once_for_two_uses(checkpoint) -> None:
+    module = load(ONE_VALUE_TWO_TAPES, checkpoint)
+
+    def reference(x, n, m):
+        s = 1.5
+        for _ in range(n):
+            for _ in range(m):
+                s = s + 0.5 * (-x)
+            x = math.sin(-x)
+        return s + x
+
+    for point in ((0.3, 1, 0), (0.3, 2, 3), (-1.2, 3, 1)):
+        assert_gradient(module, reference, point, whole=2)
+
+
+def test_the_seed_with_two_tapes_compiles_and_runs() -> None:
+    source = """\
+def f(x):
+    s = 1.5
+    for i in range(1):
+        for j in range(0):
+            s = 0.5 * (-x)
+        x = sin(-x)
+    return s
+"""
+    assert load(source).gradient(0.3) == (1.5, (0.0,))

@@ -83,24 +83,30 @@ class Simplifier:
         """Keep the edge ``prim(inputs)`` (with ``params``) for ``edge``, or use the value of an
         equal one."""
         params = self.with_bodies(params) if prim in BLOCKS else params
-        key = self.key(prim, inputs, params, tuple(var.dtype for var in edge.outputs))
+        outputs, doubles = edge.outputs, {}
+        if prim == "loop":
+            params, outputs, doubles = one_tape_per_value(params, outputs)
+        key = self.key(prim, inputs, params, tuple(var.dtype for var in outputs))
         if REGISTRY[prim].fresh:
             key += (id(edge),)  # its array is written in place: never share it
         if key in self.seen:
-            self.share(edge, self.seen[key])
-            return
-        new = Edge(prim, inputs, edge.outputs, params, self.origin_of(edge))
-        self.kept[edge] = new
-        self.add(new, key)
+            self.share(edge, outputs, self.seen[key])
+        else:
+            new = Edge(prim, inputs, outputs, params, self.origin_of(edge))
+            self.kept[edge] = new
+            self.add(new, key)
+        for double, tape in doubles.items():  # read as the tape kept, wherever it now is
+            self.replace(double, self.replaced.get(tape, tape))
 
     def with_bodies(self, params: tuple) -> tuple:
         """A block's parameters with each graph it holds passed through ``body_pass``."""
         return tuple((key, self.body_pass(value) if isinstance(value, Graph) else value)
                      for key, value in params)
 
-    def share(self, edge: Edge, equal: Edge) -> None:
-        """``edge``'s values are those of ``equal``, an equal edge already kept."""
-        for old, new in zip(edge.outputs, equal.outputs):
+    def share(self, edge: Edge, outputs: tuple[Var, ...], equal: Edge) -> None:
+        """``edge``'s values (now ``outputs``) are those of ``equal``, an equal edge already
+        kept."""
+        for old, new in zip(outputs, equal.outputs):
             self.replace(old, new)
         self.kept[edge] = equal
 
@@ -253,6 +259,26 @@ IDENTITIES: dict[str, Callable[..., Rewrite]] = {
     "add": _add, "sub": _sub, "mul": _mul, "neg": _neg, "div": _div, "pow": _pow,
     "where": _where,
 }
+
+
+def one_tape_per_value(params: tuple, outputs: tuple[Var, ...]
+                       ) -> tuple[tuple, tuple[Var, ...], dict[Var, Var]]:
+    """A loop whose body records one value twice (its optimized body made two recorded values
+    one) with one tape of it: its parameters, its outputs, and each tape dropped -> the tape
+    kept for its value (whose readers read that one)."""
+    loop = dict(params)
+    body, n = loop["body"], loop["carried"]
+    first: dict[Var, Var] = {}
+    doubles = {}
+    for var, tape in zip(body.outputs[n:], outputs[n:]):
+        if var in first:
+            doubles[tape] = first[var]
+        else:
+            first[var] = tape
+    if not doubles:
+        return params, outputs, doubles
+    loop.update(body=body.replace(outputs=(*body.outputs[:n], *first)), records=len(first))
+    return as_params(loop), (*outputs[:n], *first.values()), doubles
 
 
 def constants_inside(params: tuple, inputs: tuple[Var, ...]) -> tuple[tuple, tuple[Var, ...]]:

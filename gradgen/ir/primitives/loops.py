@@ -98,6 +98,8 @@ def _loop_problem(edge: Edge) -> str | None:
     if problem:
         return problem
     parts = loop_parts(edge)
+    if len(set(parts.recorded)) != len(parts.recorded):
+        return "it records one value on two tapes (the second would never be written)"
     return _carried_problem(parts) or pairs_problem(parts.invariants, parts.invariant_in,
                                                     "invariant")
 
