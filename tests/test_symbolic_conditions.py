@@ -29,6 +29,7 @@ from conftest import compile_cached, compile_module
 
 from gradgen.differentiate.symbolic import to_sympy
 from gradgen.differentiate.sympy_to_ir import Select
+from gradgen.errors import LimitError
 from gradgen.ir.interpret import interpret
 from gradgen.pipeline import compile_source
 from gradgen.tools import differences
@@ -176,3 +177,11 @@ def test_select() -> None:
     assert (x * Select(x > 0, sympy.atanh(x), 2)).is_commutative
     assert Select(x > 0, 1, 2).is_positive and Select(x > 0, -1, 2).is_positive is None
     assert Select(x > 0, x, 2).subs(x, -1) == 2
+
+
+def test_a_whole_number_argument_is_refused_by_name() -> None:
+    """A whole number passed to a helper (``m: int``) is checked at run time by ``whole``,
+    which SymPy has no form of: the route says so, not "'NoneType' is not callable"."""
+    source = "def h(x, m: int):\n    return x * m\n\ndef f(x):\n    return h(x, 2)\n"
+    with pytest.raises(LimitError, match="'whole' has no SymPy form"):
+        compile_source(source, "p.txt", method="symbolic")

@@ -77,13 +77,15 @@ def _sympy_of(prim: str, args: list[sympy.Basic]) -> sympy.Basic:
     """The primitive's SymPy form of ``args``, real as NumPy's is: a number with no real
     value (``acosh(0) = I*pi/2``, ``log(0) = zoo``) is NaN, as NumPy's real functions give it,
     and a comparison SymPy refuses for a NaN operand is false (true for ``!=``), as in NumPy."""
-    entry = REGISTRY[prim]
+    form = SYMPY_FORMS.get(prim, REGISTRY[prim].sympy)
+    if form is None:  # a whole number passed to a helper (``m: int``) is checked at run time
+        raise ValueError(f"'{prim}' has no SymPy form")
     try:
-        expr = SYMPY_FORMS.get(prim, entry.sympy)(*args)
+        expr = form(*args)
     except (TypeError, ValueError):
         if not any(arg is sympy.nan for arg in args):
             raise
-        if entry.result == "bool":
+        if REGISTRY[prim].result == "bool":
             return sympy.true if prim == "ne" else sympy.false
         return sympy.nan
     if isinstance(expr, sympy.Expr) and expr.is_number and expr.is_extended_real is False:
