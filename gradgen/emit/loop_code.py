@@ -34,10 +34,9 @@ from gradgen.ir.printing import operand, value_operand
 # ---- printing -----------------------------------------------------------------------------
 
 def loop_lines(edge: Edge, printing: Printing) -> Unit:
-    """The lines of one loop edge: the carried values' starts, the tapes, the ``for`` header,
-    the body (``pass`` if it has nothing to do), the carried results."""
-    parts = loop_parts(edge)
-    results = printing.results[edge]
+    """The lines of one loop edge: its head, its body (``pass`` if it has nothing to do), the
+    carried results."""
+    parts, results = loop_parts(edge), printing.results[edge]
     records = _records(parts, results)
     body = _loop_body(parts, records, printing) or [printing.line(None, "pass", True)]
     return _loop_head(parts, records, printing) + body + _loop_results(parts, results, printing)
@@ -50,27 +49,45 @@ def _records(parts: LoopParts, items: dict[int, Var]) -> dict[int, Var]:
 
 
 def _loop_head(parts: LoopParts, records: dict[int, Var], printing: Printing) -> Unit:
+    """What comes before the body: the starts, the tapes made, the ``for`` header."""
+    names = printing.names
+    header = printing.line(None, f"for {names[parts.index]} in {_range_text(parts, names)}:")
+    return [*_starts(parts, printing), *_new_tapes(records, parts, printing), header]
+
+
+def _starts(parts: LoopParts, printing: Printing) -> Unit:
+    """``x = x0``: the carried values' starts and the body's invariants, where names differ."""
     names, depth = printing.names, printing.depth
-    lines = _passed(parts.carried_in, parts.carried, names, depth)
-    lines += bindings(parts.invariants, parts.invariant_in, names, parts.body, depth)
-    count = _count_text(parts, names)
-    lines += [printing.line(names[tape], f"[None] * {count}") for tape in records.values()]
-    header = f"for {names[parts.index]} in {_range_text(parts, names)}:"
-    return [*lines, printing.line(None, header)]
+    return (_passed(parts.carried_in, parts.carried, names, depth)
+            + bindings(parts.invariants, parts.invariant_in, names, parts.body, depth))
+
+
+def _new_tapes(records: dict[int, Var], parts: LoopParts, printing: Printing) -> Unit:
+    """``tape_v2 = [None] * (T - 1)``: one list per recorded value, preallocated."""
+    count = _count_text(parts, printing.names)
+    return [printing.line(printing.names[tape], f"[None] * {count}") for tape in records.values()]
 
 
 def _loop_body(parts: LoopParts, records: dict[int, Var], printing: Printing) -> Unit:
-    """One step: the tapes read back, the inputs recorded, each body edge followed by its
-    record, the carried values passed on."""
-    names, step = printing.names, _position_text(parts, printing.names)
-    recorded = {parts.recorded[k]: names[tape] for k, tape in records.items()}
-    lines = _read_back_lines(parts, step, printing)
-    lines += _tape_writes((parts.index, *parts.carried_in, *parts.read_in), recorded, step,
-                          printing)  # inputs: record them first
-    body_units = printing.nested(parts.body, in_loop=True)
-    for body_edge, unit in zip(parts.body.edges, body_units):
+    """One step: the tapes read back, the body and its records, the carried values passed on."""
+    step = _position_text(parts, printing.names)
+    lines = _read_back_lines(parts, step, printing) + _recorded_body(parts, records, step, printing)
+    return lines + _passed(parts.carried_in, parts.carried_out, printing.names, printing.depth + 1)
+
+
+def _recorded_body(parts: LoopParts, records: dict[int, Var], step: str,
+                   printing: Printing) -> Unit:
+    """The step's inputs recorded first, then each body edge followed by its record."""
+    recorded = {parts.recorded[k]: printing.names[tape] for k, tape in records.items()}
+    lines = _tape_writes(_step_inputs(parts), recorded, step, printing)
+    for body_edge, unit in zip(parts.body.edges, printing.nested(parts.body, in_loop=True)):
         lines += unit + _tape_writes(body_edge.outputs, recorded, step, printing)
-    return lines + _passed(parts.carried_in, parts.carried_out, names, printing.depth + 1)
+    return lines
+
+
+def _step_inputs(parts: LoopParts) -> tuple[Var, ...]:
+    """What a step starts from: the index, the carried values, the values read back."""
+    return (parts.index, *parts.carried_in, *parts.read_in)
 
 
 def _read_back_lines(parts: LoopParts, step: str, printing: Printing) -> Unit:
@@ -153,8 +170,7 @@ def _name_loop_inputs(parts: LoopParts, naming: Naming) -> None:
     naming.name_new(parts.read_in, "r")
 
 
-def _name_carried(parts: LoopParts, k: int, place: Place, body: Order,
-                  naming: Naming) -> None:
+def _name_carried(parts: LoopParts, k: int, place: Place, body: Order, naming: Naming) -> None:
     """Carried value ``k``: one name before, in and after the loop where that is safe."""
     init, inner, after = parts.carried[k], parts.carried_in[k], parts.carried_out[k]
     names = naming.names
@@ -181,8 +197,7 @@ def _init_is_free(init: Var, inner: Var, place: Place, naming: Naming) -> bool:
             and init in naming.names and init.name == inner.name and init not in place.aliased)
 
 
-def _next_shares(parts: LoopParts, inner: Var, after: Var, body: Order,
-                 naming: Naming) -> bool:
+def _next_shares(parts: LoopParts, inner: Var, after: Var, body: Order, naming: Naming) -> bool:
     """Whether the next value can take the current one's name: computed after its last read,
     not named yet, and not both read back by the reverse loop."""
     return (naming.share and after in body.position
@@ -223,8 +238,7 @@ def _check_body(parts: LoopParts, tapes: list[Var], edge: Edge, reader: Reader) 
     reader.state.aliases = outer_aliases
 
 
-def _check_results(parts: LoopParts, results: dict[int, Var], edge: Edge,
-                   reader: Reader) -> None:
+def _check_results(parts: LoopParts, results: dict[int, Var], edge: Edge, reader: Reader) -> None:
     """The carried results the loop binds, assigned from the carried names."""
     for k, var in results.items():
         if k < len(parts.carried):
@@ -256,8 +270,7 @@ def _step(parts: LoopParts, reader: Reader) -> None:
     in_body = reader.at(parts.body)
     _check_read_backs(parts, reader)
     recorded = frozenset(parts.recorded)
-    in_body.reads([var for var in (parts.index, *parts.carried_in, *parts.read_in)
-                   if var in recorded], "a tape", strict=True)
+    in_body.reads([var for var in _step_inputs(parts) if var in recorded], "a tape", strict=True)
     walk(in_body, recorded)
     in_body.reads(parts.carried_out, None)
     reader.define(parts.carried_in)

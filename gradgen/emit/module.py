@@ -67,13 +67,19 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
         wrt = tuple(var.name for var in differentiable_inputs(forward))
     called = _called(forward, derivative)
     reserved = MODULE_GLOBALS | {name for name, _ in called}
-    functions = [_forward_function(forward, reserved),
-                 *_derivatives(forward, derivative, mode, wrt, reserved),
-                 *(called_function(graph, role, reserved, dict(called))
-                   for _, (graph, role) in called)]
+    functions = _functions(forward, derivative, mode, wrt, called, reserved)
     context = {**_header(forward, filename, command, mode), **_constants(forward, wrt),
                **_code(forward, derivative, functions, reserved)}
     return _environment().get_template("module.py.j2").render(context)
+
+
+def _functions(forward: Graph, derivative: Graph, mode: str, wrt: tuple[str, ...],
+               called: list[tuple[str, tuple[Graph, str]]],
+               reserved: frozenset[str]) -> list[Function]:
+    """The module's functions: ``forward``, the derivatives, the functions they call."""
+    return [_forward_function(forward, reserved),
+            *_derivatives(forward, derivative, mode, wrt, reserved),
+            *(called_function(graph, role, reserved, dict(called)) for _, (graph, role) in called)]
 
 
 def _forward_function(forward: Graph, reserved: frozenset[str]) -> Function:
@@ -127,12 +133,17 @@ def _header(forward: Graph, filename: str, command: str, mode: str) -> dict[str,
 
 
 def _constants(forward: Graph, wrt: tuple[str, ...]) -> dict[str, Any]:
-    """The inputs, their shapes and what indexing needs of them (``INPUTS``, ``SHAPES``...)."""
+    """The inputs and those of WRT (``INPUTS``, ``WRT``); in a module of arrays, their shapes
+    (a scalar function's module has no shapes to state)."""
     constants = {"inputs": tuple_literal(var.name for var in forward.inputs),
                  "wrt": tuple_literal(wrt), "arrays": has_arrays(forward)}
-    if not constants["arrays"]:
-        return constants  # a scalar function's module has no shapes to state
-    return {**constants, "array_valued": bool(forward.outputs[0].shape),
+    return {**constants, **_shapes(forward)} if constants["arrays"] else constants
+
+
+def _shapes(forward: Graph) -> dict[str, Any]:
+    """The inputs' and the value's shapes (``SHAPES``...), what indexing needs of them, and the
+    docstring's paragraph on them."""
+    return {"array_valued": bool(forward.outputs[0].shape),
             "shapes": tuple_text(tuple_literal(var.shape) for var in forward.inputs),
             "value_shape": tuple_literal(forward.outputs[0].shape),
             "minimum_sizes": repr(_minimum_sizes(forward)), "declared": _declared(forward.inputs)}
@@ -226,17 +237,17 @@ def _helpers(*graphs: Graph) -> set[str]:
 
 def _declared(inputs: tuple[Var, ...]) -> str:
     """The docstring's paragraph on the inputs' shapes, wrapped at the line width."""
-    shapes = ", ".join(f"{var.name}\N{NO-BREAK SPACE}"
-                       + _shape_text(var.shape).replace(" ", "\N{NO-BREAK SPACE}")
-                       for var in inputs)  # a shape is never broken across lines
+    shapes = ", ".join(_unbroken(var) for var in inputs)
     text = textwrap.fill(f"Inputs and their declared shapes: {shapes}. Named dimensions are "
                          "bound by the arrays passed in and must agree; a mismatch raises "
                          "ValueError.", LINE_WIDTH)
     return text.replace("\N{NO-BREAK SPACE}", " ")
 
 
-def _shape_text(shape: tuple) -> str:
-    return "scalar" if not shape else shape_text(shape)
+def _unbroken(var: Var) -> str:
+    """``x (n, d)`` with no-break spaces: a shape is never broken across lines."""
+    shape = "scalar" if not var.shape else shape_text(var.shape)
+    return f"{var.name} {shape}".replace(" ", "\N{NO-BREAK SPACE}")
 
 
 def _param_names(graph: Graph, reserved: frozenset[str]) -> list[str]:
