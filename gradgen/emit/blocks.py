@@ -39,6 +39,10 @@ class Printing:
         """A line at this depth (``inner``: one deeper)."""
         return Line(target, expr, None, self.depth + inner)
 
+    def or_pass(self, lines: Unit) -> Unit:
+        """A block's ``lines``, or ``pass`` one level deeper where it has nothing to do."""
+        return lines or [self.line(None, "pass", True)]
+
     def nested(self, graph: Graph, in_loop: bool) -> list[Unit]:
         """The lines of a body or a side, one level deeper."""
         return edge_units(graph, self.names, self.depth + 1, self.prefix, self.emissions,

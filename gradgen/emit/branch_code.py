@@ -34,42 +34,55 @@ from gradgen.ir.printing import operand, value_operand
 
 def branch_lines(edge: Edge, printing: Printing) -> Unit:
     """The lines of one branch: ``if test:``, a side, ``else:``, the other (the ``else`` left
-    out where that side has nothing to do). In a loop (whose tapes record every value), a side
-    binds the other side's recorded values to None."""
-    parts = cond_parts(edge)
-    items = printing.results[edge]
+    out where that side has nothing to do)."""
+    parts, items = cond_parts(edge), printing.results[edge]
     then, orelse = (_side_lines(parts, number, items, printing) for number in (0, 1))
-    lines = [printing.line(None, f"if {operand(parts.test, printing.names)}:"),
-             *(then or [printing.line(None, "pass", True)])]
+    test = printing.line(None, f"if {operand(parts.test, printing.names)}:")
+    lines = [test, *printing.or_pass(then)]
     return lines + ([printing.line(None, "else:"), *orelse] if orelse else [])
 
 
-def _side_lines(parts: CondParts, number: int, items: dict[int, Var],
-                printing: Printing) -> Unit:
+def _side_lines(parts: CondParts, number: int, items: dict[int, Var], printing: Printing) -> Unit:
     """One side's lines: its inputs bound, its statements, the other side's recorded values
     bound to None (in a loop), the branch's results assigned."""
-    side, names, inner = (parts.then, parts.orelse)[number], printing.names, printing.depth + 1
+    side, names, inner = _sides(parts)[number], printing.names, printing.depth + 1
     lines = bindings(parts.operands, parts.operand_in, names, side, inner)
     lines += [line for unit in printing.nested(side, printing.in_loop) for line in unit]
-    if printing.in_loop:
-        lines += [printing.line(names[item], "None", True)
-                  for item in _others(parts, number, items)]
+    lines += _placeholders(parts, number, items, printing)
     return lines + assignments(_side_results(parts, number, items, names), inner)
 
 
-def _others(parts: CondParts, number: int, items: dict[int, Var]) -> list[Var]:
-    """The results that the other side records for its reverse."""
-    own = parts.own_outputs(number)
-    return [item for k, item in sorted(items.items()) if k >= parts.results and k not in own]
+def _placeholders(parts: CondParts, number: int, items: dict[int, Var],
+                  printing: Printing) -> Unit:
+    """``v3 = None`` in a loop (whose tapes record every value) for each of `_others`."""
+    others = _others(parts, number, items) if printing.in_loop else []
+    return [printing.line(printing.names[item], "None", True) for item in others]
 
 
 def _side_results(parts: CondParts, number: int, items: dict[int, Var],
                   names: dict[Var, str]) -> list[tuple[str, str]]:
     """``(result, value)`` for each result this side computes under another name."""
-    side, own = (parts.then, parts.orelse)[number], parts.own_outputs(number)
-    pairs = [(names[item], value_operand(side.outputs[k], names))
-             for k, item in sorted(items.items()) if k < parts.results or k in own]
+    side = _sides(parts)[number]
+    pairs = [(names[items[k]], value_operand(side.outputs[k], names))
+             for k in _bound_by(parts, number, items)]
     return [(target, value) for target, value in pairs if target != value]
+
+
+def _sides(parts: CondParts) -> tuple[Graph, Graph]:
+    """The branch's sides by number: 0 then, 1 else."""
+    return parts.then, parts.orelse
+
+
+def _bound_by(parts: CondParts, number: int, items: dict[int, Var]) -> list[int]:
+    """The positions of the results side ``number`` binds: the branch's, and its residuals."""
+    own = parts.own_outputs(number)
+    return [k for k in sorted(items) if k < parts.results or k in own]
+
+
+def _others(parts: CondParts, number: int, items: dict[int, Var]) -> list[Var]:
+    """The results that the other side records for its reverse (side ``number`` binds none)."""
+    bound = _bound_by(parts, number, items)
+    return [item for k, item in sorted(items.items()) if k not in bound]
 
 
 # ---- naming -------------------------------------------------------------------------------
@@ -81,7 +94,7 @@ def name_branch(edge: Edge, place: Place, naming: Naming) -> None:
     parts = cond_parts(edge)
     naming.go_by(edge.inputs[1:], parts.then.inputs)
     _name_branch_results(parts, place, naming)
-    for side in (parts.then, parts.orelse):
+    for side in _sides(parts):
         name_edges(side, naming, {}, frozenset(side.inputs), place.recorded)
     _name_residuals(parts, place.items, naming)
 
@@ -97,8 +110,7 @@ def _name_branch_results(parts: CondParts, place: Place, naming: Naming) -> None
 
 def _side_orders(parts: CondParts) -> list[Order]:
     """Each side in order, its results read at its end."""
-    return [order(side, dict.fromkeys(side.outputs, len(side.edges)))
-            for side in (parts.then, parts.orelse)]
+    return [order(side, dict.fromkeys(side.outputs, len(side.edges))) for side in _sides(parts)]
 
 
 def _name_result(parts: CondParts, k: int, place: Place, orders: list[Order],
@@ -116,7 +128,7 @@ def _name_result(parts: CondParts, k: int, place: Place, orders: list[Order],
 
 def _name_side_results(parts: CondParts, k: int, orders: list[Order], name: str,
                        naming: Naming) -> None:
-    for side, side_order in zip((parts.then, parts.orelse), orders):
+    for side, side_order in zip(_sides(parts), orders):
         out = side.outputs[k]
         if out in side_order.position and out not in naming.names:
             naming.names[out] = name
@@ -130,9 +142,7 @@ def _result_name(parts: CondParts, k: int, place: Place, orders: list[Order],
     item = place.items[k]
     kept = place.aliased | place.recorded if item in place.recorded else place.aliased
     for outer, inner in zip(parts.operands, parts.operand_in):
-        if (_operand_is_free(outer, item, kept, place)
-                and all(_side_replaces(side, side_order, inner, k) for side, side_order
-                        in zip((parts.then, parts.orelse), orders))):
+        if _operand_is_free(outer, item, kept, place) and _sides_replace(parts, orders, inner, k):
             return naming.names[outer]
     return naming.fresh(item, "v")
 
@@ -142,6 +152,12 @@ def _operand_is_free(outer: Var, item: Var, kept: frozenset[Var], place: Place) 
     kept, and not read after the branch."""
     return not (outer.is_const or outer in kept or outer.name != item.name
                 or place.last.get(outer, -1) > place.index)
+
+
+def _sides_replace(parts: CondParts, orders: list[Order], inner: Var, k: int) -> bool:
+    """Whether each side replaces ``inner`` by result ``k`` (see `_side_replaces`)."""
+    return all(_side_replaces(side, side_order, inner, k)
+               for side, side_order in zip(_sides(parts), orders))
 
 
 def _side_replaces(side: Graph, side_order: Order, inner: Var, k: int) -> bool:
@@ -168,9 +184,8 @@ def _name_residuals(parts: CondParts, items: dict[int, Var], naming: Naming) -> 
 
 def check_branch(edge: Edge, reader: Reader, level: Level) -> None:
     """Each side walked from what holds before the branch; after it, what both leave."""
-    parts = cond_parts(edge)
+    parts, items = cond_parts(edge), level.results[edge]
     reader.reads(edge.inputs, edge)
-    items = level.results[edge]
     ends = [_side_end(parts, number, items, reader, level.placeholders) for number in (0, 1)]
     reader.state.join([end.held for end in ends], ends[0].written | ends[1].written)
 
@@ -178,27 +193,26 @@ def check_branch(edge: Edge, reader: Reader, level: Level) -> None:
 def _side_end(parts: CondParts, number: int, items: dict[int, Var], reader: Reader,
               placeholders: bool) -> State:
     """What holds at the end of one side."""
-    side, end = (parts.then, parts.orelse)[number], reader.state.copy()
+    side, end = _sides(parts)[number], reader.state.copy()
     outer, in_side = reader.at(reader.graph, end), reader.at(side, end)
     bind(parts.operands, parts.operand_in, outer, side)  # the operands
     walk(in_side, placeholders=placeholders)
-    own = [k for k in items if k < parts.results or k in parts.own_outputs(number)]
-    in_side.reads([side.outputs[k] for k in own], None)
-    outer.define([items[k] for k in own])
-    _residuals(parts, items, own, outer, placeholders)
+    bound = _bound_by(parts, number, items)
+    in_side.reads([side.outputs[k] for k in bound], None)
+    outer.define([items[k] for k in bound])
+    _residuals(parts, number, items, outer, placeholders)
     return end
 
 
-def _residuals(parts: CondParts, items: dict[int, Var], own: list[int], reader: Reader,
+def _residuals(parts: CondParts, number: int, items: dict[int, Var], reader: Reader,
                placeholders: bool) -> None:
     """With ``placeholders``, the other side's residuals bound to None; else this side's
     residuals held on this way only."""
     if placeholders:
-        reader.define([item for k, item in items.items() if k not in own])
+        reader.define(_others(parts, number, items))
         return
-    for k in own:
-        if k >= parts.results:
-            reader.state.hold(reader.names[items[k]], Residual(items[k]))
+    for var in [items[k] for k in parts.own_outputs(number) if k in items]:
+        reader.state.hold(reader.names[var], Residual(var))
 
 
 # ---- freeing ------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def loop_lines(edge: Edge, printing: Printing) -> Unit:
     carried results."""
     parts, results = loop_parts(edge), printing.results[edge]
     records = _records(parts, results)
-    body = _loop_body(parts, records, printing) or [printing.line(None, "pass", True)]
+    body = printing.or_pass(_loop_body(parts, records, printing))
     return _loop_head(parts, records, printing) + body + _loop_results(parts, results, printing)
 
 
