@@ -60,13 +60,18 @@ class Compiled:
 
     def load(self, name: str = "gradgen_module") -> types.ModuleType:
         """Import the generated source as a module (registered so tracebacks show its lines)."""
-        filename = f"<gradgen {name}>"
-        linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True),
-                                     filename)
+        filename = _registered(self.source, name)
         module = types.ModuleType(name)
         module.__file__ = filename
         exec(compile(self.source, filename, "exec"), module.__dict__)  # generated code only
         return module
+
+
+def _registered(source: str, name: str) -> str:
+    """The file name of module ``name``, under which ``linecache`` holds its ``source``."""
+    filename = f"<gradgen {name}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    return filename
 
 
 @contextlib.contextmanager
@@ -189,13 +194,8 @@ def _describe(mode: str, method: str, cse: bool) -> str:
 
 def _command(filename: str, wrt: tuple[str, ...] | None, mode: str, method: str,
              cse: bool, entry: str | None = None, checkpoint: int | str | None = None) -> str:
-    options = [f"--wrt {','.join(wrt)}"] if wrt else []
-    if entry:
-        options.append(f"--entry {entry}")
-    if checkpoint:
-        options.append(f"--checkpoint {checkpoint}")
-    if mode != "reverse":
-        options.append(f"--mode {mode}")
-    if method != "ad":
-        options.append(f"--method {method}" + ("" if cse else " --no-cse"))
-    return " ".join(["gradgen compile", filename, *options])
+    """The command that compiles the same module: each option given, if not the default."""
+    options = [(wrt, f"--wrt {','.join(wrt or ())}"), (entry, f"--entry {entry}"),
+               (checkpoint, f"--checkpoint {checkpoint}"), (mode != "reverse", f"--mode {mode}"),
+               (method != "ad", f"--method {method}" + ("" if cse else " --no-cse"))]
+    return " ".join(["gradgen compile", filename, *(text for given, text in options if given)])

@@ -41,6 +41,12 @@ __all__ = ["MODULE_GLOBALS", "emit_module"]
 SOURCE_LINES_SHOWN = 30
 SOURCE_LINE_WIDTH = 200
 
+#: The docstring of each function printed from a graph; ``{}`` is the source's signature.
+DOCS = {"forward": "Value of {}.",
+        "jvp": "Value of {} and its derivative along tangents, one per name in WRT.",
+        "vjp": "Value of {}, and the cotangent pulled back to each input of WRT.",
+        "gradient": "Value and partials of {}."}
+
 
 @functools.cache
 def _environment() -> jinja2.Environment:
@@ -66,7 +72,7 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
     if wrt is None:
         wrt = tuple(var.name for var in differentiable_inputs(forward))
     called = _called(forward, derivative)
-    reserved = MODULE_GLOBALS | {name for name, _ in called}
+    reserved = MODULE_GLOBALS | set(called)
     functions = _functions(forward, derivative, mode, wrt, called, reserved)
     context = {**_header(forward, filename, command, mode), **_constants(forward, wrt),
                **_code(forward, derivative, functions, reserved)}
@@ -74,17 +80,18 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
 
 
 def _functions(forward: Graph, derivative: Graph, mode: str, wrt: tuple[str, ...],
-               called: list[tuple[str, tuple[Graph, str]]],
-               reserved: frozenset[str]) -> list[Function]:
+               called: dict[str, tuple[Graph, str]], reserved: frozenset[str]) -> list[Function]:
     """The module's functions: ``forward``, the derivatives, the functions they call."""
-    return [_forward_function(forward, reserved),
+    return [_printed("forward", forward, forward, reserved, arrays=has_arrays(forward), free=False),
             *_derivatives(forward, derivative, mode, wrt, reserved),
-            *(called_function(graph, role, reserved, dict(called)) for _, (graph, role) in called)]
+            *(called_function(graph, role, reserved, called) for graph, role in called.values())]
 
 
-def _forward_function(forward: Graph, reserved: frozenset[str]) -> Function:
-    return function("forward", forward, f"Value of {_signature(forward)}.",
-                    arrays=has_arrays(forward), reserved=reserved, free=False)
+def _printed(name: str, graph: Graph, forward: Graph, reserved: frozenset[str],
+             **options: Any) -> Function:
+    """The module's function ``name``, printed from ``graph`` (see `function`)."""
+    return function(name, graph, DOCS[name].format(_signature(forward)), reserved=reserved,
+                    **options)
 
 
 def _derivatives(forward: Graph, derivative: Graph, mode: str, wrt: tuple[str, ...],
@@ -101,28 +108,24 @@ def _by_jvp(forward: Graph, derivative: Graph, wrt: tuple[str, ...],
             reserved: frozenset[str]) -> list[Function]:
     """``jvp``, and ``gradient`` and ``vjp`` on top of it."""
     params = _param_names(forward, reserved)
-    doc = (f"Value of {_signature(forward)} and its derivative along tangents, one per name "
-           "in WRT.")
-    return [function("jvp", derivative, doc, packed="tangents", own=len(forward.inputs),
-                     reserved=reserved),
-            gradient_by_sweeps(params, wrt, forward.inputs), vjp(params)]
+    tangents = _printed("jvp", derivative, forward, reserved, packed="tangents",
+                        own=len(forward.inputs))
+    return [tangents, gradient_by_sweeps(params, wrt, forward.inputs), vjp(params)]
 
 
 def _by_vjp(forward: Graph, derivative: Graph, wrt: tuple[str, ...],
             reserved: frozenset[str]) -> list[Function]:
     """``vjp`` of an array value, and ``jacobian`` on top of it."""
-    doc = (f"Value of {_signature(forward)}, and the cotangent pulled back to each input of "
-           "WRT.")
-    return [function("vjp", derivative, doc, arrays=True, wrt=wrt, reserved=reserved),
-            jacobian(_param_names(forward, reserved), wrt, forward.inputs)]
+    pulled_back = _printed("vjp", derivative, forward, reserved, arrays=True, wrt=wrt)
+    return [pulled_back, jacobian(_param_names(forward, reserved), wrt, forward.inputs)]
 
 
 def _by_gradient(forward: Graph, derivative: Graph, wrt: tuple[str, ...],
                  reserved: frozenset[str]) -> list[Function]:
     """``gradient``, and ``vjp`` on top of it."""
-    doc = f"Value and partials of {_signature(forward)}."
-    return [function("gradient", derivative, doc, arrays=has_arrays(forward), wrt=wrt,
-                     reserved=reserved), vjp(_param_names(forward, reserved))]
+    gradient = _printed("gradient", derivative, forward, reserved, arrays=has_arrays(forward),
+                        wrt=wrt)
+    return [gradient, vjp(_param_names(forward, reserved))]
 
 
 def _header(forward: Graph, filename: str, command: str, mode: str) -> dict[str, Any]:
@@ -152,15 +155,22 @@ def _shapes(forward: Graph) -> dict[str, Any]:
 def _code(forward: Graph, derivative: Graph, functions: list[Function],
           reserved: frozenset[str]) -> dict[str, Any]:
     """The functions, the runtime functions they call, and the wrappers and aliases after."""
-    arrays, array_valued = has_arrays(forward), bool(forward.outputs[0].shape)
     pointwise = _pointwise(forward)
+    runtime = _runtime((forward, derivative), has_arrays(forward),
+                       bool(forward.outputs[0].shape), bool(pointwise))
+    return {"functions": functions, "runtime": runtime,
+            **_wrappers(forward, functions, pointwise, reserved)}
+
+
+def _wrappers(forward: Graph, functions: list[Function], pointwise: list[str],
+              reserved: frozenset[str]) -> dict[str, Any]:
+    """After the runtime: the functions run point by point, those that take the source's names
+    of the inputs, and the source's own names of the functions (aliases)."""
     renamed = _renamed(forward.inputs, _param_names(forward, reserved))
-    return {"functions": functions,
-            "runtime": _runtime((forward, derivative), arrays, array_valued, bool(pointwise)),
-            "aliases": _aliases(forward.name, array_valued),
-            "renamed": renamed, "with_source_names": _with_source_names(renamed),
+    return {"pointwise": pointwise, "renamed": renamed,
+            "with_source_names": _with_source_names(renamed),
             "wrapped": [f.name for f in functions if f.name in ("forward", "gradient", "vjp")],
-            "pointwise": pointwise}
+            "aliases": _aliases(forward.name, bool(forward.outputs[0].shape))}
 
 
 def _pointwise(forward: Graph) -> list[str]:
@@ -170,7 +180,7 @@ def _pointwise(forward: Graph) -> list[str]:
     return ["forward", "gradient"] if branches else []
 
 
-def _called(*graphs: Graph) -> list[tuple[str, tuple[Graph, str]]]:
+def _called(*graphs: Graph) -> dict[str, tuple[Graph, str]]:
     """The functions the graphs call (helpers of the source and their derivatives), each once,
     in the order they are first called: name -> (graph, role)."""
     found: dict[str, tuple[Graph, str]] = {}
@@ -178,7 +188,7 @@ def _called(*graphs: Graph) -> list[tuple[str, tuple[Graph, str]]]:
         if edge.prim == "call":
             params = dict(edge.params)
             found.setdefault(params["name"], (params["graph"], params["role"]))
-    return list(found.items())
+    return found
 
 
 def _edges_within(*graphs: Graph) -> Iterator[Edge]:
