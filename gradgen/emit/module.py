@@ -13,6 +13,7 @@ import functools
 import inspect
 import textwrap
 from collections.abc import Iterator
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -72,60 +73,74 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
     if wrt is None:
         wrt = tuple(var.name for var in differentiable_inputs(forward))
     called = _called(forward, derivative)
-    reserved = MODULE_GLOBALS | set(called)
-    functions = _functions(forward, derivative, mode, wrt, called, reserved)
+    module = _Module(forward, derivative, wrt, called, MODULE_GLOBALS | set(called))
+    functions = _functions(module, mode)
     context = {**_header(forward, filename, command, mode), **_constants(forward, wrt),
-               **_code(forward, derivative, functions, reserved)}
+               **_code(module, functions)}
     return _environment().get_template("module.py.j2").render(context)
 
 
-def _functions(forward: Graph, derivative: Graph, mode: str, wrt: tuple[str, ...],
-               called: dict[str, tuple[Graph, str]], reserved: frozenset[str]) -> list[Function]:
+@dataclass(frozen=True)
+class _Module:
+    """What the module's functions are printed from: the forward and derivative graphs (see
+    `emit_module`), the inputs of WRT, the functions the graphs call (name -> graph, role), and
+    the module-level names (its globals and those functions) that no other name takes."""
+
+    forward: Graph
+    derivative: Graph
+    wrt: tuple[str, ...]
+    called: dict[str, tuple[Graph, str]]
+    reserved: frozenset[str]
+
+    @property
+    def params(self) -> list[str]:
+        """The Python names of the inputs, as every function of the module names them."""
+        return list(assign_names(self.forward.replace(edges=()), self.reserved).values())
+
+    def printed(self, name: str, graph: Graph, **options: Any) -> Function:
+        """The module's function ``name``, printed from ``graph`` (see `function`)."""
+        doc = DOCS[name].format(_signature(self.forward))
+        return function(name, graph, doc, reserved=self.reserved, **options)
+
+
+def _functions(module: _Module, mode: str) -> list[Function]:
     """The module's functions: ``forward``, the derivatives, the functions they call."""
-    return [_printed("forward", forward, forward, reserved, arrays=has_arrays(forward), free=False),
-            *_derivatives(forward, derivative, mode, wrt, reserved),
-            *(called_function(graph, role, reserved, called) for graph, role in called.values())]
+    forward = module.printed("forward", module.forward, arrays=has_arrays(module.forward),
+                             free=False)
+    return [forward, *_derivatives(module, mode), *_called_functions(module)]
 
 
-def _printed(name: str, graph: Graph, forward: Graph, reserved: frozenset[str],
-             **options: Any) -> Function:
-    """The module's function ``name``, printed from ``graph`` (see `function`)."""
-    return function(name, graph, DOCS[name].format(_signature(forward)), reserved=reserved,
-                    **options)
+def _called_functions(module: _Module) -> list[Function]:
+    """The helpers of the source and their derivatives that the module's functions call."""
+    return [called_function(graph, role, module.reserved, module.called)
+            for graph, role in module.called.values()]
 
 
-def _derivatives(forward: Graph, derivative: Graph, mode: str, wrt: tuple[str, ...],
-                 reserved: frozenset[str]) -> list[Function]:
+def _derivatives(module: _Module, mode: str) -> list[Function]:
     """The module's derivative functions: by forward mode, of an array value, or a gradient."""
     if mode == "forward mode":
-        return _by_jvp(forward, derivative, wrt, reserved)
-    if forward.outputs[0].shape:
-        return _by_vjp(forward, derivative, wrt, reserved)
-    return _by_gradient(forward, derivative, wrt, reserved)
+        return _by_jvp(module)
+    return _by_vjp(module) if module.forward.outputs[0].shape else _by_gradient(module)
 
 
-def _by_jvp(forward: Graph, derivative: Graph, wrt: tuple[str, ...],
-            reserved: frozenset[str]) -> list[Function]:
+def _by_jvp(module: _Module) -> list[Function]:
     """``jvp``, and ``gradient`` and ``vjp`` on top of it."""
-    params = _param_names(forward, reserved)
-    tangents = _printed("jvp", derivative, forward, reserved, packed="tangents",
-                        own=len(forward.inputs))
-    return [tangents, gradient_by_sweeps(params, wrt, forward.inputs), vjp(params)]
+    inputs, params = module.forward.inputs, module.params
+    tangents = module.printed("jvp", module.derivative, packed="tangents", own=len(inputs))
+    return [tangents, gradient_by_sweeps(params, module.wrt, inputs), vjp(params)]
 
 
-def _by_vjp(forward: Graph, derivative: Graph, wrt: tuple[str, ...],
-            reserved: frozenset[str]) -> list[Function]:
+def _by_vjp(module: _Module) -> list[Function]:
     """``vjp`` of an array value, and ``jacobian`` on top of it."""
-    pulled_back = _printed("vjp", derivative, forward, reserved, arrays=True, wrt=wrt)
-    return [pulled_back, jacobian(_param_names(forward, reserved), wrt, forward.inputs)]
+    pulled_back = module.printed("vjp", module.derivative, arrays=True, wrt=module.wrt)
+    return [pulled_back, jacobian(module.params, module.wrt, module.forward.inputs)]
 
 
-def _by_gradient(forward: Graph, derivative: Graph, wrt: tuple[str, ...],
-                 reserved: frozenset[str]) -> list[Function]:
+def _by_gradient(module: _Module) -> list[Function]:
     """``gradient``, and ``vjp`` on top of it."""
-    gradient = _printed("gradient", derivative, forward, reserved, arrays=has_arrays(forward),
-                        wrt=wrt)
-    return [gradient, vjp(_param_names(forward, reserved))]
+    gradient = module.printed("gradient", module.derivative, arrays=has_arrays(module.forward),
+                              wrt=module.wrt)
+    return [gradient, vjp(module.params)]
 
 
 def _header(forward: Graph, filename: str, command: str, mode: str) -> dict[str, Any]:
@@ -136,37 +151,34 @@ def _header(forward: Graph, filename: str, command: str, mode: str) -> dict[str,
 
 
 def _constants(forward: Graph, wrt: tuple[str, ...]) -> dict[str, Any]:
-    """The inputs and those of WRT (``INPUTS``, ``WRT``); in a module of arrays, their shapes
-    (a scalar function's module has no shapes to state)."""
+    """``INPUTS`` and ``WRT``, and in a module of arrays the shapes (a scalar one has none)."""
     constants = {"inputs": tuple_literal(var.name for var in forward.inputs),
                  "wrt": tuple_literal(wrt), "arrays": has_arrays(forward)}
     return {**constants, **_shapes(forward)} if constants["arrays"] else constants
 
 
 def _shapes(forward: Graph) -> dict[str, Any]:
-    """The inputs' and the value's shapes (``SHAPES``...), what indexing needs of them, and the
-    docstring's paragraph on them."""
+    """``SHAPES``, ``VALUE_SHAPE``, ``MINIMUM_SIZES`` and the docstring's paragraph on shapes."""
     return {"array_valued": bool(forward.outputs[0].shape),
             "shapes": tuple_text(tuple_literal(var.shape) for var in forward.inputs),
             "value_shape": tuple_literal(forward.outputs[0].shape),
             "minimum_sizes": repr(_minimum_sizes(forward)), "declared": _declared(forward.inputs)}
 
 
-def _code(forward: Graph, derivative: Graph, functions: list[Function],
-          reserved: frozenset[str]) -> dict[str, Any]:
+def _code(module: _Module, functions: list[Function]) -> dict[str, Any]:
     """The functions, the runtime functions they call, and the wrappers and aliases after."""
-    pointwise = _pointwise(forward)
-    runtime = _runtime((forward, derivative), has_arrays(forward),
+    forward, pointwise = module.forward, _pointwise(module.forward)
+    runtime = _runtime((forward, module.derivative), has_arrays(forward),
                        bool(forward.outputs[0].shape), bool(pointwise))
     return {"functions": functions, "runtime": runtime,
-            **_wrappers(forward, functions, pointwise, reserved)}
+            **_wrappers(module, functions, pointwise)}
 
 
-def _wrappers(forward: Graph, functions: list[Function], pointwise: list[str],
-              reserved: frozenset[str]) -> dict[str, Any]:
+def _wrappers(module: _Module, functions: list[Function], pointwise: list[str]) -> dict[str, Any]:
     """After the runtime: the functions run point by point, those that take the source's names
     of the inputs, and the source's own names of the functions (aliases)."""
-    renamed = _renamed(forward.inputs, _param_names(forward, reserved))
+    forward = module.forward
+    renamed = _renamed(forward.inputs, module.params)
     return {"pointwise": pointwise, "renamed": renamed,
             "with_source_names": _with_source_names(renamed),
             "wrapped": [f.name for f in functions if f.name in ("forward", "gradient", "vjp")],
@@ -258,11 +270,6 @@ def _unbroken(var: Var) -> str:
     """``x (n, d)`` with no-break spaces: a shape is never broken across lines."""
     shape = "scalar" if not var.shape else shape_text(var.shape)
     return f"{var.name} {shape}".replace(" ", "\N{NO-BREAK SPACE}")
-
-
-def _param_names(graph: Graph, reserved: frozenset[str]) -> list[str]:
-    """The Python names of the inputs, as every function of the module names them."""
-    return list(assign_names(graph.replace(edges=()), reserved).values())
 
 
 def _renamed(inputs: tuple[Var, ...], params: list[str]) -> dict[str, str]:
