@@ -93,7 +93,6 @@ def statement_lines(edge: Edge, printing: Printing) -> Unit:
 
 def bindings(outer: tuple[Var, ...], inner: tuple[Var, ...], names: dict[Var, str],
              block: Graph, depth: int) -> Unit:
-    """``inner = outer`` for the inputs of a body or a side that do not go by the enclosing
-    names (see `name_check.input_bindings`)."""
+    """``inner = outer`` for a block's inputs that go by no enclosing name (`input_bindings`)."""
     return assignments([(names[var], value_operand(out, names)) for out, var
                         in input_bindings(outer, inner, names, block)], depth)

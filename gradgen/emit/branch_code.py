@@ -97,10 +97,9 @@ def _placeholders(side: _Side, printing: Printing) -> Unit:
 
 
 def _side_results(side: _Side, names: dict[Var, str]) -> list[tuple[str, str]]:
-    """``(result, value)`` for each result this side computes under another name."""
+    """``(result, value)`` for each result this side binds."""
     outputs = side.graph.outputs
-    pairs = [(names[side.items[k]], value_operand(outputs[k], names)) for k in side.bound()]
-    return [(target, value) for target, value in pairs if target != value]
+    return [(names[side.items[k]], value_operand(outputs[k], names)) for k in side.bound()]
 
 
 # ---- naming -------------------------------------------------------------------------------

@@ -24,6 +24,14 @@ from gradgen.ir.printing import operand, value_operand
 #: Module-level names of the generated module (see `naming.module_globals`).
 MODULE_GLOBALS = module_globals()
 
+#: The docstring of a helper of the source and of its derivatives, by role (``base``: the
+#: helper's name; ``taken``: what the vjp takes between the arguments and the cotangent).
+HELPER_DOCS = {
+    "helper": "{base}, a helper function of the source.",
+    "record": "Value of {base}, then the other values that {base}_vjp reads.",
+    "vjp": "The cotangent of {base}'s value pulled back to each argument that is a number:\n"
+           "    {base}_vjp(*args{taken}, cotangent)."}
+
 #: The shapes and names that the shape check compares the arguments with (with a cotangent?).
 CHECKED = {False: "SHAPES, INPUTS", True: "SHAPES + (VALUE_SHAPE,), INPUTS + ('cotangent',)"}
 
@@ -213,12 +221,10 @@ def called_function(graph: Graph, role: str, reserved: frozenset[str],
 
 def _helper_doc(graph: Graph, role: str, reserved: frozenset[str],
                 called: dict[str, tuple[Graph, str]]) -> str:
+    """The docstring of a helper of the source or of one of its derivatives."""
     base = graph.name.removesuffix(f"_{role}")
-    return {"helper": f"{base}, a helper function of the source.",
-            "record": f"Value of {base}, then the other values that {base}_vjp reads.",
-            "vjp": f"The cotangent of {base}'s value pulled back to each argument that is a "
-                   f"number:\n    {base}_vjp(*args{_taken(graph, base, reserved, called)}, "
-                   "cotangent)."}[role]
+    taken = _taken(graph, base, reserved, called) if role == "vjp" else ""
+    return HELPER_DOCS[role].format(base=base, taken=taken)
 
 
 def _taken(vjp: Graph, base: str, reserved: frozenset[str],

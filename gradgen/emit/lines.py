@@ -74,8 +74,9 @@ def _arguments(expr: str, opened: int) -> list[str] | None:
 
 
 def assignments(pairs: list[tuple[str, str]], depth: int) -> Unit:
-    """``target = value`` lines, or one tuple assignment where a line would overwrite a name
-    that a later one reads (a swap: ``x, a = a, x``)."""
+    """``target = value`` lines for the pairs whose names differ, or one tuple assignment where
+    a line would overwrite a name that a later one reads (a swap: ``x, a = a, x``)."""
+    pairs = [(target, value) for target, value in pairs if target != value]
     if _clobbers(pairs):  # the values are names or constants, read before any target is set
         targets, values = zip(*pairs)
         return [Line(", ".join(targets), ", ".join(values), None, depth)]

@@ -108,17 +108,20 @@ def _passed(targets: tuple[Var, ...], values: tuple[Var, ...], names: dict[Var, 
             depth: int) -> Unit:
     """``target = value`` for each pair whose names differ (a carried value passed on)."""
     return assignments([(names[target], value_operand(value, names))
-                        for target, value in zip(targets, values)
-                        if names[target] != value_operand(value, names)], depth)
+                        for target, value in zip(targets, values)], depth)
 
 
 def _loop_results(parts: LoopParts, results: dict[int, Var], printing: Printing) -> Unit:
     """The carried results after the loop, where their names are not the carried names (a
     tape needs no line: it was made before the loop)."""
-    names = printing.names
-    pairs = [(names[var], names[parts.carried_in[k]]) for k, var in results.items()
-             if k < len(parts.carried)]
+    names, carried = printing.names, _carried_results(parts, results)
+    pairs = [(names[var], names[parts.carried_in[k]]) for k, var in carried.items()]
     return [printing.line(target, inner) for target, inner in pairs if target != inner]
+
+
+def _carried_results(parts: LoopParts, results: dict[int, Var]) -> dict[int, Var]:
+    """The loop's results that are carried values (the others are tapes), by position."""
+    return {k: var for k, var in results.items() if k < len(parts.carried)}
 
 
 def _bound_text(var: Var, names: dict[Var, str]) -> str:
@@ -240,10 +243,9 @@ def _check_body(parts: LoopParts, tapes: list[Var], edge: Edge, reader: Reader) 
 
 def _check_results(parts: LoopParts, results: dict[int, Var], edge: Edge, reader: Reader) -> None:
     """The carried results the loop binds, assigned from the carried names."""
-    for k, var in results.items():
-        if k < len(parts.carried):
-            reader.reads((parts.carried_in[k],), edge)
-            reader.define((var,))
+    for k, var in _carried_results(parts, results).items():
+        reader.reads((parts.carried_in[k],), edge)
+        reader.define((var,))
 
 
 def _tapes(parts: LoopParts, items: dict[int, Var]) -> list[Var]:
