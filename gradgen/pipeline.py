@@ -98,8 +98,7 @@ def build_forward(text: str, path: str = "<string>", entry: str | None = None,
     (``sin(x*y) + cos(x*y)`` backpropagates through one ``x*y``, not two), and a loop's
     invariant statements once, before the loop.
     """
-    return verify(hoist_invariants(optimize(verify(lower(parse(text, path, entry),
-                                                         straight_line)))))
+    return _simplified(lower(parse(text, path, entry), straight_line))
 
 
 @collector_paused()
@@ -110,8 +109,12 @@ def build_gradient(forward: Graph, wrt: tuple[str, ...] | None = None,
     snapshots of the top-level loops every so many steps (see `checkpoint`)."""
     array_valued = bool(forward.outputs[0].shape)
     loops = checkpointing(checkpoint) if checkpoint else None
-    gradient = reverse_mode(forward, wrt, cotangent=array_valued, loops=loops)
-    return verify(hoist_invariants(optimize(verify(gradient))))
+    return _simplified(reverse_mode(forward, wrt, cotangent=array_valued, loops=loops))
+
+
+def _simplified(graph: Graph) -> Graph:
+    """``graph`` checked, simplified, its loops' invariants hoisted, and checked again."""
+    return verify(hoist_invariants(optimize(verify(graph))))
 
 
 @collector_paused()
@@ -176,14 +179,17 @@ def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | Non
 
 
 def _check_choice(mode: str, method: str, checkpoint: int | str | None) -> None:
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    _require_one_of("mode", mode, MODES)
+    _require_one_of("method", method, METHODS)
     if method == "symbolic" and mode != "reverse":
         raise ValueError("the symbolic method has no mode; leave mode as 'reverse'")
     if checkpoint is not None and (mode, method) != ("reverse", "ad"):
         raise ValueError("checkpoint is for reverse mode")
+
+
+def _require_one_of(option: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{option} must be one of {', '.join(choices)}, got {value!r}")
 
 
 def _describe(mode: str, method: str, cse: bool) -> str:
