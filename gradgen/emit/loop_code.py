@@ -155,13 +155,10 @@ def _position_text(parts: LoopParts, names: dict[Var, str]) -> str:
 # ---- naming -------------------------------------------------------------------------------
 
 def name_loop(edge: Edge, place: Place, naming: Naming) -> None:
-    """Names for a loop: its inputs', each carried value's (one name where that is safe), its
-    body's, its tapes'."""
+    """Names for a loop: its inputs', its carried values', its body's, its tapes'."""
     parts = loop_parts(edge)
     _name_loop_inputs(parts, naming)
-    body = order(parts.body, {})
-    for k in range(len(parts.carried)):
-        _name_carried(parts, k, place, body, naming)
+    _name_carried_values(parts, place, naming)
     name_edges(parts.body, naming, {}, frozenset(parts.invariant_in), frozenset(parts.recorded))
     naming.name_new(tuple(place.items.values()), "tape")
 
@@ -171,6 +168,13 @@ def _name_loop_inputs(parts: LoopParts, naming: Naming) -> None:
     naming.go_by(parts.invariants, parts.invariant_in)
     naming.name_new((parts.index,), "i")
     naming.name_new(parts.read_in, "r")
+
+
+def _name_carried_values(parts: LoopParts, place: Place, naming: Naming) -> None:
+    """Each carried value: one name before, in and after the loop where that is safe."""
+    body = order(parts.body, {})
+    for k in range(len(parts.carried)):
+        _name_carried(parts, k, place, body, naming)
 
 
 def _name_carried(parts: LoopParts, k: int, place: Place, body: Order, naming: Naming) -> None:
@@ -243,9 +247,8 @@ def _check_body(parts: LoopParts, tapes: list[Var], edge: Edge, reader: Reader) 
 
 def _check_results(parts: LoopParts, results: dict[int, Var], edge: Edge, reader: Reader) -> None:
     """The carried results the loop binds, assigned from the carried names."""
-    for k, var in _carried_results(parts, results).items():
-        reader.reads((parts.carried_in[k],), edge)
-        reader.define((var,))
+    carried = _carried_results(parts, results)
+    reader.assign([(parts.carried_in[k], var) for k, var in carried.items()], edge)
 
 
 def _tapes(parts: LoopParts, items: dict[int, Var]) -> list[Var]:
@@ -270,19 +273,12 @@ def _step(parts: LoopParts, reader: Reader) -> None:
     """One step of a loop's body: the tapes read back, the body, the carried values passed on
     (at once: a swap is one tuple assignment)."""
     in_body = reader.at(parts.body)
-    _check_read_backs(parts, reader)
+    reader.assign(zip(parts.reads, parts.read_in), None)  # v2 = tape_v2[t - 1]
     recorded = frozenset(parts.recorded)
     in_body.reads([var for var in _step_inputs(parts) if var in recorded], "a tape", strict=True)
     walk(in_body, recorded)
     in_body.reads(parts.carried_out, None)
     reader.define(parts.carried_in)
-
-
-def _check_read_backs(parts: LoopParts, reader: Reader) -> None:
-    """``v2 = tape_v2[t - 1]``, one value at a time."""
-    for tape, var in zip(parts.reads, parts.read_in):
-        reader.reads((tape,), None)
-        reader.define((var,))
 
 
 # ---- freeing ------------------------------------------------------------------------------

@@ -119,6 +119,12 @@ class Reader:
             if var in self.names:
                 self.state.hold(self.names[var], var)
 
+    def assign(self, pairs: Iterable[tuple[Var, Var]], where: Edge | None) -> None:
+        """``target = value`` for each ``(value, target)``, one at a time."""
+        for value, target in pairs:
+            self.reads((value,), where)
+            self.define((target,))
+
     def hold_residuals(self, vars_: Iterable[Var]) -> None:
         """Assign the nodes on this way only (a side of a branch records them for its reverse)."""
         for var in vars_:
