@@ -75,7 +75,7 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
     called = _called(forward, derivative)
     module = _Module(forward, derivative, wrt, called, MODULE_GLOBALS | set(called))
     functions = _functions(module, mode)
-    context = {**_header(forward, filename, command, mode), **_constants(forward, wrt),
+    context = {**_header(forward, filename, command, mode), **_constants(module),
                **_code(module, functions)}
     return _environment().get_template("module.py.j2").render(context)
 
@@ -92,6 +92,15 @@ class _Module:
     called: dict[str, tuple[Graph, str]]
     reserved: frozenset[str]
 
+    @functools.cached_property
+    def arrays(self) -> bool:
+        """Whether the function has arrays (see `graph.has_arrays`)."""
+        return has_arrays(self.forward)
+
+    @property
+    def array_valued(self) -> bool:
+        return bool(self.forward.outputs[0].shape)
+
     @property
     def params(self) -> list[str]:
         """The Python names of the inputs, as every function of the module names them."""
@@ -105,8 +114,7 @@ class _Module:
 
 def _functions(module: _Module, mode: str) -> list[Function]:
     """The module's functions: ``forward``, the derivatives, the functions they call."""
-    forward = module.printed("forward", module.forward, arrays=has_arrays(module.forward),
-                             free=False)
+    forward = module.printed("forward", module.forward, arrays=module.arrays, free=False)
     return [forward, *_derivatives(module, mode), *_called_functions(module)]
 
 
@@ -120,7 +128,7 @@ def _derivatives(module: _Module, mode: str) -> list[Function]:
     """The module's derivative functions: by forward mode, of an array value, or a gradient."""
     if mode == "forward mode":
         return _by_jvp(module)
-    return _by_vjp(module) if module.forward.outputs[0].shape else _by_gradient(module)
+    return _by_vjp(module) if module.array_valued else _by_gradient(module)
 
 
 def _by_jvp(module: _Module) -> list[Function]:
@@ -138,8 +146,7 @@ def _by_vjp(module: _Module) -> list[Function]:
 
 def _by_gradient(module: _Module) -> list[Function]:
     """``gradient``, and ``vjp`` on top of it."""
-    gradient = module.printed("gradient", module.derivative, arrays=has_arrays(module.forward),
-                              wrt=module.wrt)
+    gradient = module.printed("gradient", module.derivative, arrays=module.arrays, wrt=module.wrt)
     return [gradient, vjp(module.params)]
 
 
@@ -150,11 +157,11 @@ def _header(forward: Graph, filename: str, command: str, mode: str) -> dict[str,
             "command": _quoted(command), "source_lines": _source_lines(forward.source)}
 
 
-def _constants(forward: Graph, wrt: tuple[str, ...]) -> dict[str, Any]:
+def _constants(module: _Module) -> dict[str, Any]:
     """``INPUTS`` and ``WRT``, and in a module of arrays the shapes (a scalar one has none)."""
-    constants = {"inputs": tuple_literal(var.name for var in forward.inputs),
-                 "wrt": tuple_literal(wrt), "arrays": has_arrays(forward)}
-    return {**constants, **_shapes(forward)} if constants["arrays"] else constants
+    constants = {"inputs": tuple_literal(var.name for var in module.forward.inputs),
+                 "wrt": tuple_literal(module.wrt), "arrays": module.arrays}
+    return {**constants, **_shapes(module.forward)} if module.arrays else constants
 
 
 def _shapes(forward: Graph) -> dict[str, Any]:
@@ -167,11 +174,9 @@ def _shapes(forward: Graph) -> dict[str, Any]:
 
 def _code(module: _Module, functions: list[Function]) -> dict[str, Any]:
     """The functions, the runtime functions they call, and the wrappers and aliases after."""
-    forward, pointwise = module.forward, _pointwise(module.forward)
-    runtime = _runtime((forward, module.derivative), has_arrays(forward),
-                       bool(forward.outputs[0].shape), bool(pointwise))
-    return {"functions": functions, "runtime": runtime,
-            **_wrappers(module, functions, pointwise)}
+    pointwise = _pointwise(module)
+    runtime = _runtime(module, bool(pointwise))
+    return {"functions": functions, "runtime": runtime, **_wrappers(module, functions, pointwise)}
 
 
 def _wrappers(module: _Module, functions: list[Function], pointwise: list[str]) -> dict[str, Any]:
@@ -182,13 +187,13 @@ def _wrappers(module: _Module, functions: list[Function], pointwise: list[str]) 
     return {"pointwise": pointwise, "renamed": renamed,
             "with_source_names": _with_source_names(renamed),
             "wrapped": [f.name for f in functions if f.name in ("forward", "gradient", "vjp")],
-            "aliases": _aliases(forward.name, bool(forward.outputs[0].shape))}
+            "aliases": _aliases(forward.name, module.array_valued)}
 
 
-def _pointwise(forward: Graph) -> list[str]:
+def _pointwise(module: _Module) -> list[str]:
     """The functions evaluated one point at a time at arrays: a scalar function's that
     branches (each point takes its own way)."""
-    branches = not has_arrays(forward) and has_branches(forward)
+    branches = not module.arrays and has_branches(module.forward)
     return ["forward", "gradient"] if branches else []
 
 
@@ -224,14 +229,14 @@ def _minimum_sizes(forward: Graph) -> dict[str, int]:
     return dict(sorted(needs.items()))
 
 
-def _runtime(graphs: tuple[Graph, ...], arrays: bool, array_valued: bool,
-             pointwise: bool) -> list[str]:
+def _runtime(module: _Module, pointwise: bool) -> list[str]:
     """The source of each runtime function the module calls, in the runtime's order: converting
     the inputs, finishing the results (of arrays: checking their shapes; of an array value: a
     Jacobian by rows), running point by point, and what its registry entries call."""
-    used = {"_as_float", *_helpers(*graphs)}
+    arrays = module.arrays
+    used = {"_as_float", *_helpers(module.forward, module.derivative)}
     used |= {"_check_shapes", "_finish_arrays"} if arrays else {"_finish"}
-    used |= {"_units", "_jacobians"} if arrays and array_valued else set()
+    used |= {"_units", "_jacobians"} if arrays and module.array_valued else set()
     used |= {"_pointwise", "_gathered"} if pointwise else set()
     return [_runtime_source(name) for name in runtime.FUNCTIONS if name in used]
 
