@@ -52,7 +52,7 @@ def _loop_head(parts: LoopParts, records: dict[int, Var], printing: Printing) ->
     """What comes before the body: the starts, the tapes made, the ``for`` header."""
     names = printing.names
     header = printing.line(None, f"for {names[parts.index]} in {_range_text(parts, names)}:")
-    return [*_starts(parts, printing), *_new_tapes(records, parts, printing), header]
+    return [*_starts(parts, printing), *_new_tapes(parts, records, printing), header]
 
 
 def _starts(parts: LoopParts, printing: Printing) -> Unit:
@@ -62,7 +62,7 @@ def _starts(parts: LoopParts, printing: Printing) -> Unit:
             + bindings(parts.invariants, parts.invariant_in, names, parts.body, depth))
 
 
-def _new_tapes(records: dict[int, Var], parts: LoopParts, printing: Printing) -> Unit:
+def _new_tapes(parts: LoopParts, records: dict[int, Var], printing: Printing) -> Unit:
     """``tape_v2 = [None] * (T - 1)``: one list per recorded value, preallocated."""
     count = _count_text(parts, printing.names)
     return [printing.line(printing.names[tape], f"[None] * {count}") for tape in records.values()]
@@ -171,7 +171,7 @@ def _name_loop_inputs(parts: LoopParts, naming: Naming) -> None:
 
 
 def _name_carried_values(parts: LoopParts, place: Place, naming: Naming) -> None:
-    """Each carried value: one name before, in and after the loop where that is safe."""
+    """Each carried value's names (`_name_carried`), against the body in order."""
     body = order(parts.body, {})
     for k in range(len(parts.carried)):
         _name_carried(parts, k, place, body, naming)
