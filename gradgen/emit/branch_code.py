@@ -32,7 +32,7 @@ from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.primitives.branches import CondParts, cond_parts
 from gradgen.ir.printing import operand, value_operand
 
-# ---- a side --------------------------------------------------------------------------------
+# ---- a side -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class _Side:
