@@ -60,13 +60,18 @@ class Compiled:
 
     def load(self, name: str = "gradgen_module") -> types.ModuleType:
         """Import the generated source as a module (registered so tracebacks show its lines)."""
-        filename = f"<gradgen {name}>"
-        linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True),
-                                     filename)
+        filename = _registered(self.source, name)
         module = types.ModuleType(name)
         module.__file__ = filename
         exec(compile(self.source, filename, "exec"), module.__dict__)  # generated code only
         return module
+
+
+def _registered(source: str, name: str) -> str:
+    """The file name of module ``name``, under which ``linecache`` holds its ``source``."""
+    filename = f"<gradgen {name}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    return filename
 
 
 @contextlib.contextmanager
@@ -93,8 +98,7 @@ def build_forward(text: str, path: str = "<string>", entry: str | None = None,
     (``sin(x*y) + cos(x*y)`` backpropagates through one ``x*y``, not two), and a loop's
     invariant statements once, before the loop.
     """
-    return verify(hoist_invariants(optimize(verify(lower(parse(text, path, entry),
-                                                         straight_line)))))
+    return _simplified(lower(parse(text, path, entry), straight_line))
 
 
 @collector_paused()
@@ -105,8 +109,12 @@ def build_gradient(forward: Graph, wrt: tuple[str, ...] | None = None,
     snapshots of the top-level loops every so many steps (see `checkpoint`)."""
     array_valued = bool(forward.outputs[0].shape)
     loops = checkpointing(checkpoint) if checkpoint else None
-    gradient = reverse_mode(forward, wrt, cotangent=array_valued, loops=loops)
-    return verify(hoist_invariants(optimize(verify(gradient))))
+    return _simplified(reverse_mode(forward, wrt, cotangent=array_valued, loops=loops))
+
+
+def _simplified(graph: Graph) -> Graph:
+    """``graph`` checked, simplified, its loops' invariants hoisted, and checked again."""
+    return verify(hoist_invariants(optimize(verify(graph))))
 
 
 @collector_paused()
@@ -171,14 +179,17 @@ def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | Non
 
 
 def _check_choice(mode: str, method: str, checkpoint: int | str | None) -> None:
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    _require_one_of("mode", mode, MODES)
+    _require_one_of("method", method, METHODS)
     if method == "symbolic" and mode != "reverse":
         raise ValueError("the symbolic method has no mode; leave mode as 'reverse'")
     if checkpoint is not None and (mode, method) != ("reverse", "ad"):
         raise ValueError("checkpoint is for reverse mode")
+
+
+def _require_one_of(option: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{option} must be one of {', '.join(choices)}, got {value!r}")
 
 
 def _describe(mode: str, method: str, cse: bool) -> str:
@@ -189,13 +200,8 @@ def _describe(mode: str, method: str, cse: bool) -> str:
 
 def _command(filename: str, wrt: tuple[str, ...] | None, mode: str, method: str,
              cse: bool, entry: str | None = None, checkpoint: int | str | None = None) -> str:
-    options = [f"--wrt {','.join(wrt)}"] if wrt else []
-    if entry:
-        options.append(f"--entry {entry}")
-    if checkpoint:
-        options.append(f"--checkpoint {checkpoint}")
-    if mode != "reverse":
-        options.append(f"--mode {mode}")
-    if method != "ad":
-        options.append(f"--method {method}" + ("" if cse else " --no-cse"))
-    return " ".join(["gradgen compile", filename, *options])
+    """The command that compiles the same module: each option given, if not the default."""
+    options = [(wrt, f"--wrt {','.join(wrt or ())}"), (entry, f"--entry {entry}"),
+               (checkpoint, f"--checkpoint {checkpoint}"), (mode != "reverse", f"--mode {mode}"),
+               (method != "ad", f"--method {method}" + ("" if cse else " --no-cse"))]
+    return " ".join(["gradgen compile", filename, *(text for given, text in options if given)])

@@ -7,54 +7,64 @@ locals are named apart from its parameters and the module's globals.
 
 from __future__ import annotations
 
-from gradgen.emit.functions import MODULE_GLOBALS, Function
+from gradgen.emit.functions import MODULE_GLOBALS, Function, plain_function, wrt_params
 from gradgen.emit.lines import Line, tuple_text
 from gradgen.ir.graph import Var
 from gradgen.ir.naming import Namer
 
+#: The docstring of each function written on top of the derivative.
+DOCS = {"jacobian": "Value and one Jacobian per input of WRT, shaped value + input.",
+        "gradient": "Value and partials, by one forward sweep (jvp) per input of WRT.",
+        "vjp": "Value and the cotangent times each partial (the vector-Jacobian product)."}
+
 
 def jacobian(params: list[str], wrt: tuple[str, ...], inputs: tuple[Var, ...]) -> Function:
     """``jacobian`` of an array-valued function: one ``vjp`` per entry of the value."""
-    by_name = dict(zip((var.name for var in inputs), params))
     value, rows, unit = _locals(params, "value", "rows", "unit")
-    call = ", ".join(params + [unit])
-    statements = [Line(value, f"forward({', '.join(params)})", None),
-                  Line(rows, f"[vjp({call})[1] for {unit} in _units({value})]", None)]
-    wrt_params = tuple_text(by_name[w] for w in wrt)
-    return Function("jacobian", ", ".join(params),
-                    "Value and one Jacobian per input of WRT, shaped value + input.",
-                    [], statements, "", f"{value}, _jacobians({rows}, {value}, {wrt_params})")
+    statements = [_value_line(value, params), _rows_line(rows, params, unit, value)]
+    jacobians = f"_jacobians({rows}, {value}, {tuple_text(wrt_params(wrt, inputs, params))})"
+    return _wrapper("jacobian", params, statements, f"{value}, {jacobians}")
+
+
+def _rows_line(rows: str, params: list[str], unit: str, value: str) -> Line:
+    """``rows = [vjp(x, unit)[1] for unit in _units(value)]``: a vjp per entry of the value."""
+    return Line(rows, f"[vjp({', '.join(params + [unit])})[1] for {unit} in _units({value})]")
 
 
 def gradient_by_sweeps(params: list[str], wrt: tuple[str, ...],
                        inputs: tuple[Var, ...]) -> Function:
     """Forward mode's gradient: one ``jvp`` sweep per input, seeded with a unit tangent."""
-    names = dict(zip((var.name for var in inputs), params))
-    value, *partials = _locals(params, "value", *(f"d_{names[name]}" for name in wrt))
-    statements = [_sweep(params, value, partial, index, len(wrt))
-                  for index, partial in enumerate(partials)]
-    if not partials:
-        statements.append(Line(value, f"forward({', '.join(params)})", None))
-    return Function("gradient", ", ".join(params),
-                    "Value and partials, by one forward sweep (jvp) per input of WRT.", [],
-                    statements, "", f"{value}, {tuple_text(partials)}")
+    hints = (f"d_{param}" for param in wrt_params(wrt, inputs, params))
+    value, *partials = _locals(params, "value", *hints)
+    sweeps = [_sweep(params, value, partial, index, len(wrt))
+              for index, partial in enumerate(partials)]
+    return _wrapper("gradient", params, sweeps or [_value_line(value, params)],
+                    f"{value}, {tuple_text(partials)}")
 
 
 def _sweep(params: list[str], value: str, partial: str, index: int, count: int) -> Line:
     """``value, d_x = jvp(x, y, (1.0, 0.0))``: the sweep seeded along input ``index``."""
     seed = tuple_text("1.0" if k == index else "0.0" for k in range(count))
-    return Line(f"{value}, {partial}", f"jvp({', '.join(params + [seed])})", None)
+    return Line(f"{value}, {partial}", f"jvp({', '.join(params + [seed])})")
 
 
 def vjp(params: list[str]) -> Function:
     """``vjp``: the gradient scaled by a cotangent of the value's shape."""
     cotangent, value, partials, partial = _locals(params, "cotangent", "value", "partials",
                                                   "partial")
-    return Function(
-        "vjp", ", ".join(params + [cotangent]),
-        "Value and the cotangent times each partial (the vector-Jacobian product).", [],
-        [Line(f"{value}, {partials}", f"gradient({', '.join(params)})", None)], "",
-        f"{value}, tuple({cotangent} * {partial} for {partial} in {partials})")
+    gradient = Line(f"{value}, {partials}", f"gradient({', '.join(params)})")
+    scaled = f"{value}, tuple({cotangent} * {partial} for {partial} in {partials})"
+    return _wrapper("vjp", [*params, cotangent], [gradient], scaled)
+
+
+def _value_line(value: str, params: list[str]) -> Line:
+    """``value = forward(x, y)``."""
+    return Line(value, f"forward({', '.join(params)})")
+
+
+def _wrapper(name: str, params: list[str], statements: list[Line], result: str) -> Function:
+    """A function written on top of the derivative, with its docstring."""
+    return plain_function(name, params, DOCS[name], statements, result)
 
 
 def _locals(params: list[str], *hints: str) -> list[str]:

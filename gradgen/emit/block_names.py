@@ -72,15 +72,16 @@ class Place:
 
 
 class Order(NamedTuple):
-    """A block's graph in order: the last read of each node, the position of each edge's
-    result."""
+    """A block's graph in order: the graph, the last read of each node, the position of each
+    edge's result."""
 
+    graph: Graph
     last: dict[Var, int]
     position: dict[Var, int]
 
 
 def order(graph: Graph, kept_after: dict[Var, int]) -> Order:
-    return Order(_last_uses(graph.edges, kept_after),
+    return Order(graph, _last_uses(graph.edges, kept_after),
                  {var: k for k, edge in enumerate(graph.edges) for var in edge.outputs})
 
 

@@ -39,6 +39,10 @@ class Printing:
         """A line at this depth (``inner``: one deeper)."""
         return Line(target, expr, None, self.depth + inner)
 
+    def or_pass(self, lines: Unit) -> Unit:
+        """A block's ``lines``, or ``pass`` one level deeper where it has nothing to do."""
+        return lines or [self.line(None, "pass", True)]
+
     def nested(self, graph: Graph, in_loop: bool) -> list[Unit]:
         """The lines of a body or a side, one level deeper."""
         return edge_units(graph, self.names, self.depth + 1, self.prefix, self.emissions,
@@ -89,7 +93,6 @@ def statement_lines(edge: Edge, printing: Printing) -> Unit:
 
 def bindings(outer: tuple[Var, ...], inner: tuple[Var, ...], names: dict[Var, str],
              block: Graph, depth: int) -> Unit:
-    """``inner = outer`` for the inputs of a body or a side that do not go by the enclosing
-    names (see `name_check.input_bindings`)."""
+    """``inner = outer`` for a block's inputs that go by no enclosing name (`input_bindings`)."""
     return assignments([(names[var], value_operand(out, names)) for out, var
                         in input_bindings(outer, inner, names, block)], depth)

@@ -20,56 +20,86 @@ where its side ran, so it is never deleted.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from gradgen.emit.block_names import Naming, Order, Place, name_edges, order
 from gradgen.emit.blocks import Printing, bindings
 from gradgen.emit.freeing import reads_nothing
 from gradgen.emit.kinds import BlockEmission, FreeingRule
 from gradgen.emit.lines import Unit, assignments
-from gradgen.emit.name_check import Level, Reader, Residual, State, bind, walk
+from gradgen.emit.name_check import Level, Reader, State, bind, walk
 from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.primitives.branches import CondParts, cond_parts
 from gradgen.ir.printing import operand, value_operand
+
+# ---- a side -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Side:
+    """One side of a branch (``number`` 0: then, 1: else), and the results of the branch that
+    its code binds, by position (``items``)."""
+
+    parts: CondParts
+    number: int
+    items: dict[int, Var]
+
+    @property
+    def graph(self) -> Graph:
+        return _sides(self.parts)[self.number]
+
+    def bound(self) -> list[int]:
+        """The positions of the results this side binds: the branch's, and its residuals."""
+        own = self.parts.own_outputs(self.number)
+        return [k for k in sorted(self.items) if k < self.parts.results or k in own]
+
+    def others(self) -> list[Var]:
+        """The results that the other side records for its reverse (this side binds none)."""
+        bound = self.bound()
+        return [item for k, item in sorted(self.items.items()) if k not in bound]
+
+    def residuals(self) -> list[Var]:
+        """The results that this side records for its reverse."""
+        return [self.items[k] for k in self.parts.own_outputs(self.number) if k in self.items]
+
+
+def _sides(parts: CondParts) -> tuple[Graph, Graph]:
+    """The branch's sides by number: 0 then, 1 else."""
+    return parts.then, parts.orelse
+
 
 # ---- printing -----------------------------------------------------------------------------
 
 def branch_lines(edge: Edge, printing: Printing) -> Unit:
     """The lines of one branch: ``if test:``, a side, ``else:``, the other (the ``else`` left
-    out where that side has nothing to do). In a loop (whose tapes record every value), a side
-    binds the other side's recorded values to None."""
-    parts = cond_parts(edge)
-    items = printing.results[edge]
-    then, orelse = (_side_lines(parts, number, items, printing) for number in (0, 1))
-    lines = [printing.line(None, f"if {operand(parts.test, printing.names)}:"),
-             *(then or [printing.line(None, "pass", True)])]
+    out where that side has nothing to do)."""
+    parts, items = cond_parts(edge), printing.results[edge]
+    then, orelse = (_side_lines(_Side(parts, number, items), printing) for number in (0, 1))
+    test = printing.line(None, f"if {operand(parts.test, printing.names)}:")
+    lines = [test, *printing.or_pass(then)]
     return lines + ([printing.line(None, "else:"), *orelse] if orelse else [])
 
 
-def _side_lines(parts: CondParts, number: int, items: dict[int, Var],
-                printing: Printing) -> Unit:
+def _side_lines(side: _Side, printing: Printing) -> Unit:
     """One side's lines: its inputs bound, its statements, the other side's recorded values
     bound to None (in a loop), the branch's results assigned."""
-    side, names, inner = (parts.then, parts.orelse)[number], printing.names, printing.depth + 1
-    lines = bindings(parts.operands, parts.operand_in, names, side, inner)
-    lines += [line for unit in printing.nested(side, printing.in_loop) for line in unit]
-    if printing.in_loop:
-        lines += [printing.line(names[item], "None", True)
-                  for item in _others(parts, number, items)]
-    return lines + assignments(_side_results(parts, number, items, names), inner)
+    names, inner, parts = printing.names, printing.depth + 1, side.parts
+    lines = bindings(parts.operands, parts.operand_in, names, side.graph, inner)
+    lines += [line for unit in printing.nested(side.graph, printing.in_loop) for line in unit]
+    lines += _placeholders(side, printing)
+    return lines + assignments(_side_results(side, names), inner)
 
 
-def _others(parts: CondParts, number: int, items: dict[int, Var]) -> list[Var]:
-    """The results that the other side records for its reverse."""
-    own = parts.own_outputs(number)
-    return [item for k, item in sorted(items.items()) if k >= parts.results and k not in own]
+def _placeholders(side: _Side, printing: Printing) -> Unit:
+    """``v3 = None`` for each of the other side's residuals, in a loop (whose tapes record
+    every value)."""
+    others = side.others() if printing.in_loop else []
+    return [printing.line(printing.names[item], "None", True) for item in others]
 
 
-def _side_results(parts: CondParts, number: int, items: dict[int, Var],
-                  names: dict[Var, str]) -> list[tuple[str, str]]:
-    """``(result, value)`` for each result this side computes under another name."""
-    side, own = (parts.then, parts.orelse)[number], parts.own_outputs(number)
-    pairs = [(names[item], value_operand(side.outputs[k], names))
-             for k, item in sorted(items.items()) if k < parts.results or k in own]
-    return [(target, value) for target, value in pairs if target != value]
+def _side_results(side: _Side, names: dict[Var, str]) -> list[tuple[str, str]]:
+    """``(result, value)`` for each result this side binds."""
+    outputs = side.graph.outputs
+    return [(names[side.items[k]], value_operand(outputs[k], names)) for k in side.bound()]
 
 
 # ---- naming -------------------------------------------------------------------------------
@@ -81,7 +111,7 @@ def name_branch(edge: Edge, place: Place, naming: Naming) -> None:
     parts = cond_parts(edge)
     naming.go_by(edge.inputs[1:], parts.then.inputs)
     _name_branch_results(parts, place, naming)
-    for side in (parts.then, parts.orelse):
+    for side in _sides(parts):
         name_edges(side, naming, {}, frozenset(side.inputs), place.recorded)
     _name_residuals(parts, place.items, naming)
 
@@ -97,8 +127,7 @@ def _name_branch_results(parts: CondParts, place: Place, naming: Naming) -> None
 
 def _side_orders(parts: CondParts) -> list[Order]:
     """Each side in order, its results read at its end."""
-    return [order(side, dict.fromkeys(side.outputs, len(side.edges)))
-            for side in (parts.then, parts.orelse)]
+    return [order(side, dict.fromkeys(side.outputs, len(side.edges))) for side in _sides(parts)]
 
 
 def _name_result(parts: CondParts, k: int, place: Place, orders: list[Order],
@@ -111,14 +140,14 @@ def _name_result(parts: CondParts, k: int, place: Place, orders: list[Order],
     elif names[item] in operand_names:
         return  # named by an enclosing branch after a value this one reads
     if naming.share:
-        _name_side_results(parts, k, orders, names[item], naming)
+        _name_side_results(orders, k, names[item], naming)
 
 
-def _name_side_results(parts: CondParts, k: int, orders: list[Order], name: str,
-                       naming: Naming) -> None:
-    for side, side_order in zip((parts.then, parts.orelse), orders):
-        out = side.outputs[k]
-        if out in side_order.position and out not in naming.names:
+def _name_side_results(orders: list[Order], k: int, name: str, naming: Naming) -> None:
+    """Each side's value of result ``k`` computed under the result's name, where it can."""
+    for side in orders:
+        out = side.graph.outputs[k]
+        if out in side.position and out not in naming.names:
             naming.names[out] = name
 
 
@@ -130,9 +159,7 @@ def _result_name(parts: CondParts, k: int, place: Place, orders: list[Order],
     item = place.items[k]
     kept = place.aliased | place.recorded if item in place.recorded else place.aliased
     for outer, inner in zip(parts.operands, parts.operand_in):
-        if (_operand_is_free(outer, item, kept, place)
-                and all(_side_replaces(side, side_order, inner, k) for side, side_order
-                        in zip((parts.then, parts.orelse), orders))):
+        if _operand_is_free(outer, item, kept, place) and _sides_replace(orders, inner, k):
             return naming.names[outer]
     return naming.fresh(item, "v")
 
@@ -144,12 +171,17 @@ def _operand_is_free(outer: Var, item: Var, kept: frozenset[Var], place: Place) 
                 or place.last.get(outer, -1) > place.index)
 
 
-def _side_replaces(side: Graph, side_order: Order, inner: Var, k: int) -> bool:
+def _sides_replace(orders: list[Order], inner: Var, k: int) -> bool:
+    """Whether each side replaces ``inner`` by result ``k`` (see `_side_replaces`)."""
+    return all(_side_replaces(side, inner, k) for side in orders)
+
+
+def _side_replaces(side: Order, inner: Var, k: int) -> bool:
     """Whether ``side`` passes ``inner`` on as result ``k``, or computes the result after its
     last read of ``inner`` (which its results do not read)."""
-    out, used = side.outputs[k], side_order.last.get(inner, -1)
-    return out is inner or (out in side_order.position and side_order.position[out] >= used
-                            and used < len(side.edges))
+    out, used = side.graph.outputs[k], side.last.get(inner, -1)
+    return out is inner or (out in side.position and side.position[out] >= used
+                            and used < len(side.graph.edges))
 
 
 def _name_residuals(parts: CondParts, items: dict[int, Var], naming: Naming) -> None:
@@ -168,37 +200,37 @@ def _name_residuals(parts: CondParts, items: dict[int, Var], naming: Naming) -> 
 
 def check_branch(edge: Edge, reader: Reader, level: Level) -> None:
     """Each side walked from what holds before the branch; after it, what both leave."""
-    parts = cond_parts(edge)
+    parts, items = cond_parts(edge), level.results[edge]
     reader.reads(edge.inputs, edge)
-    items = level.results[edge]
-    ends = [_side_end(parts, number, items, reader, level.placeholders) for number in (0, 1)]
+    ends = [_side_end(_Side(parts, number, items), reader, level.placeholders) for number in (0, 1)]
     reader.state.join([end.held for end in ends], ends[0].written | ends[1].written)
 
 
-def _side_end(parts: CondParts, number: int, items: dict[int, Var], reader: Reader,
-              placeholders: bool) -> State:
-    """What holds at the end of one side."""
-    side, end = (parts.then, parts.orelse)[number], reader.state.copy()
-    outer, in_side = reader.at(reader.graph, end), reader.at(side, end)
-    bind(parts.operands, parts.operand_in, outer, side)  # the operands
+def _side_end(side: _Side, reader: Reader, placeholders: bool) -> State:
+    """What holds at the end of one side: its operands bound, its edges, its results."""
+    end = reader.state.copy()
+    outer, in_side = reader.at(reader.graph, end), reader.at(side.graph, end)
+    bind(side.parts.operands, side.parts.operand_in, outer, side.graph)
     walk(in_side, placeholders=placeholders)
-    own = [k for k in items if k < parts.results or k in parts.own_outputs(number)]
-    in_side.reads([side.outputs[k] for k in own], None)
-    outer.define([items[k] for k in own])
-    _residuals(parts, items, own, outer, placeholders)
+    _check_side_results(side, outer, in_side, placeholders)
     return end
 
 
-def _residuals(parts: CondParts, items: dict[int, Var], own: list[int], reader: Reader,
-               placeholders: bool) -> None:
+def _check_side_results(side: _Side, outer: Reader, in_side: Reader, placeholders: bool) -> None:
+    """The results the side binds, read at its end and assigned after the branch."""
+    bound = side.bound()
+    in_side.reads([side.graph.outputs[k] for k in bound], None)
+    outer.define([side.items[k] for k in bound])
+    _check_residuals(side, outer, placeholders)
+
+
+def _check_residuals(side: _Side, reader: Reader, placeholders: bool) -> None:
     """With ``placeholders``, the other side's residuals bound to None; else this side's
     residuals held on this way only."""
     if placeholders:
-        reader.define([item for k, item in items.items() if k not in own])
-        return
-    for k in own:
-        if k >= parts.results:
-            reader.state.hold(reader.names[items[k]], Residual(items[k]))
+        reader.define(side.others())
+    else:
+        reader.hold_residuals(side.residuals())
 
 
 # ---- freeing ------------------------------------------------------------------------------

@@ -16,13 +16,14 @@ from gradgen.emit.kinds import BlockEmission, FreeingRule
 from gradgen.emit.lines import Unit
 from gradgen.emit.name_check import Level, Reader
 from gradgen.ir.graph import Edge
+from gradgen.ir.naming import DISCARD
 from gradgen.ir.printing import python_expr
 
 
 def call_lines(edge: Edge, printing: Printing) -> Unit:
     """``s, v1 = sigmoid_record(z)`` (``_`` for a result nothing reads)."""
     items = printing.results[edge]
-    targets = ", ".join(printing.names[items[k]] if k in items else "_"
+    targets = ", ".join(printing.names[items[k]] if k in items else DISCARD
                         for k in range(len(edge.outputs)))
     return [printing.line(targets, python_expr(edge, printing.names))]
 

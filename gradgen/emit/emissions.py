@@ -33,7 +33,7 @@ def program_names(graph: Graph, reserved: frozenset[str],
     """A Python name for every node of a graph with blocks, bodies included (one scope):
     shared where the code reads well, as long as `check_names` finds no collision (a value
     whose read collides gets a name of its own, a few times over; then every node does).
-    ``placeholders``: as in `branch_code.branch_lines`, at the top of the graph."""
+    ``placeholders``: as in `check_names`, at the top of the graph."""
     shared = name_program(graph, reserved, True, EMISSIONS)
     names = _mended(graph, shared, reserved, placeholders)
     if names is None:

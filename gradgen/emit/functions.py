@@ -24,6 +24,17 @@ from gradgen.ir.printing import operand, value_operand
 #: Module-level names of the generated module (see `naming.module_globals`).
 MODULE_GLOBALS = module_globals()
 
+#: The docstring of a helper of the source and of its derivatives, by role (``base``: the
+#: helper's name; ``taken``: what the vjp takes between the arguments and the cotangent).
+HELPER_DOCS = {
+    "helper": "{base}, a helper function of the source.",
+    "record": "Value of {base}, then the other values that {base}_vjp reads.",
+    "vjp": "The cotangent of {base}'s value pulled back to each argument that is a number:\n"
+           "    {base}_vjp(*args{taken}, cotangent)."}
+
+#: The shapes and names that the shape check compares the arguments with (with a cotangent?).
+CHECKED = {False: "SHAPES, INPUTS", True: "SHAPES + (VALUE_SHAPE,), INPUTS + ('cotangent',)"}
+
 
 @dataclass(frozen=True)
 class Function:
@@ -55,8 +66,7 @@ def function(name: str, graph: Graph, doc: str, packed: str | None = None,
     views = _inline_transposes(graph) if arrays and not has_blocks(graph) else {}
     names = _function_names(graph, reserved, views)
     params = [names[var] for var in graph.inputs]
-    if packed is not None:
-        packed = python_name(packed, frozenset(names.values()) | reserved)
+    packed = _packed_name(packed, names, reserved)
     targets = _result_names(graph, names, reserved)
     results = [operand(var, names) for var in graph.outputs]
     kept = set(params) | set(results) if arrays and free else None
@@ -66,6 +76,23 @@ def function(name: str, graph: Graph, doc: str, packed: str | None = None,
                     _preamble(params, graph.inputs, own, packed,
                               _shape_check(params, name == "vjp") if arrays else None),
                     body, finish, _result_text(name, targets))
+
+
+def plain_function(name: str, params: list[str], doc: str, statements: list[Line],
+                   result: str) -> Function:
+    """A function with no preamble and no finish: a helper of the source, a wrapper (`api`)."""
+    return Function(name, ", ".join(params), doc, [], statements, "", result)
+
+
+def wrt_params(wrt: tuple[str, ...], inputs: tuple[Var, ...], params: list[str]) -> list[str]:
+    """The parameter that stands for each input named in ``wrt``."""
+    by_name = dict(zip((var.name for var in inputs), params))
+    return [by_name[name] for name in wrt]
+
+
+def _packed_name(packed: str | None, names: dict[Var, str], reserved: frozenset[str]) -> str | None:
+    """The packed argument's name (``tangents``), apart from every other name."""
+    return None if packed is None else python_name(packed, frozenset(names.values()) | reserved)
 
 
 def _body(graph: Graph, names: dict[Var, str], views: dict[Var, Var], prefix: str,
@@ -82,14 +109,17 @@ def _body(graph: Graph, names: dict[Var, str], views: dict[Var, Var], prefix: st
 def _function_names(graph: Graph, reserved: frozenset[str],
                     views: dict[Var, Var]) -> dict[Var, str]:
     """A Python name for every node; an inlined view is named by what it does (``W.T``)."""
-    if has_blocks(graph):
-        names = program_names(graph, reserved)
-    else:
-        names = assign_names(graph, reserved, reuse_dead=True, unnamed=frozenset(views))
-    for edge in graph.edges:  # in edge order, so that a view of a view reads W.T.T
+    names = (program_names(graph, reserved) if has_blocks(graph)
+             else assign_names(graph, reserved, reuse_dead=True, unnamed=frozenset(views)))
+    _name_views(graph, views, names)
+    return names
+
+
+def _name_views(graph: Graph, views: dict[Var, Var], names: dict[Var, str]) -> None:
+    """Each inlined view named by what it does, in edge order (a view of a view: ``W.T.T``)."""
+    for edge in graph.edges:
         if edge.prim == "transpose" and edge.output in views:
             names[edge.output] = f"{names[edge.inputs[0]]}.T"
-    return names
 
 
 def _inline_transposes(graph: Graph) -> dict[Var, Var]:
@@ -112,8 +142,7 @@ def _signature(params: list[str], own: int, packed: str | None) -> list[str]:
 
 def _preamble(params: list[str], inputs: tuple[Var, ...], own: int, packed: str | None,
               check: str | None) -> list[str]:
-    """The packed inputs taken apart, the inputs converted, their shapes checked (``check``,
-    in a function of arrays)."""
+    """The packed inputs taken apart, the inputs converted, their shapes checked (``check``)."""
     lines = _unpacked(params, own, packed) + _conversions(params, inputs)
     return lines if check is None else [*lines, check]
 
@@ -141,10 +170,7 @@ def _conversion(param: str, var: Var) -> str:
 
 def _shape_check(params: list[str], cotangent: bool) -> str:
     """The call-time check of the inputs' declared shapes (and of a vjp's cotangent)."""
-    if cotangent:
-        return (f"_check_shapes({tuple_text(params)}, SHAPES + (VALUE_SHAPE,), "
-                "INPUTS + ('cotangent',))")
-    return f"_check_shapes({tuple_text(params)}, SHAPES, INPUTS)"
+    return f"_check_shapes({tuple_text(params)}, {CHECKED[cotangent]})"
 
 
 def _finish(targets: list[str], results: list[str], params: list[str],
@@ -154,10 +180,9 @@ def _finish(targets: list[str], results: list[str], params: list[str],
     if wrt is None:
         return call_text(f"{tuple_text(targets)} = _finish",
                          [tuple_text(results), tuple_text(params)])
-    by_name = dict(zip((var.name for var in inputs), params))
-    likes = ["None"] + [by_name[w] for w in wrt]
+    likes = tuple_text(["None", *wrt_params(wrt, inputs, params)])
     return call_text(f"{tuple_text(targets)} = _finish_arrays",
-                     [tuple_text(results), tuple_text(likes), tuple_text(params)])
+                     [tuple_text(results), likes, tuple_text(params)])
 
 
 def _result_text(name: str, targets: list[str]) -> str:
@@ -188,21 +213,18 @@ def called_function(graph: Graph, role: str, reserved: frozenset[str],
     (``called``: every function the module calls, by name, for the docstrings)."""
     returns_residuals = role == "record"  # bound on every way: each side binds the other's
     names = program_names(graph, reserved, placeholders=returns_residuals)
-    params = [names[var] for var in graph.inputs]
     units = edge_units(graph, names, 0, "grad of: ", EMISSIONS, in_loop=returns_residuals)
     result = ", ".join(value_operand(var, names) for var in graph.outputs)
-    doc = _helper_doc(graph, role, reserved, called)
-    return Function(graph.name, ", ".join(params), doc, [], _flat(units), "", result)
+    return plain_function(graph.name, [names[var] for var in graph.inputs],
+                          _helper_doc(graph, role, reserved, called), _flat(units), result)
 
 
 def _helper_doc(graph: Graph, role: str, reserved: frozenset[str],
                 called: dict[str, tuple[Graph, str]]) -> str:
+    """The docstring of a helper of the source or of one of its derivatives."""
     base = graph.name.removesuffix(f"_{role}")
-    return {"helper": f"{base}, a helper function of the source.",
-            "record": f"Value of {base}, then the other values that {base}_vjp reads.",
-            "vjp": f"The cotangent of {base}'s value pulled back to each argument that is a "
-                   f"number:\n    {base}_vjp(*args{_taken(graph, base, reserved, called)}, "
-                   "cotangent)."}[role]
+    taken = _taken(graph, base, reserved, called) if role == "vjp" else ""
+    return HELPER_DOCS[role].format(base=base, taken=taken)
 
 
 def _taken(vjp: Graph, base: str, reserved: frozenset[str],

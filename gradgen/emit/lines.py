@@ -24,13 +24,14 @@ class Line:
     depth: int = 0
 
     def code(self, width: int) -> str:
-        """``target = expr`` (or ``expr``); a call too long for ``width`` columns goes on with
-        its arguments aligned under the first, as many to a line as fit."""
+        """``target = expr`` (or ``expr``), within ``width`` columns where it is a call."""
         head = f"{self.target} = " if self.target else ""
         parts = None if len(head) + len(self.expr) <= width else _call_parts(self.expr)
-        if parts is None:
-            return head + self.expr
-        lines = _aligned(f"{head}{parts[0]}(", parts[1], width)
+        return head + self.expr if parts is None else self._wrapped(head, *parts, width)
+
+    def _wrapped(self, head: str, function: str, args: list[str], width: int) -> str:
+        """A call too long for its line, on as many as it needs (`_aligned`) at this depth."""
+        lines = _aligned(f"{head}{function}(", args, width)
         return f"\n{'    ' * (self.depth + 1)}".join(line.rstrip() for line in lines)
 
 
@@ -73,8 +74,9 @@ def _arguments(expr: str, opened: int) -> list[str] | None:
 
 
 def assignments(pairs: list[tuple[str, str]], depth: int) -> Unit:
-    """``target = value`` lines, or one tuple assignment where a line would overwrite a name
-    that a later one reads (a swap: ``x, a = a, x``)."""
+    """``target = value`` lines for the pairs whose names differ, or one tuple assignment where
+    a line would overwrite a name that a later one reads (a swap: ``x, a = a, x``)."""
+    pairs = [(target, value) for target, value in pairs if target != value]
     if _clobbers(pairs):  # the values are names or constants, read before any target is set
         targets, values = zip(*pairs)
         return [Line(", ".join(targets), ", ".join(values), None, depth)]
@@ -112,8 +114,7 @@ def tuple_literal(items: Iterable[object]) -> str:
 
 
 def source_lines(line: Line) -> list[str]:
-    """``line`` in a function's body: indented by its depth, under its comment if it has one,
-    a long call wrapped within the line width."""
+    """``line`` in a function's body: indented, under its comment, wrapped within the width."""
     indent = "    " * (line.depth + 1)
     code = indent + line.code(LINE_WIDTH + 4 - len(indent))
     return [f"{indent}# {line.comment}", code] if line.comment else [code]

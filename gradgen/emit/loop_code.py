@@ -34,12 +34,11 @@ from gradgen.ir.printing import operand, value_operand
 # ---- printing -----------------------------------------------------------------------------
 
 def loop_lines(edge: Edge, printing: Printing) -> Unit:
-    """The lines of one loop edge: the carried values' starts, the tapes, the ``for`` header,
-    the body (``pass`` if it has nothing to do), the carried results."""
-    parts = loop_parts(edge)
-    results = printing.results[edge]
+    """The lines of one loop edge: its head, its body (``pass`` if it has nothing to do), the
+    carried results."""
+    parts, results = loop_parts(edge), printing.results[edge]
     records = _records(parts, results)
-    body = _loop_body(parts, records, printing) or [printing.line(None, "pass", True)]
+    body = printing.or_pass(_loop_body(parts, records, printing))
     return _loop_head(parts, records, printing) + body + _loop_results(parts, results, printing)
 
 
@@ -50,27 +49,45 @@ def _records(parts: LoopParts, items: dict[int, Var]) -> dict[int, Var]:
 
 
 def _loop_head(parts: LoopParts, records: dict[int, Var], printing: Printing) -> Unit:
+    """What comes before the body: the starts, the tapes made, the ``for`` header."""
+    names = printing.names
+    header = printing.line(None, f"for {names[parts.index]} in {_range_text(parts, names)}:")
+    return [*_starts(parts, printing), *_new_tapes(parts, records, printing), header]
+
+
+def _starts(parts: LoopParts, printing: Printing) -> Unit:
+    """``x = x0``: the carried values' starts and the body's invariants, where names differ."""
     names, depth = printing.names, printing.depth
-    lines = _passed(parts.carried_in, parts.carried, names, depth)
-    lines += bindings(parts.invariants, parts.invariant_in, names, parts.body, depth)
-    count = _count_text(parts, names)
-    lines += [printing.line(names[tape], f"[None] * {count}") for tape in records.values()]
-    header = f"for {names[parts.index]} in {_range_text(parts, names)}:"
-    return [*lines, printing.line(None, header)]
+    return (_passed(parts.carried_in, parts.carried, names, depth)
+            + bindings(parts.invariants, parts.invariant_in, names, parts.body, depth))
+
+
+def _new_tapes(parts: LoopParts, records: dict[int, Var], printing: Printing) -> Unit:
+    """``tape_v2 = [None] * (T - 1)``: one list per recorded value, preallocated."""
+    count = _count_text(parts, printing.names)
+    return [printing.line(printing.names[tape], f"[None] * {count}") for tape in records.values()]
 
 
 def _loop_body(parts: LoopParts, records: dict[int, Var], printing: Printing) -> Unit:
-    """One step: the tapes read back, the inputs recorded, each body edge followed by its
-    record, the carried values passed on."""
-    names, step = printing.names, _position_text(parts, printing.names)
-    recorded = {parts.recorded[k]: names[tape] for k, tape in records.items()}
-    lines = _read_back_lines(parts, step, printing)
-    lines += _tape_writes((parts.index, *parts.carried_in, *parts.read_in), recorded, step,
-                          printing)  # inputs: record them first
-    body_units = printing.nested(parts.body, in_loop=True)
-    for body_edge, unit in zip(parts.body.edges, body_units):
+    """One step: the tapes read back, the body and its records, the carried values passed on."""
+    step = _position_text(parts, printing.names)
+    lines = _read_back_lines(parts, step, printing) + _recorded_body(parts, records, step, printing)
+    return lines + _passed(parts.carried_in, parts.carried_out, printing.names, printing.depth + 1)
+
+
+def _recorded_body(parts: LoopParts, records: dict[int, Var], step: str,
+                   printing: Printing) -> Unit:
+    """The step's inputs recorded first, then each body edge followed by its record."""
+    recorded = {parts.recorded[k]: printing.names[tape] for k, tape in records.items()}
+    lines = _tape_writes(_step_inputs(parts), recorded, step, printing)
+    for body_edge, unit in zip(parts.body.edges, printing.nested(parts.body, in_loop=True)):
         lines += unit + _tape_writes(body_edge.outputs, recorded, step, printing)
-    return lines + _passed(parts.carried_in, parts.carried_out, names, printing.depth + 1)
+    return lines
+
+
+def _step_inputs(parts: LoopParts) -> tuple[Var, ...]:
+    """What a step starts from: the index, the carried values, the values read back."""
+    return (parts.index, *parts.carried_in, *parts.read_in)
 
 
 def _read_back_lines(parts: LoopParts, step: str, printing: Printing) -> Unit:
@@ -91,17 +108,20 @@ def _passed(targets: tuple[Var, ...], values: tuple[Var, ...], names: dict[Var, 
             depth: int) -> Unit:
     """``target = value`` for each pair whose names differ (a carried value passed on)."""
     return assignments([(names[target], value_operand(value, names))
-                        for target, value in zip(targets, values)
-                        if names[target] != value_operand(value, names)], depth)
+                        for target, value in zip(targets, values)], depth)
 
 
 def _loop_results(parts: LoopParts, results: dict[int, Var], printing: Printing) -> Unit:
     """The carried results after the loop, where their names are not the carried names (a
     tape needs no line: it was made before the loop)."""
-    names = printing.names
-    pairs = [(names[var], names[parts.carried_in[k]]) for k, var in results.items()
-             if k < len(parts.carried)]
+    names, carried = printing.names, _carried_results(parts, results)
+    pairs = [(names[var], names[parts.carried_in[k]]) for k, var in carried.items()]
     return [printing.line(target, inner) for target, inner in pairs if target != inner]
+
+
+def _carried_results(parts: LoopParts, results: dict[int, Var]) -> dict[int, Var]:
+    """The loop's results that are carried values (the others are tapes), by position."""
+    return {k: var for k, var in results.items() if k < len(parts.carried)}
 
 
 def _bound_text(var: Var, names: dict[Var, str]) -> str:
@@ -135,13 +155,10 @@ def _position_text(parts: LoopParts, names: dict[Var, str]) -> str:
 # ---- naming -------------------------------------------------------------------------------
 
 def name_loop(edge: Edge, place: Place, naming: Naming) -> None:
-    """Names for a loop: its inputs', each carried value's (one name where that is safe), its
-    body's, its tapes'."""
+    """Names for a loop: its inputs', its carried values', its body's, its tapes'."""
     parts = loop_parts(edge)
     _name_loop_inputs(parts, naming)
-    body = order(parts.body, {})
-    for k in range(len(parts.carried)):
-        _name_carried(parts, k, place, body, naming)
+    _name_carried_values(parts, place, naming)
     name_edges(parts.body, naming, {}, frozenset(parts.invariant_in), frozenset(parts.recorded))
     naming.name_new(tuple(place.items.values()), "tape")
 
@@ -153,8 +170,14 @@ def _name_loop_inputs(parts: LoopParts, naming: Naming) -> None:
     naming.name_new(parts.read_in, "r")
 
 
-def _name_carried(parts: LoopParts, k: int, place: Place, body: Order,
-                  naming: Naming) -> None:
+def _name_carried_values(parts: LoopParts, place: Place, naming: Naming) -> None:
+    """Each carried value's names (`_name_carried`), against the body in order."""
+    body = order(parts.body, {})
+    for k in range(len(parts.carried)):
+        _name_carried(parts, k, place, body, naming)
+
+
+def _name_carried(parts: LoopParts, k: int, place: Place, body: Order, naming: Naming) -> None:
     """Carried value ``k``: one name before, in and after the loop where that is safe."""
     init, inner, after = parts.carried[k], parts.carried_in[k], parts.carried_out[k]
     names = naming.names
@@ -181,8 +204,7 @@ def _init_is_free(init: Var, inner: Var, place: Place, naming: Naming) -> bool:
             and init in naming.names and init.name == inner.name and init not in place.aliased)
 
 
-def _next_shares(parts: LoopParts, inner: Var, after: Var, body: Order,
-                 naming: Naming) -> bool:
+def _next_shares(parts: LoopParts, inner: Var, after: Var, body: Order, naming: Naming) -> bool:
     """Whether the next value can take the current one's name: computed after its last read,
     not named yet, and not both read back by the reverse loop."""
     return (naming.share and after in body.position
@@ -223,13 +245,10 @@ def _check_body(parts: LoopParts, tapes: list[Var], edge: Edge, reader: Reader) 
     reader.state.aliases = outer_aliases
 
 
-def _check_results(parts: LoopParts, results: dict[int, Var], edge: Edge,
-                   reader: Reader) -> None:
+def _check_results(parts: LoopParts, results: dict[int, Var], edge: Edge, reader: Reader) -> None:
     """The carried results the loop binds, assigned from the carried names."""
-    for k, var in results.items():
-        if k < len(parts.carried):
-            reader.reads((parts.carried_in[k],), edge)
-            reader.define((var,))
+    carried = _carried_results(parts, results)
+    reader.assign([(parts.carried_in[k], var) for k, var in carried.items()], edge)
 
 
 def _tapes(parts: LoopParts, items: dict[int, Var]) -> list[Var]:
@@ -254,20 +273,12 @@ def _step(parts: LoopParts, reader: Reader) -> None:
     """One step of a loop's body: the tapes read back, the body, the carried values passed on
     (at once: a swap is one tuple assignment)."""
     in_body = reader.at(parts.body)
-    _check_read_backs(parts, reader)
+    reader.assign(zip(parts.reads, parts.read_in), None)  # v2 = tape_v2[t - 1]
     recorded = frozenset(parts.recorded)
-    in_body.reads([var for var in (parts.index, *parts.carried_in, *parts.read_in)
-                   if var in recorded], "a tape", strict=True)
+    in_body.reads([var for var in _step_inputs(parts) if var in recorded], "a tape", strict=True)
     walk(in_body, recorded)
     in_body.reads(parts.carried_out, None)
     reader.define(parts.carried_in)
-
-
-def _check_read_backs(parts: LoopParts, reader: Reader) -> None:
-    """``v2 = tape_v2[t - 1]``, one value at a time."""
-    for tape, var in zip(parts.reads, parts.read_in):
-        reader.reads((tape,), None)
-        reader.define((var,))
 
 
 # ---- freeing ------------------------------------------------------------------------------

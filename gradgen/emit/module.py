@@ -13,6 +13,7 @@ import functools
 import inspect
 import textwrap
 from collections.abc import Iterator
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -41,6 +42,12 @@ __all__ = ["MODULE_GLOBALS", "emit_module"]
 SOURCE_LINES_SHOWN = 30
 SOURCE_LINE_WIDTH = 200
 
+#: The docstring of each function printed from a graph; ``{}`` is the source's signature.
+DOCS = {"forward": "Value of {}.",
+        "jvp": "Value of {} and its derivative along tangents, one per name in WRT.",
+        "vjp": "Value of {}, and the cotangent pulled back to each input of WRT.",
+        "gradient": "Value and partials of {}."}
+
 
 @functools.cache
 def _environment() -> jinja2.Environment:
@@ -66,57 +73,81 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
     if wrt is None:
         wrt = tuple(var.name for var in differentiable_inputs(forward))
     called = _called(forward, derivative)
-    reserved = MODULE_GLOBALS | {name for name, _ in called}
-    functions = [_forward_function(forward, reserved),
-                 *_derivatives(forward, derivative, mode, wrt, reserved),
-                 *(called_function(graph, role, reserved, dict(called))
-                   for _, (graph, role) in called)]
-    context = {**_header(forward, filename, command, mode), **_constants(forward, wrt),
-               **_code(forward, derivative, functions, reserved)}
+    module = _Module(forward, derivative, wrt, called, MODULE_GLOBALS | set(called))
+    functions = _functions(module, mode)
+    context = {**_header(forward, filename, command, mode), **_constants(module),
+               **_code(module, functions)}
     return _environment().get_template("module.py.j2").render(context)
 
 
-def _forward_function(forward: Graph, reserved: frozenset[str]) -> Function:
-    return function("forward", forward, f"Value of {_signature(forward)}.",
-                    arrays=has_arrays(forward), reserved=reserved, free=False)
+@dataclass(frozen=True)
+class _Module:
+    """What the module's functions are printed from: the forward and derivative graphs (see
+    `emit_module`), the inputs of WRT, the functions the graphs call (name -> graph, role), and
+    the module-level names (its globals and those functions) that no other name takes."""
+
+    forward: Graph
+    derivative: Graph
+    wrt: tuple[str, ...]
+    called: dict[str, tuple[Graph, str]]
+    reserved: frozenset[str]
+
+    @functools.cached_property
+    def arrays(self) -> bool:
+        """Whether the function has arrays (see `graph.has_arrays`)."""
+        return has_arrays(self.forward)
+
+    @property
+    def array_valued(self) -> bool:
+        return bool(self.forward.outputs[0].shape)
+
+    @property
+    def params(self) -> list[str]:
+        """The Python names of the inputs, as every function of the module names them."""
+        return list(assign_names(self.forward.replace(edges=()), self.reserved).values())
+
+    def printed(self, name: str, graph: Graph, **options: Any) -> Function:
+        """The module's function ``name``, printed from ``graph`` (see `function`)."""
+        doc = DOCS[name].format(_signature(self.forward))
+        return function(name, graph, doc, reserved=self.reserved, **options)
 
 
-def _derivatives(forward: Graph, derivative: Graph, mode: str, wrt: tuple[str, ...],
-                 reserved: frozenset[str]) -> list[Function]:
+def _functions(module: _Module, mode: str) -> list[Function]:
+    """The module's functions: ``forward``, the derivatives, the functions they call."""
+    forward = module.printed("forward", module.forward, arrays=module.arrays, free=False)
+    return [forward, *_derivatives(module, mode), *_called_functions(module)]
+
+
+def _called_functions(module: _Module) -> list[Function]:
+    """The helpers of the source and their derivatives that the module's functions call."""
+    return [called_function(graph, role, module.reserved, module.called)
+            for graph, role in module.called.values()]
+
+
+def _derivatives(module: _Module, mode: str) -> list[Function]:
     """The module's derivative functions: by forward mode, of an array value, or a gradient."""
     if mode == "forward mode":
-        return _by_jvp(forward, derivative, wrt, reserved)
-    if forward.outputs[0].shape:
-        return _by_vjp(forward, derivative, wrt, reserved)
-    return _by_gradient(forward, derivative, wrt, reserved)
+        return _by_jvp(module)
+    return _by_vjp(module) if module.array_valued else _by_gradient(module)
 
 
-def _by_jvp(forward: Graph, derivative: Graph, wrt: tuple[str, ...],
-            reserved: frozenset[str]) -> list[Function]:
+def _by_jvp(module: _Module) -> list[Function]:
     """``jvp``, and ``gradient`` and ``vjp`` on top of it."""
-    params = _param_names(forward, reserved)
-    doc = (f"Value of {_signature(forward)} and its derivative along tangents, one per name "
-           "in WRT.")
-    return [function("jvp", derivative, doc, packed="tangents", own=len(forward.inputs),
-                     reserved=reserved),
-            gradient_by_sweeps(params, wrt, forward.inputs), vjp(params)]
+    inputs, params = module.forward.inputs, module.params
+    tangents = module.printed("jvp", module.derivative, packed="tangents", own=len(inputs))
+    return [tangents, gradient_by_sweeps(params, module.wrt, inputs), vjp(params)]
 
 
-def _by_vjp(forward: Graph, derivative: Graph, wrt: tuple[str, ...],
-            reserved: frozenset[str]) -> list[Function]:
+def _by_vjp(module: _Module) -> list[Function]:
     """``vjp`` of an array value, and ``jacobian`` on top of it."""
-    doc = (f"Value of {_signature(forward)}, and the cotangent pulled back to each input of "
-           "WRT.")
-    return [function("vjp", derivative, doc, arrays=True, wrt=wrt, reserved=reserved),
-            jacobian(_param_names(forward, reserved), wrt, forward.inputs)]
+    pulled_back = module.printed("vjp", module.derivative, arrays=True, wrt=module.wrt)
+    return [pulled_back, jacobian(module.params, module.wrt, module.forward.inputs)]
 
 
-def _by_gradient(forward: Graph, derivative: Graph, wrt: tuple[str, ...],
-                 reserved: frozenset[str]) -> list[Function]:
+def _by_gradient(module: _Module) -> list[Function]:
     """``gradient``, and ``vjp`` on top of it."""
-    doc = f"Value and partials of {_signature(forward)}."
-    return [function("gradient", derivative, doc, arrays=has_arrays(forward), wrt=wrt,
-                     reserved=reserved), vjp(_param_names(forward, reserved))]
+    gradient = module.printed("gradient", module.derivative, arrays=module.arrays, wrt=module.wrt)
+    return [gradient, vjp(module.params)]
 
 
 def _header(forward: Graph, filename: str, command: str, mode: str) -> dict[str, Any]:
@@ -126,40 +157,47 @@ def _header(forward: Graph, filename: str, command: str, mode: str) -> dict[str,
             "command": _quoted(command), "source_lines": _source_lines(forward.source)}
 
 
-def _constants(forward: Graph, wrt: tuple[str, ...]) -> dict[str, Any]:
-    """The inputs, their shapes and what indexing needs of them (``INPUTS``, ``SHAPES``...)."""
-    constants = {"inputs": tuple_literal(var.name for var in forward.inputs),
-                 "wrt": tuple_literal(wrt), "arrays": has_arrays(forward)}
-    if not constants["arrays"]:
-        return constants  # a scalar function's module has no shapes to state
-    return {**constants, "array_valued": bool(forward.outputs[0].shape),
+def _constants(module: _Module) -> dict[str, Any]:
+    """``INPUTS`` and ``WRT``, and in a module of arrays the shapes (a scalar one has none)."""
+    constants = {"inputs": tuple_literal(var.name for var in module.forward.inputs),
+                 "wrt": tuple_literal(module.wrt), "arrays": module.arrays}
+    return {**constants, **_shapes(module.forward)} if module.arrays else constants
+
+
+def _shapes(forward: Graph) -> dict[str, Any]:
+    """``SHAPES``, ``VALUE_SHAPE``, ``MINIMUM_SIZES`` and the docstring's paragraph on shapes."""
+    return {"array_valued": bool(forward.outputs[0].shape),
             "shapes": tuple_text(tuple_literal(var.shape) for var in forward.inputs),
             "value_shape": tuple_literal(forward.outputs[0].shape),
             "minimum_sizes": repr(_minimum_sizes(forward)), "declared": _declared(forward.inputs)}
 
 
-def _code(forward: Graph, derivative: Graph, functions: list[Function],
-          reserved: frozenset[str]) -> dict[str, Any]:
+def _code(module: _Module, functions: list[Function]) -> dict[str, Any]:
     """The functions, the runtime functions they call, and the wrappers and aliases after."""
-    arrays, array_valued = has_arrays(forward), bool(forward.outputs[0].shape)
-    pointwise = _pointwise(forward)
-    renamed = _renamed(forward.inputs, _param_names(forward, reserved))
-    return {"functions": functions,
-            "runtime": _runtime((forward, derivative), arrays, array_valued, bool(pointwise)),
-            "aliases": _aliases(forward.name, array_valued),
-            "renamed": renamed, "with_source_names": _with_source_names(renamed),
+    pointwise = _pointwise(module)
+    runtime = _runtime(module, bool(pointwise))
+    return {"functions": functions, "runtime": runtime, **_wrappers(module, functions, pointwise)}
+
+
+def _wrappers(module: _Module, functions: list[Function], pointwise: list[str]) -> dict[str, Any]:
+    """After the runtime: the functions run point by point, those that take the source's names
+    of the inputs, and the source's own names of the functions (aliases)."""
+    forward = module.forward
+    renamed = _renamed(forward.inputs, module.params)
+    return {"pointwise": pointwise, "renamed": renamed,
+            "with_source_names": _with_source_names(renamed),
             "wrapped": [f.name for f in functions if f.name in ("forward", "gradient", "vjp")],
-            "pointwise": pointwise}
+            "aliases": _aliases(forward.name, module.array_valued)}
 
 
-def _pointwise(forward: Graph) -> list[str]:
+def _pointwise(module: _Module) -> list[str]:
     """The functions evaluated one point at a time at arrays: a scalar function's that
     branches (each point takes its own way)."""
-    branches = not has_arrays(forward) and has_branches(forward)
+    branches = not module.arrays and has_branches(module.forward)
     return ["forward", "gradient"] if branches else []
 
 
-def _called(*graphs: Graph) -> list[tuple[str, tuple[Graph, str]]]:
+def _called(*graphs: Graph) -> dict[str, tuple[Graph, str]]:
     """The functions the graphs call (helpers of the source and their derivatives), each once,
     in the order they are first called: name -> (graph, role)."""
     found: dict[str, tuple[Graph, str]] = {}
@@ -167,7 +205,7 @@ def _called(*graphs: Graph) -> list[tuple[str, tuple[Graph, str]]]:
         if edge.prim == "call":
             params = dict(edge.params)
             found.setdefault(params["name"], (params["graph"], params["role"]))
-    return list(found.items())
+    return found
 
 
 def _edges_within(*graphs: Graph) -> Iterator[Edge]:
@@ -191,14 +229,14 @@ def _minimum_sizes(forward: Graph) -> dict[str, int]:
     return dict(sorted(needs.items()))
 
 
-def _runtime(graphs: tuple[Graph, ...], arrays: bool, array_valued: bool,
-             pointwise: bool) -> list[str]:
+def _runtime(module: _Module, pointwise: bool) -> list[str]:
     """The source of each runtime function the module calls, in the runtime's order: converting
     the inputs, finishing the results (of arrays: checking their shapes; of an array value: a
     Jacobian by rows), running point by point, and what its registry entries call."""
-    used = {"_as_float", *_helpers(*graphs)}
+    arrays = module.arrays
+    used = {"_as_float", *_helpers(module.forward, module.derivative)}
     used |= {"_check_shapes", "_finish_arrays"} if arrays else {"_finish"}
-    used |= {"_units", "_jacobians"} if arrays and array_valued else set()
+    used |= {"_units", "_jacobians"} if arrays and module.array_valued else set()
     used |= {"_pointwise", "_gathered"} if pointwise else set()
     return [_runtime_source(name) for name in runtime.FUNCTIONS if name in used]
 
@@ -226,22 +264,17 @@ def _helpers(*graphs: Graph) -> set[str]:
 
 def _declared(inputs: tuple[Var, ...]) -> str:
     """The docstring's paragraph on the inputs' shapes, wrapped at the line width."""
-    shapes = ", ".join(f"{var.name}\N{NO-BREAK SPACE}"
-                       + _shape_text(var.shape).replace(" ", "\N{NO-BREAK SPACE}")
-                       for var in inputs)  # a shape is never broken across lines
+    shapes = ", ".join(_unbroken(var) for var in inputs)
     text = textwrap.fill(f"Inputs and their declared shapes: {shapes}. Named dimensions are "
                          "bound by the arrays passed in and must agree; a mismatch raises "
                          "ValueError.", LINE_WIDTH)
     return text.replace("\N{NO-BREAK SPACE}", " ")
 
 
-def _shape_text(shape: tuple) -> str:
-    return "scalar" if not shape else shape_text(shape)
-
-
-def _param_names(graph: Graph, reserved: frozenset[str]) -> list[str]:
-    """The Python names of the inputs, as every function of the module names them."""
-    return list(assign_names(graph.replace(edges=()), reserved).values())
+def _unbroken(var: Var) -> str:
+    """``x (n, d)`` with no-break spaces: a shape is never broken across lines."""
+    shape = "scalar" if not var.shape else shape_text(var.shape)
+    return f"{var.name} {shape}".replace(" ", "\N{NO-BREAK SPACE}")
 
 
 def _renamed(inputs: tuple[Var, ...], params: list[str]) -> dict[str, str]:

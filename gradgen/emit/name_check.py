@@ -119,6 +119,17 @@ class Reader:
             if var in self.names:
                 self.state.hold(self.names[var], var)
 
+    def assign(self, pairs: Iterable[tuple[Var, Var]], where: Edge | None) -> None:
+        """``target = value`` for each ``(value, target)``, one at a time."""
+        for value, target in pairs:
+            self.reads((value,), where)
+            self.define((target,))
+
+    def hold_residuals(self, vars_: Iterable[Var]) -> None:
+        """Assign the nodes on this way only (a side of a branch records them for its reverse)."""
+        for var in vars_:
+            self.state.hold(self.names[var], Residual(var))
+
     def at(self, graph: Graph, state: State | None = None) -> Reader:
         """A reader in ``graph`` (a body, a side), with ``state`` if given."""
         return Reader(self.names, self.state if state is None else state, graph,
