@@ -15,13 +15,14 @@ from gradgen.differentiate.sweep import (
     Body,
     Sweep,
     accumulate,
+    adjoint_input,
+    adjoint_step,
     differentiate_body,
     expanded,
     unbroadcast,
 )
 from gradgen.ir.builder import GraphBuilder, as_params, result_like
 from gradgen.ir.graph import Edge, Graph, Var
-from gradgen.ir.naming import adjoint_name
 from gradgen.ir.primitives.loops import LoopParts, loop_params, loop_parts
 
 
@@ -42,17 +43,23 @@ def tape_loop(sweep: Sweep, edge: Edge) -> LoopRecord:
     reads; return what `reverse_loop` needs. Adjoints are taken for the carried values and
     for the invariants that depend on what is differentiated (``sweep.varied``)."""
     parts = loop_parts(edge)
-    seeds = tuple(Var(adjoint_name(var.name), var.shape) for var in parts.carried_in)
+    seeds = tuple(adjoint_input(var) for var in parts.carried_in)
     wanted = tuple(inner for outer, inner in zip(parts.invariants, parts.invariant_in)
                    if outer in sweep.varied)
     own = {*seeds, parts.index, *parts.invariant_in}
     body = differentiate_body(sweep, parts.body, parts.carried_in + wanted,
                               parts.carried_out, seeds, own)
     tapes = _emit_recording_loop(sweep.builder, edge, parts, body)
+    return LoopRecord(seeds, body, tapes, *_step_bars(parts, wanted, body.bars))
+
+
+def _step_bars(parts: LoopParts, wanted: tuple[Var, ...], bars: tuple[Var | None, ...]
+               ) -> tuple[tuple[Var | None, ...], tuple[Var | None, ...]]:
+    """A step's adjoints (of the carried values, then of the invariants ``wanted``) as those
+    of the carried values and those of every invariant (None for one not wanted)."""
     n = len(parts.carried)
-    invariant_bars = dict(zip(wanted, body.bars[n:]))
-    return LoopRecord(seeds, body, tapes, body.bars[:n],
-                      tuple(invariant_bars.get(inner) for inner in parts.invariant_in))
+    invariant_bars = dict(zip(wanted, bars[n:]))
+    return bars[:n], tuple(invariant_bars.get(inner) for inner in parts.invariant_in)
 
 
 def _emit_recording_loop(builder: GraphBuilder, edge: Edge, parts: LoopParts,
@@ -126,9 +133,7 @@ def _reverse_body(edge: Edge, parts: LoopParts, record: LoopRecord,
     """The reverse loop's body, one step's adjoint: from the step's cotangents, the running
     sums of the invariants' adjoints, one entry of each tape and the invariants to the
     cotangents before the step and the sums; and the invariants (outer) it sums for."""
-    step = GraphBuilder()
-    step.edges.extend(record.body.adjoint)
-    step.origin = edge
+    step = adjoint_step(record.body, edge)
     carried_next = [bar if bar is not None else expanded(step, zero, seed)
                     for seed, bar in zip(record.seeds, record.carried_bars)]
     sums, sums_in, sums_next = _invariant_sums(step, parts, record)
@@ -147,7 +152,7 @@ def _invariant_sums(step: GraphBuilder, parts: LoopParts,
     for outer, inner, bar in zip(parts.invariants, parts.invariant_in, record.invariant_bars):
         if bar is None or inner.dtype != "float":
             continue
-        total = Var(adjoint_name(inner.name), inner.shape)
+        total = adjoint_input(inner)
         sums.append(outer)
         sums_in.append(total)
         sums_next.append(_add_into(step, total, unbroadcast(step, bar, inner.shape)))
@@ -164,13 +169,17 @@ def _add_into(step: GraphBuilder, total: Var, bar: Var) -> Var:
         return step.add(total, bar)
     producer = {var: edge for edge in step.edges for var in edge.outputs}
     for term in _terms(producer, total, bar):
-        edge = producer.get(term)
-        if edge is not None and edge.prim == "scatter":
-            value, _, *at = edge.inputs
-            total = step.add_at(total, value, *at, index=dict(edge.params)["index"])
-        else:
-            total = step.add_into(total, term)
+        total = _add_term(step, total, term, producer.get(term))
     return total
+
+
+def _add_term(step: GraphBuilder, total: Var, term: Var, edge: Edge | None) -> Var:
+    """``total`` with ``term`` added in place: where ``edge`` makes it by a scatter, its value
+    into its part only."""
+    if edge is None or edge.prim != "scatter":
+        return step.add_into(total, term)
+    value, _, *at = edge.inputs
+    return step.add_at(total, value, *at, index=dict(edge.params)["index"])
 
 
 def _terms(producer: dict[Var, Edge], total: Var, bar: Var) -> list[Var]:
@@ -179,12 +188,17 @@ def _terms(producer: dict[Var, Edge], total: Var, bar: Var) -> list[Var]:
     while pending:
         term = pending.pop()
         edge = producer.get(term)
-        if edge is not None and edge.prim == "add" and edge.inputs[0].shape == total.shape \
-                and edge.inputs[1].shape == total.shape:
+        if _adds_whole(edge, total.shape):
             pending += edge.inputs
         else:
             terms.append(term)
     return terms
+
+
+def _adds_whole(edge: Edge | None, shape: tuple) -> bool:
+    """Whether ``edge`` adds two arrays of ``shape`` (a sum whose terms are added one by one)."""
+    return edge is not None and edge.prim == "add" and all(var.shape == shape
+                                                           for var in edge.inputs)
 
 
 #: Loops record a tape per value their reverse reads, and the reverse loop reads them back.

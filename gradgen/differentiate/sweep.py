@@ -13,7 +13,7 @@ one level down (`differentiate_body`), with the table for bodies (loops inside a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -171,12 +171,8 @@ def _read_from_outside(edges: tuple[Edge, ...], own: set[Var]) -> tuple[Var, ...
     """The nodes ``edges`` read that they do not make and that are not in ``own``: for a
     body's adjoint edges, the forward values of the body (and carried inputs) to record."""
     produced = {var for edge in edges for var in edge.outputs}
-    needed: dict[Var, None] = {}
-    for edge in edges:
-        for var in edge.inputs:
-            if not var.is_const and var not in produced and var not in own:
-                needed[var] = None
-    return tuple(needed)
+    return tuple(dict.fromkeys(var for edge in edges for var in edge.inputs
+                               if not var.is_const and var not in produced and var not in own))
 
 
 # ---- one edge's adjoint ----------------------------------------------------------------------
@@ -237,6 +233,36 @@ def accumulate(builder: GraphBuilder, var: Var, contribution: Var,
         adjoints[var] = contribution
     else:
         adjoints[var] = builder.emit("add", (previous, contribution), name)
+
+
+def adjoint_input(var: Var) -> Var:
+    """A body's input standing for ``var``'s adjoint (a step's cotangent, a running sum)."""
+    return Var(adjoint_name(var.name), var.shape)
+
+
+def adjoint_step(body: Body, origin: Edge | None) -> GraphBuilder:
+    """A builder for a block's reverse body, holding ``body``'s adjoint edges, building the
+    reverse of ``origin``."""
+    step = GraphBuilder()
+    step.edges.extend(body.adjoint)
+    step.origin = origin
+    return step
+
+
+def adjoint_of_body(body: Body, targets: tuple[Var, ...], zero: Var, origin: Edge | None
+                    ) -> tuple[tuple[Edge, ...], tuple[Var, ...]]:
+    """A block's reverse body: ``body``'s adjoint edges, and what reaches each of ``targets``
+    (zeros of its shape where nothing does)."""
+    step = adjoint_step(body, origin)
+    outputs = bars_or_zeros(step, body.bars, targets, zero)
+    return tuple(step.edges), outputs
+
+
+def bars_or_zeros(builder: GraphBuilder, bars: Iterable[Var | None], likes: Iterable[Var],
+                  zero: Var) -> tuple[Var, ...]:
+    """Each of ``bars``, or zeros shaped as its ``like`` where it is None (nothing reached it)."""
+    return tuple(bar if bar is not None else zeros_of(builder, like, zero)
+                 for bar, like in zip(bars, likes))
 
 
 def zeros_of(builder: GraphBuilder, like: Var, zero: Var) -> Var:
