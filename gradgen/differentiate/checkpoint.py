@@ -133,8 +133,7 @@ def checkpoint_reverse(sweep: Sweep, edge: Edge, record: CheckpointRecord) -> No
     again from its snapshot (recording) and then backwards; what reaches the initial carried
     values and the invariants is added to their adjoints."""
     parts = loop_parts(edge)
-    builder = sweep.builder
-    builder.origin = edge
+    builder = sweep.reversing(edge)
     zero = builder.const(0.0)
     body, wanted = _segments_reverse_body(sweep, edge, parts, record, zero)
     seeds_in = result_cotangents(sweep, edge, parts.carried,

@@ -138,8 +138,7 @@ def reverse_branch(sweep: Sweep, edge: Edge, record: CondRecord) -> None:
     bars_in = [sweep.adjoints.get(edge.outputs[k]) for k in record.results]
     if not record.wanted or all(bar is None for bar in bars_in):
         return
-    builder = sweep.builder
-    builder.origin = edge
+    builder = sweep.reversing(edge)
     zero = builder.const(0.0)
     seeds_in = bars_or_zeros(builder, bars_in, (edge.outputs[k] for k in record.results), zero)
     parts = cond_parts(edge)

@@ -119,8 +119,7 @@ def reverse_call(sweep: Sweep, edge: Edge, record: CallRecord) -> None:
     g = sweep.adjoints.get(edge.output)
     if g is None:
         return
-    builder = sweep.builder
-    builder.origin = edge
+    builder = sweep.reversing(edge)
     g = _guarded(sweep, edge, g)
     numbers = _number_arguments(edge)
     partials = builder.emit_block("call", (*edge.inputs, *record.recorded, g),

@@ -82,8 +82,7 @@ def reverse_loop(sweep: Sweep, edge: Edge, record: LoopRecord,
     and the invariants to their adjoints. An invariant's adjoint is summed into a fresh
     array of zeros, or into the array ``totals`` gives for it (one the caller owns)."""
     parts = loop_parts(edge)
-    builder = sweep.builder
-    builder.origin = edge
+    builder = sweep.reversing(edge)
     zero = builder.const(0.0)
     body, sums = _reverse_body(edge, parts, record, zero)
     seeds_in = result_cotangents(sweep, edge, parts.carried,

@@ -67,6 +67,11 @@ class Sweep:
         """A sweep for a body of one of this level's blocks, with a builder of its own."""
         return Sweep(GraphBuilder(), self.bodies, self.bodies, self.helpers)
 
+    def reversing(self, edge: Edge) -> GraphBuilder:
+        """The builder, from now on building the reverse of ``edge`` (its ``# grad of``)."""
+        self.builder.origin = edge
+        return self.builder
+
 
 @dataclass(frozen=True)
 class Body:
@@ -98,13 +103,17 @@ def differentiate_body(sweep: Sweep, body: Graph, targets: tuple[Var, ...],
 
 def sweep_forward(sweep: Sweep, edges: tuple[Edge, ...], active: list[Edge],
                   varied: set[Var], on_path: set[Var], kept: tuple[Var, ...]) -> None:
-    """The forward edges; each ``active`` block is emitted by its kind's ``record``, and what
-    that returns is kept for the block's reverse (``varied``: the nodes that depend
+    """The forward edges, the ``active`` blocks recording (``varied``: the nodes that depend
     differentiably on what is differentiated; ``on_path``: those of them an output depends
     on; ``kept``: the outputs of the graph of ``edges``)."""
     sweep.active, sweep.varied, sweep.on_path = active, varied, on_path
     sweep.bound = {var for edge in edges for var in edge.inputs} | set(kept)
-    active = set(sweep.active)
+    _emit_forward(sweep, edges, set(active))
+
+
+def _emit_forward(sweep: Sweep, edges: tuple[Edge, ...], active: set[Edge]) -> None:
+    """Each of ``edges`` as it is, or, for an ``active`` block, as its kind's ``record``
+    emits it; what that returns is kept for the block's reverse."""
     for edge in edges:
         kind = sweep.blocks.get(edge.prim) if edge in active else None
         if kind is None:
