@@ -34,6 +34,7 @@ from gradgen.differentiate.reverse_loops import (
     result_cotangents,
     reverse_loop,
     tape_loop,
+    tapes_for,
 )
 from gradgen.differentiate.sweep import (
     BlockReversal,
@@ -106,8 +107,7 @@ def _emit_segments_loop(builder: GraphBuilder, edge: Edge, parts: LoopParts, str
                         segments: Var) -> tuple[Var, ...]:
     """The loop over the segments in place of ``edge``; the nodes of its snapshots."""
     n = len(parts.carried)
-    snapshots = tuple(result_like(var, f"snapshot_{var.name or 'v'}", "tape")
-                      for var in parts.carried_in)
+    snapshots = tapes_for(parts.carried_in, "snapshot")
     builder.edges.append(Edge("loop", (builder.const(0.0), segments, *parts.carried,
                                        *_bound_nodes(parts, stride), *parts.invariants),
                               edge.outputs + snapshots,

@@ -61,15 +61,23 @@ def _derive_helper(sweep: Sweep, graph: Graph) -> HelperDerivatives:
     value is at hand where the helper is called: the vjp takes it rather than recompute it."""
     (output,) = graph.outputs
     seed = Var("cotangent", output.shape)
-    wanted = differentiable_inputs(graph)
-    body = differentiate_body(sweep, graph, wanted, (output,), (seed,), {seed, *graph.inputs})
+    body = differentiate_body(sweep, graph, differentiable_inputs(graph), (output,), (seed,),
+                              {seed, *graph.inputs})
     recomputing, recorded = rematerialize(body.forward, body.residuals,
                                           {seed, output, *graph.inputs})
-    edges, outputs = adjoint_of_body(body, wanted, const(0.0), None)
-    value = _value_taken(output, graph.inputs, recomputing + edges, bool(recorded))
+    vjp, takes_value = _vjp(graph, body, recomputing, recorded, seed)
+    return HelperDerivatives(_recording_version(graph, body, recorded), vjp, takes_value)
+
+
+def _vjp(graph: Graph, body: Body, recomputing: tuple[Edge, ...], recorded: tuple[Var, ...],
+         seed: Var) -> tuple[Graph, bool]:
+    """The helper's vjp, which runs the ``recomputing`` edges, then the adjoint edges; and
+    whether it takes the value."""
+    edges, outputs = adjoint_of_body(body, differentiable_inputs(graph), const(0.0), None)
+    value = _value_taken(graph.outputs[0], graph.inputs, recomputing + edges, bool(recorded))
     vjp = Graph(f"{graph.name}_vjp", (*graph.inputs, *value, *recorded, seed),
                 recomputing + edges, outputs, graph.source)
-    return HelperDerivatives(_recording_version(graph, body, recorded), vjp, bool(value))
+    return vjp, bool(value)
 
 
 def _recording_version(graph: Graph, body: Body, recorded: tuple[Var, ...]) -> Graph | None:
@@ -120,14 +128,20 @@ def reverse_call(sweep: Sweep, edge: Edge, record: CallRecord) -> None:
     if g is None:
         return
     builder = sweep.reversing(edge)
-    g = _guarded(sweep, edge, g)
     numbers = _number_arguments(edge)
-    partials = builder.emit_block("call", (*edge.inputs, *record.recorded, g),
-                                  call_results(record.vjp, _partial_names(numbers)),
-                                  as_params(call_params(record.vjp, "vjp")))
+    partials = _emit_vjp_call(builder, edge, record, _guarded(sweep, edge, g), numbers)
     for arg, bar in zip(numbers, partials):
         if not arg.is_const:
             accumulate(builder, arg, bar, sweep.adjoints)
+
+
+def _emit_vjp_call(builder: GraphBuilder, edge: Edge, record: CallRecord, g: Var,
+                   numbers: list[Var]) -> tuple[Var, ...]:
+    """A call of the helper's vjp on ``edge``'s arguments, the recorded values and the
+    cotangent ``g``; its results, the partials of the arguments that are ``numbers``."""
+    return builder.emit_block("call", (*edge.inputs, *record.recorded, g),
+                              call_results(record.vjp, _partial_names(numbers)),
+                              as_params(call_params(record.vjp, "vjp")))
 
 
 def _guarded(sweep: Sweep, edge: Edge, g: Var) -> Var:

@@ -69,10 +69,16 @@ def _emit_recording_loop(builder: GraphBuilder, edge: Edge, parts: LoopParts,
                                    outputs=parts.carried_out + body.residuals)
     params = dict(edge.params)
     params.update(body=recording, records=len(body.residuals))
-    tapes = tuple(result_like(var, f"tape_{var.name or 'v'}", "tape") for var in body.residuals)
+    tapes = tapes_for(body.residuals, "tape")
     builder.edges.append(Edge("loop", edge.inputs, edge.outputs + tapes, as_params(params),
                               edge.origin))
     return tapes
+
+
+def tapes_for(values: tuple[Var, ...], kind: str) -> tuple[Var, ...]:
+    """A tape for each of ``values``, one entry per step (or per segment), named
+    ``<kind>_<name>``."""
+    return tuple(result_like(var, f"{kind}_{var.name or 'v'}", "tape") for var in values)
 
 
 def reverse_loop(sweep: Sweep, edge: Edge, record: LoopRecord,
