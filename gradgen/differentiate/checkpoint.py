@@ -73,10 +73,11 @@ class _Segment:
     bounds: list[Var]
     invariants: list[Var]
 
-    @property
-    def taken_bounds(self) -> list[Var]:
-        """The bounds the body takes as inputs (constants are written where used)."""
-        return [var for var in self.bounds if not var.is_const]
+    def inputs(self, *adjoints: Var) -> tuple[Var, ...]:
+        """The body's inputs: the segment's number, the ``adjoints`` a reverse body takes, the
+        carried values, the bounds (less constants: written where used), the invariants."""
+        taken = [var for var in self.bounds if not var.is_const]
+        return (self.number, *adjoints, *self.carried, *taken, *self.invariants)
 
 
 def checkpointing(every: int | str) -> BlockReversal:
@@ -123,9 +124,8 @@ def _segments_body(parts: LoopParts, stride: Var) -> Graph:
     segment = _segment_inputs(parts, stride)
     inner = _segment_loop(step, parts, segment)
     step.edges.append(inner)
-    return Graph(f"{parts.body.name}_segments",
-                 (segment.number, *segment.carried, *segment.taken_bounds, *segment.invariants),
-                 tuple(step.edges), (*inner.outputs, *segment.carried))
+    return Graph(f"{parts.body.name}_segments", segment.inputs(), tuple(step.edges),
+                 (*inner.outputs, *segment.carried))
 
 
 def checkpoint_reverse(sweep: Sweep, edge: Edge, record: CheckpointRecord) -> None:
@@ -154,16 +154,21 @@ def _segments_reverse_body(sweep: Sweep, edge: Edge, parts: LoopParts,
     step.builder.origin = edge
     segment = _segment_inputs(parts, record.stride)
     seeds = [adjoint_input(var) for var in segment.carried]
-    wanted = [(outer, inner) for outer, inner in zip(parts.invariants, segment.invariants)
-              if outer in record.varied and inner.dtype == "float"]
+    wanted = _summed_invariants(parts, record, segment)
     totals = {inner: adjoint_input(inner) for _, inner in wanted}
     inner_loop = _segment_loop(step.builder, parts, segment)
     _run_segment_again(step, inner_loop, segment.carried, seeds, totals)
-    body = Graph(f"{parts.body.name}_segments_reverse",
-                 (segment.number, *seeds, *totals.values(), *segment.carried,
-                  *segment.taken_bounds, *segment.invariants),
+    body = Graph(f"{parts.body.name}_segments_reverse", segment.inputs(*seeds, *totals.values()),
                  tuple(step.builder.edges), _adjoints_at_start(step, segment, totals, zero))
     return body, [outer for outer, _ in wanted]
+
+
+def _summed_invariants(parts: LoopParts, record: CheckpointRecord,
+                       segment: _Segment) -> list[tuple[Var, Var]]:
+    """The invariants whose adjoints a segment sums, the varied numbers: each as the outer
+    node and as the segment body's input."""
+    return [(outer, inner) for outer, inner in zip(parts.invariants, segment.invariants)
+            if outer in record.varied and inner.dtype == "float"]
 
 
 def _run_segment_again(step: Sweep, inner_loop: Edge, snapshot_in: list[Var],

@@ -123,13 +123,19 @@ def _emit_recording_cond(builder: GraphBuilder, edge: Edge, parts: CondParts,
                          outputs: tuple[Var, ...]) -> None:
     """The branch of ``edge`` with the sides' forward edges, outputting after the results
     the residuals each side computes itself (``own``), giving ``outputs``."""
-    placeholder = builder.const(0.0)  # what a side outputs for the other side's residuals
-    mine = (own[0] + (placeholder,) * len(own[1]), (placeholder,) * len(own[0]) + own[1])
-    recording = [side.replace(edges=body.forward, outputs=side.outputs[:parts.results] + extra)
-                 for side, body, extra in zip((parts.then, parts.orelse), sides, mine)]
+    recording = _recording_sides(builder.const(0.0), parts, sides, own)
     params = dict(edge.params)
     params.update(then=recording[0], orelse=recording[1], residuals=(len(own[0]), len(own[1])))
     builder.edges.append(Edge("cond", edge.inputs, outputs, as_params(params), edge.origin))
+
+
+def _recording_sides(placeholder: Var, parts: CondParts, sides: tuple[Body, Body],
+                     own: tuple[tuple[Var, ...], tuple[Var, ...]]) -> list[Graph]:
+    """Each side with its forward edges, outputting after its results its ``own`` residuals
+    and the ``placeholder`` for each of the other side's."""
+    mine = (own[0] + (placeholder,) * len(own[1]), (placeholder,) * len(own[0]) + own[1])
+    return [side.replace(edges=body.forward, outputs=side.outputs[:parts.results] + extra)
+            for side, body, extra in zip((parts.then, parts.orelse), sides, mine)]
 
 
 def reverse_branch(sweep: Sweep, edge: Edge, record: CondRecord) -> None:
