@@ -23,6 +23,9 @@ from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.naming import adjoint_name
 from gradgen.ir.primitives.branches import CondParts, cond_params, cond_parts
 
+#: Nodes of each side of a branch: then's, orelse's.
+PerSide = tuple[tuple[Var, ...], tuple[Var, ...]]
+
 
 @dataclass(frozen=True)
 class CondRecord:
@@ -88,15 +91,13 @@ def _record_residuals(sweep: Sweep, edge: Edge, parts: CondParts,
     return tuple(outputs[slots[var]] for var in kept)
 
 
-def _own_residuals(parts: CondParts, sides: tuple[Body, Body]
-                   ) -> tuple[tuple[Var, ...], tuple[Var, ...]]:
+def _own_residuals(parts: CondParts, sides: tuple[Body, Body]) -> PerSide:
     """The residuals each side computes itself (those that are not its results)."""
     return tuple(tuple(var for var in body.residuals if var not in side.outputs[:parts.results])
                  for body, side in zip(sides, (parts.then, parts.orelse)))
 
 
-def _slots(parts: CondParts, kept: tuple[Var, ...],
-           own: tuple[tuple[Var, ...], tuple[Var, ...]]) -> dict[Var, int]:
+def _slots(parts: CondParts, kept: tuple[Var, ...], own: PerSide) -> dict[Var, int]:
     """The position of each residual among the recording branch's outputs: a residual a side
     computes itself at its own position past the results, one that is a result as that
     result."""
@@ -119,8 +120,8 @@ def _recording_outputs(edge: Edge, kept: tuple[Var, ...], slots: dict[Var, int],
 
 
 def _emit_recording_cond(builder: GraphBuilder, edge: Edge, parts: CondParts,
-                         sides: tuple[Body, Body], own: tuple[tuple[Var, ...], tuple[Var, ...]],
-                         outputs: tuple[Var, ...]) -> None:
+                         sides: tuple[Body, Body], own: PerSide, outputs: tuple[Var, ...]
+                         ) -> None:
     """The branch of ``edge`` with the sides' forward edges, outputting after the results
     the residuals each side computes itself (``own``), giving ``outputs``."""
     recording = _recording_sides(builder.const(0.0), parts, sides, own)
@@ -130,7 +131,7 @@ def _emit_recording_cond(builder: GraphBuilder, edge: Edge, parts: CondParts,
 
 
 def _recording_sides(placeholder: Var, parts: CondParts, sides: tuple[Body, Body],
-                     own: tuple[tuple[Var, ...], tuple[Var, ...]]) -> list[Graph]:
+                     own: PerSide) -> list[Graph]:
     """Each side with its forward edges, outputting after its results its ``own`` residuals
     and the ``placeholder`` for each of the other side's."""
     mine = (own[0] + (placeholder,) * len(own[1]), (placeholder,) * len(own[0]) + own[1])

@@ -22,7 +22,7 @@ from gradgen.differentiate.sweep import (
     unbroadcast,
 )
 from gradgen.ir.builder import GraphBuilder, as_params, result_like
-from gradgen.ir.graph import Edge, Graph, Var
+from gradgen.ir.graph import Edge, Graph, Shape, Var
 from gradgen.ir.primitives.loops import LoopParts, loop_params, loop_parts
 
 
@@ -200,7 +200,7 @@ def _terms(producer: dict[Var, Edge], total: Var, bar: Var) -> list[Var]:
     return terms
 
 
-def _adds_whole(edge: Edge | None, shape: tuple) -> bool:
+def _adds_whole(edge: Edge | None, shape: Shape) -> bool:
     """Whether ``edge`` adds two arrays of ``shape`` (a sum whose terms are added one by one)."""
     return edge is not None and edge.prim == "add" and all(var.shape == shape
                                                            for var in edge.inputs)

@@ -8,7 +8,8 @@ its record, and contributions are summed where a node fans out (`accumulate`: th
 chain rule). Only edges on a path from a target to an output are visited (`activity`).
 
 A block's body (a loop's step, a branch's side, a helper) is differentiated by the same sweep
-one level down (`differentiate_body`), with the table for bodies (loops inside are taped).
+one level down (`differentiate_body`), with the table for bodies (loops inside are taped); the
+block's reverse body is built on the adjoint edges of its body (`adjoint_of_body`).
 """
 
 from __future__ import annotations
@@ -244,6 +245,18 @@ def accumulate(builder: GraphBuilder, var: Var, contribution: Var,
         adjoints[var] = builder.emit("add", (previous, contribution), name)
 
 
+def zeros_of(builder: GraphBuilder, like: Var, zero: Var) -> Var:
+    """Zeros of ``like``'s shape: the constant for a scalar."""
+    return zero if not like.shape else expanded(builder, zero, like)
+
+
+def expanded(builder: GraphBuilder, zero: Var, like: Var) -> Var:
+    """The constant ``zero`` broadcast to ``like``'s shape, by an edge (for a scalar too)."""
+    return builder.expand(zero, like, axis=None, keepdims=False)
+
+
+# ---- a block's reverse body ------------------------------------------------------------------
+
 def adjoint_input(var: Var) -> Var:
     """A body's input standing for ``var``'s adjoint (a step's cotangent, a running sum)."""
     return Var(adjoint_name(var.name), var.shape)
@@ -272,13 +285,3 @@ def bars_or_zeros(builder: GraphBuilder, bars: Iterable[Var | None], likes: Iter
     """Each of ``bars``, or zeros shaped as its ``like`` where it is None (nothing reached it)."""
     return tuple(bar if bar is not None else zeros_of(builder, like, zero)
                  for bar, like in zip(bars, likes))
-
-
-def zeros_of(builder: GraphBuilder, like: Var, zero: Var) -> Var:
-    """Zeros of ``like``'s shape: the constant for a scalar."""
-    return zero if not like.shape else expanded(builder, zero, like)
-
-
-def expanded(builder: GraphBuilder, zero: Var, like: Var) -> Var:
-    """The constant ``zero`` broadcast to ``like``'s shape, by an edge (for a scalar too)."""
-    return builder.expand(zero, like, axis=None, keepdims=False)
