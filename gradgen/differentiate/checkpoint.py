@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 from gradgen.differentiate.reverse_loops import (
     emit_reverse_loop,
-    result_cotangents,
     reverse_loop,
+    reverse_starts,
     tape_loop,
     tapes_for,
 )
@@ -136,11 +136,10 @@ def checkpoint_reverse(sweep: Sweep, edge: Edge, record: CheckpointRecord) -> No
     builder = sweep.reversing(edge)
     zero = builder.const(0.0)
     body, wanted = _segments_reverse_body(sweep, edge, parts, record, zero)
-    seeds_in = result_cotangents(sweep, edge, parts.carried,
-                                 lambda var: zeros_of(builder, var, zero))
-    starts = [builder.zeros_like(outer) for outer in wanted]
+    starts = reverse_starts(sweep, edge, parts.carried, wanted,
+                            lambda var: zeros_of(builder, var, zero), {})
     targets = (*parts.carried, *wanted)
-    emit_reverse_loop(sweep, (zero, record.segments), (*seeds_in, *starts), record.recorded,
+    emit_reverse_loop(sweep, (zero, record.segments), starts, record.recorded,
                       (*_bound_nodes(parts, record.stride), *parts.invariants), body, targets,
                       tuple(result_like(var, var.name) for var in targets))
 

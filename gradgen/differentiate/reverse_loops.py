@@ -91,12 +91,10 @@ def reverse_loop(sweep: Sweep, edge: Edge, record: LoopRecord,
     builder = sweep.reversing(edge)
     zero = builder.const(0.0)
     body, sums = _reverse_body(edge, parts, record, zero)
-    seeds_in = result_cotangents(sweep, edge, parts.carried,
-                                 lambda var: expanded(builder, zero, var))
-    starts = [(totals or {}).get(outer) or builder.zeros_like(outer)  # _add_into adds in place
-              for outer in sums]
+    starts = reverse_starts(sweep, edge, parts.carried, sums,
+                            lambda var: expanded(builder, zero, var), totals or {})
     targets = (*parts.carried, *sums)
-    emit_reverse_loop(sweep, (parts.start, parts.stop), (*seeds_in, *starts), record.recorded,
+    emit_reverse_loop(sweep, (parts.start, parts.stop), starts, record.recorded,
                       parts.invariants, body, targets,
                       tuple(result_like(var, None, "float") for var in targets))
 
@@ -113,8 +111,17 @@ def emit_reverse_loop(sweep: Sweep, bounds: tuple[Var, Var], cotangents: tuple[V
     _add_results(sweep.builder, targets, outputs, sweep.adjoints)
 
 
-def result_cotangents(sweep: Sweep, edge: Edge, carried: tuple[Var, ...],
-                      zeros: Callable[[Var], Var]) -> list[Var]:
+def reverse_starts(sweep: Sweep, edge: Edge, carried: tuple[Var, ...], sums: list[Var],
+                   zeros: Callable[[Var], Var], totals: dict[Var, Var]) -> tuple[Var, ...]:
+    """What a reverse loop carries in: the cotangents of the loop's ``carried`` results, then
+    a running sum for each invariant of ``sums``, the array ``totals`` gives for it or fresh
+    zeros (`_add_into` adds into it in place)."""
+    seeds_in = _result_cotangents(sweep, edge, carried, zeros)
+    return (*seeds_in, *(totals.get(outer) or sweep.builder.zeros_like(outer) for outer in sums))
+
+
+def _result_cotangents(sweep: Sweep, edge: Edge, carried: tuple[Var, ...],
+                       zeros: Callable[[Var], Var]) -> list[Var]:
     """The cotangents of a loop's carried results that its reverse starts from: their
     adjoints, or ``zeros`` where none was given, shaped as the result (as its start, where
     nothing reads the result)."""
