@@ -184,8 +184,7 @@ def _run_segment_again(step: Sweep, inner_loop: Edge, snapshot_in: list[Var],
 
 def _adjoints_at_start(step: Sweep, segment: _Segment, totals: dict[Var, Var],
                        zero: Var) -> tuple[Var, ...]:
-    """The adjoints at a segment's start: of the carried values (zeros where none reaches
-    them), then the running totals."""
+    """The adjoints at a segment's start: of the carried values (or zeros), then the totals."""
     carried = bars_or_zeros(step.builder, (step.adjoints.get(var) for var in segment.carried),
                             segment.carried, zero)
     return (*carried, *(step.adjoints.get(inner) or total for inner, total in totals.items()))

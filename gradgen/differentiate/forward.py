@@ -60,8 +60,7 @@ def jvp_graph(forward: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
 
 def _pushed_forward(builder: GraphBuilder, forward: Graph, tangents: dict[Var, Var],
                     output: Var) -> dict[Var, Var]:
-    """The ``tangents`` of the inputs, with the tangent of each active edge's output added in
-    topological order."""
+    """The ``tangents`` of the inputs, and of each active edge's output in topological order."""
     for edge in active_edges(forward, tuple(tangents), output):
         builder.origin = edge
         _push_forward(builder, edge, tangents)

@@ -61,16 +61,14 @@ def record_branch(sweep: Sweep, edge: Edge) -> CondRecord:
 
 
 def _pulled_back(edge: Edge, sweep: Sweep) -> tuple[int, ...]:
-    """The results whose adjoints are pulled back: of those read after the branch, the
-    varied numbers."""
+    """The results whose adjoints are pulled back: the varied numbers read after the branch."""
     return tuple(k for k, var in enumerate(edge.outputs)
                  if var in sweep.bound and var in sweep.varied and var.dtype == "float")
 
 
 def _differentiated_sides(sweep: Sweep, parts: CondParts, results: tuple[int, ...],
                           seeds: tuple[Var, ...], wanted: tuple[Var, ...]) -> tuple[Body, Body]:
-    """Each side differentiated: the ``seeds`` of its ``results`` pulled back to the operands
-    ``wanted``."""
+    """Each side, with the ``seeds`` of its ``results`` pulled back to the operands ``wanted``."""
     then, orelse = (differentiate_body(sweep, side, wanted,
                                        tuple(side.outputs[k] for k in results), seeds,
                                        {*seeds, *parts.operand_in})

@@ -81,8 +81,7 @@ def _vjp(graph: Graph, body: Body, recomputing: tuple[Edge, ...], recorded: tupl
 
 
 def _recording_version(graph: Graph, body: Body, recorded: tuple[Var, ...]) -> Graph | None:
-    """The helper returning after its value the values its vjp records; None if there are
-    none."""
+    """The helper returning, after its value, the values its vjp records; None if it has none."""
     if not recorded:
         return None
     return graph.replace(name=f"{graph.name}_record", edges=body.forward,
@@ -152,8 +151,7 @@ def _guarded(sweep: Sweep, edge: Edge, g: Var) -> Var:
 
 
 def _number_arguments(edge: Edge) -> list[Var]:
-    """The call's arguments for the helper's parameters that are numbers: those the vjp
-    returns a partial for."""
+    """The arguments for the helper's number parameters: those the vjp returns a partial for."""
     graph = dict(edge.params)["graph"]
     return [arg for arg, var in zip(edge.inputs, graph.inputs) if var.dtype == "float"]
 

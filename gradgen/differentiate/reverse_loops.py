@@ -76,8 +76,7 @@ def _emit_recording_loop(builder: GraphBuilder, edge: Edge, parts: LoopParts,
 
 
 def tapes_for(values: tuple[Var, ...], kind: str) -> tuple[Var, ...]:
-    """A tape for each of ``values``, one entry per step (or per segment), named
-    ``<kind>_<name>``."""
+    """A tape for each of ``values`` (an entry per step or segment), named ``<kind>_<name>``."""
     return tuple(result_like(var, f"{kind}_{var.name or 'v'}", "tape") for var in values)
 
 

@@ -263,8 +263,7 @@ def adjoint_input(var: Var) -> Var:
 
 
 def adjoint_step(body: Body, origin: Edge | None) -> GraphBuilder:
-    """A builder for a block's reverse body, holding ``body``'s adjoint edges, building the
-    reverse of ``origin``."""
+    """A builder for the reverse body of ``origin``, holding ``body``'s adjoint edges."""
     step = GraphBuilder()
     step.edges.extend(body.adjoint)
     step.origin = origin
