@@ -31,14 +31,21 @@ from dataclasses import dataclass
 
 from gradgen.differentiate.reverse_loops import (
     emit_reverse_loop,
-    result_cotangents,
     reverse_loop,
+    reverse_starts,
     tape_loop,
+    tapes_for,
 )
-from gradgen.differentiate.sweep import BlockReversal, Sweep, accumulate, zeros_of
+from gradgen.differentiate.sweep import (
+    BlockReversal,
+    Sweep,
+    accumulate,
+    adjoint_input,
+    bars_or_zeros,
+    zeros_of,
+)
 from gradgen.ir.builder import GraphBuilder, as_params, result_like
 from gradgen.ir.graph import Edge, Graph, Var
-from gradgen.ir.naming import adjoint_name
 from gradgen.ir.primitives.loops import LoopParts, loop_params, loop_parts
 
 #: ``--checkpoint sqrt``: segments of ceil(sqrt(T)) steps.
@@ -56,6 +63,23 @@ class CheckpointRecord:
     varied: frozenset[Var]  # the invariants (outer nodes) that depend on what is differentiated
 
 
+@dataclass(frozen=True)
+class _Segment:
+    """The inputs of a body over one segment: the segment's number, the carried values, the
+    bounds (start, stop, stride) and the invariants."""
+
+    number: Var
+    carried: list[Var]
+    bounds: list[Var]
+    invariants: list[Var]
+
+    def inputs(self, *adjoints: Var) -> tuple[Var, ...]:
+        """The body's inputs: the segment's number, the ``adjoints`` a reverse body takes, the
+        carried values, the bounds (less constants: written where used), the invariants."""
+        taken = [var for var in self.bounds if not var.is_const]
+        return (self.number, *adjoints, *self.carried, *taken, *self.invariants)
+
+
 def checkpointing(every: int | str) -> BlockReversal:
     """Reverse mode's loops taken back by segments of ``every`` steps (or ``"sqrt"``)."""
     return BlockReversal(functools.partial(checkpoint_forward, every=every), checkpoint_reverse)
@@ -64,19 +88,11 @@ def checkpointing(every: int | str) -> BlockReversal:
 def checkpoint_forward(sweep: Sweep, edge: Edge, every: int | str) -> CheckpointRecord:
     """Emit ``edge`` as a loop over segments that keeps a snapshot of the carried values at
     the start of each (its results are the original loop's, then the snapshots)."""
-    builder = sweep.builder
     parts = loop_parts(edge)
-    stride, segments = _segment_count(builder, parts, every)
-    body = _segments_body(parts, stride)
-    n = len(parts.carried)
-    snapshots = tuple(result_like(var, f"snapshot_{var.name or 'v'}", "tape")
-                      for var in parts.carried_in)
-    builder.edges.append(Edge("loop", (builder.const(0.0), segments, *parts.carried,
-                                       *_bound_nodes(parts, stride), *parts.invariants),
-                              edge.outputs + snapshots, as_params(loop_params(body, n, 0, n)),
-                              edge.origin))
-    return CheckpointRecord(stride, segments, snapshots,
-                            frozenset(var for var in parts.invariants if var in sweep.varied))
+    stride, segments = _segment_count(sweep.builder, parts, every)
+    snapshots = _emit_segments_loop(sweep.builder, edge, parts, stride, segments)
+    varied = frozenset(var for var in parts.invariants if var in sweep.varied)
+    return CheckpointRecord(stride, segments, snapshots, varied)
 
 
 def _segment_count(builder: GraphBuilder, parts: LoopParts,
@@ -88,16 +104,28 @@ def _segment_count(builder: GraphBuilder, parts: LoopParts,
     return stride, builder.emit("ceil_div", (count, stride), "segments")
 
 
+def _emit_segments_loop(builder: GraphBuilder, edge: Edge, parts: LoopParts, stride: Var,
+                        segments: Var) -> tuple[Var, ...]:
+    """The loop over the segments in place of ``edge``; the nodes of its snapshots."""
+    n = len(parts.carried)
+    snapshots = tapes_for(parts.carried_in, "snapshot")
+    builder.edges.append(Edge("loop", (builder.const(0.0), segments, *parts.carried,
+                                       *_bound_nodes(parts, stride), *parts.invariants),
+                              edge.outputs + snapshots,
+                              as_params(loop_params(_segments_body(parts, stride), n, 0, n)),
+                              edge.origin))
+    return snapshots
+
+
 def _segments_body(parts: LoopParts, stride: Var) -> Graph:
     """The body of the loop over segments: the original loop over one segment's steps; its
     records are the carried values at the segment's start (the snapshots)."""
     step = GraphBuilder()
-    segment, carried_in, bounds_in, invariant_in = _segment_inputs(parts, stride)
-    inner = _segment_loop(step, parts, segment, carried_in, bounds_in, invariant_in)
+    segment = _segment_inputs(parts, stride)
+    inner = _segment_loop(step, parts, segment)
     step.edges.append(inner)
-    return Graph(f"{parts.body.name}_segments",
-                 (segment, *carried_in, *_inputs(bounds_in), *invariant_in),
-                 tuple(step.edges), (*inner.outputs, *carried_in))
+    return Graph(f"{parts.body.name}_segments", segment.inputs(), tuple(step.edges),
+                 (*inner.outputs, *segment.carried))
 
 
 def checkpoint_reverse(sweep: Sweep, edge: Edge, record: CheckpointRecord) -> None:
@@ -105,15 +133,13 @@ def checkpoint_reverse(sweep: Sweep, edge: Edge, record: CheckpointRecord) -> No
     again from its snapshot (recording) and then backwards; what reaches the initial carried
     values and the invariants is added to their adjoints."""
     parts = loop_parts(edge)
-    builder = sweep.builder
-    builder.origin = edge
+    builder = sweep.reversing(edge)
     zero = builder.const(0.0)
     body, wanted = _segments_reverse_body(sweep, edge, parts, record, zero)
-    seeds_in = result_cotangents(sweep, edge, parts.carried,
-                                 lambda var: zeros_of(builder, var, zero))
-    starts = [builder.zeros_like(outer) for outer in wanted]
+    starts = reverse_starts(sweep, edge, parts.carried, wanted,
+                            lambda var: zeros_of(builder, var, zero), {})
     targets = (*parts.carried, *wanted)
-    emit_reverse_loop(sweep, (zero, record.segments), (*seeds_in, *starts), record.recorded,
+    emit_reverse_loop(sweep, (zero, record.segments), starts, record.recorded,
                       (*_bound_nodes(parts, record.stride), *parts.invariants), body, targets,
                       tuple(result_like(var, var.name) for var in targets))
 
@@ -125,22 +151,23 @@ def _segments_reverse_body(sweep: Sweep, edge: Edge, parts: LoopParts,
     nodes) it sums adjoints for."""
     step = sweep.inner()
     step.builder.origin = edge
-    segment, snapshot_in, bounds_in, invariant_in = _segment_inputs(parts, record.stride)
-    seeds = [Var(adjoint_name(var.name), var.shape) for var in parts.carried_in]
-    wanted = [(outer, inner) for outer, inner in zip(parts.invariants, invariant_in)
-              if outer in record.varied and inner.dtype == "float"]
-    totals = {inner: Var(adjoint_name(inner.name), inner.shape) for _, inner in wanted}
-    inner_loop = _segment_loop(step.builder, parts, segment, snapshot_in, bounds_in,
-                               invariant_in)
-    _run_segment_again(step, inner_loop, snapshot_in, seeds, totals)
-    carried_next = [step.adjoints.get(var) or zeros_of(step.builder, var, zero)
-                    for var in snapshot_in]
-    totals_next = [step.adjoints.get(inner) or total for inner, total in totals.items()]
-    body = Graph(f"{parts.body.name}_segments_reverse",
-                 (segment, *seeds, *totals.values(), *snapshot_in, *_inputs(bounds_in),
-                  *invariant_in),
-                 tuple(step.builder.edges), (*carried_next, *totals_next))
+    segment = _segment_inputs(parts, record.stride)
+    seeds = [adjoint_input(var) for var in segment.carried]
+    wanted = _summed_invariants(parts, record, segment)
+    totals = {inner: adjoint_input(inner) for _, inner in wanted}
+    inner_loop = _segment_loop(step.builder, parts, segment)
+    _run_segment_again(step, inner_loop, segment.carried, seeds, totals)
+    body = Graph(f"{parts.body.name}_segments_reverse", segment.inputs(*seeds, *totals.values()),
+                 tuple(step.builder.edges), _adjoints_at_start(step, segment, totals, zero))
     return body, [outer for outer, _ in wanted]
+
+
+def _summed_invariants(parts: LoopParts, record: CheckpointRecord,
+                       segment: _Segment) -> list[tuple[Var, Var]]:
+    """The invariants whose adjoints a segment sums, the varied numbers: each as the outer
+    node and as the segment body's input."""
+    return [(outer, inner) for outer, inner in zip(parts.invariants, segment.invariants)
+            if outer in record.varied and inner.dtype == "float"]
 
 
 def _run_segment_again(step: Sweep, inner_loop: Edge, snapshot_in: list[Var],
@@ -155,30 +182,31 @@ def _run_segment_again(step: Sweep, inner_loop: Edge, snapshot_in: list[Var],
     reverse_loop(step, inner_loop, taped, totals)
 
 
-def _segment_loop(step: GraphBuilder, parts: LoopParts, segment: Var, carried: list[Var],
-                  bounds: list[Var], invariants: list[Var]) -> Edge:
-    """The original loop over the steps of segment ``segment`` (its bounds emitted into
-    ``step``; the loop itself is left to the caller)."""
-    low, high = _segment_bounds(step, segment, bounds)
-    return Edge("loop", (low, high, *carried, *invariants),
-                tuple(result_like(var, var.name) for var in carried),
-                as_params(loop_params(parts.body, len(carried), 0, 0)))
+def _adjoints_at_start(step: Sweep, segment: _Segment, totals: dict[Var, Var],
+                       zero: Var) -> tuple[Var, ...]:
+    """The adjoints at a segment's start: of the carried values (or zeros), then the totals."""
+    carried = bars_or_zeros(step.builder, (step.adjoints.get(var) for var in segment.carried),
+                            segment.carried, zero)
+    return (*carried, *(step.adjoints.get(inner) or total for inner, total in totals.items()))
 
 
-def _segment_inputs(parts: LoopParts, stride: Var) -> tuple[Var, list[Var], list[Var], list[Var]]:
-    """A segment loop body's inputs: the segment number, the carried values, the bounds
-    (start, stop, stride: those that are not constants) and the invariants."""
-    segment = Var("segment", (), "int")
-    carried = [Var(var.name, var.shape, var.dtype) for var in parts.carried_in]
-    bounds = [var if var.is_const else Var(var.name, (), var.dtype)
-              for var in (parts.start, parts.stop, stride)]
-    invariants = [Var(var.name, var.shape, var.dtype) for var in parts.invariant_in]
-    return segment, carried, bounds, invariants
+def _segment_inputs(parts: LoopParts, stride: Var) -> _Segment:
+    """A segment body's inputs, made for the loop of ``parts`` (a bound that is a constant
+    stays one)."""
+    return _Segment(Var("segment", (), "int"),
+                    [Var(var.name, var.shape, var.dtype) for var in parts.carried_in],
+                    [var if var.is_const else Var(var.name, (), var.dtype)
+                     for var in (parts.start, parts.stop, stride)],
+                    [Var(var.name, var.shape, var.dtype) for var in parts.invariant_in])
 
 
-def _inputs(bounds: list[Var]) -> list[Var]:
-    """The bounds a segment body takes as inputs (constants are written where used)."""
-    return [var for var in bounds if not var.is_const]
+def _segment_loop(step: GraphBuilder, parts: LoopParts, segment: _Segment) -> Edge:
+    """The original loop over the steps of ``segment`` (its bounds emitted into ``step``;
+    the loop itself is left to the caller)."""
+    low, high = _segment_bounds(step, segment)
+    return Edge("loop", (low, high, *segment.carried, *segment.invariants),
+                tuple(result_like(var, var.name) for var in segment.carried),
+                as_params(loop_params(parts.body, len(segment.carried), 0, 0)))
 
 
 def _bound_nodes(parts: LoopParts, stride: Var) -> list[Var]:
@@ -186,8 +214,8 @@ def _bound_nodes(parts: LoopParts, stride: Var) -> list[Var]:
     return [var for var in (parts.start, parts.stop, stride) if not var.is_const]
 
 
-def _segment_bounds(step: GraphBuilder, segment: Var, bounds: list[Var]) -> tuple[Var, Var]:
+def _segment_bounds(step: GraphBuilder, segment: _Segment) -> tuple[Var, Var]:
     """``lo = start + segment * stride`` and ``min(lo + stride, stop)``."""
-    start, stop, stride = bounds
-    low = step.add(start, step.mul(segment, stride))
+    start, stop, stride = segment.bounds
+    low = step.add(start, step.mul(segment.number, stride))
     return low, step.min(step.add(low, stride), stop)

@@ -49,17 +49,23 @@ def jvp_graph(forward: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
     (output,) = forward.outputs
     targets = select_inputs(forward, wrt)
     tangent_inputs = tuple(Var(tangent_name(var.name), var.shape, var.dtype) for var in targets)
-    tangents: dict[Var, Var] = dict(zip(targets, tangent_inputs))
     builder = GraphBuilder()
     builder.edges.extend(forward.edges)
-    for edge in active_edges(forward, targets, output):
-        builder.origin = edge
-        _push_forward(builder, edge, tangents)
-    builder.origin = None
+    tangents = _pushed_forward(builder, forward, dict(zip(targets, tangent_inputs)), output)
     output_dot = tangents.get(output) or builder.const(0.0)
     return forward.replace(inputs=forward.inputs + tangent_inputs, edges=tuple(builder.edges),
                            outputs=(output, output_dot),
                            output_names=(forward.name, f"{forward.name}_dot"))
+
+
+def _pushed_forward(builder: GraphBuilder, forward: Graph, tangents: dict[Var, Var],
+                    output: Var) -> dict[Var, Var]:
+    """The ``tangents`` of the inputs, and of each active edge's output in topological order."""
+    for edge in active_edges(forward, tuple(tangents), output):
+        builder.origin = edge
+        _push_forward(builder, edge, tangents)
+    builder.origin = None
+    return tangents
 
 
 def _push_forward(builder: GraphBuilder, edge: Edge, tangents: dict[Var, Var]) -> None:

@@ -72,6 +72,8 @@ def _guard_of_use(builder: GraphBuilder, var: Var, edge: Edge, outer: Guard) -> 
 
 
 def _branch_of_use(builder: GraphBuilder, var: Var, edge: Edge, outer: Guard) -> Guard:
+    """Where ``var`` matters as an input of ``edge``, whose own guard is ``outer``: in a
+    branch of a ``where``, only where that branch is taken."""
     if edge.prim != "where" or var is edge.inputs[0]:
         return outer
     condition, then, orelse = edge.inputs

@@ -55,11 +55,18 @@ def reverse_mode(graph: Graph, wrt: tuple[str, ...] | None = None,
     builder = GraphBuilder()
     seed = Var("cotangent", output.shape) if cotangent else builder.const(1.0)
     found = backward(builder, graph.edges, [output], [seed], targets, loops)
+    inputs = graph.inputs + ((seed,) if cotangent else ())
+    return _gradient_graph(graph, inputs, builder, targets, found)
+
+
+def _gradient_graph(graph: Graph, inputs: tuple[Var, ...], builder: GraphBuilder,
+                    targets: tuple[Var, ...], found: list[Var | None]) -> Graph:
+    """``graph`` with the edges of ``builder``, its outputs the value, then the partial of each
+    target (an exact 0 where none was ``found``)."""
     partials = tuple(var or builder.const(0.0) for var in found)
     names = (graph.name,) + tuple(adjoint_name(var.name) or "" for var in targets)
-    inputs = graph.inputs + ((seed,) if cotangent else ())
     return graph.replace(inputs=inputs, edges=tuple(builder.edges),
-                         outputs=(output,) + partials, output_names=names)
+                         outputs=graph.outputs + partials, output_names=names)
 
 
 def backward(builder: GraphBuilder, edges: tuple[Edge, ...], outputs: list[Var],

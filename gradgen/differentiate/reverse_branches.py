@@ -13,13 +13,18 @@ from gradgen.differentiate.sweep import (
     Body,
     Sweep,
     accumulate,
+    adjoint_input,
+    adjoint_of_body,
+    bars_or_zeros,
     differentiate_body,
-    zeros_of,
 )
 from gradgen.ir.builder import GraphBuilder, as_params, result_like
 from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.naming import adjoint_name
 from gradgen.ir.primitives.branches import CondParts, cond_params, cond_parts
+
+#: Nodes of each side of a branch: then's, orelse's.
+PerSide = tuple[tuple[Var, ...], tuple[Var, ...]]
 
 
 @dataclass(frozen=True)
@@ -46,41 +51,51 @@ def record_branch(sweep: Sweep, edge: Edge) -> CondRecord:
     `reverse_branch` needs. Adjoints are pulled back from the results that are varied (of
     those read after the branch) to the operands that are varied."""
     parts = cond_parts(edge)
-    results, seeds = _pulled_back(edge, sweep)
+    results = _pulled_back(edge, sweep)
+    seeds = tuple(adjoint_input(edge.outputs[k]) for k in results)
     wanted = tuple(inner for outer, inner in zip(parts.operands, parts.operand_in)
                    if outer in sweep.varied and inner.dtype == "float")
+    sides = _differentiated_sides(sweep, parts, results, seeds, wanted)
+    recorded = _record_residuals(sweep, edge, parts, sides)
+    return CondRecord(results, seeds, wanted, sides, recorded)
+
+
+def _pulled_back(edge: Edge, sweep: Sweep) -> tuple[int, ...]:
+    """The results whose adjoints are pulled back: the varied numbers read after the branch."""
+    return tuple(k for k, var in enumerate(edge.outputs)
+                 if var in sweep.bound and var in sweep.varied and var.dtype == "float")
+
+
+def _differentiated_sides(sweep: Sweep, parts: CondParts, results: tuple[int, ...],
+                          seeds: tuple[Var, ...], wanted: tuple[Var, ...]) -> tuple[Body, Body]:
+    """Each side, with the ``seeds`` of its ``results`` pulled back to the operands ``wanted``."""
     then, orelse = (differentiate_body(sweep, side, wanted,
                                        tuple(side.outputs[k] for k in results), seeds,
                                        {*seeds, *parts.operand_in})
                     for side in (parts.then, parts.orelse))
-    own = _own_residuals(parts, (then, orelse))
-    kept = then.residuals + orelse.residuals
+    return then, orelse
+
+
+def _record_residuals(sweep: Sweep, edge: Edge, parts: CondParts,
+                      sides: tuple[Body, Body]) -> tuple[Var, ...]:
+    """Emit the recording branch in place of ``edge``; return the nodes of its outputs that
+    hold the sides' residuals (then's, orelse's)."""
+    own = _own_residuals(parts, sides)
+    kept = sides[0].residuals + sides[1].residuals
     slots = _slots(parts, kept, own)
     outputs = _recording_outputs(edge, kept, slots, sweep.bound,
                                  parts.results + len(own[0]) + len(own[1]))
-    _emit_recording_cond(sweep.builder, edge, parts, (then, orelse), own, outputs)
-    recorded = tuple(outputs[slots[var]] for var in kept)
-    return CondRecord(results, seeds, wanted, (then, orelse), recorded)
+    _emit_recording_cond(sweep.builder, edge, parts, sides, own, outputs)
+    return tuple(outputs[slots[var]] for var in kept)
 
 
-def _pulled_back(edge: Edge, sweep: Sweep) -> tuple[tuple[int, ...], tuple[Var, ...]]:
-    """The results whose adjoints are pulled back (of those read after the branch, the varied
-    numbers), and one cotangent for each."""
-    results = tuple(k for k, var in enumerate(edge.outputs)
-                    if var in sweep.bound and var in sweep.varied and var.dtype == "float")
-    return results, tuple(Var(adjoint_name(edge.outputs[k].name), edge.outputs[k].shape)
-                          for k in results)
-
-
-def _own_residuals(parts: CondParts, sides: tuple[Body, Body]
-                   ) -> tuple[tuple[Var, ...], tuple[Var, ...]]:
+def _own_residuals(parts: CondParts, sides: tuple[Body, Body]) -> PerSide:
     """The residuals each side computes itself (those that are not its results)."""
     return tuple(tuple(var for var in body.residuals if var not in side.outputs[:parts.results])
                  for body, side in zip(sides, (parts.then, parts.orelse)))
 
 
-def _slots(parts: CondParts, kept: tuple[Var, ...],
-           own: tuple[tuple[Var, ...], tuple[Var, ...]]) -> dict[Var, int]:
+def _slots(parts: CondParts, kept: tuple[Var, ...], own: PerSide) -> dict[Var, int]:
     """The position of each residual among the recording branch's outputs: a residual a side
     computes itself at its own position past the results, one that is a result as that
     result."""
@@ -103,17 +118,23 @@ def _recording_outputs(edge: Edge, kept: tuple[Var, ...], slots: dict[Var, int],
 
 
 def _emit_recording_cond(builder: GraphBuilder, edge: Edge, parts: CondParts,
-                         sides: tuple[Body, Body], own: tuple[tuple[Var, ...], tuple[Var, ...]],
-                         outputs: tuple[Var, ...]) -> None:
+                         sides: tuple[Body, Body], own: PerSide, outputs: tuple[Var, ...]
+                         ) -> None:
     """The branch of ``edge`` with the sides' forward edges, outputting after the results
     the residuals each side computes itself (``own``), giving ``outputs``."""
-    placeholder = builder.const(0.0)  # what a side outputs for the other side's residuals
-    mine = (own[0] + (placeholder,) * len(own[1]), (placeholder,) * len(own[0]) + own[1])
-    recording = [side.replace(edges=body.forward, outputs=side.outputs[:parts.results] + extra)
-                 for side, body, extra in zip((parts.then, parts.orelse), sides, mine)]
+    recording = _recording_sides(builder.const(0.0), parts, sides, own)
     params = dict(edge.params)
     params.update(then=recording[0], orelse=recording[1], residuals=(len(own[0]), len(own[1])))
     builder.edges.append(Edge("cond", edge.inputs, outputs, as_params(params), edge.origin))
+
+
+def _recording_sides(placeholder: Var, parts: CondParts, sides: tuple[Body, Body],
+                     own: PerSide) -> list[Graph]:
+    """Each side with its forward edges, outputting after its results its ``own`` residuals
+    and the ``placeholder`` for each of the other side's."""
+    mine = (own[0] + (placeholder,) * len(own[1]), (placeholder,) * len(own[0]) + own[1])
+    return [side.replace(edges=body.forward, outputs=side.outputs[:parts.results] + extra)
+            for side, body, extra in zip((parts.then, parts.orelse), sides, mine)]
 
 
 def reverse_branch(sweep: Sweep, edge: Edge, record: CondRecord) -> None:
@@ -122,19 +143,24 @@ def reverse_branch(sweep: Sweep, edge: Edge, record: CondRecord) -> None:
     bars_in = [sweep.adjoints.get(edge.outputs[k]) for k in record.results]
     if not record.wanted or all(bar is None for bar in bars_in):
         return
-    builder = sweep.builder
-    builder.origin = edge
+    builder = sweep.reversing(edge)
     zero = builder.const(0.0)
-    seeds_in = [bar if bar is not None else zeros_of(builder, edge.outputs[k], zero)
-                for bar, k in zip(bars_in, record.results)]
+    seeds_in = bars_or_zeros(builder, bars_in, (edge.outputs[k] for k in record.results), zero)
     parts = cond_parts(edge)
+    bars = _emit_reverse_cond(builder, edge, parts, record, seeds_in, zero)
+    _add_operand_bars(sweep, bars, parts, record.wanted)
+
+
+def _emit_reverse_cond(builder: GraphBuilder, edge: Edge, parts: CondParts, record: CondRecord,
+                       seeds_in: tuple[Var, ...], zero: Var) -> tuple[Var, ...]:
+    """The reverse branch, from the cotangents of the results ``seeds_in``, the recorded
+    values and the operands; its results, the adjoints of the wanted operands."""
     then, orelse = (_reverse_side(edge, parts, record, body, name, zero)
                     for body, name in zip(record.sides, ("then", "else")))
-    bars = builder.emit_block(
+    return builder.emit_block(
         "cond", (parts.test, *seeds_in, *record.recorded, *parts.operands),
         tuple(result_like(inner, adjoint_name(inner.name), "float") for inner in record.wanted),
         as_params(cond_params(then, orelse, len(record.wanted))))
-    _add_operand_bars(sweep, bars, parts, record.wanted)
 
 
 def _add_operand_bars(sweep: Sweep, bars: tuple[Var, ...], parts: CondParts,
@@ -149,13 +175,9 @@ def _reverse_side(edge: Edge, parts: CondParts, record: CondRecord, body: Body, 
                   zero: Var) -> Graph:
     """One side of the reverse branch: the adjoint edges of the forward side, from the
     results' cotangents and the recorded values to each wanted operand's adjoint."""
-    step = GraphBuilder()
-    step.edges.extend(body.adjoint)
-    step.origin = edge
-    outputs = tuple(bar if bar is not None else zeros_of(step, inner, zero)
-                    for bar, inner in zip(body.bars, record.wanted))
+    edges, outputs = adjoint_of_body(body, record.wanted, zero, edge)
     inputs = (*record.seeds, *record.residuals, *parts.operand_in)
-    return Graph(f"{parts.then.name}_{name}_reverse", inputs, tuple(step.edges), outputs)
+    return Graph(f"{parts.then.name}_{name}_reverse", inputs, edges, outputs)
 
 
 #: A branch records what the side taken reads, and its reverse goes back the same way.

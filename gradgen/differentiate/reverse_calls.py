@@ -16,11 +16,11 @@ from gradgen.differentiate.sweep import (
     Body,
     Sweep,
     accumulate,
+    adjoint_of_body,
     differentiate_body,
-    zeros_of,
 )
 from gradgen.ir.builder import GraphBuilder, as_params, result_like
-from gradgen.ir.graph import Edge, Graph, Var
+from gradgen.ir.graph import Edge, Graph, Var, const, differentiable_inputs
 from gradgen.ir.naming import adjoint_name
 from gradgen.ir.primitives.calls import call_params, call_results
 
@@ -61,18 +61,31 @@ def _derive_helper(sweep: Sweep, graph: Graph) -> HelperDerivatives:
     value is at hand where the helper is called: the vjp takes it rather than recompute it."""
     (output,) = graph.outputs
     seed = Var("cotangent", output.shape)
-    wanted = tuple(var for var in graph.inputs if var.dtype == "float")
-    body = differentiate_body(sweep, graph, wanted, (output,), (seed,),
+    body = differentiate_body(sweep, graph, differentiable_inputs(graph), (output,), (seed,),
                               {seed, *graph.inputs})
     recomputing, recorded = rematerialize(body.forward, body.residuals,
                                           {seed, output, *graph.inputs})
-    record = graph.replace(name=f"{graph.name}_record", edges=body.forward,
-                           outputs=(output, *recorded)) if recorded else None
-    edges, outputs = _vjp_edges_and_outputs(body, wanted)
-    value = _value_taken(output, graph.inputs, recomputing + edges, record is not None)
+    vjp, takes_value = _vjp(graph, body, recomputing, recorded, seed)
+    return HelperDerivatives(_recording_version(graph, body, recorded), vjp, takes_value)
+
+
+def _vjp(graph: Graph, body: Body, recomputing: tuple[Edge, ...], recorded: tuple[Var, ...],
+         seed: Var) -> tuple[Graph, bool]:
+    """The helper's vjp, which runs the ``recomputing`` edges, then the adjoint edges; and
+    whether it takes the value."""
+    edges, outputs = adjoint_of_body(body, differentiable_inputs(graph), const(0.0), None)
+    value = _value_taken(graph.outputs[0], graph.inputs, recomputing + edges, bool(recorded))
     vjp = Graph(f"{graph.name}_vjp", (*graph.inputs, *value, *recorded, seed),
                 recomputing + edges, outputs, graph.source)
-    return HelperDerivatives(record, vjp, bool(value))
+    return vjp, bool(value)
+
+
+def _recording_version(graph: Graph, body: Body, recorded: tuple[Var, ...]) -> Graph | None:
+    """The helper returning, after its value, the values its vjp records; None if it has none."""
+    if not recorded:
+        return None
+    return graph.replace(name=f"{graph.name}_record", edges=body.forward,
+                         outputs=(*graph.outputs, *recorded))
 
 
 def _value_taken(output: Var, arguments: tuple[Var, ...], edges: tuple[Edge, ...],
@@ -86,34 +99,22 @@ def _value_taken(output: Var, arguments: tuple[Var, ...], edges: tuple[Edge, ...
     return (output,) if own and any(output in edge.inputs for edge in edges) else ()
 
 
-def _vjp_edges_and_outputs(body: Body, wanted: tuple[Var, ...]
-                           ) -> tuple[tuple[Edge, ...], tuple[Var, ...]]:
-    """The vjp's edges (the helper's adjoint edges) and outputs (one partial per argument
-    that is a number, zeros where none reaches it)."""
-    adjoint = GraphBuilder()
-    adjoint.edges.extend(body.adjoint)
-    zero = adjoint.const(0.0)
-    outputs = tuple(bar if bar is not None else zeros_of(adjoint, var, zero)
-                    for bar, var in zip(body.bars, wanted))
-    return tuple(adjoint.edges), outputs
-
-
 def record_call(sweep: Sweep, edge: Edge) -> CallRecord:
     """Emit ``edge`` as a call of the helper's recording version (if its vjp takes more than
     the arguments and the value), else as itself; return the vjp and what it takes after the
     arguments."""
     derivatives = helper_derivatives(sweep, dict(edge.params)["graph"])
     value = (edge.output,) if derivatives.takes_value else ()
-    if derivatives.record is None:
-        sweep.builder.edges.append(edge)
-        return CallRecord(derivatives.vjp, value)
-    recorded = _emit_recording_call(sweep.builder, edge, derivatives.record)
+    recorded = _emit_call(sweep.builder, edge, derivatives.record)
     return CallRecord(derivatives.vjp, (*value, *recorded))
 
 
-def _emit_recording_call(builder: GraphBuilder, edge: Edge, record: Graph) -> tuple[Var, ...]:
-    """A call of ``record`` in place of ``edge``, whose first result is ``edge``'s output;
-    the nodes of the other results (the recorded values)."""
+def _emit_call(builder: GraphBuilder, edge: Edge, record: Graph | None) -> tuple[Var, ...]:
+    """``edge``, or a call of the helper's recording version ``record`` in its place (whose
+    first result is ``edge``'s output); the nodes of the other results, the values recorded."""
+    if record is None:
+        builder.edges.append(edge)
+        return ()
     recorded = tuple(result_like(var, var.name) for var in record.outputs[1:])
     builder.edges.append(Edge("call", edge.inputs, (edge.output, *recorded),
                               as_params(call_params(record, "record")), edge.origin))
@@ -125,19 +126,34 @@ def reverse_call(sweep: Sweep, edge: Edge, record: CallRecord) -> None:
     g = sweep.adjoints.get(edge.output)
     if g is None:
         return
-    builder = sweep.builder
-    builder.origin = edge
-    guard = sweep.guards.get(edge.output)
-    if guard is not None:  # inside a branch of a where: the branch not taken gets 0
-        g = masked(builder, guard, g)
-    graph = dict(edge.params)["graph"]
-    numbers = [arg for arg, var in zip(edge.inputs, graph.inputs) if var.dtype == "float"]
-    partials = builder.emit_block("call", (*edge.inputs, *record.recorded, g),
-                                  call_results(record.vjp, _partial_names(numbers)),
-                                  as_params(call_params(record.vjp, "vjp")))
+    builder = sweep.reversing(edge)
+    numbers = _number_arguments(edge)
+    partials = _emit_vjp_call(builder, edge, record, _guarded(sweep, edge, g), numbers)
     for arg, bar in zip(numbers, partials):
         if not arg.is_const:
             accumulate(builder, arg, bar, sweep.adjoints)
+
+
+def _emit_vjp_call(builder: GraphBuilder, edge: Edge, record: CallRecord, g: Var,
+                   numbers: list[Var]) -> tuple[Var, ...]:
+    """A call of the helper's vjp on ``edge``'s arguments, the recorded values and the
+    cotangent ``g``; its results, the partials of the arguments that are ``numbers``."""
+    return builder.emit_block("call", (*edge.inputs, *record.recorded, g),
+                              call_results(record.vjp, _partial_names(numbers)),
+                              as_params(call_params(record.vjp, "vjp")))
+
+
+def _guarded(sweep: Sweep, edge: Edge, g: Var) -> Var:
+    """The cotangent ``g`` of the call's value; inside a branch of a ``where``, 0 where the
+    branch is not taken."""
+    guard = sweep.guards.get(edge.output)
+    return g if guard is None else masked(sweep.builder, guard, g)
+
+
+def _number_arguments(edge: Edge) -> list[Var]:
+    """The arguments for the helper's number parameters: those the vjp returns a partial for."""
+    graph = dict(edge.params)["graph"]
+    return [arg for arg, var in zip(edge.inputs, graph.inputs) if var.dtype == "float"]
 
 
 def _partial_names(numbers: list[Var]) -> tuple[str | None, ...]:

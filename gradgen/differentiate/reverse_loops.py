@@ -15,13 +15,14 @@ from gradgen.differentiate.sweep import (
     Body,
     Sweep,
     accumulate,
+    adjoint_input,
+    adjoint_step,
     differentiate_body,
     expanded,
     unbroadcast,
 )
 from gradgen.ir.builder import GraphBuilder, as_params, result_like
-from gradgen.ir.graph import Edge, Graph, Var
-from gradgen.ir.naming import adjoint_name
+from gradgen.ir.graph import Edge, Graph, Shape, Var
 from gradgen.ir.primitives.loops import LoopParts, loop_params, loop_parts
 
 
@@ -42,17 +43,23 @@ def tape_loop(sweep: Sweep, edge: Edge) -> LoopRecord:
     reads; return what `reverse_loop` needs. Adjoints are taken for the carried values and
     for the invariants that depend on what is differentiated (``sweep.varied``)."""
     parts = loop_parts(edge)
-    seeds = tuple(Var(adjoint_name(var.name), var.shape) for var in parts.carried_in)
+    seeds = tuple(adjoint_input(var) for var in parts.carried_in)
     wanted = tuple(inner for outer, inner in zip(parts.invariants, parts.invariant_in)
                    if outer in sweep.varied)
     own = {*seeds, parts.index, *parts.invariant_in}
     body = differentiate_body(sweep, parts.body, parts.carried_in + wanted,
                               parts.carried_out, seeds, own)
     tapes = _emit_recording_loop(sweep.builder, edge, parts, body)
+    return LoopRecord(seeds, body, tapes, *_step_bars(parts, wanted, body.bars))
+
+
+def _step_bars(parts: LoopParts, wanted: tuple[Var, ...], bars: tuple[Var | None, ...]
+               ) -> tuple[tuple[Var | None, ...], tuple[Var | None, ...]]:
+    """A step's adjoints (of the carried values, then of the invariants ``wanted``) as those
+    of the carried values and those of every invariant (None for one not wanted)."""
     n = len(parts.carried)
-    invariant_bars = dict(zip(wanted, body.bars[n:]))
-    return LoopRecord(seeds, body, tapes, body.bars[:n],
-                      tuple(invariant_bars.get(inner) for inner in parts.invariant_in))
+    invariant_bars = dict(zip(wanted, bars[n:]))
+    return bars[:n], tuple(invariant_bars.get(inner) for inner in parts.invariant_in)
 
 
 def _emit_recording_loop(builder: GraphBuilder, edge: Edge, parts: LoopParts,
@@ -62,10 +69,15 @@ def _emit_recording_loop(builder: GraphBuilder, edge: Edge, parts: LoopParts,
                                    outputs=parts.carried_out + body.residuals)
     params = dict(edge.params)
     params.update(body=recording, records=len(body.residuals))
-    tapes = tuple(result_like(var, f"tape_{var.name or 'v'}", "tape") for var in body.residuals)
+    tapes = tapes_for(body.residuals, "tape")
     builder.edges.append(Edge("loop", edge.inputs, edge.outputs + tapes, as_params(params),
                               edge.origin))
     return tapes
+
+
+def tapes_for(values: tuple[Var, ...], kind: str) -> tuple[Var, ...]:
+    """A tape for each of ``values`` (an entry per step or segment), named ``<kind>_<name>``."""
+    return tuple(result_like(var, f"{kind}_{var.name or 'v'}", "tape") for var in values)
 
 
 def reverse_loop(sweep: Sweep, edge: Edge, record: LoopRecord,
@@ -75,16 +87,13 @@ def reverse_loop(sweep: Sweep, edge: Edge, record: LoopRecord,
     and the invariants to their adjoints. An invariant's adjoint is summed into a fresh
     array of zeros, or into the array ``totals`` gives for it (one the caller owns)."""
     parts = loop_parts(edge)
-    builder = sweep.builder
-    builder.origin = edge
+    builder = sweep.reversing(edge)
     zero = builder.const(0.0)
     body, sums = _reverse_body(edge, parts, record, zero)
-    seeds_in = result_cotangents(sweep, edge, parts.carried,
-                                 lambda var: expanded(builder, zero, var))
-    starts = [(totals or {}).get(outer) or builder.zeros_like(outer)  # _add_into adds in place
-              for outer in sums]
+    starts = reverse_starts(sweep, edge, parts.carried, sums,
+                            lambda var: expanded(builder, zero, var), totals or {})
     targets = (*parts.carried, *sums)
-    emit_reverse_loop(sweep, (parts.start, parts.stop), (*seeds_in, *starts), record.recorded,
+    emit_reverse_loop(sweep, (parts.start, parts.stop), starts, record.recorded,
                       parts.invariants, body, targets,
                       tuple(result_like(var, None, "float") for var in targets))
 
@@ -101,8 +110,17 @@ def emit_reverse_loop(sweep: Sweep, bounds: tuple[Var, Var], cotangents: tuple[V
     _add_results(sweep.builder, targets, outputs, sweep.adjoints)
 
 
-def result_cotangents(sweep: Sweep, edge: Edge, carried: tuple[Var, ...],
-                      zeros: Callable[[Var], Var]) -> list[Var]:
+def reverse_starts(sweep: Sweep, edge: Edge, carried: tuple[Var, ...], sums: list[Var],
+                   zeros: Callable[[Var], Var], totals: dict[Var, Var]) -> tuple[Var, ...]:
+    """What a reverse loop carries in: the cotangents of the loop's ``carried`` results, then
+    a running sum for each invariant of ``sums``, the array ``totals`` gives for it or fresh
+    zeros (`_add_into` adds into it in place)."""
+    seeds_in = _result_cotangents(sweep, edge, carried, zeros)
+    return (*seeds_in, *(totals.get(outer) or sweep.builder.zeros_like(outer) for outer in sums))
+
+
+def _result_cotangents(sweep: Sweep, edge: Edge, carried: tuple[Var, ...],
+                       zeros: Callable[[Var], Var]) -> list[Var]:
     """The cotangents of a loop's carried results that its reverse starts from: their
     adjoints, or ``zeros`` where none was given, shaped as the result (as its start, where
     nothing reads the result)."""
@@ -126,9 +144,7 @@ def _reverse_body(edge: Edge, parts: LoopParts, record: LoopRecord,
     """The reverse loop's body, one step's adjoint: from the step's cotangents, the running
     sums of the invariants' adjoints, one entry of each tape and the invariants to the
     cotangents before the step and the sums; and the invariants (outer) it sums for."""
-    step = GraphBuilder()
-    step.edges.extend(record.body.adjoint)
-    step.origin = edge
+    step = adjoint_step(record.body, edge)
     carried_next = [bar if bar is not None else expanded(step, zero, seed)
                     for seed, bar in zip(record.seeds, record.carried_bars)]
     sums, sums_in, sums_next = _invariant_sums(step, parts, record)
@@ -147,7 +163,7 @@ def _invariant_sums(step: GraphBuilder, parts: LoopParts,
     for outer, inner, bar in zip(parts.invariants, parts.invariant_in, record.invariant_bars):
         if bar is None or inner.dtype != "float":
             continue
-        total = Var(adjoint_name(inner.name), inner.shape)
+        total = adjoint_input(inner)
         sums.append(outer)
         sums_in.append(total)
         sums_next.append(_add_into(step, total, unbroadcast(step, bar, inner.shape)))
@@ -164,13 +180,17 @@ def _add_into(step: GraphBuilder, total: Var, bar: Var) -> Var:
         return step.add(total, bar)
     producer = {var: edge for edge in step.edges for var in edge.outputs}
     for term in _terms(producer, total, bar):
-        edge = producer.get(term)
-        if edge is not None and edge.prim == "scatter":
-            value, _, *at = edge.inputs
-            total = step.add_at(total, value, *at, index=dict(edge.params)["index"])
-        else:
-            total = step.add_into(total, term)
+        total = _add_term(step, total, term, producer.get(term))
     return total
+
+
+def _add_term(step: GraphBuilder, total: Var, term: Var, edge: Edge | None) -> Var:
+    """``total`` with ``term`` added in place: where ``edge`` makes it by a scatter, its value
+    into its part only."""
+    if edge is None or edge.prim != "scatter":
+        return step.add_into(total, term)
+    value, _, *at = edge.inputs
+    return step.add_at(total, value, *at, index=dict(edge.params)["index"])
 
 
 def _terms(producer: dict[Var, Edge], total: Var, bar: Var) -> list[Var]:
@@ -179,12 +199,17 @@ def _terms(producer: dict[Var, Edge], total: Var, bar: Var) -> list[Var]:
     while pending:
         term = pending.pop()
         edge = producer.get(term)
-        if edge is not None and edge.prim == "add" and edge.inputs[0].shape == total.shape \
-                and edge.inputs[1].shape == total.shape:
+        if _adds_whole(edge, total.shape):
             pending += edge.inputs
         else:
             terms.append(term)
     return terms
+
+
+def _adds_whole(edge: Edge | None, shape: Shape) -> bool:
+    """Whether ``edge`` adds two arrays of ``shape`` (a sum whose terms are added one by one)."""
+    return edge is not None and edge.prim == "add" and all(var.shape == shape
+                                                           for var in edge.inputs)
 
 
 #: Loops record a tape per value their reverse reads, and the reverse loop reads them back.

@@ -8,12 +8,13 @@ its record, and contributions are summed where a node fans out (`accumulate`: th
 chain rule). Only edges on a path from a target to an output are visited (`activity`).
 
 A block's body (a loop's step, a branch's side, a helper) is differentiated by the same sweep
-one level down (`differentiate_body`), with the table for bodies (loops inside are taped).
+one level down (`differentiate_body`), with the table for bodies (loops inside are taped); the
+block's reverse body is built on the adjoint edges of its body (`adjoint_of_body`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -67,6 +68,11 @@ class Sweep:
         """A sweep for a body of one of this level's blocks, with a builder of its own."""
         return Sweep(GraphBuilder(), self.bodies, self.bodies, self.helpers)
 
+    def reversing(self, edge: Edge) -> GraphBuilder:
+        """The builder, from now on building the reverse of ``edge`` (its ``# grad of``)."""
+        self.builder.origin = edge
+        return self.builder
+
 
 @dataclass(frozen=True)
 class Body:
@@ -98,13 +104,17 @@ def differentiate_body(sweep: Sweep, body: Graph, targets: tuple[Var, ...],
 
 def sweep_forward(sweep: Sweep, edges: tuple[Edge, ...], active: list[Edge],
                   varied: set[Var], on_path: set[Var], kept: tuple[Var, ...]) -> None:
-    """The forward edges; each ``active`` block is emitted by its kind's ``record``, and what
-    that returns is kept for the block's reverse (``varied``: the nodes that depend
+    """The forward edges, the ``active`` blocks recording (``varied``: the nodes that depend
     differentiably on what is differentiated; ``on_path``: those of them an output depends
     on; ``kept``: the outputs of the graph of ``edges``)."""
     sweep.active, sweep.varied, sweep.on_path = active, varied, on_path
     sweep.bound = {var for edge in edges for var in edge.inputs} | set(kept)
-    active = set(sweep.active)
+    _emit_forward(sweep, edges, set(active))
+
+
+def _emit_forward(sweep: Sweep, edges: tuple[Edge, ...], active: set[Edge]) -> None:
+    """Each of ``edges`` as it is, or, for an ``active`` block, as its kind's ``record``
+    emits it; what that returns is kept for the block's reverse."""
     for edge in edges:
         kind = sweep.blocks.get(edge.prim) if edge in active else None
         if kind is None:
@@ -171,12 +181,8 @@ def _read_from_outside(edges: tuple[Edge, ...], own: set[Var]) -> tuple[Var, ...
     """The nodes ``edges`` read that they do not make and that are not in ``own``: for a
     body's adjoint edges, the forward values of the body (and carried inputs) to record."""
     produced = {var for edge in edges for var in edge.outputs}
-    needed: dict[Var, None] = {}
-    for edge in edges:
-        for var in edge.inputs:
-            if not var.is_const and var not in produced and var not in own:
-                needed[var] = None
-    return tuple(needed)
+    return tuple(dict.fromkeys(var for edge in edges for var in edge.inputs
+                               if not var.is_const and var not in produced and var not in own))
 
 
 # ---- one edge's adjoint ----------------------------------------------------------------------
@@ -247,3 +253,34 @@ def zeros_of(builder: GraphBuilder, like: Var, zero: Var) -> Var:
 def expanded(builder: GraphBuilder, zero: Var, like: Var) -> Var:
     """The constant ``zero`` broadcast to ``like``'s shape, by an edge (for a scalar too)."""
     return builder.expand(zero, like, axis=None, keepdims=False)
+
+
+# ---- a block's reverse body ------------------------------------------------------------------
+
+def adjoint_input(var: Var) -> Var:
+    """A body's input standing for ``var``'s adjoint (a step's cotangent, a running sum)."""
+    return Var(adjoint_name(var.name), var.shape)
+
+
+def adjoint_step(body: Body, origin: Edge | None) -> GraphBuilder:
+    """A builder for the reverse body of ``origin``, holding ``body``'s adjoint edges."""
+    step = GraphBuilder()
+    step.edges.extend(body.adjoint)
+    step.origin = origin
+    return step
+
+
+def adjoint_of_body(body: Body, targets: tuple[Var, ...], zero: Var, origin: Edge | None
+                    ) -> tuple[tuple[Edge, ...], tuple[Var, ...]]:
+    """A block's reverse body: ``body``'s adjoint edges, and what reaches each of ``targets``
+    (zeros of its shape where nothing does)."""
+    step = adjoint_step(body, origin)
+    outputs = bars_or_zeros(step, body.bars, targets, zero)
+    return tuple(step.edges), outputs
+
+
+def bars_or_zeros(builder: GraphBuilder, bars: Iterable[Var | None], likes: Iterable[Var],
+                  zero: Var) -> tuple[Var, ...]:
+    """Each of ``bars``, or zeros shaped as its ``like`` where it is None (nothing reached it)."""
+    return tuple(bar if bar is not None else zeros_of(builder, like, zero)
+                 for bar, like in zip(bars, likes))
