@@ -41,18 +41,39 @@ def branch_guards(builder: GraphBuilder, active: list[Edge], outputs: set[Var],
     of_edge: dict[Edge, Guard] = {}
     for edge in reversed(active):
         for var in reversed(edge.outputs):
-            guards[var] = None if var in outputs else _union(builder, (
-                _guard_of_use(builder, var, use, of_edge[use]) for use in uses.get(var, ())))
-        of_edge[edge] = _union(builder, (guards[var] for var in edge.outputs if var in on_path))
+            guards[var] = None if var in outputs else _union_of_uses(
+                builder, var, uses.get(var, ()), of_edge)
+        of_edge[edge] = _edge_guard(builder, edge, guards, on_path)
     return guards
 
 
+def _union_of_uses(builder: GraphBuilder, var: Var, uses: list[Edge],
+                   of_edge: dict[Edge, Guard]) -> Guard:
+    """Where ``var`` matters: where any of its ``uses`` needs it."""
+    union: Guard = None
+    for edge in uses:  # a plain loop: it runs once per use of every node
+        guard = _guard_of_use(builder, var, edge, of_edge[edge])
+        if guard is None:
+            return None  # one unconditional use makes the node's value matter everywhere
+        union = guard if union is None or union is guard else builder.emit("or", (union, guard))
+    return union
+
+
+def _edge_guard(builder: GraphBuilder, edge: Edge, guards: dict[Var, Guard],
+                on_path: set[Var]) -> Guard:
+    """Where an active edge's outputs matter: its one output's guard, or the union of those
+    of a block's outputs that an adjoint flows through."""
+    if len(edge.outputs) == 1:
+        return guards[edge.outputs[0]]
+    return _union(builder, (guards[var] for var in edge.outputs if var in on_path))
+
+
 def _union(builder: GraphBuilder, guards: Iterable[Guard]) -> Guard:
-    """Where any of ``guards`` holds (made as they are needed: one None is the answer)."""
+    """Where any of ``guards`` holds (one None is the answer: everywhere)."""
     union: Guard = None
     for guard in guards:
         if guard is None:
-            return None  # one unconditional use makes the node's value matter everywhere
+            return None
         union = guard if union is None or union is guard else builder.emit("or", (union, guard))
     return union
 

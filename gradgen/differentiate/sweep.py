@@ -14,6 +14,7 @@ block's reverse body is built on the adjoint edges of its body (`adjoint_of_body
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -59,10 +60,17 @@ class Sweep:
     active: list[Edge] = field(default_factory=list)
     varied: set[Var] = field(default_factory=set)  # nodes depending differentiably on a target
     on_path: set[Var] = field(default_factory=set)  # ... and reaching an output: adjoints flow
-    bound: set[Var] = field(default_factory=set)  # nodes read: the blocks' results bound
+    level: tuple[tuple[Edge, ...], tuple[Var, ...]] = ((), ())  # the edges, the graph's outputs
     records: dict[Edge, Record] = field(default_factory=dict)
     adjoints: dict[Var, Var] = field(default_factory=dict)
     guards: dict[Var, Guard] = field(default_factory=dict)
+
+    @functools.cached_property
+    def bound(self) -> set[Var]:
+        """The nodes read at this level (by an edge, or as the graph's outputs): the blocks'
+        results their code binds. Found when a block first asks."""
+        edges, kept = self.level
+        return {var for edge in edges for var in edge.inputs} | set(kept)
 
     def inner(self) -> Sweep:
         """A sweep for a body of one of this level's blocks, with a builder of its own."""
@@ -108,7 +116,7 @@ def sweep_forward(sweep: Sweep, edges: tuple[Edge, ...], active: list[Edge],
     differentiably on what is differentiated; ``on_path``: those of them an output depends
     on; ``kept``: the outputs of the graph of ``edges``)."""
     sweep.active, sweep.varied, sweep.on_path = active, varied, on_path
-    sweep.bound = {var for edge in edges for var in edge.inputs} | set(kept)
+    sweep.level = (edges, kept)
     _emit_forward(sweep, edges, set(active))
 
 
@@ -154,8 +162,8 @@ def activity(edges: tuple[Edge, ...], targets: tuple[Var, ...],
     """The active edges, the nodes that depend differentiably on a target, and those of them
     that an output depends on (an edge is active when one of its outputs is)."""
     varied, useful = _varied(edges, targets), _useful(edges, outputs)
-    on_path = {var for edge in edges for var in edge.outputs if var in varied and var in useful}
-    active = [edge for edge in edges if any(var in on_path for var in edge.outputs)]
+    on_path = varied & useful
+    active = [edge for edge in edges if not on_path.isdisjoint(edge.outputs)]
     return active, varied, on_path
 
 
@@ -163,7 +171,7 @@ def _varied(edges: tuple[Edge, ...], targets: tuple[Var, ...]) -> set[Var]:
     """The nodes that depend differentiably on a target (no adjoint rule: no dependence)."""
     varied = set(targets)
     for edge in edges:
-        if REGISTRY[edge.prim].adjoint and any(v in varied for v in edge.inputs):
+        if REGISTRY[edge.prim].adjoint and not varied.isdisjoint(edge.inputs):
             varied.update(edge.outputs)
     return varied
 
@@ -172,7 +180,7 @@ def _useful(edges: tuple[Edge, ...], outputs: tuple[Var, ...]) -> set[Var]:
     """The nodes that an output depends on."""
     useful = set(outputs)
     for edge in reversed(edges):
-        if any(var in useful for var in edge.outputs):
+        if not useful.isdisjoint(edge.outputs):
             useful.update(edge.inputs)
     return useful
 

@@ -99,7 +99,7 @@ def _body(graph: Graph, names: dict[Var, str], views: dict[Var, Var], prefix: st
           kept: set[str] | None) -> list[Line]:
     """The lines of the edges but the inlined views; with ``kept`` (the names never deleted),
     ``del`` at each array's last use."""
-    edges = [edge for edge in graph.edges if not any(var in views for var in edge.outputs)]
+    edges = [edge for edge in graph.edges if not views or views.keys().isdisjoint(edge.outputs)]
     units = edge_units(graph, names, 0, prefix, EMISSIONS, edges)
     if kept is None:
         return _flat(units)

@@ -49,6 +49,9 @@ Emissions = Mapping[str, BlockEmission]
 def block_results(graph: Graph) -> dict[Edge, dict[int, Var]]:
     """Each block's results that its code binds, by position: the outputs that something
     reads (an edge of ``graph``, or the graph's own outputs)."""
+    blocks = [edge for edge in graph.edges if edge.prim in BLOCKS]
+    if not blocks:  # most graphs: no need to collect what they read
+        return {}
     read = {var for edge in graph.edges for var in edge.inputs} | set(graph.outputs)
     return {edge: {k: var for k, var in enumerate(edge.outputs) if var in read}
-            for edge in graph.edges if edge.prim in BLOCKS}
+            for edge in blocks}

@@ -64,7 +64,7 @@ def needed_edges(edges: tuple[Edge, ...], outputs: tuple[Var, ...]) -> tuple[Edg
     live = set(outputs)
     kept = []
     for edge in reversed(edges):
-        if any(var in live for var in edge.outputs):
+        if not live.isdisjoint(edge.outputs):
             kept.append(edge)
             live.update(edge.inputs)
     return tuple(reversed(kept))

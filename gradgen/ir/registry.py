@@ -123,7 +123,7 @@ class Primitive:
         """The positions of its arguments that are numbers (not conditions)."""
         return tuple(k for k, kind in enumerate(self.args) if kind == "f")
 
-    @property
+    @functools.cached_property
     def elementwise(self) -> bool:
         return self.shape is broadcast
 

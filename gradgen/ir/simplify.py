@@ -52,11 +52,15 @@ class Simplifier:
         return self.graph.replace(edges=tuple(self.edges), outputs=outputs)
 
     def visit(self, edge: Edge) -> None:
+        """``edge`` folded, simplified, shared with an equal one, or kept."""
         inputs = self.inputs_of(edge)
-        result = self.rewritten(edge, inputs)
+        result = self.fold(edge, inputs) or self.identity(edge.prim, inputs)
         if isinstance(result, Var):
-            self.replace(edge.output, result)
-            return
+            if _same_type(result, edge.output):
+                self.replace(edge.output, result)
+                return
+            result = None  # x ^ 0 is 1 only for a scalar x; an array keeps its edge, and so
+            #                does N ^ 1 of a whole number N (a number, not an int)
         prim, inputs = result or (edge.prim, inputs)
         params = edge.params
         if prim == "loop":
@@ -70,32 +74,30 @@ class Simplifier:
             return self.unspread(edge, inputs)
         return inputs
 
-    def rewritten(self, edge: Edge, inputs: tuple[Var, ...]) -> Rewrite:
-        """What ``edge`` folds or simplifies to (None: it stays as it is)."""
-        result = self.fold(edge, inputs) or self.identity(edge.prim, inputs)
-        if isinstance(result, Var) and not _same_type(result, edge.output):
-            return None  # x ^ 0 is 1 only for a scalar x; an array keeps its edge, and so
-            #              does N ^ 1 of a whole number N (a number, not an int)
-        return result
-
     def share_or_keep(self, edge: Edge, prim: str, inputs: tuple[Var, ...],
                       params: tuple) -> None:
         """Keep the edge ``prim(inputs)`` (with ``params``) for ``edge``, or use the value of an
         equal one."""
         params = self.with_bodies(params) if prim in BLOCKS else params
-        outputs, doubles = edge.outputs, {}
+        outputs, doubles = edge.outputs, None
         if prim == "loop":
             params, outputs, doubles = one_tape_per_value(params, outputs)
-        key = self.key(prim, inputs, params, tuple(var.dtype for var in outputs))
+        # the kind of result (a block's other outputs follow from the graphs in its params)
+        key = self.key(prim, inputs, params, outputs[0].dtype if outputs else "")
         if REGISTRY[prim].fresh:
             key += (id(edge),)  # its array is written in place: never share it
         if key in self.seen:
             self.share(edge, outputs, self.seen[key])
         else:
-            new = Edge(prim, inputs, outputs, params, self.origin_of(edge))
+            new = Edge(prim, inputs, outputs, params, self.kept.get(edge.origin, edge.origin))
             self.kept[edge] = new
             self.add(new, key)
-        for double, tape in doubles.items():  # read as the tape kept, wherever it now is
+        if doubles:
+            self.read_as_kept(doubles)
+
+    def read_as_kept(self, doubles: dict[Var, Var]) -> None:
+        """Each tape a loop dropped is read as the tape it kept, wherever that now is."""
+        for double, tape in doubles.items():
             self.replace(double, self.replaced.get(tape, tape))
 
     def with_bodies(self, params: tuple) -> tuple:
@@ -129,17 +131,16 @@ class Simplifier:
             give_hint(new, old.name)  # an adjoint x_bar = 1 * t1 lives on as x_bar, not t1
         self.replaced[old] = new
 
-    def key(self, prim: str, inputs: tuple[Var, ...], params: tuple,
-            dtypes: tuple[str, ...]) -> tuple:
+    def key(self, prim: str, inputs: tuple[Var, ...], params: tuple, dtype: str) -> tuple:
         """What makes two edges compute the same values: the primitive, the inputs (in any
-        order where it commutes), the parameters, and the kinds of results (``1 + N`` of a
+        order where it commutes), the parameters, and the kind of result (``1 + N`` of a
         whole number N is an int as a loop bound, a number where a body computed it from a
         float)."""
-        idents = [("c", repr(v.value), v.symbol or "") if v.is_const else ("v", self.number[v])
+        idents = [("v", self.number[v]) if v.value is None else ("c", repr(v.value), v.symbol or "")
                   for v in inputs]
         if REGISTRY[prim].commutative:
             idents.sort()
-        return (prim, tuple(idents), params, dtypes)
+        return (prim, tuple(idents), params, dtype)
 
     @staticmethod
     def fold(edge: Edge, inputs: tuple[Var, ...]) -> Var | None:
@@ -183,7 +184,7 @@ class Simplifier:
     def expand_dims(self, value: Var, axis: tuple[int, ...], user: Edge) -> Var:
         """``np.expand_dims(value, axis)``: an edge of its own, shared like any other."""
         params = (("axis", axis),)
-        key = self.key("expand_dims", (value,), params, ("float",))
+        key = self.key("expand_dims", (value,), params, "float")
         if key in self.seen:
             return self.seen[key].output
         output = Var(None, REGISTRY["expand_dims"].shape(value.shape, axis=axis))

@@ -16,7 +16,7 @@ once (a body shared by two loops too), with an explicit stack.
 from __future__ import annotations
 
 from gradgen.errors import InternalError
-from gradgen.ir.graph import Edge, Graph, Var, subgraphs
+from gradgen.ir.graph import Edge, Graph, subgraphs
 from gradgen.ir.primitives import REGISTRY, ShapeError
 from gradgen.ir.printing import format_graph
 
@@ -34,63 +34,46 @@ def verify(graph: Graph) -> Graph:
 
 
 def _verify_edges(graph: Graph) -> list[Graph]:
-    """Check ``graph`` (not the graphs it holds: those are returned, to be checked next)."""
+    """Check ``graph`` (not the graphs it holds: those are returned, to be checked next): a
+    block by its kind's own check and its results, any other edge by its shape rule."""
     check(graph)
     held = []
-    for index, edge in enumerate(graph.edges):
-        problem = _edge_problem(edge)
+    for index, edge in enumerate(graph.edges):  # written out: it runs over every edge
+        block = REGISTRY[edge.prim].block
+        if block is None:
+            problem = _shape_problem(edge)
+        else:
+            problem = block.check(edge) or _results_problem(edge)
+            held += subgraphs(edge)
         if problem:
             fail_at_edge(graph, index, problem)
-        held += subgraphs(edge)
     return held
 
 
-def _edge_problem(edge: Edge) -> str | None:
-    """A block's problem by its kind's own check and its results, any other edge's by its
-    shape rule."""
-    block = REGISTRY[edge.prim].block
-    if block is not None:
-        return block.check(edge) or _results_problem(edge)
-    return _shape_problem(edge)
-
-
 def check(graph: Graph) -> Graph:
-    """Verify topological order and single assignment; raise `InternalError` quoting the edge."""
+    """Verify topological order and single assignment; raise `InternalError` quoting the edge.
+
+    One loop with its tests written out: it runs over every edge of every graph, four times a
+    compilation, so a call per test would cost a tenth of compiling a long expression."""
     defined = set(graph.inputs)
     for index, edge in enumerate(graph.edges):
-        problem = _order_problem(edge, defined)
-        if problem:
-            fail_at_edge(graph, index, problem)
-        defined.update(edge.outputs)
+        prim = REGISTRY.get(edge.prim)
+        if prim is None:
+            fail_at_edge(graph, index, f"unknown primitive {edge.prim!r}")
+        if prim.arity != len(edge.inputs) and not prim.variadic:
+            fail_at_edge(graph, index,
+                         f"{edge.prim} takes {prim.arity} inputs, got {len(edge.inputs)}")
+        for var in edge.inputs:
+            if var.value is None and var not in defined:
+                fail_at_edge(graph, index, f"input {var!r} is used before it is defined")
+        for var in edge.outputs:
+            if var in defined or var.value is not None:
+                fail_at_edge(graph, index, f"{var!r} is assigned twice")
+            defined.add(var)
     for var in graph.outputs:
         if not var.is_const and var not in defined:
             raise InternalError(f"output {var!r} is never defined")
     return graph
-
-
-def _order_problem(edge: Edge, defined: set[Var]) -> str | None:
-    """A primitive unknown or given the wrong number of inputs, an input not yet defined, or
-    an output defined before."""
-    return _arity_problem(edge) or _definition_problem(edge, defined)
-
-
-def _arity_problem(edge: Edge) -> str | None:
-    prim = REGISTRY.get(edge.prim)
-    if prim is None:
-        return f"unknown primitive {edge.prim!r}"
-    if prim.arity != len(edge.inputs) and not prim.variadic:
-        return f"{edge.prim} takes {prim.arity} inputs, got {len(edge.inputs)}"
-    return None
-
-
-def _definition_problem(edge: Edge, defined: set[Var]) -> str | None:
-    for var in edge.inputs:
-        if not var.is_const and var not in defined:
-            return f"input {var!r} is used before it is defined"
-    for var in edge.outputs:
-        if var in defined or var.is_const:
-            return f"{var!r} is assigned twice"
-    return None
 
 
 def fail_at_edge(graph: Graph, index: int, message: str) -> None:
