@@ -538,3 +538,58 @@ def f(x):
     return s
 """
     assert load(source).gradient(0.3) == (1.5, (0.0,))
+
+
+# ---- a value one way of a nested branch records, passed on by the enclosing side (seed 62317)
+# The inner ``if`` records a value on its then side only; the outer side passes it on to the
+# outer reverse (``v4_3 = v4_2``), which read an unbound name when the inner else was taken
+# (UnboundLocalError at call time). A side that records binds, as a loop's body does, the other
+# way's residuals of a branch nested in it to None.
+
+NESTED_RECORDING = """\
+def f(N: int, x):
+    r = 1.5
+    if x > 0:
+        if x > 1:
+            for j in range((N + 1)):
+                for k in range((N + 1)):
+                    r = r * x
+                x = 0.5 * x
+    return r + x
+"""
+
+
+@pytest.mark.parametrize("checkpoint", CHECKPOINTS)
+def test_a_residual_of_one_way_of_a_nested_branch_passed_on(checkpoint) -> None:
+    module = load(NESTED_RECORDING, checkpoint)
+
+    def reference(n, x):
+        r = 1.5
+        if x > 0:
+            if x > 1:
+                for _ in range(n + 1):
+                    for _ in range(n + 1):
+                        r = r * x
+                    x = 0.5 * x
+        return r + x
+
+    for n, x in ((3, -1.1), (2, 0.4), (1, 1.7), (0, 2.3)):
+        value, (x_bar,) = module.gradient(n, x)
+        assert value == pytest.approx(reference(n, x), rel=1e-12)
+        expected = float(central_difference(reference, (n, x), 1))
+        assert x_bar == pytest.approx(expected, rel=1e-6, abs=1e-7)
+
+
+def test_the_seed_with_a_nested_residual_compiles_and_runs() -> None:
+    source = """\
+def f(N: int, x):
+    r = 1.5
+    if (0.5 != 1):
+        if (not (3 > 0.5)):
+            for j in range((N + 1)):
+                for k in range((N + 1)):
+                    r = 0.5
+                x = 0.5
+    return r
+"""
+    assert load(source).gradient(3, -1.1043) == (1.5, (0.0,))

@@ -61,6 +61,12 @@ class _Side:
         """The results that this side records for its reverse."""
         return [self.items[k] for k in self.parts.own_outputs(self.number) if k in self.items]
 
+    def records(self) -> bool:
+        """Whether the side's outputs record values for the reverse: as in a loop's body, a
+        branch nested in it binds the other way's residuals to None, so that every value the
+        side passes on is bound whichever way the nested branch took."""
+        return sum(self.parts.residuals) > 0
+
 
 def _sides(parts: CondParts) -> tuple[Graph, Graph]:
     """The branch's sides by number: 0 then, 1 else."""
@@ -84,7 +90,8 @@ def _side_lines(side: _Side, printing: Printing) -> Unit:
     bound to None (in a loop), the branch's results assigned."""
     names, inner, parts = printing.names, printing.depth + 1, side.parts
     lines = bindings(parts.operands, parts.operand_in, names, side.graph, inner)
-    lines += [line for unit in printing.nested(side.graph, printing.in_loop) for line in unit]
+    nested = printing.nested(side.graph, printing.in_loop or side.records())
+    lines += [line for unit in nested for line in unit]
     lines += _placeholders(side, printing)
     return lines + assignments(_side_results(side, names), inner)
 
@@ -211,7 +218,7 @@ def _side_end(side: _Side, reader: Reader, placeholders: bool) -> State:
     end = reader.state.copy()
     outer, in_side = reader.at(reader.graph, end), reader.at(side.graph, end)
     bind(side.parts.operands, side.parts.operand_in, outer, side.graph)
-    walk(in_side, placeholders=placeholders)
+    walk(in_side, placeholders=placeholders or side.records())
     _check_side_results(side, outer, in_side, placeholders)
     return end
 
