@@ -49,14 +49,9 @@ def branch_guards(builder: GraphBuilder, active: list[Edge], outputs: set[Var],
 
 def _union_of_uses(builder: GraphBuilder, var: Var, uses: list[Edge],
                    of_edge: dict[Edge, Guard]) -> Guard:
-    """Where ``var`` matters: where any of its ``uses`` needs it."""
-    union: Guard = None
-    for edge in uses:  # a plain loop: it runs once per use of every node
-        guard = _guard_of_use(builder, var, edge, of_edge[edge])
-        if guard is None:
-            return None  # one unconditional use makes the node's value matter everywhere
-        union = guard if union is None or union is guard else builder.emit("or", (union, guard))
-    return union
+    """Where ``var`` matters: where any of its ``uses`` needs it (one unconditional use makes
+    its value matter everywhere)."""
+    return _union(builder, (_guard_of_use(builder, var, edge, of_edge[edge]) for edge in uses))
 
 
 def _edge_guard(builder: GraphBuilder, edge: Edge, guards: dict[Var, Guard],
