@@ -909,6 +909,23 @@ class Generator:
         update = Assign(self.pick(floats), Op("*", (Name(self.pick(floats)), factor)))
         return [Assign(local, constant), For(var, start, stop, (update,))]
 
+    def hoisted_beside_itself(self) -> list:
+        """``for i in ...: (for j in ...: s = 0.5 * (-x)); x = sin(-x)``: ``-x`` hoisted
+        out of the inner loop meets the outer body's ``-x``; optimized after differentiation,
+        the outer loop once recorded that one value on two tapes and wrote only one."""
+        floats = self.names("float")
+        x = self.pick(floats)
+        others = [v for v in floats if v != x]
+        total = self.pick(others) if others else self.fresh_local()
+        start = [] if others else [Assign(total, Num(1.5))]  # known before the loops
+        self.scope[total] = "float"
+        outer, inner = self.rng.sample([v for v in LOOP_VARS if v not in self.scope], 2)
+        twice = Op("neg", (Name(x),)) if self.chance(0.5) else Op("*", (Name(x), Num(2)))
+        step = Assign(total, Op("*", (Num(0.5), twice)))  # not read by the step: -x invariant
+        body = (For(inner, *self.loop_range(), (step,)),
+                Assign(x, Call(self.pick(("sin", "tanh", "cos")), (twice,))))
+        return [*start, For(outer, *self.loop_range(), body)]
+
     def branch(self) -> list:
         test = self.condition(self.pick((1, 2)))
         before = dict(self.scope)
@@ -967,6 +984,8 @@ class Generator:
             if self.loop_depth < 2:
                 options.append((self.loop, 2.0 if self.loop_depth == 0 else 0.8))
                 options.append((self.constant_in_loop, 0.4))
+            if self.loop_depth == 0:
+                options.append((self.hoisted_beside_itself, 0.3))
         total = sum(w for _, w in options)
         roll = self.rng.random() * total
         for make, weight in options:
