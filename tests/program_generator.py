@@ -1522,7 +1522,30 @@ def check_scalar_point(route: str, module: Any, params: tuple[Param, ...], expec
             if not _close(got, want, ROUTE_RTOL, scale):
                 return _mismatch("route disagreement", route, f"d/d{name} against reverse",
                                  want, got, expected), ()
+    failure = _check_floats(route, module, inputs, names, expected, scale)
+    if failure is not None:
+        return failure, ()
     return _check_products(route, module, inputs, names, expected, scale), tuple(partials)
+
+
+def _check_floats(route: str, module: Any, inputs: list, names: list[str],
+                  expected: Expected, scale: float) -> Failure | None:
+    """The module called with Python floats (its float twin, in ``math``, where it has one):
+    floats come out, and the reference's numbers."""
+    floats = [float(value) if isinstance(value, np.float64) else value for value in inputs]
+    value = module.forward(*floats)
+    gradient_value, partials = module.gradient(*floats)
+    for what, got in (("forward", value), ("gradient value", gradient_value)):
+        if type(got) is not float or not _close(got, expected.value, VALUE_RTOL,
+                                                1.0 + abs(float(expected.value))):
+            return _mismatch("wrong value", route, f"{what} on floats", expected.value, got,
+                             expected)
+    for name, got, want in zip(names, partials, expected.partials):
+        if (np.ndim(want) == 0 and type(got) is not float) or not _close(got, want,
+                                                                      PARTIAL_RTOL, scale):
+            return _mismatch("wrong partial", route, f"d/d{name} on floats", want, got,
+                             expected)
+    return None
 
 
 def _check_products(route: str, module: Any, inputs: list, names: list[str],

@@ -279,7 +279,7 @@ def test_generated_module_imports_only_numpy_and_the_standard_library(text: str)
     imported = {alias.name.split(".")[0] for node in ast.walk(tree)
                 if isinstance(node, (ast.Import, ast.ImportFrom))
                 for alias in node.names}
-    assert imported <= {"numpy", "functools"}
+    assert imported <= {"numpy", "functools", "inspect", "math"}
     assert ("functools" in imported) == (text is not LECTURE)  # only for renamed inputs
 
 

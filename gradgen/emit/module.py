@@ -21,6 +21,7 @@ import jinja2
 
 import gradgen.runtime as runtime
 from gradgen.emit.api import gradient_by_sweeps, jacobian, vjp
+from gradgen.emit.floats import has_twins, takes_floats, twinned
 from gradgen.emit.functions import MODULE_GLOBALS, Function, called_function, function
 from gradgen.emit.lines import LINE_WIDTH, tuple_literal, tuple_text
 from gradgen.ir.graph import (
@@ -111,11 +112,17 @@ class _Module:
         doc = DOCS[name].format(_signature(self.forward))
         return function(name, graph, doc, reserved=self.reserved, **options)
 
+    def twinned(self, name: str, graph: Graph, **options: Any) -> list[Function]:
+        """The module's function ``name`` (see `printed`), with its float twin where ``graph``
+        takes floats (see `floats`)."""
+        printed = self.printed(name, graph, **options)
+        return twinned(printed, graph, self.reserved) if takes_floats(graph) else [printed]
+
 
 def _functions(module: _Module, mode: str) -> list[Function]:
     """The module's functions: ``forward``, the derivatives, the functions they call."""
-    forward = module.printed("forward", module.forward, arrays=module.arrays, free=False)
-    return [forward, *_derivatives(module, mode), *_called_functions(module)]
+    forward = module.twinned("forward", module.forward, arrays=module.arrays, free=False)
+    return [*forward, *_derivatives(module, mode), *_called_functions(module)]
 
 
 def _called_functions(module: _Module) -> list[Function]:
@@ -146,8 +153,8 @@ def _by_vjp(module: _Module) -> list[Function]:
 
 def _by_gradient(module: _Module) -> list[Function]:
     """``gradient``, and ``vjp`` on top of it."""
-    gradient = module.printed("gradient", module.derivative, arrays=module.arrays, wrt=module.wrt)
-    return [gradient, vjp(module.params)]
+    gradient = module.twinned("gradient", module.derivative, arrays=module.arrays, wrt=module.wrt)
+    return [*gradient, vjp(module.params)]
 
 
 def _header(forward: Graph, filename: str, command: str, mode: str) -> dict[str, Any]:
@@ -176,7 +183,8 @@ def _code(module: _Module, functions: list[Function]) -> dict[str, Any]:
     """The functions, the runtime functions they call, and the wrappers and aliases after."""
     pointwise = _pointwise(module)
     runtime = _runtime(module, bool(pointwise))
-    return {"functions": functions, "runtime": runtime, **_wrappers(module, functions, pointwise)}
+    return {"functions": functions, "runtime": runtime, "floats": has_twins(functions),
+            **_wrappers(module, functions, pointwise)}
 
 
 def _wrappers(module: _Module, functions: list[Function], pointwise: list[str]) -> dict[str, Any]:

@@ -39,13 +39,22 @@ DISCARD = "_"
 #: Module-level names of the generated module's layout (its constants, functions and imports).
 MODULE_NAMES = frozenset({
     "INPUTS", "WRT", "SHAPES", "VALUE_SHAPE", "MINIMUM_SIZES", "forward", "gradient", "vjp",
-    "jvp", "jacobian", "functools", "inspect"})
+    "jvp", "jacobian", "functools", "inspect", "math"})
+
+
+def twin_name(name: str) -> str:
+    """``_gradient_on_floats``: the float twin of the module's function ``name``."""
+    return f"_{name}_on_floats"
+
+
+#: The float twins a generated module may have (see `gradgen.emit.floats`).
+TWINS = (twin_name("forward"), twin_name("gradient"))
 
 
 def module_globals() -> frozenset[str]:
     """Every module-level name of a generated module: the source's function names must avoid
     them (no name needs to avoid a builtin here: `python_name` keeps every name off them)."""
-    return GENERATED_GLOBALS | MODULE_NAMES
+    return GENERATED_GLOBALS | MODULE_NAMES | set(TWINS)
 
 
 def adjoint_name(hint: str | None) -> str | None:

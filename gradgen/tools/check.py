@@ -126,14 +126,16 @@ def _check_numbers(compiled: Compiled, module: types.ModuleType, references: lis
 def _check_at(worst: _Worst, args: list[float], generated: types.ModuleType,
               module: types.ModuleType, references: list[Reference]) -> None:
     """``module``'s partials at ``args`` against each reference's (``generated``: the module
-    gradgen generates, whose function central differences take)."""
+    gradgen generates, whose function central differences take), by both of its paths: on
+    floats (its float twin, where it has one) and on NumPy scalars."""
     names = tuple(generated.INPUTS)
-    _, partials = module.gradient(*args)
     for label, reference in references:
         expected = _expected(generated, reference, args)
-        for name, got, want in zip(names, partials, expected):
-            worst.see(abs(got - want) / max(1.0, abs(want)), dict(zip(names, args)),
-                      f"d/d{name} vs {label}")
+        for path, inputs in (("", args), (", NumPy path", [np.float64(a) for a in args])):
+            _, partials = module.gradient(*inputs)
+            for name, got, want in zip(names, partials, expected):
+                worst.see(abs(got - want) / max(1.0, abs(want)), dict(zip(names, args)),
+                          f"d/d{name} vs {label}{path}")
 
 
 def _expected(generated: types.ModuleType, reference: types.ModuleType | None,
