@@ -23,6 +23,9 @@ import numpy as np
 #: The smallest size of each named dimension that indexing reads: a generated module defines
 #: its own (`_check_shapes` reads it), none here.
 MINIMUM_SIZES = {}
+#: Points per block of a function of numbers called with large arrays (`_in_blocks`): a
+#: block's temporaries stay in cache, so memory is a few blocks, not one array per statement.
+BLOCK = 8192
 #: Source name -> Python name of each input whose names differ: a generated module's copy of
 #: `_with_source_names` has its own written in (and listed in its docstring).
 RENAMED = {}
@@ -93,18 +96,39 @@ def _finish(results, inputs):
     """Give every result the inputs' broadcast shape: floats for scalars, fresh arrays else."""
     if all(type(value) is np.float64 for value in inputs):
         return tuple(float(result) for result in results)
-    shape = np.broadcast_shapes(*(np.shape(value) for value in inputs))
+    shapes = set(map(np.shape, inputs))
+    shape = shapes.pop() if len(shapes) == 1 else np.broadcast_shapes(*shapes)
     if shape == ():
         return tuple(float(result) for result in results)
-    seen = {id(value) for value in inputs}
+    seen = set(map(id, inputs))
     finished = []
-    for result in results:
-        result = np.asarray(result, dtype=np.float64)  # a constant result is an int
-        if result.shape != shape or id(result) in seen:
-            result = np.array(np.broadcast_to(result, shape))
+    for result in results:  # a constant result is an int, an input's a view of the caller's
+        if type(result) is not np.ndarray or result.shape != shape or id(result) in seen:
+            result = np.array(np.broadcast_to(np.asarray(result, dtype=np.float64), shape))
         seen.add(id(result))
         finished.append(result)
     return tuple(finished)
+
+
+def _in_blocks(function, inputs):
+    """function (forward or gradient) at inputs of more than BLOCK points, computed BLOCK
+    points at a time into fresh arrays of the broadcast shape."""
+    shape = np.broadcast_shapes(*map(np.shape, inputs))
+    flat = [np.broadcast_to(value, shape).reshape(-1) if np.ndim(value) else value
+            for value in inputs]
+    size = int(np.prod(shape))
+    outputs = None
+    for start in range(0, size, BLOCK):
+        results = function(*(value[start:start + BLOCK] if np.ndim(value) else value
+                             for value in flat))
+        paired = isinstance(results, tuple)  # gradient's (value, partials)
+        block = [results[0], *results[1]] if paired else [results]
+        if outputs is None:
+            outputs = [np.empty(size) for _ in block]
+        for output, result in zip(outputs, block):
+            output[start:start + BLOCK] = result
+    outputs = [output.reshape(shape) for output in outputs]
+    return (outputs[0], tuple(outputs[1:])) if paired else outputs[0]
 
 # ---- a branching function at arrays: one point at a time ---------------------------------
 

@@ -16,7 +16,15 @@ from gradgen.emit.blocks import edge_units
 from gradgen.emit.emissions import EMISSIONS, program_names
 from gradgen.emit.freeing import freeing
 from gradgen.emit.kinds import block_results
-from gradgen.emit.lines import LINE_WIDTH, Line, Unit, call_text, source_lines, tuple_text
+from gradgen.emit.lines import (
+    LINE_WIDTH,
+    Line,
+    Unit,
+    aligned,
+    call_text,
+    source_lines,
+    tuple_text,
+)
 from gradgen.ir.graph import Graph, Var, has_blocks
 from gradgen.ir.naming import assign_names, module_globals, python_name
 from gradgen.ir.printing import operand, value_operand
@@ -56,13 +64,15 @@ class Function:
 
 def function(name: str, graph: Graph, doc: str, packed: str | None = None,
              own: int = 0, arrays: bool = False, wrt: tuple[str, ...] = (),
-             reserved: frozenset[str] = MODULE_GLOBALS, free: bool = True) -> Function:
+             reserved: frozenset[str] = MODULE_GLOBALS, free: bool = True,
+             blocked: bool = False) -> Function:
     """A function computing ``graph``; with ``packed``, the inputs past the first ``own``
     arrive as one tuple argument of that name (the tangents of ``jvp``). With ``arrays``, the
     inputs' shapes are checked on entry, arrays are freed at their last use (with ``free``: a
     derivative's tapes and adjoints; a value's few temporaries are left to return), and each
-    partial (one per name in ``wrt``) is returned with its input's shape. No name it assigns is
-    in ``reserved`` (the module's globals and functions)."""
+    partial (one per name in ``wrt``) is returned with its input's shape. With ``blocked`` (a
+    function of numbers), arrays of more than ``BLOCK`` points are computed a block at a time.
+    No name it assigns is in ``reserved`` (the module's globals and functions)."""
     views = _inline_transposes(graph) if arrays and not has_blocks(graph) else {}
     names = _function_names(graph, reserved, views)
     params = [names[var] for var in graph.inputs]
@@ -72,10 +82,12 @@ def function(name: str, graph: Graph, doc: str, packed: str | None = None,
     kept = set(params) | set(results) if arrays and free else None
     body = _body(graph, names, views, "tangent of: " if packed else "grad of: ", kept)
     finish = _finish(targets, results, params, graph.inputs, wrt if arrays else None)
-    return Function(name, ", ".join(_signature(params, own, packed)), doc,
-                    _preamble(params, graph.inputs, own, packed,
-                              _shape_check(params, name == "vjp") if arrays else None),
-                    body, finish, _result_text(name, targets))
+    preamble = _preamble(params, graph.inputs, own, packed,
+                         _shape_check(params, name == "vjp") if arrays else None)
+    if blocked:
+        preamble += _blocks(name, params, graph.inputs)
+    return Function(name, ", ".join(_signature(params, own, packed)), doc, preamble, body,
+                    finish, _result_text(name, targets))
 
 
 def plain_function(name: str, params: list[str], doc: str, statements: list[Line],
@@ -166,6 +178,18 @@ def _conversions(params: list[str], inputs: tuple[Var, ...]) -> list[str]:
 
 def _conversion(param: str, var: Var) -> str:
     return f"_whole({param})" if var.dtype == "int" else f"_as_float({param})"
+
+
+def _blocks(name: str, params: list[str], inputs: tuple[Var, ...]) -> list[str]:
+    """``if max(x.size, y.size) > BLOCK: return _in_blocks(gradient, (x, y))``: a block at a
+    time at large arrays (`runtime._in_blocks`), so that the temporaries stay in cache."""
+    sizes = [f"{param}.size" for param, var in zip(params, inputs) if var.dtype == "float"]
+    if not sizes:
+        return []
+    test = sizes[0] if len(sizes) == 1 else "\n    ".join(aligned("if max(", sizes, LINE_WIDTH))
+    test = test if len(sizes) > 1 else f"if {test}"
+    call = "\n        ".join(aligned(f"return _in_blocks({name}, (", params, LINE_WIDTH - 4))
+    return [f"{test} > BLOCK:\n        {call})"]
 
 
 def _shape_check(params: list[str], cotangent: bool) -> str:

@@ -30,15 +30,15 @@ class Line:
         return head + self.expr if parts is None else self._wrapped(head, *parts, width)
 
     def _wrapped(self, head: str, function: str, args: list[str], width: int) -> str:
-        """A call too long for its line, on as many as it needs (`_aligned`) at this depth."""
-        lines = _aligned(f"{head}{function}(", args, width)
+        """A call too long for its line, on as many as it needs (`aligned`) at this depth."""
+        lines = aligned(f"{head}{function}(", args, width)
         return f"\n{'    ' * (self.depth + 1)}".join(line.rstrip() for line in lines)
 
 
 Unit = list[Line]  # the lines of one edge
 
 
-def _aligned(opening: str, args: list[str], width: int) -> list[str]:
+def aligned(opening: str, args: list[str], width: int) -> list[str]:
     """``opening`` and the call's arguments, as many to a line as fit, each line after the
     first starting under the first argument."""
     lines = [opening]

@@ -98,6 +98,12 @@ class _Module:
         """Whether the function has arrays (see `graph.has_arrays`)."""
         return has_arrays(self.forward)
 
+    @functools.cached_property
+    def blocked(self) -> bool:
+        """Whether ``forward`` and ``gradient`` take large arrays a block at a time: a function
+        of numbers that does not branch (one that does runs point by point)."""
+        return not self.arrays and not has_branches(self.forward)
+
     @property
     def array_valued(self) -> bool:
         return bool(self.forward.outputs[0].shape)
@@ -121,7 +127,8 @@ class _Module:
 
 def _functions(module: _Module, mode: str) -> list[Function]:
     """The module's functions: ``forward``, the derivatives, the functions they call."""
-    forward = module.twinned("forward", module.forward, arrays=module.arrays, free=False)
+    forward = module.twinned("forward", module.forward, arrays=module.arrays, free=False,
+                             blocked=module.blocked)
     return [*forward, *_derivatives(module, mode), *_called_functions(module)]
 
 
@@ -153,7 +160,8 @@ def _by_vjp(module: _Module) -> list[Function]:
 
 def _by_gradient(module: _Module) -> list[Function]:
     """``gradient``, and ``vjp`` on top of it."""
-    gradient = module.twinned("gradient", module.derivative, arrays=module.arrays, wrt=module.wrt)
+    gradient = module.twinned("gradient", module.derivative, arrays=module.arrays, wrt=module.wrt,
+                              blocked=module.blocked)
     return [*gradient, vjp(module.params)]
 
 
@@ -167,7 +175,8 @@ def _header(forward: Graph, filename: str, command: str, mode: str) -> dict[str,
 def _constants(module: _Module) -> dict[str, Any]:
     """``INPUTS`` and ``WRT``, and in a module of arrays the shapes (a scalar one has none)."""
     constants = {"inputs": tuple_literal(var.name for var in module.forward.inputs),
-                 "wrt": tuple_literal(module.wrt), "arrays": module.arrays}
+                 "wrt": tuple_literal(module.wrt), "arrays": module.arrays,
+                 "block": runtime.BLOCK if module.blocked else None}
     return {**constants, **_shapes(module.forward)} if module.arrays else constants
 
 
@@ -244,6 +253,7 @@ def _runtime(module: _Module, pointwise: bool) -> list[str]:
     arrays = module.arrays
     used = {"_as_float", *_helpers(module.forward, module.derivative)}
     used |= {"_check_shapes", "_finish_arrays"} if arrays else {"_finish"}
+    used |= {"_in_blocks"} if module.blocked else set()
     used |= {"_units", "_jacobians"} if arrays and module.array_valued else set()
     used |= {"_pointwise", "_gathered"} if pointwise else set()
     return [_runtime_source(name) for name in runtime.FUNCTIONS if name in used]

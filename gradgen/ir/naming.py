@@ -39,7 +39,7 @@ DISCARD = "_"
 #: Module-level names of the generated module's layout (its constants, functions and imports).
 MODULE_NAMES = frozenset({
     "INPUTS", "WRT", "SHAPES", "VALUE_SHAPE", "MINIMUM_SIZES", "forward", "gradient", "vjp",
-    "jvp", "jacobian", "functools", "inspect", "math"})
+    "jvp", "jacobian", "functools", "inspect", "math", "BLOCK"})
 
 
 def twin_name(name: str) -> str:
