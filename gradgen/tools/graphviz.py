@@ -154,13 +154,17 @@ class _Picture:
         scope = scopes[-1]
         edge = next(scope.edges, None)
         if edge is None:
-            scopes.pop()
-            if scope.loop is not None:
-                self.close(scope, scopes[-1])
+            self.leave(scopes)
         elif edge.prim == "loop":
             scopes.append(self.open(edge, scope))
         else:
             self.operation(edge, scope)
+
+    def leave(self, scopes: list[_Scope]) -> None:
+        """Leave the innermost scope, its edges all drawn; a loop's body closes its cluster."""
+        body = scopes.pop()
+        if body.loop is not None:
+            self.close(body, scopes[-1])
 
     def value(self, var: Var, scope: _Scope, style: str = "") -> str:
         """A value's ellipse, in ``scope``; returns its id."""
@@ -190,13 +194,21 @@ class _Picture:
         op_id = f"op{self.operations}"
         self.operations += 1
         self.lines.append(f"{scope.indent}{op_id} [shape=box, label={_quote(_op_label(edge))}];")
-        ordered = len(edge.inputs) > 1 and not REGISTRY[edge.prim].commutative
-        for position, var in enumerate(edge.inputs):
-            label = f"label={position + 1}" if ordered else ""
-            self.arrow(self.node(var, scope), op_id, scope, label)
+        self.operands(edge, op_id, scope)
         for var in edge.outputs:
-            self.ids[var] = self.value(var, scope, _outlined(var, scope))
-            self.arrow(op_id, self.ids[var], scope)
+            self.produced(var, op_id, scope)
+
+    def operands(self, edge: Edge, op_id: str, scope: _Scope) -> None:
+        """The arrows from an operation's operands, numbered where their order matters."""
+        ordered = len(edge.inputs) > 1 and not REGISTRY[edge.prim].commutative
+        for number, var in enumerate(edge.inputs, 1):
+            self.arrow(self.node(var, scope), op_id, scope, f"label={number}" if ordered else "")
+
+    def produced(self, var: Var, start: str, scope: _Scope, style: str = "") -> None:
+        """A value that ``start`` makes (an operation, or a loop's last step): its ellipse and
+        the arrow to it."""
+        self.ids[var] = self.value(var, scope, _outlined(var, scope))
+        self.arrow(start, self.ids[var], scope, style)
 
     def open(self, edge: Edge, scope: _Scope) -> _Scope:
         """Begin a loop's cluster: its label, the loop variable and the values a step starts
@@ -223,14 +235,17 @@ class _Picture:
         parts = loop_parts(body.loop)
         ends = [self.node(var, body) for var in parts.body.outputs]  # constants drawn inside
         self.lines.append(f"{scope.indent}}}")
-        if not scope.depth:  # the arrows drawn in clusters, at the top
-            self.lines += [f"{scope.indent}{text};" for text in self.later]
-            self.later = []
+        if not scope.depth:
+            self.write_later(scope)
         for start, end in _into(parts):
             self.arrow(self.node(start, scope), self.ids[end], scope, "style=dashed")
         for k, result in sorted(scope.results[body.loop].items()):
-            self.ids[result] = self.value(result, scope, _outlined(result, scope))
-            self.arrow(ends[k], self.ids[result], scope, "style=dashed")
+            self.produced(result, ends[k], scope, "style=dashed")
+
+    def write_later(self, top: _Scope) -> None:
+        """The arrows drawn in clusters, written at the top once the outermost one closes."""
+        self.lines += [f"{top.indent}{text};" for text in self.later]
+        self.later = []
 
 
 def _outlined(var: Var, scope: _Scope) -> str:

@@ -30,10 +30,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from gradgen.errors import LimitError
 from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.printing import format_number
-from gradgen.tools.check import beyond_scalars
+from gradgen.tools.check import require_straight_line_scalars
 from gradgen.tools.trace_text import (
     ATOM,
     BAR,
@@ -322,10 +321,9 @@ def annotations(forward: Graph, point: dict[str, float]) -> tuple[dict[Var, Valu
 
 def require_scalars(forward: Graph) -> None:
     """Traces are tables of numbers, one per line: a function of arrays is declined."""
-    what = beyond_scalars(forward)
-    if what is not None:
-        raise LimitError(f"traces and values at a point are shown for straight-line scalar "
-                         f"functions, one number per node, and {forward.name} has {what}")
+    require_straight_line_scalars(forward, "traces and values at a point are shown for "
+                                  "straight-line scalar functions, one number per node, and "
+                                  "{name} has {what}")
 
 
 def trace_report(forward: Graph, point: dict[str, float], tangent: str | None = None) -> str:
