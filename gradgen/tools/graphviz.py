@@ -24,6 +24,7 @@ node's label gains them, one per line: ``v3``, ``= 10``, ``v̄3 = 5.5``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from gradgen.emit.kinds import block_results
@@ -81,14 +82,20 @@ def _name_outputs(edge: Edge, results: dict[int, Var] | None, names: dict[Var, s
 
 
 def _name_body(edge: Edge, names: dict[Var, str], namer: Namer) -> Graph:
+    """Names for a loop's body: its invariants, loop variable, carried and read values."""
     parts = loop_parts(edge)
-    for outer, inner in zip(parts.invariants, parts.invariant_in):
-        names[inner] = names[outer] if outer in names else operand(outer, names, python=False)
+    _name_invariants(parts, names)
     for var, hint in [(parts.index, "i"), *((var, "c") for var in parts.carried_in),
                       *((var, "r") for var in parts.read_in)]:
         if var not in names:  # a value read back from a tape keeps the name it was recorded by
             names[var] = namer.fresh(var.name or hint)
     return parts.body
+
+
+def _name_invariants(parts: LoopParts, names: dict[Var, str]) -> None:
+    """A body's invariants go by the names of the values they are (a constant: as written)."""
+    for outer, inner in zip(parts.invariants, parts.invariant_in):
+        names[inner] = names[outer] if outer in names else operand(outer, names, python=False)
 
 
 def _label(var: Var, name: str, values: dict[Var, Value], adjoints: dict[Var, float]) -> str:
@@ -142,8 +149,7 @@ class _Picture:
     def draw(self, graph: Graph) -> None:
         """Every node and arrow of ``graph``, going into loops' bodies with a stack of scopes."""
         top = _Scope(graph, 0)
-        for var in graph.inputs:
-            self.ids[var] = self.value(var, top, "style=bold")
+        self.starts(graph.inputs, top, "style=bold")
         scopes = [top]
         while scopes:
             self.step(scopes)
@@ -173,6 +179,12 @@ class _Picture:
         attributes = ", ".join(filter(None, ["shape=ellipse", f"label={_quote(label)}", style]))
         self.lines.append(f"{scope.indent}{node_id} [{attributes}];")
         return node_id
+
+    def starts(self, variables: Iterable[Var], scope: _Scope, style: str = "") -> None:
+        """The ellipses of the values ``scope`` starts from: a graph's inputs, a loop's variable
+        and the values a step starts with."""
+        for var in variables:
+            self.ids[var] = self.value(var, scope, style)
 
     def node(self, var: Var, scope: _Scope) -> str:
         """The id of a value used in ``scope``; a constant is drawn at its first use there."""
@@ -218,8 +230,7 @@ class _Picture:
         self.ids.update(zip(parts.invariant_in, outer))
         body = _Scope(parts.body, scope.depth + 1, edge)
         self.cluster(loop_text(edge, self.names), scope, body)
-        for var in (parts.index, *parts.carried_in, *parts.read_in):
-            self.ids[var] = self.value(var, body)
+        self.starts((parts.index, *parts.carried_in, *parts.read_in), body)
         return body
 
     def cluster(self, label: str, scope: _Scope, body: _Scope) -> None:
