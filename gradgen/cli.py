@@ -59,10 +59,14 @@ def _failure(error: Exception, args: argparse.Namespace) -> tuple[int, str | Non
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gradgen", description=_DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"gradgen {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    return parser
+
+
+def _add_commands(commands: argparse._SubParsersAction) -> None:
+    """A subcommand for each of `COMMANDS`, in order."""
     for name, command in COMMANDS.items():
         _add_command(commands, name, command)
-    return parser
 
 
 def _add_command(commands: argparse._SubParsersAction, name: str, command: Command) -> None:

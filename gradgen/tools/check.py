@@ -21,7 +21,7 @@ import numpy as np
 
 import gradgen.tools.differences as differences
 from gradgen.errors import LimitError
-from gradgen.ir.graph import Graph, has_arrays, has_loops
+from gradgen.ir.graph import Graph, Var, has_arrays, has_loops
 from gradgen.pipeline import Compiled, compile_source
 from gradgen.tools.points import SAMPLING_BOXES, random_points
 
@@ -67,15 +67,22 @@ def has_whole_inputs(forward: Graph) -> bool:
     return any(var.dtype == "int" for var in forward.inputs)
 
 
+#: What can make a graph more than a straight-line function of numbers, in the order asked.
+_BEYOND_SCALARS = ((has_arrays, "arrays"), (has_loops, "a loop"),
+                   (has_whole_inputs, "whole-number inputs"))
+
+
 def beyond_scalars(forward: Graph) -> str | None:
-    """What makes ``forward`` more than a straight-line function of numbers ("arrays", "a
-    loop", "whole-number inputs"), or None: SymPy, forward mode and the traces take those
-    only."""
-    if has_arrays(forward):
-        return "arrays"
-    if has_loops(forward):
-        return "a loop"
-    return "whole-number inputs" if has_whole_inputs(forward) else None
+    """What makes ``forward`` more than a straight-line function of numbers (the first of
+    `_BEYOND_SCALARS` it has), or None: SymPy, forward mode and the traces take those only."""
+    return next((what for has, what in _BEYOND_SCALARS if has(forward)), None)
+
+
+def require_straight_line_scalars(forward: Graph, message: str) -> None:
+    """A `LimitError` with ``message`` (``{name}`` and ``{what}`` filled in) if `beyond_scalars`."""
+    what = beyond_scalars(forward)
+    if what is not None:
+        raise LimitError(message.format(name=forward.name, what=what))
 
 
 class _Worst:
@@ -162,16 +169,24 @@ def _check_arrays(compiled: Compiled, module: types.ModuleType, points: int,
 
 def _array_check(compiled: Compiled, module: types.ModuleType, dims: dict[str, int],
                  seed: int) -> _ArrayCheck:
-    """Dimensions sized by ``dims`` (3 unless named); scalar inputs named in ``dims`` (trip
-    counts) and ``N: int`` inputs (3 unless named) held at that whole number."""
+    """The check of ``module``'s partials, with inputs drawn as ``dims`` says."""
     inputs = compiled.forward.inputs
-    shapes = [tuple(d if isinstance(d, int) else dims.get(d, 3) for d in var.shape)
-              for var in inputs]
-    fixed = {k: float(dims.get(var.name, 3)) for k, var in enumerate(inputs)
-             if not var.shape and (var.name in dims or var.dtype == "int")}
     wrt = getattr(module, "WRT", compiled.module.WRT)
-    return _ArrayCheck([var.name for var in inputs], shapes, fixed, wrt, compiled.module, module,
-                       np.random.default_rng(seed))
+    return _ArrayCheck([var.name for var in inputs], _shapes(inputs, dims), _fixed(inputs, dims),
+                       wrt, compiled.module, module, np.random.default_rng(seed))
+
+
+def _shapes(inputs: tuple[Var, ...], dims: dict[str, int]) -> list[tuple[int, ...]]:
+    """Each input's shape, its dimensions sized by ``dims`` (3 unless named)."""
+    return [tuple(d if isinstance(d, int) else dims.get(d, 3) for d in var.shape)
+            for var in inputs]
+
+
+def _fixed(inputs: tuple[Var, ...], dims: dict[str, int]) -> dict[int, float]:
+    """The scalar inputs held at a whole number, by position: those named in ``dims`` (trip
+    counts) and ``N: int`` inputs (3 unless named)."""
+    return {k: float(dims.get(var.name, 3)) for k, var in enumerate(inputs)
+            if not var.shape and (var.name in dims or var.dtype == "int")}
 
 
 @dataclass
@@ -206,8 +221,7 @@ class _ArrayCheck:
             self.worst.see(_array_error(got, expected[k]), {}, f"d/d{name} vs central differences")
 
     def point(self) -> tuple[list[Any], np.ndarray | None]:
-        """Random inputs where the value is finite, and a random cotangent if the value is an
-        array."""
+        """Random inputs where the value is finite, and a random cotangent for an array value."""
         args, value = self.finite_point()
         cotangent = self.rng.normal(size=np.shape(value)) if np.shape(value) else None
         return args, cotangent

@@ -20,7 +20,7 @@ from gradgen.ir.graph import Graph, Var
 from gradgen.ir.printing import format_graph
 from gradgen.pipeline import Compiled, build_forward, build_gradient, compile_source
 from gradgen.tools.check import CheckResult, check, load_module_file
-from gradgen.tools.compare import compare
+from gradgen.tools.compare import Comparison, compare
 from gradgen.tools.files import read_source, same_file, write_output
 from gradgen.tools.graphviz import to_dot
 from gradgen.tools.points import parse_dims, parse_point
@@ -89,7 +89,12 @@ def _annotations(graph: Graph, args: argparse.Namespace) -> Annotations:
     point = _point(graph, args.at)
     if args.grad:  # the gradient program's own values
         return point_values(graph, point), None, None
-    values, adjoints = annotations(graph, point)  # numbered and labelled as `gradgen trace`
+    return _traced(graph, point)
+
+
+def _traced(graph: Graph, point: dict[str, float]) -> Annotations:
+    """The values and adjoints at ``point``, numbered and labelled as `gradgen trace` does."""
+    values, adjoints = annotations(graph, point)
     return values, adjoints, number_nodes(graph).labels
 
 
@@ -123,10 +128,14 @@ def run_compare(args: argparse.Namespace) -> None:
     text = read_source(Path(args.file))
     point = None if args.at is None else _point(build_forward(text, args.file), args.at)
     comparison = compare(text, args.file, point, batch=args.batch)
-    if args.json:
-        print(json.dumps(dataclasses.asdict(comparison), indent=2, ensure_ascii=False))
-    else:
-        print(format_comparison(comparison), end="")
+    print(_comparison_text(comparison, args.json), end="")
+
+
+def _comparison_text(comparison: Comparison, as_json: bool) -> str:
+    """The comparison as plain-text tables, or as JSON (``--json``)."""
+    if as_json:
+        return json.dumps(dataclasses.asdict(comparison), indent=2, ensure_ascii=False) + "\n"
+    return format_comparison(comparison)
 
 
 def run_trace(args: argparse.Namespace) -> None:

@@ -21,7 +21,7 @@ from gradgen.emit.module import emit_module
 from gradgen.errors import LimitError
 from gradgen.ir.graph import Graph
 from gradgen.pipeline import Compiled, build_derivative, build_forward
-from gradgen.tools.check import beyond_scalars, check
+from gradgen.tools.check import check, require_straight_line_scalars
 from gradgen.tools.points import random_points
 from gradgen.tools.timing import best_call_time, format_seconds
 
@@ -36,6 +36,10 @@ _KEYS = ("reverse", "forward", "symbolic", "symbolic-cse")
 _NUMBERS = (("reverse", "reverse"), ("forward", "forward"), ("symbolic", "symbolic-cse"))
 #: Value and partials at a point, by route.
 Results = dict[str, tuple[float, list[float]]]
+#: Why a function that is not a straight-line function of numbers is declined.
+_DECLINED = ("compare sets the routes side by side for straight-line scalar functions, and "
+             "{name} has {what} (SymPy and forward mode take those only); 'gradgen check' tests "
+             "its gradient against central differences")
 #: The label of each compiled route's cost.
 _COSTS = (("reverse-mode gradient", "reverse"), ("forward-mode gradient", "forward"),
           ("symbolic gradient, no CSE", "symbolic"), ("symbolic gradient, CSE", "symbolic-cse"))
@@ -92,18 +96,9 @@ def compare(text: str, path: str = "<string>", at: dict[str, float] | None = Non
 def _routes(text: str, path: str) -> tuple[Graph, dict[str, _Route]]:
     """The forward graph of a straight-line scalar function, and every route compiled."""
     forward = build_forward(text, path, straight_line=True)
-    _require_straight_line_scalars(forward)
+    require_straight_line_scalars(forward, _DECLINED)
     _warm_up_sympy()
     return forward, {key: _Route(forward, path, key) for key in _KEYS}
-
-
-def _require_straight_line_scalars(forward: Graph) -> None:
-    what = beyond_scalars(forward)
-    if what is not None:
-        raise LimitError(f"compare sets the routes side by side for straight-line scalar "
-                         f"functions, and {forward.name} has {what} (SymPy and forward mode "
-                         "take those only); 'gradgen check' tests its gradient against central "
-                         "differences")
 
 
 def _warm_up_sympy() -> None:

@@ -24,6 +24,7 @@ node's label gains them, one per line: ``v3``, ``= 10``, ``v̄3 = 5.5``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from gradgen.emit.kinds import block_results
@@ -81,14 +82,20 @@ def _name_outputs(edge: Edge, results: dict[int, Var] | None, names: dict[Var, s
 
 
 def _name_body(edge: Edge, names: dict[Var, str], namer: Namer) -> Graph:
+    """Names for a loop's body: its invariants, loop variable, carried and read values."""
     parts = loop_parts(edge)
-    for outer, inner in zip(parts.invariants, parts.invariant_in):
-        names[inner] = names[outer] if outer in names else operand(outer, names, python=False)
+    _name_invariants(parts, names)
     for var, hint in [(parts.index, "i"), *((var, "c") for var in parts.carried_in),
                       *((var, "r") for var in parts.read_in)]:
         if var not in names:  # a value read back from a tape keeps the name it was recorded by
             names[var] = namer.fresh(var.name or hint)
     return parts.body
+
+
+def _name_invariants(parts: LoopParts, names: dict[Var, str]) -> None:
+    """A body's invariants go by the names of the values they are (a constant: as written)."""
+    for outer, inner in zip(parts.invariants, parts.invariant_in):
+        names[inner] = names[outer] if outer in names else operand(outer, names, python=False)
 
 
 def _label(var: Var, name: str, values: dict[Var, Value], adjoints: dict[Var, float]) -> str:
@@ -142,8 +149,7 @@ class _Picture:
     def draw(self, graph: Graph) -> None:
         """Every node and arrow of ``graph``, going into loops' bodies with a stack of scopes."""
         top = _Scope(graph, 0)
-        for var in graph.inputs:
-            self.ids[var] = self.value(var, top, "style=bold")
+        self.starts(graph.inputs, top, "style=bold")
         scopes = [top]
         while scopes:
             self.step(scopes)
@@ -154,13 +160,17 @@ class _Picture:
         scope = scopes[-1]
         edge = next(scope.edges, None)
         if edge is None:
-            scopes.pop()
-            if scope.loop is not None:
-                self.close(scope, scopes[-1])
+            self.leave(scopes)
         elif edge.prim == "loop":
             scopes.append(self.open(edge, scope))
         else:
             self.operation(edge, scope)
+
+    def leave(self, scopes: list[_Scope]) -> None:
+        """Leave the innermost scope, its edges all drawn; a loop's body closes its cluster."""
+        body = scopes.pop()
+        if body.loop is not None:
+            self.close(body, scopes[-1])
 
     def value(self, var: Var, scope: _Scope, style: str = "") -> str:
         """A value's ellipse, in ``scope``; returns its id."""
@@ -169,6 +179,12 @@ class _Picture:
         attributes = ", ".join(filter(None, ["shape=ellipse", f"label={_quote(label)}", style]))
         self.lines.append(f"{scope.indent}{node_id} [{attributes}];")
         return node_id
+
+    def starts(self, variables: Iterable[Var], scope: _Scope, style: str = "") -> None:
+        """The ellipses of the values ``scope`` starts from: a graph's inputs, a loop's variable
+        and the values a step starts with."""
+        for var in variables:
+            self.ids[var] = self.value(var, scope, style)
 
     def node(self, var: Var, scope: _Scope) -> str:
         """The id of a value used in ``scope``; a constant is drawn at its first use there."""
@@ -190,13 +206,21 @@ class _Picture:
         op_id = f"op{self.operations}"
         self.operations += 1
         self.lines.append(f"{scope.indent}{op_id} [shape=box, label={_quote(_op_label(edge))}];")
-        ordered = len(edge.inputs) > 1 and not REGISTRY[edge.prim].commutative
-        for position, var in enumerate(edge.inputs):
-            label = f"label={position + 1}" if ordered else ""
-            self.arrow(self.node(var, scope), op_id, scope, label)
+        self.operands(edge, op_id, scope)
         for var in edge.outputs:
-            self.ids[var] = self.value(var, scope, _outlined(var, scope))
-            self.arrow(op_id, self.ids[var], scope)
+            self.produced(var, op_id, scope)
+
+    def operands(self, edge: Edge, op_id: str, scope: _Scope) -> None:
+        """The arrows from an operation's operands, numbered where their order matters."""
+        ordered = len(edge.inputs) > 1 and not REGISTRY[edge.prim].commutative
+        for number, var in enumerate(edge.inputs, 1):
+            self.arrow(self.node(var, scope), op_id, scope, f"label={number}" if ordered else "")
+
+    def produced(self, var: Var, start: str, scope: _Scope, style: str = "") -> None:
+        """A value that ``start`` makes (an operation, or a loop's last step): its ellipse and
+        the arrow to it."""
+        self.ids[var] = self.value(var, scope, _outlined(var, scope))
+        self.arrow(start, self.ids[var], scope, style)
 
     def open(self, edge: Edge, scope: _Scope) -> _Scope:
         """Begin a loop's cluster: its label, the loop variable and the values a step starts
@@ -206,8 +230,7 @@ class _Picture:
         self.ids.update(zip(parts.invariant_in, outer))
         body = _Scope(parts.body, scope.depth + 1, edge)
         self.cluster(loop_text(edge, self.names), scope, body)
-        for var in (parts.index, *parts.carried_in, *parts.read_in):
-            self.ids[var] = self.value(var, body)
+        self.starts((parts.index, *parts.carried_in, *parts.read_in), body)
         return body
 
     def cluster(self, label: str, scope: _Scope, body: _Scope) -> None:
@@ -223,14 +246,17 @@ class _Picture:
         parts = loop_parts(body.loop)
         ends = [self.node(var, body) for var in parts.body.outputs]  # constants drawn inside
         self.lines.append(f"{scope.indent}}}")
-        if not scope.depth:  # the arrows drawn in clusters, at the top
-            self.lines += [f"{scope.indent}{text};" for text in self.later]
-            self.later = []
+        if not scope.depth:
+            self.write_later(scope)
         for start, end in _into(parts):
             self.arrow(self.node(start, scope), self.ids[end], scope, "style=dashed")
         for k, result in sorted(scope.results[body.loop].items()):
-            self.ids[result] = self.value(result, scope, _outlined(result, scope))
-            self.arrow(ends[k], self.ids[result], scope, "style=dashed")
+            self.produced(result, ends[k], scope, "style=dashed")
+
+    def write_later(self, top: _Scope) -> None:
+        """The arrows drawn in clusters, written at the top once the outermost one closes."""
+        self.lines += [f"{top.indent}{text};" for text in self.later]
+        self.later = []
 
 
 def _outlined(var: Var, scope: _Scope) -> str:

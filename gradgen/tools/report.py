@@ -13,11 +13,20 @@ from gradgen.tools.timing import format_seconds
 
 def format_comparison(comparison: Comparison) -> str:
     """The comparison as two plain-text tables: the numbers, then the costs."""
-    at = ", ".join(f"{name}={value:g}" for name, value in comparison.point.items())
-    lines = [f"{comparison.function} at {at}", "", *_numbers_table(comparison), "",
-             _largest_differences(comparison), "", *_costs_table(comparison)]
-    lines += [""] + [f"note: {note}" for note in comparison.notes] if comparison.notes else []
+    lines = [_title(comparison), "", *_numbers_table(comparison), "",
+             _largest_differences(comparison), "", *_costs_table(comparison), *_notes(comparison)]
     return "\n".join(lines) + "\n"
+
+
+def _title(comparison: Comparison) -> str:
+    """The function and the point: ``f at x=1, y=2``."""
+    at = ", ".join(f"{name}={value:g}" for name, value in comparison.point.items())
+    return f"{comparison.function} at {at}"
+
+
+def _notes(comparison: Comparison) -> list[str]:
+    """A blank line and a note for each declined route (none if no route was declined)."""
+    return [""] + [f"note: {note}" for note in comparison.notes] if comparison.notes else []
 
 
 def _numbers_table(comparison: Comparison) -> list[str]:
@@ -43,11 +52,16 @@ def _costs_table(comparison: Comparison) -> list[str]:
 
 def format_check(result: CheckResult) -> str:
     verdict = "ok" if result.passed else "MISMATCH"
-    where = ", ".join(f"{name}={value:.17g}" for name, value in result.worst_point.items())
     return (f"{verdict}: gradient of {result.function} against "
             f"{' and '.join(result.compared_with)} at {result.points} random points\n"
-            f"worst relative error {result.worst_error:.3g} (tolerance {result.tolerance:g})"
-            + (f", {result.worst_partial} at {where}" if where else "") + "\n")
+            + _worst_case(result))
+
+
+def _worst_case(result: CheckResult) -> str:
+    """The worst error against the tolerance, and in which partial and where (if anywhere)."""
+    where = ", ".join(f"{name}={value:.17g}" for name, value in result.worst_point.items())
+    at = f", {result.worst_partial} at {where}" if where else ""
+    return f"worst relative error {result.worst_error:.3g} (tolerance {result.tolerance:g}){at}\n"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:

@@ -30,10 +30,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from gradgen.errors import LimitError
 from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.printing import format_number
-from gradgen.tools.check import beyond_scalars
+from gradgen.tools.check import require_straight_line_scalars
 from gradgen.tools.trace_text import (
     ATOM,
     BAR,
@@ -302,8 +301,13 @@ def _adjoint_row(at: _At, var: Var, terms: list[_Term], adjoints: dict[Var, floa
         return _row(label, barred(at.output_name), value, var)
     if not terms:
         return _row(label, "0", value, var)
-    numbers = terms[0].numbers if len(terms) == 1 and _same(terms[0].value, value) else ""
-    return _row(label, join_terms(term.text for term in terms), value, var, numbers)
+    return _row(label, join_terms(term.text for term in terms), value, var,
+                _shown_numbers(terms, value))
+
+
+def _shown_numbers(terms: list[_Term], value: float) -> str:
+    """A term's numbers, shown where the row has one term that gives the row's value."""
+    return terms[0].numbers if len(terms) == 1 and _same(terms[0].value, value) else ""
 
 
 def _same(first: float, second: float) -> bool:
@@ -322,25 +326,27 @@ def annotations(forward: Graph, point: dict[str, float]) -> tuple[dict[Var, Valu
 
 def require_scalars(forward: Graph) -> None:
     """Traces are tables of numbers, one per line: a function of arrays is declined."""
-    what = beyond_scalars(forward)
-    if what is not None:
-        raise LimitError(f"traces and values at a point are shown for straight-line scalar "
-                         f"functions, one number per node, and {forward.name} has {what}")
+    require_straight_line_scalars(forward, "traces and values at a point are shown for "
+                                  "straight-line scalar functions, one number per node, and "
+                                  "{name} has {what}")
 
 
 def trace_report(forward: Graph, point: dict[str, float], tangent: str | None = None) -> str:
     """The forward evaluation trace, the forward derivative trace seeded for input ``tangent``
     (if given) and the reverse adjoint trace, as titled tables separated by blank lines."""
     require_scalars(forward)
+    return "\n".join(format_trace(rows, title) for title, rows in _traces(forward, point, tangent))
+
+
+def _traces(forward: Graph, point: dict[str, float],
+            tangent: str | None) -> list[tuple[str, list[TraceRow]]]:
+    """The report's traces and their titles, in order."""
     name, (numbers, at) = forward.name, _point_text(forward, point)
-    tables = [format_trace(forward_trace(forward, point),
-                           f"Forward evaluation trace: {name}({numbers})")]
+    traces = [(f"Forward evaluation trace: {name}({numbers})", forward_trace(forward, point))]
     if tangent is not None:
-        tables.append(format_trace(tangent_trace(forward, point, tangent),
-                                   f"Forward derivative trace: ∂{name}/∂{tangent} at ({at})"))
-    tables.append(format_trace(reverse_trace(forward, point),
-                               f"Reverse adjoint trace: ∇{name} at ({at})"))
-    return "\n".join(tables)
+        traces.append((f"Forward derivative trace: ∂{name}/∂{tangent} at ({at})",
+                       tangent_trace(forward, point, tangent)))
+    return traces + [(f"Reverse adjoint trace: ∇{name} at ({at})", reverse_trace(forward, point))]
 
 
 def _point_text(forward: Graph, point: dict[str, float]) -> tuple[str, str]:
