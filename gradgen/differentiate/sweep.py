@@ -134,8 +134,7 @@ def _emit_forward(sweep: Sweep, edges: tuple[Edge, ...], active: set[Edge]) -> N
 def sweep_adjoints(sweep: Sweep, outputs: tuple[Var, ...], seeds: tuple[Var, ...],
                    targets: tuple[Var, ...]) -> list[Var | None]:
     """The adjoint edges, in reverse order of the active edges; each target's adjoint."""
-    for output, seed in zip(outputs, seeds):
-        accumulate(sweep.builder, output, seed, sweep.adjoints)
+    add_adjoints(sweep, outputs, seeds)
     sweep.guards = branch_guards(sweep.builder, sweep.active, set(outputs), sweep.on_path)
     for edge in reversed(sweep.active):
         _reverse_edge(sweep, edge)
@@ -186,8 +185,7 @@ def _useful(edges: tuple[Edge, ...], outputs: tuple[Var, ...]) -> set[Var]:
 
 
 def _read_from_outside(edges: tuple[Edge, ...], own: set[Var]) -> tuple[Var, ...]:
-    """The nodes ``edges`` read that they do not make and that are not in ``own``: for a
-    body's adjoint edges, the forward values of the body (and carried inputs) to record."""
+    """What a body's adjoint ``edges`` read and neither make nor have as ``own``: to record."""
     produced = {var for edge in edges for var in edge.outputs}
     return tuple(dict.fromkeys(var for edge in edges for var in edge.inputs
                                if not var.is_const and var not in produced and var not in own))
@@ -229,14 +227,27 @@ def unbroadcast(builder: GraphBuilder, contribution: Var, shape: tuple) -> Var:
     if contribution.shape == shape:
         return contribution
     lead = len(contribution.shape) - len(shape)
-    stretched = tuple(lead + axis for axis, dim in enumerate(shape)
-                      if dim == 1 and contribution.shape[lead + axis] != 1)
-    if stretched:
-        contribution = builder.sum(contribution, axis=stretched, keepdims=True)
-    if lead:
-        contribution = builder.sum(contribution, axis=None if not shape else tuple(range(lead)),
-                                   keepdims=False)
-    return contribution
+    return _sum_leading(builder, _sum_stretched(builder, contribution, shape, lead), shape, lead)
+
+
+def _sum_stretched(builder: GraphBuilder, contribution: Var, shape: tuple, lead: int) -> Var:
+    """``contribution`` summed, keeping the axes, where ``shape`` has length 1 and it has not."""
+    axes = tuple(lead + axis for axis, dim in enumerate(shape)
+                 if dim == 1 and contribution.shape[lead + axis] != 1)
+    return builder.sum(contribution, axis=axes, keepdims=True) if axes else contribution
+
+
+def _sum_leading(builder: GraphBuilder, contribution: Var, shape: tuple, lead: int) -> Var:
+    """``contribution`` summed over the ``lead`` axes that broadcasting put before ``shape``."""
+    if not lead:
+        return contribution
+    return builder.sum(contribution, axis=tuple(range(lead)) if shape else None, keepdims=False)
+
+
+def add_adjoints(sweep: Sweep, targets: Iterable[Var], bars: Iterable[Var]) -> None:
+    """Add each of ``bars`` to the adjoint of its target (a seed, a block's result)."""
+    for var, bar in zip(targets, bars):
+        accumulate(sweep.builder, var, bar, sweep.adjoints)
 
 
 def accumulate(builder: GraphBuilder, var: Var, contribution: Var,
