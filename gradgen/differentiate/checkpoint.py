@@ -169,8 +169,7 @@ def _segments_reverse_body(sweep: Sweep, edge: Edge, parts: LoopParts,
 
 def _summed_invariants(parts: LoopParts, record: CheckpointRecord,
                        segment: _Segment) -> list[tuple[Var, Var]]:
-    """The invariants whose adjoints a segment sums, the varied numbers: each as the outer
-    node and as the segment body's input."""
+    """The varied number invariants a segment sums adjoints for, as (outer node, body input)."""
     return [(outer, inner) for outer, inner in zip(parts.invariants, segment.invariants)
             if outer in record.varied and inner.dtype == "float"]
 

@@ -17,6 +17,7 @@ from gradgen.differentiate.sweep import (
     adjoint_of_body,
     bars_or_zeros,
     differentiate_body,
+    recording_block,
 )
 from gradgen.ir.builder import GraphBuilder, as_params, result_like
 from gradgen.ir.graph import Edge, Graph, Var
@@ -128,9 +129,8 @@ def _emit_recording_cond(builder: GraphBuilder, edge: Edge, parts: CondParts,
     """The branch of ``edge`` with the sides' forward edges, outputting after the results
     the residuals each side computes itself (``own``), giving ``outputs``."""
     recording = _recording_sides(builder.const(0.0), parts, sides, own)
-    params = dict(edge.params)
-    params.update(then=recording[0], orelse=recording[1], residuals=(len(own[0]), len(own[1])))
-    builder.edges.append(Edge("cond", edge.inputs, outputs, as_params(params), edge.origin))
+    builder.edges.append(recording_block(edge, outputs, then=recording[0], orelse=recording[1],
+                                         residuals=(len(own[0]), len(own[1]))))
 
 
 def _recording_sides(placeholder: Var, parts: CondParts, sides: tuple[Body, Body],

@@ -19,6 +19,7 @@ from gradgen.differentiate.sweep import (
     adjoint_step,
     differentiate_body,
     expanded,
+    recording_block,
     unbroadcast,
 )
 from gradgen.ir.builder import GraphBuilder, as_params, result_like
@@ -72,11 +73,9 @@ def _emit_recording_loop(builder: GraphBuilder, edge: Edge, parts: LoopParts,
     """The loop of ``edge`` with ``body``'s forward edges, recording its residuals; the tapes."""
     recording = parts.body.replace(edges=body.forward,
                                    outputs=parts.carried_out + body.residuals)
-    params = dict(edge.params)
-    params.update(body=recording, records=len(body.residuals))
     tapes = tapes_for(body.residuals, "tape")
-    builder.edges.append(Edge("loop", edge.inputs, edge.outputs + tapes, as_params(params),
-                              edge.origin))
+    builder.edges.append(recording_block(edge, edge.outputs + tapes, body=recording,
+                                         records=len(body.residuals)))
     return tapes
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gradgen.differentiate.guards import Guard, branch_guards, masked
-from gradgen.ir.builder import GraphBuilder, give_hint
+from gradgen.ir.builder import GraphBuilder, as_params, give_hint
 from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.naming import adjoint_name
 from gradgen.ir.optimize import needed_edges
@@ -274,7 +274,13 @@ def expanded(builder: GraphBuilder, zero: Var, like: Var) -> Var:
     return builder.expand(zero, like, axis=None, keepdims=False)
 
 
-# ---- a block's reverse body ------------------------------------------------------------------
+# ---- a block's record and reverse body -------------------------------------------------------
+
+def recording_block(edge: Edge, outputs: tuple[Var, ...], **changed: Any) -> Edge:
+    """The block ``edge`` in its place, recording: more ``outputs``, some params ``changed``."""
+    params = as_params({**dict(edge.params), **changed})
+    return Edge(edge.prim, edge.inputs, outputs, params, edge.origin)
+
 
 def adjoint_input(var: Var) -> Var:
     """A body's input standing for ``var``'s adjoint (a step's cotangent, a running sum)."""

@@ -204,18 +204,22 @@ def _count_shared(roots: list[sympy.Basic]) -> int:
 def _count_trees(roots: list[sympy.Basic]) -> int:
     """The operations of each root's tree, from each distinct node's tree size (post-order)."""
     sizes: dict[sympy.Basic, int] = {}  # a distinct node -> the operations of its tree
-    for root in roots:
-        stack = [(root, False)]
-        while stack:
-            node, ready = stack.pop()
-            if node in sizes:
-                continue
-            if ready:
-                sizes[node] = _operations_of(node) + sum(sizes[arg] for arg in node.args)
-            else:
-                stack.append((node, True))
-                stack.extend((arg, False) for arg in node.args if arg not in sizes)
-    return sum(sizes[root] for root in roots)
+    return sum(_tree_size(root, sizes) for root in roots)
+
+
+def _tree_size(root: sympy.Basic, sizes: dict[sympy.Basic, int]) -> int:
+    """The operations of ``root``'s tree, adding the nodes not yet counted to ``sizes``."""
+    stack = [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        if node in sizes:
+            continue
+        if ready:
+            sizes[node] = _operations_of(node) + sum(sizes[arg] for arg in node.args)
+        else:
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in node.args if arg not in sizes)
+    return sizes[root]
 
 
 def _operations_of(node: sympy.Basic) -> int:
