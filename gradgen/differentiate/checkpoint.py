@@ -39,7 +39,7 @@ from gradgen.differentiate.reverse_loops import (
 from gradgen.differentiate.sweep import (
     BlockReversal,
     Sweep,
-    accumulate,
+    add_adjoints,
     adjoint_input,
     bars_or_zeros,
     zeros_of,
@@ -95,13 +95,18 @@ def checkpoint_forward(sweep: Sweep, edge: Edge, every: int | str) -> Checkpoint
     return CheckpointRecord(stride, segments, snapshots, varied)
 
 
-def _segment_count(builder: GraphBuilder, parts: LoopParts,
-                   every: int | str) -> tuple[Var, Var]:
+def _segment_count(builder: GraphBuilder, parts: LoopParts, every: int | str) -> tuple[Var, Var]:
     """The nodes of the segments' length (the stride) and of their number."""
     count = builder.max(builder.sub(parts.stop, parts.start), builder.const(0.0))  # range(2, 0)
-    stride = (builder.const(float(every)) if every != SQRT
-              else builder.emit("sqrt_stride", (count,), "stride"))
+    stride = _stride(builder, count, every)
     return stride, builder.emit("ceil_div", (count, stride), "segments")
+
+
+def _stride(builder: GraphBuilder, count: Var, every: int | str) -> Var:
+    """The node of the segments' length: ``every`` steps, or ceil(sqrt(count)) for ``sqrt``."""
+    if every == SQRT:
+        return builder.emit("sqrt_stride", (count,), "stride")
+    return builder.const(float(every))
 
 
 def _emit_segments_loop(builder: GraphBuilder, edge: Edge, parts: LoopParts, stride: Var,
@@ -164,8 +169,7 @@ def _segments_reverse_body(sweep: Sweep, edge: Edge, parts: LoopParts,
 
 def _summed_invariants(parts: LoopParts, record: CheckpointRecord,
                        segment: _Segment) -> list[tuple[Var, Var]]:
-    """The invariants whose adjoints a segment sums, the varied numbers: each as the outer
-    node and as the segment body's input."""
+    """The varied number invariants a segment sums adjoints for, as (outer node, body input)."""
     return [(outer, inner) for outer, inner in zip(parts.invariants, segment.invariants)
             if outer in record.varied and inner.dtype == "float"]
 
@@ -177,8 +181,7 @@ def _run_segment_again(step: Sweep, inner_loop: Edge, snapshot_in: list[Var],
     their running ``totals``, in place."""
     step.varied = {*snapshot_in, *totals}
     taped = tape_loop(step, inner_loop)
-    for end, seed in zip(inner_loop.outputs, seeds):
-        accumulate(step.builder, end, seed, step.adjoints)
+    add_adjoints(step, inner_loop.outputs, seeds)
     reverse_loop(step, inner_loop, taped, totals)
 
 

@@ -48,7 +48,7 @@ def jvp_graph(forward: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
     """
     (output,) = forward.outputs
     targets = select_inputs(forward, wrt)
-    tangent_inputs = tuple(Var(tangent_name(var.name), var.shape, var.dtype) for var in targets)
+    tangent_inputs = _tangent_inputs(targets)
     builder = GraphBuilder()
     builder.edges.extend(forward.edges)
     tangents = _pushed_forward(builder, forward, dict(zip(targets, tangent_inputs)), output)
@@ -56,6 +56,11 @@ def jvp_graph(forward: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
     return forward.replace(inputs=forward.inputs + tangent_inputs, edges=tuple(builder.edges),
                            outputs=(output, output_dot),
                            output_names=(forward.name, f"{forward.name}_dot"))
+
+
+def _tangent_inputs(targets: tuple[Var, ...]) -> tuple[Var, ...]:
+    """An input ``<name>_dot`` for the tangent of each of ``targets``."""
+    return tuple(Var(tangent_name(var.name), var.shape, var.dtype) for var in targets)
 
 
 def _pushed_forward(builder: GraphBuilder, forward: Graph, tangents: dict[Var, Var],

@@ -34,7 +34,7 @@ from gradgen.ir.builder import GraphBuilder
 from gradgen.ir.graph import Edge, Graph, Var, select_inputs
 from gradgen.ir.naming import adjoint_name
 
-__all__ = ["BLOCKS", "active_edges", "backward", "reverse_mode"]
+__all__ = ["BLOCKS", "active_edges", "backward", "gradient_names", "reverse_mode"]
 
 #: How reverse mode takes each kind of block back: ``record`` in the forward sweep, ``reverse``
 #: in the reverse sweep.
@@ -64,9 +64,14 @@ def _gradient_graph(graph: Graph, inputs: tuple[Var, ...], builder: GraphBuilder
     """``graph`` with the edges of ``builder``, its outputs the value, then the partial of each
     target (an exact 0 where none was ``found``)."""
     partials = tuple(var or builder.const(0.0) for var in found)
-    names = (graph.name,) + tuple(adjoint_name(var.name) or "" for var in targets)
     return graph.replace(inputs=inputs, edges=tuple(builder.edges),
-                         outputs=graph.outputs + partials, output_names=names)
+                         outputs=graph.outputs + partials,
+                         output_names=gradient_names(graph, targets))
+
+
+def gradient_names(graph: Graph, targets: tuple[Var, ...]) -> tuple[str, ...]:
+    """The names of a gradient program's outputs: ``graph``'s, then each target's adjoint's."""
+    return (graph.name,) + tuple(adjoint_name(var.name) or "" for var in targets)
 
 
 def backward(builder: GraphBuilder, edges: tuple[Edge, ...], outputs: list[Var],

@@ -12,11 +12,12 @@ from gradgen.differentiate.sweep import (
     BlockReversal,
     Body,
     Sweep,
-    accumulate,
+    add_adjoints,
     adjoint_input,
     adjoint_of_body,
     bars_or_zeros,
     differentiate_body,
+    recording_block,
 )
 from gradgen.ir.builder import GraphBuilder, as_params, result_like
 from gradgen.ir.graph import Edge, Graph, Var
@@ -53,11 +54,16 @@ def record_branch(sweep: Sweep, edge: Edge) -> CondRecord:
     parts = cond_parts(edge)
     results = _pulled_back(edge, sweep)
     seeds = tuple(adjoint_input(edge.outputs[k]) for k in results)
-    wanted = tuple(inner for outer, inner in zip(parts.operands, parts.operand_in)
-                   if outer in sweep.varied and inner.dtype == "float")
+    wanted = _wanted_operands(sweep, parts)
     sides = _differentiated_sides(sweep, parts, results, seeds, wanted)
     recorded = _record_residuals(sweep, edge, parts, sides)
     return CondRecord(results, seeds, wanted, sides, recorded)
+
+
+def _wanted_operands(sweep: Sweep, parts: CondParts) -> tuple[Var, ...]:
+    """The sides' inputs whose adjoints are taken: those of the varied operands, numbers."""
+    return tuple(inner for outer, inner in zip(parts.operands, parts.operand_in)
+                 if outer in sweep.varied and inner.dtype == "float")
 
 
 def _pulled_back(edge: Edge, sweep: Sweep) -> tuple[int, ...]:
@@ -123,9 +129,8 @@ def _emit_recording_cond(builder: GraphBuilder, edge: Edge, parts: CondParts,
     """The branch of ``edge`` with the sides' forward edges, outputting after the results
     the residuals each side computes itself (``own``), giving ``outputs``."""
     recording = _recording_sides(builder.const(0.0), parts, sides, own)
-    params = dict(edge.params)
-    params.update(then=recording[0], orelse=recording[1], residuals=(len(own[0]), len(own[1])))
-    builder.edges.append(Edge("cond", edge.inputs, outputs, as_params(params), edge.origin))
+    builder.edges.append(recording_block(edge, outputs, then=recording[0], orelse=recording[1],
+                                         residuals=(len(own[0]), len(own[1]))))
 
 
 def _recording_sides(placeholder: Var, parts: CondParts, sides: tuple[Body, Body],
@@ -148,7 +153,7 @@ def reverse_branch(sweep: Sweep, edge: Edge, record: CondRecord) -> None:
     seeds_in = bars_or_zeros(builder, bars_in, (edge.outputs[k] for k in record.results), zero)
     parts = cond_parts(edge)
     bars = _emit_reverse_cond(builder, edge, parts, record, seeds_in, zero)
-    _add_operand_bars(sweep, bars, parts, record.wanted)
+    add_adjoints(sweep, _operands_of(parts, record.wanted), bars)
 
 
 def _emit_reverse_cond(builder: GraphBuilder, edge: Edge, parts: CondParts, record: CondRecord,
@@ -163,12 +168,10 @@ def _emit_reverse_cond(builder: GraphBuilder, edge: Edge, parts: CondParts, reco
         as_params(cond_params(then, orelse, len(record.wanted))))
 
 
-def _add_operand_bars(sweep: Sweep, bars: tuple[Var, ...], parts: CondParts,
-                      wanted: tuple[Var, ...]) -> None:
-    """Add the reverse branch's results to the adjoints of the operands they are for."""
+def _operands_of(parts: CondParts, wanted: tuple[Var, ...]) -> list[Var]:
+    """The operands (outer nodes) that the sides' inputs ``wanted`` stand for."""
     outer = dict(zip(parts.operand_in, parts.operands))
-    for inner, bar in zip(wanted, bars):
-        accumulate(sweep.builder, outer[inner], bar, sweep.adjoints)
+    return [outer[inner] for inner in wanted]
 
 
 def _reverse_side(edge: Edge, parts: CondParts, record: CondRecord, body: Body, name: str,

@@ -82,10 +82,8 @@ def _vjp(graph: Graph, body: Body, recomputing: tuple[Edge, ...], recorded: tupl
 
 def _recording_version(graph: Graph, body: Body, recorded: tuple[Var, ...]) -> Graph | None:
     """The helper returning, after its value, the values its vjp records; None if it has none."""
-    if not recorded:
-        return None
     return graph.replace(name=f"{graph.name}_record", edges=body.forward,
-                         outputs=(*graph.outputs, *recorded))
+                         outputs=(*graph.outputs, *recorded)) if recorded else None
 
 
 def _value_taken(output: Var, arguments: tuple[Var, ...], edges: tuple[Edge, ...],
@@ -159,9 +157,7 @@ def _number_arguments(edge: Edge) -> list[Var]:
 def _partial_names(numbers: list[Var]) -> tuple[str | None, ...]:
     """The names of a vjp call's results, one per argument that is a number: its adjoint's
     (the one result of a vjp of one argument is named where it is added)."""
-    if len(numbers) == 1:
-        return (None,)
-    return tuple(adjoint_name(arg.name) for arg in numbers)
+    return (None,) if len(numbers) == 1 else tuple(adjoint_name(arg.name) for arg in numbers)
 
 
 #: A helper call is taken back by a call of the helper's vjp.

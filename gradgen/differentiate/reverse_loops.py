@@ -19,6 +19,7 @@ from gradgen.differentiate.sweep import (
     adjoint_step,
     differentiate_body,
     expanded,
+    recording_block,
     unbroadcast,
 )
 from gradgen.ir.builder import GraphBuilder, as_params, result_like
@@ -44,13 +45,18 @@ def tape_loop(sweep: Sweep, edge: Edge) -> LoopRecord:
     for the invariants that depend on what is differentiated (``sweep.varied``)."""
     parts = loop_parts(edge)
     seeds = tuple(adjoint_input(var) for var in parts.carried_in)
-    wanted = tuple(inner for outer, inner in zip(parts.invariants, parts.invariant_in)
-                   if outer in sweep.varied)
+    wanted = _varied_invariants(sweep, parts)
     own = {*seeds, parts.index, *parts.invariant_in}
     body = differentiate_body(sweep, parts.body, parts.carried_in + wanted,
                               parts.carried_out, seeds, own)
     tapes = _emit_recording_loop(sweep.builder, edge, parts, body)
     return LoopRecord(seeds, body, tapes, *_step_bars(parts, wanted, body.bars))
+
+
+def _varied_invariants(sweep: Sweep, parts: LoopParts) -> tuple[Var, ...]:
+    """The body's inputs for the invariants that depend on what is differentiated."""
+    return tuple(inner for outer, inner in zip(parts.invariants, parts.invariant_in)
+                 if outer in sweep.varied)
 
 
 def _step_bars(parts: LoopParts, wanted: tuple[Var, ...], bars: tuple[Var | None, ...]
@@ -67,11 +73,9 @@ def _emit_recording_loop(builder: GraphBuilder, edge: Edge, parts: LoopParts,
     """The loop of ``edge`` with ``body``'s forward edges, recording its residuals; the tapes."""
     recording = parts.body.replace(edges=body.forward,
                                    outputs=parts.carried_out + body.residuals)
-    params = dict(edge.params)
-    params.update(body=recording, records=len(body.residuals))
     tapes = tapes_for(body.residuals, "tape")
-    builder.edges.append(Edge("loop", edge.inputs, edge.outputs + tapes, as_params(params),
-                              edge.origin))
+    builder.edges.append(recording_block(edge, edge.outputs + tapes, body=recording,
+                                         records=len(body.residuals)))
     return tapes
 
 
@@ -107,7 +111,7 @@ def emit_reverse_loop(sweep: Sweep, bounds: tuple[Var, Var], cotangents: tuple[V
     outputs = sweep.builder.emit_block(
         "loop", (*bounds, *cotangents, *tapes, *invariants), results,
         as_params(loop_params(body, len(cotangents), len(tapes), 0, reverse=True)))
-    _add_results(sweep.builder, targets, outputs, sweep.adjoints)
+    _add_results(sweep, targets, outputs)
 
 
 def reverse_starts(sweep: Sweep, edge: Edge, carried: tuple[Var, ...], sums: list[Var],
@@ -131,12 +135,11 @@ def _result_cotangents(sweep: Sweep, edge: Edge, carried: tuple[Var, ...],
     return [bar if bar is not None else zeros(like) for bar, like in zip(bars, likes)]
 
 
-def _add_results(builder: GraphBuilder, targets: tuple[Var, ...], results: tuple[Var, ...],
-                adjoints: dict[Var, Var]) -> None:
-    """Add each of a reverse loop's ``results`` to the adjoint of its target."""
+def _add_results(sweep: Sweep, targets: tuple[Var, ...], results: tuple[Var, ...]) -> None:
+    """Add each of a reverse loop's ``results`` to the adjoint of its target (a number's)."""
     for var, bar in zip(targets, results):
         if not var.is_const and var.dtype == "float":
-            accumulate(builder, var, bar, adjoints)
+            accumulate(sweep.builder, var, bar, sweep.adjoints)
 
 
 def _reverse_body(edge: Edge, parts: LoopParts, record: LoopRecord,
@@ -145,14 +148,19 @@ def _reverse_body(edge: Edge, parts: LoopParts, record: LoopRecord,
     sums of the invariants' adjoints, one entry of each tape and the invariants to the
     cotangents before the step and the sums; and the invariants (outer) it sums for."""
     step = adjoint_step(record.body, edge)
-    carried_next = [bar if bar is not None else expanded(step, zero, seed)
-                    for seed, bar in zip(record.seeds, record.carried_bars)]
+    carried_next = _carried_cotangents(step, record, zero)
     sums, sums_in, sums_next = _invariant_sums(step, parts, record)
     body = Graph(f"{parts.body.name}_reverse",
                  (parts.index, *record.seeds, *sums_in, *record.body.residuals,
                   *parts.invariant_in),
-                 tuple(step.edges), tuple(carried_next) + tuple(sums_next))
+                 tuple(step.edges), carried_next + tuple(sums_next))
     return body, sums
+
+
+def _carried_cotangents(step: GraphBuilder, record: LoopRecord, zero: Var) -> tuple[Var, ...]:
+    """A step's cotangents of the carried values before it (zeros where nothing reaches one)."""
+    return tuple(bar if bar is not None else expanded(step, zero, seed)
+                 for seed, bar in zip(record.seeds, record.carried_bars))
 
 
 def _invariant_sums(step: GraphBuilder, parts: LoopParts,
@@ -185,8 +193,7 @@ def _add_into(step: GraphBuilder, total: Var, bar: Var) -> Var:
 
 
 def _add_term(step: GraphBuilder, total: Var, term: Var, edge: Edge | None) -> Var:
-    """``total`` with ``term`` added in place: where ``edge`` makes it by a scatter, its value
-    into its part only."""
+    """``total`` with ``term`` added in place (made by a scatter ``edge``: into its part only)."""
     if edge is None or edge.prim != "scatter":
         return step.add_into(total, term)
     value, _, *at = edge.inputs

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gradgen.differentiate.guards import Guard, branch_guards, masked
-from gradgen.ir.builder import GraphBuilder, give_hint
+from gradgen.ir.builder import GraphBuilder, as_params, give_hint
 from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.naming import adjoint_name
 from gradgen.ir.optimize import needed_edges
@@ -134,8 +134,7 @@ def _emit_forward(sweep: Sweep, edges: tuple[Edge, ...], active: set[Edge]) -> N
 def sweep_adjoints(sweep: Sweep, outputs: tuple[Var, ...], seeds: tuple[Var, ...],
                    targets: tuple[Var, ...]) -> list[Var | None]:
     """The adjoint edges, in reverse order of the active edges; each target's adjoint."""
-    for output, seed in zip(outputs, seeds):
-        accumulate(sweep.builder, output, seed, sweep.adjoints)
+    add_adjoints(sweep, outputs, seeds)
     sweep.guards = branch_guards(sweep.builder, sweep.active, set(outputs), sweep.on_path)
     for edge in reversed(sweep.active):
         _reverse_edge(sweep, edge)
@@ -186,8 +185,7 @@ def _useful(edges: tuple[Edge, ...], outputs: tuple[Var, ...]) -> set[Var]:
 
 
 def _read_from_outside(edges: tuple[Edge, ...], own: set[Var]) -> tuple[Var, ...]:
-    """The nodes ``edges`` read that they do not make and that are not in ``own``: for a
-    body's adjoint edges, the forward values of the body (and carried inputs) to record."""
+    """What a body's adjoint ``edges`` read and neither make nor have as ``own``: to record."""
     produced = {var for edge in edges for var in edge.outputs}
     return tuple(dict.fromkeys(var for edge in edges for var in edge.inputs
                                if not var.is_const and var not in produced and var not in own))
@@ -229,14 +227,27 @@ def unbroadcast(builder: GraphBuilder, contribution: Var, shape: tuple) -> Var:
     if contribution.shape == shape:
         return contribution
     lead = len(contribution.shape) - len(shape)
-    stretched = tuple(lead + axis for axis, dim in enumerate(shape)
-                      if dim == 1 and contribution.shape[lead + axis] != 1)
-    if stretched:
-        contribution = builder.sum(contribution, axis=stretched, keepdims=True)
-    if lead:
-        contribution = builder.sum(contribution, axis=None if not shape else tuple(range(lead)),
-                                   keepdims=False)
-    return contribution
+    return _sum_leading(builder, _sum_stretched(builder, contribution, shape, lead), shape, lead)
+
+
+def _sum_stretched(builder: GraphBuilder, contribution: Var, shape: tuple, lead: int) -> Var:
+    """``contribution`` summed, keeping the axes, where ``shape`` has length 1 and it has not."""
+    axes = tuple(lead + axis for axis, dim in enumerate(shape)
+                 if dim == 1 and contribution.shape[lead + axis] != 1)
+    return builder.sum(contribution, axis=axes, keepdims=True) if axes else contribution
+
+
+def _sum_leading(builder: GraphBuilder, contribution: Var, shape: tuple, lead: int) -> Var:
+    """``contribution`` summed over the ``lead`` axes that broadcasting put before ``shape``."""
+    if not lead:
+        return contribution
+    return builder.sum(contribution, axis=tuple(range(lead)) if shape else None, keepdims=False)
+
+
+def add_adjoints(sweep: Sweep, targets: Iterable[Var], bars: Iterable[Var]) -> None:
+    """Add each of ``bars`` to the adjoint of its target (a seed, a block's result)."""
+    for var, bar in zip(targets, bars):
+        accumulate(sweep.builder, var, bar, sweep.adjoints)
 
 
 def accumulate(builder: GraphBuilder, var: Var, contribution: Var,
@@ -263,7 +274,13 @@ def expanded(builder: GraphBuilder, zero: Var, like: Var) -> Var:
     return builder.expand(zero, like, axis=None, keepdims=False)
 
 
-# ---- a block's reverse body ------------------------------------------------------------------
+# ---- a block's record and reverse body -------------------------------------------------------
+
+def recording_block(edge: Edge, outputs: tuple[Var, ...], **changed: Any) -> Edge:
+    """The block ``edge`` in its place, recording: more ``outputs``, some params ``changed``."""
+    params = as_params({**dict(edge.params), **changed})
+    return Edge(edge.prim, edge.inputs, outputs, params, edge.origin)
+
 
 def adjoint_input(var: Var) -> Var:
     """A body's input standing for ``var``'s adjoint (a step's cotangent, a running sum)."""

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator
 import sympy
 from sympy.functions.elementary.piecewise import ExprCondPair
 
+from gradgen.differentiate.reverse import gradient_names
 from gradgen.differentiate.sympy_to_ir import Select, expressions_to_graph
 from gradgen.errors import LimitError
 from gradgen.ir.builder import give_hint
@@ -66,8 +67,11 @@ def to_sympy(graph: Graph) -> tuple[tuple[sympy.Symbol, ...], tuple[sympy.Expr, 
 
 def _value(var: Var, env: dict[Var, sympy.Expr]) -> sympy.Expr:
     """A node's expression, or a constant's number (``pi`` by name)."""
-    if not var.is_const:
-        return env[var]
+    return _constant(var) if var.is_const else env[var]
+
+
+def _constant(var: Var) -> sympy.Expr:
+    """A constant's number: ``pi`` by name, a whole number as an Integer."""
     if var.symbol == "pi":
         return sympy.pi
     return sympy.Integer(int(var.value)) if var.value.is_integer() else sympy.Float(var.value)
@@ -88,9 +92,12 @@ def _sympy_of(prim: str, args: list[sympy.Basic]) -> sympy.Basic:
         if REGISTRY[prim].result == "bool":
             return sympy.true if prim == "ne" else sympy.false
         return sympy.nan
-    if isinstance(expr, sympy.Expr) and expr.is_number and expr.is_extended_real is False:
-        return sympy.nan
-    return expr
+    return sympy.nan if _not_real(expr) else expr
+
+
+def _not_real(expr: sympy.Basic) -> bool:
+    """Whether ``expr`` is a number with no real value (``acosh(0)``, ``log(0)``)."""
+    return isinstance(expr, sympy.Expr) and expr.is_number and expr.is_extended_real is False
 
 
 def symbolic_gradient(graph: Graph) -> tuple[tuple[sympy.Symbol, ...], sympy.Expr,
@@ -116,8 +123,8 @@ def symbolic_gradient_graph(forward: Graph, wrt: tuple[str, ...] | None = None,
         graph = _gradient_graph(forward, targets, cse)
     for var, target in zip(graph.outputs[1:], targets):
         give_hint(var, adjoint_name(target.name))
-    names = (forward.name,) + tuple(adjoint_name(var.name) or "" for var in targets)
-    return forward.replace(edges=graph.edges, outputs=graph.outputs, output_names=names)
+    return forward.replace(edges=graph.edges, outputs=graph.outputs,
+                           output_names=gradient_names(forward, targets))
 
 
 def _gradient_graph(forward: Graph, targets: tuple[Var, ...], cse: bool) -> Graph:
@@ -146,9 +153,12 @@ def _sympy_limits(name: str) -> Iterator[None]:
 def _sign_slopes_zero(expr: sympy.Basic) -> sympy.Basic:
     """``expr`` with the derivatives of ``sign`` that SymPy leaves undone (``sign(x/y)``, whose
     argument it cannot tell is real) as 0: gradgen's ``sign' = 0``."""
-    return expr.replace(
-        lambda e: isinstance(e, sympy.Derivative) and isinstance(e.expr, sympy.sign),
-        lambda e: sympy.S.Zero)
+    return expr.replace(_is_sign_slope, lambda e: sympy.S.Zero)
+
+
+def _is_sign_slope(expr: sympy.Basic) -> bool:
+    """Whether ``expr`` is a derivative of ``sign`` (one SymPy left undone)."""
+    return isinstance(expr, sympy.Derivative) and isinstance(expr.expr, sympy.sign)
 
 
 def _check_tree_size(name: str, exprs: list[sympy.Basic]) -> None:
@@ -194,18 +204,22 @@ def _count_shared(roots: list[sympy.Basic]) -> int:
 def _count_trees(roots: list[sympy.Basic]) -> int:
     """The operations of each root's tree, from each distinct node's tree size (post-order)."""
     sizes: dict[sympy.Basic, int] = {}  # a distinct node -> the operations of its tree
-    for root in roots:
-        stack = [(root, False)]
-        while stack:
-            node, ready = stack.pop()
-            if node in sizes:
-                continue
-            if ready:
-                sizes[node] = _operations_of(node) + sum(sizes[arg] for arg in node.args)
-            else:
-                stack.append((node, True))
-                stack.extend((arg, False) for arg in node.args if arg not in sizes)
-    return sum(sizes[root] for root in roots)
+    return sum(_tree_size(root, sizes) for root in roots)
+
+
+def _tree_size(root: sympy.Basic, sizes: dict[sympy.Basic, int]) -> int:
+    """The operations of ``root``'s tree, adding the nodes not yet counted to ``sizes``."""
+    stack = [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        if node in sizes:
+            continue
+        if ready:
+            sizes[node] = _operations_of(node) + sum(sizes[arg] for arg in node.args)
+        else:
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in node.args if arg not in sizes)
+    return sizes[root]
 
 
 def _operations_of(node: sympy.Basic) -> int:

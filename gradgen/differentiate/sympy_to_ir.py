@@ -98,8 +98,7 @@ class Select(sympy.Function):
     """
 
     @classmethod
-    def eval(cls, test: sympy.Basic, then: sympy.Basic, orelse: sympy.Basic
-             ) -> sympy.Basic | None:
+    def eval(cls, test: sympy.Basic, then: sympy.Basic, orelse: sympy.Basic) -> sympy.Basic | None:
         """The side a constant test picks, the side when both are the same; else None."""
         if test is sympy.true or then == orelse:
             return then
@@ -183,21 +182,24 @@ class Converter:
         if isinstance(item, _Product):
             return None
         if item.is_Symbol:
-            if item not in self.env:
-                raise InternalError(f"SymPy symbol {item} stands for no input")
-            return self.env[item]
+            return self.symbol(item)
         if item is sympy.pi:
             return self.builder.const(math.pi, "pi")
         if item.is_Atom and isinstance(item, sympy.Expr):
             return self.builder.const(_number(item))
         return None
 
+    def symbol(self, item: sympy.Symbol) -> Var:
+        """The node of an input, or of a `sympy.cse` temporary, that ``item`` stands for."""
+        if item not in self.env:
+            raise InternalError(f"SymPy symbol {item} stands for no input")
+        return self.env[item]
+
     def plan(self, item: Item) -> Plan:
         """The operands of ``item`` and how to build it from their nodes, as `PLANS` says."""
-        planner = PLANS.get(type(item))
-        if planner is None:
+        if type(item) not in PLANS:
             raise _unconvertible(item)
-        return planner(self, item)
+        return PLANS[type(item)](self, item)
 
     # ---- building ----
 
@@ -213,11 +215,8 @@ class Converter:
 
     def apply(self, prim: str, *inputs: Var) -> Var:
         """One edge, or a constant where every input is one (folded with the registry's impl)."""
-        entry = REGISTRY[prim]
-        if entry.result == "float" and all(var.is_const for var in inputs):
-            with np.errstate(all="ignore"):
-                return self.builder.const(float(entry.impl(*(np.float64(v.value)
-                                                               for v in inputs))))
+        if REGISTRY[prim].result == "float" and all(var.is_const for var in inputs):
+            return self.builder.const(_folded(prim, inputs))
         return self.builder.emit(prim, inputs)
 
     def signed_sum(self, positive: list[Var], negative: list[Var]) -> Var:
@@ -226,10 +225,7 @@ class Converter:
             return self.builder.const(0.0)
         if not positive:
             positive, negative = [self.apply("neg", negative[0])], negative[1:]
-        total = self.chain("add", positive)
-        for var in negative:
-            total = self.apply("sub", total, var)
-        return total
+        return self.chain("sub", [self.chain("add", positive), *negative])
 
     def quotient(self, tops: list[Var], bottoms: list[Var], denom: sympy.Number) -> Var:
         """The product of ``tops`` divided by that of ``bottoms`` (and ``denom``, if not 1)."""
@@ -424,6 +420,12 @@ def _vanishes(term: sympy.Basic | Iterable[sympy.Basic]) -> bool:
     """Whether a product (or its factors) has a DiracDelta factor: zero, as DiracDelta is."""
     factors = sympy.Mul.make_args(term) if isinstance(term, sympy.Basic) else term
     return any(isinstance(factor, sympy.DiracDelta) for factor in factors)
+
+
+def _folded(prim: str, inputs: tuple[Var, ...]) -> float:
+    """``prim`` of constant ``inputs`` by the registry's NumPy impl (inf, NaN without warning)."""
+    with np.errstate(all="ignore"):
+        return float(REGISTRY[prim].impl(*(np.float64(var.value) for var in inputs)))
 
 
 def _number(atom: sympy.Basic) -> float:
