@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from gradgen.differentiate.checkpoint import SQRT
 from gradgen.errors import CompileError, LimitError
-from gradgen.pipeline import METHODS, MODES
+from gradgen.pipeline import METHODS, MODES, TARGETS
 from gradgen.tools.commands import (
     CheckFailed,
     UsageError,
@@ -131,6 +131,11 @@ _METHOD = (
                    "prints SymPy's expression trees as they are"),
 )
 
+_TARGET = _argument("--target", choices=TARGETS, default="numpy",
+                    help="what computes the module: NumPy (default), or loops over the points "
+                         "that numba compiles (a function of numbers without loops, branches "
+                         "or helpers; needs numba: pip install gradgen[numba])")
+
 COMMANDS = {
     "compile": Command(
         "write FILE's forward + gradient module (<stem>.py beside FILE)",
@@ -139,7 +144,7 @@ COMMANDS = {
         (_FILE,
          _argument("-o", "--output", metavar="OUT",
                    help="where to write the module ('-' for standard output)"),
-         _WRT, _ENTRY, _CHECKPOINT, *_METHOD),
+         _WRT, _ENTRY, _CHECKPOINT, *_METHOD, _TARGET),
         run_compile),
     "ir": Command(
         "print FILE's IR (one edge per line)",

@@ -32,6 +32,7 @@ from gradgen.ir.verify import verify
 
 MODES = ("reverse", "forward")
 METHODS = ("ad", "symbolic")
+TARGETS = ("numpy", "numba")  # what computes the module: NumPy, or loops numba compiles
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def _require_straight_line_scalars(forward: Graph, route: str) -> None:
 def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | None = None,
                    command: str | None = None, mode: str = "reverse", method: str = "ad",
                    cse: bool = True, entry: str | None = None,
-                   checkpoint: int | str | None = None) -> Compiled:
+                   checkpoint: int | str | None = None, target: str = "numpy") -> Compiled:
     """Compile source text to a module of the value and its derivatives.
 
     ``mode`` is ``"reverse"`` (the default) or ``"forward"`` (automatic differentiation), or
@@ -166,15 +167,17 @@ def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | Non
     ``def``s to compile (default: the last); the others are helpers it may call.
     ``checkpoint`` (reverse mode): the top-level loops keep a snapshot every so many steps
     (a whole number, or ``"sqrt"``) and recompute each segment in the reverse pass.
+    ``target="numba"`` computes a function of numbers by loops that numba compiles.
     """
     _check_choice(mode, method, checkpoint)
+    _require_one_of("target", target, TARGETS)
     straight_line = mode == "forward" or method == "symbolic"
     forward = build_forward(text, path, entry, straight_line=straight_line)
     derivative = build_derivative(forward, wrt, mode, method, cse, checkpoint)
     filename = Path(path).name
-    command = command or _command(filename, wrt, mode, method, cse, entry, checkpoint)
+    command = command or _command(filename, wrt, mode, method, cse, entry, checkpoint, target)
     source = emit_module(forward, derivative, filename, command, _describe(mode, method, cse),
-                         wrt)
+                         wrt, target)
     return Compiled(forward, derivative, source, mode, method)
 
 
@@ -199,9 +202,11 @@ def _describe(mode: str, method: str, cse: bool) -> str:
 
 
 def _command(filename: str, wrt: tuple[str, ...] | None, mode: str, method: str,
-             cse: bool, entry: str | None = None, checkpoint: int | str | None = None) -> str:
+             cse: bool, entry: str | None = None, checkpoint: int | str | None = None,
+             target: str = "numpy") -> str:
     """The command that compiles the same module: each option given, if not the default."""
     options = [(wrt, f"--wrt {','.join(wrt or ())}"), (entry, f"--entry {entry}"),
                (checkpoint, f"--checkpoint {checkpoint}"), (mode != "reverse", f"--mode {mode}"),
-               (method != "ad", f"--method {method}" + ("" if cse else " --no-cse"))]
+               (method != "ad", f"--method {method}" + ("" if cse else " --no-cse")),
+               (target != "numpy", f"--target {target}")]
     return " ".join(["gradgen compile", filename, *(text for given, text in options if given)])

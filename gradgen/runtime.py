@@ -130,6 +130,15 @@ def _in_blocks(function, inputs):
     outputs = [output.reshape(shape) for output in outputs]
     return (outputs[0], tuple(outputs[1:])) if paired else outputs[0]
 
+def _on_points(kernel, inputs, count):
+    """The count results of a compiled loop (the numba target) at the broadcast inputs: fresh
+    arrays of their shape."""
+    shape = np.broadcast_shapes(*map(np.shape, inputs))
+    flat = [np.broadcast_to(value, shape).reshape(-1) for value in inputs]
+    results = [np.empty(flat[0].size) for _ in range(count)]
+    kernel(*flat, *results)
+    return [result.reshape(shape) for result in results]
+
 # ---- a branching function at arrays: one point at a time ---------------------------------
 
 

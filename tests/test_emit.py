@@ -333,6 +333,8 @@ def test_golden_lecture(golden) -> None:
     golden("lecture.ir.txt", format_graph(forward))
     golden("lecture.grad.ir.txt", format_graph(build_gradient(forward)))
     golden("lecture_module.py.txt", compile_source(LECTURE, "lecture.txt").source)
+    golden("lecture_numba_module.py.txt",
+           compile_source(LECTURE, "lecture.txt", target="numba").source)
 
 
 def test_golden_module_computes_the_lecture_numbers() -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from gradgen.emit.functions import Function, plain_function
-from gradgen.emit.lines import LINE_WIDTH, Line
+from gradgen.emit.lines import LINE_WIDTH, Line, aligned
 from gradgen.ir.graph import Edge, Graph, Var, has_arrays, has_blocks
 from gradgen.ir.naming import TWINS, assign_names, twin_name
 from gradgen.ir.printing import format_number
@@ -73,6 +73,9 @@ FLOAT_TEXTS: dict[str, FloatText] = {
 #: What the twin raises where NumPy gives inf or NaN instead (the caller then takes NumPy's).
 RAISED = "(ArithmeticError, ValueError)"
 
+#: The docstring of a float twin.
+TWIN_DOC = "``{}`` on Python floats, in math: it raises where NumPy gives inf or NaN."
+
 #: A statement's guard: the conditions (name, whether it must hold) under which it runs.
 Guard = frozenset[tuple[Var, bool]]
 
@@ -89,14 +92,17 @@ def twinned(function: Function, graph: Graph, reserved: frozenset[str]) -> list[
     """``function``, printed from ``graph``, taking floats to its float twin, and the twin."""
     names = assign_names(graph, reserved, reuse_dead=True)  # as `function` names them
     params = [names[var] for var in graph.inputs]
-    twin = plain_function(twin_name(function.name), params, TWIN_DOC.format(function.name),
-                          float_statements(graph, names),
-                          float_results(graph, names, paired=function.name == "gradient"))
-    return [replace(function, preamble=dispatch(function.name, params) + function.preamble), twin]
+    dispatching = replace(function, preamble=dispatch(function.name, params) + function.preamble)
+    return [dispatching, twin(function, graph, names)]
 
 
-#: The docstring of a float twin.
-TWIN_DOC = "``{}`` on Python floats, in math: it raises where NumPy gives inf or NaN."
+def twin(function: Function, graph: Graph, names: dict[Var, str], doc: str = TWIN_DOC
+         ) -> Function:
+    """The float twin of ``function``, printed from ``graph`` with ``names``."""
+    paired = function.name == "gradient"
+    return plain_function(twin_name(function.name), [names[var] for var in graph.inputs],
+                          doc.format(function.name), float_statements(graph, names),
+                          float_results(graph, names, paired))
 
 
 def has_twins(functions: list[Function]) -> bool:
@@ -107,25 +113,19 @@ def has_twins(functions: list[Function]) -> bool:
 def dispatch(name: str, params: list[str]) -> list[str]:
     """The first lines of a function with a float twin: floats go to the twin, and come back
     to NumPy's path where ``math`` raised."""
-    test = " and ".join(f"type({param}) is float" for param in params)
     call = f"return {twin_name(name)}({', '.join(params)})"
-    return [f"{_condition(test)}:\n        try:\n            {call}\n"
+    return [f"{float_test(params)}:\n        try:\n            {call}\n"
             f"        except {RAISED}:\n"
             "            pass  # math raised where NumPy gives inf or NaN: NumPy's path below"]
 
 
-def _condition(test: str) -> str:
-    """``if a and b``, broken before an ``and`` where it is too long for a line."""
-    line = f"if {test}"
+def float_test(params: list[str]) -> str:
+    """``if type(x) is float and type(y) is float``, broken after an ``and`` where too long."""
+    tests = [f"type({param}) is float" for param in params]
+    line = f"if {' and '.join(tests)}"
     if len(line) < LINE_WIDTH:
         return line
-    words, lines = test.split(" and "), ["if ("]
-    for k, word in enumerate(words):
-        text = word + (" and" if k < len(words) - 1 else ")")
-        if len(lines[-1]) + len(text) + 1 > LINE_WIDTH and lines[-1] != "if (":
-            lines.append("        ")
-        lines[-1] += ("" if lines[-1] in ("if (", "        ") else " ") + text
-    return "\n".join(lines)
+    return "\n    ".join(aligned("if (", tests, LINE_WIDTH, " and"))
 
 
 def float_statements(graph: Graph, names: dict[Var, str]) -> list[Line]:

@@ -55,6 +55,7 @@ class Function:
     statements: list[Line]
     finish: str
     result: str
+    decorator: str | None = None  # how the module compiles it (the numba target's twins)
 
     @property
     def body(self) -> str:
@@ -77,7 +78,7 @@ def function(name: str, graph: Graph, doc: str, packed: str | None = None,
     names = _function_names(graph, reserved, views)
     params = [names[var] for var in graph.inputs]
     packed = _packed_name(packed, names, reserved)
-    targets = _result_names(graph, names, reserved)
+    targets = result_names(graph, names, reserved)
     results = [operand(var, names) for var in graph.outputs]
     kept = set(params) | set(results) if arrays and free else None
     body = _body(graph, names, views, "tangent of: " if packed else "grad of: ", kept)
@@ -217,7 +218,7 @@ def _result_text(name: str, targets: list[str]) -> str:
     return f"{value}, {tuple_text(partials)}" if paired else ", ".join(targets)
 
 
-def _result_names(graph: Graph, names: dict[Var, str], reserved: frozenset[str]) -> list[str]:
+def result_names(graph: Graph, names: dict[Var, str], reserved: frozenset[str]) -> list[str]:
     """Names for the finished results: the function's name for the value, ``x_bar`` for the
     partial of input ``x``. The finish is the function's last statement, so a result may take
     a name a value of the body had (``log_B_bar`` for the sum of an accumulator of that name

@@ -38,12 +38,12 @@ class Line:
 Unit = list[Line]  # the lines of one edge
 
 
-def aligned(opening: str, args: list[str], width: int) -> list[str]:
+def aligned(opening: str, args: list[str], width: int, separator: str = ",") -> list[str]:
     """``opening`` and the call's arguments, as many to a line as fit, each line after the
-    first starting under the first argument."""
+    first starting under the first argument (``separator``: `` and`` for a condition)."""
     lines = [opening]
     for k, arg in enumerate(args):
-        text = arg + ("," if k < len(args) - 1 else ")")
+        text = arg + (separator if k < len(args) - 1 else ")")
         if len(lines[-1]) + len(text) + 1 > width and lines[-1] != opening:
             lines.append(" " * (len(opening) - 1))
         lines[-1] += ("" if lines[-1] == opening else " ") + text

@@ -24,6 +24,7 @@ from gradgen.emit.api import gradient_by_sweeps, jacobian, vjp
 from gradgen.emit.floats import has_twins, takes_floats, twinned
 from gradgen.emit.functions import MODULE_GLOBALS, Function, called_function, function
 from gradgen.emit.lines import LINE_WIDTH, tuple_literal, tuple_text
+from gradgen.emit.numba_target import has_kernels, numba_twinned
 from gradgen.ir.graph import (
     Edge,
     Graph,
@@ -61,7 +62,8 @@ def _environment() -> jinja2.Environment:
 
 
 def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
-                mode: str = "reverse mode", wrt: tuple[str, ...] | None = None) -> str:
+                mode: str = "reverse mode", wrt: tuple[str, ...] | None = None,
+                target: str = "numpy") -> str:
     """The generated module's source text.
 
     ``derivative`` is the gradient graph (outputs: value, then one partial per input of
@@ -69,12 +71,13 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
     input of ``wrt``; outputs: value and its tangent), from which ``gradient`` takes one
     forward sweep per input. For a function with an array value it is the VJP graph (inputs:
     the inputs and the cotangent), and the module has ``vjp`` and ``jacobian`` instead of
-    ``gradient``.
+    ``gradient``. With ``target="numba"``, a function of numbers is computed by compiled
+    loops over its points (`numba_target`).
     """
     if wrt is None:
         wrt = tuple(var.name for var in differentiable_inputs(forward))
     called = _called(forward, derivative)
-    module = _Module(forward, derivative, wrt, called, MODULE_GLOBALS | set(called))
+    module = _Module(forward, derivative, wrt, called, MODULE_GLOBALS | set(called), target)
     functions = _functions(module, mode)
     context = {**_header(forward, filename, command, mode), **_constants(module),
                **_code(module, functions)}
@@ -92,6 +95,7 @@ class _Module:
     wrt: tuple[str, ...]
     called: dict[str, tuple[Graph, str]]
     reserved: frozenset[str]
+    target: str = "numpy"
 
     @functools.cached_property
     def arrays(self) -> bool:
@@ -102,7 +106,7 @@ class _Module:
     def blocked(self) -> bool:
         """Whether ``forward`` and ``gradient`` take large arrays a block at a time: a function
         of numbers that does not branch (one that does runs point by point)."""
-        return not self.arrays and not has_branches(self.forward)
+        return not self.arrays and not has_branches(self.forward) and self.target == "numpy"
 
     @property
     def array_valued(self) -> bool:
@@ -122,6 +126,8 @@ class _Module:
         """The module's function ``name`` (see `printed`), with its float twin where ``graph``
         takes floats (see `floats`)."""
         printed = self.printed(name, graph, **options)
+        if self.target == "numba":
+            return numba_twinned(printed, graph, self.reserved)
         return twinned(printed, graph, self.reserved) if takes_floats(graph) else [printed]
 
 
@@ -191,9 +197,19 @@ def _shapes(forward: Graph) -> dict[str, Any]:
 def _code(module: _Module, functions: list[Function]) -> dict[str, Any]:
     """The functions, the runtime functions they call, and the wrappers and aliases after."""
     pointwise = _pointwise(module)
-    runtime = _runtime(module, bool(pointwise))
+    compiled = has_kernels(functions)
+    runtime = _runtime(module, bool(pointwise), compiled)
     return {"functions": functions, "runtime": runtime, "floats": has_twins(functions),
+            "numba": compiled, "target_note": _target_note(module, compiled),
             **_wrappers(module, functions, pointwise)}
+
+
+def _target_note(module: _Module, compiled: bool) -> str:
+    """The header's word where the numba target was asked for and does not apply."""
+    if module.target != "numba" or compiled:
+        return ""
+    return ("The numba target takes functions of numbers without loops, branches or helpers:\n"
+            "this one is computed by NumPy.")
 
 
 def _wrappers(module: _Module, functions: list[Function], pointwise: list[str]) -> dict[str, Any]:
@@ -246,7 +262,7 @@ def _minimum_sizes(forward: Graph) -> dict[str, int]:
     return dict(sorted(needs.items()))
 
 
-def _runtime(module: _Module, pointwise: bool) -> list[str]:
+def _runtime(module: _Module, pointwise: bool, compiled: bool) -> list[str]:
     """The source of each runtime function the module calls, in the runtime's order: converting
     the inputs, finishing the results (of arrays: checking their shapes; of an array value: a
     Jacobian by rows), running point by point, and what its registry entries call."""
@@ -254,6 +270,7 @@ def _runtime(module: _Module, pointwise: bool) -> list[str]:
     used = {"_as_float", *_helpers(module.forward, module.derivative)}
     used |= {"_check_shapes", "_finish_arrays"} if arrays else {"_finish"}
     used |= {"_in_blocks"} if module.blocked else set()
+    used |= {"_on_points"} if compiled else set()
     used |= {"_units", "_jacobians"} if arrays and module.array_valued else set()
     used |= {"_pointwise", "_gathered"} if pointwise else set()
     return [_runtime_source(name) for name in runtime.FUNCTIONS if name in used]

@@ -39,7 +39,7 @@ DISCARD = "_"
 #: Module-level names of the generated module's layout (its constants, functions and imports).
 MODULE_NAMES = frozenset({
     "INPUTS", "WRT", "SHAPES", "VALUE_SHAPE", "MINIMUM_SIZES", "forward", "gradient", "vjp",
-    "jvp", "jacobian", "functools", "inspect", "math", "BLOCK"})
+    "jvp", "jacobian", "functools", "inspect", "math", "BLOCK", "numba", "os", "CACHE"})
 
 
 def twin_name(name: str) -> str:
@@ -47,14 +47,21 @@ def twin_name(name: str) -> str:
     return f"_{name}_on_floats"
 
 
-#: The float twins a generated module may have (see `gradgen.emit.floats`).
+def kernel_name(name: str) -> str:
+    """``_gradient_at_points``: the compiled loop of the module's function ``name`` (numba)."""
+    return f"_{name}_at_points"
+
+
+#: The float twins and the compiled loops a generated module may have (see
+#: `gradgen.emit.floats` and `gradgen.emit.numba_target`).
 TWINS = (twin_name("forward"), twin_name("gradient"))
+KERNELS = (kernel_name("forward"), kernel_name("gradient"))
 
 
 def module_globals() -> frozenset[str]:
     """Every module-level name of a generated module: the source's function names must avoid
     them (no name needs to avoid a builtin here: `python_name` keeps every name off them)."""
-    return GENERATED_GLOBALS | MODULE_NAMES | set(TWINS)
+    return GENERATED_GLOBALS | MODULE_NAMES | set(TWINS) | set(KERNELS)
 
 
 def adjoint_name(hint: str | None) -> str | None:

@@ -1,0 +1,71 @@
+"""Emission, the numba target: a function of numbers as one compiled loop over its points.
+
+Part of emission (`emit`). With ``--target numba``, the float twins of `floats` are compiled by
+``numba.njit``, and each of ``forward`` and ``gradient`` gets a kernel, ``_gradient_at_points``,
+that runs its twin at every point of the broadcast inputs and writes the results in place:
+one fused loop, no temporary array. numba computes ``math`` as NumPy does where Python's
+``math`` raises (``error_model="numpy"``: ``1 / 0`` is inf, ``log(-1)`` NaN), so no call
+falls back. The twins take the same guards, so the branch of a ``where`` not taken is never
+evaluated. A function the twins do not cover (arrays, loops, branches, helpers) keeps the
+NumPy module, and its header says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from gradgen.emit.floats import float_test, takes_floats, twin
+from gradgen.emit.functions import Function, plain_function, result_names
+from gradgen.emit.lines import Line, tuple_text
+from gradgen.ir.graph import Graph
+from gradgen.ir.naming import KERNELS, assign_names, kernel_name, python_name, twin_name
+
+#: The docstring of a twin that numba compiles.
+TWIN_DOC = "``{}`` on floats, in math as numba compiles it: 1 / 0 is inf and log(-1) NaN."
+
+#: How the module compiles its twins and kernels (``CACHE``: read from a file, not made in
+#: memory, where numba has nowhere to keep the compiled code).
+JIT = 'numba.njit(cache=CACHE, error_model="numpy")'
+
+
+def numba_twinned(function: Function, graph: Graph, reserved: frozenset[str]) -> list[Function]:
+    """``function`` as the numba target has it (its twin at each point, in a compiled loop),
+    the twin and the kernel; the NumPy ``function`` where ``graph`` has no twin."""
+    if not takes_floats(graph):
+        return [function]
+    names = assign_names(graph, reserved, reuse_dead=True)  # as `function` names them
+    params = [names[var] for var in graph.inputs]
+    results = result_names(graph, names, reserved)
+    return [_dispatcher(function, params, results),
+            replace(twin(function, graph, names, TWIN_DOC), decorator=JIT),
+            _kernel(function.name, params, results, reserved)]
+
+
+def has_kernels(functions: list[Function]) -> bool:
+    """Whether a module's functions include a compiled loop (it then imports numba)."""
+    return any(function.name in KERNELS for function in functions)
+
+
+def _dispatcher(function: Function, params: list[str], results: list[str]) -> Function:
+    """``function`` calling its twin on floats and its kernel on anything else."""
+    call = f"return {twin_name(function.name)}({', '.join(params)})"
+    kernel = kernel_name(function.name)
+    at_points = Line(tuple_text(results),
+                     f"_on_points({kernel}, {tuple_text(params)}, {len(results)})")
+    return replace(function, preamble=[f"{float_test(params)}:\n        {call}",
+                                       *function.preamble], statements=[at_points])
+
+
+def _kernel(name: str, params: list[str], results: list[str],
+            reserved: frozenset[str]) -> Function:
+    """The compiled loop: the twin at each point of ``params`` (flat arrays of one size),
+    written into ``results``."""
+    index = python_name("i", reserved | set(params) | set(results))
+    at = [f"{param}[{index}]" for param in params]
+    written = [f"{result}[{index}]" for result in results]
+    targets = written[0] if name == "forward" else f"{written[0]}, {tuple_text(written[1:])}"
+    loop = [Line(None, f"for {index} in range({results[0]}.size):"),
+            Line(targets, f"{twin_name(name)}({', '.join(at)})", None, 1)]
+    doc = f"``{name}`` at each point of the flat input arrays, into the result arrays after them."
+    kernel = plain_function(kernel_name(name), [*params, *results], doc, loop, "")
+    return replace(kernel, decorator=JIT)
