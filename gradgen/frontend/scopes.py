@@ -90,8 +90,7 @@ class FunctionScope:
 
     def emit_block(self, prim: str, inputs: tuple[Var, ...], names: list[str], like: list[Var],
                    params: tuple[tuple[str, Any], ...]) -> None:
-        """Emit a block here whose result ``k`` is the variable ``names[k]``, shaped as
-        ``like[k]``."""
+        """Emit a block here; result ``k`` is the variable ``names[k]``, shaped as ``like[k]``."""
         outputs = tuple(result_like(var, name) for name, var in zip(names, like))
         self.env.update(zip(names, self.builder.emit_block(prim, inputs, outputs, params)))
 
@@ -158,7 +157,7 @@ class Frame:
     frame: the ``else`` side after the ``then`` side)."""
 
     statements: Iterator[Any]
-    close: Any = None
+    close: Callable[[], Frame | None]
 
 
 def assigned_names(body: tuple[Any, ...]) -> dict[str, Any]:
