@@ -108,10 +108,9 @@ class Scope:
 
     def invariant(self, outer: Var) -> Var:
         """The block's input standing for ``outer`` (made on first use)."""
-        inner = self.invariants.get(outer)
-        if inner is None:
-            inner = self.invariants[outer] = Var(outer.name, outer.shape, outer.dtype)
-        return inner
+        if outer not in self.invariants:
+            self.invariants[outer] = Var(outer.name, outer.shape, outer.dtype)
+        return self.invariants[outer]
 
 
 @dataclass
