@@ -54,6 +54,14 @@ def emit(scope: FunctionScope, prim: str, item: Item, inputs: tuple[Var, ...], n
     return output
 
 
+def check_count(scope: FunctionScope, item: Item, count: int, expected: tuple[int, ...]) -> None:
+    """A call of ``item`` has one of the ``expected`` numbers of arguments."""
+    if count not in expected:
+        counts = " or ".join(map(str, expected))
+        plural = "" if expected == (1,) else "s"
+        scope.fail(f"{item.text} takes {counts} argument{plural}, got {count}", item)
+
+
 def as_number(scope: FunctionScope, var: Var) -> Var:
     """``var`` where a number is wanted (a loop's carried value, a helper's argument that
     is not ``n: int``): a whole number becomes a float, keeping its compile-time value."""

@@ -9,11 +9,13 @@ assign with ``where``. A name assigned in only one side does not live on after t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from gradgen.frontend.lower_apply import kind_of
 from gradgen.frontend.lower_expressions import evaluate
 from gradgen.frontend.lower_names import lookup_name, outside_value
 from gradgen.frontend.scopes import BranchScope, Frame, FunctionScope, Selection
-from gradgen.frontend.syntax import If, Name
+from gradgen.frontend.syntax import If, Name, Statement
 from gradgen.ir.builder import GraphBuilder, as_params
 from gradgen.ir.graph import Edge, Graph, Var
 from gradgen.ir.primitives.branches import cond_params
@@ -42,16 +44,21 @@ def open_then(scope: FunctionScope, statement: If, test: Var) -> Frame:
     """Lower the ``then`` side of a real branch into a graph of its own."""
     branch = BranchScope(scope.builder, scope.env, GraphBuilder(), statement, test=test)
     scope.enter(branch, {})
-    scope.assigned.append({})
-    return Frame(iter(statement.body), lambda: open_else(scope, branch))
+    return open_side(scope, statement.body, lambda: open_else(scope, branch))
 
 
 def open_else(scope: FunctionScope, branch: BranchScope) -> Frame:
     """Keep the lowered ``then`` side; lower the ``else`` side into a graph of its own."""
     branch.then_env, branch.then_edges = scope.env, scope.builder.edges
     scope.builder, scope.env = GraphBuilder(), {}
+    return open_side(scope, branch.statement.orelse, lambda: close_branch(scope, branch))
+
+
+def open_side(scope: FunctionScope, body: tuple[Statement, ...],
+              close: Callable[[], Frame | None]) -> Frame:
+    """The frame of one side of an ``if``, whose assigned names are noted apart (`close_sides`)."""
     scope.assigned.append({})
-    return Frame(iter(branch.statement.orelse), lambda: close_branch(scope, branch))
+    return Frame(iter(body), close)
 
 
 def close_sides(scope: FunctionScope) -> Sides:
@@ -66,10 +73,8 @@ def close_sides(scope: FunctionScope) -> Sides:
 
 def note_block_locals(scope: FunctionScope, sides: Sides, kept: list[str]) -> None:
     """Names the sides of an ``if`` assign that do not live on after it."""
-    for side in sides:
-        for name, first in side.items():
-            if name not in kept:
-                scope.block_locals[name] = (first, "in only one side of the 'if'")
+    scope.block_locals.update((name, (first, "in only one side of the 'if'"))
+                              for side in sides for name, first in side.items() if name not in kept)
 
 
 # ---- branches --------------------------------------------------------------------------------
@@ -104,8 +109,7 @@ def side_graph(scope: FunctionScope, branch: BranchScope, side: str, edges: list
 
 def branch_results(scope: FunctionScope, branch: BranchScope, sides: Sides,
                    envs: tuple[dict[str, Var], ...]) -> list[str]:
-    """The variables an ``if`` gives: those both sides assign, or either side and known
-    before."""
+    """The variables an ``if`` gives: those both sides assign, or either side and known before."""
     known = [branch.outer_env, *(block.outer_env for block in scope.blocks[:-1])]
     assigned = [[name for name in side if name in env] for side, env in zip(sides, envs)]
     return [name for name in dict.fromkeys([*assigned[0], *assigned[1]])
@@ -148,15 +152,13 @@ def open_selection(scope: FunctionScope, selection: Selection) -> Frame:
     """Lower an ``if`` as a selection: each side in its own copy of the environment, then
     ``where`` for every variable the sides assign."""
     scope.env = dict(selection.before)
-    scope.assigned.append({})
-    return Frame(iter(selection.statement.body), lambda: open_selection_else(scope, selection))
+    return open_side(scope, selection.statement.body, lambda: open_selection_else(scope, selection))
 
 
 def open_selection_else(scope: FunctionScope, selection: Selection) -> Frame:
     """Keep the ``then`` side's environment; lower the ``else`` side in a copy of its own."""
     selection.then_env, scope.env = scope.env, dict(selection.before)
-    scope.assigned.append({})
-    return Frame(iter(selection.statement.orelse), lambda: merge_sides(scope, selection))
+    return open_side(scope, selection.statement.orelse, lambda: merge_sides(scope, selection))
 
 
 def merge_sides(scope: FunctionScope, selection: Selection) -> None:

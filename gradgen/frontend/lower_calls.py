@@ -9,12 +9,12 @@ checked here."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from gradgen.frontend.lower_apply import apply, emit
+from gradgen.frontend.lower_apply import apply, check_count, emit
 from gradgen.frontend.lower_helpers import call_helper, is_helper_call
+from gradgen.frontend.lower_names import did_you_mean
 from gradgen.frontend.lower_static import (
     Keyword,
     Operand,
@@ -63,8 +63,7 @@ def split_arguments(args: list[Operand]) -> tuple[list[Operand], Keywords]:
     return positional, keywords
 
 
-def log_base(scope: FunctionScope, item: Item, positional: list[Operand],
-             name: str | None) -> Var:
+def log_base(scope: FunctionScope, item: Item, positional: list[Operand], name: str | None) -> Var:
     """``log(x, base)``: ``log(x) / log(base)``."""
     value, base = positional
     logs = (apply(scope, "log", item, [value], None), apply(scope, "log", item, [base], None))
@@ -98,17 +97,7 @@ def unknown_function(scope: FunctionScope, item: Item) -> NoReturn:
 def unknown_function_message(scope: FunctionScope, function: str) -> str:
     if function in scope.env:
         return f"'{function}' is not a function; to multiply, write '{function}*(...)'"
-    message = f"unknown function '{function}'"
-    guess = difflib.get_close_matches(function, list(SPELLINGS), n=1)
-    return message + (f" — did you mean '{guess[0]}'?" if guess else "")
-
-
-def check_count(scope: FunctionScope, item: Item, count: int, expected: tuple[int, ...]) -> None:
-    """A call of ``item`` has one of the ``expected`` numbers of arguments."""
-    if count not in expected:
-        counts = " or ".join(map(str, expected))
-        plural = "" if expected == (1,) else "s"
-        scope.fail(f"{item.text} takes {counts} argument{plural}, got {count}", item)
+    return f"unknown function '{function}'" + did_you_mean(function, SPELLINGS)
 
 
 # ---- keyword arguments -----------------------------------------------------------------------

@@ -51,10 +51,9 @@ def step(scope: FunctionScope, item: Item, stack: list[Operand], name: str | Non
 
 
 def pop(stack: list[Operand], count: int) -> list[Operand]:
-    if count == 0:
-        return []
-    args = stack[-count:]
-    del stack[-count:]
+    """The top ``count`` entries of ``stack``, taken off it."""
+    args = stack[len(stack) - count:]  # not stack[-count:]: count may be 0
+    del stack[len(stack) - count:]
     return args
 
 

@@ -9,7 +9,7 @@ parameters, and is dropped after it. Its arguments are checked against its decla
 
 from __future__ import annotations
 
-from gradgen.frontend.lower_apply import as_number, as_whole, kind_of
+from gradgen.frontend.lower_apply import as_number, as_whole, check_count, kind_of
 from gradgen.frontend.lower_names import declared_shape, helper_dimensions, note_scalar_inputs
 from gradgen.frontend.lower_static import Operand, as_node
 from gradgen.frontend.scopes import FunctionScope, ProgramScope
@@ -83,10 +83,7 @@ def check_call(scope: FunctionScope, item: Item, helper: Function, positional: l
     """No keyword arguments, and one argument per parameter."""
     if keywords:
         scope.fail(f"{item.text} takes no keyword arguments", next(iter(keywords.values()))[1])
-    count = len(helper.params)
-    if len(positional) != count:
-        scope.fail(f"{item.text} takes {count} argument{'' if count == 1 else 's'}, "
-                   f"got {len(positional)}", item)
+    check_count(scope, item, len(positional), (len(helper.params),))
 
 
 def check_arguments(scope: FunctionScope, helper: Function, args: list[Var],

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from gradgen.errors import CompileError
@@ -58,8 +58,7 @@ def declared_shape(dims: tuple[Name, ...]) -> Shape:
 
 
 def entry_dimensions(function: Function, names: list[str]) -> dict[str, tuple[int, int]]:
-    """The entry's dimension names: name -> (input index, axis) of the first input declaring
-    it."""
+    """The entry's dimension names: name -> (input index, axis) of the first input declaring it."""
     found: dict[str, tuple[int, int]] = {}
     for index in range(len(names)):
         for axis, dim in named_dims(declared_dims(function, index)):
@@ -90,9 +89,7 @@ def helper_dimensions(helper: Function) -> dict[str, tuple[int, int]]:
 def note_scalar_inputs(program: ProgramScope, inputs: tuple[Var, ...]) -> None:
     """A scalar input's compile-time value is the dimension of its name: it may bound a loop
     (``range(N)``)."""
-    for var in inputs:
-        if not var.shape:
-            program.static[var] = named(var.name)
+    program.static.update((var, named(var.name)) for var in inputs if not var.shape)
 
 
 def temporary_names(function: Function, taken_names: set[str]) -> Iterator[str]:
@@ -189,16 +186,16 @@ def block_local_message(name: str, first: Name, where: str) -> str:
 
 def names_message(scope: FunctionScope, name: str) -> str:
     """That ``name`` is unknown, and the inputs, variables and dimensions there are."""
-    inputs = ", ".join(scope.input_names) or "none"
     variables = assigned_variables(scope)
-    if not variables:
-        message = f"'{name}' is not an input; inputs are {inputs}"
-    else:
-        message = (f"'{name}' is not an input or an assigned variable; inputs are {inputs}"
-                   f"; variables so far: {', '.join(variables)}")
-    if scope.dimensions:
-        message += f"; dimensions: {', '.join(scope.dimensions)}"
-    return message
+    what = "an input or an assigned variable" if variables else "an input"
+    inputs = ", ".join(scope.input_names) or "none"
+    return (f"'{name}' is not {what}; inputs are {inputs}" + listed("variables so far", variables)
+            + listed("dimensions", scope.dimensions))
+
+
+def listed(label: str, names: Iterable[str]) -> str:
+    """``; label: a, b`` for a message, or nothing where there are no names."""
+    return f"; {label}: {', '.join(names)}" if names else ""
 
 
 def assigned_variables(scope: FunctionScope) -> list[str]:
@@ -208,10 +205,11 @@ def assigned_variables(scope: FunctionScope) -> list[str]:
 
 def name_hints(scope: FunctionScope, name: str) -> str:
     """A close name there is, and whether ``name`` is a function."""
-    hints = ""
-    guess = difflib.get_close_matches(name, list(scope.env) + list(scope.dimensions), n=1)
-    if guess:
-        hints += f" — did you mean '{guess[0]}'?"
-    if name in FUNCTIONS:
-        hints += f" ({name} is a function: call it as {name}(...))"
-    return hints
+    function = f" ({name} is a function: call it as {name}(...))" if name in FUNCTIONS else ""
+    return did_you_mean(name, [*scope.env, *scope.dimensions]) + function
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` — did you mean 'x'?`` with the known name closest to ``name``, if one is close."""
+    guess = difflib.get_close_matches(name, list(known), n=1)
+    return f" — did you mean '{guess[0]}'?" if guess else ""

@@ -7,12 +7,15 @@ A body is walked with a stack of frames (the statements of a loop's body or of a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from gradgen.frontend.lower_branches import open_branch
 from gradgen.frontend.lower_expressions import evaluate
 from gradgen.frontend.lower_loops import open_loop
 from gradgen.frontend.lower_names import check_target
 from gradgen.frontend.scopes import Frame, FunctionScope
-from gradgen.frontend.syntax import Assign, For, Return, Statement
+from gradgen.frontend.syntax import Assign, For, If, Return, Statement
 from gradgen.ir.graph import Var
 
 
@@ -20,7 +23,7 @@ def lower_body(scope: FunctionScope, body: tuple[Statement, ...], name: str) -> 
     """Lower a function's body, which ends with its one `Return`; its value gets ``name`` (the
     function's). The blocks of loops and branches are frames on an explicit stack, so nesting
     costs no recursion."""
-    frames = [Frame(iter(body[:-1]))]
+    frames = [Frame(iter(body[:-1]), lambda: None)]  # nothing follows the function's body
     while frames:
         statement = next(frames[-1].statements, None)
         if statement is None:
@@ -32,18 +35,14 @@ def lower_body(scope: FunctionScope, body: tuple[Statement, ...], name: str) -> 
 
 def lower_statement(scope: FunctionScope, statement: Statement, frames: list[Frame]) -> None:
     """An assignment, or a loop or ``if`` opened: its block's frame goes on the stack."""
-    if isinstance(statement, Assign):
-        assign(scope, statement)
-    elif isinstance(statement, For):
-        frames.append(open_loop(scope, statement))
-    else:
-        frames.append(open_branch(scope, statement))
+    frame = STATEMENTS[type(statement)](scope, statement)
+    if frame is not None:
+        frames.append(frame)
 
 
 def close_frame(frames: list[Frame]) -> None:
     """The innermost frame's statements ran out: close it, and go on with what follows it."""
-    frame = frames.pop()
-    following = frame.close() if frame.close is not None else None
+    following = frames.pop().close()
     if following is not None:
         frames.append(following)
 
@@ -53,6 +52,12 @@ def assign(scope: FunctionScope, statement: Assign) -> None:
     check_target(scope, target)
     scope.env[target.text] = evaluate(scope, statement.expr, target.text)
     scope.assigned[-1].setdefault(target.text, target)
+
+
+#: What each kind of statement does in a body: an assignment binds its name, a loop or an ``if``
+#: opens the frame of its block.
+STATEMENTS: dict[type, Callable[[FunctionScope, Any], Frame | None]] = {
+    Assign: assign, For: open_loop, If: open_branch}
 
 
 def lower_return(scope: FunctionScope, statement: Return, name: str) -> Var:

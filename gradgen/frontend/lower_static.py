@@ -83,11 +83,10 @@ def static_int(scope: FunctionScope, value: Any, item: Item, what: str) -> int:
 
 
 def static_bool(scope: FunctionScope, value: Any, item: Item) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, Literal) and isinstance(value.value, bool):
-        return value.value
-    scope.fail("expected True or False", item)
+    flag = value.value if isinstance(value, Literal) else value  # written, or a default
+    if not isinstance(flag, bool):
+        scope.fail("expected True or False", item)
+    return flag
 
 
 def static_axis(scope: FunctionScope, value: Any, item: Item, shape: Shape,

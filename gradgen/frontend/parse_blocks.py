@@ -116,8 +116,7 @@ class BlockParser(TokenReader):
         """``for NAME in range(STOP):`` or ``for NAME in range(START, STOP):`` from the token
         after 'for': opens the loop's block; returns the first token of its body."""
         target = self.loop_variable(tok)
-        start, stop = self.loop_range()
-        return self.open_block("for", for_tok, (target, start, stop))
+        return self.open_block("for", for_tok, (target, *self.loop_range()))
 
     def loop_variable(self, tok: Token) -> Name:
         if tok.kind == KEYWORD and tok.text != "in":

@@ -159,9 +159,7 @@ class ExpressionParser(Brackets):
 
     def line_end(self) -> str:
         """How a message names the end of a line: the end of the input if no line follows."""
-        following = self.next()
-        while following.kind == DEDENT:
-            following = self.next()
+        following = self.skip(self.next(), (DEDENT,))
         return "end of input" if following.kind == END else "end of line" + CONTINUATION_HINT
 
     # ---- where an operator is wanted -----------------------------------------------------

@@ -68,6 +68,12 @@ class TokenReader:
     def next(self) -> Token:
         return next(self.tokens)
 
+    def skip(self, tok: Token, kinds: tuple[str, ...]) -> Token:
+        """`tok`, or the first token after it that is none of `kinds`."""
+        while tok.kind in kinds:
+            tok = self.next()
+        return tok
+
     def require(self, tok: Token, text: str, message: str) -> Token:
         """`tok`, which must be `text`; else the error `message`."""
         if tok.text != text:

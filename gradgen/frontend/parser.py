@@ -54,8 +54,6 @@ def parse(text: str, path: str, entry: str | None = None) -> Function:
 def _entry(functions: list[Function], entry: str | None, source: Source) -> Function:
     """The function named `entry` (else the last one), with the others as its helpers."""
     chosen = functions[-1] if entry is None else _named(functions, entry, source)
-    if len(functions) == 1:
-        return chosen
     return replace(chosen, helpers=tuple(f for f in functions if f is not chosen))
 
 
@@ -108,12 +106,10 @@ class _Parser(StatementParser, SignatureParser):
         return (Return(expr, first.line, first.col),)
 
     def expect_end_of_input(self, end: Token) -> None:
-        tok = end
-        while tok.kind in (NEWLINE, INDENT, DEDENT):
-            tok = self.next()
+        """Only line ends may follow the expression of forms A and B, from `end` on."""
+        tok = self.skip(end, (NEWLINE, INDENT, DEDENT))
         if tok.kind != END:
-            raise self.error(f"expected end of input, got {describe(tok)}" + CONTINUATION_HINT,
-                             tok)
+            raise self.error(f"expected end of input, got {describe(tok)}{CONTINUATION_HINT}", tok)
 
     # ---- programs ----------------------------------------------------------------------------
 

@@ -90,8 +90,7 @@ class FunctionScope:
 
     def emit_block(self, prim: str, inputs: tuple[Var, ...], names: list[str], like: list[Var],
                    params: tuple[tuple[str, Any], ...]) -> None:
-        """Emit a block here whose result ``k`` is the variable ``names[k]``, shaped as
-        ``like[k]``."""
+        """Emit a block here; result ``k`` is the variable ``names[k]``, shaped as ``like[k]``."""
         outputs = tuple(result_like(var, name) for name, var in zip(names, like))
         self.env.update(zip(names, self.builder.emit_block(prim, inputs, outputs, params)))
 
@@ -109,10 +108,9 @@ class Scope:
 
     def invariant(self, outer: Var) -> Var:
         """The block's input standing for ``outer`` (made on first use)."""
-        inner = self.invariants.get(outer)
-        if inner is None:
-            inner = self.invariants[outer] = Var(outer.name, outer.shape, outer.dtype)
-        return inner
+        if outer not in self.invariants:
+            self.invariants[outer] = Var(outer.name, outer.shape, outer.dtype)
+        return self.invariants[outer]
 
 
 @dataclass
@@ -158,7 +156,7 @@ class Frame:
     frame: the ``else`` side after the ``then`` side)."""
 
     statements: Iterator[Any]
-    close: Any = None
+    close: Callable[[], Frame | None]
 
 
 def assigned_names(body: tuple[Any, ...]) -> dict[str, Any]:
