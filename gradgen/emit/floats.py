@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from itertools import groupby
 
 from gradgen.emit.functions import Function, plain_function
-from gradgen.emit.lines import LINE_WIDTH, Line, aligned
+from gradgen.emit.lines import LINE_WIDTH, Line, aligned, tuple_text
 from gradgen.ir.graph import Edge, Graph, Var, has_arrays, has_blocks
 from gradgen.ir.naming import TWINS, assign_names, twin_name
 from gradgen.ir.printing import format_number
@@ -81,8 +82,7 @@ Guard = frozenset[tuple[Var, bool]]
 
 
 def takes_floats(graph: Graph) -> bool:
-    """Whether ``graph`` has a float twin: scalar numbers in, no blocks, every primitive in
-    `FLOAT_TEXTS`."""
+    """Whether ``graph`` has a float twin: numbers in, no blocks, primitives in `FLOAT_TEXTS`."""
     return (bool(graph.inputs) and not has_arrays(graph) and not has_blocks(graph)
             and all(var.dtype == "float" for var in graph.inputs)
             and all(edge.prim in FLOAT_TEXTS for edge in graph.edges))
@@ -91,9 +91,8 @@ def takes_floats(graph: Graph) -> bool:
 def twinned(function: Function, graph: Graph, reserved: frozenset[str]) -> list[Function]:
     """``function``, printed from ``graph``, taking floats to its float twin, and the twin."""
     names = assign_names(graph, reserved, reuse_dead=True)  # as `function` names them
-    params = [names[var] for var in graph.inputs]
-    dispatching = replace(function, preamble=dispatch(function.name, params) + function.preamble)
-    return [dispatching, twin(function, graph, names)]
+    preamble = dispatch(function.name, [names[var] for var in graph.inputs]) + function.preamble
+    return [replace(function, preamble=preamble), twin(function, graph, names)]
 
 
 def twin(function: Function, graph: Graph, names: dict[Var, str], doc: str = TWIN_DOC
@@ -129,29 +128,33 @@ def float_test(params: list[str]) -> str:
 
 
 def float_statements(graph: Graph, names: dict[Var, str]) -> list[Line]:
-    """The twin's body: each edge in ``math``, the edges that share a guard under one ``if``."""
+    """The twin's body: each edge in ``math``, a run of edges that share a guard under one
+    ``if`` (`_openings`)."""
     guards = statement_guards(graph, names)
-    lines: list[Line] = []
-    current: Guard = frozenset()
-    opening = ""
-    for edge in graph.edges:
-        guard = guards[edge]
-        if guard and guard != current:
-            opening = _opening(guard, current, opening, graph, names)
-            lines.append(Line(None, opening))
-        current = guard
-        lines.append(Line(names[edge.output], float_expr(edge, names), None, int(bool(guard))))
-    return lines
+    runs = [(guard, list(run)) for guard, run in groupby(graph.edges, key=guards.__getitem__)]
+    openings = _openings([guard for guard, _ in runs], graph, names)
+    return [line for (_, run), opening in zip(runs, openings)
+            for line in _run_lines(run, opening, names)]
 
 
-def _opening(guard: Guard, previous: Guard, opened: str, graph: Graph,
-             names: dict[Var, str]) -> str:
-    """``if v1 and not v3:``, or ``else:`` right after the statements of ``if`` the one
-    opposite condition (``opened``: the opening line of those before)."""
-    opposite = {(var, not holds) for var, holds in previous} == guard
-    if len(guard) == 1 and opposite and opened.startswith("if"):
-        return "else:"
-    return f"if {_guard_text(guard, graph, names)}:"
+def _run_lines(run: list[Edge], opening: str, names: dict[Var, str]) -> list[Line]:
+    """The lines of a run of edges: under its ``opening`` (``if v1:``), or unguarded."""
+    statements = [Line(names[edge.output], float_expr(edge, names)) for edge in run]
+    return [Line(None, opening), *(replace(line, depth=1) for line in statements)] if opening \
+        else statements
+
+
+def _openings(guards: list[Guard], graph: Graph, names: dict[Var, str]) -> list[str]:
+    """The line opening each run of ``guards``: ``if v1 and not v3:``, ``else:`` right after
+    an ``if`` of the one opposite condition, or none for a run that runs unguarded."""
+    openings, previous = [], ""
+    for guard, before in zip(guards, [frozenset(), *guards]):
+        opposite = len(guard) == 1 and {(var, not holds) for var, holds in before} == guard
+        text = "else:" if opposite and previous.startswith("if") else \
+            f"if {_guard_text(guard, graph, names)}:"
+        previous = text if guard else ""
+        openings.append(previous)
+    return openings
 
 
 def float_expr(edge: Edge, names: dict[Var, str]) -> str:
@@ -162,29 +165,27 @@ def float_expr(edge: Edge, names: dict[Var, str]) -> str:
 
 
 def float_operand(var: Var, names: dict[Var, str]) -> str:
-    """A node as an operand on floats: its name, or its constant as a float (``2.0``, so that
-    no arithmetic is done in Python's integers), ``math.pi``."""
+    """A node as an operand on floats: its name, ``math.pi``, or its `_float_literal`."""
     if not var.is_const:
         return names[var]
-    if var.symbol:
-        return f"math.{var.symbol}"
-    text = format_number(var.value).replace("np.", "math.")
-    if text.lstrip("-").isdigit():
-        text += ".0"
+    return f"math.{var.symbol}" if var.symbol else _float_literal(var.value)
+
+
+def _float_literal(value: float) -> str:
+    """``2.0``, ``(-0.5)``, ``math.inf``: no arithmetic is done in Python's integers."""
+    text = format_number(value).replace("np.", "math.")
+    text += ".0" if text.lstrip("-").isdigit() else ""
     return f"({text})" if text.startswith("-") else text
 
 
 def float_results(graph: Graph, names: dict[Var, str], paired: bool) -> str:
     """What the twin returns: the value, and with ``paired`` the partials as a tuple."""
     value, *partials = [float_operand(var, names) for var in graph.outputs]
-    if not paired:
-        return ", ".join([value, *partials])
-    return f"{value}, ({', '.join(partials)}{',' if len(partials) == 1 else ''})"
+    return f"{value}, {tuple_text(partials)}" if paired else ", ".join([value, *partials])
 
 
 def _guard_text(guard: Guard, graph: Graph, names: dict[Var, str]) -> str:
-    """``v1 and not v3``: the conditions in the order they are computed (a condition computed
-    under another one is tested after it)."""
+    """``v1 and not v3``: the conditions in the order they are computed (see `_guards`)."""
     order = {output: k for k, edge in enumerate(graph.edges) for output in edge.outputs}
     return " and ".join(names[var] if holds else f"not {names[var]}"
                         for var, holds in sorted(guard, key=lambda item: order.get(item[0], -1)))
@@ -223,8 +224,7 @@ def _guards(graph: Graph, allowed: Callable[[Var, int], bool]) -> dict[Edge, Gua
 
 
 def _input_needs(edge: Edge, guard: Guard) -> list[tuple[Var, Guard]]:
-    """Where each input of ``edge`` is used by it: under ``guard``, and a ``where``'s branches
-    under its condition too."""
+    """Where ``edge`` uses each input: under ``guard``, a ``where``'s branches under more."""
     if edge.prim != "where":
         return [(var, guard) for var in edge.inputs]
     condition, taken, other = edge.inputs
