@@ -22,17 +22,11 @@ import numpy as np
 
 from gradgen.ir.builder import as_params, give_hint
 from gradgen.ir.graph import BLOCKS, Edge, Graph, Var, const
-from gradgen.ir.primitives import REGISTRY, broadcast
+from gradgen.ir.primitives import COMMUTATIVE, ELEMENTWISE, FRESH, REGISTRY, broadcast
 from gradgen.ir.primitives.loops import loop_parts
 
 #: What a rule gives: the value itself, a cheaper ``(prim, inputs)``, or None (no rewrite).
 Rewrite = Var | tuple | None
-
-#: The registry's flags that the sweep reads for every edge, as sets of names (a set lookup
-#: costs a tenth of reading the flag through its entry, on every edge of every graph).
-ELEMENTWISE = frozenset(name for name, entry in REGISTRY.items() if entry.elementwise)
-COMMUTATIVE = frozenset(name for name, entry in REGISTRY.items() if entry.commutative)
-FRESH = frozenset(name for name, entry in REGISTRY.items() if entry.fresh)
 
 
 class Simplifier:
