@@ -37,9 +37,8 @@ class Simplifier:
         self.body_pass = body_pass
         self.replaced: dict[Var, Var] = {}
         self.producer: dict[Var, Edge] = {}
-        self.number = {var: index for index, var in enumerate(graph.inputs)}
-        self.constant_numbers: dict[Var, int] = {}  # a constant node -> its number in keys
-        self.numbers_by_value: dict[tuple[str, str | None], int] = {}
+        self.constants: dict[Var, Var] = {}  # a constant node -> the first one written alike
+        self.constants_by_text: dict[tuple[str, str | None], Var] = {}
         self.spread: set[Var] = set()  # the kept ``expand`` edges' outputs
         self.seen: dict[tuple, Edge] = {}
         self.edges: list[Edge] = []
@@ -127,7 +126,6 @@ class Simplifier:
         """Keep ``new``, found again under ``key``."""
         self.seen[key] = new
         for output in new.outputs:
-            self.number[output] = len(self.number)
             self.producer[output] = new
         if new.prim == "expand":
             self.spread.add(new.output)
@@ -148,22 +146,20 @@ class Simplifier:
         """What makes two edges compute the same values: the primitive, the inputs (in any
         order where it commutes), the parameters, and the kind of result (``1 + N`` of a
         whole number N is an int as a loop bound, a number where a body computed it from a
-        float). An input is its number: a value's, or a constant's (see `constant_number`)."""
-        number = self.number
-        idents = [number[v] if v.value is None else self.constant_number(v) for v in inputs]
+        float). An input is its node, a constant the first node written alike."""
+        idents = [v if v.value is None else self.first_alike(v) for v in inputs]
         if prim in COMMUTATIVE:
-            idents.sort()
+            idents.sort(key=id)  # any order, the same for the same nodes
         return (prim, tuple(idents), params, dtype)
 
-    def constant_number(self, var: Var) -> int:
-        """A constant's number in keys, below every value's: one per constant as written
-        (``-0.0`` is not ``0.0``, ``pi`` is not its value), found by node first."""
-        number = self.constant_numbers.get(var)
-        if number is None:
-            written = (repr(var.value), var.symbol)
-            number = self.numbers_by_value.setdefault(written, -1 - len(self.numbers_by_value))
-            self.constant_numbers[var] = number
-        return number
+    def first_alike(self, constant: Var) -> Var:
+        """The first constant node met that is written as ``constant`` is (``-0.0`` is not
+        ``0.0``, ``pi`` is not its value), looked up by node first."""
+        first = self.constants.get(constant)
+        if first is None:
+            written = (repr(constant.value), constant.symbol)
+            first = self.constants[constant] = self.constants_by_text.setdefault(written, constant)
+        return first
 
     @staticmethod
     def fold(inputs: tuple[Var, ...], prim: str) -> Var | None:
@@ -260,6 +256,8 @@ def _mul(s: Simplifier, p: Var, q: Var) -> Rewrite:
 
 def _scaled(value: Var, factor: Var) -> Rewrite:
     """``value * factor`` where ``factor`` is 1, or -1 (a scalar): ``value``, ``-value``."""
+    if factor.value is None:
+        return None  # the common case
     if _is(factor, 1.0):
         return value
     if _is(factor, -1.0) and factor.shape == ():
