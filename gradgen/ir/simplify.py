@@ -57,9 +57,10 @@ class Simplifier:
         """``edge`` folded, simplified, shared with an equal one, or kept."""
         inputs = self.inputs_of(edge)
         result = self.fold(inputs, edge.prim) or self.identity(edge.prim, inputs)
-        if result is None:  # the common case: the edge as it is, kept or shared
-            self.keep_block(edge, inputs) if edge.prim in BLOCKS else self.share_or_keep(
-                edge, edge.prim, inputs, edge.params, edge.outputs)
+        if result is None and edge.prim in BLOCKS:
+            self.keep_block(edge, inputs)
+        elif result is None:  # the common case: the edge as it is, kept or shared
+            self.share_or_keep(edge, edge.prim, inputs, edge.params, edge.outputs)
         elif isinstance(result, tuple):
             self.share_or_keep(edge, *result, edge.params, edge.outputs)
         elif _same_type(result, edge.output):
