@@ -8,15 +8,16 @@ rules and the lowering both build through it: ``b.sin(x)``, ``b.mul(g, y)``, ``b
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
-from gradgen.ir.graph import Edge, Var, const
+from gradgen.ir.graph import Edge, Shape, Var, const
 from gradgen.ir.primitives import REGISTRY
 from gradgen.ir.registry import Primitive
 
 
 class GraphBuilder:
-    """Collects edges; one method per primitive via attribute access."""
+    """Collects edges; one method per primitive (``b.sin(x)``, see `_write_methods`)."""
 
     def __init__(self) -> None:
         self.edges: list[Edge] = []
@@ -38,9 +39,7 @@ class GraphBuilder:
         Raises `ShapeError` if the registry's shape rule rejects the inputs' shapes.
         """
         entry = REGISTRY[prim]
-        shapes = [var.shape for var in inputs]
-        shape = entry.shape(*shapes, **dict(params)) if params else entry.shape(*shapes)
-        output = Var(name, shape, _dtype(entry, inputs, params))
+        output = Var(name, _shape(entry, inputs, params), _dtype(entry, inputs, params))
         self.edges.append(Edge(prim, inputs, (output,), params, self.origin))
         return output
 
@@ -51,19 +50,41 @@ class GraphBuilder:
         self.edges.append(Edge(prim, inputs, outputs, params, self.origin))
         return outputs
 
-    def __getattr__(self, prim: str) -> Callable[..., Var]:
-        """``b.sin(x)``, ``b.sum(x, axis=(0,), keepdims=False)``: keywords are parameters."""
-        if prim not in REGISTRY:
-            raise AttributeError(prim)
-        return lambda *inputs, **params: self.emit(prim, inputs, params=as_params(params))
+
+def _method(prim: str) -> Callable[..., Var]:
+    """The builder's method for ``prim``: ``b.sin(x)``, ``b.sum(x, axis=(0,), keepdims=False)``
+    (keywords are parameters)."""
+    def apply(self: GraphBuilder, *inputs: Var, **params: Any) -> Var:
+        return self.emit(prim, inputs, params=as_params(params) if params else ())
+    apply.__name__ = prim
+    return apply
+
+
+def _write_methods() -> None:
+    """One method per primitive on `GraphBuilder`, looked up as any method (made at each call
+    by a ``__getattr__``, they cost a third of building an edge)."""
+    for prim in REGISTRY:
+        setattr(GraphBuilder, prim, _method(prim))
+
+
+_write_methods()
+_SHAPE = attrgetter("shape")
+_DTYPE = attrgetter("dtype")
+
+
+def _shape(entry: Primitive, inputs: tuple[Var, ...], params: tuple[tuple[str, Any], ...]
+           ) -> Shape:
+    """The shape of ``entry`` applied to ``inputs``, by its rule."""
+    if params:
+        return entry.shape(*map(_SHAPE, inputs), **dict(params))
+    return entry.shape(*map(_SHAPE, inputs))
 
 
 def _dtype(entry: Primitive, inputs: tuple[Var, ...], params: tuple[tuple[str, Any], ...]
            ) -> str:
     """The dtype of ``entry`` applied to ``inputs``: its result's, or the one its parameters
     give; ``"int"`` for an integer-closed primitive of whole numbers."""
-    if (entry.integer_closed and any(var.dtype == "int" for var in inputs)
-            and all(_integral(var) for var in inputs)):
+    if entry.integer_closed and "int" in map(_DTYPE, inputs) and all(map(_integral, inputs)):
         return "int"  # t - 1 of a loop variable t is an int: an index, a loop bound
     return dict(params)["dtype"] if entry.result == "param" else entry.result
 

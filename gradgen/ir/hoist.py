@@ -12,7 +12,7 @@ inside out, one nesting level per call, bounded by the lowering's `MAX_NESTING`.
 from __future__ import annotations
 
 from gradgen.ir.builder import as_params
-from gradgen.ir.graph import Edge, Graph, Var, subgraphs
+from gradgen.ir.graph import Edge, Graph, Var, has_blocks, subgraphs
 from gradgen.ir.primitives import REGISTRY
 from gradgen.ir.primitives.loops import LoopParts, loop_parts
 
@@ -31,7 +31,7 @@ class _Hoisting:
         self.done: dict[Graph, Graph] = {}
 
     def run(self, graph: Graph) -> Graph:
-        if not any(subgraphs(edge) for edge in graph.edges):
+        if not has_blocks(graph):
             return graph
         edges: list[Edge] = []
         for edge in map(self.with_hoisted_bodies, graph.edges):

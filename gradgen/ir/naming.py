@@ -131,11 +131,14 @@ class Namer:
         self.taken: set[str] = set(reserved)
         self.counters = {"v": 0, "t": 0}
         self.suffixes: dict[str, int] = {}  # base -> the last suffix tried (y_2, y_3, ...)
+        self.bases: dict[str, str] = {}  # hint -> its Python name (hints repeat: x_bar...)
 
     def fresh(self, hint: str) -> str:
         """``hint``, or ``hint_2``, ``hint_3``... the first that is free (in constant time
         however many values share a hint)."""
-        base = python_name(hint, self.reserved)
+        base = self.bases.get(hint)
+        if base is None:
+            base = self.bases[hint] = python_name(hint, self.reserved)
         name, suffix = base, self.suffixes.get(base, 1)
         while name in self.taken:
             suffix += 1
@@ -181,7 +184,8 @@ def _output_name(edge: Edge, output: Var, index: int, namer: Namer,
     over (with ``reuse_dead``), else a fresh name after its hint."""
     if output.name is None:
         return namer.temporary("t" if edge.origin is not None else "v")
-    return _reused_name(edge, output, index, last_use, names) or namer.fresh(output.name)
+    reused = _reused_name(edge, output, index, last_use, names) if last_use else None
+    return reused or namer.fresh(output.name)
 
 
 def _reused_name(edge: Edge, output: Var, index: int, last_use: dict[Var, int],

@@ -34,7 +34,7 @@ def format_number(value: float) -> str:
 def operand(var: Var, names: dict[Var, str], python: bool = True,
             as_float: bool = False) -> str:
     """How a node appears as an argument: its name, or its constant written out."""
-    if not var.is_const:
+    if var.value is None:
         return names[var]
     if var.symbol:
         return f"np.{var.symbol}" if python else var.symbol
@@ -77,11 +77,12 @@ def python_expr(edge: Edge, names: dict[Var, str]) -> str:
     constants (``where(c, 2, 3)``: the rest is folded) has them written as floats.
     """
     prim = REGISTRY[edge.prim]
-    args = [operand(v, names) for v in edge.inputs]
+    # a value's name looked up here, not by `operand`: a tenth of printing a statement
+    args = [names[v] if v.value is None else operand(v, names) for v in edge.inputs]
     if edge.prim == "call":
         args = _call_args(edge, names, args)
     if prim.elementwise and edge.output.dtype == "float":
-        args = _float_args(edge, names, args)
+        args = _float_args(edge, prim.numbers, names, args)
     return prim.text(args, dict(edge.params))
 
 
@@ -92,18 +93,24 @@ def _call_args(edge: Edge, names: dict[Var, str], args: list[str]) -> list[str]:
             for v, param, text in zip(edge.inputs, params, args)]
 
 
-def _float_args(edge: Edge, names: dict[Var, str], args: list[str]) -> list[str]:
-    """``args`` computing in float64 where no number operand is a float variable (see
-    `python_expr`)."""
-    numbers = REGISTRY[edge.prim].numbers
-    if not numbers or not all(edge.inputs[k].is_const or edge.inputs[k].dtype == "int"
-                              for k in numbers):
+def _float_args(edge: Edge, numbers: tuple[int, ...], names: dict[Var, str], args: list[str]
+                ) -> list[str]:
+    """``args`` computing in float64 where no number operand (the positions ``numbers``) is a
+    float variable (see `python_expr`)."""
+    if not numbers or _has_float_variable(edge.inputs, numbers):
         return args
     if len(numbers) < len(args):  # np.where(c, 2.0, 3.0) makes a float64
         args = [operand(v, names, as_float=k in numbers) for k, v in enumerate(edge.inputs)]
     if len(numbers) == len(args) or all(not edge.inputs[k].is_const for k in numbers):
         args[numbers[0]] = _float64(edge.inputs[numbers[0]], names)
     return args
+
+
+def _has_float_variable(inputs: tuple[Var, ...], numbers: tuple[int, ...]) -> bool:
+    for k in numbers:  # written out: it runs for nearly every statement printed
+        if inputs[k].value is None and inputs[k].dtype != "int":
+            return True
+    return False
 
 
 def source_expr(edge: Edge, names: dict[Var, str]) -> str:

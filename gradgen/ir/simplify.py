@@ -22,7 +22,7 @@ import numpy as np
 
 from gradgen.ir.builder import as_params, give_hint
 from gradgen.ir.graph import BLOCKS, Edge, Graph, Var, const
-from gradgen.ir.primitives import REGISTRY, broadcast
+from gradgen.ir.primitives import COMMUTATIVE, ELEMENTWISE, FRESH, REGISTRY, broadcast
 from gradgen.ir.primitives.loops import loop_parts
 
 #: What a rule gives: the value itself, a cheaper ``(prim, inputs)``, or None (no rewrite).
@@ -37,7 +37,9 @@ class Simplifier:
         self.body_pass = body_pass
         self.replaced: dict[Var, Var] = {}
         self.producer: dict[Var, Edge] = {}
-        self.number = {var: index for index, var in enumerate(graph.inputs)}
+        self.constants: dict[Var, Var] = {}  # a constant node -> the first one written alike
+        self.constants_by_text: dict[tuple[str, str | None], Var] = {}
+        self.spread: set[Var] = set()  # the kept ``expand`` edges' outputs
         self.seen: dict[tuple, Edge] = {}
         self.edges: list[Edge] = []
         # An original edge -> the kept edge now computing its value, so that ``# grad of:``
@@ -54,46 +56,55 @@ class Simplifier:
     def visit(self, edge: Edge) -> None:
         """``edge`` folded, simplified, shared with an equal one, or kept."""
         inputs = self.inputs_of(edge)
-        result = self.fold(edge, inputs) or self.identity(edge.prim, inputs)
-        if isinstance(result, Var):
-            if _same_type(result, edge.output):
-                self.replace(edge.output, result)
-                return
-            result = None  # x ^ 0 is 1 only for a scalar x; an array keeps its edge, and so
-            #                does N ^ 1 of a whole number N (a number, not an int)
-        prim, inputs = result or (edge.prim, inputs)
-        params = edge.params
-        if prim == "loop":
-            params, inputs = constants_inside(edge.params, inputs)
-        self.share_or_keep(edge, prim, inputs, params)
+        result = self.fold(inputs, edge.prim) or self.identity(edge.prim, inputs)
+        if result is None and edge.prim in BLOCKS:
+            self.keep_block(edge, inputs)
+        elif result is None:  # the common case: the edge as it is, kept or shared
+            self.share_or_keep(edge, edge.prim, inputs, edge.params, edge.outputs)
+        elif isinstance(result, tuple):
+            self.share_or_keep(edge, *result, edge.params, edge.outputs)
+        elif _same_type(result, edge.output):
+            self.replace(edge.output, result)
+        else:  # x ^ 0 is 1 only for a scalar x; an array keeps its edge, and so does N ^ 1 of
+            #    a whole number N (a number, not an int)
+            self.share_or_keep(edge, edge.prim, inputs, edge.params, edge.outputs)
 
     def inputs_of(self, edge: Edge) -> tuple[Var, ...]:
         """``edge``'s inputs as they now are: replaced values, spread values unspread."""
-        inputs = tuple(self.replaced.get(v, v) for v in edge.inputs)
-        if REGISTRY[edge.prim].elementwise and len(inputs) > 1:
+        inputs = tuple(map(self.replaced.get, edge.inputs, edge.inputs))
+        if self.spread and edge.prim in ELEMENTWISE and len(inputs) > 1:
             return self.unspread(edge, inputs)
         return inputs
 
-    def share_or_keep(self, edge: Edge, prim: str, inputs: tuple[Var, ...],
-                      params: tuple) -> None:
-        """Keep the edge ``prim(inputs)`` (with ``params``) for ``edge``, or use the value of an
-        equal one."""
-        params = self.with_bodies(params) if prim in BLOCKS else params
-        outputs, doubles = edge.outputs, None
-        if prim == "loop":
-            params, outputs, doubles = one_tape_per_value(params, outputs)
+    def keep_block(self, edge: Edge, inputs: tuple[Var, ...]) -> None:
+        """Keep (or share) the block ``edge``, its graphs passed through ``body_pass``; a loop
+        with its constant invariants written into its body and one tape per recorded value."""
+        params = edge.params
+        if edge.prim == "loop":
+            params, inputs = constants_inside(params, inputs)
+        params = self.with_bodies(params)
+        if edge.prim != "loop":
+            self.share_or_keep(edge, edge.prim, inputs, params, edge.outputs)
+            return
+        params, outputs, doubles = one_tape_per_value(params, edge.outputs)
+        self.share_or_keep(edge, edge.prim, inputs, params, outputs)
+        self.read_as_kept(doubles)
+
+    def share_or_keep(self, edge: Edge, prim: str, inputs: tuple[Var, ...], params: tuple,
+                      outputs: tuple[Var, ...]) -> None:
+        """Keep the edge ``prim(inputs)`` (with ``params``, giving ``outputs``) for ``edge``,
+        or use the values of an equal one."""
         # the kind of result (a block's other outputs follow from the graphs in its params)
         key = self.key(prim, inputs, params, outputs[0].dtype if outputs else "")
-        if REGISTRY[prim].fresh:
+        if prim in FRESH:
             key += (id(edge),)  # its array is written in place: never share it
-        if key in self.seen:
-            self.share(edge, outputs, self.seen[key])
+        equal = self.seen.get(key)
+        if equal is not None:
+            self.share(edge, outputs, equal)
         else:
             new = Edge(prim, inputs, outputs, params, self.kept.get(edge.origin, edge.origin))
             self.kept[edge] = new
             self.add(new, key)
-        if doubles:
-            self.read_as_kept(doubles)
 
     def read_as_kept(self, doubles: dict[Var, Var]) -> None:
         """Each tape a loop dropped is read as the tape it kept, wherever that now is."""
@@ -116,8 +127,9 @@ class Simplifier:
         """Keep ``new``, found again under ``key``."""
         self.seen[key] = new
         for output in new.outputs:
-            self.number[output] = len(self.number)
             self.producer[output] = new
+        if new.prim == "expand":
+            self.spread.add(new.output)
         self.edges.append(new)
 
     def origin_of(self, edge: Edge) -> Edge | None:
@@ -135,19 +147,29 @@ class Simplifier:
         """What makes two edges compute the same values: the primitive, the inputs (in any
         order where it commutes), the parameters, and the kind of result (``1 + N`` of a
         whole number N is an int as a loop bound, a number where a body computed it from a
-        float)."""
-        idents = [("v", self.number[v]) if v.value is None else ("c", repr(v.value), v.symbol or "")
-                  for v in inputs]
-        if REGISTRY[prim].commutative:
-            idents.sort()
+        float). An input is its node, a constant the first node written alike."""
+        idents = [v if v.value is None else self.first_alike(v) for v in inputs]
+        if prim in COMMUTATIVE:
+            idents.sort(key=id)  # any order, the same for the same nodes
         return (prim, tuple(idents), params, dtype)
 
+    def first_alike(self, constant: Var) -> Var:
+        """The first constant node met that is written as ``constant`` is (``-0.0`` is not
+        ``0.0``, ``pi`` is not its value), looked up by node first."""
+        first = self.constants.get(constant)
+        if first is None:
+            written = (repr(constant.value), constant.symbol)
+            first = self.constants[constant] = self.constants_by_text.setdefault(written, constant)
+        return first
+
     @staticmethod
-    def fold(edge: Edge, inputs: tuple[Var, ...]) -> Var | None:
-        if not inputs or not all(v.value is not None for v in inputs):
-            return None  # the common case first: an input is not a constant
-        entry = REGISTRY[edge.prim]
-        if entry.result != "float" or not entry.elementwise:
+    def fold(inputs: tuple[Var, ...], prim: str) -> Var | None:
+        """The constant that ``prim`` gives on constant ``inputs`` (an elementwise number)."""
+        for var in inputs:  # the common case first: an input is not a constant
+            if var.value is None:
+                return None
+        entry = REGISTRY[prim]
+        if not inputs or entry.result != "float" or not entry.elementwise:
             return None
         value = float(entry.impl(*(np.float64(v.value) for v in inputs)))  # errstate: see run
         return const(value)
@@ -204,7 +226,7 @@ def _same_type(a: Var, b: Var) -> bool:
 # ---- the identities, one rule per primitive -------------------------------------------------
 
 def _is(var: Var, value: float) -> bool:
-    return var.is_const and var.value == value and var.symbol is None
+    return var.value == value and var.symbol is None  # a value node's None is no number
 
 
 def _add(s: Simplifier, p: Var, q: Var) -> Rewrite:
@@ -212,10 +234,10 @@ def _add(s: Simplifier, p: Var, q: Var) -> Rewrite:
         return p
     if _is(p, 0.0):
         return q
-    if s.negated(q) is not None:
-        return ("sub", (p, s.negated(q)))
-    if s.negated(p) is not None:
-        return ("sub", (q, s.negated(p)))
+    if (y := s.negated(q)) is not None:
+        return ("sub", (p, y))
+    if (y := s.negated(p)) is not None:
+        return ("sub", (q, y))
     return None
 
 
@@ -224,17 +246,23 @@ def _sub(s: Simplifier, p: Var, q: Var) -> Rewrite:
         return p
     if _is(p, 0.0) and p.shape == ():
         return ("neg", (q,))
-    if s.negated(q) is not None:
-        return ("add", (p, s.negated(q)))
+    if (y := s.negated(q)) is not None:
+        return ("add", (p, y))
     return None
 
 
 def _mul(s: Simplifier, p: Var, q: Var) -> Rewrite:
-    for one, other in ((p, q), (q, p)):
-        if _is(one, 1.0):
-            return other
-        if _is(one, -1.0) and one.shape == ():
-            return ("neg", (other,))
+    return _scaled(q, p) or _scaled(p, q)
+
+
+def _scaled(value: Var, factor: Var) -> Rewrite:
+    """``value * factor`` where ``factor`` is 1, or -1 (a scalar): ``value``, ``-value``."""
+    if factor.value is None:
+        return None  # the common case
+    if _is(factor, 1.0):
+        return value
+    if _is(factor, -1.0) and factor.shape == ():
+        return ("neg", (value,))
     return None
 
 

@@ -45,6 +45,13 @@ UNARY_OPERATORS = {p.operator: p.name for p in REGISTRY.values()
 #: Primitives that the language calls by their names (operators are spelled, not called).
 FUNCTIONS = {name: p for name, p in REGISTRY.items()
              if (p.operator is None or p.called) and not p.internal}
+#: Primitives whose shape rule is broadcasting: on scalars they give a scalar. (Passes read
+#: this and the sets below for every edge: a set lookup costs a tenth of the entry's flag.)
+ELEMENTWISE = frozenset(name for name, p in REGISTRY.items() if p.elementwise)
+#: Primitives whose two arguments may be swapped (CSE shares ``p+q`` and ``q+p``).
+COMMUTATIVE = frozenset(name for name, p in REGISTRY.items() if p.commutative)
+#: Primitives that make an array written in place (never shared).
+FRESH = frozenset(name for name, p in REGISTRY.items() if p.fresh)
 #: Primitives evaluated at compile time on whole numbers and dimensions (``n*k``, ``T-1``).
 STATIC_ARITHMETIC = {name: p for name, p in REGISTRY.items() if p.static}
 
