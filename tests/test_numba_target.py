@@ -24,6 +24,7 @@ numba = pytest.importorskip("numba")
 LECTURE = "f(x, y, z) = z + sin(x^2 + y*exp(z))\n"
 SOURCES = [
     LECTURE,
+    "f(x, y) = sin(x) * y\n",  # a partial that is a value of the forward sweep (sin(x))
     "f(x, y) = sigmoid(x * y) + softplus(x - y) + relu(y) * abs(x) + max(x, y) * min(x, 2)\n",
     "f(x, y) = where(x > 0, log(x) * y, y * y) + where(x < y and y > 0, sqrt(y), -x)\n",
     "f(x, y) = (x*x + 1)^y + hypot(x, y) * atan2(y, x) + log1p(x^2) * tanh(y)\n",

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from gradgen.emit.floats import float_test, takes_floats, twin
 from gradgen.emit.functions import Function, plain_function, result_names
-from gradgen.emit.lines import Line, tuple_text
+from gradgen.emit.lines import Line, call_text, tuple_text
 from gradgen.ir.graph import Graph
 from gradgen.ir.naming import KERNELS, assign_names, kernel_name, python_name, twin_name
 
@@ -52,8 +52,10 @@ def _dispatcher(function: Function, params: list[str], results: list[str]) -> Fu
     kernel = kernel_name(function.name)
     at_points = Line(tuple_text(results),
                      f"_on_points({kernel}, {tuple_text(params)}, {len(results)})")
+    finish = call_text(f"{tuple_text(results)} = _finish",
+                       [tuple_text(results), tuple_text(params)])
     return replace(function, preamble=[f"{float_test(params)}:\n        {call}",
-                                       *function.preamble], statements=[at_points])
+                                       *function.preamble], statements=[at_points], finish=finish)
 
 
 def _kernel(name: str, params: list[str], results: list[str],
