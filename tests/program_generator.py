@@ -1329,8 +1329,11 @@ FAMILY_BUILDERS: dict[str, Callable[[Generator], Program]] = {
 ROUTE_OPTIONS: dict[str, dict[str, Any]] = {
     "reverse": {}, "forward": {"mode": "forward"}, "symbolic": {"method": "symbolic"},
     "checkpoint=1": {"checkpoint": 1}, "checkpoint=2": {"checkpoint": 2},
-    "checkpoint=sqrt": {"checkpoint": "sqrt"}, "elementwise": {},
+    "checkpoint=sqrt": {"checkpoint": "sqrt"}, "elementwise": {}, "numba": {"target": "numba"},
 }
+#: Routes a campaign adds on request (``--numba``: the numba target, about a second of numba's
+#: compiling per program, so not by default).
+EXTRA_ROUTES: list[str] = []
 FAILURE_KINDS = ("internal error", "refused", "wrong value", "wrong partial",
                  "forward != gradient value", "route disagreement")
 
@@ -1372,6 +1375,7 @@ def routes_for(program: Program) -> list[str]:
         routes += ["checkpoint=1", "checkpoint=2", "checkpoint=sqrt"]
     if scalar:
         routes.append("elementwise")
+        routes += [route for route in EXTRA_ROUTES if route == "numba"]
     return routes
 
 
@@ -1945,8 +1949,10 @@ def run_seeds(seeds: Any, known: dict[int, str] | None = None,
 
 
 def main(argv: list[str]) -> int:
-    """``python tests/program_generator.py START COUNT``: a campaign, printed as it goes."""
+    """``python tests/program_generator.py START COUNT [--numba]``: a campaign, printed as it
+    goes (``--numba``: the numba target too, for scalar programs)."""
     start, count = int(argv[1]), int(argv[2])
+    EXTRA_ROUTES[:] = ["numba"] if "--numba" in argv[3:] else []
     began = time.time()
     total = Report()
     for seed in range(start, start + count):
