@@ -178,7 +178,8 @@ def run_expr(expr: Expr, names: list, cfg) -> dict:
         groups.append((n, batch_entries(prepared, expr.sample(n, seed=2), timed)))
     for n, entries in groups:
         log(f"   timing {n:g} point(s): {len(entries)} cells")
-        for key, times in bench_group(entries, cfg.repeats, cfg.target, gc_off=n < 10**6).items():
+        rounds = 2 if cfg.quick and n == POINTS[-1] else cfg.repeats
+        for key, times in bench_group(entries, rounds, cfg.target, gc_off=n < 10**6).items():
             mode, name = key.split("|", 1)
             cells.setdefault(name, {})[f"{mode}_{n}"] = times
         if n == POINTS[-1]:
@@ -195,8 +196,8 @@ def options(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
-                        help="3 rounds of >= 3 ms; 10^6 points only for gradgen, hand-written "
-                             "NumPy and numba; nothing written unless --out")
+                        help="3 rounds of >= 3 ms (2 at 10^6 points, timed only for gradgen, "
+                             "hand-written NumPy and numba); nothing written unless --out")
     parser.add_argument("--peers", default="", help="comma-separated peers (default: all; "
                         "hand-written NumPy, numba and SymPy always run: the ratios need them)")
     parser.add_argument("--exprs", default="", help="comma-separated expressions (default: all)")
