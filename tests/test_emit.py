@@ -409,3 +409,16 @@ def test_every_block_kind_has_its_rules_at_every_stage() -> None:
 
     assert {name for name, entry in REGISTRY.items() if entry.block} == set(BLOCKS)
     assert set(REVERSALS) == set(BLOCKS) == set(EMISSIONS)
+
+
+WIDE = "f(" + ", ".join(f"x{k}" for k in range(1, 21)) + ") = " + " + ".join(
+    f"100*(x{k + 1} - x{k}^2)^2 + (1 - x{k})^2" for k in range(1, 20)) + "\n"
+
+
+@pytest.mark.parametrize("options", [{}, {"target": "numba"}, {"mode": "forward"}],
+                         ids=["numpy", "numba", "forward"])
+def test_every_generated_line_of_a_wide_function_fits_in_100_columns(options) -> None:
+    source = compile_source(WIDE, "wide.txt", **options).source
+    code = source.split('"""', 2)[2]  # after the header docstring, which quotes the source
+    assert max(len(line) for line in code.splitlines()) <= 100
+    assert "def gradient(" in code and "x20" in code

@@ -8,7 +8,7 @@ locals are named apart from its parameters and the module's globals.
 from __future__ import annotations
 
 from gradgen.emit.functions import MODULE_GLOBALS, Function, plain_function, wrt_params
-from gradgen.emit.lines import Line, tuple_text
+from gradgen.emit.lines import LINE_WIDTH, Line, returned_tuple, tuple_text, wrapped_tuple
 from gradgen.ir.graph import Var
 from gradgen.ir.naming import Namer
 
@@ -35,17 +35,23 @@ def gradient_by_sweeps(params: list[str], wrt: tuple[str, ...],
                        inputs: tuple[Var, ...]) -> Function:
     """Forward mode's gradient: one ``jvp`` sweep per input, seeded with a unit tangent."""
     hints = (f"d_{param}" for param in wrt_params(wrt, inputs, params))
-    value, *partials = _locals(params, "value", *hints)
-    sweeps = [_sweep(params, value, partial, index, len(wrt))
-              for index, partial in enumerate(partials)]
+    tangents, value, *partials = _locals(params, "tangents", "value", *hints)
+    sweeps = [line for index, partial in enumerate(partials)
+              for line in _sweep(params, (value, partial, tangents), index, len(wrt))]
     return _wrapper("gradient", params, sweeps or [_value_line(value, params)],
-                    f"{value}, {tuple_text(partials)}")
+                    f"{value}, {returned_tuple(value, partials)}")
 
 
-def _sweep(params: list[str], value: str, partial: str, index: int, count: int) -> Line:
-    """``value, d_x = jvp(x, y, (1.0, 0.0))``: the sweep seeded along input ``index``."""
-    seed = tuple_text("1.0" if k == index else "0.0" for k in range(count))
-    return Line(f"{value}, {partial}", f"jvp({', '.join(params + [seed])})")
+def _sweep(params: list[str], names: tuple[str, str, str], index: int, count: int) -> list[Line]:
+    """``value, d_x = jvp(x, y, (1.0, 0.0))``: the sweep seeded along input ``index`` (the
+    seed first named ``tangents`` where it is too long to be written in the call)."""
+    value, partial, tangents = names
+    seed = ["1.0" if k == index else "0.0" for k in range(count)]
+    sweep = Line(f"{value}, {partial}", f"jvp({', '.join(params + [tuple_text(seed)])})")
+    if max(map(len, sweep.code(LINE_WIDTH).split("\n"))) <= LINE_WIDTH + 4:
+        return [sweep]
+    return [Line(tangents, wrapped_tuple(seed, 4 + len(f"{tangents} = "))),
+            Line(f"{value}, {partial}", f"jvp({', '.join(params + [tangents])})")]
 
 
 def vjp(params: list[str]) -> Function:

@@ -18,7 +18,7 @@ from dataclasses import replace
 from itertools import groupby
 
 from gradgen.emit.functions import Function, plain_function
-from gradgen.emit.lines import LINE_WIDTH, Line, aligned, tuple_text
+from gradgen.emit.lines import LINE_WIDTH, Line, aligned, returned_tuple
 from gradgen.ir.graph import Edge, Graph, Var, has_arrays, has_blocks
 from gradgen.ir.naming import TWINS, assign_names, twin_name
 from gradgen.ir.printing import format_number
@@ -112,10 +112,15 @@ def has_twins(functions: list[Function]) -> bool:
 def dispatch(name: str, params: list[str]) -> list[str]:
     """The first lines of a function with a float twin: floats go to the twin, and come back
     to NumPy's path where ``math`` raised."""
-    call = f"return {twin_name(name)}({', '.join(params)})"
-    return [f"{float_test(params)}:\n        try:\n            {call}\n"
+    return [f"{float_test(params)}:\n        try:\n            {twin_call(name, params, 12)}\n"
             f"        except {RAISED}:\n"
             "            pass  # math raised where NumPy gives inf or NaN: NumPy's path below"]
+
+
+def twin_call(name: str, params: list[str], indent: int) -> str:
+    """``return _gradient_on_floats(x, y)`` at ``indent`` columns, wrapped within the width."""
+    lines = aligned(f"return {twin_name(name)}(", params, LINE_WIDTH + 4 - indent)
+    return f"\n{' ' * indent}".join(lines)
 
 
 def float_test(params: list[str]) -> str:
@@ -181,7 +186,7 @@ def _float_literal(value: float) -> str:
 def float_results(graph: Graph, names: dict[Var, str], paired: bool) -> str:
     """What the twin returns: the value, and with ``paired`` the partials as a tuple."""
     value, *partials = [float_operand(var, names) for var in graph.outputs]
-    return f"{value}, {tuple_text(partials)}" if paired else ", ".join([value, *partials])
+    return f"{value}, {returned_tuple(value, partials)}" if paired else value
 
 
 def _guard_text(guard: Guard, graph: Graph, names: dict[Var, str]) -> str:

@@ -9,6 +9,7 @@ the source and their derivatives are functions of the module too (`called_functi
 
 from __future__ import annotations
 
+import textwrap
 from collections import Counter
 from dataclasses import dataclass
 
@@ -22,8 +23,10 @@ from gradgen.emit.lines import (
     Unit,
     aligned,
     call_text,
+    returned_tuple,
     source_lines,
     tuple_text,
+    wrapped_tuple,
 )
 from gradgen.ir.graph import Graph, Var, has_blocks
 from gradgen.ir.naming import assign_names, module_globals, python_name
@@ -56,6 +59,21 @@ class Function:
     finish: str
     result: str
     decorator: str | None = None  # how the module compiles it (the numba target's twins)
+
+    @property
+    def signature(self) -> str:
+        """``def name(a, b):``, the parameters wrapped within the width under the first."""
+        line = f"def {self.name}({self.params}):"
+        if len(line) <= LINE_WIDTH + 4:
+            return line
+        params = self.params.split(", ")
+        return "\n".join(aligned(f"def {self.name}(", params, LINE_WIDTH + 3)) + ":"
+
+    @property
+    def docstring(self) -> str:
+        """The docstring's text, a line too long for the width wrapped under its indentation."""
+        return "\n".join(textwrap.fill(line, LINE_WIDTH - 4, subsequent_indent="    ")
+                         if len(line) > LINE_WIDTH - 2 else line for line in self.doc.split("\n"))
 
     @property
     def body(self) -> str:
@@ -162,7 +180,8 @@ def _preamble(params: list[str], inputs: tuple[Var, ...], own: int, packed: str 
 
 def _unpacked(params: list[str], own: int, packed: str | None) -> list[str]:
     """``(dx, dy) = tangents``: the packed inputs taken apart."""
-    return [] if packed is None else [f"{tuple_text(params[own:])} = {packed}"]
+    tail = len(f" = {packed}")
+    return [] if packed is None else [f"{wrapped_tuple(params[own:], 4, tail)} = {packed}"]
 
 
 def _conversions(params: list[str], inputs: tuple[Var, ...]) -> list[str]:
@@ -202,12 +221,11 @@ def _finish(targets: list[str], results: list[str], params: list[str],
             inputs: tuple[Var, ...], wrt: tuple[str, ...] | None) -> str:
     """The results rounded off: ``_finish``, or with ``wrt`` (arrays) ``_finish_arrays``,
     which gives each partial its input's shape."""
+    head = f"{wrapped_tuple(targets, 4, len(' = _finish_arrays('))} = _finish"
     if wrt is None:
-        return call_text(f"{tuple_text(targets)} = _finish",
-                         [tuple_text(results), tuple_text(params)])
-    likes = tuple_text(["None", *wrt_params(wrt, inputs, params)])
-    return call_text(f"{tuple_text(targets)} = _finish_arrays",
-                     [tuple_text(results), likes, tuple_text(params)])
+        return call_text(head, [wrapped_tuple(results, 8), wrapped_tuple(params, 8)])
+    likes = wrapped_tuple(["None", *wrt_params(wrt, inputs, params)], 8)
+    return call_text(f"{head}_arrays", [wrapped_tuple(results, 8), likes, wrapped_tuple(params, 8)])
 
 
 def _result_text(name: str, targets: list[str]) -> str:
@@ -215,7 +233,7 @@ def _result_text(name: str, targets: list[str]) -> str:
     (no inputs, or wrt=())."""
     value, *partials = targets
     paired = name in ("gradient", "vjp")
-    return f"{value}, {tuple_text(partials)}" if paired else ", ".join(targets)
+    return f"{value}, {returned_tuple(value, partials)}" if paired else ", ".join(targets)
 
 
 def result_names(graph: Graph, names: dict[Var, str], reserved: frozenset[str]) -> list[str]:

@@ -108,6 +108,22 @@ def tuple_text(items: Iterable[str]) -> str:
     return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
 
 
+def wrapped_tuple(items: list[str], column: int, after: int = 0) -> str:
+    """``(a, b, c)`` starting at ``column`` (``after`` columns of text follow it): on one line
+    where it fits, else as many items to a line as fit, each line after the first under the
+    first item."""
+    text = tuple_text(items)
+    width = LINE_WIDTH + 4 - column - after
+    if len(text) <= width or len(items) < 2:
+        return text
+    return f"\n{' ' * column}".join(aligned("(", items, width))
+
+
+def returned_tuple(value: str, items: list[str]) -> str:
+    """The partials of ``return value, (a, b)`` as a tuple wrapped after ``value``."""
+    return wrapped_tuple(items, len(f"    return {value}, "))
+
+
 def tuple_literal(items: Iterable[object]) -> str:
     """A tuple of ``items`` written as Python literals: ``('x', 'y')``."""
     return tuple_text(repr(item) for item in items)

@@ -23,7 +23,7 @@ import gradgen.runtime as runtime
 from gradgen.emit.api import gradient_by_sweeps, jacobian, vjp
 from gradgen.emit.floats import has_twins, takes_floats, twinned
 from gradgen.emit.functions import MODULE_GLOBALS, Function, called_function, function
-from gradgen.emit.lines import LINE_WIDTH, tuple_literal, tuple_text
+from gradgen.emit.lines import LINE_WIDTH, tuple_literal, wrapped_tuple
 from gradgen.emit.numba_target import has_kernels, numba_twinned
 from gradgen.ir.graph import (
     Edge,
@@ -180,8 +180,9 @@ def _header(forward: Graph, filename: str, command: str, mode: str) -> dict[str,
 
 def _constants(module: _Module) -> dict[str, Any]:
     """``INPUTS`` and ``WRT``, and in a module of arrays the shapes (a scalar one has none)."""
-    constants = {"inputs": tuple_literal(var.name for var in module.forward.inputs),
-                 "wrt": tuple_literal(module.wrt), "arrays": module.arrays,
+    constants = {"inputs": wrapped_tuple([repr(var.name) for var in module.forward.inputs], 9),
+                 "wrt": wrapped_tuple([repr(name) for name in module.wrt], 6),
+                 "arrays": module.arrays,
                  "block": runtime.BLOCK if module.blocked else None}
     return {**constants, **_shapes(module.forward)} if module.arrays else constants
 
@@ -189,7 +190,7 @@ def _constants(module: _Module) -> dict[str, Any]:
 def _shapes(forward: Graph) -> dict[str, Any]:
     """``SHAPES``, ``VALUE_SHAPE``, ``MINIMUM_SIZES`` and the docstring's paragraph on shapes."""
     return {"array_valued": bool(forward.outputs[0].shape),
-            "shapes": tuple_text(tuple_literal(var.shape) for var in forward.inputs),
+            "shapes": wrapped_tuple([tuple_literal(var.shape) for var in forward.inputs], 9),
             "value_shape": tuple_literal(forward.outputs[0].shape),
             "minimum_sizes": repr(_minimum_sizes(forward)), "declared": _declared(forward.inputs)}
 

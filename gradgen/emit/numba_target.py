@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gradgen.emit.floats import float_test, takes_floats, twin
+from gradgen.emit.floats import float_test, takes_floats, twin, twin_call
 from gradgen.emit.functions import Function, plain_function, result_names
-from gradgen.emit.lines import Line, call_text, tuple_text
+from gradgen.emit.lines import Line, call_text, wrapped_tuple
 from gradgen.ir.graph import Graph
 from gradgen.ir.naming import KERNELS, assign_names, kernel_name, python_name, twin_name
 
@@ -48,14 +48,13 @@ def has_kernels(functions: list[Function]) -> bool:
 
 def _dispatcher(function: Function, params: list[str], results: list[str]) -> Function:
     """``function`` calling its twin on floats and its kernel on anything else."""
-    call = f"return {twin_name(function.name)}({', '.join(params)})"
-    kernel = kernel_name(function.name)
-    at_points = Line(tuple_text(results),
-                     f"_on_points({kernel}, {tuple_text(params)}, {len(results)})")
-    finish = call_text(f"{tuple_text(results)} = _finish",
-                       [tuple_text(results), tuple_text(params)])
+    call = twin_call(function.name, params, 8)
+    opening = f"_on_points({kernel_name(function.name)}, "
+    at_points = f"{opening}{wrapped_tuple(params, 8 + len(opening))}, {len(results)})"
+    finish = call_text(f"{wrapped_tuple(results, 4, len(' = _finish('))} = _finish",
+                       [at_points, wrapped_tuple(params, 8)])
     return replace(function, preamble=[f"{float_test(params)}:\n        {call}",
-                                       *function.preamble], statements=[at_points], finish=finish)
+                                       *function.preamble], statements=[], finish=finish)
 
 
 def _kernel(name: str, params: list[str], results: list[str],
@@ -64,10 +63,19 @@ def _kernel(name: str, params: list[str], results: list[str],
     written into ``results``."""
     index = python_name("i", reserved | set(params) | set(results))
     at = [f"{param}[{index}]" for param in params]
-    written = [f"{result}[{index}]" for result in results]
-    targets = written[0] if name == "forward" else f"{written[0]}, {tuple_text(written[1:])}"
     loop = [Line(None, f"for {index} in range({results[0]}.size):"),
-            Line(targets, f"{twin_name(name)}({', '.join(at)})", None, 1)]
+            *_written(name, [f"{result}[{index}]" for result in results], at)]
     doc = f"``{name}`` at each point of the flat input arrays, into the result arrays after them."
     kernel = plain_function(kernel_name(name), [*params, *results], doc, loop, "")
     return replace(kernel, decorator=JIT)
+
+
+def _written(name: str, written: list[str], at: list[str]) -> list[Line]:
+    """The twin's results at one point written into the arrays: ``f[i] = ...``, or for a
+    gradient ``f[i], partials = ...`` and the partials after it."""
+    call = f"{twin_name(name)}({', '.join(at)})"
+    if name == "forward":
+        return [Line(written[0], call, None, 1)]
+    partials = python_name("partials", frozenset(at) | frozenset(written))
+    return [Line(f"{written[0]}, {partials}", call, None, 1),
+            Line(wrapped_tuple(written[1:], 8), partials, None, 1)]
