@@ -130,14 +130,15 @@ def _in_blocks(function, inputs):
     outputs = [output.reshape(shape) for output in outputs]
     return (outputs[0], tuple(outputs[1:])) if paired else outputs[0]
 
-def _on_points(kernel, inputs, count):
-    """The count results of a compiled loop (the numba target) at the broadcast inputs: fresh
-    arrays of their shape."""
-    shape = np.broadcast_shapes(*map(np.shape, inputs))
-    flat = [np.broadcast_to(value, shape).reshape(-1) for value in inputs]
-    results = [np.empty(flat[0].size) for _ in range(count)]
-    kernel(*flat, *results)
-    return [result.reshape(shape) for result in results]
+def _on_points(kernel, inputs):
+    """The results of a compiled loop (the numba target) at the broadcast inputs: fresh arrays
+    of their shape, or floats where every input is a number."""
+    shapes = set(map(np.shape, inputs))
+    (shape,) = shapes if len(shapes) == 1 else (np.broadcast_shapes(*shapes),)
+    flat = [value.reshape(-1) if len(shapes) == 1 else np.broadcast_to(value, shape).ravel()
+            for value in inputs]  # the inputs are _as_float's: arrays and NumPy floats
+    results = [result.reshape(shape) for result in kernel(*flat)]
+    return [float(result) for result in results] if shape == () else results
 
 # ---- a branching function at arrays: one point at a time ---------------------------------
 

@@ -49,10 +49,8 @@ def has_kernels(functions: list[Function]) -> bool:
 def _dispatcher(function: Function, params: list[str], results: list[str]) -> Function:
     """``function`` calling its twin on floats and its kernel on anything else."""
     call = twin_call(function.name, params, 8)
-    opening = f"_on_points({kernel_name(function.name)}, "
-    at_points = f"{opening}{wrapped_tuple(params, 8 + len(opening))}, {len(results)})"
-    finish = call_text(f"{wrapped_tuple(results, 4, len(' = _finish('))} = _finish",
-                       [at_points, wrapped_tuple(params, 8)])
+    head = f"{wrapped_tuple(results, 4, len(' = _on_points('))} = _on_points"
+    finish = call_text(head, [kernel_name(function.name), wrapped_tuple(params, 8)])
     return replace(function, preamble=[f"{float_test(params)}:\n        {call}",
                                        *function.preamble], statements=[], finish=finish)
 
@@ -63,10 +61,12 @@ def _kernel(name: str, params: list[str], results: list[str],
     written into ``results``."""
     index = python_name("i", reserved | set(params) | set(results))
     at = [f"{param}[{index}]" for param in params]
-    loop = [Line(None, f"for {index} in range({results[0]}.size):"),
+    size = f"{params[0]}.size"
+    loop = [*(Line(result, f"np.empty({size})") for result in results),
+            Line(None, f"for {index} in range({size}):"),
             *_written(name, [f"{result}[{index}]" for result in results], at)]
-    doc = f"``{name}`` at each point of the flat input arrays, into the result arrays after them."
-    kernel = plain_function(kernel_name(name), [*params, *results], doc, loop, "")
+    doc = f"``{name}`` at each point of the flat input arrays (of one size)."
+    kernel = plain_function(kernel_name(name), params, doc, loop, wrapped_tuple(results, 11))
     return replace(kernel, decorator=JIT)
 
 
