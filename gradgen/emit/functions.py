@@ -29,6 +29,7 @@ from gradgen.emit.lines import (
     wrapped_tuple,
 )
 from gradgen.ir.graph import Graph, Var, has_blocks
+from gradgen.ir.in_place import accumulate_in_place
 from gradgen.ir.naming import assign_names, module_globals, python_name
 from gradgen.ir.printing import operand, value_operand
 
@@ -92,6 +93,7 @@ def function(name: str, graph: Graph, doc: str, packed: str | None = None,
     partial (one per name in ``wrt``) is returned with its input's shape. With ``blocked`` (a
     function of numbers), arrays of more than ``BLOCK`` points are computed a block at a time.
     No name it assigns is in ``reserved`` (the module's globals and functions)."""
+    graph = accumulate_in_place(graph) if arrays else graph
     views = _inline_transposes(graph) if arrays and not has_blocks(graph) else {}
     names = _function_names(graph, reserved, views)
     params = [names[var] for var in graph.inputs]
