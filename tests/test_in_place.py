@@ -58,3 +58,19 @@ def test_updated_sums_give_the_gradient_of_central_differences(text: str) -> Non
         np.testing.assert_allclose(partial, entrywise_differences(module.forward, args, k),
                                    rtol=1e-6, atol=1e-8)
     assert all(not np.shares_memory(partial, arg) for partial in partials for arg in args)
+
+
+def test_an_accumulator_of_ints_is_never_updated_with_floats() -> None:
+    """``np.broadcast_to(1, shape) * 3`` is an array of ints (a constant is printed as
+    written): X_bar, a sum of two of its parts, must not take a float term in place."""
+    text = ("f(X: (n, d), Y: (m, d)) = sum(concat((X, Y^2), axis=0)^2) "
+            "+ sum(concat((X, X), axis=-1) * 3)\n")
+    graph = build_gradient(build_forward(text))
+    rewritten = accumulate_in_place(graph)
+    assert [e.prim for e in rewritten.edges].count("add_into") == 0
+    module = compile_cached(text).load()
+    rng = np.random.default_rng(5)
+    X, Y = rng.uniform(-1, 1, (2, 3)), rng.uniform(-1, 1, (4, 3))
+    _, (X_bar, Y_bar) = module.gradient(X, Y)
+    np.testing.assert_allclose(X_bar, 2 * X + 6, rtol=1e-15)
+    np.testing.assert_allclose(Y_bar, 4 * Y ** 3, rtol=1e-15)
