@@ -31,7 +31,7 @@ def shape_text(shape: Shape) -> str:
 
 
 class Builder(Protocol):
-    """What adjoint rules build with: one method per primitive, plus `const`."""
+    """What adjoint and tangent rules build with: one method per primitive, plus `const`."""
 
     def const(self, value: float) -> Var: ...
 
@@ -96,7 +96,7 @@ class Primitive:
     adjoint: Rule | None  # None: no gradient flows through this primitive
     domain: tuple[tuple[float, float], ...]  # test sampling interval per argument
     tangent: TangentRule | None = None  # its JVP beside its adjoint (None: no tangent flows,
-    #                                     or a block kind, whose rules are forward mode's own)
+    #                                     or a block kind: none yet)
     args: str = "f"  # kind of each argument: f number, b condition
     result: str = "float"  # "float", "bool", "param" (the dtype parameter), or "results": a
     #                        block's, one output per result, made by its builder (`emit_block`)
