@@ -4,7 +4,9 @@ The entries themselves are in `gradgen.ir.primitives`, which joins them into `RE
 
 An entry's NumPy text is a format string over its arguments (``"np.sin({0})"``) or, for a
 primitive with parameters (an ``axis``), a function of the argument texts and the parameters.
-Its NumPy callable, shape rule and adjoint rule take the parameters as keyword arguments.
+Its NumPy callable, shape rule, adjoint rule and tangent rule take the parameters as keyword
+arguments. The helpers at the end are what tangent rules share: a sum of the terms that are given,
+a term broadcast to the output's shape, and the rule of a primitive linear in its first argument.
 """
 
 from __future__ import annotations
@@ -29,14 +31,18 @@ def shape_text(shape: Shape) -> str:
 
 
 class Builder(Protocol):
-    """What adjoint rules build with: one method per primitive, plus `const`."""
+    """What adjoint and tangent rules build with: one method per primitive, plus `const`."""
 
     def const(self, value: float) -> Var: ...
 
     def __getattr__(self, prim: str) -> Callable[..., Var]: ...
 
 
+#: An adjoint rule, ``adjoint(b, g, y, *inputs, **params)``: one cotangent per input (None: 0).
 Rule = Callable[..., tuple[Var | None, ...]]
+#: A tangent rule, ``tangent(b, dots, y, *inputs, **params)``: the output's tangent, shaped like
+#: ``y``, from ``dots``, one tangent per input (None: 0; at least one is given); None for 0.
+TangentRule = Callable[..., Var | None]
 
 #: The reference interpreter, as a block's NumPy callable receives it (``run(graph, *args)``).
 Interpreter = Callable[..., tuple[Any, ...]]
@@ -89,6 +95,8 @@ class Primitive:
     sympy: Callable[..., Any] | None  # SymPy equivalent (None: arrays, not in the symbolic route)
     adjoint: Rule | None  # None: no gradient flows through this primitive
     domain: tuple[tuple[float, float], ...]  # test sampling interval per argument
+    tangent: TangentRule | None = None  # its JVP beside its adjoint (None: no tangent flows,
+    #                                     or a block kind: none yet)
     args: str = "f"  # kind of each argument: f number, b condition
     result: str = "float"  # "float", "bool", "param" (the dtype parameter), or "results": a
     #                        block's, one output per result, made by its builder (`emit_block`)
@@ -155,7 +163,10 @@ class Table(dict[str, Primitive]):
     def unary(self, name: str, numpy: str, impl: Callable[..., Any],
               sympy_fn: Callable[..., Any], derivative: Callable[..., Var] | None,
               domain: tuple[float, float] = (-3.0, 3.0), **extra: Any) -> None:
-        """Write a one-argument function whose adjoint is ``g * derivative(b, x, y)``."""
+        """Write a one-argument function whose adjoint is ``g * derivative(b, x, y)`` and
+        whose tangent is ``derivative(b, x, y) * x_dot``."""
+        if derivative is not None:
+            extra["tangent"] = lambda b, dots, y, x: b.mul(derivative(b, x, y), dots[0])
         rule = None if derivative is None else (lambda b, g, y, x: (b.mul(g, derivative(b, x, y)),))
         self.primitive(name, numpy, impl, sympy_fn, rule, (domain,), **extra)
 
@@ -171,3 +182,34 @@ def join(*tables: Table) -> dict[str, Primitive]:
     return registry
 
 
+
+
+# ---- what tangent rules share ----------------------------------------------------------------
+
+
+def sum_of(b: Builder, *terms: Var | None) -> Var | None:
+    """The sum of the tangent terms that are given (None is 0); None if none is."""
+    given = [term for term in terms if term is not None]
+    if not given:
+        return None
+    return functools.reduce(b.add, given)
+
+
+def shaped_like(b: Builder, dot: Var | None, y: Var) -> Var | None:
+    """``dot`` broadcast to ``y``'s shape: an elementwise output's tangent from an input of fewer
+    entries (``p + q`` where only a scalar ``p`` has a tangent); forward mode's "unbroadcast"."""
+    if dot is None or dot.shape == y.shape:
+        return dot
+    return b.expand(dot, y, axis=None, keepdims=False)
+
+
+def linear_in_first(name: str) -> TangentRule:
+    """The tangent rule of a primitive linear in its first argument whose other arguments place
+    or shape it (positions, a shape to take, the parts of a whole): the primitive itself,
+    applied to the first argument's tangent (``x[1:3]``'s tangent is ``x_dot[1:3]``)."""
+
+    def rule(b: Builder, dots: tuple[Var | None, ...], y: Var, first: Var, *rest: Var,
+             **params: Any) -> Var | None:
+        return None if dots[0] is None else getattr(b, name)(dots[0], *rest, **params)
+
+    return rule

@@ -13,6 +13,13 @@ output's adjoint ``g``, the output ``y`` and the inputs, and returns one contrib
 ``abs'(0) = 1``, ``relu'(0) = 0``, ``max``/``min`` send a tie to their first argument, and
 ``sign``, comparisons and logical operators have zero gradient.
 
+Tangent rules (JVPs, for forward mode) sit beside them and build the same way: a rule receives
+the builder, the inputs' tangents ``dots`` (None for an input with none; at least one is given),
+the output and the inputs, and returns the output's tangent, shaped like the output (None for
+0). A one-argument function's rule comes from the same derivative as its adjoint; the rules
+that route by a condition select the tangent (``where(c, x_dot, 0)``), so the branch not taken
+adds an exact 0. Block kinds (loops, branches, calls) have none yet.
+
 The entries are written in `scalar` (numbers and conditions), `arrays` (products, reductions,
 softmax), `shapes` (indexing, reshaping, joining, accumulating) and one module per block kind
 (`loops`, `branches`, `calls`); each writes its own `Table`, and this module joins them. A

@@ -20,7 +20,8 @@ generated code calls a function of `gradgen.runtime` (``_logsumexp``), the entry
 
 Gradient choices: ``max``/``min`` reductions share the gradient equally among tied entries;
 ``norm`` has gradient 0 at the zero vector; ``prod`` divides by the entry, so its gradient is
-not defined where an entry is 0.
+not defined where an entry is 0. Each tangent rule makes the same choice as its adjoint rule
+(``max``'s tangent is the mean of the tied entries' tangents, selected from the others').
 """
 
 from __future__ import annotations
@@ -32,7 +33,15 @@ import numpy as np
 import gradgen.runtime as runtime
 from gradgen.ir.dims import Dim, named
 from gradgen.ir.graph import Shape, Var
-from gradgen.ir.registry import Builder, ShapeError, Table, shape_text
+from gradgen.ir.registry import (
+    Builder,
+    ShapeError,
+    Table,
+    TangentRule,
+    linear_in_first,
+    shape_text,
+    sum_of,
+)
 
 PRIMITIVES = Table()
 primitive = PRIMITIVES.primitive
@@ -137,6 +146,17 @@ def _matmul_rule(b: Builder, g: Var, y: Var, p: Var, q: Var) -> tuple[Var, Var]:
     return b.mul(g, q), b.mul(g, p)
 
 
+def _product_tangent(name: str) -> TangentRule:
+    """The tangent of a product (``matmul``, ``outer``): ``p_dot q + p q_dot``."""
+
+    def rule(b: Builder, dots: tuple[Var | None, ...], y: Var, p: Var, q: Var) -> Var | None:
+        p_dot, q_dot = dots
+        product = getattr(b, name)
+        return sum_of(b, p_dot and product(p_dot, q), q_dot and product(p, q_dot))
+
+    return rule
+
+
 def _outer_shape(p: Shape, q: Shape) -> Shape:
     if len(p) != 1 or len(q) != 1:
         raise ShapeError(f"outer of {shape_text(p)} and {shape_text(q)}: both must be vectors")
@@ -144,28 +164,31 @@ def _outer_shape(p: Shape, q: Shape) -> Shape:
 
 
 primitive("matmul", "{0} @ {1}", np.matmul, None, _matmul_rule, ((-2.0, 2.0),) * 2,
-          operator="@", aliases=("dot",), shape=_matmul_shape,
+          operator="@", aliases=("dot",), shape=_matmul_shape, tangent=_product_tangent("matmul"),
           cases=((((3, K), (K, 2)), {}), (((N, K), (K,)), {}),
                  (((K,), (K, M)), {}), (((4,), (4,)), {})))
 primitive("outer", "np.outer({0}, {1})", np.outer, None,
           lambda b, g, y, p, q: (b.matmul(g, q), b.matmul(p, g)), ((-2.0, 2.0),) * 2,
-          shape=_outer_shape, cases=((((3,), (K,)), {}),))
+          shape=_outer_shape, cases=((((3,), (K,)), {}),), tangent=_product_tangent("outer"))
 primitive("transpose", "{0}.T", np.transpose, None,
           lambda b, g, y, x: (b.transpose(g),), shape=lambda x: x[::-1], safe=True,
-          cheap=True,
+          cheap=True, tangent=linear_in_first("transpose"),
           cases=((((N, 3),), {}), (((4,),), {}), (((2, 3, 4),), {})))
 
 # ---- reductions ---------------------------------------------------------------------------
 
 
-def _reduction(name: str, function: str, impl: Any, rule: Any, domain: tuple[float, float],
-               helper: str | None = None, aliases: tuple[str, ...] = ()) -> None:
-    """Register a reduction ``name(x, axis=None, keepdims=False)``."""
+def _reduction(name: str, function: str, impl: Any, rules: tuple[Any, TangentRule],
+               domain: tuple[float, float], helper: str | None = None,
+               aliases: tuple[str, ...] = ()) -> None:
+    """Register a reduction ``name(x, axis=None, keepdims=False)`` with its adjoint and
+    tangent ``rules``."""
+    rule, tangent = rules
     primitive(
         name, lambda a, p: f"{function}({a[0]}{axis_text(p['axis'], p['keepdims'])})", impl,
         None, rule, (domain,), shape=lambda x, axis=None, keepdims=False:
         reduced_shape(x, axis, keepdims), keywords={"axis": None, "keepdims": False},
-        cases=_REDUCTION_CASES, helper=helper, aliases=aliases)
+        cases=_REDUCTION_CASES, helper=helper, aliases=aliases, tangent=tangent)
 
 
 _REDUCTION_CASES = (
@@ -193,35 +216,76 @@ def _extreme_rule(b: Builder, g: Var, y: Var, x: Var, axis: Axis, keepdims: bool
     return (b.mul(hit, b.expand(share, x, axis=axis, keepdims=keepdims)),)
 
 
+def _extreme_tangent(b: Builder, dots: tuple[Var], y: Var, x: Var, axis: Axis,
+                     keepdims: bool) -> Var:
+    """max/min: the mean of the tangents of the entries equal to the extreme, selected."""
+    hit = b.eq(x, b.expand(y, x, axis=axis, keepdims=keepdims))
+    zero = b.const(0.0)
+    chosen = b.sum(b.where(hit, dots[0], zero), axis=axis, keepdims=keepdims)
+    return b.div(chosen, b.sum(b.where(hit, b.const(1.0), zero), axis=axis, keepdims=keepdims))
+
+
 def _prod_rule(b: Builder, g: Var, y: Var, x: Var, axis: Axis, keepdims: bool) -> tuple[Var]:
     return (b.div(b.expand(b.mul(g, y), x, axis=axis, keepdims=keepdims), x),)
 
 
+def _prod_tangent(b: Builder, dots: tuple[Var], y: Var, x: Var, axis: Axis,
+                  keepdims: bool) -> Var:
+    """The sum of ``y x_dot / x``: divided by the entry, as the adjoint."""
+    scaled = b.div(b.mul(b.expand(y, x, axis=axis, keepdims=keepdims), dots[0]), x)
+    return b.sum(scaled, axis=axis, keepdims=keepdims)
+
+
 def _norm_rule(b: Builder, g: Var, y: Var, x: Var, axis: Axis, keepdims: bool) -> tuple[Var]:
     """x * g / |x|, and 0 at the zero vector."""
-    safe = b.where(b.gt(y, b.const(0.0)), y, b.const(1.0))
+    safe = _nonzero_norm(b, y)
     return (b.mul(x, b.expand(b.div(g, safe), x, axis=axis, keepdims=keepdims)),)
+
+
+def _norm_tangent(b: Builder, dots: tuple[Var], y: Var, x: Var, axis: Axis,
+                  keepdims: bool) -> Var:
+    """The sum of ``x x_dot`` over |x|, and 0 at the zero vector."""
+    safe = _nonzero_norm(b, y)
+    return b.div(b.sum(b.mul(x, dots[0]), axis=axis, keepdims=keepdims), safe)
+
+
+def _nonzero_norm(b: Builder, y: Var) -> Var:
+    """The norm, or 1 where it is 0 (a divisor)."""
+    return b.where(b.gt(y, b.const(0.0)), y, b.const(1.0))
 
 
 def _logsumexp_rule(b: Builder, g: Var, y: Var, x: Var, axis: Axis,
                     keepdims: bool) -> tuple[Var]:
     """g times softmax(x): exp(x - logsumexp(x))."""
-    softmax = b.exp(b.sub(x, b.expand(y, x, axis=axis, keepdims=keepdims)))
+    softmax = _softmax_of(b, y, x, axis, keepdims)
     return (b.mul(b.expand(g, x, axis=axis, keepdims=keepdims), softmax),)
+
+
+def _logsumexp_tangent(b: Builder, dots: tuple[Var], y: Var, x: Var, axis: Axis,
+                       keepdims: bool) -> Var:
+    """The sum of softmax(x) times x_dot."""
+    softmax = _softmax_of(b, y, x, axis, keepdims)
+    return b.sum(b.mul(softmax, dots[0]), axis=axis, keepdims=keepdims)
+
+
+def _softmax_of(b: Builder, y: Var, x: Var, axis: Axis, keepdims: bool) -> Var:
+    """softmax(x) from ``y = logsumexp(x)``: exp(x - y)."""
+    return b.exp(b.sub(x, b.expand(y, x, axis=axis, keepdims=keepdims)))
 
 
 def _norm_impl(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     return np.sqrt(np.sum(np.square(x), axis=axis, keepdims=keepdims))
 
 
-_reduction("sum", "np.sum", np.sum, _sum_rule, (-3.0, 3.0))
-_reduction("mean", "np.mean", np.mean, _mean_rule, (-3.0, 3.0))
-_reduction("prod", "np.prod", np.prod, _prod_rule, (0.5, 1.5))
-_reduction("amax", "np.max", np.max, _extreme_rule, (-3.0, 3.0), aliases=("max", "maximum"))
-_reduction("amin", "np.min", np.min, _extreme_rule, (-3.0, 3.0), aliases=("min", "minimum"))
-_reduction("norm", "np.linalg.norm", _norm_impl, _norm_rule, (-3.0, 3.0))
-_reduction("logsumexp", "_logsumexp", runtime._logsumexp, _logsumexp_rule, (-3.0, 3.0),
-           helper="_logsumexp")
+_EXTREME = (_extreme_rule, _extreme_tangent)
+_reduction("sum", "np.sum", np.sum, (_sum_rule, linear_in_first("sum")), (-3.0, 3.0))
+_reduction("mean", "np.mean", np.mean, (_mean_rule, linear_in_first("mean")), (-3.0, 3.0))
+_reduction("prod", "np.prod", np.prod, (_prod_rule, _prod_tangent), (0.5, 1.5))
+_reduction("amax", "np.max", np.max, _EXTREME, (-3.0, 3.0), aliases=("max", "maximum"))
+_reduction("amin", "np.min", np.min, _EXTREME, (-3.0, 3.0), aliases=("min", "minimum"))
+_reduction("norm", "np.linalg.norm", _norm_impl, (_norm_rule, _norm_tangent), (-3.0, 3.0))
+_reduction("logsumexp", "_logsumexp", runtime._logsumexp,
+           (_logsumexp_rule, _logsumexp_tangent), (-3.0, 3.0), helper="_logsumexp")
 
 # ---- softmax ------------------------------------------------------------------------------
 
@@ -236,6 +300,16 @@ def _log_softmax_rule(b: Builder, g: Var, y: Var, x: Var, axis: Axis) -> tuple[V
     return (b.sub(g, b.mul(b.exp(y), b.sum(g, axis=axis, keepdims=True))),)
 
 
+def _softmax_tangent(b: Builder, dots: tuple[Var], y: Var, x: Var, axis: Axis) -> Var:
+    """y * (x_dot - sum(y * x_dot)) over the axis."""
+    return b.mul(y, b.sub(dots[0], b.sum(b.mul(y, dots[0]), axis=axis, keepdims=True)))
+
+
+def _log_softmax_tangent(b: Builder, dots: tuple[Var], y: Var, x: Var, axis: Axis) -> Var:
+    """x_dot - sum(softmax(x) * x_dot) over the axis."""
+    return b.sub(dots[0], b.sum(b.mul(b.exp(y), dots[0]), axis=axis, keepdims=True))
+
+
 def _axis_shape(x: Shape, axis: Axis) -> Shape:
     reduced_shape(x, axis)
     return x
@@ -246,7 +320,8 @@ _SOFTMAX_CASES = ((((N, K),), {"axis": (1,)}), (((N, K),), {"axis": (0,)}),
 
 primitive("softmax", lambda a, p: f"_softmax({a[0]}{axis_text(p['axis'])})", runtime._softmax,
           None, _softmax_rule, shape=_axis_shape, keywords={"axis": -1},
-          cases=_SOFTMAX_CASES, helper="_softmax")
+          cases=_SOFTMAX_CASES, helper="_softmax", tangent=_softmax_tangent)
 primitive("log_softmax", lambda a, p: f"_log_softmax({a[0]}{axis_text(p['axis'])})",
           runtime._log_softmax, None, _log_softmax_rule, shape=_axis_shape,
-          keywords={"axis": -1}, cases=_SOFTMAX_CASES, helper="_log_softmax")
+          keywords={"axis": -1}, cases=_SOFTMAX_CASES, helper="_log_softmax",
+          tangent=_log_softmax_tangent)

@@ -3,7 +3,10 @@ whole numbers (dimensions, checkpoint segments). Elementwise on arrays.
 
 Gradients at kinks are one-sided and never NaN: ``abs'(0) = 1``, ``relu'(0) = 0``,
 ``max``/``min`` send a tie to their first argument, and ``sign``, comparisons and logical
-operators have zero gradient.
+operators have zero gradient. Tangents make the same choices, and the rules that route by a
+condition (``where``, ``max``, ``min``, ``abs``, ``relu``, ``pow`` at an exponent of 0) select
+the tangent rather than multiply it by a 0/1 selection: the branch not taken adds an exact 0,
+even where its tangent is inf or NaN (``where(x > 0, log(x), 0)`` at 0).
 """
 
 from __future__ import annotations
@@ -17,7 +20,15 @@ import numpy as np
 
 from gradgen.ir.graph import Var
 from gradgen.ir.primitives.late_sympy import sympy
-from gradgen.ir.registry import Builder, Rule, Table
+from gradgen.ir.registry import (
+    Builder,
+    Rule,
+    Table,
+    TangentRule,
+    linear_in_first,
+    shaped_like,
+    sum_of,
+)
 
 PRIMITIVES = Table()
 primitive, unary = PRIMITIVES.primitive, PRIMITIVES.unary
@@ -39,9 +50,28 @@ def _relu_sympy(x: Any) -> Any:
     return sympy.Max(x, 0)
 
 
+Dots = tuple[Var | None, ...]  # a tangent rule's input tangents (None: 0)
+
+
+def _minus(b: Builder, first: Var | None, second: Var | None) -> Var | None:
+    """``first - second`` of tangent terms (None is 0); None if both are."""
+    if second is None:
+        return first
+    return b.neg(second) if first is None else b.sub(first, second)
+
+
 def _where_rule(b: Builder, g: Var, y: Var, c: Var, p: Var, q: Var) -> tuple[Var | None, ...]:
     zero = b.const(0.0)
     return None, b.where(c, g, zero), b.where(c, zero, g)
+
+
+def _where_tangent(b: Builder, dots: Dots, y: Var, c: Var, p: Var, q: Var) -> Var | None:
+    """The tangent of the branch taken, selected (the other one's adds an exact 0)."""
+    _, p_dot, q_dot = dots
+    if p_dot is None and q_dot is None:
+        return None
+    zero = b.const(0.0)
+    return shaped_like(b, b.where(c, p_dot or zero, q_dot or zero), y)
 
 
 def _select_rule(test: str) -> Rule:
@@ -55,21 +85,70 @@ def _select_rule(test: str) -> Rule:
     return rule
 
 
+def _select_tangent(test: str) -> TangentRule:
+    """Tangent of max/min: the tangent of the argument that won (ties: the first), selected."""
+
+    def rule(b: Builder, dots: Dots, y: Var, p: Var, q: Var) -> Var:
+        p_dot, q_dot = dots
+        zero = b.const(0.0)
+        return b.where(getattr(b, test)(p, q), p_dot or zero, q_dot or zero)
+
+    return rule
+
+
+def _sub_tangent(b: Builder, dots: Dots, y: Var, p: Var, q: Var) -> Var | None:
+    return shaped_like(b, _minus(b, *dots), y)
+
+
+def _mul_tangent(b: Builder, dots: Dots, y: Var, p: Var, q: Var) -> Var | None:
+    p_dot, q_dot = dots
+    return sum_of(b, p_dot and b.mul(q, p_dot), q_dot and b.mul(p, q_dot))
+
+
 def _div_rule(b: Builder, g: Var, y: Var, p: Var, q: Var) -> tuple[Var | None, ...]:
     p_bar = b.div(g, q)
     return p_bar, b.neg(b.mul(p_bar, y))
+
+
+def _div_tangent(b: Builder, dots: Dots, y: Var, p: Var, q: Var) -> Var | None:
+    """``(p_dot - y q_dot) / q``."""
+    p_dot, q_dot = dots
+    return b.div(_minus(b, p_dot, q_dot and b.mul(y, q_dot)), q)
 
 
 def _pow_rule(b: Builder, g: Var, y: Var, p: Var, q: Var) -> tuple[Var | None, ...]:
     """``q p^(q-1)`` and ``p^q log p``, never NaN at a zero base (as JAX): no slope in p where
     ``q = 0`` (``p^0`` is 1 for every p), and ``log p`` taken as 0 where ``p = 0`` (``0^q`` is
     0 for every q > 0). A constant that is not 0 needs neither guard (``x ^ 2``, ``2 ^ x``)."""
-    zero, one = b.const(0.0), b.const(1.0)
-    slope = b.mul(q, b.pow(p, b.sub(q, one)))
-    if not _nonzero_constant(q):
-        slope = b.where(b.eq(q, zero), zero, slope)
-    log = b.log(p if _nonzero_constant(p) else b.where(b.eq(p, zero), one, p))
+    slope = _where_exponent_is_not_zero(b, q, _pow_slope(b, p, q))
+    log = _pow_log(b, p)
     return b.mul(g, slope), b.mul(g, b.mul(y, log))
+
+
+def _pow_tangent(b: Builder, dots: Dots, y: Var, p: Var, q: Var) -> Var | None:
+    """``q p^(q-1) p_dot + p^q log p q_dot``, with the adjoint's guards (the first term
+    selected: an exact 0 where ``q = 0``)."""
+    p_dot, q_dot = dots
+    p_term = p_dot and _where_exponent_is_not_zero(b, q, b.mul(_pow_slope(b, p, q), p_dot))
+    return sum_of(b, p_term, q_dot and b.mul(b.mul(y, _pow_log(b, p)), q_dot))
+
+
+def _pow_slope(b: Builder, p: Var, q: Var) -> Var:
+    return b.mul(q, b.pow(p, b.sub(q, b.const(1.0))))
+
+
+def _where_exponent_is_not_zero(b: Builder, q: Var, term: Var) -> Var:
+    """``term``, and 0 where ``q = 0`` (no guard for a constant that is not 0)."""
+    if _nonzero_constant(q):
+        return term
+    zero = b.const(0.0)
+    return b.where(b.eq(q, zero), zero, term)
+
+
+def _pow_log(b: Builder, p: Var) -> Var:
+    """``log p``, taken as 0 where ``p = 0`` (no guard for a constant that is not 0)."""
+    one = b.const(1.0)
+    return b.log(p if _nonzero_constant(p) else b.where(b.eq(p, b.const(0.0)), one, p))
 
 
 #: The least normal float: a divisor whose reciprocal is still finite.
@@ -87,11 +166,25 @@ def _atan2_rule(b: Builder, g: Var, y: Var, p: Var, q: Var) -> tuple[Var | None,
     return b.mul(scale, q), b.neg(b.mul(scale, p))
 
 
+def _atan2_tangent(b: Builder, dots: Dots, y: Var, p: Var, q: Var) -> Var | None:
+    """``(q p_dot - p q_dot) / r²``."""
+    p_dot, q_dot = dots
+    turn = _minus(b, p_dot and b.mul(q, p_dot), q_dot and b.mul(p, q_dot))
+    return b.div(turn, b.square(b.hypot(p, q)))
+
+
 def _hypot_rule(b: Builder, g: Var, y: Var, p: Var, q: Var) -> tuple[Var | None, ...]:
     """``g p / y`` and ``g q / y``, and 0 at (0, 0) like ``norm``: ``y`` below the least normal
     float (0 there, where 1 / y overflows) is taken as that float, so ``p = q = 0`` gives 0."""
     scale = b.div(g, b.max(y, b.const(TINY)))
     return b.mul(scale, p), b.mul(scale, q)
+
+
+def _hypot_tangent(b: Builder, dots: Dots, y: Var, p: Var, q: Var) -> Var | None:
+    """``(p p_dot + q q_dot) / y``, and 0 at (0, 0) as the adjoint."""
+    p_dot, q_dot = dots
+    along = sum_of(b, p_dot and b.mul(p, p_dot), q_dot and b.mul(q, q_dot))
+    return b.div(along, b.max(y, b.const(TINY)))
 
 
 def _no_gradient_comparison(name: str, symbol: str, impl: Callable[..., Any],
@@ -104,20 +197,22 @@ def _no_gradient_comparison(name: str, symbol: str, impl: Callable[..., Any],
 
 primitive("add", "{0} + {1}", np.add, lambda p, q: p + q,
           lambda b, g, y, p, q: (g, g), ((-3.0, 3.0),) * 2, operator="+", commutative=True,
-          integer_closed=True, static=operator.add)
+          integer_closed=True, static=operator.add,
+          tangent=lambda b, dots, y, p, q: shaped_like(b, sum_of(b, *dots), y))
 primitive("sub", "{0} - {1}", np.subtract, lambda p, q: p - q,
           lambda b, g, y, p, q: (g, b.neg(g)), ((-3.0, 3.0),) * 2, operator="-",
-          integer_closed=True, static=operator.sub)
+          integer_closed=True, static=operator.sub, tangent=_sub_tangent)
 primitive("mul", "{0} * {1}", np.multiply, lambda p, q: p * q,
           lambda b, g, y, p, q: (b.mul(g, q), b.mul(g, p)), ((-3.0, 3.0),) * 2, operator="*",
-          commutative=True, integer_closed=True, static=operator.mul)
+          commutative=True, integer_closed=True, static=operator.mul, tangent=_mul_tangent)
 primitive("div", "{0} / {1}", np.divide, lambda p, q: p / q,
-          _div_rule, ((-3.0, 3.0), (0.5, 3.0)), operator="/")
+          _div_rule, ((-3.0, 3.0), (0.5, 3.0)), operator="/", tangent=_div_tangent)
 primitive("neg", "-{0}", np.negative, lambda p: -p,
           lambda b, g, y, p: (b.neg(g),), ((-3.0, 3.0),), operator="-",
-          integer_closed=True, static=operator.neg)
+          integer_closed=True, static=operator.neg, tangent=linear_in_first("neg"))
 primitive("pow", "{0} ** {1}", np.power, lambda p, q: p**q,
-          _pow_rule, ((0.5, 3.0), (-2.0, 2.0)), operator="^", called=True)
+          _pow_rule, ((0.5, 3.0), (-2.0, 2.0)), operator="^", called=True,
+          tangent=_pow_tangent)
 
 # ---- comparisons and logic: conditions, no gradient ----------------------------------------
 
@@ -135,7 +230,7 @@ primitive("not", "np.logical_not({0})", np.logical_not, sympy.Not, None,
           ((-3.0, 3.0),), args="b", result="bool", operator="not")
 primitive("where", "np.where({0}, {1}, {2})", np.where,
           lambda c, p, q: sympy.Piecewise((p, c), (q, True)), _where_rule,
-          ((-3.0, 3.0),) * 3, args="bff", cheap=True)
+          ((-3.0, 3.0),) * 3, args="bff", cheap=True, tangent=_where_tangent)
 
 # ---- functions of one argument: derivative in terms of the input x and the output y --------
 
@@ -179,12 +274,14 @@ unary("cbrt", "np.cbrt({0})", np.cbrt,
 unary("square", "np.square({0})", np.square, lambda x: x**2,
       lambda b, x, y: b.mul(b.const(2.0), x), cheap=True)
 primitive("abs", "np.abs({0})", np.abs, sympy.Abs,
-          lambda b, g, y, x: (b.where(b.ge(x, b.const(0.0)), g, b.neg(g)),), cheap=True)
+          lambda b, g, y, x: (b.where(b.ge(x, b.const(0.0)), g, b.neg(g)),), cheap=True,
+          tangent=lambda b, dots, y, x: b.where(b.ge(x, b.const(0.0)), dots[0], b.neg(dots[0])))
 unary("sign", "np.sign({0})", np.sign, sympy.sign, None, cheap=True)
 unary("sigmoid", "np.exp(np.minimum({0}, 0.0)) / (1.0 + np.exp(-np.abs({0})))", _sigmoid,
       lambda x: 1 / (1 + sympy.exp(-x)), lambda b, x, y: b.mul(y, b.sigmoid(b.neg(x))), (-6, 6))
 primitive("relu", "np.maximum({0}, 0.0)", lambda x: np.maximum(x, 0.0), _relu_sympy,
-          lambda b, g, y, x: (b.where(b.gt(y, b.const(0.0)), g, b.const(0.0)),), cheap=True)
+          lambda b, g, y, x: (b.where(b.gt(y, b.const(0.0)), g, b.const(0.0)),), cheap=True,
+          tangent=lambda b, dots, y, x: b.where(b.gt(y, b.const(0.0)), dots[0], b.const(0.0)))
 unary("softplus", "np.maximum({0}, 0.0) + np.log1p(np.exp(-np.abs({0})))", _softplus,
       lambda x: sympy.log(1 + sympy.exp(x)), lambda b, x, y: b.sigmoid(x), (-6, 6))
 
@@ -198,15 +295,15 @@ primitive("to_float", "np.float64({0})", np.float64, lambda n: n, None, internal
 # ---- functions of two arguments --------------------------------------------------------------
 
 primitive("atan2", "np.arctan2({0}, {1})", np.arctan2, sympy.atan2, _atan2_rule,
-          ((0.5, 3.0), (0.5, 3.0)))
+          ((0.5, 3.0), (0.5, 3.0)), tangent=_atan2_tangent)
 primitive("hypot", "np.hypot({0}, {1})", np.hypot, lambda p, q: sympy.sqrt(p**2 + q**2),
-          _hypot_rule, ((0.5, 3.0), (-3.0, -0.5)), commutative=True)
+          _hypot_rule, ((0.5, 3.0), (-3.0, -0.5)), commutative=True, tangent=_hypot_tangent)
 primitive("max", "np.maximum({0}, {1})", np.maximum, sympy.Max, _select_rule("ge"),
           ((-3.0, 3.0),) * 2, commutative=True, integer_closed=True, aliases=("maximum",),
-          cheap=True)
+          cheap=True, tangent=_select_tangent("ge"))
 primitive("min", "np.minimum({0}, {1})", np.minimum, sympy.Min, _select_rule("le"),
           ((-3.0, 3.0),) * 2, commutative=True, integer_closed=True, aliases=("minimum",),
-          cheap=True)
+          cheap=True, tangent=_select_tangent("le"))
 
 # ---- whole numbers: checkpointed loops' segments (`checkpoint`) ------------------------------
 

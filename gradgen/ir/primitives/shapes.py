@@ -6,6 +6,11 @@ Their entries are in `PRIMITIVES`, written as `arrays` writes its own (parameter
 shape rules that raise `ShapeError`, test ``cases``). Where the generated code calls a function
 of `gradgen.runtime` (``_scatter``, ``_concat_part``, ``_add_at``, ``_whole``), the entry names
 it (``helper``) and its NumPy oracle calls that same function.
+
+Each of them is linear: its tangent rule applies it to the tangents (`linear_in_first`: those
+that place one array, the others' arguments being positions and shapes; ``stack`` and
+``concat`` join the parts' tangents, a part with none taking zeros; ``add_at`` and ``add_into``
+accumulate the term's tangent into the accumulator's, a fresh ``zeros_like`` if it has none).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from gradgen.ir.primitives.arrays import (
     is_position,
     python_index,
 )
-from gradgen.ir.registry import Builder, ShapeError, Table, shape_text
+from gradgen.ir.registry import Builder, ShapeError, Table, TangentRule, linear_in_first, shape_text
 
 PRIMITIVES = Table()
 primitive = PRIMITIVES.primitive
@@ -81,7 +86,7 @@ def _getitem_shape(x: Shape, *positions: Shape, index: Index) -> Shape:
 primitive("getitem", lambda a, p: f"{a[0]}[{index_text(p['index'], a[1:])}]",
           lambda x, *at, index: x[python_index(index, at)], None,
           lambda b, g, y, x, *at, index: (b.scatter(g, x, *at, index=index),) + (None,) * len(at),
-          shape=_getitem_shape, operator="[]", variadic=True,
+          shape=_getitem_shape, operator="[]", variadic=True, tangent=linear_in_first("getitem"),
           cases=((((5,),), {"index": (1,)}),
                  (((5,),), {"index": (("slice", 1, 3, None),)}),
                  (((N, 4),), {"index": (("slice", None, None, None), -1)}),
@@ -95,7 +100,7 @@ primitive("scatter", lambda a, p: f"_scatter({a[0]}, np.shape({a[1]}), "
           lambda b, g, y, v, like, *at, index: ((b.getitem(g, *at, index=index), None)
                                                 + (None,) * len(at)),
           ((-3.0, 3.0),) * 2, shape=lambda v, like, *at, index: like, internal=True,
-          helper="_scatter", variadic=True,
+          helper="_scatter", variadic=True, tangent=linear_in_first("scatter"),
           cases=((((2,), (5,)), {"index": (("slice", 1, 3, None),)}),
                  (((3,), (3, 4)), {"index": (("slice", None, None, None), 1)})))
 
@@ -122,6 +127,7 @@ primitive("expand", _expand_text, _expanded, None,
           lambda b, g, y, v, like, axis, keepdims: (b.sum(g, axis=axis, keepdims=keepdims),
                                                     None),
           ((-3.0, 3.0),) * 2, shape=lambda v, like, axis, keepdims: like, internal=True,
+          tangent=linear_in_first("expand"),
           cases=((((N,), (N, D)), {"axis": (1,), "keepdims": False}),
                  (((N, 1), (N, D)), {"axis": (1,), "keepdims": True}),
                  (((), (2, 3)), {"axis": None, "keepdims": False})))
@@ -129,7 +135,7 @@ primitive("expand_dims", lambda a, p: f"np.expand_dims({a[0]}, "
           f"{p['axis'][0] if len(p['axis']) == 1 else p['axis']})",
           lambda v, axis: np.expand_dims(v, axis), None,
           lambda b, g, y, v, axis: (b.sum(g, axis=axis, keepdims=False),), internal=True,
-          shape=lambda v, axis: _with_ones(v, axis),
+          shape=lambda v, axis: _with_ones(v, axis), tangent=linear_in_first("expand_dims"),
           cases=((((3,),), {"axis": (1,)}), (((N, 2),), {"axis": (0,)})))
 
 
@@ -168,11 +174,13 @@ primitive("reshape", lambda a, p: f"np.reshape({a[0]}, ({', '.join(a[1:])}"
           f"{',' if len(a) == 2 else ''}))",
           lambda x, *dims, shape: np.reshape(x, _sizes(dims)), None,
           lambda b, g, y, x, *dims, shape: (b.reshape_as(g, x),) + (None,) * len(dims),
-          (), args="f", variadic=True, shape=lambda x, *dims, shape: shape)
+          (), args="f", variadic=True, shape=lambda x, *dims, shape: shape,
+          tangent=linear_in_first("reshape"))
 primitive("reshape_as", "np.reshape({0}, np.shape({1}))",
           lambda v, like: np.reshape(v, np.shape(like)), None,
           lambda b, g, y, v, like: (b.reshape_as(g, v), None), ((-3.0, 3.0),) * 2,
-          shape=lambda v, like: like, internal=True, cases=((((6,), (2, 3)), {}),))
+          shape=lambda v, like: like, internal=True, cases=((((6,), (2, 3)), {}),),
+          tangent=linear_in_first("reshape_as"))
 
 # ---- joining arrays -------------------------------------------------------------------------
 
@@ -195,6 +203,22 @@ def _stack_shape(*shapes: Shape, axis: int) -> Shape:
 def _stack_rule(b: Builder, g: Var, y: Var, *parts: Var, axis: int) -> tuple[Var, ...]:
     lead = (("slice", None, None, None),) * axis
     return tuple(b.getitem(g, index=lead + (k,)) for k in range(len(parts)))
+
+
+def _joined_tangent(name: str) -> TangentRule:
+    """The tangent of ``stack`` or ``concat``: the parts' tangents joined, zeros for a part
+    with none (``expand`` of 0)."""
+
+    def rule(b: Builder, dots: tuple[Var | None, ...], y: Var, *parts: Var,
+             axis: int) -> Var | None:
+        if all(dot is None for dot in dots):
+            return None
+        zero = b.const(0.0)
+        pieces = [b.expand(zero, p, axis=None, keepdims=False) if dot is None else dot
+                  for p, dot in zip(parts, dots)]
+        return getattr(b, name)(*pieces, axis=axis)
+
+    return rule
 
 
 def _concat_shape(*shapes: Shape, axis: int) -> Shape:
@@ -225,11 +249,11 @@ def _concat_part_rule(b: Builder, g: Var, y: Var, whole: Var, *parts: Var, axis:
 
 primitive("stack", _joined_text("stack"), lambda *xs, axis: np.stack(xs, axis=axis), None,
           _stack_rule, ((-3.0, 3.0),), variadic=True, shape=_stack_shape,
-          keywords={"axis": 0},
+          keywords={"axis": 0}, tangent=_joined_tangent("stack"),
           cases=((((3,), (3,)), {"axis": 0}), (((N, 2), (N, 2), (N, 2)), {"axis": 1})))
 primitive("concat", _joined_text("concatenate"), lambda *xs, axis: np.concatenate(xs, axis),
           None, _concat_rule, ((-3.0, 3.0),), variadic=True, shape=_concat_shape,
-          keywords={"axis": 0},
+          keywords={"axis": 0}, tangent=_joined_tangent("concat"),
           cases=((((3,), (2,)), {"axis": 0}), (((N, 2), (N, 3)), {"axis": 1}),
                  (((N, D), (M, D)), {"axis": 0})))
 primitive("concat_part",
@@ -237,6 +261,7 @@ primitive("concat_part",
           lambda whole, *parts, axis, part: runtime._concat_part(whole, parts, axis, part), None,
           _concat_part_rule, ((-3.0, 3.0),), variadic=True, internal=True, helper="_concat_part",
           shape=lambda whole, *parts, axis, part: parts[part],
+          tangent=linear_in_first("concat_part"),
           cases=((((5,), (3,), (2,)), {"axis": 0, "part": 1}),
                  (((2, 5), (2, 1), (2, 4)), {"axis": 1, "part": 0})))
 
@@ -245,6 +270,21 @@ primitive("concat_part",
 # reverse pass starts it with zeros_like (never shared by CSE) and passes it only to these, so
 # the generated code updates it in place (``a_bar[t] += g``). The interpreter's values are
 # shared, so its add_at adds into a copy.
+
+
+def _accumulated(name: str) -> TangentRule:
+    """The tangent of ``add_at`` or ``add_into``: the term's tangent added into the
+    accumulator's, in place as the value is (a fresh ``zeros_like`` if it has none)."""
+
+    def rule(b: Builder, dots: tuple[Var | None, ...], y: Var, total: Var, term: Var,
+             *at: Var, **params: Any) -> Var | None:
+        total_dot, term_dot = dots[:2]
+        if term_dot is None:
+            return total_dot
+        start = b.zeros_like(total) if total_dot is None else total_dot
+        return getattr(b, name)(start, term_dot, *at, **params)
+
+    return rule
 
 
 def _added_at(total: Any, v: Any, index: Index, at: tuple[Any, ...]) -> Any:
@@ -258,12 +298,13 @@ primitive("add_at", lambda a, p: f"{a[0]}[{index_text(p['index'], a[2:])}] += {a
           lambda b, g, y, total, v, *at, index: ((g, b.getitem(g, *at, index=index))
                                                  + (None,) * len(at)),
           ((-3.0, 3.0),) * 2, variadic=True, internal=True, updates=True,
-          shape=lambda total, v, *at, index: total,
+          shape=lambda total, v, *at, index: total, tangent=_accumulated("add_at"),
           cases=((((5,), (2,)), {"index": (("slice", 1, 3, None),)}),
                  (((3, 4), (3,)), {"index": (("slice", None, None, None), 1)})))
 primitive("add_into", "{0} += {1}", np.add, None,
           lambda b, g, y, total, term: (g, g), ((-3.0, 3.0),) * 2, internal=True, updates=True,
-          shape=lambda total, term: total, cases=((((2, 3), (2, 3)), {}),))
+          shape=lambda total, term: total, cases=((((2, 3), (2, 3)), {}),),
+          tangent=_accumulated("add_into"))
 primitive("zeros_like", "np.zeros(np.shape({0}))", lambda like: np.zeros(np.shape(like)), None,
           None, internal=True, shape=lambda like: like, fresh=True)
 
