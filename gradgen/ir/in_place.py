@@ -25,34 +25,40 @@ FRESH = frozenset(name for name, entry in REGISTRY.items()
 
 def accumulate_in_place(graph: Graph) -> Graph:
     """``graph`` with each safe top-level array sum written as an update (see the module)."""
-    reads = Counter(var for edge in graph.edges for var in edge.inputs)
-    reads.update(graph.outputs)
-    floats = surely_floats(graph)
-    made = {edge.output: edge for edge in graph.edges
-            if edge.prim in FRESH and edge.output in floats}
-    edges = tuple(_in_place(edge, made, reads) for edge in graph.edges)
+    fresh, reads = _fresh_floats(graph), _reads(graph)
+    edges = tuple(_in_place(edge, fresh, reads) for edge in graph.edges)
     return graph if edges == graph.edges else graph.replace(edges=edges)
 
 
-def _in_place(edge: Edge, made: dict[Var, Edge], reads: Counter) -> Edge:
+def _fresh_floats(graph: Graph) -> set[Var]:
+    """The nodes that are new arrays of floats, made by an operation of `FRESH`."""
+    floats = surely_floats(graph)
+    return {edge.output for edge in graph.edges if edge.prim in FRESH and edge.output in floats}
+
+
+def _reads(graph: Graph) -> Counter:
+    """How many times each node is read: by an edge, or as a result."""
+    return Counter([var for edge in graph.edges for var in edge.inputs] + list(graph.outputs))
+
+
+def _in_place(edge: Edge, fresh: set[Var], reads: Counter) -> Edge:
     """``edge`` as an update of its accumulator, where it has one (`_accumulator`)."""
-    if edge.prim != "add" or not edge.output.shape:
-        return edge
-    total = _accumulator(edge, made, reads)
+    total = _accumulator(edge, fresh, reads) if edge.prim == "add" and edge.output.shape else None
     if total is None:
         return edge
     term = edge.inputs[1] if total is edge.inputs[0] else edge.inputs[0]
     return Edge("add_into", (total, term), edge.outputs, (), edge.origin)
 
 
-def _accumulator(edge: Edge, made: dict[Var, Edge], reads: Counter) -> Var | None:
-    """The operand of a sum that it may update: a fresh array of the sum's shape and name,
-    read by this sum alone."""
-    for var in edge.inputs:
-        if (var in made and reads[var] == 1 and var.shape == edge.output.shape
-                and var.name is not None and var.name == edge.output.name):
-            return var
-    return None
+def _accumulator(edge: Edge, fresh: set[Var], reads: Counter) -> Var | None:
+    """The operand a sum may update: fresh, of its shape and name, read by this sum alone."""
+    return next((var for var in edge.inputs if var in fresh and reads[var] == 1
+                 and var.shape == edge.output.shape and _named_as(var, edge.output)), None)
+
+
+def _named_as(var: Var, output: Var) -> bool:
+    """Whether ``output`` carries ``var``'s name hint (the update then keeps one name)."""
+    return var.name is not None and var.name == output.name
 
 
 def surely_floats(graph: Graph) -> set[Var]:
