@@ -20,7 +20,7 @@ from itertools import groupby
 from gradgen.emit.functions import Function, plain_function
 from gradgen.emit.lines import LINE_WIDTH, Line, aligned, returned_tuple
 from gradgen.ir.graph import Edge, Graph, Var, has_arrays, has_blocks
-from gradgen.ir.naming import TWINS, assign_names, twin_name
+from gradgen.ir.naming import TWINS, twin_name
 from gradgen.ir.printing import format_number
 
 #: A primitive's float text: a format string over its operands, or a function of the operand
@@ -90,7 +90,7 @@ def takes_floats(graph: Graph) -> bool:
 
 def twinned(function: Function, graph: Graph, reserved: frozenset[str]) -> list[Function]:
     """``function``, printed from ``graph``, taking floats to its float twin, and the twin."""
-    names = assign_names(graph, reserved, reuse_dead=True)  # as `function` names them
+    names = function.names
     preamble = dispatch(function.name, [names[var] for var in graph.inputs]) + function.preamble
     return [replace(function, preamble=preamble), twin(function, graph, names)]
 
@@ -119,6 +119,9 @@ def dispatch(name: str, params: list[str]) -> list[str]:
 
 def twin_call(name: str, params: list[str], indent: int) -> str:
     """``return _gradient_on_floats(x, y)`` at ``indent`` columns, wrapped within the width."""
+    line = f"return {twin_name(name)}({', '.join(params)})"
+    if indent + len(line) <= LINE_WIDTH + 4:
+        return line
     lines = aligned(f"return {twin_name(name)}(", params, LINE_WIDTH + 4 - indent)
     return f"\n{' ' * indent}".join(lines)
 
@@ -206,6 +209,8 @@ def statement_guards(graph: Graph, names: dict[Var, str]) -> dict[Edge, Guard]:
     only where its name still stands for it (`_standing`). Leaving one out only runs an edge
     more often, where ``math`` may raise: the NumPy path then answers.
     """
+    if all(edge.prim != "where" for edge in graph.edges):
+        return dict.fromkeys(graph.edges, frozenset())  # no branch: every edge runs
     standing = _standing(graph, names)
     first = _guards(graph, lambda var, index: index in standing[var])
     unguarded = {var for edge, guard in first.items() if not guard for var in edge.outputs}

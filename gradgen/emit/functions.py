@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import textwrap
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gradgen.emit.blocks import edge_units
 from gradgen.emit.emissions import EMISSIONS, program_names
@@ -60,6 +60,7 @@ class Function:
     finish: str
     result: str
     decorator: str | None = None  # how the module compiles it (the numba target's twins)
+    names: dict[Var, str] = field(default_factory=dict, repr=False, compare=False)  # its nodes'
 
     @property
     def signature(self) -> str:
@@ -108,7 +109,7 @@ def function(name: str, graph: Graph, doc: str, packed: str | None = None,
     if blocked:
         preamble += _blocks(name, params, graph.inputs)
     return Function(name, ", ".join(_signature(params, own, packed)), doc, preamble, body,
-                    finish, _result_text(name, targets))
+                    finish, _result_text(name, targets), names=names)
 
 
 def plain_function(name: str, params: list[str], doc: str, statements: list[Line],

@@ -18,7 +18,7 @@ from gradgen.emit.floats import float_test, takes_floats, twin, twin_call
 from gradgen.emit.functions import Function, plain_function, result_names
 from gradgen.emit.lines import Line, call_text, wrapped_tuple
 from gradgen.ir.graph import Graph
-from gradgen.ir.naming import KERNELS, assign_names, kernel_name, python_name, twin_name
+from gradgen.ir.naming import KERNELS, kernel_name, python_name, twin_name
 
 #: The docstring of a twin that numba compiles.
 TWIN_DOC = "``{}`` on floats, in math as numba compiles it: 1 / 0 is inf and log(-1) NaN."
@@ -33,7 +33,7 @@ def numba_twinned(function: Function, graph: Graph, reserved: frozenset[str]) ->
     the twin and the kernel; the NumPy ``function`` where ``graph`` has no twin."""
     if not takes_floats(graph):
         return [function]
-    names = assign_names(graph, reserved, reuse_dead=True)  # as `function` names them
+    names = function.names
     params = [names[var] for var in graph.inputs]
     results = result_names(graph, names, reserved)
     return [_dispatcher(function, params, results),
