@@ -1,6 +1,7 @@
 """Names in printed and generated code: every naming pattern, and the one rule, live here.
 
-IR nodes carry only a name *hint* (the user's variable, ``x_bar`` for an adjoint, or None).
+IR nodes carry only a name *hint* (the user's variable, ``x_bar`` for an adjoint, or None), the
+one they were built with or the one their graph gives them (`Graph.hint`).
 `python_name` is the one rule that makes a name of the source a Python name: Python reads an
 identifier by its NFKC form (``ｘ``, ``𝐱`` and ``x`` are one name to it), so the Python name of
 a user name is its NFKC form, used as it is only where it is *free*: not a keyword, not a dunder
@@ -24,6 +25,7 @@ from __future__ import annotations
 import builtins
 import keyword
 import unicodedata
+from collections.abc import Callable
 
 import gradgen.runtime as runtime
 from gradgen.ir.graph import Edge, Graph, Var
@@ -169,29 +171,32 @@ def assign_names(graph: Graph, reserved: frozenset[str] = GENERATED_GLOBALS,
     the adjoint of ``x``). Nodes in ``unnamed`` (printed inline where they are used) get no name.
     """
     namer = Namer(reserved)
-    names = {var: namer.fresh(var.name or "x") for var in graph.inputs}
+    hint = graph.hint
+    names = {var: namer.fresh(hint(var) or "x") for var in graph.inputs}
     last_use = _last_uses(graph) if reuse_dead else {}
     for index, edge in enumerate(graph.edges):
         for output in edge.outputs:
             if output not in unnamed:
-                names[output] = _output_name(edge, output, index, namer, last_use, names)
+                names[output] = _output_name(edge, output, index, namer, last_use, names, hint)
     return names
 
 
-def _output_name(edge: Edge, output: Var, index: int, namer: Namer,
-                 last_use: dict[Var, int], names: dict[Var, str]) -> str:
-    """A temporary (``v1``, ``t1``) for an unnamed output, else the name of an input it takes
-    over (with ``reuse_dead``), else a fresh name after its hint."""
-    if output.name is None:
+def _output_name(edge: Edge, output: Var, index: int, namer: Namer, last_use: dict[Var, int],
+                 names: dict[Var, str], hint: Callable[[Var], str | None]) -> str:
+    """A temporary (``v1``, ``t1``) for an output without a ``hint``, else the name of an
+    input it takes over (with ``reuse_dead``), else a fresh name after its hint."""
+    own = hint(output)
+    if own is None:
         return namer.temporary("t" if edge.origin is not None else "v")
-    reused = _reused_name(edge, output, index, last_use, names) if last_use else None
-    return reused or namer.fresh(output.name)
+    reused = _reused_name(edge, own, index, last_use, names, hint) if last_use else None
+    return reused or namer.fresh(own)
 
 
-def _reused_name(edge: Edge, output: Var, index: int, last_use: dict[Var, int],
-                 names: dict[Var, str]) -> str | None:
+def _reused_name(edge: Edge, own: str, index: int, last_use: dict[Var, int],
+                 names: dict[Var, str], hint: Callable[[Var], str | None]) -> str | None:
+    """The name of an input of ``edge`` hinted ``own`` that ``edge`` reads for the last time."""
     for var in edge.inputs:
-        if var.name == output.name and last_use.get(var) == index and var in names:
+        if last_use.get(var) == index and var in names and hint(var) == own:
             return names[var]
     return None
 
