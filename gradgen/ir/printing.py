@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from types import MappingProxyType
 
 from gradgen.ir.graph import Edge, Graph, Var, hint_of
 from gradgen.ir.naming import assign_names
@@ -18,6 +19,8 @@ from gradgen.ir.primitives.arrays import index_text
 from gradgen.ir.registry import Primitive
 
 _DTYPES = {"float": "f64", "bool": "bool", "int": "int", "tape": "tape"}
+#: The hints of a graph that gives none (its nodes are named as they were built).
+NO_HINTS: Mapping[Var, str] = MappingProxyType({})
 
 
 def format_number(value: float) -> str:
@@ -189,7 +192,7 @@ def _edge_lines(edge: Edge, names: dict[Var, str], indent: str) -> list[str]:
                     for _, value in edge.params if isinstance(value, Graph))]
 
 
-def grad_of_text(origin: Edge, names: dict[Var, str], hints: Mapping[Var, str] = {}) -> str:
+def grad_of_text(origin: Edge, names: dict[Var, str], hints: Mapping[Var, str] = NO_HINTS) -> str:
     """The forward statement an adjoint block belongs to, as in ``# grad of: d = a + c``.
 
     A forward statement that simplification removed (``v1 = x / 1`` became ``x``) is shown
@@ -216,7 +219,7 @@ def _hint_or_name(var: Var, names: dict[Var, str], hints: Mapping[Var, str]) -> 
     return names.get(var) or hint_of(var, hints) or "_"
 
 
-def loop_text(edge: Edge, names: dict[Var, str], hints: Mapping[Var, str] = {}) -> str:
+def loop_text(edge: Edge, names: dict[Var, str], hints: Mapping[Var, str] = NO_HINTS) -> str:
     """``for t in range(1, T)``: a loop as the source writes it (a node without a name by its
     hint in ``hints``, the graph's)."""
     params = dict(edge.params)
