@@ -261,7 +261,7 @@ def add_adjoints(sweep: Sweep, targets: Iterable[Var], bars: Iterable[Var]) -> N
 def accumulate(builder: GraphBuilder, var: Var, contribution: Var,
                adjoints: dict[Var, Var]) -> None:
     """Add ``contribution`` to ``var``'s adjoint (the first one is the adjoint, named)."""
-    name = adjoint_name(builder.hint_of(var))
+    name = adjoint_name(hint_of(var, builder.hints))
     previous = adjoints.get(var)
     if contribution.dtype == "int":  # 1 * N for q * N with N: int; an adjoint is a number
         contribution = builder.to_float(contribution)

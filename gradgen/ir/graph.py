@@ -140,7 +140,7 @@ def hint_of(var: Var, hints: Mapping[Var, str]) -> str | None:
 def add_hint(hints: dict[Var, str], var: Var, name: str | None) -> None:
     """Give ``var`` the hint ``name`` in ``hints`` if it has none yet (the first hint given a
     node is its hint; a constant takes none)."""
-    if name is not None and hint_of(var, hints) is None and not var.is_const:
+    if name is not None and var.name is None and var not in hints and not var.is_const:
         hints[var] = name
 
 
