@@ -114,11 +114,11 @@ def test_interface_inputs_outputs_hints_and_origins() -> None:
         ("x_dot", (), "float"), ("y_dot", (), "float"), ("z_dot", (), "float")]
     assert graph.output_names == ("f", "f_dot")
     assert graph.outputs[0] is forward.outputs[0]
-    assert graph.outputs[1].name == "f_dot"
+    assert graph.hint(graph.outputs[1]) == "f_dot"
     assert graph.edges[:len(forward.edges)] == forward.edges  # forward values kept as they are
     tangent_edges = graph.edges[len(forward.edges):]
     assert all(edge.origin in forward.edges for edge in tangent_edges)
-    named = {edge.output.name for edge in tangent_edges} - {None}
+    named = {graph.hint(edge.output) for edge in tangent_edges} - {None}
     assert named == {f"{edge.output.name}_dot" for edge in forward.edges}
     # the tangent of each forward edge is built in one block, in topological order
     origins = [forward.edges.index(edge.origin) for edge in tangent_edges]

@@ -113,20 +113,21 @@ def _emit_segments_loop(builder: GraphBuilder, edge: Edge, parts: LoopParts, str
                         segments: Var) -> tuple[Var, ...]:
     """The loop over the segments in place of ``edge``; the nodes of its snapshots."""
     n = len(parts.carried)
-    snapshots = tapes_for(parts.carried_in, "snapshot")
+    snapshots = tapes_for(parts.carried_in, "snapshot", parts.body.hints)
+    body = _segments_body(builder, parts, stride)
     builder.edges.append(Edge("loop", (builder.const(0.0), segments, *parts.carried,
                                        *_bound_nodes(parts, stride), *parts.invariants),
-                              edge.outputs + snapshots,
-                              as_params(loop_params(_segments_body(parts, stride), n, 0, n)),
+                              edge.outputs + snapshots, as_params(loop_params(body, n, 0, n)),
                               edge.origin))
     return snapshots
 
 
-def _segments_body(parts: LoopParts, stride: Var) -> Graph:
-    """The body of the loop over segments: the original loop over one segment's steps; its
-    records are the carried values at the segment's start (the snapshots)."""
+def _segments_body(builder: GraphBuilder, parts: LoopParts, stride: Var) -> Graph:
+    """The body of the loop over segments (in place of a loop ``builder`` builds): the
+    original loop over one segment's steps; its records are the carried values at the
+    segment's start (the snapshots)."""
     step = GraphBuilder()
-    segment = _segment_inputs(parts, stride)
+    segment = _segment_inputs(parts, stride, builder)
     inner = _segment_loop(step, parts, segment)
     step.edges.append(inner)
     return Graph(f"{parts.body.name}_segments", segment.inputs(), tuple(step.edges),
@@ -146,7 +147,7 @@ def checkpoint_reverse(sweep: Sweep, edge: Edge, record: CheckpointRecord) -> No
     targets = (*parts.carried, *wanted)
     emit_reverse_loop(sweep, (zero, record.segments), starts, record.recorded,
                       (*_bound_nodes(parts, record.stride), *parts.invariants), body, targets,
-                      tuple(result_like(var, var.name) for var in targets))
+                      tuple(result_like(var, builder.hint_of(var)) for var in targets))
 
 
 def _segments_reverse_body(sweep: Sweep, edge: Edge, parts: LoopParts,
@@ -156,14 +157,15 @@ def _segments_reverse_body(sweep: Sweep, edge: Edge, parts: LoopParts,
     nodes) it sums adjoints for."""
     step = sweep.inner()
     step.builder.origin = edge
-    segment = _segment_inputs(parts, record.stride)
-    seeds = [adjoint_input(var) for var in segment.carried]
+    segment = _segment_inputs(parts, record.stride, sweep.builder)
+    seeds = [adjoint_input(var, step.builder.hints) for var in segment.carried]
     wanted = _summed_invariants(parts, record, segment)
-    totals = {inner: adjoint_input(inner) for _, inner in wanted}
+    totals = {inner: adjoint_input(inner, step.builder.hints) for _, inner in wanted}
     inner_loop = _segment_loop(step.builder, parts, segment)
     _run_segment_again(step, inner_loop, segment.carried, seeds, totals)
     body = Graph(f"{parts.body.name}_segments_reverse", segment.inputs(*seeds, *totals.values()),
-                 tuple(step.builder.edges), _adjoints_at_start(step, segment, totals, zero))
+                 tuple(step.builder.edges), _adjoints_at_start(step, segment, totals, zero),
+                 hints=step.builder.hints)
     return body, [outer for outer, _ in wanted]
 
 
@@ -193,14 +195,16 @@ def _adjoints_at_start(step: Sweep, segment: _Segment, totals: dict[Var, Var],
     return (*carried, *(step.adjoints.get(inner) or total for inner, total in totals.items()))
 
 
-def _segment_inputs(parts: LoopParts, stride: Var) -> _Segment:
+def _segment_inputs(parts: LoopParts, stride: Var, outer: GraphBuilder) -> _Segment:
     """A segment body's inputs, made for the loop of ``parts`` (a bound that is a constant
-    stays one)."""
+    stays one), each named by the hint of the node it stands for (in the loop's body, or
+    for a bound, in the graph ``outer`` builds)."""
+    body = parts.body
     return _Segment(Var("segment", (), "int"),
-                    [Var(var.name, var.shape, var.dtype) for var in parts.carried_in],
-                    [var if var.is_const else Var(var.name, (), var.dtype)
+                    [Var(body.hint(var), var.shape, var.dtype) for var in parts.carried_in],
+                    [var if var.is_const else Var(outer.hint_of(var), (), var.dtype)
                      for var in (parts.start, parts.stop, stride)],
-                    [Var(var.name, var.shape, var.dtype) for var in parts.invariant_in])
+                    [Var(body.hint(var), var.shape, var.dtype) for var in parts.invariant_in])
 
 
 def _segment_loop(step: GraphBuilder, parts: LoopParts, segment: _Segment) -> Edge:

@@ -34,7 +34,7 @@ selection with ``where`` to be covered. The rules' by-products that the tangent 
 from __future__ import annotations
 
 from gradgen.differentiate.sweep import active_edges
-from gradgen.ir.builder import GraphBuilder, give_hint
+from gradgen.ir.builder import GraphBuilder
 from gradgen.ir.graph import Edge, Graph, Var, select_inputs
 from gradgen.ir.naming import tangent_name
 from gradgen.ir.primitives import REGISTRY
@@ -49,13 +49,14 @@ def jvp_graph(forward: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
     (output,) = forward.outputs
     targets = select_inputs(forward, wrt)
     tangent_inputs = _tangent_inputs(targets)
-    builder = GraphBuilder()
+    builder = GraphBuilder(forward.hints)
     builder.edges.extend(forward.edges)
     tangents = _pushed_forward(builder, forward, dict(zip(targets, tangent_inputs)), output)
     output_dot = tangents.get(output) or builder.const(0.0)
     return forward.replace(inputs=forward.inputs + tangent_inputs, edges=tuple(builder.edges),
                            outputs=(output, output_dot),
-                           output_names=(forward.name, f"{forward.name}_dot"))
+                           output_names=(forward.name, f"{forward.name}_dot"),
+                           hints=builder.hints)
 
 
 def _tangent_inputs(targets: tuple[Var, ...]) -> tuple[Var, ...]:
@@ -82,7 +83,7 @@ def _push_forward(builder: GraphBuilder, edge: Edge, tangents: dict[Var, Var]) -
     total = _sum_of_terms(builder, edge.inputs, partials, tangents, built)
     _drop_dead(builder, start, total)
     if total is not None:
-        give_hint(total, tangent_name(edge.output.name))
+        builder.hint(total, tangent_name(builder.hint_of(edge.output)))
         tangents[edge.output] = total
 
 

@@ -52,7 +52,7 @@ def reverse_mode(graph: Graph, wrt: tuple[str, ...] | None = None,
     """
     (output,) = graph.outputs
     targets = select_inputs(graph, wrt)
-    builder = GraphBuilder()
+    builder = GraphBuilder(graph.hints)
     seed = Var("cotangent", output.shape) if cotangent else builder.const(1.0)
     found = backward(builder, graph.edges, [output], [seed], targets, loops)
     inputs = graph.inputs + ((seed,) if cotangent else ())
@@ -61,17 +61,17 @@ def reverse_mode(graph: Graph, wrt: tuple[str, ...] | None = None,
 
 def _gradient_graph(graph: Graph, inputs: tuple[Var, ...], builder: GraphBuilder,
                     targets: tuple[Var, ...], found: list[Var | None]) -> Graph:
-    """``graph`` with the edges of ``builder``, its outputs the value, then the partial of each
-    target (an exact 0 where none was ``found``)."""
+    """``graph`` with the edges (and hints) of ``builder``, its outputs the value, then the
+    partial of each target (an exact 0 where none was ``found``)."""
     partials = tuple(var or builder.const(0.0) for var in found)
     return graph.replace(inputs=inputs, edges=tuple(builder.edges),
                          outputs=graph.outputs + partials,
-                         output_names=gradient_names(graph, targets))
+                         output_names=gradient_names(graph, targets), hints=builder.hints)
 
 
 def gradient_names(graph: Graph, targets: tuple[Var, ...]) -> tuple[str, ...]:
     """The names of a gradient program's outputs: ``graph``'s, then each target's adjoint's."""
-    return (graph.name,) + tuple(adjoint_name(var.name) or "" for var in targets)
+    return (graph.name,) + tuple(adjoint_name(graph.hint(var)) or "" for var in targets)
 
 
 def backward(builder: GraphBuilder, edges: tuple[Edge, ...], outputs: list[Var],

@@ -53,7 +53,7 @@ def record_branch(sweep: Sweep, edge: Edge) -> CondRecord:
     those read after the branch) to the operands that are varied."""
     parts = cond_parts(edge)
     results = _pulled_back(edge, sweep)
-    seeds = tuple(adjoint_input(edge.outputs[k]) for k in results)
+    seeds = tuple(adjoint_input(edge.outputs[k], sweep.builder.hints) for k in results)
     wanted = _wanted_operands(sweep, parts)
     sides = _differentiated_sides(sweep, parts, results, seeds, wanted)
     recorded = _record_residuals(sweep, edge, parts, sides)
@@ -89,7 +89,7 @@ def _record_residuals(sweep: Sweep, edge: Edge, parts: CondParts,
     own = _own_residuals(parts, sides)
     kept = sides[0].residuals + sides[1].residuals
     slots = _slots(parts, kept, own)
-    outputs = _recording_outputs(edge, kept, slots, sweep.bound,
+    outputs = _recording_outputs(edge, sides, slots, sweep.bound,
                                  parts.results + len(own[0]) + len(own[1]))
     _emit_recording_cond(sweep.builder, edge, parts, sides, own, outputs)
     return tuple(outputs[slots[var]] for var in kept)
@@ -112,14 +112,15 @@ def _slots(parts: CondParts, kept: tuple[Var, ...], own: PerSide) -> dict[Var, i
     return slots
 
 
-def _recording_outputs(edge: Edge, kept: tuple[Var, ...], slots: dict[Var, int],
+def _recording_outputs(edge: Edge, sides: tuple[Body, Body], slots: dict[Var, int],
                        bound: set[Var], count: int) -> tuple[Var, ...]:
     """The recording branch's ``count`` outputs: the branch's results that something reads
-    after it (``bound``), and at each other position that holds a residual a fresh node,
-    named after the first residual it holds."""
+    after it (``bound``), and at each other position that holds a residual of the ``sides``
+    a fresh node, named after the first residual it holds."""
     outputs = {k: var for k, var in enumerate(edge.outputs) if var in bound}
-    for var in kept:
-        outputs.setdefault(slots[var], result_like(var, var.name))
+    for side in sides:
+        for var in side.residuals:
+            outputs.setdefault(slots[var], result_like(var, side.hint(var)))
     return tuple(outputs.get(k) or edge.outputs[k] for k in range(count))
 
 
@@ -138,7 +139,8 @@ def _recording_sides(placeholder: Var, parts: CondParts, sides: tuple[Body, Body
     """Each side with its forward edges, outputting after its results its ``own`` residuals
     and the ``placeholder`` for each of the other side's."""
     mine = (own[0] + (placeholder,) * len(own[1]), (placeholder,) * len(own[0]) + own[1])
-    return [side.replace(edges=body.forward, outputs=side.outputs[:parts.results] + extra)
+    return [side.replace(edges=body.forward, outputs=side.outputs[:parts.results] + extra,
+                         hints=body.hints)
             for side, body, extra in zip((parts.then, parts.orelse), sides, mine)]
 
 
@@ -164,7 +166,8 @@ def _emit_reverse_cond(builder: GraphBuilder, edge: Edge, parts: CondParts, reco
                     for body, name in zip(record.sides, ("then", "else")))
     return builder.emit_block(
         "cond", (parts.test, *seeds_in, *record.recorded, *parts.operands),
-        tuple(result_like(inner, adjoint_name(inner.name), "float") for inner in record.wanted),
+        tuple(result_like(inner, adjoint_name(parts.then.hint(inner)), "float")
+              for inner in record.wanted),
         as_params(cond_params(then, orelse, len(record.wanted))))
 
 
@@ -180,7 +183,8 @@ def _reverse_side(edge: Edge, parts: CondParts, record: CondRecord, body: Body, 
     results' cotangents and the recorded values to each wanted operand's adjoint."""
     edges, outputs = adjoint_of_body(body, record.wanted, zero, edge)
     inputs = (*record.seeds, *record.residuals, *parts.operand_in)
-    return Graph(f"{parts.then.name}_{name}_reverse", inputs, edges, outputs)
+    return Graph(f"{parts.then.name}_{name}_reverse", inputs, edges, outputs,
+                 hints=body.hints)
 
 
 #: A branch records what the side taken reads, and its reverse goes back the same way.

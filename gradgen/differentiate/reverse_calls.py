@@ -76,14 +76,15 @@ def _vjp(graph: Graph, body: Body, recomputing: tuple[Edge, ...], recorded: tupl
     edges, outputs = adjoint_of_body(body, differentiable_inputs(graph), const(0.0), None)
     value = _value_taken(graph.outputs[0], graph.inputs, recomputing + edges, bool(recorded))
     vjp = Graph(f"{graph.name}_vjp", (*graph.inputs, *value, *recorded, seed),
-                recomputing + edges, outputs, graph.source)
+                recomputing + edges, outputs, graph.source, hints=body.hints)
     return vjp, bool(value)
 
 
 def _recording_version(graph: Graph, body: Body, recorded: tuple[Var, ...]) -> Graph | None:
     """The helper returning, after its value, the values its vjp records; None if it has none."""
     return graph.replace(name=f"{graph.name}_record", edges=body.forward,
-                         outputs=(*graph.outputs, *recorded)) if recorded else None
+                         outputs=(*graph.outputs, *recorded),
+                         hints=body.hints) if recorded else None
 
 
 def _value_taken(output: Var, arguments: tuple[Var, ...], edges: tuple[Edge, ...],
@@ -113,7 +114,7 @@ def _emit_call(builder: GraphBuilder, edge: Edge, record: Graph | None) -> tuple
     if record is None:
         builder.edges.append(edge)
         return ()
-    recorded = tuple(result_like(var, var.name) for var in record.outputs[1:])
+    recorded = tuple(result_like(var, record.hint(var)) for var in record.outputs[1:])
     builder.edges.append(Edge("call", edge.inputs, (edge.output, *recorded),
                               as_params(call_params(record, "record")), edge.origin))
     return recorded
@@ -137,7 +138,7 @@ def _emit_vjp_call(builder: GraphBuilder, edge: Edge, record: CallRecord, g: Var
     """A call of the helper's vjp on ``edge``'s arguments, the recorded values and the
     cotangent ``g``; its results, the partials of the arguments that are ``numbers``."""
     return builder.emit_block("call", (*edge.inputs, *record.recorded, g),
-                              call_results(record.vjp, _partial_names(numbers)),
+                              call_results(record.vjp, _partial_names(builder, numbers)),
                               as_params(call_params(record.vjp, "vjp")))
 
 
@@ -154,10 +155,13 @@ def _number_arguments(edge: Edge) -> list[Var]:
     return [arg for arg, var in zip(edge.inputs, graph.inputs) if var.dtype == "float"]
 
 
-def _partial_names(numbers: list[Var]) -> tuple[str | None, ...]:
-    """The names of a vjp call's results, one per argument that is a number: its adjoint's
-    (the one result of a vjp of one argument is named where it is added)."""
-    return (None,) if len(numbers) == 1 else tuple(adjoint_name(arg.name) for arg in numbers)
+def _partial_names(builder: GraphBuilder, numbers: list[Var]) -> tuple[str | None, ...]:
+    """The names of a vjp call's results, one per argument that is a number: its adjoint's,
+    after its hint in the graph ``builder`` builds (the one result of a vjp of one argument is
+    named where it is added)."""
+    if len(numbers) == 1:
+        return (None,)
+    return tuple(adjoint_name(builder.hint_of(arg)) for arg in numbers)
 
 
 #: A helper call is taken back by a call of the helper's vjp.

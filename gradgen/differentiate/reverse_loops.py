@@ -7,7 +7,7 @@ tapes for recomputation.)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from gradgen.differentiate.sweep import (
@@ -23,7 +23,7 @@ from gradgen.differentiate.sweep import (
     unbroadcast,
 )
 from gradgen.ir.builder import GraphBuilder, as_params, result_like
-from gradgen.ir.graph import Edge, Graph, Shape, Var
+from gradgen.ir.graph import Edge, Graph, Shape, Var, hint_of
 from gradgen.ir.primitives.loops import LoopParts, loop_params, loop_parts
 
 
@@ -44,7 +44,7 @@ def tape_loop(sweep: Sweep, edge: Edge) -> LoopRecord:
     reads; return what `reverse_loop` needs. Adjoints are taken for the carried values and
     for the invariants that depend on what is differentiated (``sweep.varied``)."""
     parts = loop_parts(edge)
-    seeds = tuple(adjoint_input(var) for var in parts.carried_in)
+    seeds = tuple(adjoint_input(var, parts.body.hints) for var in parts.carried_in)
     wanted = _varied_invariants(sweep, parts)
     own = {*seeds, parts.index, *parts.invariant_in}
     body = differentiate_body(sweep, parts.body, parts.carried_in + wanted,
@@ -72,16 +72,18 @@ def _emit_recording_loop(builder: GraphBuilder, edge: Edge, parts: LoopParts,
                          body: Body) -> tuple[Var, ...]:
     """The loop of ``edge`` with ``body``'s forward edges, recording its residuals; the tapes."""
     recording = parts.body.replace(edges=body.forward,
-                                   outputs=parts.carried_out + body.residuals)
-    tapes = tapes_for(body.residuals, "tape")
+                                   outputs=parts.carried_out + body.residuals, hints=body.hints)
+    tapes = tapes_for(body.residuals, "tape", body.hints)
     builder.edges.append(recording_block(edge, edge.outputs + tapes, body=recording,
                                          records=len(body.residuals)))
     return tapes
 
 
-def tapes_for(values: tuple[Var, ...], kind: str) -> tuple[Var, ...]:
-    """A tape for each of ``values`` (an entry per step or segment), named ``<kind>_<name>``."""
-    return tuple(result_like(var, f"{kind}_{var.name or 'v'}", "tape") for var in values)
+def tapes_for(values: tuple[Var, ...], kind: str, hints: Mapping[Var, str]) -> tuple[Var, ...]:
+    """A tape for each of ``values`` (an entry per step or segment), named ``<kind>_<hint>``
+    (by their ``hints``, their graph's)."""
+    return tuple(result_like(var, f"{kind}_{hint_of(var, hints) or 'v'}", "tape")
+                 for var in values)
 
 
 def reverse_loop(sweep: Sweep, edge: Edge, record: LoopRecord,
@@ -153,7 +155,7 @@ def _reverse_body(edge: Edge, parts: LoopParts, record: LoopRecord,
     body = Graph(f"{parts.body.name}_reverse",
                  (parts.index, *record.seeds, *sums_in, *record.body.residuals,
                   *parts.invariant_in),
-                 tuple(step.edges), carried_next + tuple(sums_next))
+                 tuple(step.edges), carried_next + tuple(sums_next), hints=step.hints)
     return body, sums
 
 
@@ -171,7 +173,7 @@ def _invariant_sums(step: GraphBuilder, parts: LoopParts,
     for outer, inner, bar in zip(parts.invariants, parts.invariant_in, record.invariant_bars):
         if bar is None or inner.dtype != "float":
             continue
-        total = adjoint_input(inner)
+        total = adjoint_input(inner, parts.body.hints)
         sums.append(outer)
         sums_in.append(total)
         sums_next.append(_add_into(step, total, unbroadcast(step, bar, inner.shape)))

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gradgen.differentiate.guards import Guard, branch_guards, masked
-from gradgen.ir.builder import GraphBuilder, as_params, give_hint
-from gradgen.ir.graph import Edge, Graph, Var
+from gradgen.ir.builder import GraphBuilder, as_params
+from gradgen.ir.graph import Edge, Graph, Var, hint_of
 from gradgen.ir.naming import adjoint_name
 from gradgen.ir.optimize import needed_edges
 from gradgen.ir.primitives import REGISTRY
@@ -72,9 +72,11 @@ class Sweep:
         edges, kept = self.level
         return {var for edge in edges for var in edge.inputs} | set(kept)
 
-    def inner(self) -> Sweep:
-        """A sweep for a body of one of this level's blocks, with a builder of its own."""
-        return Sweep(GraphBuilder(), self.bodies, self.bodies, self.helpers)
+    def inner(self, body: Graph | None = None) -> Sweep:
+        """A sweep for a body of one of this level's blocks (``body``, whose hints its nodes
+        keep), with a builder of its own."""
+        return Sweep(GraphBuilder(body.hints if body else None), self.bodies, self.bodies,
+                     self.helpers)
 
     def reversing(self, edge: Edge) -> GraphBuilder:
         """The builder, from now on building the reverse of ``edge`` (its ``# grad of``)."""
@@ -86,12 +88,17 @@ class Sweep:
 class Body:
     """A body differentiated: its forward edges (its blocks recording), the adjoint edges that
     pull the seeds back to the targets (less those no target needs), what reaches each target
-    (None: nothing), and the forward values that the adjoint edges read (to be recorded)."""
+    (None: nothing), the forward values that the adjoint edges read (to be recorded), and the
+    name hints of its nodes (the body's, and those of its adjoints)."""
 
     forward: tuple[Edge, ...]
     adjoint: tuple[Edge, ...]
     bars: tuple[Var | None, ...]
     residuals: tuple[Var, ...]
+    hints: dict[Var, str]
+
+    def hint(self, var: Var) -> str | None:
+        return hint_of(var, self.hints)
 
 
 def differentiate_body(sweep: Sweep, body: Graph, targets: tuple[Var, ...],
@@ -101,13 +108,14 @@ def differentiate_body(sweep: Sweep, body: Graph, targets: tuple[Var, ...],
     differentiated one level down: the ``seeds`` of its ``outputs`` (some of its outputs)
     pulled back to its ``targets``. Its residuals are the values its adjoint edges read that
     are neither made by them nor ``own`` (the body's other inputs)."""
-    inner = sweep.inner()
+    inner = sweep.inner(body)
     sweep_forward(inner, body.edges, *activity(body.edges, targets, outputs), body.outputs)
     forward = tuple(inner.builder.edges)
     bars = sweep_adjoints(inner, outputs, seeds, targets)
     found = tuple(var for var in bars if var is not None)
     adjoint = needed_edges(tuple(inner.builder.edges[len(forward):]), found)
-    return Body(forward, adjoint, tuple(bars), _read_from_outside(adjoint, own))
+    return Body(forward, adjoint, tuple(bars), _read_from_outside(adjoint, own),
+                inner.builder.hints)
 
 
 def sweep_forward(sweep: Sweep, edges: tuple[Edge, ...], active: list[Edge],
@@ -253,12 +261,12 @@ def add_adjoints(sweep: Sweep, targets: Iterable[Var], bars: Iterable[Var]) -> N
 def accumulate(builder: GraphBuilder, var: Var, contribution: Var,
                adjoints: dict[Var, Var]) -> None:
     """Add ``contribution`` to ``var``'s adjoint (the first one is the adjoint, named)."""
-    name = adjoint_name(var.name)
+    name = adjoint_name(hint_of(var, builder.hints))
     previous = adjoints.get(var)
     if contribution.dtype == "int":  # 1 * N for q * N with N: int; an adjoint is a number
         contribution = builder.to_float(contribution)
     if previous is None:
-        give_hint(contribution, name)
+        builder.hint(contribution, name)
         adjoints[var] = contribution
     else:
         adjoints[var] = builder.emit("add", (previous, contribution), name)
@@ -282,14 +290,16 @@ def recording_block(edge: Edge, outputs: tuple[Var, ...], **changed: Any) -> Edg
     return Edge(edge.prim, edge.inputs, outputs, params, edge.origin)
 
 
-def adjoint_input(var: Var) -> Var:
-    """A body's input standing for ``var``'s adjoint (a step's cotangent, a running sum)."""
-    return Var(adjoint_name(var.name), var.shape)
+def adjoint_input(var: Var, hints: Mapping[Var, str]) -> Var:
+    """A body's input standing for ``var``'s adjoint (a step's cotangent, a running sum),
+    named after ``var``'s hint in ``hints`` (its graph's)."""
+    return Var(adjoint_name(hint_of(var, hints)), var.shape)
 
 
 def adjoint_step(body: Body, origin: Edge | None) -> GraphBuilder:
-    """A builder for the reverse body of ``origin``, holding ``body``'s adjoint edges."""
-    step = GraphBuilder()
+    """A builder for the reverse body of ``origin``, holding ``body``'s adjoint edges (and
+    their hints)."""
+    step = GraphBuilder(body.hints)
     step.edges.extend(body.adjoint)
     step.origin = origin
     return step

@@ -38,8 +38,7 @@ from sympy.functions.elementary.piecewise import ExprCondPair
 from gradgen.differentiate.reverse import gradient_names
 from gradgen.differentiate.sympy_to_ir import Select, expressions_to_graph
 from gradgen.errors import LimitError
-from gradgen.ir.builder import give_hint
-from gradgen.ir.graph import Graph, Var, select_inputs
+from gradgen.ir.graph import Graph, Var, add_hint, select_inputs
 from gradgen.ir.naming import adjoint_name
 from gradgen.ir.primitives import REGISTRY
 
@@ -121,10 +120,11 @@ def symbolic_gradient_graph(forward: Graph, wrt: tuple[str, ...] | None = None,
     targets = select_inputs(forward, wrt)
     with _sympy_limits(forward.name):
         graph = _gradient_graph(forward, targets, cse)
+    hints: dict[Var, str] = {}
     for var, target in zip(graph.outputs[1:], targets):
-        give_hint(var, adjoint_name(target.name))
+        add_hint(hints, var, adjoint_name(forward.hint(target)))
     return forward.replace(edges=graph.edges, outputs=graph.outputs,
-                           output_names=gradient_names(forward, targets))
+                           output_names=gradient_names(forward, targets), hints=hints)
 
 
 def _gradient_graph(forward: Graph, targets: tuple[Var, ...], cse: bool) -> Graph:

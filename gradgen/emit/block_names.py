@@ -18,23 +18,27 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from gradgen.emit.kinds import Emissions, block_results
-from gradgen.ir.graph import Edge, Graph, Var
+from gradgen.ir.graph import Edge, Graph, Var, hint_of, nested_hints
 from gradgen.ir.naming import Namer
 from gradgen.ir.printing import value_operand
 
 
 @dataclass(frozen=True)
 class Naming:
-    """What naming one function shares: the names so far, the namer, whether to share, and
-    how each kind of block names its nodes."""
+    """What naming one function shares: the names so far, the namer, whether to share, how
+    each kind of block names its nodes, and the name hints of its graphs (`nested_hints`)."""
 
     names: dict[Var, str]
     namer: Namer
     share: bool
     emissions: Emissions
+    hints: dict[Var, str]
+
+    def hint(self, var: Var) -> str | None:
+        return hint_of(var, self.hints)
 
     def fresh(self, var: Var, hint: str) -> str:
-        return self.namer.fresh(var.name or hint)
+        return self.namer.fresh(self.hint(var) or hint)
 
     def go_by(self, outer: tuple[Var, ...], inner: tuple[Var, ...]) -> None:
         """Each of ``inner`` (a block's inputs) not named yet goes by the enclosing name of
@@ -53,7 +57,8 @@ class Naming:
         (``t1`` in a derivative's statements, ``v1`` elsewhere) if the source gave none."""
         for var in vars_:
             if var not in self.names:
-                self.names[var] = (self.namer.fresh(var.name) if var.name
+                own = self.hint(var)
+                self.names[var] = (self.namer.fresh(own) if own
                                    else self.namer.temporary("t" if edge.origin else "v"))
 
 
@@ -89,10 +94,10 @@ def name_program(graph: Graph, reserved: frozenset[str], share: bool,
                  emissions: Emissions) -> dict[Var, str]:
     """A Python name for every node of ``graph``, bodies included (one scope), none in
     ``reserved``; shared where the code reads well if ``share``, else each its own."""
-    namer = Namer(reserved)
-    names = {var: namer.fresh(var.name or "x") for var in graph.inputs}
+    namer, hints = Namer(reserved), nested_hints(graph)
+    names = {var: namer.fresh(hint_of(var, hints) or "x") for var in graph.inputs}
     kept = (*graph.inputs, *graph.outputs)  # _finish reads the inputs' shapes at the end
-    name_edges(graph, Naming(names, namer, share, emissions),
+    name_edges(graph, Naming(names, namer, share, emissions, hints),
                {var: len(graph.edges) for var in kept})
     return names
 

@@ -166,15 +166,17 @@ def _result_name(parts: CondParts, k: int, place: Place, orders: list[Order],
     item = place.items[k]
     kept = place.aliased | place.recorded if item in place.recorded else place.aliased
     for outer, inner in zip(parts.operands, parts.operand_in):
-        if _operand_is_free(outer, item, kept, place) and _sides_replace(orders, inner, k):
+        if (_operand_is_free(outer, item, kept, place, naming)
+                and _sides_replace(orders, inner, k)):
             return naming.names[outer]
     return naming.fresh(item, "v")
 
 
-def _operand_is_free(outer: Var, item: Var, kept: frozenset[Var], place: Place) -> bool:
+def _operand_is_free(outer: Var, item: Var, kept: frozenset[Var], place: Place,
+                     naming: Naming) -> bool:
     """Whether the result may take operand ``outer``'s name: of the same source name, not
     kept, and not read after the branch."""
-    return not (outer.is_const or outer in kept or outer.name != item.name
+    return not (outer.is_const or outer in kept or naming.hint(outer) != naming.hint(item)
                 or place.last.get(outer, -1) > place.index)
 
 

@@ -18,7 +18,7 @@ from gradgen.emit.call_code import CALL_CODE
 from gradgen.emit.kinds import Emissions
 from gradgen.emit.loop_code import LOOP_CODE
 from gradgen.emit.name_check import NameCollision, check_program
-from gradgen.ir.graph import Graph, Var
+from gradgen.ir.graph import Graph, Var, hint_of, nested_hints
 from gradgen.ir.naming import Namer
 
 #: What emission does with each kind of block, by primitive.
@@ -46,14 +46,14 @@ def _mended(graph: Graph, names: dict[Var, str], reserved: frozenset[str],
             placeholders: bool) -> dict[Var, str] | None:
     """``names``, with each value whose read collides given a name of its own, up to
     `RENAMES` times; None if collisions go on."""
-    namer = Namer(reserved)
+    namer, hints = Namer(reserved), nested_hints(graph)
     namer.taken.update(names.values())
     for _ in range(RENAMES):
         try:
             check_names(graph, names, placeholders)
             return names
         except NameCollision as collision:  # the value read gets a name of its own
-            names[collision.var] = namer.fresh(collision.var.name or "v")
+            names[collision.var] = namer.fresh(hint_of(collision.var, hints) or "v")
     return None
 
 

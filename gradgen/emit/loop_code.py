@@ -201,7 +201,8 @@ def _init_is_free(init: Var, inner: Var, place: Place, naming: Naming) -> bool:
     """Whether the carried value's start can lend the loop its name: not read after the loop,
     of the same source name, and not an enclosing graph's."""
     return (naming.share and not init.is_const and place.last.get(init, -1) <= place.index
-            and init in naming.names and init.name == inner.name and init not in place.aliased)
+            and init in naming.names and naming.hint(init) == naming.hint(inner)
+            and init not in place.aliased)
 
 
 def _next_shares(parts: LoopParts, inner: Var, after: Var, body: Order, naming: Naming) -> bool:

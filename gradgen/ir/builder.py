@@ -1,28 +1,41 @@
 """Building graphs: the one place that creates edges.
 
 `GraphBuilder` appends edges in the order they are built (which is therefore a topological
-order), gives each new node its shape and dtype from the registry, and shares constants. Adjoint
-rules and the lowering both build through it: ``b.sin(x)``, ``b.mul(g, y)``, ``b.const(2.0)``.
+order), gives each new node its shape and dtype from the registry, shares constants, and keeps
+the name hints of nodes named after they are built (``b.hint(v, "x_bar")``: the graph built
+takes them as its `Graph.hints`). Adjoint rules and the lowering both build through it:
+``b.sin(x)``, ``b.mul(g, y)``, ``b.const(2.0)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from operator import attrgetter
 from typing import Any
 
-from gradgen.ir.graph import Edge, Shape, Var, const
+from gradgen.ir.graph import Edge, Shape, Var, add_hint, const, hint_of
 from gradgen.ir.primitives import REGISTRY
 from gradgen.ir.registry import Primitive
 
 
 class GraphBuilder:
-    """Collects edges; one method per primitive (``b.sin(x)``, see `_write_methods`)."""
+    """Collects edges; one method per primitive (``b.sin(x)``, see `_write_methods`).
+    ``hints``: those of the graph whose nodes it builds on (a forward graph's, a body's)."""
 
-    def __init__(self) -> None:
+    def __init__(self, hints: Mapping[Var, str] | None = None) -> None:
         self.edges: list[Edge] = []
         self.origin: Edge | None = None  # the forward edge whose adjoint is being built
+        self.hints: dict[Var, str] = dict(hints or {})  # the graph built takes them
         self._consts: dict[tuple[str, str | None], Var] = {}
+
+    def hint(self, var: Var, name: str | None) -> None:
+        """Name ``var``, built unnamed, after it is built (the first contribution to an adjoint
+        is its adjoint ``x_bar``); a node keeps its first hint, a constant takes none."""
+        add_hint(self.hints, var, name)
+
+    def hint_of(self, var: Var) -> str | None:
+        """``var``'s name hint, as the graph built will give it."""
+        return hint_of(var, self.hints)
 
     def const(self, value: float, symbol: str | None = None) -> Var:
         """The shared constant node for ``value``."""
@@ -103,13 +116,3 @@ def result_like(like: Var, name: str | None = None, dtype: str | None = None) ->
 def as_params(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     """Edge parameters in their one canonical form: pairs sorted by name."""
     return tuple(sorted(params.items()))
-
-
-def give_hint(var: Var, hint: str | None) -> None:
-    """Name a node that was built unnamed (an adjoint is named after it is built).
-
-    Hints are the one field set after construction: they never change what a graph computes,
-    and a node is named at most once, while its graph is still being built.
-    """
-    if hint is not None and var.name is None and not var.is_const:
-        object.__setattr__(var, "name", hint)

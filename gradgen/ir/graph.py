@@ -1,11 +1,13 @@
 """The IR: a labelled, directed, acyclic hypergraph.
 
-A `Var` (a node) is one value: a name hint, a shape (``()`` for a scalar) and a dtype
+A `Var` (a node) is one value: a name hint (or None), a shape (``()`` for a scalar) and a dtype
 (``"float"`` for numbers, ``"bool"`` for conditions). A constant is a `Var` with a ``value``.
 An `Edge` (a hyperedge) applies one primitive to an ordered tuple of input nodes and produces
 its output nodes: one, or for a block (a loop, a branch, a call) one per result, like a jaxpr
 equation's binders. A `Graph` is its inputs, its edges in topological order and its outputs;
 every node is produced once (single assignment). All three are frozen: passes build new graphs.
+A node built unnamed may be given a name hint by the graph it is in (`Graph.hints`: an adjoint
+``x_bar`` is named once its first contribution is known); `Graph.hint` reads a node's hint.
 
 Text form, one edge per line, like a jaxpr::
 
@@ -18,7 +20,7 @@ Text form, one edge per line, like a jaxpr::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -29,7 +31,8 @@ Shape = tuple[int | Dim, ...]
 
 @dataclass(frozen=True, slots=True, eq=False, init=False)
 class Var:
-    """A value. Identity is the object; ``name`` is only a hint (see `naming`)."""
+    """A value. Identity is the object; ``name``, given when it is built, is only a hint (see
+    `naming`; a graph may give a node built unnamed one, see `Graph.hints`)."""
 
     name: str | None
     shape: Shape = ()
@@ -106,6 +109,7 @@ class Graph:
     """A function: ``inputs``, ``edges`` in topological order, ``outputs``.
 
     ``name`` is the function's name; ``source`` the text it was compiled from (for headers).
+    ``hints`` are the name hints it gives nodes built unnamed (read, never changed: see `hint`).
     """
 
     name: str
@@ -114,12 +118,44 @@ class Graph:
     outputs: tuple[Var, ...]
     source: str = ""
     output_names: tuple[str, ...] = field(default=())
+    hints: Mapping[Var, str] = field(default_factory=dict)
+
+    def hint(self, var: Var) -> str | None:
+        """``var``'s name hint in this graph (see `hint_of`)."""
+        return hint_of(var, self.hints)
 
     def replace(self, **changes: Any) -> Graph:
         """A copy of the graph with some fields changed."""
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
         fields.update(changes)
         return Graph(**fields)
+
+
+def hint_of(var: Var, hints: Mapping[Var, str]) -> str | None:
+    """``var``'s name hint: the name it was built with, else the one ``hints`` (its graph's,
+    its builder's) give it, else None."""
+    return var.name if var.name is not None else hints.get(var)
+
+
+def add_hint(hints: dict[Var, str], var: Var, name: str | None) -> None:
+    """Give ``var`` the hint ``name`` in ``hints`` if it has none yet (the first hint given a
+    node is its hint; a constant takes none)."""
+    if name is not None and var.name is None and var not in hints and not var.is_const:
+        hints[var] = name
+
+
+def nested_hints(graph: Graph) -> dict[Var, str]:
+    """The hints of ``graph`` and of the graphs its blocks hold, at any depth: one scope, as a
+    function with blocks is printed (blocks nest a few levels; a helper's graph is met once)."""
+    hints: dict[Var, str] = {}
+    pending, seen = [graph], set()
+    while pending:
+        current = pending.pop()
+        if current not in seen:
+            seen.add(current)
+            hints.update(current.hints)
+            pending += [inner for edge in current.edges for inner in subgraphs(edge)]
+    return hints
 
 
 def select_inputs(graph: Graph, wrt: tuple[str, ...] | None) -> tuple[Var, ...]:

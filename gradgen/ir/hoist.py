@@ -60,15 +60,16 @@ def _hoisted(edge: Edge) -> list[Edge]:
     if not moved:
         return [edge]
     outer = dict(zip(parts.invariant_in, parts.invariants))
-    before = [_moved_out(inner, outer) for inner in moved]
+    before = [_moved_out(inner, outer, parts.body) for inner in moved]
     return [*before, _loop_reading(edge, parts, moved, outer)]
 
 
-def _moved_out(inner: Edge, outer: dict[Var, Var]) -> Edge:
+def _moved_out(inner: Edge, outer: dict[Var, Var], body: Graph) -> Edge:
     """A body's ``inner`` edge as a statement before the loop, reading the values outside it
-    (``outer``: a body's value -> the one outside, to which its new output is added)."""
+    (``outer``: a body's value -> the one outside, to which its new output is added, named by
+    its hint in the ``body``)."""
     output = inner.output
-    outer[output] = Var(output.name, output.shape, output.dtype)
+    outer[output] = Var(body.hint(output), output.shape, output.dtype)
     inputs = tuple(outer.get(var, var) for var in inner.inputs)
     return Edge(inner.prim, inputs, (outer[output],), inner.params, inner.origin)
 

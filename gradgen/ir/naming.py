@@ -1,6 +1,7 @@
 """Names in printed and generated code: every naming pattern, and the one rule, live here.
 
-IR nodes carry only a name *hint* (the user's variable, ``x_bar`` for an adjoint, or None).
+IR nodes carry only a name *hint* (the user's variable, ``x_bar`` for an adjoint, or None), the
+one they were built with or the one their graph gives them (`Graph.hint`).
 `python_name` is the one rule that makes a name of the source a Python name: Python reads an
 identifier by its NFKC form (``ｘ``, ``𝐱`` and ``x`` are one name to it), so the Python name of
 a user name is its NFKC form, used as it is only where it is *free*: not a keyword, not a dunder
@@ -24,9 +25,10 @@ from __future__ import annotations
 import builtins
 import keyword
 import unicodedata
+from collections.abc import Mapping
 
 import gradgen.runtime as runtime
-from gradgen.ir.graph import Edge, Graph, Var
+from gradgen.ir.graph import Edge, Graph, Var, hint_of
 
 #: Module-level names that generated function bodies refer to: NumPy and the runtime's functions.
 GENERATED_GLOBALS = frozenset({"np", *runtime.FUNCTIONS})
@@ -169,29 +171,34 @@ def assign_names(graph: Graph, reserved: frozenset[str] = GENERATED_GLOBALS,
     the adjoint of ``x``). Nodes in ``unnamed`` (printed inline where they are used) get no name.
     """
     namer = Namer(reserved)
-    names = {var: namer.fresh(var.name or "x") for var in graph.inputs}
+    hints = graph.hints
+    names = {var: namer.fresh(hint_of(var, hints) or "x") for var in graph.inputs}
     last_use = _last_uses(graph) if reuse_dead else {}
     for index, edge in enumerate(graph.edges):
         for output in edge.outputs:
             if output not in unnamed:
-                names[output] = _output_name(edge, output, index, namer, last_use, names)
+                names[output] = _output_name(edge, output, index, namer, last_use, names, hints)
     return names
 
 
-def _output_name(edge: Edge, output: Var, index: int, namer: Namer,
-                 last_use: dict[Var, int], names: dict[Var, str]) -> str:
-    """A temporary (``v1``, ``t1``) for an unnamed output, else the name of an input it takes
-    over (with ``reuse_dead``), else a fresh name after its hint."""
-    if output.name is None:
+def _output_name(edge: Edge, output: Var, index: int, namer: Namer, last_use: dict[Var, int],
+                 names: dict[Var, str], hints: Mapping[Var, str]) -> str:
+    """A temporary (``v1``, ``t1``) for an output without a hint, else the name of an input it
+    takes over (with ``reuse_dead``), else a fresh name after its hint (in ``hints``)."""
+    own = output.name if output.name is not None else hints.get(output)  # `hint_of`, inlined
+    if own is None:
         return namer.temporary("t" if edge.origin is not None else "v")
-    reused = _reused_name(edge, output, index, last_use, names) if last_use else None
-    return reused or namer.fresh(output.name)
+    reused = _reused_name(edge, own, index, last_use, names, hints) if last_use else None
+    return reused or namer.fresh(own)
 
 
-def _reused_name(edge: Edge, output: Var, index: int, last_use: dict[Var, int],
-                 names: dict[Var, str]) -> str | None:
+def _reused_name(edge: Edge, own: str, index: int, last_use: dict[Var, int],
+                 names: dict[Var, str], hints: Mapping[Var, str]) -> str | None:
+    """The name of an input of ``edge`` hinted ``own`` that ``edge`` reads for the last time
+    (`hint_of` inlined: an input is mostly named, and otherwise; this runs once a node)."""
     for var in edge.inputs:
-        if var.name == output.name and last_use.get(var) == index and var in names:
+        if ((var.name == own or var.name is None and hints.get(var) == own)
+                and last_use.get(var) == index and var in names):
             return names[var]
     return None
 

@@ -9,14 +9,18 @@ comments).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from types import MappingProxyType
 
-from gradgen.ir.graph import Edge, Graph, Var
+from gradgen.ir.graph import Edge, Graph, Var, hint_of
 from gradgen.ir.naming import assign_names
 from gradgen.ir.primitives import REGISTRY
 from gradgen.ir.primitives.arrays import index_text
 from gradgen.ir.registry import Primitive
 
 _DTYPES = {"float": "f64", "bool": "bool", "int": "int", "tape": "tape"}
+#: The hints of a graph that gives none (its nodes are named as they were built).
+NO_HINTS: Mapping[Var, str] = MappingProxyType({})
 
 
 def format_number(value: float) -> str:
@@ -168,7 +172,7 @@ def format_graph(graph: Graph, indent: str = "") -> str:
     origin = None
     for edge in graph.edges:
         if edge.origin is not origin and edge.origin is not None:
-            lines.append(f"{indent}    # grad of: {grad_of_text(edge.origin, names)}")
+            lines.append(f"{indent}    # grad of: {grad_of_text(edge.origin, names, graph.hints)}")
         origin = edge.origin
         lines += _edge_lines(edge, names, indent)
     outputs = ", ".join(operand(v, names, python=False) for v in graph.outputs)
@@ -188,40 +192,42 @@ def _edge_lines(edge: Edge, names: dict[Var, str], indent: str) -> list[str]:
                     for _, value in edge.params if isinstance(value, Graph))]
 
 
-def grad_of_text(origin: Edge, names: dict[Var, str]) -> str:
+def grad_of_text(origin: Edge, names: dict[Var, str], hints: Mapping[Var, str] = NO_HINTS) -> str:
     """The forward statement an adjoint block belongs to, as in ``# grad of: d = a + c``.
 
     A forward statement that simplification removed (``v1 = x / 1`` became ``x``) is shown
-    with its nodes' hints, ``_`` for an unnamed one, since its names are no longer assigned.
+    with its nodes' hints (by ``hints``, the graph's), ``_`` for an unnamed one, since its names
+    are no longer assigned.
     """
-    return _HEADERS.get(origin.prim, _statement_text)(origin, names)
+    return _HEADERS.get(origin.prim, _statement_text)(origin, names, hints)
 
 
-def _statement_text(edge: Edge, names: dict[Var, str]) -> str:
+def _statement_text(edge: Edge, names: dict[Var, str], hints: Mapping[Var, str]) -> str:
     """``d = a + c``: a statement as the source writes it."""
-    local = {var: _hint_or_name(var, names)
+    local = {var: _hint_or_name(var, names, hints)
              for var in (edge.output, *edge.inputs) if not var.is_const}
     return f"{local[edge.output]} = {source_expr(edge, local)}"
 
 
-def _branch_text(edge: Edge, names: dict[Var, str]) -> str:
+def _branch_text(edge: Edge, names: dict[Var, str], hints: Mapping[Var, str]) -> str:
     """``if v1``: a branch by its test."""
-    return f"if {_hint_or_name(edge.inputs[0], names)}"
+    return f"if {_hint_or_name(edge.inputs[0], names, hints)}"
 
 
-def _hint_or_name(var: Var, names: dict[Var, str]) -> str:
+def _hint_or_name(var: Var, names: dict[Var, str], hints: Mapping[Var, str]) -> str:
     """``var``'s name, or its hint if it has none (``_`` if neither)."""
-    return names.get(var) or var.name or "_"
+    return names.get(var) or hint_of(var, hints) or "_"
 
 
-def loop_text(edge: Edge, names: dict[Var, str]) -> str:
-    """``for t in range(1, T)``: a loop as the source writes it."""
+def loop_text(edge: Edge, names: dict[Var, str], hints: Mapping[Var, str] = NO_HINTS) -> str:
+    """``for t in range(1, T)``: a loop as the source writes it (a node without a name by its
+    hint in ``hints``, the graph's)."""
     params = dict(edge.params)
     index = params["body"].inputs[0]
     start, stop = (names.get(v) or operand(v, names, python=False) if v.is_const
-                   else names.get(v, v.name or "_") for v in edge.inputs[:2])
+                   else _hint_or_name(v, names, hints) for v in edge.inputs[:2])
     bounds = stop if start == "0" else f"{start}, {stop}"
-    return f"for {names.get(index, index.name)} in range({bounds})"
+    return f"for {names.get(index) or params['body'].hint(index)} in range({bounds})"
 
 
 

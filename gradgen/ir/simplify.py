@@ -20,8 +20,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from gradgen.ir.builder import as_params, give_hint
-from gradgen.ir.graph import BLOCKS, Edge, Graph, Var, const
+from gradgen.ir.builder import as_params
+from gradgen.ir.graph import BLOCKS, Edge, Graph, Var, add_hint, const, hint_of
 from gradgen.ir.primitives import COMMUTATIVE, ELEMENTWISE, FRESH, REGISTRY, broadcast
 from gradgen.ir.primitives.loops import loop_parts
 
@@ -45,13 +45,14 @@ class Simplifier:
         # An original edge -> the kept edge now computing its value, so that ``# grad of:``
         # comments (an adjoint edge's ``origin``) name statements that are still there.
         self.kept: dict[Edge, Edge] = {}
+        self.hints = dict(graph.hints)  # the graph's, and the names passed on (`replace`)
 
     def run(self) -> Graph:
         with np.errstate(all="ignore"):  # folding may overflow or divide by zero, like NumPy
             for edge in self.graph.edges:
                 self.visit(edge)
         outputs = tuple(self.replaced.get(v, v) for v in self.graph.outputs)
-        return self.graph.replace(edges=tuple(self.edges), outputs=outputs)
+        return self.graph.replace(edges=tuple(self.edges), outputs=outputs, hints=self.hints)
 
     def visit(self, edge: Edge) -> None:
         """``edge`` folded, simplified, shared with an equal one, or kept."""
@@ -139,8 +140,8 @@ class Simplifier:
     def replace(self, old: Var, new: Var) -> None:
         if not _same_type(old, new):
             raise AssertionError("a rewrite must keep shape and dtype")
-        if new in self.producer:
-            give_hint(new, old.name)  # an adjoint x_bar = 1 * t1 lives on as x_bar, not t1
+        if new in self.producer:  # an adjoint x_bar = 1 * t1 lives on as x_bar, not t1
+            add_hint(self.hints, new, hint_of(old, self.hints))
         self.replaced[old] = new
 
     def key(self, prim: str, inputs: tuple[Var, ...], params: tuple, dtype: str) -> tuple:

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from gradgen.emit.kinds import block_results
-from gradgen.ir.graph import Edge, Graph, Var
+from gradgen.ir.graph import Edge, Graph, Var, hint_of, nested_hints
 from gradgen.ir.naming import GENERATED_GLOBALS, Namer
 from gradgen.ir.primitives import REGISTRY
 from gradgen.ir.primitives.loops import LoopParts, loop_parts
@@ -60,35 +60,38 @@ def picture_names(graph: Graph) -> dict[Var, str]:
     inputs and results keep the program's names), then each body's in turn, no two nodes alike
     but a node that is in two bodies (a value a reverse loop reads back from a tape). A body's
     invariants go by the names of the values they are."""
-    namer = Namer(GENERATED_GLOBALS)
-    names = {var: namer.fresh(var.name or "x") for var in graph.inputs}
+    namer, hints = Namer(GENERATED_GLOBALS), nested_hints(graph)
+    names = {var: namer.fresh(hint_of(var, hints) or "x") for var in graph.inputs}
     graphs = [graph]
     for current in graphs:  # grows by the bodies of the loops met: no recursion
         results = block_results(current)
         for edge in current.edges:
-            _name_outputs(edge, results.get(edge), names, namer)
-        graphs += [_name_body(edge, names, namer) for edge in current.edges if edge.prim == "loop"]
+            _name_outputs(edge, results.get(edge), names, namer, hints)
+        graphs += [_name_body(edge, names, namer, hints)
+                   for edge in current.edges if edge.prim == "loop"]
     return names
 
 
 def _name_outputs(edge: Edge, results: dict[int, Var] | None, names: dict[Var, str],
-                  namer: Namer) -> None:
+                  namer: Namer, hints: dict[Var, str]) -> None:
     """As `naming.assign_names` and the generated code name them; of a loop's results, those
     read after it (the others are not drawn)."""
     for out in edge.outputs if results is None else results.values():
         if out not in names:
-            names[out] = (namer.fresh(out.name) if out.name
+            own = hint_of(out, hints)
+            names[out] = (namer.fresh(own) if own
                           else namer.temporary("t" if edge.origin is not None else "v"))
 
 
-def _name_body(edge: Edge, names: dict[Var, str], namer: Namer) -> Graph:
+def _name_body(edge: Edge, names: dict[Var, str], namer: Namer, hints: dict[Var, str]
+               ) -> Graph:
     """Names for a loop's body: its invariants, loop variable, carried and read values."""
     parts = loop_parts(edge)
     _name_invariants(parts, names)
     for var, hint in [(parts.index, "i"), *((var, "c") for var in parts.carried_in),
                       *((var, "r") for var in parts.read_in)]:
         if var not in names:  # a value read back from a tape keeps the name it was recorded by
-            names[var] = namer.fresh(var.name or hint)
+            names[var] = namer.fresh(hint_of(var, hints) or hint)
     return parts.body
 
 

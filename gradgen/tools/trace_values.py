@@ -73,12 +73,13 @@ def adjoint_graph(forward: Graph) -> tuple[Graph, tuple[Var, ...]]:
     the adjoint of every node.
     """
     nodes = tuple(var for var in iter_vars(forward) if var.dtype == "float")
-    builder = GraphBuilder()
+    builder = GraphBuilder(forward.hints)
     found = backward(builder, forward.edges, list(forward.outputs), [builder.const(1.0)],
                      differentiable_inputs(forward), asked=nodes)
     zero = builder.const(0.0)
     outputs = tuple(var or zero for var in found)
-    return forward.replace(edges=tuple(builder.edges), outputs=outputs), nodes
+    return forward.replace(edges=tuple(builder.edges), outputs=outputs,
+                           hints=builder.hints), nodes
 
 
 def adjoint_values(forward: Graph, values: dict[Var, Value]) -> dict[Var, float]:
