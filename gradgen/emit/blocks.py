@@ -12,6 +12,7 @@ enclosing names where they can (`bindings` assigns the others). Blocks nest at m
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gradgen.emit.kinds import Emissions, block_results
@@ -34,6 +35,7 @@ class Printing:
     in_loop: bool
     results: dict[Edge, dict[int, Var]]
     emissions: Emissions
+    hints: Mapping[Var, str]  # the graph's, for a removed statement's nodes in a comment
 
     def line(self, target: str | None, expr: str, inner: bool = False) -> Line:
         """A line at this depth (``inner``: one deeper)."""
@@ -57,7 +59,8 @@ def edge_units(graph: Graph, names: dict[Var, str], depth: int, prefix: str,
     ``# tangent of:``) comment where the block of one forward statement's derivative starts.
     ``in_loop``: the graph is (in) a loop's body, whose records need every name bound on every
     path."""
-    printing = Printing(names, depth, prefix, in_loop, block_results(graph), emissions)
+    printing = Printing(names, depth, prefix, in_loop, block_results(graph), emissions,
+                        graph.hints)
     edges = list(graph.edges if edges is None else edges)
     units = [_edge_lines(edge, printing) for edge in edges]
     return _commented(units, edges, printing)
@@ -81,7 +84,7 @@ def _commented(units: list[Unit], edges: list[Edge], printing: Printing) -> list
 
 def _with_comment(line: Line, origin: Edge, printing: Printing) -> Line:
     """``line`` under ``# grad of: d = a + c``, the forward statement ``origin``."""
-    comment = printing.prefix + grad_of_text(origin, printing.names)
+    comment = printing.prefix + grad_of_text(origin, printing.names, printing.hints)
     return Line(line.target, line.expr, comment, line.depth)
 
 

@@ -26,7 +26,7 @@ FRESH = frozenset(name for name, entry in REGISTRY.items()
 def accumulate_in_place(graph: Graph) -> Graph:
     """``graph`` with each safe top-level array sum written as an update (see the module)."""
     fresh, reads = _fresh_floats(graph), _reads(graph)
-    edges = tuple(_in_place(edge, fresh, reads) for edge in graph.edges)
+    edges = tuple(_in_place(edge, graph, fresh, reads) for edge in graph.edges)
     return graph if edges == graph.edges else graph.replace(edges=edges)
 
 
@@ -41,24 +41,27 @@ def _reads(graph: Graph) -> Counter:
     return Counter([var for edge in graph.edges for var in edge.inputs] + list(graph.outputs))
 
 
-def _in_place(edge: Edge, fresh: set[Var], reads: Counter) -> Edge:
+def _in_place(edge: Edge, graph: Graph, fresh: set[Var], reads: Counter) -> Edge:
     """``edge`` as an update of its accumulator, where it has one (`_accumulator`)."""
-    total = _accumulator(edge, fresh, reads) if edge.prim == "add" and edge.output.shape else None
+    summed = edge.prim == "add" and edge.output.shape
+    total = _accumulator(edge, graph, fresh, reads) if summed else None
     if total is None:
         return edge
     term = edge.inputs[1] if total is edge.inputs[0] else edge.inputs[0]
     return Edge("add_into", (total, term), edge.outputs, (), edge.origin)
 
 
-def _accumulator(edge: Edge, fresh: set[Var], reads: Counter) -> Var | None:
+def _accumulator(edge: Edge, graph: Graph, fresh: set[Var], reads: Counter) -> Var | None:
     """The operand a sum may update: fresh, of its shape and name, read by this sum alone."""
     return next((var for var in edge.inputs if var in fresh and reads[var] == 1
-                 and var.shape == edge.output.shape and _named_as(var, edge.output)), None)
+                 and var.shape == edge.output.shape and _named_as(graph, var, edge.output)),
+                None)
 
 
-def _named_as(var: Var, output: Var) -> bool:
+def _named_as(graph: Graph, var: Var, output: Var) -> bool:
     """Whether ``output`` carries ``var``'s name hint (the update then keeps one name)."""
-    return var.name is not None and var.name == output.name
+    hint = graph.hint(var)
+    return hint is not None and hint == graph.hint(output)
 
 
 def surely_floats(graph: Graph) -> set[Var]:
