@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from gradgen.runtime import BLOCK
+
 # Seeds of the fixed-seed run that fail today, each with the class of bug it stands for. Delete an
 # entry once its class is fixed: the test prints "now passes" for every entry that no longer fails.
 KNOWN_FAILURES: dict[int, str] = {}
@@ -1604,9 +1606,13 @@ def check_array_point(route: str, module: Any, params: tuple[Param, ...], expect
 def check_elementwise(module: Any, params: tuple[Param, ...],
                       points: list[Expected]) -> Failure | None:
     """A scalar module called once with arrays of all the points: entry k must be point k."""
-    stacked = [np.array([e.point[p.name] for e in points]) if p.kind == "float"
+    size = BLOCK + len(points) + 1  # past one block: the module computes it block by block
+    stacked = [np.resize(np.array([e.point[p.name] for e in points]), size) if p.kind == "float"
                else points[0].point[p.name] for p in params]
     value, partials = module.gradient(*stacked)
+    failure = _check_last_point(value, partials, points, size)
+    if failure is not None:
+        return failure
     names = [p.name for p in float_params(params)]
     for k, expected in enumerate(points):
         if not _close(np.asarray(value)[k], expected.value, VALUE_RTOL,
@@ -1620,6 +1626,18 @@ def check_elementwise(module: Any, params: tuple[Param, ...],
                                     want, np.asarray(got)[k], expected)
                 return replace(failure, points=points)
     return None
+
+
+def _check_last_point(value: Any, partials: tuple, points: list[Expected],
+                      size: int) -> Failure | None:
+    """The last entry of a call of ``size`` points (the points repeated) is its point's."""
+    expected = points[(size - 1) % len(points)]
+    got = [np.asarray(value)[-1], *(np.asarray(p)[-1] for p in partials)]
+    want = [expected.value, *expected.partials]
+    if all(_close(g, w, PARTIAL_RTOL, _scale(expected)) for g, w in zip(got, want)):
+        return None
+    return replace(_mismatch("wrong partial", "elementwise", "last point past a block", want,
+                             got, expected), points=points)
 
 
 def accepted_points(program: Program, seed: int,

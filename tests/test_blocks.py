@@ -76,3 +76,13 @@ def _peak(function, *args) -> int:
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def test_a_function_of_one_input_takes_its_blocks_too() -> None:
+    """``_in_blocks(forward, (x,))``: the inputs are a tuple even of one (``(x)`` is ``x``,
+    whose entries were taken for the arguments)."""
+    module = _fresh_module("f(x) = sin(x) * x\n")
+    x = np.linspace(-2, 2, runtime.BLOCK + 3)
+    value, (x_bar,) = module.gradient(x)
+    np.testing.assert_array_equal(module.forward(x), value)
+    np.testing.assert_allclose(x_bar, np.cos(x) * x + np.sin(x), rtol=1e-15, atol=1e-15)

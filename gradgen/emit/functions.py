@@ -211,8 +211,9 @@ def _blocks(name: str, params: list[str], inputs: tuple[Var, ...]) -> list[str]:
         return []
     test = sizes[0] if len(sizes) == 1 else "\n    ".join(aligned("if max(", sizes, LINE_WIDTH))
     test = test if len(sizes) > 1 else f"if {test}"
-    call = "\n        ".join(aligned(f"return _in_blocks({name}, (", params, LINE_WIDTH - 4))
-    return [f"{test} > BLOCK:\n        {call})"]
+    opening = f"return _in_blocks({name}, "
+    call = f"{opening}{wrapped_tuple(params, 8 + len(opening), 1)})"  # (x,): one input too
+    return [f"{test} > BLOCK:\n        {call}"]
 
 
 def _shape_check(params: list[str], cotangent: bool) -> str:
