@@ -141,7 +141,10 @@ def _symbolic_derivative(forward: Graph, wrt: tuple[str, ...] | None, cse: bool)
 def _forward_derivative(forward: Graph, wrt: tuple[str, ...] | None) -> Graph:
     from gradgen.differentiate.forward import jvp_graph
 
-    _require_straight_line_scalars(forward, "forward mode")
+    _require_straight_line(forward, "forward mode")
+    if forward.outputs[0].shape:
+        raise LimitError(f"forward mode handles functions of a scalar value, and {forward.name}'s "
+                         "value is an array; use reverse mode (the default)")
     return verify(optimize(verify(jvp_graph(forward, wrt))))
 
 
@@ -149,6 +152,10 @@ def _require_straight_line_scalars(forward: Graph, route: str) -> None:
     if has_arrays(forward):
         raise LimitError(f"{route} handles scalar functions only, and {forward.name} has "
                          "arrays; use reverse mode (the default)")
+    _require_straight_line(forward, route)
+
+
+def _require_straight_line(forward: Graph, route: str) -> None:
     if has_loops(forward):
         raise LimitError(f"{route} handles straight-line functions only, and "
                          f"{forward.name} has a loop; use reverse mode (the default)")

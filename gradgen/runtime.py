@@ -140,6 +140,20 @@ def _on_points(kernel, inputs):
     results = [result.reshape(shape) for result in kernel(*flat)]
     return [float(result) for result in results] if shape == () else results
 
+def _by_entries(jvp, inputs, positions):
+    """Value and partials of an array function by forward mode: one jvp per entry of each
+    input at positions, along a tangent that is 1 at that entry and 0 elsewhere."""
+    tangents = [np.zeros(np.shape(inputs[k])) for k in positions]
+    value, partials = jvp(*inputs, tuple(tangents))[0], []
+    for tangent in tangents:
+        partial = np.zeros(tangent.shape)
+        for index in np.ndindex(tangent.shape):
+            tangent[index] = 1.0
+            partial[index] = jvp(*inputs, tuple(tangents))[1]
+            tangent[index] = 0.0
+        partials.append(partial if partial.shape else float(partial))
+    return value, tuple(partials)
+
 # ---- a branching function at arrays: one point at a time ---------------------------------
 
 

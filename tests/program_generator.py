@@ -1365,12 +1365,14 @@ class Outcome:
 
 
 def routes_for(program: Program) -> list[str]:
-    """Every route that applies: forward mode and SymPy for loop-free scalar programs,
-    checkpointing for loops, arrays of points for scalar programs."""
+    """Every route that applies: forward mode for loop-free programs (arrays too: one jvp per
+    entry; it declines an array value), SymPy for loop-free scalar programs, checkpointing for
+    loops, arrays of points for scalar programs."""
     routes = ["reverse"]
     scalar = not is_array_program(program)
-    if scalar and not has_loop(program):
+    if not has_loop(program):
         routes.append("forward")
+    if scalar and not has_loop(program):
         if not any(isinstance(n, If) for _, n in walk(program)):
             routes.append("symbolic")    # SymPy on if/elif chains swells past seconds
     if has_loop(program):
@@ -1411,6 +1413,8 @@ def _compile_failure(route: str, error: Exception) -> Failure | None:
 
     if isinstance(error, (LimitError, RouteTimeout)) and route == "symbolic":
         return None                   # SymPy's own limits: the route declines, as documented
+    if isinstance(error, LimitError) and route == "forward" and "scalar value" in str(error):
+        return None                   # forward mode of an array value: declined, as documented
     if isinstance(error, (CompileError, LimitError)):
         return Failure("refused", route, f"{type(error).__name__}: {error}")
     return Failure("internal error", route, f"compile: {type(error).__name__}: {error}")
@@ -1564,12 +1568,18 @@ def _check_products(route: str, module: Any, inputs: list, names: list[str],
             return _mismatch("wrong partial", route, f"vjp d/d{name}", cotangent * want, got,
                              expected)
     if route == "forward":
-        tangents = [0.5 + 0.25 * k for k in range(len(names))]
+        tangents = [_filled(np.shape(partial), 0.5 + 0.25 * k)
+                    for k, partial in enumerate(expected.partials)]  # shaped as the inputs
         _, derivative = module.jvp(*inputs, tangents)
-        want = sum(t * p for t, p in zip(tangents, expected.partials))
+        want = sum(np.sum(t * p) for t, p in zip(tangents, expected.partials))
         if not _close(derivative, want, PARTIAL_RTOL, 2 * scale):
             return _mismatch("wrong partial", route, "jvp", want, derivative, expected)
     return None
+
+
+def _filled(shape: tuple, value: float) -> Any:
+    """``value`` everywhere in an array of ``shape``; a float for a scalar."""
+    return np.full(shape, value) if shape else value
 
 
 def check_array_point(route: str, module: Any, params: tuple[Param, ...], expected: Expected,

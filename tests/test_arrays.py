@@ -217,10 +217,16 @@ def test_array_compile_errors_are_located(text: str, line: int, col: int, messag
     assert "\n" not in error.message
 
 
-@pytest.mark.parametrize("options", [{"mode": "forward"}, {"method": "symbolic"}])
-def test_scalar_only_routes_decline_arrays(options: dict) -> None:
+def test_the_symbolic_route_declines_arrays() -> None:
     with pytest.raises(LimitError, match="scalar functions only.*use reverse mode"):
-        compile_source("f(x: (n,)) = sum(x)", "a.txt", **options)
+        compile_source("f(x: (n,)) = sum(x)", "a.txt", method="symbolic")
+
+
+def test_forward_mode_declines_an_array_value() -> None:
+    """Forward mode takes arrays (issue 14: one jvp per entry of each input), but a gradient
+    is of a scalar value; an array value's Jacobian is reverse mode's (``jacobian``)."""
+    with pytest.raises(LimitError, match="scalar value.*use reverse mode"):
+        compile_source("f(x: (n,)) = x * 2", "a.txt", mode="forward")
 
 
 # ---- errors at call time ----------------------------------------------------------------------
@@ -253,10 +259,10 @@ def test_cli_checks_array_gradients_and_declines_scalar_only_commands(tmp_path, 
     source.write_text("f(W: (d, k), X: (n, d)) = sum(softmax(X @ W, axis=1)^2)\n", "utf-8")
     assert main(["check", str(source), "--dims", "n=4,d=3,k=2"]) == 0
     assert capsys.readouterr().out.startswith("ok: gradient of f against central differences")
-    for command in (["compare"], ["trace", "--at", "W=1,X=1"], ["graph", "--at", "W=1,X=1"],
-                    ["compile", "--mode", "forward"]):
+    for command in (["compare"], ["trace", "--at", "W=1,X=1"], ["graph", "--at", "W=1,X=1"]):
         assert main([command[0], str(source), *command[1:]]) == 1
         assert "arrays" in capsys.readouterr().err
+    assert main(["compile", str(source), "--mode", "forward"]) == 0  # arrays: issue 14
     assert main(["check", str(source), "--dims", "n=four"]) == 2
 
 

@@ -13,6 +13,7 @@ chain without recursion; and the cost on the lecture example (at most 3x the fun
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,7 +26,7 @@ from gradgen.ir.interpret import interpret
 from gradgen.ir.optimize import optimize
 from gradgen.ir.primitives import REGISTRY
 from gradgen.ir.verify import check
-from gradgen.pipeline import build_forward
+from gradgen.pipeline import build_forward, compile_source
 
 LECTURE = "f(x, y, z) = z + sin(x^2 + y*exp(z))"
 
@@ -306,3 +307,40 @@ def test_lecture_example_costs_at_most_three_times_the_function() -> None:
 def test_tangent_costs_a_small_constant_times_the_function(text: str) -> None:
     # a product's tangent is two products and a sum, so a chain of products costs 4x
     assert len(jvp(text).edges) <= 4 * len(compile_cached(text).forward.edges)
+
+
+# ---- arrays: the registry's tangent rules, one jvp per entry (issue 14) ----------------------
+
+ARRAY_PROGRAMS = [
+    "examples/l2_regression.txt",
+    "examples/multiclass_logistic.txt",
+    "examples/perceptron.txt",
+    "def f(x: (n,), W: (n, 3)):\n    s = softmax(W.T @ x)\n"
+    "    return logsumexp(x) + s[1] * norm(x) + max(W) + sum(stack((x, x * x)) * 2)\n",
+]
+
+
+@pytest.mark.parametrize("program", ARRAY_PROGRAMS, ids=lambda p: p.split("/")[-1][:20])
+def test_forward_mode_of_an_array_program_agrees_with_reverse_mode(program: str) -> None:
+    text = Path(program).read_text("utf-8") if program.endswith(".txt") else program
+    forward = compile_source(text, "a.txt", mode="forward").load()
+    reverse = compile_source(text, "a.txt").load()
+    rng = np.random.default_rng(6)
+    sizes = {"n": 4, "d": 3, "h": 5, "k": 3, "m": 4}
+    args = [_draw(rng, shape, sizes) for shape in reverse.SHAPES]
+    value, partials = forward.gradient(*args)
+    want_value, want_partials = reverse.gradient(*args)
+    assert value == pytest.approx(want_value, rel=1e-13)
+    for got, want in zip(partials, want_partials):
+        assert np.shape(got) == np.shape(want)
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
+    tangents = [_draw(rng, np.shape(arg), sizes) for arg in args]
+    _, along = forward.jvp(*args, tangents)
+    assert along == pytest.approx(sum(np.sum(t * p) for t, p in zip(tangents, want_partials)),
+                                  rel=1e-10, abs=1e-13)
+
+
+def _draw(rng: np.random.Generator, shape: tuple, sizes: dict[str, int]) -> object:
+    """A random input of ``shape`` (named dimensions from ``sizes``); a float for a scalar."""
+    dims = tuple(sizes.get(str(dim), dim) if isinstance(dim, str) else dim for dim in shape)
+    return rng.uniform(0.2, 1.0, dims) if dims else float(rng.uniform(0.2, 1.0))

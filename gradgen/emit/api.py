@@ -15,6 +15,8 @@ from gradgen.ir.naming import Namer
 #: The docstring of each function written on top of the derivative.
 DOCS = {"jacobian": "Value and one Jacobian per input of WRT, shaped value + input.",
         "gradient": "Value and partials, by one forward sweep (jvp) per input of WRT.",
+        "gradient_by_entries": "Value and partials, by one forward sweep (jvp) per entry of each "
+                               "input of WRT.",
         "vjp": "Value and the cotangent times each partial (the vector-Jacobian product)."}
 
 
@@ -40,6 +42,15 @@ def gradient_by_sweeps(params: list[str], wrt: tuple[str, ...],
               for line in _sweep(params, (value, partial, tangents), index, len(wrt))]
     return _wrapper("gradient", params, sweeps or [_value_line(value, params)],
                     f"{value}, {returned_tuple(value, partials)}")
+
+
+def gradient_by_entries(params: list[str], wrt: tuple[str, ...],
+                        inputs: tuple[Var, ...]) -> Function:
+    """Forward mode's gradient of an array function: one ``jvp`` sweep per entry of each
+    input of WRT, seeded with a one-hot tangent (`runtime._by_entries`)."""
+    positions = [params.index(param) for param in wrt_params(wrt, inputs, params)]
+    call = f"_by_entries(jvp, {tuple_text(params)}, {tuple_text(map(str, positions))})"
+    return plain_function("gradient", params, DOCS["gradient_by_entries"], [], call)
 
 
 def _sweep(params: list[str], names: tuple[str, str, str], index: int, count: int) -> list[Line]:

@@ -105,7 +105,8 @@ def function(name: str, graph: Graph, doc: str, packed: str | None = None,
     body = _body(graph, names, views, "tangent of: " if packed else "grad of: ", kept)
     finish = _finish(targets, results, params, graph.inputs, wrt if arrays else None)
     preamble = _preamble(params, graph.inputs, own, packed,
-                         _shape_check(params, name == "vjp") if arrays else None)
+                         _shape_check(params[:own] if packed else params, name == "vjp")
+                         if arrays else None)
     if blocked:
         preamble += _blocks(name, params, graph.inputs)
     return Function(name, ", ".join(_signature(params, own, packed)), doc, preamble, body,
@@ -228,7 +229,8 @@ def _finish(targets: list[str], results: list[str], params: list[str],
     head = f"{wrapped_tuple(targets, 4, len(' = _finish_arrays('))} = _finish"
     if wrt is None:
         return call_text(head, [wrapped_tuple(results, 8), wrapped_tuple(params, 8)])
-    likes = wrapped_tuple(["None", *wrt_params(wrt, inputs, params)], 8)
+    likes = ["None", *wrt_params(wrt, inputs, params)]
+    likes = wrapped_tuple(likes + ["None"] * (len(results) - len(likes)), 8)  # a jvp's: its own
     return call_text(f"{head}_arrays", [wrapped_tuple(results, 8), likes, wrapped_tuple(params, 8)])
 
 

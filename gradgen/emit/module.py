@@ -20,7 +20,7 @@ from typing import Any
 import jinja2
 
 import gradgen.runtime as runtime
-from gradgen.emit.api import gradient_by_sweeps, jacobian, vjp
+from gradgen.emit.api import gradient_by_entries, gradient_by_sweeps, jacobian, vjp
 from gradgen.emit.floats import has_twins, takes_floats, twinned
 from gradgen.emit.functions import MODULE_GLOBALS, Function, called_function, function
 from gradgen.emit.lines import LINE_WIDTH, tuple_literal, wrapped_tuple
@@ -77,7 +77,8 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
     if wrt is None:
         wrt = tuple(var.name for var in differentiable_inputs(forward))
     called = _called(forward, derivative)
-    module = _Module(forward, derivative, wrt, called, MODULE_GLOBALS | set(called), target)
+    module = _Module(forward, derivative, wrt, called, MODULE_GLOBALS | set(called), target,
+                     mode)
     functions = _functions(module, mode)
     context = {**_header(forward, filename, command, mode), **_constants(module),
                **_code(module, functions)}
@@ -96,6 +97,7 @@ class _Module:
     called: dict[str, tuple[Graph, str]]
     reserved: frozenset[str]
     target: str = "numpy"
+    mode: str = "reverse mode"
 
     @functools.cached_property
     def arrays(self) -> bool:
@@ -154,8 +156,10 @@ def _derivatives(module: _Module, mode: str) -> list[Function]:
 def _by_jvp(module: _Module) -> list[Function]:
     """``jvp``, and ``gradient`` and ``vjp`` on top of it."""
     inputs, params = module.forward.inputs, module.params
-    tangents = module.printed("jvp", module.derivative, packed="tangents", own=len(inputs))
-    return [tangents, gradient_by_sweeps(params, module.wrt, inputs), vjp(params)]
+    tangents = module.printed("jvp", module.derivative, packed="tangents", own=len(inputs),
+                              arrays=module.arrays)
+    sweeps = gradient_by_entries if module.arrays else gradient_by_sweeps
+    return [tangents, sweeps(params, module.wrt, inputs), vjp(params)]
 
 
 def _by_vjp(module: _Module) -> list[Function]:
@@ -273,6 +277,7 @@ def _runtime(module: _Module, pointwise: bool, compiled: bool) -> list[str]:
     used |= {"_in_blocks"} if module.blocked else set()
     used |= {"_on_points"} if compiled else set()
     used |= {"_units", "_jacobians"} if arrays and module.array_valued else set()
+    used |= {"_by_entries"} if arrays and module.mode == "forward mode" else set()
     used |= {"_pointwise", "_gathered"} if pointwise else set()
     return [_runtime_source(name) for name in runtime.FUNCTIONS if name in used]
 
