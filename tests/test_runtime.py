@@ -244,7 +244,9 @@ def copied_functions(source: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def generated() -> list[str]:
     numba_target = compile_source("f(x, y) = sin(x) * y\n", "runtime.txt", target="numba")
-    return [compile_source(text, "runtime.txt").source for text in PROGRAMS] + [numba_target.source]
+    by_entries = compile_source("f(x: (n,)) = sum(x * x)\n", "runtime.txt", mode="forward")
+    return ([compile_source(text, "runtime.txt").source for text in PROGRAMS]
+            + [numba_target.source, by_entries.source])
 
 
 def test_the_generated_modules_carry_the_runtime_functions_by_their_source(generated) -> None:
