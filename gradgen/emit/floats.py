@@ -5,7 +5,8 @@ function without blocks run a twin (``_gradient_on_floats``) that computes in pl
 NumPy scalar, no conversion, no finish. Where ``math`` raises (``1 / 0``, ``log(-1)``,
 ``exp(1000)``) NumPy gives inf or NaN, so the twin's caller catches the error and takes the
 NumPy path instead: the results are NumPy's. Each statement runs only where its value is used
-(`guards`): the branch not taken of a ``where`` is never evaluated, nor its derivative.
+(`statement_guards`): the branch not taken of a ``where`` is never evaluated, nor its
+derivative.
 
 The float spelling of a primitive is this target's fact, as a backend's lowering rule is in
 JAX: one `FLOAT_TEXTS` entry, beside the registry's NumPy text.
