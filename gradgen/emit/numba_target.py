@@ -3,11 +3,11 @@
 Part of emission (`emit`). With ``--target numba``, the float twins of `floats` are compiled by
 ``numba.njit``, and each of ``forward`` and ``gradient`` gets a kernel, ``_gradient_at_points``,
 that runs its twin at every point of the (flattened, broadcast) inputs into result arrays it
-makes: one fused loop, no temporary array (`runtime._on_points` shapes them). numba computes ``math`` as NumPy does where Python's
-``math`` raises (``error_model="numpy"``: ``1 / 0`` is inf, ``log(-1)`` NaN), so no call
-falls back. The twins take the same guards, so the branch of a ``where`` not taken is never
-evaluated. A function the twins do not cover (arrays, loops, branches, helpers) keeps the
-NumPy module, and its header says so.
+makes: one fused loop, no temporary array (`runtime._on_points` shapes them). numba computes
+``math`` as NumPy does where Python's ``math`` raises (``error_model="numpy"``: ``1 / 0`` is
+inf, ``log(-1)`` NaN), so no call falls back. The twins take the same guards, so the branch
+of a ``where`` not taken is never evaluated. A function the twins do not cover (arrays, loops,
+branches, helpers) keeps the NumPy module, and its header says so.
 """
 
 from __future__ import annotations
