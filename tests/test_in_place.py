@@ -74,3 +74,13 @@ def test_an_accumulator_of_ints_is_never_updated_with_floats() -> None:
     _, (X_bar, Y_bar) = module.gradient(X, Y)
     np.testing.assert_allclose(X_bar, 2 * X + 6, rtol=1e-15)
     np.testing.assert_allclose(Y_bar, 4 * Y ** 3, rtol=1e-15)
+
+
+def test_a_helpers_vjp_is_not_taken_for_floats() -> None:
+    """Seed 40775: a helper of constant value has a vjp of int zeros, ``1 + x_bar`` is then an
+    int array, and adding ``t1`` into it in place failed to cast."""
+    text = ("def g1(a: (n,), p):\n    return 0.9\n\n"
+            "def f(x: (n,)):\n    p = g1(x, (x * 0.5))\n    return (sum(x) + p)\n")
+    module = compile_cached(text).load()
+    _, (x_bar,) = module.gradient(np.array([-1.3, 0.3, 0.35]))
+    np.testing.assert_array_equal(x_bar, np.ones(3))

@@ -78,9 +78,10 @@ def surely_floats(graph: Graph) -> set[Var]:
 
 def _data(edge: Edge) -> tuple[Var, ...]:
     """The inputs whose values the result's dtype follows: an elementwise operation's numbers
-    (NumPy promotes them together), another's first (``_concat_part(whole, parts, ...)``
-    reads only the shapes of ``parts``)."""
+    (NumPy promotes them together), an array operation's first (``_concat_part(whole, parts,
+    ...)`` reads only the shapes of ``parts``), none of a block's (a helper's vjp may return
+    the int zeros of ``np.broadcast_to(0, shape)`` whatever its arguments)."""
     entry = REGISTRY[edge.prim]
     if entry.elementwise or edge.prim == "matmul":
         return tuple(edge.inputs[k] for k in entry.numbers if k < len(edge.inputs))
-    return edge.inputs[:1]
+    return () if entry.block is not None else edge.inputs[:1]
