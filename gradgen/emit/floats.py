@@ -22,7 +22,7 @@ from gradgen.emit.functions import Function, plain_function
 from gradgen.emit.lines import LINE_WIDTH, Line, aligned, returned_tuple
 from gradgen.ir.graph import Edge, Graph, Var, has_arrays, has_blocks
 from gradgen.ir.naming import TWINS, twin_name
-from gradgen.ir.printing import format_number
+from gradgen.ir.printing import format_number, operand
 
 #: A primitive's float text: a format string over its operands, or a function of the operand
 #: texts and the input nodes (``pow`` looks at its exponent).
@@ -141,7 +141,8 @@ def float_statements(graph: Graph, names: dict[Var, str]) -> list[Line]:
     ``if`` (`_openings`)."""
     guards = statement_guards(graph, names)
     runs = [(guard, list(run)) for guard, run in groupby(graph.edges, key=guards.__getitem__)]
-    openings = _openings([guard for guard, _ in runs], graph, names)
+    order = {edge.output: k for k, edge in enumerate(graph.edges)}
+    openings = _openings([guard for guard, _ in runs], order, names)
     return [line for (_, run), opening in zip(runs, openings)
             for line in _run_lines(run, opening, names)]
 
@@ -153,15 +154,19 @@ def _run_lines(run: list[Edge], opening: str, names: dict[Var, str]) -> list[Lin
         else statements
 
 
-def _openings(guards: list[Guard], graph: Graph, names: dict[Var, str]) -> list[str]:
+def _openings(guards: list[Guard], order: dict[Var, int], names: dict[Var, str]) -> list[str]:
     """The line opening each run of ``guards``: ``if v1 and not v3:``, ``else:`` right after
-    an ``if`` of the one opposite condition, or none for a run that runs unguarded."""
+    an ``if`` of the one opposite condition, or none for a run that runs unguarded (``order``:
+    each node's edge, the order its conditions are tested in)."""
     openings, previous = [], ""
     for guard, before in zip(guards, [frozenset(), *guards]):
         opposite = len(guard) == 1 and {(var, not holds) for var, holds in before} == guard
-        text = "else:" if opposite and previous.startswith("if") else \
-            f"if {_guard_text(guard, graph, names)}:"
-        previous = text if guard else ""
+        if not guard:
+            previous = ""
+        elif opposite and previous.startswith("if"):
+            previous = "else:"
+        else:
+            previous = f"if {_guard_text(guard, order, names)}:"
         openings.append(previous)
     return openings
 
@@ -174,17 +179,10 @@ def float_expr(edge: Edge, names: dict[Var, str]) -> str:
 
 
 def float_operand(var: Var, names: dict[Var, str]) -> str:
-    """A node as an operand on floats: its name, ``math.pi``, or its `_float_literal`."""
-    if not var.is_const:
-        return names[var]
-    return f"math.{var.symbol}" if var.symbol else _float_literal(var.value)
-
-
-def _float_literal(value: float) -> str:
-    """``2.0``, ``(-0.5)``, ``math.inf``: no arithmetic is done in Python's integers."""
-    text = format_number(value).replace("np.", "math.")
-    text += ".0" if text.lstrip("-").isdigit() else ""
-    return f"({text})" if text.startswith("-") else text
+    """A node as an operand on floats: its name, or its constant as a float (``2.0``: no
+    arithmetic is done in Python's integers) in ``math`` (``math.pi``, ``math.inf``)."""
+    text = operand(var, names, as_float=True)
+    return text.replace("np.", "math.") if var.is_const else text
 
 
 def float_results(graph: Graph, names: dict[Var, str], paired: bool) -> str:
@@ -193,9 +191,8 @@ def float_results(graph: Graph, names: dict[Var, str], paired: bool) -> str:
     return f"{value}, {returned_tuple(value, partials)}" if paired else value
 
 
-def _guard_text(guard: Guard, graph: Graph, names: dict[Var, str]) -> str:
+def _guard_text(guard: Guard, order: dict[Var, int], names: dict[Var, str]) -> str:
     """``v1 and not v3``: the conditions in the order they are computed (see `_guards`)."""
-    order = {output: k for k, edge in enumerate(graph.edges) for output in edge.outputs}
     return " and ".join(names[var] if holds else f"not {names[var]}"
                         for var, holds in sorted(guard, key=lambda item: order.get(item[0], -1)))
 

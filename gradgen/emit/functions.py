@@ -210,8 +210,8 @@ def _blocks(name: str, params: list[str], inputs: tuple[Var, ...]) -> list[str]:
     sizes = [f"{param}.size" for param, var in zip(params, inputs) if var.dtype == "float"]
     if not sizes:
         return []
-    test = sizes[0] if len(sizes) == 1 else "\n    ".join(aligned("if max(", sizes, LINE_WIDTH))
-    test = test if len(sizes) > 1 else f"if {test}"
+    test = (f"if {sizes[0]}" if len(sizes) == 1
+            else "\n    ".join(aligned("if max(", sizes, LINE_WIDTH)))
     opening = f"return _in_blocks({name}, "
     call = f"{opening}{wrapped_tuple(params, 8 + len(opening), 1)})"  # (x,): one input too
     return [f"{test} > BLOCK:\n        {call}"]

@@ -124,7 +124,7 @@ class _Module:
         doc = DOCS[name].format(_signature(self.forward))
         return function(name, graph, doc, reserved=self.reserved, **options)
 
-    def twinned(self, name: str, graph: Graph, **options: Any) -> list[Function]:
+    def with_twin(self, name: str, graph: Graph, **options: Any) -> list[Function]:
         """The module's function ``name`` (see `printed`), with its float twin where ``graph``
         takes floats (see `floats`)."""
         printed = self.printed(name, graph, **options)
@@ -135,7 +135,7 @@ class _Module:
 
 def _functions(module: _Module, mode: str) -> list[Function]:
     """The module's functions: ``forward``, the derivatives, the functions they call."""
-    forward = module.twinned("forward", module.forward, arrays=module.arrays, free=False,
+    forward = module.with_twin("forward", module.forward, arrays=module.arrays, free=False,
                              blocked=module.blocked)
     return [*forward, *_derivatives(module, mode), *_called_functions(module)]
 
@@ -170,7 +170,7 @@ def _by_vjp(module: _Module) -> list[Function]:
 
 def _by_gradient(module: _Module) -> list[Function]:
     """``gradient``, and ``vjp`` on top of it."""
-    gradient = module.twinned("gradient", module.derivative, arrays=module.arrays, wrt=module.wrt,
+    gradient = module.with_twin("gradient", module.derivative, arrays=module.arrays, wrt=module.wrt,
                               blocked=module.blocked)
     return [*gradient, vjp(module.params)]
 
