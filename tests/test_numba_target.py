@@ -107,10 +107,13 @@ def test_outside_its_reach_the_numba_target_says_so_and_keeps_numpy(source: str)
 
 
 def test_names_of_the_kernels_and_their_loop_index_are_apart_from_user_names() -> None:
-    source = "f(i, CACHE, _gradient_at_points) = i * CACHE + sin(_gradient_at_points)\n"
+    source = ("f(i, CACHE, _gradient_at_points, partials) = "
+              "i * CACHE + sin(_gradient_at_points) * partials\n")
     module = _numba_module(source)
-    for point in itertools.product((0.5, -1.0), repeat=3):
-        value, partials = module.gradient(*point)
-        i, c, g = point
-        np.testing.assert_allclose([value, *partials], [i * c + math.sin(g), c, i, math.cos(g)],
-                                   rtol=1e-15)
+    for i, c, g, p in itertools.product((0.5, -1.0), repeat=4):
+        want = [i * c + math.sin(g) * p, c, i, math.cos(g) * p, math.sin(g)]
+        value, partials = module.gradient(i, c, g, p)  # the twin
+        np.testing.assert_allclose([value, *partials], want, rtol=1e-15)
+        arrays = [np.array([x, 2.0]) for x in (i, c, g, p)]
+        value, partials = module.gradient(*arrays)  # the kernel, whose locals are i, partials
+        np.testing.assert_allclose([value[0], *(d[0] for d in partials)], want, rtol=1e-15)

@@ -18,7 +18,7 @@ from gradgen.emit.floats import float_test, takes_floats, twin, twin_call
 from gradgen.emit.functions import Function, plain_function, result_names
 from gradgen.emit.lines import Line, call_text, wrapped_tuple
 from gradgen.ir.graph import Graph
-from gradgen.ir.naming import KERNELS, kernel_name, python_name, twin_name
+from gradgen.ir.naming import KERNELS, Namer, kernel_name, twin_name
 
 #: The docstring of a twin that numba compiles.
 TWIN_DOC = "``{}`` on floats, in math as numba compiles it: 1 / 0 is inf and log(-1) NaN."
@@ -59,23 +59,23 @@ def _kernel(name: str, params: list[str], results: list[str],
             reserved: frozenset[str]) -> Function:
     """The compiled loop: the twin at each point of ``params`` (flat arrays of one size),
     written into ``results``."""
-    index = python_name("i", reserved | set(params) | set(results))
+    namer = Namer(reserved | set(params) | set(results))  # its locals, apart from every name
+    index, partials = namer.fresh("i"), namer.fresh("partials")
     at = [f"{param}[{index}]" for param in params]
     size = f"{params[0]}.size"
     loop = [*(Line(result, f"np.empty({size})") for result in results),
             Line(None, f"for {index} in range({size}):"),
-            *_written(name, [f"{result}[{index}]" for result in results], at)]
+            *_written(name, [f"{result}[{index}]" for result in results], at, partials)]
     doc = f"``{name}`` at each point of the flat input arrays (of one size)."
     kernel = plain_function(kernel_name(name), params, doc, loop, wrapped_tuple(results, 11))
     return replace(kernel, decorator=JIT)
 
 
-def _written(name: str, written: list[str], at: list[str]) -> list[Line]:
+def _written(name: str, written: list[str], at: list[str], partials: str) -> list[Line]:
     """The twin's results at one point written into the arrays: ``f[i] = ...``, or for a
     gradient ``f[i], partials = ...`` and the partials after it."""
     call = f"{twin_name(name)}({', '.join(at)})"
     if name == "forward":
         return [Line(written[0], call, None, 1)]
-    partials = python_name("partials", frozenset(at) | frozenset(written))
     return [Line(f"{written[0]}, {partials}", call, None, 1),
             Line(wrapped_tuple(written[1:], 8), partials, None, 1)]
