@@ -19,7 +19,7 @@ tangent of 0 times an infinite partial is still NaN, as in reverse mode.
 
 from __future__ import annotations
 
-from gradgen.differentiate.sweep import active_edges
+from gradgen.differentiate.sweep import activity
 from gradgen.ir.builder import GraphBuilder
 from gradgen.ir.graph import Edge, Graph, Var, select_inputs
 from gradgen.ir.naming import tangent_name
@@ -33,11 +33,7 @@ def jvp_graph(forward: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
     that order. Outputs: the value and its tangent, named ``f`` and ``f_dot``.
     """
     (output,) = forward.outputs
-    targets = select_inputs(forward, wrt)
-    tangent_inputs = _tangent_inputs(targets)
-    builder = GraphBuilder(forward.hints)
-    builder.edges.extend(forward.edges)
-    tangents = _pushed_forward(builder, forward, dict(zip(targets, tangent_inputs)), output)
+    builder, tangent_inputs, tangents = pushed_forward(forward, wrt)
     output_dot = tangents.get(output) or builder.const(0.0)
     return forward.replace(inputs=forward.inputs + tangent_inputs, edges=tuple(builder.edges),
                            outputs=(output, output_dot),
@@ -45,15 +41,43 @@ def jvp_graph(forward: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
                            hints=builder.hints)
 
 
+def hvp_graph(gradient: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
+    """The Hessian-vector-product program of a gradient program (Pearlmutter's trick): forward
+    mode over it, along inputs ``wrt`` (those the gradient is taken with respect to).
+
+    Inputs: ``gradient.inputs``, then one tangent per input in ``wrt``. Outputs: the tangent
+    of each partial (the Hessian times the tangents, one per input in ``wrt``), named
+    ``<x>_bar_dot``; an exact 0 where no tangent reaches a partial.
+    """
+    builder, tangent_inputs, tangents = pushed_forward(gradient, wrt)
+    partials = gradient.outputs[1:]
+    dots = tuple(tangents.get(partial) or builder.const(0.0) for partial in partials)
+    names = tuple(tangent_name(name) or "" for name in gradient.output_names[1:])
+    return gradient.replace(inputs=gradient.inputs + tangent_inputs, edges=tuple(builder.edges),
+                            outputs=dots, output_names=names, hints=builder.hints)
+
+
+def pushed_forward(graph: Graph, wrt: tuple[str, ...] | None
+                   ) -> tuple[GraphBuilder, tuple[Var, ...], dict[Var, Var]]:
+    """A builder holding ``graph``'s edges and then the tangent edges of its outputs along
+    inputs ``wrt``, the tangent inputs, and the tangent of each node that has one."""
+    targets = select_inputs(graph, wrt)
+    tangent_inputs = _tangent_inputs(targets)
+    builder = GraphBuilder(graph.hints)
+    builder.edges.extend(graph.edges)
+    tangents = _pushed_forward(builder, graph, dict(zip(targets, tangent_inputs)), graph.outputs)
+    return builder, tangent_inputs, tangents
+
+
 def _tangent_inputs(targets: tuple[Var, ...]) -> tuple[Var, ...]:
     """An input ``<name>_dot`` for the tangent of each of ``targets``."""
     return tuple(Var(tangent_name(var.name), var.shape, var.dtype) for var in targets)
 
 
-def _pushed_forward(builder: GraphBuilder, forward: Graph, tangents: dict[Var, Var],
-                    output: Var) -> dict[Var, Var]:
+def _pushed_forward(builder: GraphBuilder, graph: Graph, tangents: dict[Var, Var],
+                    outputs: tuple[Var, ...]) -> dict[Var, Var]:
     """The ``tangents`` of the inputs, and of each active edge's output in topological order."""
-    for edge in active_edges(forward, tuple(tangents), output):
+    for edge in activity(graph.edges, tuple(tangents), outputs)[0]:
         builder.origin = edge
         _push_forward(builder, edge, tangents)
     builder.origin = None
