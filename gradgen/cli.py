@@ -136,6 +136,11 @@ _TARGET = _argument("--target", choices=TARGETS, default="numpy",
                          "that numba compiles (a function of numbers without loops, branches "
                          "or helpers; needs numba: pip install gradgen[numba])")
 
+_HESSIAN = _argument("--hessian", action="store_true",
+                     help="add hvp (the Hessian times tangents, by forward mode over the "
+                          "gradient) and hessian (by one hvp sweep per input, or per colour "
+                          "where the Hessian is sparse)")
+
 COMMANDS = {
     "compile": Command(
         "write FILE's forward + gradient module (<stem>.py beside FILE)",
@@ -144,7 +149,7 @@ COMMANDS = {
         (_FILE,
          _argument("-o", "--output", metavar="OUT",
                    help="where to write the module ('-' for standard output)"),
-         _WRT, _ENTRY, _CHECKPOINT, *_METHOD, _TARGET),
+         _WRT, _ENTRY, _CHECKPOINT, *_METHOD, _TARGET, _HESSIAN),
         run_compile),
     "ir": Command(
         "print FILE's IR (one edge per line)",

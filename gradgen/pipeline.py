@@ -48,6 +48,7 @@ class Compiled:
     source: str
     mode: str = "reverse"
     method: str = "ad"
+    hvp: Graph | None = None  # the Hessian-vector-product graph, with ``hessian=True``
 
     @property
     def gradient(self) -> Graph:
@@ -130,6 +131,19 @@ def build_derivative(forward: Graph, wrt: tuple[str, ...] | None = None, mode: s
     return build_gradient(forward, wrt, checkpoint)
 
 
+@collector_paused()
+def build_hvp(forward: Graph, wrt: tuple[str, ...] | None = None,
+              checkpoint: int | str | None = None) -> Graph:
+    """The simplified Hessian-vector-product graph of a scalar-valued forward graph: forward
+    mode over its reverse-mode gradient program (see `forward.hvp_graph`)."""
+    from gradgen.differentiate.forward import hvp_graph
+
+    if forward.outputs[0].shape:
+        raise LimitError(f"a Hessian is of a function of a scalar value, and {forward.name}'s "
+                         "value is an array; use jacobian (the default for such a function)")
+    return _simplified(hvp_graph(build_gradient(forward, wrt, checkpoint), wrt))
+
+
 def _symbolic_derivative(forward: Graph, wrt: tuple[str, ...] | None, cse: bool) -> Graph:
     from gradgen.differentiate.symbolic import symbolic_gradient_graph
 
@@ -165,7 +179,8 @@ def _require_straight_line(forward: Graph, route: str) -> None:
 def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | None = None,
                    command: str | None = None, mode: str = "reverse", method: str = "ad",
                    cse: bool = True, entry: str | None = None,
-                   checkpoint: int | str | None = None, target: str = "numpy") -> Compiled:
+                   checkpoint: int | str | None = None, target: str = "numpy",
+                   hessian: bool = False) -> Compiled:
     """Compile source text to a module of the value and its derivatives.
 
     ``mode`` is ``"reverse"`` (the default) or ``"forward"`` (automatic differentiation), or
@@ -175,17 +190,20 @@ def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | Non
     ``checkpoint`` (reverse mode): the top-level loops keep a snapshot every so many steps
     (a whole number, or ``"sqrt"``) and recompute each segment in the reverse pass.
     ``target="numba"`` computes a function of numbers by loops that numba compiles.
+    ``hessian`` adds ``hvp`` (the Hessian times tangents) and ``hessian`` to the module.
     """
     _check_choice(mode, method, checkpoint)
     _require_one_of("target", target, TARGETS)
     straight_line = mode == "forward" or method == "symbolic"
     forward = build_forward(text, path, entry, straight_line=straight_line)
     derivative = build_derivative(forward, wrt, mode, method, cse, checkpoint)
+    hvp = build_hvp(forward, wrt, checkpoint) if hessian else None
     filename = Path(path).name
-    command = command or _command(filename, wrt, mode, method, cse, entry, checkpoint, target)
+    command = command or _command(filename, wrt, mode, method, cse, entry, checkpoint, target,
+                                  hessian)
     source = emit_module(forward, derivative, filename, command, _describe(mode, method, cse),
-                         wrt, target)
-    return Compiled(forward, derivative, source, mode, method)
+                         wrt, target, hvp)
+    return Compiled(forward, derivative, source, mode, method, hvp)
 
 
 def _check_choice(mode: str, method: str, checkpoint: int | str | None) -> None:
@@ -210,10 +228,10 @@ def _describe(mode: str, method: str, cse: bool) -> str:
 
 def _command(filename: str, wrt: tuple[str, ...] | None, mode: str, method: str,
              cse: bool, entry: str | None = None, checkpoint: int | str | None = None,
-             target: str = "numpy") -> str:
+             target: str = "numpy", hessian: bool = False) -> str:
     """The command that compiles the same module: each option given, if not the default."""
     options = [(wrt, f"--wrt {','.join(wrt or ())}"), (entry, f"--entry {entry}"),
                (checkpoint, f"--checkpoint {checkpoint}"), (mode != "reverse", f"--mode {mode}"),
                (method != "ad", f"--method {method}" + ("" if cse else " --no-cse")),
-               (target != "numpy", f"--target {target}")]
+               (target != "numpy", f"--target {target}"), (hessian, "--hessian")]
     return " ".join(["gradgen compile", filename, *(text for given, text in options if given)])

@@ -245,8 +245,10 @@ def copied_functions(source: str) -> dict[str, str]:
 def generated() -> list[str]:
     numba_target = compile_source("f(x, y) = sin(x) * y\n", "runtime.txt", target="numba")
     by_entries = compile_source("f(x: (n,)) = sum(x * x)\n", "runtime.txt", mode="forward")
+    hessians = [compile_source(text, "runtime.txt", hessian=True).source
+                for text in ("f(x, y) = sin(x) * y\n", "f(x: (n,)) = sum(x * x)\n")]
     return ([compile_source(text, "runtime.txt").source for text in PROGRAMS]
-            + [numba_target.source, by_entries.source])
+            + [numba_target.source, by_entries.source, *hessians])
 
 
 def test_the_generated_modules_carry_the_runtime_functions_by_their_source(generated) -> None:

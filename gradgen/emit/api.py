@@ -17,7 +17,13 @@ DOCS = {"jacobian": "Value and one Jacobian per input of WRT, shaped value + inp
         "gradient": "Value and partials, by one forward sweep (jvp) per input of WRT.",
         "gradient_by_entries": "Value and partials, by one forward sweep (jvp) per entry of each "
                                "input of WRT.",
-        "vjp": "Value and the cotangent times each partial (the vector-Jacobian product)."}
+        "vjp": "Value and the cotangent times each partial (the vector-Jacobian product).",
+        "hessian": "Hessian of the value, rows H[i][j] over WRT, by one hvp sweep per colour of "
+                   "HESSIAN_COLOURS.",
+        "sparse_hessian": "The Hessian's entries that may be non-zero (HESSIAN_PATTERN), as "
+                          "(rows, columns, values).",
+        "hessian_blocks": "Hessian of the value, blocks H[i][j] over WRT shaped input i + input "
+                          "j, by one hvp sweep per entry of each input of WRT."}
 
 
 def jacobian(params: list[str], wrt: tuple[str, ...], inputs: tuple[Var, ...]) -> Function:
@@ -88,3 +94,23 @@ def _locals(params: list[str], *hints: str) -> list[str]:
     """Names for a function's own locals, apart from its parameters and the module's globals."""
     namer = Namer(frozenset(params) | MODULE_GLOBALS)
     return [namer.fresh(hint) for hint in hints]
+
+
+def hessian_by_colours(params: list[str]) -> list[Function]:
+    """``hessian`` and ``sparse_hessian`` of a function of numbers: one ``hvp`` sweep per
+    colour of the module's ``HESSIAN_COLOURS`` (`runtime._hessian_entries`)."""
+    entries, = _locals(params, "entries")
+    sweeps = Line(entries, f"_hessian_entries(hvp, {tuple_text(params)}, HESSIAN_COLOURS, "
+                           "HESSIAN_PATTERN)")
+    rows = f"_hessian_rows({entries}, len(WRT), {tuple_text(params)})"
+    return [_wrapper("hessian", params, [sweeps], rows),
+            _wrapper("sparse_hessian", params, [sweeps], f"_coordinates({entries})")]
+
+
+def hessian_by_entries(params: list[str], wrt: tuple[str, ...],
+                       inputs: tuple[Var, ...]) -> Function:
+    """``hessian`` of a function of arrays: one ``hvp`` sweep per entry of each input of WRT
+    (`runtime._hessian_blocks`)."""
+    positions = [params.index(param) for param in wrt_params(wrt, inputs, params)]
+    call = f"_hessian_blocks(hvp, {tuple_text(params)}, {tuple_text(map(str, positions))})"
+    return plain_function("hessian", params, DOCS["hessian_blocks"], [], call)

@@ -36,6 +36,9 @@ class Printing:
     results: dict[Edge, dict[int, Var]]
     emissions: Emissions
     hints: Mapping[Var, str]  # the graph's, for a removed statement's nodes in a comment
+    tangents: frozenset[Var] = frozenset()  # of a second-order derivative (``hvp``): the nodes
+    #                                         that carry tangents, their statements' comment
+    #                                         ``tangent of:`` (the others' ``prefix``)
 
     def line(self, target: str | None, expr: str, inner: bool = False) -> Line:
         """A line at this depth (``inner``: one deeper)."""
@@ -48,19 +51,19 @@ class Printing:
     def nested(self, graph: Graph, in_loop: bool) -> list[Unit]:
         """The lines of a body or a side, one level deeper."""
         return edge_units(graph, self.names, self.depth + 1, self.prefix, self.emissions,
-                          in_loop=in_loop)
+                          in_loop=in_loop, tangents=self.tangents)
 
 
 def edge_units(graph: Graph, names: dict[Var, str], depth: int, prefix: str,
                emissions: Emissions, edges: list[Edge] | None = None,
-               in_loop: bool = False) -> list[Unit]:
+               in_loop: bool = False, tangents: frozenset[Var] = frozenset()) -> list[Unit]:
     """The lines of each edge (of ``edges``, a subset of the graph's, if given): one
     statement, or a whole block as its kind in ``emissions`` prints it; a ``# grad of:`` (or
     ``# tangent of:``) comment where the block of one forward statement's derivative starts.
     ``in_loop``: the graph is (in) a loop's body, whose records need every name bound on every
-    path."""
+    path. ``tangents``: see `Printing`."""
     printing = Printing(names, depth, prefix, in_loop, block_results(graph), emissions,
-                        graph.hints)
+                        graph.hints, tangents)
     edges = list(graph.edges if edges is None else edges)
     units = [_edge_lines(edge, printing) for edge in edges]
     return _commented(units, edges, printing)
@@ -78,13 +81,15 @@ def _commented(units: list[Unit], edges: list[Edge], printing: Printing) -> list
         if edge.origin is not origin:
             origin = edge.origin
             if origin is not None and unit:
-                unit[0] = _with_comment(unit[0], origin, printing)
+                unit[0] = _with_comment(unit[0], origin, printing, edge)
     return units
 
 
-def _with_comment(line: Line, origin: Edge, printing: Printing) -> Line:
-    """``line`` under ``# grad of: d = a + c``, the forward statement ``origin``."""
-    comment = printing.prefix + grad_of_text(origin, printing.names, printing.hints)
+def _with_comment(line: Line, origin: Edge, printing: Printing, edge: Edge) -> Line:
+    """``line`` (of ``edge``) under ``# grad of: d = a + c``, the statement ``origin``."""
+    tangent = not printing.tangents.isdisjoint(edge.outputs)
+    prefix = "tangent of: " if tangent else printing.prefix
+    comment = prefix + grad_of_text(origin, printing.names, printing.hints)
     return Line(line.target, line.expr, comment, line.depth)
 
 

@@ -28,7 +28,7 @@ from gradgen.emit.lines import (
     tuple_text,
     wrapped_tuple,
 )
-from gradgen.ir.graph import Graph, Var, has_blocks
+from gradgen.ir.graph import Graph, Var, has_blocks, subgraphs
 from gradgen.ir.in_place import accumulate_in_place
 from gradgen.ir.naming import assign_names, module_globals, python_name
 from gradgen.ir.printing import operand, value_operand
@@ -86,13 +86,14 @@ class Function:
 def function(name: str, graph: Graph, doc: str, packed: str | None = None,
              own: int = 0, arrays: bool = False, wrt: tuple[str, ...] = (),
              reserved: frozenset[str] = MODULE_GLOBALS, free: bool = True,
-             blocked: bool = False) -> Function:
+             blocked: bool = False, valued: bool = True) -> Function:
     """A function computing ``graph``; with ``packed``, the inputs past the first ``own``
     arrive as one tuple argument of that name (the tangents of ``jvp``). With ``arrays``, the
     inputs' shapes are checked on entry, arrays are freed at their last use (with ``free``: a
     derivative's tapes and adjoints; a value's few temporaries are left to return), and each
     partial (one per name in ``wrt``) is returned with its input's shape. With ``blocked`` (a
     function of numbers), arrays of more than ``BLOCK`` points are computed a block at a time.
+    Without ``valued``, every output is a partial (``hvp``'s) and they return as one tuple.
     No name it assigns is in ``reserved`` (the module's globals and functions)."""
     graph = accumulate_in_place(graph) if arrays else graph
     views = _inline_transposes(graph) if arrays and not has_blocks(graph) else {}
@@ -102,15 +103,38 @@ def function(name: str, graph: Graph, doc: str, packed: str | None = None,
     targets = result_names(graph, names, reserved)
     results = [operand(var, names) for var in graph.outputs]
     kept = set(params) | set(results) if arrays and free else None
-    body = _body(graph, names, views, "tangent of: " if packed else "grad of: ", kept)
-    finish = _finish(targets, results, params, graph.inputs, wrt if arrays else None)
+    tangents = frozenset() if valued else carrying_tangents(graph, graph.inputs[own:])
+    body = _body(graph, names, views, "tangent of: " if packed and valued else "grad of: ", kept,
+                 tangents)
+    finish = _finish(targets, results, params, graph.inputs, wrt if arrays else None, valued)
     preamble = _preamble(params, graph.inputs, own, packed,
                          _shape_check(params[:own] if packed else params, name == "vjp")
                          if arrays else None)
     if blocked:
         preamble += _blocks(name, params, graph.inputs)
     return Function(name, ", ".join(_signature(params, own, packed)), doc, preamble, body,
-                    finish, _result_text(name, targets), names=names)
+                    finish, _result_text(name, targets, valued), names=names)
+
+
+def carrying_tangents(graph: Graph, seeds: tuple[Var, ...]) -> frozenset[Var]:
+    """The nodes of ``graph`` and of the graphs it holds that depend on one of ``seeds`` (a
+    block's outputs and its graphs' inputs and outputs match by position; bodies nest at most
+    `MAX_NESTING` deep, so going into them by recursion stays shallow)."""
+    carrying = set(seeds)
+    for edge in graph.edges:
+        if carrying.isdisjoint(edge.inputs):
+            continue
+        inner = subgraphs(edge)
+        if not inner:
+            carrying.update(edge.outputs)
+        for body in inner:
+            offset = len(edge.inputs) - len(body.inputs)  # a loop's bounds, a branch's test
+            given = [var for var, outer in zip(body.inputs, edge.inputs[offset:])
+                     if outer in carrying]
+            within = carrying_tangents(body, tuple(given))
+            carrying |= within
+            carrying.update(out for out, var in zip(edge.outputs, body.outputs) if var in within)
+    return frozenset(carrying)
 
 
 def plain_function(name: str, params: list[str], doc: str, statements: list[Line],
@@ -131,11 +155,11 @@ def _packed_name(packed: str | None, names: dict[Var, str], reserved: frozenset[
 
 
 def _body(graph: Graph, names: dict[Var, str], views: dict[Var, Var], prefix: str,
-          kept: set[str] | None) -> list[Line]:
+          kept: set[str] | None, tangents: frozenset[Var]) -> list[Line]:
     """The lines of the edges but the inlined views; with ``kept`` (the names never deleted),
-    ``del`` at each array's last use."""
+    ``del`` at each array's last use. ``tangents``: see `blocks.Printing`."""
     edges = [edge for edge in graph.edges if not views or views.keys().isdisjoint(edge.outputs)]
-    units = edge_units(graph, names, 0, prefix, EMISSIONS, edges)
+    units = edge_units(graph, names, 0, prefix, EMISSIONS, edges, tangents=tangents)
     if kept is None:
         return _flat(units)
     return _flat(freeing(units, edges, names, kept, views, block_results(graph), EMISSIONS))
@@ -223,20 +247,22 @@ def _shape_check(params: list[str], cotangent: bool) -> str:
 
 
 def _finish(targets: list[str], results: list[str], params: list[str],
-            inputs: tuple[Var, ...], wrt: tuple[str, ...] | None) -> str:
+            inputs: tuple[Var, ...], wrt: tuple[str, ...] | None, valued: bool = True) -> str:
     """The results rounded off: ``_finish``, or with ``wrt`` (arrays) ``_finish_arrays``,
-    which gives each partial its input's shape."""
+    which gives each partial its input's shape (the value first, if ``valued``)."""
     head = f"{wrapped_tuple(targets, 4, len(' = _finish_arrays('))} = _finish"
     if wrt is None:
         return call_text(head, [wrapped_tuple(results, 8), wrapped_tuple(params, 8)])
-    likes = ["None", *wrt_params(wrt, inputs, params)]
+    likes = ["None"] * valued + wrt_params(wrt, inputs, params)
     likes = wrapped_tuple(likes + ["None"] * (len(results) - len(likes)), 8)  # a jvp's: its own
     return call_text(f"{head}_arrays", [wrapped_tuple(results, 8), likes, wrapped_tuple(params, 8)])
 
 
-def _result_text(name: str, targets: list[str]) -> str:
+def _result_text(name: str, targets: list[str], valued: bool = True) -> str:
     """What the function returns: a gradient returns (value, partials) even with no partials
-    (no inputs, or wrt=())."""
+    (no inputs, or wrt=()); a function of partials alone (``hvp``) returns them as a tuple."""
+    if not valued:
+        return wrapped_tuple(targets, len("    return "))
     value, *partials = targets
     paired = name in ("gradient", "vjp")
     return f"{value}, {returned_tuple(value, partials)}" if paired else ", ".join(targets)

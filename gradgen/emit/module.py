@@ -20,10 +20,18 @@ from typing import Any
 import jinja2
 
 import gradgen.runtime as runtime
-from gradgen.emit.api import gradient_by_entries, gradient_by_sweeps, jacobian, vjp
+from gradgen.differentiate.colouring import column_colours, hessian_pattern
+from gradgen.emit.api import (
+    gradient_by_entries,
+    gradient_by_sweeps,
+    hessian_by_colours,
+    hessian_by_entries,
+    jacobian,
+    vjp,
+)
 from gradgen.emit.floats import has_twins, takes_floats, twinned
 from gradgen.emit.functions import MODULE_GLOBALS, Function, called_function, function
-from gradgen.emit.lines import LINE_WIDTH, tuple_literal, wrapped_tuple
+from gradgen.emit.lines import LINE_WIDTH, tuple_literal, tuple_text, wrapped_tuple
 from gradgen.emit.numba_target import has_kernels, numba_twinned
 from gradgen.ir.graph import (
     Edge,
@@ -48,7 +56,8 @@ SOURCE_LINE_WIDTH = 200
 DOCS = {"forward": "Value of {}.",
         "jvp": "Value of {} and its derivative along tangents, one per name in WRT.",
         "vjp": "Value of {}, and the cotangent pulled back to each input of WRT.",
-        "gradient": "Value and partials of {}."}
+        "gradient": "Value and partials of {}.",
+        "hvp": "The Hessian of {} times tangents, one per name in WRT, shaped like its input."}
 
 
 @functools.cache
@@ -63,7 +72,7 @@ def _environment() -> jinja2.Environment:
 
 def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
                 mode: str = "reverse mode", wrt: tuple[str, ...] | None = None,
-                target: str = "numpy") -> str:
+                target: str = "numpy", hvp: Graph | None = None) -> str:
     """The generated module's source text.
 
     ``derivative`` is the gradient graph (outputs: value, then one partial per input of
@@ -72,13 +81,15 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
     forward sweep per input. For a function with an array value it is the VJP graph (inputs:
     the inputs and the cotangent), and the module has ``vjp`` and ``jacobian`` instead of
     ``gradient``. With ``target="numba"``, a function of numbers is computed by compiled
-    loops over its points (`numba_target`).
+    loops over its points (`numba_target`). With ``hvp``, the Hessian-vector-product graph
+    (inputs: the inputs, then one tangent per input of ``wrt``; outputs: one product per input
+    of ``wrt``), the module has ``hvp`` and ``hessian`` too.
     """
     if wrt is None:
         wrt = tuple(var.name for var in differentiable_inputs(forward))
-    called = _called(forward, derivative)
+    called = _called(forward, derivative, *([hvp] if hvp else []))
     module = _Module(forward, derivative, wrt, called, MODULE_GLOBALS | set(called), target,
-                     mode)
+                     mode, hvp)
     functions = _functions(module, mode)
     context = {**_header(forward, filename, command, mode), **_constants(module),
                **_code(module, functions)}
@@ -98,6 +109,7 @@ class _Module:
     reserved: frozenset[str]
     target: str = "numpy"
     mode: str = "reverse mode"
+    hvp: Graph | None = None
 
     @functools.cached_property
     def arrays(self) -> bool:
@@ -109,6 +121,14 @@ class _Module:
         """Whether ``forward`` and ``gradient`` take large arrays a block at a time: a function
         of numbers that does not branch (one that does runs point by point)."""
         return not self.arrays and not has_branches(self.forward) and self.target == "numpy"
+
+    @functools.cached_property
+    def hessian_pattern(self) -> tuple[tuple[int, ...], ...] | None:
+        """Of a function of numbers with ``hvp``: the rows where each column of the Hessian
+        may be non-zero (see `colouring`)."""
+        if self.hvp is None or self.arrays:
+            return None
+        return hessian_pattern(self.hvp, len(self.wrt))
 
     @property
     def array_valued(self) -> bool:
@@ -137,7 +157,8 @@ def _functions(module: _Module, mode: str) -> list[Function]:
     """The module's functions: ``forward``, the derivatives, the functions they call."""
     forward = module.with_twin("forward", module.forward, arrays=module.arrays, free=False,
                              blocked=module.blocked)
-    return [*forward, *_derivatives(module, mode), *_called_functions(module)]
+    return [*forward, *_derivatives(module, mode), *_second_order(module),
+            *_called_functions(module)]
 
 
 def _called_functions(module: _Module) -> list[Function]:
@@ -175,6 +196,18 @@ def _by_gradient(module: _Module) -> list[Function]:
     return [*gradient, vjp(module.params)]
 
 
+def _second_order(module: _Module) -> list[Function]:
+    """With ``hvp``: ``hvp``, and ``hessian`` (and ``sparse_hessian``) on top of it."""
+    if module.hvp is None:
+        return []
+    inputs, params = module.forward.inputs, module.params
+    products = module.printed("hvp", module.hvp, packed="tangents", own=len(inputs),
+                              arrays=module.arrays, wrt=module.wrt, valued=False)
+    if module.arrays:
+        return [products, hessian_by_entries(params, module.wrt, inputs)]
+    return [products, *hessian_by_colours(params)]
+
+
 def _header(forward: Graph, filename: str, command: str, mode: str) -> dict[str, Any]:
     """What the header docstring says: where the module comes from, and its source."""
     return {"title": _quoted(f"Value and gradient of {forward.name}, compiled from {filename}."),
@@ -187,8 +220,21 @@ def _constants(module: _Module) -> dict[str, Any]:
     constants = {"inputs": wrapped_tuple([repr(var.name) for var in module.forward.inputs], 9),
                  "wrt": wrapped_tuple([repr(name) for name in module.wrt], 6),
                  "arrays": module.arrays,
-                 "block": runtime.BLOCK if module.blocked else None}
+                 "block": runtime.BLOCK if module.blocked else None,
+                 **_colouring(module.hessian_pattern)}
     return {**constants, **_shapes(module.forward)} if module.arrays else constants
+
+
+def _colouring(pattern: tuple[tuple[int, ...], ...] | None) -> dict[str, Any]:
+    """``HESSIAN_PATTERN`` and ``HESSIAN_COLOURS`` of a function of numbers with ``hvp``."""
+    if pattern is None:
+        return {"hessian_pattern": None}
+    colours = column_colours(pattern)
+    return {"hessian_pattern": wrapped_tuple([tuple_text(map(str, rows)) for rows in pattern],
+                                             len("HESSIAN_PATTERN = ")),
+            "hessian_colours": wrapped_tuple([tuple_text(map(str, c)) for c in colours],
+                                             len("HESSIAN_COLOURS = ")),
+            "sweeps": len(colours)}
 
 
 def _shapes(forward: Graph) -> dict[str, Any]:
@@ -272,14 +318,28 @@ def _runtime(module: _Module, pointwise: bool, compiled: bool) -> list[str]:
     the inputs, finishing the results (of arrays: checking their shapes; of an array value: a
     Jacobian by rows), running point by point, and what its registry entries call."""
     arrays = module.arrays
-    used = {"_as_float", *_helpers(module.forward, module.derivative)}
+    used = {"_as_float", *_helpers(module.forward, module.derivative, *_hvp(module))}
     used |= {"_check_shapes", "_finish_arrays"} if arrays else {"_finish"}
     used |= {"_in_blocks"} if module.blocked else set()
     used |= {"_on_points"} if compiled else set()
     used |= {"_units", "_jacobians"} if arrays and module.array_valued else set()
     used |= {"_by_entries"} if arrays and module.mode == "forward mode" else set()
     used |= {"_pointwise", "_gathered"} if pointwise else set()
+    used |= _second_order_runtime(module)
     return [_runtime_source(name) for name in runtime.FUNCTIONS if name in used]
+
+
+def _hvp(module: _Module) -> list[Graph]:
+    return [] if module.hvp is None else [module.hvp]
+
+
+def _second_order_runtime(module: _Module) -> set[str]:
+    """The runtime functions ``hessian`` calls."""
+    if module.hvp is None:
+        return set()
+    if module.arrays:
+        return {"_hessian_blocks"}
+    return {"_hessian_entries", "_hessian_rows", "_coordinates"}
 
 
 @functools.cache
