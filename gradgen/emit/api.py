@@ -99,12 +99,13 @@ def _locals(params: list[str], *hints: str) -> list[str]:
 def hessian_by_colours(params: list[str]) -> list[Function]:
     """``hessian`` and ``sparse_hessian`` of a function of numbers: one ``hvp`` sweep per
     colour of the module's ``HESSIAN_COLOURS`` (`runtime._hessian_entries`)."""
-    entries, = _locals(params, "entries")
-    sweeps = Line(entries, f"_hessian_entries(hvp, {tuple_text(params)}, HESSIAN_COLOURS, "
-                           "HESSIAN_PATTERN)")
-    rows = f"_hessian_rows({entries}, len(WRT), {tuple_text(params)})"
-    return [_wrapper("hessian", params, [sweeps], rows),
-            _wrapper("sparse_hessian", params, [sweeps], f"_coordinates({entries})")]
+    inputs, entries = _locals(params, "inputs", "entries")
+    statements = [Line(inputs, wrapped_tuple(params, 4 + len(f"{inputs} = "))),
+                  Line(entries, f"_hessian_entries(hvp, {inputs}, HESSIAN_COLOURS, "
+                                "HESSIAN_PATTERN)")]
+    rows = f"_hessian_rows({entries}, len(WRT), {inputs})"
+    return [_wrapper("hessian", params, statements, rows),
+            _wrapper("sparse_hessian", params, statements, f"_coordinates({entries})")]
 
 
 def hessian_by_entries(params: list[str], wrt: tuple[str, ...],
@@ -112,5 +113,7 @@ def hessian_by_entries(params: list[str], wrt: tuple[str, ...],
     """``hessian`` of a function of arrays: one ``hvp`` sweep per entry of each input of WRT
     (`runtime._hessian_blocks`)."""
     positions = [params.index(param) for param in wrt_params(wrt, inputs, params)]
-    call = f"_hessian_blocks(hvp, {tuple_text(params)}, {tuple_text(map(str, positions))})"
-    return plain_function("hessian", params, DOCS["hessian_blocks"], [], call)
+    values, = _locals(params, "inputs")
+    statements = [Line(values, wrapped_tuple(params, 4 + len(f"{values} = ")))]
+    call = f"_hessian_blocks(hvp, {values}, {tuple_text(map(str, positions))})"
+    return plain_function("hessian", params, DOCS["hessian_blocks"], statements, call)

@@ -49,6 +49,8 @@ from gradgen.version import __version__
 
 __all__ = ["MODULE_GLOBALS", "emit_module"]
 
+#: The module's functions that take the inputs by the source's names too (keywords).
+WITH_SOURCE_NAMES = ("forward", "gradient", "vjp", "hvp", "hessian", "sparse_hessian")
 SOURCE_LINES_SHOWN = 30
 SOURCE_LINE_WIDTH = 200
 
@@ -270,7 +272,7 @@ def _wrappers(module: _Module, functions: list[Function], pointwise: list[str]) 
     renamed = _renamed(forward.inputs, module.params)
     return {"pointwise": pointwise, "renamed": renamed,
             "with_source_names": _with_source_names(renamed),
-            "wrapped": [f.name for f in functions if f.name in ("forward", "gradient", "vjp")],
+            "wrapped": [f.name for f in functions if f.name in WITH_SOURCE_NAMES],
             "aliases": _aliases(forward.name, module.array_valued)}
 
 

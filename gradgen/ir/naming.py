@@ -41,7 +41,8 @@ DISCARD = "_"
 #: Module-level names of the generated module's layout (its constants, functions and imports).
 MODULE_NAMES = frozenset({
     "INPUTS", "WRT", "SHAPES", "VALUE_SHAPE", "MINIMUM_SIZES", "forward", "gradient", "vjp",
-    "jvp", "jacobian", "functools", "inspect", "math", "BLOCK", "numba", "os", "CACHE"})
+    "jvp", "jacobian", "functools", "inspect", "math", "BLOCK", "numba", "os", "CACHE", "hvp",
+    "hessian", "sparse_hessian", "HESSIAN_PATTERN", "HESSIAN_COLOURS"})
 
 
 def twin_name(name: str) -> str:
