@@ -181,7 +181,10 @@ COMMANDS = {
                    help="the point, as x=2,y=-1,z=0 (default: a random point in the domain)"),
          _argument("--batch", type=int, default=10_000, metavar="N",
                    help="points per call when timing the generated code (default 10000)"),
-         _argument("--json", action="store_true", help="print the same as JSON")),
+         _argument("--json", action="store_true", help="print the same as JSON"),
+         _argument("--hessian", action="store_true",
+                   help="compare the Hessian instead: forward over reverse mode, SymPy with "
+                        "and without CSE, central differences of the gradient")),
         run_compare),
     "check": Command(
         "test FILE's gradient against central differences and SymPy",
@@ -197,7 +200,10 @@ COMMANDS = {
                    help="check this generated module's gradient instead of a fresh one"),
          _argument("--dims", metavar="SIZES",
                    help="sizes of named dimensions (default 3) and values of integer inputs "
-                        "(trip counts), as n=5,N=10")),
+                        "(trip counts), as n=5,N=10"),
+         _argument("--hessian", action="store_true",
+                   help="check hvp instead: against central differences of the gradient and "
+                        "SymPy's Hessian along random tangents, and hessian's symmetry")),
         run_check),
     "trace": Command(
         "lecture-style evaluation traces of FILE at a point",

@@ -133,15 +133,27 @@ def build_derivative(forward: Graph, wrt: tuple[str, ...] | None = None, mode: s
 
 @collector_paused()
 def build_hvp(forward: Graph, wrt: tuple[str, ...] | None = None,
-              checkpoint: int | str | None = None) -> Graph:
+              checkpoint: int | str | None = None, method: str = "ad",
+              cse: bool = True) -> Graph:
     """The simplified Hessian-vector-product graph of a scalar-valued forward graph: forward
-    mode over its reverse-mode gradient program (see `forward.hvp_graph`)."""
-    from gradgen.differentiate.forward import hvp_graph
-
+    mode over its reverse-mode gradient program (see `forward.hvp_graph`), or with
+    ``method="symbolic"`` the Hessian of `sympy.diff` times the tangents."""
     if forward.outputs[0].shape:
         raise LimitError(f"a Hessian is of a function of a scalar value, and {forward.name}'s "
                          "value is an array; use jacobian (the default for such a function)")
+    if method == "symbolic":
+        return _symbolic_hvp(forward, wrt, cse)
+    from gradgen.differentiate.forward import hvp_graph
+
     return _simplified(hvp_graph(build_gradient(forward, wrt, checkpoint), wrt))
+
+
+def _symbolic_hvp(forward: Graph, wrt: tuple[str, ...] | None, cse: bool) -> Graph:
+    from gradgen.differentiate.symbolic import symbolic_hvp_graph
+
+    _require_straight_line_scalars(forward, "the symbolic method")
+    graph = verify(symbolic_hvp_graph(forward, wrt, cse=cse))
+    return verify(optimize(graph)) if cse else graph
 
 
 def _symbolic_derivative(forward: Graph, wrt: tuple[str, ...] | None, cse: bool) -> Graph:
@@ -197,7 +209,7 @@ def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | Non
     straight_line = mode == "forward" or method == "symbolic"
     forward = build_forward(text, path, entry, straight_line=straight_line)
     derivative = build_derivative(forward, wrt, mode, method, cse, checkpoint)
-    hvp = build_hvp(forward, wrt, checkpoint) if hessian else None
+    hvp = build_hvp(forward, wrt, checkpoint, method, cse) if hessian else None
     filename = Path(path).name
     command = command or _command(filename, wrt, mode, method, cse, entry, checkpoint, target,
                                   hessian)

@@ -39,11 +39,11 @@ from gradgen.differentiate.reverse import gradient_names
 from gradgen.differentiate.sympy_to_ir import Select, expressions_to_graph
 from gradgen.errors import LimitError
 from gradgen.ir.graph import Graph, Var, add_hint, select_inputs
-from gradgen.ir.naming import adjoint_name
+from gradgen.ir.naming import adjoint_name, tangent_name
 from gradgen.ir.primitives import REGISTRY
 
 __all__ = ["count_operations", "expressions_to_graph", "symbolic_gradient",
-           "symbolic_gradient_graph", "to_sympy"]
+           "symbolic_gradient_graph", "symbolic_hvp_graph", "to_sympy"]
 
 #: Operations beyond which a symbolic gradient without CSE is refused: printed as trees they
 #: would make a module of gigabytes (the point of `--no-cse` is to see swell, not to drown in it).
@@ -135,6 +135,44 @@ def _gradient_graph(forward: Graph, targets: tuple[Var, ...], cse: bool) -> Grap
     if not cse:
         _check_tree_size(forward.name, [value, *partials])
     return expressions_to_graph(forward.name, forward.inputs, symbols, [value, *partials], cse)
+
+
+def symbolic_hvp_graph(forward: Graph, wrt: tuple[str, ...] | None = None,
+                       cse: bool = True) -> Graph:
+    """The Hessian-vector-product program of ``forward`` derived by `sympy.diff` twice, not by
+    forward mode over reverse mode.
+
+    Same conventions as `forward.hvp_graph`: inputs ``forward.inputs`` then one tangent per
+    input of ``wrt`` (all if None); outputs ``sum_j d2f/dx_i dx_j * x_j_dot``, one per input
+    ``x_i`` of ``wrt``, named ``<x_i>_bar_dot``.
+    """
+    targets = select_inputs(forward, wrt)
+    tangents = tuple(Var(tangent_name(var.name), var.shape) for var in targets)
+    with _sympy_limits(forward.name):
+        graph = _hvp_graph(forward, targets, tangents, cse)
+    names = tuple(tangent_name(name) or "" for name in gradient_names(forward, targets)[1:])
+    hints: dict[Var, str] = {}
+    for var, name in zip(graph.outputs, names):
+        add_hint(hints, var, name)
+    return forward.replace(inputs=graph.inputs, edges=graph.edges, outputs=graph.outputs,
+                           output_names=names, hints=hints)
+
+
+def _hvp_graph(forward: Graph, targets: tuple[Var, ...], tangents: tuple[Var, ...],
+               cse: bool) -> Graph:
+    """The Hessian times the tangents by `sympy.diff`, built as a graph over ``forward``'s
+    inputs and the ``tangents``."""
+    symbols, (value,) = to_sympy(forward)
+    by_input = dict(zip(forward.inputs, symbols))
+    directions = [sympy.Dummy(var.name, real=True) for var in tangents]
+    partials = [_sign_slopes_zero(sympy.diff(value, by_input[var])) for var in targets]
+    products = [sympy.Add(*(_sign_slopes_zero(sympy.diff(partial, by_input[var])) * direction
+                            for var, direction in zip(targets, directions)))
+                for partial in partials]
+    if not cse:
+        _check_tree_size(forward.name, products)
+    return expressions_to_graph(forward.name, forward.inputs + tangents,
+                                (*symbols, *directions), products, cse)
 
 
 @contextlib.contextmanager

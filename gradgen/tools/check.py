@@ -43,6 +43,7 @@ class CheckResult:
     worst_partial: str
     passed: bool
     compared_with: list[str]
+    checked: str = "gradient"  # or "hvp"
 
 
 def check(text: str, path: str = "<string>", points: int = 100, tolerance: float = 1e-6,
@@ -60,6 +61,75 @@ def check(text: str, path: str = "<string>", points: int = 100, tolerance: float
     if beyond_scalars(compiled.forward) is not None:
         return _check_arrays(compiled, module, points, tolerance, dims or {}, seed)
     return _check_numbers(compiled, module, _references(text, path), points, tolerance, seed)
+
+
+def check_hessian(text: str, path: str = "<string>", points: int = 100,
+                  tolerance: float = 1e-6, module: types.ModuleType | None = None, seed: int = 0,
+                  dims: dict[str, int] | None = None) -> CheckResult:
+    """Test a module's ``hvp`` (the one gradgen generates with ``--hessian``, or ``module``'s)
+    at random points along random tangents: against central differences of its ``gradient``,
+    against SymPy's Hessian where SymPy can derive one (functions of numbers), and its
+    ``hessian`` for symmetry. Errors are relative to max(1, |entry|), as `check`'s."""
+    compiled = compile_source(text, path, hessian=True)
+    module = module or compiled.module
+    if not hasattr(module, "hvp"):
+        raise LimitError("the module has no hvp: compile it with --hessian")
+    if beyond_scalars(compiled.forward) is not None:
+        checking = _array_check(compiled, module, dims or {}, seed)
+        count = min(points, ARRAY_CHECK_POINTS)
+        for _ in range(count):
+            _check_hvp_at(checking.worst, checking.finite_point()[0], module, checking.fixed,
+                          [], checking.rng)
+        return checking.worst.result(compiled.forward.name, count, tolerance,
+                                     ["central differences of the gradient"], "hvp")
+    return _check_hessian_numbers(compiled, module, _hessian_references(text, path), points,
+                                  tolerance, seed)
+
+
+def _hessian_references(text: str, path: str) -> list[Reference]:
+    """SymPy's Hessian, where SymPy can derive one."""
+    try:
+        return [("SymPy", compile_source(text, path, method="symbolic", hessian=True).module)]
+    except LimitError:
+        return []
+
+
+def _check_hessian_numbers(compiled: Compiled, module: types.ModuleType,
+                           references: list[Reference], points: int, tolerance: float,
+                           seed: int) -> CheckResult:
+    """At ``points`` random points: ``hvp`` along a random tangent, and ``hessian``."""
+    worst, rng = _Worst(), np.random.default_rng(seed + 1)
+    for row in random_points(compiled.module, points, seed):
+        args = [float(a) for a in row]
+        _check_hvp_at(worst, args, module, {}, references, rng)
+        rows = np.array(module.hessian(*args), dtype=float)
+        worst.see(_array_error(rows, rows.T), _named(module, args), "hessian vs its transpose")
+    labels = ["central differences of the gradient", *(label for label, _ in references)]
+    return worst.result(compiled.forward.name, points, tolerance, labels, "hvp")
+
+
+def _check_hvp_at(worst: _Worst, args: list[Any], module: types.ModuleType,
+                  fixed: dict[int, float], references: list[Reference],
+                  rng: np.random.Generator) -> None:
+    """``module.hvp`` at ``args`` along a random tangent (0 for the inputs held ``fixed``)
+    against central differences of ``module.gradient`` and each reference's ``hvp``."""
+    positions = [module.INPUTS.index(name) for name in module.WRT]
+    tangents = [np.zeros(np.shape(args[k])) if k in fixed else rng.normal(size=np.shape(args[k]))
+                for k in positions]
+    got = module.hvp(*args, tuple(tangents))
+    expected = [("central differences of the gradient",
+                 differences.along(lambda *xs: module.gradient(*xs)[1], args,
+                                   dict(zip(positions, tangents))))]
+    expected += [(label, reference.hvp(*args, tuple(tangents))) for label, reference in references]
+    point = _named(module, args) if not np.ndim(args[0]) else {}
+    for label, wanted in expected:
+        for name, k, have, want in zip(module.WRT, positions, got, wanted):
+            if k not in fixed:
+                worst.see(_array_error(have, want), point, f"hvp in {name} vs {label}")
+
+
+def _named(module: types.ModuleType, args: list[Any]) -> dict[str, float]:
+    return dict(zip(module.INPUTS, args))
 
 
 def has_whole_inputs(forward: Graph) -> bool:
@@ -99,9 +169,9 @@ class _Worst:
             self.point, self.partial = point, partial
 
     def result(self, function: str, points: int, tolerance: float,
-               compared_with: list[str]) -> CheckResult:
+               compared_with: list[str], checked: str = "gradient") -> CheckResult:
         return CheckResult(function, points, tolerance, self.error, self.point, self.partial,
-                           self.error <= tolerance, compared_with)
+                           self.error <= tolerance, compared_with, checked)
 
 
 # ---- functions of numbers -------------------------------------------------------------------

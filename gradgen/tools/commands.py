@@ -19,8 +19,9 @@ from typing import Any
 from gradgen.ir.graph import Graph, Var
 from gradgen.ir.printing import format_graph
 from gradgen.pipeline import Compiled, build_forward, build_gradient, compile_source
-from gradgen.tools.check import CheckResult, check, load_module_file
+from gradgen.tools.check import CheckResult, check, check_hessian, load_module_file
 from gradgen.tools.compare import Comparison, compare
+from gradgen.tools.compare_hessian import compare_hessian
 from gradgen.tools.files import read_source, same_file, write_output
 from gradgen.tools.graphviz import to_dot
 from gradgen.tools.points import parse_dims, parse_point
@@ -128,7 +129,8 @@ def _graph(args: argparse.Namespace, straight_line: bool = False) -> Graph:
 def run_compare(args: argparse.Namespace) -> None:
     text = read_source(Path(args.file))
     point = None if args.at is None else _point(build_forward(text, args.file), args.at)
-    comparison = compare(text, args.file, point, batch=args.batch)
+    comparing = compare_hessian if getattr(args, "hessian", False) else compare
+    comparison = comparing(text, args.file, point, batch=args.batch)
     print(_comparison_text(comparison, args.json), end="")
 
 
@@ -158,8 +160,9 @@ def _checked(args: argparse.Namespace) -> CheckResult:
     text = read_source(Path(args.file))
     module = load_module_file(args.module) if args.module else None
     dims = usage_errors(lambda: parse_dims(args.dims), "--dims")
-    return usage_errors(lambda: check(text, args.file, args.points, args.tol, module,
-                                      dims=dims), "--dims")
+    checking = check_hessian if getattr(args, "hessian", False) else check
+    return usage_errors(lambda: checking(text, args.file, args.points, args.tol, module,
+                                         dims=dims), "--dims")
 
 
 def usage_errors(thunk: Callable[[], Any], option: str = "--wrt") -> Any:

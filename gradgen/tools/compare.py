@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,9 @@ __all__ = ["ROUTES", "Comparison", "Cost", "Quantity", "best_call_time", "check"
            "format_seconds"]
 
 ROUTES = ("reverse", "forward", "symbolic", "central")
+#: Each route's column heading in the report.
+LABELS = {"reverse": "reverse", "forward": "forward", "symbolic": "symbolic",
+          "central": "central differences"}
 
 #: The compiled routes: ``symbolic`` derives without CSE, ``symbolic-cse`` with it.
 _KEYS = ("reverse", "forward", "symbolic", "symbolic-cse")
@@ -73,6 +77,8 @@ class Comparison:
     costs: list[Cost]
     batch: int
     notes: list[str] = field(default_factory=list)
+    routes: dict[str, str] = field(default_factory=lambda: dict(LABELS))  # key -> heading;
+    #                                               the first is the one the others are from
 
 
 def compare(text: str, path: str = "<string>", at: dict[str, float] | None = None,
@@ -87,7 +93,7 @@ def compare(text: str, path: str = "<string>", at: dict[str, float] | None = Non
     names = tuple(reverse.INPUTS)
     point = at or dict(zip(names, map(float, random_points(reverse, 1, seed)[0])))
     quantities = _quantities(forward.name, names, _results(routes, [point[n] for n in names]))
-    absolute, relative = _differences(quantities)
+    absolute, relative = differences_from_first(quantities, ROUTES)
     costs = _costs(forward, routes, random_points(reverse, batch, seed).T)
     notes = [route.declined for route in routes.values() if route.declined]
     return Comparison(forward.name, point, quantities, absolute, relative, costs, batch, notes)
@@ -97,11 +103,11 @@ def _routes(text: str, path: str) -> tuple[Graph, dict[str, _Route]]:
     """The forward graph of a straight-line scalar function, and every route compiled."""
     forward = build_forward(text, path, straight_line=True)
     require_straight_line_scalars(forward, _DECLINED)
-    _warm_up_sympy()
+    warm_up_sympy()
     return forward, {key: _Route(forward, path, key) for key in _KEYS}
 
 
-def _warm_up_sympy() -> None:
+def warm_up_sympy() -> None:
     """SymPy loads much of itself on first use: pay that before timing the symbolic route."""
     import sympy  # here, not at the top: compiling without comparing never imports SymPy
 
@@ -132,17 +138,33 @@ def _costs(forward: Graph, routes: dict[str, _Route], points: np.ndarray) -> lis
     return [program, *(routes[key].cost(label, points) for label, key in _COSTS)]
 
 
-def _differences(quantities: list[Quantity]) -> tuple[dict[str, float], dict[str, float]]:
-    """The largest absolute and relative difference of each route from reverse mode."""
-    absolute = {route: 0.0 for route in ROUTES[1:]}
+def differences_from_first(quantities: list[Quantity], routes: tuple[str, ...]
+                           ) -> tuple[dict[str, float], dict[str, float]]:
+    """The largest absolute and relative difference of each route from the first."""
+    absolute = {route: 0.0 for route in routes[1:]}
     relative = dict(absolute)
     for quantity in quantities:
-        reference = quantity.values["reverse"]
+        reference = quantity.values[routes[0]]
         for route in absolute:
             difference = abs(quantity.values[route] - reference)
             absolute[route] = max(absolute[route], difference)
             relative[route] = max(relative[route], difference / max(abs(reference), 1e-300))
     return absolute, relative
+
+
+def derived(key: str, build: Callable[[], Graph]) -> tuple[Graph | None, float, str]:
+    """The graph ``build`` derives from a cleared SymPy cache (each symbolic route derives from
+    scratch), the seconds it took, and why route ``key`` was declined past a limit (None and
+    the reason; else "")."""
+    import sympy
+
+    sympy.core.cache.clear_cache()
+    start = time.perf_counter()
+    try:
+        graph, declined = build(), ""
+    except LimitError as error:
+        graph, declined = None, f"{key}: {error}"
+    return graph, time.perf_counter() - start, declined
 
 
 class _Route:
@@ -153,23 +175,9 @@ class _Route:
         self.method = "symbolic" if key.startswith("symbolic") else "ad"
         self.cse = key != "symbolic"
         self.inputs = len(forward.inputs)
-        self.declined = ""
-        derivative = self.derive(forward, key)
+        derivative, self.seconds, self.declined = derived(
+            key, lambda: build_derivative(forward, None, self.mode, self.method, self.cse))
         self.compiled = None if derivative is None else self.emit(forward, derivative, path)
-
-    def derive(self, forward: Graph, key: str) -> Graph | None:
-        """The route's derivative graph, timed (None: declined past a limit)."""
-        import sympy
-
-        sympy.core.cache.clear_cache()  # each symbolic route differentiates from scratch
-        start = time.perf_counter()
-        try:
-            return build_derivative(forward, None, self.mode, self.method, self.cse)
-        except LimitError as error:
-            self.declined = f"{key}: {error}"
-            return None
-        finally:
-            self.seconds = time.perf_counter() - start
 
     def emit(self, forward: Graph, derivative: Graph, path: str) -> Compiled:
         name = Path(path).name

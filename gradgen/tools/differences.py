@@ -63,6 +63,19 @@ def pointwise(function: Callable[..., Any], args: Sequence[Any], index: int,
     return _difference(function, args, index, up, down) / (up - down)
 
 
+def along(function: Callable[..., Any], args: Sequence[Any], directions: dict[int, Any],
+          step: float = STEP) -> list[Any]:
+    """The derivative of ``function`` (whose value is a tuple of numbers or arrays: a
+    gradient's partials) along ``directions`` (argument index -> direction of its shape): every
+    argument moved at once, by one step relative to the largest entry moved."""
+    largest = max((float(np.max(np.abs(args[k]), initial=0.0)) for k in directions), default=0.0)
+    h = step * max(1.0, largest)
+    plus = [arg + h * directions[k] if k in directions else arg for k, arg in enumerate(args)]
+    minus = [arg - h * directions[k] if k in directions else arg for k, arg in enumerate(args)]
+    return [(np.asarray(a) - np.asarray(b)) / (2 * h)
+            for a, b in zip(function(*plus), function(*minus))]
+
+
 def _difference(function: Callable[..., Any], args: Sequence[Any], index: int, up: np.ndarray,
                 down: np.ndarray) -> Any:
     """``function`` with argument ``index`` at ``up`` minus with it at ``down``."""

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from gradgen.tools.check import CheckResult
-from gradgen.tools.compare import ROUTES, Comparison
+from gradgen.tools.compare import Comparison
 from gradgen.tools.timing import format_seconds
 
 
@@ -30,16 +30,22 @@ def _notes(comparison: Comparison) -> list[str]:
 
 
 def _numbers_table(comparison: Comparison) -> list[str]:
-    return _table(["", *ROUTES[:3], "central differences"],
-                  [[q.name, *(f"{q.values[r]:.17g}" for r in ROUTES)]
+    return _table(["", *comparison.routes.values()],
+                  [[q.name, *(f"{q.values[r]:.17g}" for r in comparison.routes)]
                    for q in comparison.quantities])
 
 
 def _largest_differences(comparison: Comparison) -> str:
-    return "largest difference from reverse mode: " + "; ".join(
-        f"{route} {comparison.largest_abs_difference[route]:.2g} "
-        f"(relative {comparison.largest_rel_difference[route]:.2g})"
-        for route in ROUTES[1:])
+    first, *others = comparison.routes
+    return f"largest difference from {_from(comparison.routes[first])}: " + "; ".join(
+        f"{comparison.routes[route].removesuffix(' differences')} "
+        f"{comparison.largest_abs_difference[route]:.2g} "
+        f"(relative {comparison.largest_rel_difference[route]:.2g})" for route in others)
+
+
+def _from(label: str) -> str:
+    """``reverse mode``, ``forward over reverse``: a route named in a sentence."""
+    return f"{label} mode" if label in ("reverse", "forward") else label
 
 
 def _costs_table(comparison: Comparison) -> list[str]:
@@ -52,7 +58,7 @@ def _costs_table(comparison: Comparison) -> list[str]:
 
 def format_check(result: CheckResult) -> str:
     verdict = "ok" if result.passed else "MISMATCH"
-    return (f"{verdict}: gradient of {result.function} against "
+    return (f"{verdict}: {result.checked} of {result.function} against "
             f"{' and '.join(result.compared_with)} at {result.points} random points\n"
             + _worst_case(result))
 
