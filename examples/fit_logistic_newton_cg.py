@@ -1,0 +1,75 @@
+"""Logistic regression with many features, fitted by SciPy's trust-region Newton-CG method
+with the gradient and the Hessian-vector product that gradgen generated.
+
+The model is logistic_regression.txt: the mean log-loss of sigma(X w + b) plus lam/2 ||w||^2.
+This script compiles it with ``--wrt w,b --hessian`` (into logistic_regression.py beside it),
+so the module has ``gradient`` and ``hvp`` in (w, b); it never forms the (d+1) x (d+1) Hessian:
+``scipy.optimize.minimize(..., method="trust-ncg", jac=True, hessp=...)`` asks only for products
+of the Hessian with vectors, each one forward sweep over the gradient program. SciPy works on
+one flat vector theta = (w, b), so the few lines of glue below pack and unpack it.
+
+    python examples/fit_logistic_newton_cg.py [--samples 5000] [--features 300] [--lam 1e-3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+from build import build_model
+from scipy.optimize import minimize
+
+HERE = Path(__file__).resolve().parent
+
+
+def synthetic_data(samples: int, features: int, seed: int):
+    """(X, y): Gaussian inputs and labels drawn from a logistic model with sparse weights."""
+    rng = np.random.default_rng(seed)
+    w_true = rng.normal(size=features) * (rng.random(features) < 0.1)
+    X = rng.normal(size=(samples, features)) / np.sqrt(features) * 4
+    y = (rng.random(samples) < 1 / (1 + np.exp(-(X @ w_true - 0.5)))).astype(float)
+    return X, y
+
+
+def objective(model, X: np.ndarray, y: np.ndarray, lam: float):
+    """SciPy's view of the model: ``fun(theta)`` giving (loss, flat gradient), and
+    ``hessp(theta, v)`` giving the Hessian times v, for theta = (w, b) flattened."""
+    d = X.shape[1]
+
+    def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        loss, (dw, db) = model.gradient(theta[:d], theta[d], X, y, lam)
+        return loss, np.append(dw, db)
+
+    def hessp(theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+        hw, hb = model.hvp(theta[:d], theta[d], X, y, lam, (v[:d], v[d]))
+        return np.append(hw, hb)
+
+    return fun, hessp
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=5000)
+    parser.add_argument("--features", type=int, default=300)
+    parser.add_argument("--lam", type=float, default=1e-3, help="L2 penalty on the weights")
+    parser.add_argument("--method", default="trust-ncg", choices=("trust-ncg", "Newton-CG"))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    model = build_model(HERE / "logistic_regression.txt", "--wrt", "w,b", "--hessian")
+    X, y = synthetic_data(args.samples, args.features, args.seed)
+    fun, hessp = objective(model, X, y, args.lam)
+    start = time.perf_counter()
+    result = minimize(fun, np.zeros(args.features + 1), jac=True, hessp=hessp,
+                      method=args.method, options={"gtol": 1e-10})
+    seconds = time.perf_counter() - start
+    print(f"{args.samples} examples, {args.features} features, lam = {args.lam:g}")
+    print(f"{args.method}: {result.nit} iterations, {result.nfev} gradients, "
+          f"{result.nhev} Hessian-vector products, {seconds:.2f} s")
+    print(f"final loss {result.fun:.12f}, |gradient| {np.linalg.norm(result.jac):.2e}")
+    print("theta[:5] =", np.array2string(result.x[:5], precision=6), f"b = {result.x[-1]:.6f}")
+
+
+if __name__ == "__main__":
+    main()
