@@ -18,8 +18,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from build import build_model
 from scipy.optimize import minimize
+
+from build import build_model
 
 HERE = Path(__file__).resolve().parent
 

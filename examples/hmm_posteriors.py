@@ -20,12 +20,11 @@ by hand below.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
+
+from build import build_model
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "hmm.txt"
@@ -35,19 +34,6 @@ TRANSITIONS = np.array([[0.95, 0.05],  # p(z_t = j | z_{t-1} = i), row i
                         [0.10, 0.90]])
 EMISSIONS = np.array([[1 / 6] * 6,  # p(roll | die), rolls 1 to 6
                       [0.1] * 5 + [0.5]])
-
-
-def build_model(source: Path):
-    """Compile ``source`` with ``gradgen compile`` (into NAME.py beside it) and import it."""
-    target = source.with_suffix(".py")
-    command = [sys.executable, "-m", "gradgen", "compile", str(source), "-o", str(target)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        sys.exit(f"{Path(__file__).name}: could not compile {source.name}:\n{result.stderr}")
-    spec = importlib.util.spec_from_file_location(source.stem, target)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def sample_casino(length: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -18,6 +18,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+
 from build import build_model
 
 HERE = Path(__file__).resolve().parent

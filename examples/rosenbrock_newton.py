@@ -17,6 +17,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+
 from build import build_model
 
 HERE = Path(__file__).resolve().parent

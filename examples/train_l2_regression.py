@@ -15,30 +15,15 @@ the fitted weights beside the true ones (the decay shrinks them a little).
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from build import build_model
+
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "l2_regression.txt"
 WRT = ("w", "b")
-
-
-def build_model(source: Path, wrt: tuple[str, ...]):
-    """Compile ``source`` with ``gradgen compile`` (into NAME.py beside it) and import it."""
-    target = source.with_suffix(".py")
-    command = [sys.executable, "-m", "gradgen", "compile", str(source), "--wrt", ",".join(wrt),
-               "-o", str(target)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        sys.exit(f"{Path(__file__).name}: could not compile {source.name}:\n{result.stderr}")
-    spec = importlib.util.spec_from_file_location(source.stem, target)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def synthetic_data(samples: int, features: int, seed: int, noise: float = 0.1):
@@ -61,7 +46,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--every", type=int, default=50, help="print every EVERY steps")
     args = parser.parse_args()
-    model = build_model(SOURCE, WRT)
+    model = build_model(SOURCE, "--wrt", ",".join(WRT))
     X, t, w_true, b_true = synthetic_data(args.samples, args.features, args.seed)
     w, b = np.zeros(args.features), 0.0
     print(f"{args.samples} examples with {args.features} features")

@@ -15,31 +15,16 @@ zero weights; it prints the loss and the training accuracy every few steps.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
+
+from build import build_model
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "multiclass_logistic.txt"
 WRT = ("W", "b")
 CLASSES = 3
-
-
-def build_model(source: Path, wrt: tuple[str, ...]):
-    """Compile ``source`` with ``gradgen compile`` (into NAME.py beside it) and import it."""
-    target = source.with_suffix(".py")
-    command = [sys.executable, "-m", "gradgen", "compile", str(source), "--wrt", ",".join(wrt),
-               "-o", str(target)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        sys.exit(f"{Path(__file__).name}: could not compile {source.name}:\n{result.stderr}")
-    spec = importlib.util.spec_from_file_location(source.stem, target)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def separable_data(samples: int, seed: int, margin: float = 0.2):
@@ -68,7 +53,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--every", type=int, default=50, help="print every EVERY steps")
     args = parser.parse_args()
-    model = build_model(SOURCE, WRT)
+    model = build_model(SOURCE, "--wrt", ",".join(WRT))
     X, T, y = separable_data(args.samples, args.seed)
     W, b = np.zeros((X.shape[1], CLASSES)), np.zeros(CLASSES)
     print(f"{len(X)} points in the plane, {CLASSES} separable classes")

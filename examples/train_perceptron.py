@@ -16,30 +16,16 @@ matplotlib is installed).
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from build import build_model
+
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "perceptron.txt"
 WRT = ("W1", "b1", "W2", "b2")
-
-
-def build_model(source: Path, wrt: tuple[str, ...]):
-    """Compile ``source`` with ``gradgen compile`` (into NAME.py beside it) and import it."""
-    target = source.with_suffix(".py")
-    command = [sys.executable, "-m", "gradgen", "compile", str(source), "--wrt", ",".join(wrt),
-               "-o", str(target)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        sys.exit(f"{Path(__file__).name}: could not compile {source.name}:\n{result.stderr}")
-    spec = importlib.util.spec_from_file_location(source.stem, target)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def load_digits_split(seed: int, test_fraction: float = 0.25):
@@ -128,7 +114,7 @@ def main() -> None:
                         metavar="PATH", help="where to save the loss curve (PNG)")
     parser.add_argument("--no-plot", action="store_true", help="draw no loss curve")
     args = parser.parse_args()
-    model = build_model(SOURCE, WRT)
+    model = build_model(SOURCE, "--wrt", ",".join(WRT))
     data = load_digits_split(args.seed)
     print(f"digits: {len(data[0])} training and {len(data[3])} test images, "
           f"{data[0].shape[1]} pixels, 10 classes; {args.hidden} hidden units")

@@ -88,6 +88,25 @@ def perceptron_by_hand(W1, b1, W2, b2, X, T, lam):
 
 # ---- random points ---------------------------------------------------------------------------
 
+def logistic_regression_by_hand(w, b, X, y, lam):
+    """Value and partials (w, b, X, y, lam) of the mean log-loss plus lam/2 ||w||^2."""
+    n = len(X)
+    z = X @ w + b
+    dz = (1 / (1 + np.exp(-z)) - y) / n  # d/dz of softplus(z) - y z, averaged
+    value = np.sum(np.logaddexp(0, z) - y * z) / n + 0.5 * lam * np.sum(w**2)
+    return value, (X.T @ dz + lam * w, dz.sum(), np.outer(dz, w), -z / n, 0.5 * np.sum(w**2))
+
+
+def tiny_network_by_hand(W1, b1, W2, b2, x, t):
+    """Value and partials (W1, b1, W2, b2, x, t) of a tanh unit layer's mean squared error."""
+    n = len(x)
+    A = np.tanh(np.outer(x, W1) + b1)
+    dY = (A @ W2 + b2 - t) / n
+    dZ = np.outer(dY, W2) * (1 - A**2)  # tanh' = 1 - tanh^2
+    value = 0.5 * np.sum((A @ W2 + b2 - t) ** 2) / n
+    return value, (x @ dZ, dZ.sum(axis=0), A.T @ dY, dY.sum(), dZ @ W1, -dY)
+
+
 def one_hot(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
     return np.eye(k)[rng.integers(0, k, n)]
 
@@ -100,6 +119,16 @@ def multiclass_logistic_point(rng, n, d, k):
 def l2_regression_point(rng, n, d):
     return [rng.normal(size=d), rng.normal(), rng.normal(size=(n, d)), rng.uniform(size=n),
             rng.uniform(0.1, 1.0)]
+
+
+def logistic_regression_point(rng, n, d):
+    return [rng.normal(size=d), rng.normal(), rng.normal(size=(n, d)),
+            rng.integers(0, 2, n).astype(float), rng.uniform(0.01, 1)]
+
+
+def tiny_network_point(rng, n, h):
+    return [rng.normal(size=h), rng.normal(size=h), rng.normal(size=h), rng.normal(),
+            rng.normal(size=n), rng.normal(size=n)]
 
 
 def perceptron_point(rng, n, d, h, k):
@@ -134,6 +163,14 @@ EXPECTED = {
         (("d", "h"), ("h",), ("h", "k"), ("k",), ("n", "d"), ("n", "k"), ()),
         perceptron_by_hand, perceptron_point,
         ((1, 1, 1, 2), (1, 4, 3, 2), (5, 7, 9, 3), (31, 13, 17, 10)), ("W1", "b1", "W2", "b2")),
+    "logistic_regression": ArrayExample(
+        ("w", "b", "X", "y", "lam"), (("d",), (), ("n", "d"), ("n",), ()),
+        logistic_regression_by_hand, logistic_regression_point,
+        ((1, 1), (1, 5), (9, 3), (40, 11)), ("w", "b")),
+    "tiny_network": ArrayExample(
+        ("W1", "b1", "W2", "b2", "x", "t"), (("h",), ("h",), ("h",), (), ("n",), ("n",)),
+        tiny_network_by_hand, tiny_network_point,
+        ((1, 1), (1, 4), (7, 3), (30, 6)), ("W1", "b1", "W2", "b2")),
 }
 NAMES = sorted(EXPECTED)
 SEEDS = (0, 1, 2)
@@ -271,7 +308,7 @@ def test_wrong_input_shape_is_a_value_error_naming_input_and_dimension():
 def _run_script(script: str, source: str, folder: Path, *args: str):
     """Run a copy of examples/SCRIPT beside a copy of its source in ``folder``, so that the
     module it compiles and anything it writes stay there."""
-    for name in (script, source):
+    for name in (script, source, "build.py"):
         shutil.copyfile(EXAMPLES / name, folder / name)
     return subprocess.run([sys.executable, str(folder / script), *args], cwd=folder,
                           capture_output=True, text=True, timeout=120, check=False)
