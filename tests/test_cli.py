@@ -266,3 +266,14 @@ def test_ir_prints_blocks_and_calls(capsys) -> None:
     text = capsys.readouterr().out
     assert "graph=rate " in text and "graph=rate_vjp" in text
     assert "Graph(" not in text  # a called function is named, not printed whole
+
+
+# ---- form A: inputs in natural order ------------------------------------------------------------
+
+def test_form_a_inputs_are_in_natural_order():
+    from gradgen import compile_source
+
+    module = compile_source("x10 + x2*x1 + y + x + x01 + b12c + b2c\n").module
+    assert module.INPUTS == ("b2c", "b12c", "x", "x01", "x1", "x2", "x10", "y")
+    value, partials = module.gradient(*range(1, 9))
+    assert partials[module.INPUTS.index("x2")] == module.INPUTS.index("x1") + 1
