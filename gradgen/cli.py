@@ -1,7 +1,9 @@
 """The command line: ``gradgen compile | ir | graph | compare | check | trace``.
 
 The commands and their arguments are one table, `COMMANDS` (what a command does is in
-`gradgen.tools.commands`); `main` parses the arguments and turns errors into exit statuses.
+`gradgen.tools.commands` and `gradgen.tools.study`, imported when it runs, so that compiling
+imports nothing the other commands need); `main` parses the arguments and turns errors into
+exit statuses.
 Exit status: 0 done; 1 a problem in the user's file (reported as ``FILE:LINE:COL: error:
 ...``) or a mismatch found by ``check``; 2 bad command-line usage. Output files are written
 atomically and never over the input; on any error nothing is written and an existing output
@@ -11,23 +13,15 @@ is left as it was.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from gradgen.differentiate.checkpoint import SQRT
 from gradgen.errors import CompileError, LimitError
+from gradgen.frontend.arguments import cannot
 from gradgen.pipeline import METHODS, MODES, TARGETS
-from gradgen.tools.commands import (
-    CheckFailed,
-    UsageError,
-    run_check,
-    run_compare,
-    run_compile,
-    run_graph,
-    run_ir,
-    run_trace,
-)
+from gradgen.tools.commands import CheckFailed, UsageError
 from gradgen.version import __version__
 
 
@@ -35,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
     try:
-        args.run(args)
+        _runner(args.run)(args)
     except (CompileError, CheckFailed, LimitError, UsageError, OSError) as error:
         status, message = _failure(error, args)
         if message is not None:
@@ -53,7 +47,20 @@ def _failure(error: Exception, args: argparse.Namespace) -> tuple[int, str | Non
         return 1, None
     if isinstance(error, LimitError):
         return 1, f"{args.file}: error: {error}"
-    return 2 if isinstance(error, UsageError) else 1, f"gradgen {args.command}: error: {error}"
+    if isinstance(error, OSError):
+        return 1, f"gradgen: error: {_described(error)}"
+    return 2, f"gradgen {args.command}: error: {error}"
+
+
+def _described(error: OSError) -> OSError:
+    """A file's error in words (``cannot read F: no such file``), not ``[Errno 2] ...``."""
+    return error if error.filename is None else cannot("open", error.filename, error)
+
+
+def _runner(run: str) -> Any:
+    """The function ``"module:name"`` names (`Command.run`)."""
+    module, _, name = run.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -98,12 +105,12 @@ def _argument(*flags: str, **settings: Any) -> Argument:
 
 class Command(NamedTuple):
     """A command: its line in ``gradgen --help``, its own help's description, its arguments in
-    order, and what runs it (`gradgen.tools.commands`)."""
+    order, and the function that runs it, as ``"module:name"`` (imported when it runs)."""
 
     help: str
     description: str
     arguments: tuple[Argument, ...]
-    run: Callable[[argparse.Namespace], None]
+    run: str
 
 
 _DESCRIPTION = ("Compile an expression or small program into a NumPy module computing its value "
@@ -150,14 +157,14 @@ COMMANDS = {
          _argument("-o", "--output", metavar="OUT",
                    help="where to write the module ('-' for standard output)"),
          _WRT, _ENTRY, _CHECKPOINT, *_METHOD, _TARGET, _HESSIAN),
-        run_compile),
+        "gradgen.tools.commands:run_compile"),
     "ir": Command(
         "print FILE's IR (one edge per line)",
         "Print the hypergraph IR of FILE, one edge per line.",
         (_FILE,
          _argument("--grad", action="store_true", help="print the gradient program instead"),
          _WRT),
-        run_ir),
+        "gradgen.tools.commands:run_ir"),
     "graph": Command(
         "draw FILE's computation graph as Graphviz DOT (or .svg/.png)",
         "Write FILE's computation graph in Graphviz DOT: values as ellipses, operations as "
@@ -170,7 +177,7 @@ COMMANDS = {
          _argument("--at", metavar="POINT",
                    help="label every value with its value and adjoint at POINT (x=2,y=-1)"),
          _WRT),
-        run_graph),
+        "gradgen.tools.study:run_graph"),
     "compare": Command(
         "every way to differentiate FILE, side by side",
         "Evaluate FILE's value and partials by reverse mode, forward mode, SymPy and central "
@@ -185,7 +192,7 @@ COMMANDS = {
          _argument("--hessian", action="store_true",
                    help="compare the Hessian instead: forward over reverse mode, SymPy with "
                         "and without CSE, central differences of the gradient")),
-        run_compare),
+        "gradgen.tools.study:run_compare"),
     "check": Command(
         "test FILE's gradient against central differences and SymPy",
         "Compare the gradient gradgen generates for FILE (or the one of an existing module, "
@@ -204,7 +211,7 @@ COMMANDS = {
          _argument("--hessian", action="store_true",
                    help="check hvp instead: against central differences of the gradient and "
                         "SymPy's Hessian along random tangents, and hessian's symmetry")),
-        run_check),
+        "gradgen.tools.study:run_check"),
     "trace": Command(
         "lecture-style evaluation traces of FILE at a point",
         "Print the forward evaluation trace (v3 = v0 * v1 | 2 * 5 = 10) and the reverse adjoint "
@@ -214,5 +221,5 @@ COMMANDS = {
          _argument("--at", metavar="POINT", required=True, help="the point, as x1=2,x2=5"),
          _argument("--forward", metavar="NAME",
                    help="also print the forward-mode derivative trace along input NAME")),
-        run_trace),
+        "gradgen.tools.study:run_trace"),
 }

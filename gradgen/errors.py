@@ -1,8 +1,9 @@
 """Errors, kept apart by whose fault they are.
 
 `CompileError` is a problem in the user's source file: it carries the file, line and column and
-prints as ``FILE:LINE:COL: error: MESSAGE`` followed by the source line and a caret, the way
-compilers do. `InternalError` is a bug in gradgen itself and is never the user's fault.
+prints as ``FILE:LINE:COL: error: MESSAGE`` followed by the source line (a window around the
+column, if the line is long) and a caret, the way compilers do. `InternalError` is a bug in
+gradgen itself and is never the user's fault.
 """
 
 from __future__ import annotations
@@ -42,7 +43,26 @@ class CompileError(Exception):
         text = self.source.line(self.line).expandtabs(1)
         if not text.strip():
             return head
-        return f"{head}\n    {text}\n    {' ' * (self.col - 1)}^"
+        shown, caret = excerpt(text, self.col)
+        return f"{head}\n    {shown}\n    {' ' * caret}^"
+
+
+#: The most characters of a source line an error shows: a longer line is shown as a window
+#: around the column, ``...`` marking what is left out.
+EXCERPT_WIDTH = 100
+_MORE = "..."
+
+
+def excerpt(text: str, col: int) -> tuple[str, int]:
+    """At most `EXCERPT_WIDTH` characters of ``text`` around 1-based column ``col`` (with
+    ``...`` where the line goes on), and the caret's offset under the column."""
+    if len(text) <= EXCERPT_WIDTH:
+        return text, col - 1
+    start = max(0, min(col - 1 - EXCERPT_WIDTH // 2, len(text) - EXCERPT_WIDTH))
+    end = start + EXCERPT_WIDTH
+    before = _MORE if start else ""
+    shown = before + text[start:end] + (_MORE if end < len(text) else "")
+    return shown, len(before) + col - 1 - start
 
 
 class LimitError(Exception):

@@ -17,12 +17,19 @@ import linecache
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from gradgen.differentiate.checkpoint import checkpointing
 from gradgen.differentiate.reverse import reverse_mode
 from gradgen.emit.module import emit_module
 from gradgen.errors import LimitError
+from gradgen.frontend.arguments import (
+    file_name_hint,
+    names_a_file,
+    read_source,
+    source_text,
+    wrt_names,
+)
 from gradgen.frontend.lower import lower
 from gradgen.frontend.parser import parse
 from gradgen.ir.graph import Graph, has_arrays, has_loops
@@ -204,6 +211,7 @@ def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | Non
     ``target="numba"`` computes a function of numbers by loops that numba compiles.
     ``hessian`` adds ``hvp`` (the Hessian times tangents) and ``hessian`` to the module.
     """
+    text, path, wrt = source_arguments(text, path, wrt)
     _check_choice(mode, method, checkpoint)
     _require_one_of("target", target, TARGETS)
     straight_line = mode == "forward" or method == "symbolic"
@@ -247,3 +255,17 @@ def _command(filename: str, wrt: tuple[str, ...] | None, mode: str, method: str,
                (method != "ad", f"--method {method}" + ("" if cse else " --no-cse")),
                (target != "numpy", f"--target {target}"), (hessian, "--hessian")]
     return " ".join(["gradgen compile", filename, *(text for given, text in options if given)])
+
+
+def source_arguments(text: str | PurePath, path: str | PurePath = "<string>",
+                     wrt: str | tuple[str, ...] | None = None
+                     ) -> tuple[str, str, tuple[str, ...] | None]:
+    """The API's arguments as the stages take them: a `Path` is the file it names, read (and
+    the errors' path); ``wrt="x,y"`` is ``("x", "y")``. A string is source text, even when it
+    names a file, but then its errors say how to read the file."""
+    if isinstance(text, PurePath):
+        return read_source(Path(text)), str(text if path == "<string>" else path), wrt_names(wrt)
+    if names_a_file(source_text(text)):
+        with file_name_hint(text):
+            build_forward(text, str(path))
+    return text, str(path), wrt_names(wrt)

@@ -266,3 +266,122 @@ def test_ir_prints_blocks_and_calls(capsys) -> None:
     text = capsys.readouterr().out
     assert "graph=rate " in text and "graph=rate_vjp" in text
     assert "Graph(" not in text  # a called function is named, not printed whole
+
+
+# ---- form A: inputs in natural order ------------------------------------------------------------
+
+def test_form_a_inputs_are_in_natural_order():
+    from gradgen import compile_source
+
+    module = compile_source("x10 + x2*x1 + y + x + x01 + b12c + b2c\n").module
+    assert module.INPUTS == ("b2c", "b12c", "x", "x01", "x1", "x2", "x10", "y")
+    value, partials = module.gradient(*range(1, 9))
+    assert partials[module.INPUTS.index("x2")] == module.INPUTS.index("x1") + 1
+
+
+# ---- what compiling imports -----------------------------------------------------------------
+
+def test_import_and_compile_leave_sympy_out(tmp_path):
+    """SymPy (and the commands that study a function) are imported by the routes that need
+    them only: not by ``import gradgen``, nor by compiling a file."""
+    source = write(tmp_path, LECTURE)
+    code = ("import sys, gradgen; assert 'sympy' not in sys.modules, 'import'; "
+            "from gradgen.cli import main; assert main(['compile', sys.argv[1]]) == 0; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sympy' "
+            "or m in ('gradgen.tools.study', 'gradgen.tools.compare')))")
+    out = subprocess.run([sys.executable, "-c", code, str(source)], capture_output=True,
+                         text=True, check=True, cwd=REPO)
+    assert out.stdout == "[]\n"
+
+
+# ---- manners: what a command says -------------------------------------------------------------
+
+def test_compile_says_on_stderr_what_it_wrote(tmp_path, capsys):
+    source = write(tmp_path, LECTURE, "lecture.txt")
+    assert main(["compile", str(source)]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == f"wrote {tmp_path / 'lecture.py'}: forward 6 ops, gradient 13 ops, 3 inputs\n"
+    assert main(["compile", str(source), "-o", "-", "--mode", "forward"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith('"""Value and gradient of f') and err == ""  # stdout: the module
+
+
+def test_error_on_a_long_line_shows_a_window_around_the_column(tmp_path, capsys):
+    text = "f(x) = " + " + ".join(["x"] * 5000) + " + $ + " + " + ".join(["x"] * 5000) + "\n"
+    col = text.index("$") + 1
+    assert main(["compile", str(write(tmp_path, text))]) == 1
+    head, shown, caret = capsys.readouterr().err.splitlines()
+    assert head.startswith(f"{tmp_path / 'expr.txt'}:1:{col}: error:")
+    assert shown.startswith("    ...") and shown.endswith("...") and len(shown) < 120
+    assert shown[caret.index("^")] == "$"
+
+
+def test_missing_input_file_is_one_line_in_words(tmp_path, capsys):
+    missing = tmp_path / "nope.txt"
+    assert main(["compile", str(missing)]) == 1
+    assert capsys.readouterr().err == f"gradgen: error: cannot read {missing}: no such file\n"
+
+
+def test_output_into_a_missing_folder_names_it_and_leaves_nothing(tmp_path, capsys):
+    source = write(tmp_path, LECTURE)
+    target = tmp_path / "no" / "such" / "m.py"
+    assert main(["compile", str(source), "-o", str(target)]) == 1
+    assert capsys.readouterr().err == (f"gradgen: error: cannot write {target}: no such folder "
+                                       f"{target.parent}\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["expr.txt"]
+
+
+# ---- the API's arguments ----------------------------------------------------------------------
+
+def test_api_takes_a_path_where_a_file_is_meant(tmp_path):
+    import gradgen
+
+    source = write(tmp_path, LECTURE, "lecture.txt")
+    compiled = gradgen.compile_source(source)
+    assert "compiled from lecture.txt" in compiled.source
+    assert compiled.module.gradient(2.0, -1.0, 0.0)[0] == pytest.approx(0.1411200080598672)
+    assert gradgen.check(source, points=5).passed
+    assert gradgen.compare(source, at={"x": 2, "y": -1, "z": 0}).point == {
+        "x": 2.0, "y": -1.0, "z": 0.0}
+    with pytest.raises(FileNotFoundError, match="cannot read .*nope.txt: no such file"):
+        gradgen.compile_source(tmp_path / "nope.txt")
+    with pytest.raises(TypeError, match="a str.* or a pathlib.Path, got bytes"):
+        gradgen.compile_source(LECTURE.encode())
+
+
+@pytest.mark.parametrize("wrt", ["z,x", " z , x", ("z", "x"), ["z", "x"]])
+def test_api_wrt_string_is_split_at_commas(wrt):
+    from gradgen import compile_source
+
+    assert compile_source(LECTURE, wrt=wrt).module.WRT == ("z", "x")
+
+
+def test_api_wrt_of_one_long_name_is_that_name():
+    from gradgen import compile_source
+
+    assert compile_source("f(xy, z) = xy*z\n", wrt="xy").module.WRT == ("xy",)
+
+
+def test_api_missing_at_coordinate_names_it_and_the_inputs():
+    from gradgen import compare
+
+    with pytest.raises(ValueError, match="no value for y; expected a value for each input: "
+                                         "x, y, z"):
+        compare(LECTURE, at={"x": 2.0, "z": 0.0})
+    with pytest.raises(ValueError, match="'w' is not an input; expected"):
+        compare(LECTURE, at={"x": 2.0, "y": 1.0, "z": 0.0, "w": 1.0})
+
+
+def test_source_text_naming_a_file_is_text_with_a_hint(tmp_path, monkeypatch):
+    from gradgen import compile_source
+    from gradgen.errors import CompileError
+
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, LECTURE, "lecture.txt")
+    with pytest.raises(CompileError, match=r"did you mean to read the file lecture.txt\? "
+                                           r"pass pathlib.Path\('lecture.txt'\)") as error:
+        compile_source("lecture.txt")
+    assert (error.value.line, error.value.col) == (1, 8)
+    write(tmp_path, "x\n", "lecture")
+    assert compile_source("lecture").module.INPUTS == ("lecture",)  # it parses: an expression

@@ -75,13 +75,28 @@ def test_how_it_works_maps_every_module_to_its_stage():
 ])
 def test_program_excerpts_are_what_gradgen_writes(tmp_path, example, options, first):
     """An excerpt's lines (but ``...`` and the README's own ``#`` notes) are lines of the
-    generated module, in the same order."""
+    generated module, in the same order, and the lines between two ``...`` follow each other
+    there as they do in the excerpt."""
     shutil.copy(REPO / "examples" / example, tmp_path)
     assert main(["compile", str(tmp_path / example), *options]) == 0
     generated = (tmp_path / example.replace(".txt", ".py")).read_text(encoding="utf-8")
     shown = re.search(r"```python\n(" + re.escape(first) + r".*?)```", README, re.S).group(1)
-    lines = iter(generated.splitlines())
+    lines, start = generated.splitlines(), 0
+    for run in excerpt_runs(shown):
+        found = (i for i in range(start, len(lines)) if lines[i:i + len(run)] == run)
+        start = next(found, None)
+        assert start is not None, run
+        start += len(run)
+
+
+def excerpt_runs(shown: str) -> list[list[str]]:
+    """The runs of code lines an excerpt shows between its ``...`` lines (the README's own
+    ``#`` notes dropped)."""
+    runs: list[list[str]] = [[]]
     for line in shown.splitlines():
         code = re.sub(r"\s{2,}#(?! grad of).*$", "", line)
-        if code.strip() != "...":
-            assert any(candidate == code for candidate in lines), code
+        if code.strip() == "...":
+            runs.append([])
+        else:
+            runs[-1].append(code)
+    return [run for run in runs if run]

@@ -1,17 +1,18 @@
 """Front end, lowering: names and dimensions — what a name in the source stands for.
 
-A function's inputs are its parameters (in form A, the expression's free names, sorted); an
-input's declared shape names its dimensions. A name is looked up in the graph being built,
-then in the graphs enclosing it, from which it is brought in as an invariant input of each
-block in between. A dimension name used as a value (``sum(x) / n``) is the size of that
-dimension, read off the input that declares it. An unknown name is an error that lists the
-names there are.
+A function's inputs are its parameters (in form A, the expression's free names in natural
+order: ``x1, x2, x10``); an input's declared shape names its dimensions. A name is looked up in
+the graph being built, then in the graphs enclosing it, from which it is brought in as an
+invariant input of each block in between. A dimension name used as a value (``sum(x) / n``)
+is the size of that dimension, read off the input that declares it. An unknown name is an
+error that lists the names there are.
 """
 
 from __future__ import annotations
 
 import difflib
 import itertools
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -35,7 +36,14 @@ def input_names(function: Function) -> list[str]:
     if function.params is not None:
         return [param.text for param in function.params]
     expr = function.body[-1].expr
-    return sorted({item.text for item in expr if item.kind == "name"})
+    return sorted({item.text for item in expr if item.kind == "name"}, key=natural_order)
+
+
+def natural_order(name: str) -> tuple[tuple[str | int, ...], str]:
+    """A name's place in natural order: its runs of digits compared as numbers (``x2`` before
+    ``x10``), the rest as text; the name itself breaks ties (``x01``, ``x1``)."""
+    runs = re.split(r"(\d+)", name)
+    return tuple(int(run) if index % 2 else run for index, run in enumerate(runs)), name
 
 
 def declared_dims(function: Function, index: int) -> tuple[Name, ...] | None:

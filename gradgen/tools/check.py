@@ -22,7 +22,7 @@ import numpy as np
 import gradgen.tools.differences as differences
 from gradgen.errors import LimitError
 from gradgen.ir.graph import Graph, Var, has_arrays, has_loops
-from gradgen.pipeline import Compiled, compile_source
+from gradgen.pipeline import Compiled, compile_source, source_arguments
 from gradgen.tools.points import SAMPLING_BOXES, random_points
 
 #: Array points are checked entry by entry (two calls per entry): a few points suffice.
@@ -46,7 +46,7 @@ class CheckResult:
     checked: str = "gradient"  # or "hvp"
 
 
-def check(text: str, path: str = "<string>", points: int = 100, tolerance: float = 1e-6,
+def check(text: str | Path, path: str = "<string>", points: int = 100, tolerance: float = 1e-6,
           module: types.ModuleType | None = None, seed: int = 0,
           dims: dict[str, int] | None = None) -> CheckResult:
     """Test a gradient (the one gradgen generates, or ``module``'s) against central differences
@@ -56,6 +56,7 @@ def check(text: str, path: str = "<string>", points: int = 100, tolerance: float
     each partial entry is compared with central differences (SymPy takes scalars only), and an
     array value is reduced to a number by a random cotangent (the module's ``vjp``).
     """
+    text, path, _ = source_arguments(text, path)
     compiled = compile_source(text, path)
     module = module or compiled.module
     if beyond_scalars(compiled.forward) is not None:

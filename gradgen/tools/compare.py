@@ -21,9 +21,9 @@ import gradgen.tools.differences as differences
 from gradgen.emit.module import emit_module
 from gradgen.errors import LimitError
 from gradgen.ir.graph import Graph
-from gradgen.pipeline import Compiled, build_derivative, build_forward
+from gradgen.pipeline import Compiled, build_derivative, build_forward, source_arguments
 from gradgen.tools.check import check, require_straight_line_scalars
-from gradgen.tools.points import random_points
+from gradgen.tools.points import point_at, random_points
 from gradgen.tools.timing import best_call_time, format_seconds
 
 __all__ = ["ROUTES", "Comparison", "Cost", "Quantity", "best_call_time", "check", "compare",
@@ -81,17 +81,19 @@ class Comparison:
     #                                               the first is the one the others are from
 
 
-def compare(text: str, path: str = "<string>", at: dict[str, float] | None = None,
+def compare(text: str | Path, path: str = "<string>", at: dict[str, float] | None = None,
             batch: int = 10_000, seed: int = 0) -> Comparison:
-    """Value and partials by every route at one point, and what each route costs.
+    """Value and partials by every route at one point, and what each route costs. ``text``
+    is source text, or a `pathlib.Path` to read; ``at`` gives a value for each input.
 
     A symbolic route past one of SymPy's limits (`LimitError`) is reported in ``notes``, with
     NaN for its numbers and None for its costs.
     """
+    text, path, _ = source_arguments(text, path)
     forward, routes = _routes(text, path)
     reverse = routes["reverse"].compiled.module
     names = tuple(reverse.INPUTS)
-    point = at or dict(zip(names, map(float, random_points(reverse, 1, seed)[0])))
+    point = point_at(at or dict(zip(names, random_points(reverse, 1, seed)[0])), names)
     quantities = _quantities(forward.name, names, _results(routes, [point[n] for n in names]))
     absolute, relative = differences_from_first(quantities, ROUTES)
     costs = _costs(forward, routes, random_points(reverse, batch, seed).T)

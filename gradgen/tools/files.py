@@ -1,9 +1,10 @@
-"""Tools: the files the command line reads and writes: a source as UTF-8 text, an output
-written atomically.
+"""Tools: the files the command line writes: an output written atomically, into a folder
+that must exist, never over the input.
 
-`read_source` reports bytes that are not UTF-8 as a `CompileError` at their line and column;
 `write_output` writes through a temporary file renamed over the target (``-``: standard
-output), so that on any error nothing is written and an existing output is left as it was.
+output), so that on any error nothing is written and an existing output is left as it was;
+`require_folder` says, before any work, that an output's folder does not exist. (Sources are
+read by `gradgen.frontend.arguments.read_source`.)
 """
 
 from __future__ import annotations
@@ -12,24 +13,6 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-
-from gradgen.errors import CompileError, Source
-
-
-def read_source(path: Path) -> str:
-    """The text of a source file (a UTF-8 byte-order mark dropped)."""
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise _not_utf8(path, data[: error.start].decode("utf-8", "replace")) from None
-
-
-def _not_utf8(path: Path, before: str) -> CompileError:
-    """The error at the line and column of bytes that are not UTF-8, after ``before``."""
-    line = before.count("\n") + 1
-    col = len(before) - (before.rfind("\n") + 1) + 1
-    return CompileError("the file is not valid UTF-8 text", Source(str(path), before), line, col)
 
 
 def same_file(source: Path, output: Path) -> bool:
@@ -40,6 +23,13 @@ def same_file(source: Path, output: Path) -> bool:
         return False
 
 
+def require_folder(output: str) -> None:
+    """Raise `FileNotFoundError` naming the folder of ``output`` if there is no such folder."""
+    folder = Path(output).parent
+    if output != "-" and not folder.is_dir():
+        raise FileNotFoundError(f"cannot write {output}: no such folder {folder}")
+
+
 def write_output(output: str, content: str | bytes) -> None:
     """Write ``content`` to ``output`` atomically (temporary file + rename), or to stdout."""
     data = content.encode("utf-8") if isinstance(content, str) else content
@@ -47,6 +37,7 @@ def write_output(output: str, content: str | bytes) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
+        require_folder(output)
         _write_atomically(Path(output), data)
 
 

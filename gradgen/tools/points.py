@@ -1,6 +1,7 @@
 """Tools: the points a tool evaluates at, parsed from text (``x=2,y=-1``) or drawn at random.
 
-`parse_point` and `parse_dims` read the command line's ``--at`` and ``--dims``;
+`parse_point` and `parse_dims` read the command line's ``--at`` and ``--dims``, `point_at`
+checks the API's ``at`` (a value for each input);
 `random_points` draws points where a generated module's function and gradient are finite,
 trying the boxes of `SAMPLING_BOXES` in order.
 """
@@ -8,7 +9,7 @@ trying the boxes of `SAMPLING_BOXES` in order.
 from __future__ import annotations
 
 import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
@@ -22,10 +23,19 @@ def parse_point(text: str, names: tuple[str, ...]) -> dict[str, float]:
     point: dict[str, float] = {}
     for item in _items(text):
         _add(point, item, names)
+    return point_at(point, names)
+
+
+def point_at(point: Mapping[str, float], names: tuple[str, ...]) -> dict[str, float]:
+    """``point`` as a number for each input of ``names``, in their order; a missing or unknown
+    input is a ValueError naming it and the inputs expected."""
     missing = [name for name in names if name not in point]
-    if missing:
-        raise ValueError(f"no value for {', '.join(missing)}")
-    return point
+    unknown = [repr(name) for name in point if name not in names]
+    if missing or unknown:
+        problem = f"no value for {', '.join(missing)}" if missing else \
+            f"{', '.join(unknown)} is not an input"
+        raise ValueError(f"{problem}; expected a value for each input: {', '.join(names)}")
+    return {name: float(point[name]) for name in names}
 
 
 def _add(point: dict[str, float], item: str, names: tuple[str, ...]) -> None:
