@@ -31,6 +31,19 @@ def test_interactive_example_prints_what_the_readme_shows(tmp_path, monkeypatch)
     assert runner.summarize(verbose=False).attempted >= 5
 
 
+def test_second_order_example_prints_what_the_readme_shows(tmp_path, monkeypatch):
+    shutil.copy(REPO / "examples" / "rosenbrock.txt", tmp_path)
+    assert main(["compile", str(tmp_path / "rosenbrock.txt"), "--hessian"]) == 0
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "rosenbrock", raising=False)
+    block = re.findall(r"```pycon\n(.*?)```", README, re.S)[1]
+    test = doctest.DocTestParser().get_doctest(block, {}, "README", "README.md", 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
+    assert runner.summarize(verbose=False).attempted == 4
+
+
 def test_setup_and_test_commands_are_what_ci_runs():
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     for command in ('pip install -e ".[test]"', "python -m pytest"):
@@ -72,6 +85,7 @@ def test_how_it_works_maps_every_module_to_its_stage():
 @pytest.mark.parametrize("example, options, first", [
     ("hmm.txt", [], "    v2 = log_A.T"),
     ("bounce.txt", ["--wrt", "h0,v0,e,g"], "    for s in range(N):"),
+    ("rosenbrock.txt", ["--hessian"], "def hvp(x, y, tangents):"),
 ])
 def test_program_excerpts_are_what_gradgen_writes(tmp_path, example, options, first):
     """An excerpt's lines (but ``...`` and the README's own ``#`` notes) are lines of the
@@ -94,7 +108,7 @@ def excerpt_runs(shown: str) -> list[list[str]]:
     ``#`` notes dropped)."""
     runs: list[list[str]] = [[]]
     for line in shown.splitlines():
-        code = re.sub(r"\s{2,}#(?! grad of).*$", "", line)
+        code = re.sub(r"\s{2,}#(?! grad of| tangent of).*$", "", line)
         if code.strip() == "...":
             runs.append([])
         else:
