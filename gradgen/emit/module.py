@@ -64,12 +64,14 @@ DOCS = {"forward": "Value of {}.",
 
 @functools.cache
 def _environment() -> jinja2.Environment:
-    """The one Jinja2 environment: it keeps the compiled template between compilations."""
+    """The one Jinja2 environment: it keeps the compiled template between compilations, and
+    between runs in Jinja's bytecode cache (a folder of the user's own in the temporary folder;
+    an entry is used only for the very template text it was compiled from)."""
     folder = resources.files("gradgen.emit").joinpath("templates")
     return jinja2.Environment(
         loader=jinja2.FunctionLoader(lambda name: folder.joinpath(name).read_text("utf-8")),
         keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False,
-        undefined=jinja2.StrictUndefined)
+        undefined=jinja2.StrictUndefined, bytecode_cache=jinja2.FileSystemBytecodeCache())
 
 
 def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
