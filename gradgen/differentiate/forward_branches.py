@@ -10,12 +10,12 @@ by their tangents: a side gives placeholders for the other side's, as it does fo
 from __future__ import annotations
 
 from gradgen.differentiate.forward_sweep import (
+    DIFFERENTIABLE,
     Tangents,
     tangent_body,
     tangent_inputs,
     tangent_or_zeros,
     tangent_results,
-    varied_in,
 )
 from gradgen.ir.builder import as_params
 from gradgen.ir.graph import Edge, Graph, Var
@@ -24,17 +24,22 @@ from gradgen.ir.primitives.branches import CondParts, cond_params, cond_parts
 
 def tangent_branch(level: Tangents, edge: Edge) -> None:
     """Emit ``edge`` as its tangent branch (see the module), and give its results their
-    tangents; as it is, if no operand has a tangent."""
+    tangents; as it is, if no operand has a tangent or no output gets one."""
     parts = cond_parts(edge)
     targets = tuple(inner for outer, inner in zip(parts.operands, parts.operand_in)
                     if outer in level.tangents)
-    groups = _dotted_groups(level, edge, parts, targets)
-    if not any(groups):
+    if not targets:
         level.builder.edges.append(edge)
         return
     dots = tangent_inputs(targets, parts.then.hints)
-    sides = [_tangent_side(level, parts, side, number, (targets, dots), groups)
+    steps = [tangent_body(level, side, targets, dots, _wanted(level, edge, parts, number, side))
              for number, side in enumerate((parts.then, parts.orelse))]
+    groups = _dotted_groups(parts, steps)
+    if not any(groups):
+        level.builder.edges.append(edge)
+        return
+    sides = [_tangent_side(step, parts, side, number, dots, groups) for number, (step, side)
+             in enumerate(zip(steps, (parts.then, parts.orelse)))]
     outputs, news = _outputs(level, edge, parts, groups)
     operands = tuple(level.tangents[outer] for outer in parts.operands if outer in level.tangents)
     params = cond_params(*sides, parts.results + len(groups[0]),
@@ -44,39 +49,37 @@ def tangent_branch(level: Tangents, edge: Edge) -> None:
     level.tangents.update(zip((edge.outputs[k] for group in groups for k in group), news))
 
 
-def _dotted_groups(level: Tangents, edge: Edge, parts: CondParts, targets: tuple[Var, ...]
-                   ) -> tuple[tuple[int, ...], ...]:
-    """The outputs that get tangents, by position, in three groups: the results, then's
-    residuals, orelse's residuals. An output gets one where it is a number on a path to an
-    output and depends differentiably on a tangent on a side that computes it."""
-    varied = [varied_in(side, targets) for side in (parts.then, parts.orelse)]
-    own = [range(parts.results), parts.own_outputs(0), parts.own_outputs(1)]
-    sides = [(0, 1), (0,), (1,)]
-    return tuple(tuple(k for k in positions if _dotted(edge, parts, k, varied, computing, level))
-                 for positions, computing in zip(own, sides))
+def _wanted(level: Tangents, edge: Edge, parts: CondParts, number: int, side: Graph
+            ) -> tuple[Var, ...]:
+    """The outputs of ``side`` (``number`` 0: then, 1: orelse) whose tangents are wanted: its
+    results that are numbers and its own residuals (numbers, tapes), on a path to an output."""
+    own = (*range(parts.results), *parts.own_outputs(number))
+    return tuple(side.outputs[k] for k in own if edge.outputs[k] in level.on_path
+                 and edge.outputs[k].dtype in (("float",) if k < parts.results
+                                               else DIFFERENTIABLE))
 
 
-def _dotted(edge: Edge, parts: CondParts, k: int, varied: list[set[Var]],
-            computing: tuple[int, ...], level: Tangents) -> bool:
-    """Whether output ``k`` gets a tangent (see `_dotted_groups`)."""
-    outputs = (parts.then.outputs, parts.orelse.outputs)
-    return (edge.outputs[k] in level.on_path and edge.outputs[k].dtype == "float"
-            and any(outputs[side][k] in varied[side] for side in computing))
+def _dotted_groups(parts: CondParts, steps: list[Tangents]) -> tuple[tuple[int, ...], ...]:
+    """The outputs that get tangents, by position, in three groups: the results that have one
+    on a side, then's residuals that have one on then, orelse's that have one on orelse (a
+    tape with none has no zeros to stand for it)."""
+    sides = (parts.then, parts.orelse)
+    results = tuple(k for k in range(parts.results)
+                    if any(side.outputs[k] in step.tangents for side, step in zip(sides, steps)))
+    return results, *(tuple(k for k in parts.own_outputs(number)
+                            if sides[number].outputs[k] in steps[number].tangents)
+                      for number in (0, 1))
 
 
-def _tangent_side(level: Tangents, parts: CondParts, side: Graph, number: int,
-                  dotted_inputs: tuple[tuple[Var, ...], tuple[Var, ...]],
-                  groups: tuple[tuple[int, ...], ...]) -> Graph:
-    """One side of the tangent branch: the side's tangent program, giving its outputs, then
-    the results' tangents, then each side's residuals and their tangents (its own computed,
-    a placeholder for the other side's). ``dotted_inputs``: the side's inputs that have
-    tangents, and the inputs standing for those."""
-    targets, dots = dotted_inputs
-    own = (*groups[0], *groups[1 + number])
-    step = tangent_body(level, side, targets, dots, tuple(side.outputs[k] for k in own))
+def _tangent_side(step: Tangents, parts: CondParts, side: Graph, number: int,
+                  dots: tuple[Var, ...], groups: tuple[tuple[int, ...], ...]) -> Graph:
+    """One side of the tangent branch, from its tangent program (``step``, taking ``dots``):
+    its outputs, then the results' tangents (zeros where it has none), then each side's
+    residuals and their tangents (its own computed, a placeholder for the other side's)."""
     placeholder = step.builder.const(0.0)
-    dotted = [[tangent_or_zeros(step, side.outputs[k]) if k in own else placeholder
-               for k in group] for group in groups]
+    own = set(parts.own_outputs(number))
+    dotted = [[tangent_or_zeros(step, side.outputs[k]) if k < parts.results or k in own
+               else placeholder for k in group] for group in groups]
     r, (a, _) = parts.results, parts.residuals
     outputs = (*side.outputs[:r], *dotted[0], *side.outputs[r:r + a], *dotted[1],
                *side.outputs[r + a:], *dotted[2])

@@ -11,12 +11,11 @@ function the program calls.
 from __future__ import annotations
 
 from gradgen.differentiate.forward_sweep import (
+    DIFFERENTIABLE,
     Tangents,
     tangent_body,
     tangent_inputs,
-    tangent_or_zeros,
     tangent_results,
-    varied_in,
 )
 from gradgen.ir.builder import as_params
 from gradgen.ir.graph import Edge, Graph, subgraphs
@@ -26,10 +25,10 @@ from gradgen.ir.primitives.calls import call_params
 
 def tangent_call(level: Tangents, edge: Edge) -> None:
     """Emit ``edge`` as a call of the helper's jvp, and give its results their tangents; as it
-    is, if no argument that is a number has a tangent, or no result depends on one."""
+    is, if no argument that is a number (or a tape) has a tangent, or no result has one."""
     graph = dict(edge.params)["graph"]
     dotted = tuple(k for k, (arg, var) in enumerate(zip(edge.inputs, graph.inputs))
-                   if arg in level.tangents and var.dtype == "float")
+                   if arg in level.tangents and var.dtype in DIFFERENTIABLE)
     jvp, results = helper_jvp(level, graph, dotted) if dotted else (graph, ())
     if not results:
         level.builder.edges.append(edge)
@@ -54,14 +53,15 @@ def helper_jvp(level: Tangents, graph: Graph, dotted: tuple[int, ...]
 
 def _derive_jvp(level: Tangents, graph: Graph, dotted: tuple[int, ...]
                 ) -> tuple[Graph, tuple[int, ...]]:
-    """The called graph pushed forward one level down (see `helper_jvp`)."""
+    """The called graph pushed forward one level down (see `helper_jvp`): it gives the
+    tangents of the outputs that have one (numbers, tapes)."""
     targets = tuple(graph.inputs[k] for k in dotted)
-    varied = varied_in(graph, targets)
-    results = tuple(k for k, var in enumerate(graph.outputs)
-                    if var in varied and var.dtype == "float")
     dots = tangent_inputs(targets, graph.hints)
-    inner = tangent_body(level, graph, targets, dots, tuple(graph.outputs[k] for k in results))
-    outputs = (*graph.outputs, *(tangent_or_zeros(inner, graph.outputs[k]) for k in results))
+    wanted = tuple(var for var in graph.outputs if var.dtype in DIFFERENTIABLE)
+    inner = tangent_body(level, graph, targets, dots, wanted)
+    results = tuple(k for k, var in enumerate(graph.outputs)
+                    if var in inner.tangents and var.dtype in DIFFERENTIABLE)
+    outputs = (*graph.outputs, *(inner.tangents[graph.outputs[k]] for k in results))
     jvp = Graph(_jvp_name(level, graph), (*graph.inputs, *dots), tuple(inner.builder.edges),
                 outputs, graph.source, hints=inner.builder.hints)
     return jvp, results

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gradgen.differentiate.forward_sweep import (
+    DIFFERENTIABLE,
     Tangents,
     tangent_body,
     tangent_inputs,
@@ -61,7 +62,8 @@ def tangent_loop(level: Tangents, edge: Edge) -> None:
 def _dotted(level: Tangents, edge: Edge, parts: LoopParts) -> _Dotted:
     """The values of the loop that get tangents: reads and invariants that have one, the
     carried values that have one or get one in a step (grown until no more do), and the
-    recorded values that depend on those and whose tapes something on a path reads."""
+    recorded values that may (those that depend on those, whose tapes something on a path
+    reads: they get one where the step gives them one)."""
     reads = _having(level, parts.reads)
     invariants = _having(level, parts.invariants)
     carried = set(_having(level, parts.carried))
@@ -75,7 +77,7 @@ def _dotted(level: Tangents, edge: Edge, parts: LoopParts) -> _Dotted:
         carried = grown
     tapes = edge.outputs[len(parts.carried):]
     recorded = tuple(k for k, var in enumerate(parts.recorded)
-                     if var in varied and var.dtype == "float" and tapes[k] in level.on_path)
+                     if var in varied and var.dtype in DIFFERENTIABLE and tapes[k] in level.on_path)
     return _Dotted(partial.carried, reads, invariants, recorded)
 
 
@@ -107,16 +109,18 @@ def _tangent_body(step: Tangents, parts: LoopParts, dotted: _Dotted, dots: tuple
 def _recorded_dots(step: Tangents, parts: LoopParts, dotted: _Dotted,
                    written: tuple[Var, ...]) -> tuple[list[Var], dict[int, int]]:
     """The tangents the body records besides its own values, and the tape of each recorded
-    value's tangent (see `_tangent_body`). A tangent that no edge of the step makes and that
-    is not a step input the loop writes (``written``: a constant, an invariant) is made by
-    an edge, so that it is written to its tape."""
+    value's tangent, for those that have one (see `_tangent_body`). A tangent that no edge
+    of the step makes and that is not a step input the loop writes (``written``: a constant,
+    an invariant) is made by an edge, so that it is written to its tape."""
     made = {var for edge in step.builder.edges for var in edge.outputs} | {parts.index,
                                                                            *written}
     recorded = {var: k for k, var in enumerate(parts.recorded)}
     records: list[Var] = []
     tapes = {}
     for k in dotted.recorded:
-        dot = tangent_or_zeros(step, parts.recorded[k])
+        dot = step.tangents.get(parts.recorded[k])
+        if dot is None:
+            continue  # its tape has no tangent: an exact 0 wherever it is read
         if dot not in made:
             dot = step.builder.expand(dot, parts.recorded[k], axis=None, keepdims=False)
         if dot not in recorded:

@@ -23,6 +23,10 @@ from gradgen.ir.graph import Edge, Graph, Var, hint_of
 from gradgen.ir.naming import tangent_name
 from gradgen.ir.primitives import REGISTRY
 
+#: The dtypes of the values that may have tangents: numbers, and tapes (lists of numbers or of
+#: tapes, one entry per step: a tape's tangent is the tape of the tangents).
+DIFFERENTIABLE = ("float", "tape")
+
 #: How forward mode takes one kind of block: emit it in its place with its results' tangents.
 TangentBlock = Callable[["Tangents", Edge], None]
 
