@@ -47,6 +47,8 @@ def tangent_branch(level: Tangents, edge: Edge) -> None:
     level.builder.edges.append(Edge("cond", (*edge.inputs, *operands), outputs,
                                     as_params(params), edge.origin))
     level.tangents.update(zip((edge.outputs[k] for group in groups for k in group), news))
+    level.tangents.update((twice, level.tangents[once]) for twice, once
+                          in _repeated_residuals(parts, edge) if once in level.tangents)
 
 
 def _wanted(level: Tangents, edge: Edge, parts: CondParts, number: int, side: Graph
@@ -66,9 +68,31 @@ def _dotted_groups(parts: CondParts, steps: list[Tangents]) -> tuple[tuple[int, 
     sides = (parts.then, parts.orelse)
     results = tuple(k for k in range(parts.results)
                     if any(side.outputs[k] in step.tangents for side, step in zip(sides, steps)))
-    return results, *(tuple(k for k in parts.own_outputs(number)
+    return results, *(tuple(k for k in _first_residuals(parts, number)
                             if sides[number].outputs[k] in steps[number].tangents)
                       for number in (0, 1))
+
+
+def _first_residuals(parts: CondParts, number: int) -> list[int]:
+    """The positions of a side's own residuals, each value once (its first position): a value
+    recorded twice (two tapes merged into one) has one tangent, at that position."""
+    side = (parts.then, parts.orelse)[number]
+    first = {}
+    for k in parts.own_outputs(number):
+        first.setdefault(side.outputs[k], k)
+    return sorted(first.values())
+
+
+def _repeated_residuals(parts: CondParts, edge: Edge) -> list[tuple[Var, Var]]:
+    """(output, output of its first position) for each residual a side gives twice."""
+    pairs = []
+    for number, side in enumerate((parts.then, parts.orelse)):
+        first = {}
+        for k in parts.own_outputs(number):
+            k_first = first.setdefault(side.outputs[k], k)
+            if k_first != k:
+                pairs.append((edge.outputs[k], edge.outputs[k_first]))
+    return pairs
 
 
 def _tangent_side(step: Tangents, parts: CondParts, side: Graph, number: int,
