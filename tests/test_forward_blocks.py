@@ -56,6 +56,8 @@ HELPERS = {
                  "    return g(x, y) + g(y, x * x)\n",
     "in a loop": "def g(a, b):\n    return sin(a) * b\n\ndef f(x, y, N: int):\n    s = y\n"
                  "    for t in range(N):\n        s = g(s, x) + s\n    return s\n",
+    "calling a helper": "def s(z):\n    return 1 / (1 + exp(-z))\n\ndef g(x, y):\n"
+                        "    return s(x) * y\n\ndef f(a, b):\n    return g(a, b) + s(a - b)\n",
     "with blocks": "def g(a, b):\n    c = a\n    for k in range(3):\n        if c > b:\n"
                    "            c = c * sin(b)\n        else:\n            c = c + b * b\n"
                    "    return c\n\ndef f(x, y):\n    return g(x, y) * g(y, 2 * x)\n",
