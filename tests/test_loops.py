@@ -283,7 +283,7 @@ def test_program_errors_are_located(text: str, line: int, col: int, message: str
     assert error.message.startswith(message), error.message
 
 
-@pytest.mark.parametrize("options", [{"mode": "forward"}, {"method": "symbolic"}])
+@pytest.mark.parametrize("options", [{"method": "symbolic"}])  # forward mode takes them
 def test_straight_line_routes_decline_loops(options) -> None:
     with pytest.raises(LimitError, match="straight-line functions only"):
         compile_source("def f(x):\n    for i in range(3):\n        x = sin(x)\n    return x\n",

@@ -15,15 +15,32 @@ for an input that has none, an exact 0), builds nothing the tangent does not use
 rather than multiplies where a value is used in one branch only (``where(c, x_dot, 0)``): the
 branch not taken adds an exact 0 even where its tangent is inf or NaN. Outside a selection a
 tangent of 0 times an infinite partial is still NaN, as in reverse mode.
+
+Blocks are pushed forward as their kind says (`BLOCKS`), each emitted in its place computing its
+results and their tangents together: a loop carries the tangents along (`forward_loops`), a
+branch's sides compute theirs (`forward_branches`), a helper call calls the helper's jvp
+(`forward_calls`). Each pushes its graphs forward with the same sweep (`forward_sweep`), one
+level down. Where there is no block, the tangent edges follow all the forward edges.
 """
 
 from __future__ import annotations
 
-from gradgen.differentiate.sweep import activity
+from gradgen.differentiate.forward_branches import tangent_branch
+from gradgen.differentiate.forward_calls import called_names, tangent_call
+from gradgen.differentiate.forward_loops import tangent_loop
+from gradgen.differentiate.forward_sweep import (
+    TangentBlock,
+    Tangents,
+    push_forward,
+    tangent_inputs,
+)
 from gradgen.ir.builder import GraphBuilder
-from gradgen.ir.graph import Edge, Graph, Var, select_inputs
+from gradgen.ir.graph import Graph, Var, select_inputs
 from gradgen.ir.naming import tangent_name
-from gradgen.ir.primitives import REGISTRY
+
+#: How forward mode takes each kind of block: emitted in its place with its results' tangents.
+BLOCKS: dict[str, TangentBlock] = {"loop": tangent_loop, "cond": tangent_branch,
+                                   "call": tangent_call}
 
 
 def jvp_graph(forward: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
@@ -59,36 +76,12 @@ def hvp_graph(gradient: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
 
 def pushed_forward(graph: Graph, wrt: tuple[str, ...] | None
                    ) -> tuple[GraphBuilder, tuple[Var, ...], dict[Var, Var]]:
-    """A builder holding ``graph``'s edges and then the tangent edges of its outputs along
-    inputs ``wrt``, the tangent inputs, and the tangent of each node that has one."""
+    """A builder holding ``graph``'s edges (its active blocks computing tangents too) and the
+    tangent edges of its outputs along inputs ``wrt``, the tangent inputs, and the tangent of
+    each node that has one."""
     targets = select_inputs(graph, wrt)
-    tangent_inputs = _tangent_inputs(targets)
-    builder = GraphBuilder(graph.hints)
-    builder.edges.extend(graph.edges)
-    tangents = _pushed_forward(builder, graph, dict(zip(targets, tangent_inputs)), graph.outputs)
-    return builder, tangent_inputs, tangents
-
-
-def _tangent_inputs(targets: tuple[Var, ...]) -> tuple[Var, ...]:
-    """An input ``<name>_dot`` for the tangent of each of ``targets``."""
-    return tuple(Var(tangent_name(var.name), var.shape, var.dtype) for var in targets)
-
-
-def _pushed_forward(builder: GraphBuilder, graph: Graph, tangents: dict[Var, Var],
-                    outputs: tuple[Var, ...]) -> dict[Var, Var]:
-    """The ``tangents`` of the inputs, and of each active edge's output in topological order."""
-    for edge in activity(graph.edges, tuple(tangents), outputs)[0]:
-        builder.origin = edge
-        _push_forward(builder, edge, tangents)
-    builder.origin = None
-    return tangents
-
-
-def _push_forward(builder: GraphBuilder, edge: Edge, tangents: dict[Var, Var]) -> None:
-    """Add the tangent of ``edge``'s output, by its primitive's tangent rule."""
-    dots = tuple(map(tangents.get, edge.inputs))
-    rule = REGISTRY[edge.prim].tangent
-    y_dot = rule(builder, dots, edge.output, *edge.inputs, **dict(edge.params))
-    if y_dot is not None:
-        builder.hint(y_dot, tangent_name(builder.hint_of(edge.output)))
-        tangents[edge.output] = y_dot
+    dots = tangent_inputs(targets, graph.hints)
+    level = Tangents(GraphBuilder(graph.hints), BLOCKS, dict(zip(targets, dots)),
+                     taken=called_names(graph))
+    push_forward(level, graph.edges, graph.outputs)
+    return level.builder, dots, level.tangents

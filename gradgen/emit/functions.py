@@ -42,7 +42,9 @@ HELPER_DOCS = {
     "helper": "{base}, a helper function of the source.",
     "record": "Value of {base}, then the other values that {base}_vjp reads.",
     "vjp": "The cotangent of {base}'s value pulled back to each argument that is a number:\n"
-           "    {base}_vjp(*args{taken}, cotangent)."}
+           "    {base}_vjp(*args{taken}, cotangent).",
+    "jvp": "The values of {base}, then their tangents along the tangents of its arguments that\n"
+           "    are numbers: {base}_jvp(*args, *tangents) (forward mode)."}
 
 #: The shapes and names that the shape check compares the arguments with (with a cotangent?).
 CHECKED = {False: "SHAPES, INPUTS", True: "SHAPES + (VALUE_SHAPE,), INPUTS + ('cotangent',)"}
@@ -86,7 +88,7 @@ class Function:
 def function(name: str, graph: Graph, doc: str, packed: str | None = None,
              own: int = 0, arrays: bool = False, wrt: tuple[str, ...] = (),
              reserved: frozenset[str] = MODULE_GLOBALS, free: bool = True,
-             blocked: bool = False, valued: bool = True) -> Function:
+             blocked: bool = False, valued: bool = True, tangents: bool = False) -> Function:
     """A function computing ``graph``; with ``packed``, the inputs past the first ``own``
     arrive as one tuple argument of that name (the tangents of ``jvp``). With ``arrays``, the
     inputs' shapes are checked on entry, arrays are freed at their last use (with ``free``: a
@@ -94,7 +96,9 @@ def function(name: str, graph: Graph, doc: str, packed: str | None = None,
     partial (one per name in ``wrt``) is returned with its input's shape. With ``blocked`` (a
     function of numbers), arrays of more than ``BLOCK`` points are computed a block at a time.
     Without ``valued``, every output is a partial (``hvp``'s) and they return as one tuple.
-    No name it assigns is in ``reserved`` (the module's globals and functions)."""
+    No name it assigns is in ``reserved`` (the module's globals and functions). With
+    ``packed`` or ``tangents``, it computes tangents (``# tangent of:`` comments); without
+    ``valued``, the tangents of a gradient's statements (beside ``# grad of:`` ones)."""
     graph = accumulate_in_place(graph) if arrays else graph
     views = _inline_transposes(graph) if arrays and not has_blocks(graph) else {}
     names = _function_names(graph, reserved, views)
@@ -103,9 +107,9 @@ def function(name: str, graph: Graph, doc: str, packed: str | None = None,
     targets = result_names(graph, names, reserved)
     results = [operand(var, names) for var in graph.outputs]
     kept = set(params) | set(results) if arrays and free else None
-    tangents = frozenset() if valued else carrying_tangents(graph, graph.inputs[own:])
-    body = _body(graph, names, views, "tangent of: " if packed and valued else "grad of: ", kept,
-                 tangents)
+    carrying = frozenset() if valued else carrying_tangents(graph, graph.inputs[own:])
+    prefix = _comment_prefix((bool(packed) and valued) or tangents)
+    body = _body(graph, names, views, prefix, kept, carrying)
     finish = _finish(targets, results, params, graph.inputs, wrt if arrays else None, valued)
     preamble = _preamble(params, graph.inputs, own, packed,
                          _shape_check(params[:own] if packed else params, name == "vjp")
@@ -286,12 +290,20 @@ def called_function(graph: Graph, role: str, reserved: frozenset[str],
                     called: dict[str, tuple[Graph, str]]) -> Function:
     """A helper of the source, or one of its derivatives, as a function of the module
     (``called``: every function the module calls, by name, for the docstrings)."""
-    returns_residuals = role == "record"  # bound on every way: each side binds the other's
+    # bound on every way: each side binds the other's (a jvp may return a record's residuals)
+    returns_residuals = role in ("record", "jvp")
     names = program_names(graph, reserved, placeholders=returns_residuals)
-    units = edge_units(graph, names, 0, "grad of: ", EMISSIONS, in_loop=returns_residuals)
+    units = edge_units(graph, names, 0, _comment_prefix(role == "jvp"), EMISSIONS,
+                       in_loop=returns_residuals)
     result = ", ".join(value_operand(var, names) for var in graph.outputs)
     return plain_function(graph.name, [names[var] for var in graph.inputs],
                           _helper_doc(graph, role, reserved, called), _flat(units), result)
+
+
+def _comment_prefix(tangents: bool) -> str:
+    """What the comment over a forward statement's derivative says: ``tangent of:`` (forward
+    mode) or ``grad of:``."""
+    return "tangent of: " if tangents else "grad of: "
 
 
 def _helper_doc(graph: Graph, role: str, reserved: frozenset[str],

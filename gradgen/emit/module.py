@@ -30,7 +30,13 @@ from gradgen.emit.api import (
     vjp,
 )
 from gradgen.emit.floats import has_twins, takes_floats, twinned
-from gradgen.emit.functions import MODULE_GLOBALS, Function, called_function, function
+from gradgen.emit.functions import (
+    MODULE_GLOBALS,
+    Function,
+    called_function,
+    function,
+    plain_function,
+)
 from gradgen.emit.lines import LINE_WIDTH, tuple_literal, tuple_text, wrapped_tuple
 from gradgen.emit.numba_target import has_kernels, numba_twinned
 from gradgen.ir.graph import (
@@ -42,7 +48,7 @@ from gradgen.ir.graph import (
     has_branches,
     subgraphs,
 )
-from gradgen.ir.naming import assign_names, entry_aliases
+from gradgen.ir.naming import Namer, assign_names, entry_aliases, python_name
 from gradgen.ir.primitives import REGISTRY, shape_text
 from gradgen.ir.primitives.arrays import index_requirements
 from gradgen.version import __version__
@@ -179,12 +185,44 @@ def _derivatives(module: _Module, mode: str) -> list[Function]:
 
 
 def _by_jvp(module: _Module) -> list[Function]:
-    """``jvp``, and ``gradient`` and ``vjp`` on top of it."""
+    """``jvp``, and ``gradient`` and ``vjp`` on top of it. A scalar function that branches
+    computes its jvp at one point (`_jvp_at_points`), and ``jvp`` runs that point by point."""
     inputs, params = module.forward.inputs, module.params
-    tangents = module.printed("jvp", module.derivative, packed="tangents", own=len(inputs),
-                              arrays=module.arrays)
     sweeps = gradient_by_entries if module.arrays else gradient_by_sweeps
-    return [tangents, sweeps(params, module.wrt, inputs), vjp(params)]
+    if _branches_at_points(module):
+        tangents = _jvp_at_points(module)
+    else:
+        tangents = [module.printed("jvp", module.derivative, packed="tangents",
+                                   own=len(inputs), arrays=module.arrays)]
+    return [*tangents, sweeps(params, module.wrt, inputs), vjp(params)]
+
+
+#: The docstring of a branching scalar function's jvp at one point.
+JVP_AT_A_POINT = ("Value of {} and its derivative along tangents, one per name in WRT, at one "
+                  "point:\n    jvp runs it point by point.")
+
+
+def _jvp_at_points(module: _Module) -> list[Function]:
+    """``jvp`` of a scalar function that branches: the tangents unpacked and handed to its
+    jvp at one point, which the module runs point by point (`_pointwise`)."""
+    params, name = module.params, _pointwise_jvp_name(module)
+    at_a_point = function(name, module.derivative, JVP_AT_A_POINT.format(
+        _signature(module.forward)), reserved=module.reserved | {name}, tangents=True)
+    tangents = Namer(module.reserved | {name, *params}).fresh("tangents")
+    unpacked = f"{name}({', '.join(params)}, *{tangents})"
+    doc = DOCS["jvp"].format(_signature(module.forward))
+    return [at_a_point, plain_function("jvp", [*params, tangents], doc, [], unpacked)]
+
+
+def _pointwise_jvp_name(module: _Module) -> str:
+    """The module-level name of a branching scalar function's jvp at one point."""
+    return python_name("_jvp_pointwise", module.reserved | set(module.params))
+
+
+def _branches_at_points(module: _Module) -> bool:
+    """Whether the function's value and derivatives are computed one point at a time at
+    arrays: a scalar function that branches (each point takes its own way)."""
+    return not module.arrays and has_branches(module.forward)
 
 
 def _by_vjp(module: _Module) -> list[Function]:
@@ -280,9 +318,13 @@ def _wrappers(module: _Module, functions: list[Function], pointwise: list[str]) 
 
 def _pointwise(module: _Module) -> list[str]:
     """The functions evaluated one point at a time at arrays: a scalar function's that
-    branches (each point takes its own way)."""
-    branches = not module.arrays and has_branches(module.forward)
-    return ["forward", "gradient"] if branches else []
+    branches (each point takes its own way); in forward mode, its ``forward`` and its jvp at
+    one point (``gradient`` and ``jvp`` call that)."""
+    if not _branches_at_points(module):
+        return []
+    if module.mode == "forward mode":
+        return ["forward", _pointwise_jvp_name(module)]
+    return ["forward", "gradient"]
 
 
 def _called(*graphs: Graph) -> dict[str, tuple[Graph, str]]:

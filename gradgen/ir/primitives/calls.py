@@ -1,5 +1,6 @@
 """Calls in the IR: the ``call`` primitive, which applies a graph of its own: one of the file's
-helper functions, or a derivative of one. Its entries are in `PRIMITIVES`.
+helper functions, or a derivative of one (its recording version, its vjp, or in forward mode
+its jvp). Its entries are in `PRIMITIVES`.
 
 A call edge's inputs are the arguments; its ``graph`` parameter is the function called and
 ``name`` the Python name it is printed under (``sigmoid(z)``). The edge has one output per
@@ -21,7 +22,7 @@ PRIMITIVES = Table()
 primitive = PRIMITIVES.primitive
 
 #: What a called graph is, for its docstring: a helper of the source, or one of its derivatives.
-ROLES = ("helper", "record", "vjp")
+ROLES = ("helper", "record", "vjp", "jvp")
 
 
 def call_params(graph: Graph, role: str = "helper") -> dict[str, Any]:
