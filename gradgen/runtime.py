@@ -35,6 +35,8 @@ RENAMED = {}
 
 def _as_float(value):
     """A number becomes a NumPy float64 scalar, anything else a float64 array."""
+    if type(value) is np.ndarray and value.dtype == np.float64 and value.ndim:
+        return value  # already one: the common case, kept cheap
     if isinstance(value, (float, int)):
         return np.float64(value)
     array = np.asarray(value, dtype=np.float64)
@@ -94,11 +96,9 @@ def _jacobians(rows, value, inputs):
 
 def _finish(results, inputs):
     """Give every result the inputs' broadcast shape: floats for scalars, fresh arrays else."""
-    if all(type(value) is np.float64 for value in inputs):
-        return tuple(float(result) for result in results)
-    shapes = set(map(np.shape, inputs))
+    shapes = {value.shape for value in inputs if type(value) is np.ndarray} or {()}
     shape = shapes.pop() if len(shapes) == 1 else np.broadcast_shapes(*shapes)
-    if shape == ():
+    if shape == ():  # numbers only (NumPy floats, and _whole's ints)
         return tuple(float(result) for result in results)
     seen = set(map(id, inputs))
     finished = []
@@ -119,7 +119,7 @@ def _in_blocks(function, inputs):
     size = int(np.prod(shape))
     outputs = None
     for start in range(0, size, BLOCK):
-        results = function(*(value[start:start + BLOCK] if np.ndim(value) else value
+        results = function(*(value[start:start + BLOCK] if type(value) is np.ndarray else value
                              for value in flat))
         paired = isinstance(results, tuple)  # gradient's (value, partials)
         block = [results[0], *results[1]] if paired else [results]
@@ -133,10 +133,12 @@ def _in_blocks(function, inputs):
 def _on_points(kernel, inputs):
     """The results of a compiled loop (the numba target) at the broadcast inputs: fresh arrays
     of their shape, or floats where every input is a number."""
-    shapes = set(map(np.shape, inputs))
+    shapes = {value.shape for value in inputs}  # the inputs are _as_float's: arrays, NumPy floats
     (shape,) = shapes if len(shapes) == 1 else (np.broadcast_shapes(*shapes),)
+    if len(shapes) == 1 and len(shape) == 1:
+        return kernel(*inputs)  # flat arrays of one size, the common case: taken as they are
     flat = [value.reshape(-1) if len(shapes) == 1 else np.broadcast_to(value, shape).ravel()
-            for value in inputs]  # the inputs are _as_float's: arrays and NumPy floats
+            for value in inputs]
     results = [result.reshape(shape) for result in kernel(*flat)]
     return [float(result) for result in results] if shape == () else results
 

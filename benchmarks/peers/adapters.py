@@ -292,18 +292,8 @@ def prep_gradgen(expr: Expr, target=None) -> Prepared:
     options = {} if target is None else {"target": target}
     compiled = compile_source(expr.definition(), path=f"{expr.name}.txt", **options)
     module = compiled.load(f"gradgen_bench_{expr.name}")
-    fw, grad = module.forward, module.gradient
-
-    def value_and_grad(*xs):
-        v, g = grad(*xs)
-        shape = np.shape(xs[0])
-        return _full(v, shape), tuple(_full(gi, shape) for gi in g)
-
-    def forward(*xs):
-        return _full(fw(*xs), np.shape(xs[0]))
-
-    p = Prepared("gradgen" if target is None else f"gradgen-{target}", forward,
-                 value_and_grad, fw, grad)
+    fw, grad = module.forward, module.gradient  # fresh arrays of the inputs' shape: no _full
+    p = Prepared("gradgen" if target is None else f"gradgen-{target}", fw, grad, fw, grad)
     p.info["scalar_path"] = "generated gradient on Python floats (its math fast path)"
     return p
 

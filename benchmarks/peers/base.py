@@ -40,6 +40,8 @@ class Prepared:
 
 def _full(g, shape):
     """Broadcast constant partials (e.g. d(x+y)/dy = 1) to the batch shape."""
+    if type(g) is np.ndarray and g.shape == shape:
+        return g  # already one (np.shape is a Python call: kept off the common case)
     if np.shape(g) != shape:
         return np.broadcast_to(np.asarray(g, dtype=np.float64), shape)
     return g
