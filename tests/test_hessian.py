@@ -330,3 +330,27 @@ def test_inputs_named_like_the_modules_own_names_change_nothing() -> None:
     np.testing.assert_allclose(rows, expected, rtol=1e-12, atol=1e-15)
     assert module.hessian(**dict(zip(module.INPUTS, point))) == rows
     assert module.hvp(**dict(zip(module.INPUTS, point)), tangents=unit(0, 4)) == rows[0]
+
+
+# ---- programs with blocks ------------------------------------------------------------------
+
+def test_hvp_of_programs_with_loops_branches_and_helpers_against_the_gradient() -> None:
+    from gradgen.tools.check import check_hessian
+
+    for name in ("bounce.txt", "hmm.txt", "newton_sqrt.txt"):
+        result = check_hessian((EXAMPLES / name).read_text(), name, points=5)
+        assert result.passed, (name, result)
+
+
+def test_a_side_recording_one_tape_twice_names_each_place() -> None:
+    """Simplification merged two tapes a branch's side records into one; the hvp's branch
+    gives the second place a name of its own (it once read one name for two nodes)."""
+    from gradgen.tools.check import check_hessian
+
+    text = ("def f(x, z, y):\n    q = z\n    if y < q:\n        if y < z:\n"
+            "            if y > 0:\n                for j in range(3, 1):\n"
+            "                    for k in range(0, 3):\n"
+            "                        q = (0.5 * (x * 2))\n"
+            "                    x = sin((x * 2))\n                q = (q * cos(q))\n"
+            "            z = y\n    return q + z\n")
+    assert check_hessian(text, "twice.txt", points=50).passed
