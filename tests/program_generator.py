@@ -1332,6 +1332,7 @@ ROUTE_OPTIONS: dict[str, dict[str, Any]] = {
     "reverse": {}, "forward": {"mode": "forward"}, "symbolic": {"method": "symbolic"},
     "checkpoint=1": {"checkpoint": 1}, "checkpoint=2": {"checkpoint": 2},
     "checkpoint=sqrt": {"checkpoint": "sqrt"}, "elementwise": {}, "numba": {"target": "numba"},
+    "hvp": {"hessian": True},
 }
 #: Routes a campaign adds on request (``--numba``: the numba target, about a second of numba's
 #: compiling per program, so not by default).
@@ -1368,7 +1369,7 @@ def routes_for(program: Program) -> list[str]:
     """Every route that applies: forward mode (loops, branches, helpers and arrays too: one jvp
     per entry; it declines an array value), SymPy for loop-free scalar programs, checkpointing
     for loops, arrays of points for scalar programs."""
-    routes = ["reverse", "forward"]
+    routes = ["reverse", "forward", "hvp"]
     scalar = not is_array_program(program)
     if scalar and not has_loop(program):
         if not any(isinstance(n, If) for _, n in walk(program)):
@@ -1411,8 +1412,9 @@ def _compile_failure(route: str, error: Exception) -> Failure | None:
 
     if isinstance(error, (LimitError, RouteTimeout)) and route == "symbolic":
         return None                   # SymPy's own limits: the route declines, as documented
-    if isinstance(error, LimitError) and route == "forward" and "scalar value" in str(error):
-        return None                   # forward mode of an array value: declined, as documented
+    if (isinstance(error, LimitError) and route in ("forward", "hvp")
+            and "scalar value" in str(error)):
+        return None                   # forward mode, a Hessian of an array value: declined
     if isinstance(error, (CompileError, LimitError)):
         return Failure("refused", route, f"{type(error).__name__}: {error}")
     return Failure("internal error", route, f"compile: {type(error).__name__}: {error}")
@@ -1636,6 +1638,81 @@ def check_elementwise(module: Any, params: tuple[Param, ...],
     return None
 
 
+HVP_STEP = 1e-4         # the reference's second differences: step relative to max(1, |x|)
+HVP_RTOL = 1e-3         # what second differences of the reference are trusted to
+
+
+def check_hvp(module: Any, params: tuple[Param, ...], points: list[Expected],
+              reference: Callable) -> Failure | None:
+    """``hvp`` along a random tangent v at each point: against central differences of the
+    module's gradient along v (the gradient itself checked against the reference), and
+    ``<u, H v>`` against second differences of the reference (no gradgen IR) along u and v."""
+    if module is None:
+        return None
+    try:
+        with np.errstate(all="ignore"):
+            for k, expected in enumerate(points):
+                failure = _check_hvp_at(module, params, expected, reference, k)
+                if failure is not None:
+                    return failure
+    except Exception as error:  # noqa: BLE001 - every exception is a finding
+        return Failure("internal error", "hvp", f"call: {type(error).__name__}: {error}", points)
+    return None
+
+
+def _check_hvp_at(module: Any, params: tuple[Param, ...], expected: Expected,
+                  reference: Callable, k: int) -> Failure | None:
+    rng = np.random.default_rng(k)
+    floats = float_params(params)
+    v, u = ({p.name: rng.normal(size=np.shape(expected.point[p.name])) for p in floats}
+            for _ in range(2))
+    inputs = _call_inputs(expected, params)
+    got = module.hvp(*inputs, tuple(v[p.name] for p in floats))
+    step = STEP * max(1.0, *(float(np.max(np.abs(expected.point[p.name]))) for p in floats))
+    differences = [(a - b) / (2 * step) for a, b in zip(
+        module.gradient(*_moved(expected.point, params, v, step))[1],
+        module.gradient(*_moved(expected.point, params, v, -step))[1])]
+    scale = 1.0 + max(float(np.max(np.abs(d), initial=0.0)) for d in differences)
+    for p, have, want in zip(floats, got, differences):
+        if not _close(have, want, PARTIAL_RTOL, scale):
+            return _mismatch("wrong partial", "hvp", f"hvp in {p.name}", want, have, expected)
+    want = _second_difference(reference, params, expected, u, v)
+    have = sum(float(np.sum(u[p.name] * g)) for p, g in zip(floats, got))
+    if want is not None and not _close(have, want, HVP_RTOL, scale * (1.0 + _norm(u))):
+        return _mismatch("wrong partial", "hvp", "<u, H v> against the reference", want, have,
+                         expected)
+    return None
+
+
+def _moved(point: dict[str, Any], params: tuple[Param, ...], direction: dict[str, Any],
+           step: float) -> list[Any]:
+    """The inputs at ``point`` moved by ``step`` along ``direction`` (the float inputs)."""
+    return [point[p.name] + step * direction[p.name] if p.name in direction else point[p.name]
+            for p in params]
+
+
+def _norm(vector: dict[str, Any]) -> float:
+    return math.sqrt(sum(float(np.sum(np.square(x))) for x in vector.values()))
+
+
+def _second_difference(reference: Callable, params: tuple[Param, ...], expected: Expected,
+                       u: dict[str, Any], v: dict[str, Any]) -> float | None:
+    """``<u, H v>`` by second differences of the reference, or None where a shifted point
+    takes another branch, comes near a switch, or is not finite."""
+    decisions = run_reference(reference, expected.point, params)[1].decisions
+    largest = max(float(np.max(np.abs(expected.point[p.name]))) for p in float_params(params))
+    h = HVP_STEP * max(1.0, largest)
+    total = 0.0
+    for a, b, sign in ((1, 1, 1), (1, -1, -1), (-1, 1, -1), (-1, -1, 1)):
+        shifted = {name: value + h * (a * u[name] + b * v[name]) if name in u else value
+                   for name, value in expected.point.items()}
+        value, trace = run_reference(reference, shifted, params)
+        if not _usable(value, trace, decisions):
+            return None
+        total += sign * float(value)
+    return total / (4 * h * h)
+
+
 def _check_last_point(value: Any, partials: tuple, points: list[Expected],
                       size: int) -> Failure | None:
     """The last entry of a call of ``size`` points (the points repeated) is its point's."""
@@ -1695,7 +1772,10 @@ def check_program(program: Program, seed: int, routes: list[str] | None = None,
     check_point = check_array_point if array_valued else check_scalar_point
     baselines: dict[int, tuple] = {}
     for route in routes:
-        failure = _check_route(route, modules, params, points, check_point, baselines)
+        if route == "hvp":
+            failure = check_hvp(modules.get(route), params, points, reference_function(program))
+        else:
+            failure = _check_route(route, modules, params, points, check_point, baselines)
         if failure is not None:
             return Outcome("failed", failure)
     return Outcome("passed")
