@@ -354,3 +354,21 @@ def test_a_side_recording_one_tape_twice_names_each_place() -> None:
             "                    x = sin((x * 2))\n                q = (q * cos(q))\n"
             "            z = y\n    return q + z\n")
     assert check_hessian(text, "twice.txt", points=50).passed
+
+
+def test_a_branching_function_takes_each_points_way_in_hvp_and_hessian() -> None:
+    text = ("def f(x, y):\n    if x > y:\n        r = x*x*y\n    else:\n"
+            "        r = sin(x)*y\n    return r\n")
+    module = hessian_module(text)
+    x = np.array([2.0, 0.5])
+    rows = module.hessian(x, 1.0)
+    expected = [((2 * 1.0, 2 * 2.0), (2 * 2.0, 0.0)),  # x > y: x^2 y
+                ((-np.sin(0.5), np.cos(0.5)), (np.cos(0.5), 0.0))]  # else: sin(x) y
+    for k, want in enumerate(expected):
+        np.testing.assert_allclose([[entry[k] for entry in row] for row in rows], want,
+                                   rtol=1e-15)
+        assert module.hessian(float(x[k]), 1.0) == pytest.approx(want, rel=1e-15)
+    products = module.hvp(x, 1.0, (1.0, 0.0))
+    np.testing.assert_allclose(products, [[2.0, -np.sin(0.5)], [4.0, np.cos(0.5)]], rtol=1e-15)
+    source = compile_source(text, "b.txt", hessian=True).source
+    assert "_hvp_pointwise = _pointwise(_hvp_pointwise)" in source

@@ -77,17 +77,26 @@ def _edge_lines(edge: Edge, printing: Printing) -> Unit:
 def _commented(units: list[Unit], edges: list[Edge], printing: Printing) -> list[Unit]:
     """The units, each first line of a forward statement's derivative with its comment."""
     origin = None
-    for unit, edge in zip(units, edges):
+    for k, (unit, edge) in enumerate(zip(units, edges)):
         if edge.origin is not origin:
             origin = edge.origin
             if origin is not None and unit:
-                unit[0] = _with_comment(unit[0], origin, printing, edge)
+                unit[0] = _with_comment(unit[0], origin, printing, _same_origin(edges, k))
     return units
 
 
-def _with_comment(line: Line, origin: Edge, printing: Printing, edge: Edge) -> Line:
-    """``line`` (of ``edge``) under ``# grad of: d = a + c``, the statement ``origin``."""
-    tangent = not printing.tangents.isdisjoint(edge.outputs)
+def _same_origin(edges: list[Edge], start: int) -> list[Edge]:
+    """The edges from ``start`` on that come from the same statement as it (one derivative)."""
+    end = start
+    while end < len(edges) and edges[end].origin is edges[start].origin:
+        end += 1
+    return edges[start:end]
+
+
+def _with_comment(line: Line, origin: Edge, printing: Printing, group: list[Edge]) -> Line:
+    """``line`` (the first of ``group``'s) under ``# grad of: d = a + c``, the statement
+    ``origin``; ``# tangent of:`` where the group computes a tangent (see `Printing`)."""
+    tangent = any(not printing.tangents.isdisjoint(edge.outputs) for edge in group)
     prefix = "tangent of: " if tangent else printing.prefix
     comment = prefix + grad_of_text(origin, printing.names, printing.hints)
     return Line(line.target, line.expr, comment, line.depth)

@@ -186,37 +186,43 @@ def _derivatives(module: _Module, mode: str) -> list[Function]:
 
 def _by_jvp(module: _Module) -> list[Function]:
     """``jvp``, and ``gradient`` and ``vjp`` on top of it. A scalar function that branches
-    computes its jvp at one point (`_jvp_at_points`), and ``jvp`` runs that point by point."""
+    computes its jvp at one point (`_at_points`), and ``jvp`` runs that point by point."""
     inputs, params = module.forward.inputs, module.params
     sweeps = gradient_by_entries if module.arrays else gradient_by_sweeps
     if _branches_at_points(module):
-        tangents = _jvp_at_points(module)
+        tangents = _at_points(module, "jvp", module.derivative, tangents=True)
     else:
         tangents = [module.printed("jvp", module.derivative, packed="tangents",
                                    own=len(inputs), arrays=module.arrays)]
     return [*tangents, sweeps(params, module.wrt, inputs), vjp(params)]
 
 
-#: The docstring of a branching scalar function's jvp at one point.
-JVP_AT_A_POINT = ("Value of {} and its derivative along tangents, one per name in WRT, at one "
-                  "point:\n    jvp runs it point by point.")
+#: The docstring of a branching scalar function's derivative at one point, by derivative.
+AT_A_POINT = {
+    "jvp": "Value of {} and its derivative along tangents, one per name in WRT, at one point:\n"
+           "    jvp runs it point by point.",
+    "hvp": "The Hessian of {} times tangents, one per name in WRT, at one point:\n"
+           "    hvp runs it point by point."}
 
 
-def _jvp_at_points(module: _Module) -> list[Function]:
-    """``jvp`` of a scalar function that branches: the tangents unpacked and handed to its
-    jvp at one point, which the module runs point by point (`_pointwise`)."""
-    params, name = module.params, _pointwise_jvp_name(module)
-    at_a_point = function(name, module.derivative, JVP_AT_A_POINT.format(
-        _signature(module.forward)), reserved=module.reserved | {name}, tangents=True)
-    tangents = Namer(module.reserved | {name, *params}).fresh("tangents")
-    unpacked = f"{name}({', '.join(params)}, *{tangents})"
-    doc = DOCS["jvp"].format(_signature(module.forward))
-    return [at_a_point, plain_function("jvp", [*params, tangents], doc, [], unpacked)]
+def _at_points(module: _Module, name: str, graph: Graph, **options: Any) -> list[Function]:
+    """Derivative ``name`` (``jvp``, ``hvp``) of a scalar function that branches: printed
+    from ``graph`` to run at one point (which the module runs point by point, `_pointwise`),
+    and ``name`` itself, which unpacks the tangents and hands them to it."""
+    params, inner = module.params, _pointwise_name(module, name)
+    signature = _signature(module.forward)
+    at_a_point = function(inner, graph, AT_A_POINT[name].format(signature),
+                          reserved=module.reserved | {inner}, own=len(params), **options)
+    tangents = Namer(module.reserved | {inner, *params}).fresh("tangents")
+    unpacked = f"{inner}({', '.join(params)}, *{tangents})"
+    doc = DOCS[name].format(signature)
+    return [at_a_point, plain_function(name, [*params, tangents], doc, [], unpacked)]
 
 
-def _pointwise_jvp_name(module: _Module) -> str:
-    """The module-level name of a branching scalar function's jvp at one point."""
-    return python_name("_jvp_pointwise", module.reserved | set(module.params))
+def _pointwise_name(module: _Module, name: str) -> str:
+    """The module-level name of a branching scalar function's derivative ``name`` at one
+    point (``_jvp_pointwise``)."""
+    return python_name(f"_{name}_pointwise", module.reserved | set(module.params))
 
 
 def _branches_at_points(module: _Module) -> bool:
@@ -243,6 +249,9 @@ def _second_order(module: _Module) -> list[Function]:
     if module.hvp is None:
         return []
     inputs, params = module.forward.inputs, module.params
+    if _branches_at_points(module):
+        return [*_at_points(module, "hvp", module.hvp, valued=False),
+                *hessian_by_colours(params)]
     products = module.printed("hvp", module.hvp, packed="tangents", own=len(inputs),
                               arrays=module.arrays, wrt=module.wrt, valued=False)
     if module.arrays:
@@ -319,12 +328,12 @@ def _wrappers(module: _Module, functions: list[Function], pointwise: list[str]) 
 def _pointwise(module: _Module) -> list[str]:
     """The functions evaluated one point at a time at arrays: a scalar function's that
     branches (each point takes its own way); in forward mode, its ``forward`` and its jvp at
-    one point (``gradient`` and ``jvp`` call that)."""
+    one point (``gradient`` and ``jvp`` call that); its hvp at one point (``hvp`` calls it)."""
     if not _branches_at_points(module):
         return []
     if module.mode == "forward mode":
-        return ["forward", _pointwise_jvp_name(module)]
-    return ["forward", "gradient"]
+        return ["forward", _pointwise_name(module, "jvp")]
+    return ["forward", "gradient", *([_pointwise_name(module, "hvp")] if module.hvp else [])]
 
 
 def _called(*graphs: Graph) -> dict[str, tuple[Graph, str]]:
