@@ -174,9 +174,6 @@ def _symbolic_derivative(forward: Graph, wrt: tuple[str, ...] | None, cse: bool)
 def _forward_derivative(forward: Graph, wrt: tuple[str, ...] | None) -> Graph:
     from gradgen.differentiate.forward import jvp_graph
 
-    if forward.outputs[0].shape:
-        raise LimitError(f"forward mode handles functions of a scalar value, and {forward.name}'s "
-                         "value is an array; use reverse mode (the default)")
     return verify(optimize(verify(jvp_graph(forward, wrt))))
 
 
@@ -216,12 +213,22 @@ def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | Non
     forward = build_forward(text, path, entry, straight_line=method == "symbolic")
     derivative = build_derivative(forward, wrt, mode, method, cse, checkpoint)
     hvp = build_hvp(forward, wrt, checkpoint, method, cse) if hessian else None
+    jvp = _jvp_beside(forward, wrt, mode, method)
     filename = Path(path).name
     command = command or _command(filename, wrt, mode, method, cse, entry, checkpoint, target,
                                   hessian)
     source = emit_module(forward, derivative, filename, command, _describe(mode, method, cse),
-                         wrt, target, hvp)
+                         wrt, target, hvp, jvp)
     return Compiled(forward, derivative, source, mode, method, hvp)
+
+
+def _jvp_beside(forward: Graph, wrt: tuple[str, ...] | None, mode: str,
+                method: str) -> Graph | None:
+    """Of an array value in reverse mode, the JVP graph too: ``jacobian`` then takes one vjp
+    per entry of the value or one jvp per entry of the inputs, whichever are fewer."""
+    if not forward.outputs[0].shape or (mode, method) != ("reverse", "ad"):
+        return None
+    return _forward_derivative(forward, wrt)
 
 
 def _check_choice(mode: str, method: str, checkpoint: int | str | None) -> None:

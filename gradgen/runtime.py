@@ -94,6 +94,31 @@ def _jacobians(rows, value, inputs):
                  for k, x in enumerate(inputs))
 
 
+def _jacobians_by_columns(jvp, value, inputs, positions):
+    """One Jacobian per input at positions, shaped value + input, by one jvp per entry of each
+    (a tangent 1 at that entry, 0 elsewhere): the sweep of entry b gives J[..., b]."""
+    tangents = [np.zeros(np.shape(inputs[k])) for k in positions]
+    jacobians = []
+    for tangent in tangents:
+        jacobian = np.zeros(np.shape(value) + tangent.shape)
+        for index in np.ndindex(tangent.shape):
+            tangent[index] = 1.0
+            jacobian[(Ellipsis, *index)] = jvp(*inputs, tuple(tangents))[1]
+            tangent[index] = 0.0
+        jacobians.append(jacobian)
+    return tuple(jacobians)
+
+
+def _cheaper_jacobians(vjp, jvp, value, inputs, positions):
+    """One Jacobian per input at positions, shaped value + input: by one vjp per entry of the
+    value (a row each), or by one jvp per entry of those inputs (a column each), whichever
+    are fewer."""
+    if np.size(value) <= sum(np.size(inputs[k]) for k in positions):
+        rows = [vjp(*inputs, unit)[1] for unit in _units(value)]
+        return _jacobians(rows, value, [inputs[k] for k in positions])
+    return _jacobians_by_columns(jvp, value, inputs, positions)
+
+
 def _finish(results, inputs):
     """Give every result the inputs' broadcast shape: floats for scalars, fresh arrays else."""
     shapes = {value.shape for value in inputs if type(value) is np.ndarray} or {()}

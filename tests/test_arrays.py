@@ -222,11 +222,51 @@ def test_the_symbolic_route_declines_arrays() -> None:
         compile_source("f(x: (n,)) = sum(x)", "a.txt", method="symbolic")
 
 
-def test_forward_mode_declines_an_array_value() -> None:
-    """Forward mode takes arrays (issue 14: one jvp per entry of each input), but a gradient
-    is of a scalar value; an array value's Jacobian is reverse mode's (``jacobian``)."""
-    with pytest.raises(LimitError, match="scalar value.*use reverse mode"):
-        compile_source("f(x: (n,)) = x * 2", "a.txt", mode="forward")
+JACOBIAN_SOURCE = "def f(x: (n,), A: (m, n)):\n    return tanh(A @ x) * 2\n"
+
+
+def counted(calls: dict[str, int], name: str, function):
+    """``function``, counting its calls in ``calls[name]``."""
+    def counting(*args):
+        calls[name] += 1
+        return function(*args)
+    return counting
+
+
+def jacobian_by_hand(x: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """d f / d x of ``2 tanh(A x)``: 2 (1 - tanh(A x)^2) A, row by row."""
+    return 2 * (1 - np.tanh(A @ x) ** 2)[:, None] * A
+
+
+@pytest.mark.parametrize("m, n, rows", [(5, 3, False), (2, 5, True), (4, 4, True)])
+def test_jacobian_takes_the_mode_of_fewer_sweeps(m: int, n: int, rows: bool) -> None:
+    """Reverse mode's module has vjp and jvp: jacobian takes one vjp per entry of the value
+    (m) or one jvp per entry of x (n), whichever are fewer (rows on a tie)."""
+    module = compile_source(JACOBIAN_SOURCE, "j.txt", wrt=("x",)).load()
+    calls = {"vjp": 0, "jvp": 0}
+    for name in calls:
+        setattr(module, name, counted(calls, name, getattr(module, name)))
+    rng = np.random.default_rng(m * n)
+    x, A = rng.normal(size=n), rng.normal(size=(m, n))
+    value, (jacobian,) = module.jacobian(x, A)
+    np.testing.assert_allclose(jacobian, jacobian_by_hand(x, A), rtol=1e-14, atol=1e-15)
+    assert calls == ({"vjp": m, "jvp": 0} if rows else {"vjp": 0, "jvp": n})
+
+
+def test_forward_mode_of_an_array_value_gives_jacobian_by_columns_and_vjp() -> None:
+    module = compile_source(JACOBIAN_SOURCE, "j.txt", mode="forward").load()
+    rng = np.random.default_rng(1)
+    x, A = rng.normal(size=3), rng.normal(size=(4, 3))
+    value, (by_x, by_A) = module.jacobian(x, A)
+    np.testing.assert_allclose(value, 2 * np.tanh(A @ x), rtol=1e-15)
+    np.testing.assert_allclose(by_x, jacobian_by_hand(x, A), rtol=1e-14, atol=1e-15)
+    slopes = 2 * (1 - np.tanh(A @ x) ** 2)
+    np.testing.assert_allclose(by_A, np.einsum("i,ij,k->ijk", slopes, np.eye(4), x),
+                               rtol=1e-14, atol=1e-15)  # d f_i / d A_jk = slope_i [i=j] x_k
+    cotangent = rng.normal(size=4)
+    _, (pulled_x, pulled_A) = module.vjp(x, A, cotangent)
+    np.testing.assert_allclose(pulled_x, cotangent @ jacobian_by_hand(x, A), rtol=1e-14)
+    np.testing.assert_allclose(pulled_A, np.outer(cotangent * slopes, x), rtol=1e-14)
 
 
 # ---- errors at call time ----------------------------------------------------------------------

@@ -34,6 +34,7 @@ from gradgen.differentiate.forward_sweep import (
     push_forward,
     tangent_inputs,
 )
+from gradgen.differentiate.sweep import zeros_of
 from gradgen.ir.builder import GraphBuilder
 from gradgen.ir.graph import Graph, Var, select_inputs
 from gradgen.ir.naming import tangent_name
@@ -47,11 +48,12 @@ def jvp_graph(forward: Graph, wrt: tuple[str, ...] | None = None) -> Graph:
     """The Jacobian-vector-product program of a one-output graph along inputs ``wrt``.
 
     Inputs: ``forward.inputs``, then one tangent per input in ``wrt`` (all inputs if None), in
-    that order. Outputs: the value and its tangent, named ``f`` and ``f_dot``.
+    that order. Outputs: the value and its tangent, named ``f`` and ``f_dot`` (zeros of the
+    value's shape where no tangent reaches it).
     """
     (output,) = forward.outputs
     builder, tangent_inputs, tangents = pushed_forward(forward, wrt)
-    output_dot = tangents.get(output) or builder.const(0.0)
+    output_dot = tangents.get(output) or zeros_of(builder, output, builder.const(0.0))
     return forward.replace(inputs=forward.inputs + tangent_inputs, edges=tuple(builder.edges),
                            outputs=(output, output_dot),
                            output_names=(forward.name, f"{forward.name}_dot"),

@@ -14,6 +14,13 @@ from gradgen.ir.naming import Namer
 
 #: The docstring of each function written on top of the derivative.
 DOCS = {"jacobian": "Value and one Jacobian per input of WRT, shaped value + input.",
+        "cheaper_jacobian": "Value and one Jacobian per input of WRT, shaped value + input: "
+                            "one vjp per entry of the value, or one jvp per entry of the "
+                            "inputs of WRT where those are fewer.",
+        "jacobian_by_columns": "Value and one Jacobian per input of WRT, shaped value + "
+                               "input: one jvp per entry of the inputs of WRT.",
+        "vjp_by_jacobian": "Value, and the cotangent pulled back to each input of WRT "
+                           "(through the Jacobians).",
         "gradient": "Value and partials, by one forward sweep (jvp) per input of WRT.",
         "gradient_by_entries": "Value and partials, by one forward sweep (jvp) per entry of each "
                                "input of WRT.",
@@ -32,6 +39,32 @@ def jacobian(params: list[str], wrt: tuple[str, ...], inputs: tuple[Var, ...]) -
     statements = [_value_line(value, params), _rows_line(rows, params, unit, value)]
     jacobians = f"_jacobians({rows}, {value}, {tuple_text(wrt_params(wrt, inputs, params))})"
     return _wrapper("jacobian", params, statements, f"{value}, {jacobians}")
+
+
+def jacobian_by_sweeps(params: list[str], wrt: tuple[str, ...], inputs: tuple[Var, ...],
+                       rows: bool = True) -> Function:
+    """``jacobian`` of an array-valued function that has a ``jvp``: with ``rows`` (a ``vjp``
+    too), by rows or by columns, whichever are fewer (`runtime._cheaper_jacobians`); else by
+    columns (`runtime._jacobians_by_columns`)."""
+    value, values = _locals(params, "value", "inputs")
+    positions = tuple_text(str(params.index(p)) for p in wrt_params(wrt, inputs, params))
+    statements = [_value_line(value, params),
+                  Line(values, wrapped_tuple(params, 4 + len(f"{values} = ")))]
+    sweeps = ("_cheaper_jacobians(vjp, jvp, " if rows else "_jacobians_by_columns(jvp, ")
+    doc = DOCS["cheaper_jacobian" if rows else "jacobian_by_columns"]
+    return plain_function("jacobian", params, doc, statements,
+                          f"{value}, {sweeps}{value}, {values}, {positions})")
+
+
+def vjp_by_jacobian(params: list[str]) -> Function:
+    """``vjp`` of an array-valued function in forward mode: the cotangent through the
+    Jacobians (``tensordot`` over the value's axes)."""
+    cotangent, value, jacobians, each = _locals(params, "cotangent", "value", "jacobians", "each")
+    statements = [Line(f"{value}, {jacobians}", f"jacobian({', '.join(params)})")]
+    pulled = (f"{value}, tuple(np.tensordot({cotangent}, {each}, axes=np.ndim({value})) "
+              f"for {each} in {jacobians})")
+    return plain_function("vjp", [*params, cotangent], DOCS["vjp_by_jacobian"], statements,
+                          pulled)
 
 
 def _rows_line(rows: str, params: list[str], unit: str, value: str) -> Line:

@@ -27,7 +27,9 @@ from gradgen.emit.api import (
     hessian_by_colours,
     hessian_by_entries,
     jacobian,
+    jacobian_by_sweeps,
     vjp,
+    vjp_by_jacobian,
 )
 from gradgen.emit.floats import has_twins, takes_floats, twinned
 from gradgen.emit.functions import (
@@ -82,7 +84,8 @@ def _environment() -> jinja2.Environment:
 
 def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
                 mode: str = "reverse mode", wrt: tuple[str, ...] | None = None,
-                target: str = "numpy", hvp: Graph | None = None) -> str:
+                target: str = "numpy", hvp: Graph | None = None,
+                jvp: Graph | None = None) -> str:
     """The generated module's source text.
 
     ``derivative`` is the gradient graph (outputs: value, then one partial per input of
@@ -93,13 +96,14 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
     ``gradient``. With ``target="numba"``, a function of numbers is computed by compiled
     loops over its points (`numba_target`). With ``hvp``, the Hessian-vector-product graph
     (inputs: the inputs, then one tangent per input of ``wrt``; outputs: one product per input
-    of ``wrt``), the module has ``hvp`` and ``hessian`` too.
+    of ``wrt``), the module has ``hvp`` and ``hessian`` too. With ``jvp`` (of an array value in
+    reverse mode, the JVP graph), ``jacobian`` takes rows or columns, whichever are fewer.
     """
     if wrt is None:
         wrt = tuple(var.name for var in differentiable_inputs(forward))
     called = _called(forward, derivative, *([hvp] if hvp else []))
     module = _Module(forward, derivative, wrt, called, MODULE_GLOBALS | set(called), target,
-                     mode, hvp)
+                     mode, hvp, jvp)
     functions = _functions(module, mode)
     context = {**_header(forward, filename, command, mode), **_constants(module),
                **_code(module, functions)}
@@ -120,6 +124,7 @@ class _Module:
     target: str = "numpy"
     mode: str = "reverse mode"
     hvp: Graph | None = None
+    jvp: Graph | None = None  # of an array value in reverse mode: the JVP graph too
 
     @functools.cached_property
     def arrays(self) -> bool:
@@ -180,7 +185,7 @@ def _called_functions(module: _Module) -> list[Function]:
 def _derivatives(module: _Module, mode: str) -> list[Function]:
     """The module's derivative functions: by forward mode, of an array value, or a gradient."""
     if mode == "forward mode":
-        return _by_jvp(module)
+        return _by_jvp_of_an_array(module) if module.array_valued else _by_jvp(module)
     return _by_vjp(module) if module.array_valued else _by_gradient(module)
 
 
@@ -232,9 +237,23 @@ def _branches_at_points(module: _Module) -> bool:
 
 
 def _by_vjp(module: _Module) -> list[Function]:
-    """``vjp`` of an array value, and ``jacobian`` on top of it."""
+    """``vjp`` of an array value, and ``jacobian`` on top of it (with ``jvp`` beside, by
+    whichever mode takes fewer sweeps)."""
+    params, inputs = module.params, module.forward.inputs
     pulled_back = module.printed("vjp", module.derivative, arrays=True, wrt=module.wrt)
-    return [pulled_back, jacobian(module.params, module.wrt, module.forward.inputs)]
+    if module.jvp is None:
+        return [pulled_back, jacobian(params, module.wrt, inputs)]
+    pushed = module.printed("jvp", module.jvp, packed="tangents", own=len(inputs), arrays=True)
+    return [pulled_back, pushed, jacobian_by_sweeps(params, module.wrt, inputs)]
+
+
+def _by_jvp_of_an_array(module: _Module) -> list[Function]:
+    """Forward mode of an array value: ``jvp``, ``jacobian`` by columns, ``vjp`` through it."""
+    params, inputs = module.params, module.forward.inputs
+    pushed = module.printed("jvp", module.derivative, packed="tangents", own=len(inputs),
+                            arrays=True)
+    return [pushed, jacobian_by_sweeps(params, module.wrt, inputs, rows=False),
+            vjp_by_jacobian(params)]
 
 
 def _by_gradient(module: _Module) -> list[Function]:
@@ -377,11 +396,22 @@ def _runtime(module: _Module, pointwise: bool, compiled: bool) -> list[str]:
     used |= {"_check_shapes", "_finish_arrays"} if arrays else {"_finish"}
     used |= {"_in_blocks"} if module.blocked else set()
     used |= {"_on_points"} if compiled else set()
-    used |= {"_units", "_jacobians"} if arrays and module.array_valued else set()
-    used |= {"_by_entries"} if arrays and module.mode == "forward mode" else set()
+    used |= _jacobian_runtime(module)
+    used |= ({"_by_entries"} if arrays and module.mode == "forward mode"
+             and not module.array_valued else set())
     used |= {"_pointwise", "_gathered"} if pointwise else set()
     used |= _second_order_runtime(module)
     return [_runtime_source(name) for name in runtime.FUNCTIONS if name in used]
+
+
+def _jacobian_runtime(module: _Module) -> set[str]:
+    """The runtime functions ``jacobian`` calls: rows of vjps, columns of jvps, or either."""
+    if not module.array_valued:
+        return set()
+    if module.mode == "forward mode":
+        return {"_jacobians_by_columns"}
+    rows = {"_units", "_jacobians"}
+    return rows if module.jvp is None else rows | {"_jacobians_by_columns", "_cheaper_jacobians"}
 
 
 def _hvp(module: _Module) -> list[Graph]:
