@@ -135,25 +135,31 @@ def _finish(results, inputs):
     return tuple(finished)
 
 
-def _in_blocks(function, inputs):
-    """function (forward or gradient) at inputs of more than BLOCK points, computed BLOCK
-    points at a time into fresh arrays of the broadcast shape."""
+def _in_blocks(function, inputs, own=None):
+    """function (forward, gradient or hvp) at inputs of more than BLOCK points, computed BLOCK
+    points at a time into fresh arrays of the broadcast shape; with own, the inputs past the
+    first own go to it packed in one tuple (hvp's tangents)."""
     shape = np.broadcast_shapes(*map(np.shape, inputs))
     flat = [np.broadcast_to(value, shape).reshape(-1) if np.ndim(value) else value
             for value in inputs]
     size = int(np.prod(shape))
     outputs = None
     for start in range(0, size, BLOCK):
-        results = function(*(value[start:start + BLOCK] if type(value) is np.ndarray else value
-                             for value in flat))
-        paired = isinstance(results, tuple)  # gradient's (value, partials)
-        block = [results[0], *results[1]] if paired else [results]
+        part = [value[start:start + BLOCK] if type(value) is np.ndarray else value
+                for value in flat]
+        results = function(*part) if own is None else function(*part[:own], tuple(part[own:]))
+        paired = type(results) is tuple and type(results[-1]) is tuple  # (value, partials)
+        block = ([results[0], *results[1]] if paired
+                 else list(results) if type(results) is tuple else [results])
         if outputs is None:
             outputs = [np.empty(size) for _ in block]
         for output, result in zip(outputs, block):
             output[start:start + BLOCK] = result
     outputs = [output.reshape(shape) for output in outputs]
-    return (outputs[0], tuple(outputs[1:])) if paired else outputs[0]
+    if type(results) is not tuple:
+        return outputs[0]
+    return (outputs[0], tuple(outputs[1:])) if paired else tuple(outputs)
+
 
 def _on_points(kernel, inputs):
     """The results of a compiled loop (the numba target) at the broadcast inputs: fresh arrays

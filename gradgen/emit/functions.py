@@ -115,7 +115,7 @@ def function(name: str, graph: Graph, doc: str, packed: str | None = None,
                          _shape_check(params[:own] if packed else params, name == "vjp")
                          if arrays else None)
     if blocked:
-        preamble += _blocks(name, params, graph.inputs)
+        preamble += _blocks(name, params, graph.inputs, own if packed else None)
     return Function(name, ", ".join(_signature(params, own, packed)), doc, preamble, body,
                     finish, _result_text(name, targets, valued), names=names)
 
@@ -232,16 +232,19 @@ def _conversion(param: str, var: Var) -> str:
     return f"_whole({param})" if var.dtype == "int" else f"_as_float({param})"
 
 
-def _blocks(name: str, params: list[str], inputs: tuple[Var, ...]) -> list[str]:
+def _blocks(name: str, params: list[str], inputs: tuple[Var, ...],
+            own: int | None = None) -> list[str]:
     """``if max(x.size, y.size) > BLOCK: return _in_blocks(gradient, (x, y))``: a block at a
-    time at large arrays (`runtime._in_blocks`), so that the temporaries stay in cache."""
+    time at large arrays (`runtime._in_blocks`), so that the temporaries stay in cache (with
+    ``own``, the inputs past the first ``own`` are packed: hvp's tangents)."""
     sizes = [f"{param}.size" for param, var in zip(params, inputs) if var.dtype == "float"]
     if not sizes:
         return []
     test = (f"if {sizes[0]}" if len(sizes) == 1
             else "\n    ".join(aligned("if max(", sizes, LINE_WIDTH)))
     opening = f"return _in_blocks({name}, "
-    call = f"{opening}{wrapped_tuple(params, 8 + len(opening), 1)})"  # (x,): one input too
+    packed = "" if own is None else f", {own}"
+    call = f"{opening}{wrapped_tuple(params, 8 + len(opening), 1 + len(packed))}{packed})"
     return [f"{test} > BLOCK:\n        {call}"]
 
 

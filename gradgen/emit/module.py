@@ -272,7 +272,8 @@ def _second_order(module: _Module) -> list[Function]:
         return [*_at_points(module, "hvp", module.hvp, valued=False),
                 *hessian_by_colours(params)]
     products = module.printed("hvp", module.hvp, packed="tangents", own=len(inputs),
-                              arrays=module.arrays, wrt=module.wrt, valued=False)
+                              arrays=module.arrays, wrt=module.wrt, valued=False,
+                              blocked=module.blocked)
     if module.arrays:
         return [products, hessian_by_entries(params, module.wrt, inputs)]
     return [products, *hessian_by_colours(params)]
