@@ -178,5 +178,7 @@ def test_the_cache_folder_follows_xdg(monkeypatch, tmp_path) -> None:
 
 
 def test_only_functions_are_taken() -> None:
-    with pytest.raises(TypeError, match="takes a Python function, got str"):
+    with pytest.raises(TypeError, match=r"takes a Python function \(a def\), got str"):
         gradgen.compile_function("f(x) = x")
+    with pytest.raises(TypeError, match="got a lambda"):
+        gradgen.compile_function(lambda x: x)

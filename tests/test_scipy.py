@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -112,29 +113,37 @@ def run_example(folder: Path, *args: str) -> str:
     return result.stdout
 
 
-def scikit_learns_fit(samples: int, features: int, lam: float) -> tuple[np.ndarray, float]:
+def example_script(name: str, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    """examples/NAME.py imported (not run), with examples/build.py as its ``build`` (not the
+    'build' package that the packaging test may have imported under that name)."""
+    def imported(module_name: str, path: Path) -> types.ModuleType:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    monkeypatch.setitem(sys.modules, "build", imported("build", EXAMPLES / "build.py"))
+    return imported(name, EXAMPLES / f"{name}.py")
+
+
+def scikit_learns_fit(samples: int, features: int, lam: float,
+                      monkeypatch: pytest.MonkeyPatch) -> tuple[np.ndarray, float]:
     """(w, b) of scikit-learn's LogisticRegression on the example's data: it minimises
     C * sum(log-loss) + ||w||^2 / 2, the same minimiser as the example's for C = 1/(n lam)."""
     from sklearn.linear_model import LogisticRegression
 
-    spec = importlib.util.spec_from_file_location("newton_cg",
-                                                  EXAMPLES / "fit_logistic_newton_cg.py")
-    script = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(EXAMPLES))  # for its `from build import build_model`
-    try:
-        spec.loader.exec_module(script)
-    finally:
-        sys.path.remove(str(EXAMPLES))
+    script = example_script("fit_logistic_newton_cg", monkeypatch)
     data = script.synthetic_data(samples, features, 0)
     fitted = LogisticRegression(C=1 / (samples * lam), tol=1e-12, max_iter=10_000).fit(*data)
     return fitted.coef_[0], float(fitted.intercept_[0])
 
 
-def test_fit_scipy_converges_to_scikit_learns_answer(tmp_path: Path) -> None:
+def test_fit_scipy_converges_to_scikit_learns_answer(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     samples, features, lam = 600, 12, 1e-2
     output = run_example(tmp_path, "--samples", str(samples), "--features", str(features),
                          "--lam", str(lam))
-    weights, bias = scikit_learns_fit(samples, features, lam)
+    weights, bias = scikit_learns_fit(samples, features, lam, monkeypatch)
     fits = re.findall(r"(\S+): \d+ iterations.*\n  w\[:5\] = \[([^\]]+)\] b = ([-\d.]+)",
                       output)
     assert [method for method, _, _ in fits] == ["L-BFGS-B", "trust-ncg"], output

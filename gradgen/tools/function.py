@@ -43,9 +43,9 @@ def compile_function(function: Callable[..., Any] | None = None, **options: Any)
 
 def _function_source(function: Callable[..., Any]) -> tuple[str, str, int]:
     """The function's source text, the file it is in and the line it starts at."""
-    if not inspect.isfunction(function):
-        raise TypeError(f"compile_function takes a Python function, got "
-                        f"{type(function).__name__}")
+    if not inspect.isfunction(function) or function.__name__ == "<lambda>":
+        kind = "a lambda" if inspect.isfunction(function) else type(function).__name__
+        raise TypeError(f"compile_function takes a Python function (a def), got {kind}")
     try:
         lines, first_line = inspect.getsourcelines(function)
     except OSError as error:
