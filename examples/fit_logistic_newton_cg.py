@@ -6,7 +6,8 @@ This script compiles it with ``--wrt w,b --hessian`` (into logistic_regression.p
 so the module has ``gradient`` and ``hvp`` in (w, b); it never forms the (d+1) x (d+1) Hessian:
 ``scipy.optimize.minimize(..., method="trust-ncg", jac=True, hessp=...)`` asks only for products
 of the Hessian with vectors, each one forward sweep over the gradient program. SciPy works on
-one flat vector theta = (w, b), so the few lines of glue below pack and unpack it.
+one flat vector theta = (w, b): the module's ``pack``, ``flat_gradient`` and ``flat_hvp`` work
+on it, the data passed as ``args`` (see also fit_scipy.py).
 
     python examples/fit_logistic_newton_cg.py [--samples 5000] [--features 300] [--lam 1e-3]
 """
@@ -34,22 +35,6 @@ def synthetic_data(samples: int, features: int, seed: int):
     return X, y
 
 
-def objective(model, X: np.ndarray, y: np.ndarray, lam: float):
-    """SciPy's view of the model: ``fun(theta)`` giving (loss, flat gradient), and
-    ``hessp(theta, v)`` giving the Hessian times v, for theta = (w, b) flattened."""
-    d = X.shape[1]
-
-    def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        loss, (dw, db) = model.gradient(theta[:d], theta[d], X, y, lam)
-        return loss, np.append(dw, db)
-
-    def hessp(theta: np.ndarray, v: np.ndarray) -> np.ndarray:
-        hw, hb = model.hvp(theta[:d], theta[d], X, y, lam, (v[:d], v[d]))
-        return np.append(hw, hb)
-
-    return fun, hessp
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=5000)
@@ -60,9 +45,9 @@ def main() -> None:
     args = parser.parse_args()
     model = build_model(HERE / "logistic_regression.txt", "--wrt", "w,b", "--hessian")
     X, y = synthetic_data(args.samples, args.features, args.seed)
-    fun, hessp = objective(model, X, y, args.lam)
     start = time.perf_counter()
-    result = minimize(fun, np.zeros(args.features + 1), jac=True, hessp=hessp,
+    result = minimize(model.flat_gradient, model.pack(np.zeros(args.features), 0.0),
+                      args=(X, y, args.lam), jac=True, hessp=model.flat_hvp,
                       method=args.method, options={"gtol": 1e-10})
     seconds = time.perf_counter() - start
     print(f"{args.samples} examples, {args.features} features, lam = {args.lam:g}")

@@ -9,6 +9,12 @@ The Python API::
     gradgen.compare(text)               # every route side by side (data)
     gradgen.check(text)                 # the gradient against central differences and SymPy
 
+    @gradgen.compile_function(wrt="w")  # a Python function, read (never run); disk-cached
+    def loss(w: (d,), X: (n, d)):
+        return np.sum(np.tanh(X @ w) ** 2)
+
+    gradgen.trace(text, at="x=2,y=5")   # what `gradgen trace`, `ir`, `graph` print: ir, graph
+
 The stages, in the order data flows: `gradgen.frontend` (text to a graph), `gradgen.ir` (the
 graph and its vocabulary), `gradgen.differentiate`, `gradgen.emit` (a graph to a module),
 `gradgen.pipeline` (the stages joined), `gradgen.tools` and `gradgen.cli`. The API's functions
@@ -23,10 +29,13 @@ from typing import Any
 from gradgen.version import __version__
 
 #: The API's functions, by the module that defines each.
-_API = {"compile_source": "gradgen.pipeline", "check": "gradgen.tools.compare",
-        "compare": "gradgen.tools.compare"}
+_API = {"compile_source": "gradgen.pipeline", "Compiled": "gradgen.pipeline",
+        "check": "gradgen.tools.compare", "compare": "gradgen.tools.compare",
+        "compile_function": "gradgen.tools.function", "ir_text": "gradgen.tools.notebook",
+        "trace": "gradgen.tools.notebook", "graph": "gradgen.tools.notebook"}
 
-__all__ = ["__version__", "check", "compare", "compile_source"]
+__all__ = ["Compiled", "__version__", "check", "compare", "compile_function", "compile_source",
+           "graph", "ir_text", "trace"]
 
 
 def __getattr__(name: str) -> Any:

@@ -13,11 +13,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import hashlib
+import html
 import linecache
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+from typing import Any
 
 from gradgen.differentiate.checkpoint import checkpointing
 from gradgen.differentiate.reverse import reverse_mode
@@ -64,16 +67,71 @@ class Compiled:
 
     @functools.cached_property
     def module(self) -> types.ModuleType:
-        """The generated module, loaded once."""
+        """The generated module, loaded once (named `module_name`)."""
         return self.load()
 
-    def load(self, name: str = "gradgen_module") -> types.ModuleType:
-        """Import the generated source as a module (registered so tracebacks show its lines)."""
-        filename = _registered(self.source, name)
-        module = types.ModuleType(name)
-        module.__file__ = filename
-        exec(compile(self.source, filename, "exec"), module.__dict__)  # generated code only
-        return module
+    @property
+    def module_name(self) -> str:
+        """The module's own name, ``gradgen_<function>_<hash of its source>``: two compiled
+        modules in one process never share a name, and so never each other's lines."""
+        return module_name(self.forward.name, self.source)
+
+    def load(self, name: str | None = None) -> types.ModuleType:
+        """Import the generated source as a new module called ``name`` (default
+        `module_name`), its source registered with `linecache` so tracebacks show its lines.
+        It is not put in `sys.modules`: its functions pickle once it is imported from a file
+        (see `gradgen.cache`)."""
+        return load_source(self.source, name or self.module_name)
+
+    def __repr__(self) -> str:
+        return (f"<gradgen.Compiled {_signature(self.forward)}: {self._route}, "
+                f"{'with hvp, ' if self.hvp else ''}{self.source.count(chr(10))} lines of "
+                f"source; module {self.module_name}>")
+
+    @property
+    def _route(self) -> str:
+        return "symbolic differentiation" if self.method == "symbolic" else f"{self.mode} mode"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's plain display: the one line of `repr`."""
+        printer.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the one line of `repr` over the source, highlighted where
+        Pygments is installed."""
+        return f"<p><code>{html.escape(repr(self))}</code></p>{highlighted(self.source)}"
+
+
+def load_source(source: str, name: str) -> types.ModuleType:
+    """A generated module's ``source`` run as a new module called ``name``, its source
+    registered with `linecache` under ``<gradgen NAME>`` so that tracebacks show its lines."""
+    filename = _registered(source, name)
+    module = types.ModuleType(name)
+    module.__file__ = filename
+    exec(compile(source, filename, "exec"), module.__dict__)  # generated code only
+    return module
+
+
+def module_name(function: str, source: str) -> str:
+    """``gradgen_<function>_<hash>``: a module's name from its function's name (ASCII letters,
+    digits and ``_`` kept) and the first 12 hex digits of its source's SHA-256."""
+    stem = "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in function)
+    return f"gradgen_{stem}_{hashlib.sha256(source.encode()).hexdigest()[:12]}"
+
+
+def highlighted(source: str) -> str:
+    """Python ``source`` as HTML: highlighted by Pygments if installed, else escaped <pre>."""
+    try:
+        from pygments import highlight
+        from pygments.formatters import HtmlFormatter
+        from pygments.lexers import PythonLexer
+    except ImportError:
+        return f"<pre>{html.escape(source)}</pre>"
+    return highlight(source, PythonLexer(), HtmlFormatter(noclasses=True))
+
+
+def _signature(graph: Graph) -> str:
+    return f"{graph.name}({', '.join(var.name for var in graph.inputs)})"
 
 
 def _registered(source: str, name: str) -> str:

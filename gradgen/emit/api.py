@@ -150,3 +150,92 @@ def hessian_by_entries(params: list[str], wrt: tuple[str, ...],
     statements = [Line(values, wrapped_tuple(params, 4 + len(f"{values} = ")))]
     call = f"_hessian_blocks(hvp, {values}, {tuple_text(map(str, positions))})"
     return plain_function("hessian", params, DOCS["hessian_blocks"], statements, call)
+
+
+# ---- SciPy's one flat vector: pack, unpack, flat_gradient, flat_hvp -----------------------
+
+#: The docstrings of the functions on one flat vector (SciPy's ``x``).
+FLAT_DOCS = {"pack": "One flat float64 vector of the inputs of WRT, in WRT order, each raveled.",
+             "unpack": "The inputs of WRT, as floats, from pack's vector {theta}.",
+             "unpack_arrays": "The inputs of WRT from pack's vector {theta}, shaped by SHAPES: "
+                              "each named\n    dimension bound by the other inputs (those not "
+                              "in WRT, in INPUTS order) or by\n    the size of {theta}.",
+             "flat_gradient": "Value and gradient (packed) at pack's vector {theta} and the "
+                              "other inputs, for\n    SciPy: minimize(flat_gradient, pack(...), "
+                              "args=others, jac=True).",
+             "flat_hvp": "The Hessian at pack's vector {theta} times the vector {v}, packed, for "
+                         "SciPy:\n    minimize(..., hessp=flat_hvp)."}
+
+#: The runtime functions of the flat vector's functions, in a module of arrays or not.
+FLAT_RUNTIME = {True: {"_packed", "_unpacked", "_wrt_shapes", "_solved_dimension"},
+                False: {"_packed", "_unpacked"}}
+
+
+def flat_functions(params: list[str], wrt: tuple[str, ...], inputs: tuple[Var, ...],
+                   arrays: bool, scalar_valued: bool, hvp: bool) -> list[Function]:
+    """``pack`` and ``unpack``; of a scalar value ``flat_gradient`` (and with ``hvp``,
+    ``flat_hvp``): the module on one flat vector theta of the inputs of WRT, SciPy's ``x``."""
+    flat = _Flat(params, tuple(wrt_params(wrt, inputs, params)), arrays)
+    functions = [flat.pack(), flat.unpack()]
+    functions += [flat.gradient()] if scalar_valued else []
+    return functions + ([flat.hvp()] if hvp and scalar_valued else [])
+
+
+def _targets(names: list[str], after: int) -> str:
+    """``w, b`` (``w,`` alone) as the target of an assignment; in parentheses, wrapped, where
+    it does not fit on the line (``after``: the columns of text that follow it)."""
+    text = ", ".join(names) + ("," if len(names) == 1 else "")
+    return text if 4 + len(text) + after <= LINE_WIDTH else wrapped_tuple(names, 4, after)
+
+
+class _Flat:
+    """The functions on one flat vector: the parameters standing for the inputs of WRT and
+    the others, and theta's name (apart from every parameter)."""
+
+    def __init__(self, params: list[str], wrt: tuple[str, ...], arrays: bool) -> None:
+        self.params, self.wrt, self.arrays = params, wrt, arrays
+        self.others = [param for param in params if param not in wrt]
+        self.theta, self.v = _locals(params, "theta", "v")
+
+    def pack(self) -> Function:
+        values = wrapped_tuple(list(self.wrt), len("    return _packed("), after=1)
+        return plain_function("pack", list(self.wrt), FLAT_DOCS["pack"], [], f"_packed({values})")
+
+    def unpack(self) -> Function:
+        """``unpack(theta, *others)``: shapes from SHAPES, bound by the others (arrays)."""
+        if not self.arrays:
+            shapes = f"((),) * {len(self.wrt)}"
+            return plain_function("unpack", [self.theta], self._doc("unpack"), [],
+                                  f"_unpacked({self.theta}, {shapes})")
+        shapes = f"_wrt_shapes({self.theta}, {tuple_text(self.others)}, SHAPES, INPUTS, WRT)"
+        return plain_function("unpack", self._with_others(self.theta),
+                              self._doc("unpack_arrays"), [], f"_unpacked({self.theta}, {shapes})")
+
+    def gradient(self) -> Function:
+        """``flat_gradient(theta, *others)``: ``gradient`` at the unpacked theta, packed."""
+        value, partials = _locals([*self.params, self.theta], "value", "partials")
+        statements = [self._unpacked(self.theta),
+                      Line(f"{value}, {partials}", f"gradient({', '.join(self.params)})")]
+        return plain_function("flat_gradient", self._with_others(self.theta),
+                              self._doc("flat_gradient"), statements,
+                              f"{value}, _packed({partials})")
+
+    def hvp(self) -> Function:
+        """``flat_hvp(theta, v, *others)``: ``hvp`` at the unpacked theta along unpacked v."""
+        tangents, products = _locals([*self.params, self.theta, self.v], "tangents",
+                                     "products")
+        statements = [self._unpacked(self.theta), self._unpacked(self.v, tangents),
+                      Line(products, f"hvp({', '.join([*self.params, tangents])})")]
+        return plain_function("flat_hvp", self._with_others(self.theta, self.v),
+                              self._doc("flat_hvp"), statements, f"_packed({products})")
+
+    def _unpacked(self, vector: str, target: str | None = None) -> Line:
+        """``w, b = unpack(theta, X, y)``, or into one ``target``."""
+        call = f"unpack({', '.join(self._with_others(vector) if self.arrays else [vector])})"
+        return Line(target or _targets(list(self.wrt), len(f" = {call}")), call)
+
+    def _with_others(self, *vectors: str) -> list[str]:
+        return [*vectors, *self.others]
+
+    def _doc(self, name: str) -> str:
+        return FLAT_DOCS[name].format(theta=self.theta, v=self.v)

@@ -22,6 +22,8 @@ import jinja2
 import gradgen.runtime as runtime
 from gradgen.differentiate.colouring import column_colours, hessian_pattern
 from gradgen.emit.api import (
+    FLAT_RUNTIME,
+    flat_functions,
     gradient_by_entries,
     gradient_by_sweeps,
     hessian_by_colours,
@@ -172,8 +174,14 @@ def _functions(module: _Module, mode: str) -> list[Function]:
     """The module's functions: ``forward``, the derivatives, the functions they call."""
     forward = module.with_twin("forward", module.forward, arrays=module.arrays, free=False,
                              blocked=module.blocked)
-    return [*forward, *_derivatives(module, mode), *_second_order(module),
+    return [*forward, *_derivatives(module, mode), *_second_order(module), *_flat(module),
             *_called_functions(module)]
+
+
+def _flat(module: _Module) -> list[Function]:
+    """``pack``, ``unpack``, ``flat_gradient`` (and ``flat_hvp``): SciPy's one vector."""
+    return flat_functions(module.params, module.wrt, module.forward.inputs, module.arrays,
+                          not module.array_valued, module.hvp is not None)
 
 
 def _called_functions(module: _Module) -> list[Function]:
@@ -401,7 +409,7 @@ def _runtime(module: _Module, pointwise: bool, compiled: bool) -> list[str]:
     used |= ({"_by_entries"} if arrays and module.mode == "forward mode"
              and not module.array_valued else set())
     used |= {"_pointwise", "_gathered"} if pointwise else set()
-    used |= _second_order_runtime(module)
+    used |= _second_order_runtime(module) | FLAT_RUNTIME[module.arrays]
     return [_runtime_source(name) for name in runtime.FUNCTIONS if name in used]
 
 
