@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from build import build_model
+from build_model import build_model
 
 HERE = Path(__file__).resolve().parent
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from build import build_model
+from build_model import build_model
 from fit_logistic_newton_cg import synthetic_data
 
 HERE = Path(__file__).resolve().parent

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from build import build_model
+from build_model import build_model
 
 HERE = Path(__file__).resolve().parent
 START = (-1.8, 1.5)

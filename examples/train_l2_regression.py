@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from build import build_model
+from build_model import build_model
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "l2_regression.txt"

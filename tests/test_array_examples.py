@@ -308,7 +308,7 @@ def test_wrong_input_shape_is_a_value_error_naming_input_and_dimension():
 def _run_script(script: str, source: str, folder: Path, *args: str):
     """Run a copy of examples/SCRIPT beside a copy of its source in ``folder``, so that the
     module it compiles and anything it writes stay there."""
-    for name in (script, source, "build.py"):
+    for name in (script, source, "build_model.py"):
         shutil.copyfile(EXAMPLES / name, folder / name)
     return subprocess.run([sys.executable, str(folder / script), *args], cwd=folder,
                           capture_output=True, text=True, timeout=120, check=False)

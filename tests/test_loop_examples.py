@@ -393,7 +393,7 @@ def test_generated_source_does_not_grow_with_a_constant_trip_count():
 
 @needs_loops
 def test_hmm_posteriors_script_agrees_with_forward_backward(tmp_path):
-    for name in ("hmm_posteriors.py", "hmm.txt", "build.py"):
+    for name in ("hmm_posteriors.py", "hmm.txt", "build_model.py"):
         shutil.copyfile(oracles.EXAMPLES / name, tmp_path / name)
     result = subprocess.run([sys.executable, str(tmp_path / "hmm_posteriors.py")], cwd=tmp_path,
                             capture_output=True, text=True, timeout=120, check=False)

@@ -102,7 +102,7 @@ def test_unpack_says_what_it_cannot_know() -> None:
 
 def run_example(folder: Path, *args: str) -> str:
     """Run a copy of examples/fit_scipy.py beside what it needs, with the gradgen under test."""
-    for name in ("fit_scipy.py", "fit_logistic_newton_cg.py", "build.py",
+    for name in ("fit_scipy.py", "fit_logistic_newton_cg.py", "build_model.py",
                  "logistic_regression.txt"):
         shutil.copyfile(EXAMPLES / name, folder / name)
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(folder)])}
@@ -114,15 +114,15 @@ def run_example(folder: Path, *args: str) -> str:
 
 
 def example_script(name: str, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
-    """examples/NAME.py imported (not run), with examples/build.py as its ``build`` (not the
-    'build' package that the packaging test may have imported under that name)."""
+    """examples/NAME.py imported (not run), with examples/build_model.py importable."""
     def imported(module_name: str, path: Path) -> types.ModuleType:
         spec = importlib.util.spec_from_file_location(module_name, path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module
 
-    monkeypatch.setitem(sys.modules, "build", imported("build", EXAMPLES / "build.py"))
+    monkeypatch.setitem(sys.modules, "build_model",
+                        imported("build_model", EXAMPLES / "build_model.py"))
     return imported(name, EXAMPLES / f"{name}.py")
 
 

@@ -20,8 +20,8 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
 def run_script(script: str, source: str, folder: Path, *args: str) -> str:
-    """Run a copy of examples/SCRIPT beside copies of its source and `build.py`; its output."""
-    for name in (script, source, "build.py"):
+    """Run a copy of examples/SCRIPT beside copies of its source and `build_model.py`; its output."""
+    for name in (script, source, "build_model.py"):
         shutil.copyfile(EXAMPLES / name, folder / name)
     result = subprocess.run([sys.executable, str(folder / script), *args], cwd=folder,
                             capture_output=True, text=True, timeout=300, check=False)
