@@ -372,3 +372,14 @@ def test_a_branching_function_takes_each_points_way_in_hvp_and_hessian() -> None
     np.testing.assert_allclose(products, [[2.0, -np.sin(0.5)], [4.0, np.cos(0.5)]], rtol=1e-15)
     source = compile_source(text, "b.txt", hessian=True).source
     assert "_hvp_pointwise = _pointwise(_hvp_pointwise)" in source
+
+
+def test_a_sides_placeholders_come_after_its_results() -> None:
+    """Seed 30798 of the campaign: in a helper's recording jvp, the then-side bound the else
+    side's residual tangent to None under the name of its own tangent of p before its result
+    read it (the name check walks results first; the printing now does too)."""
+    text = ("def h1(p):\n    if (0.5 != 1):\n        p /= 2\n    else:\n        p = (0.5 / p)\n"
+            "        p = (p - 3)\n    return (p - p)\n\ndef f(x):\n    p = h1(x)\n    return p\n")
+    module = hessian_module(text)
+    assert module.hvp(-0.3776, (1.0,)) == (0.0,)
+    assert module.hessian(2.0) == ((0.0,),)

@@ -86,14 +86,16 @@ def branch_lines(edge: Edge, printing: Printing) -> Unit:
 
 
 def _side_lines(side: _Side, printing: Printing) -> Unit:
-    """One side's lines: its inputs bound, its statements, the other side's recorded values
-    bound to None (in a loop), the branch's results assigned."""
+    """One side's lines: its inputs bound, its statements, the branch's results assigned, then
+    the other side's recorded values bound to None (in a loop): after the results, which may
+    read a value of this side under a name that one of those takes (as the name check walks
+    it)."""
     names, inner, parts = printing.names, printing.depth + 1, side.parts
     lines = bindings(parts.operands, parts.operand_in, names, side.graph, inner)
     nested = printing.nested(side.graph, printing.in_loop or side.records())
     lines += [line for unit in nested for line in unit]
-    lines += _placeholders(side, printing)
-    return lines + assignments(_side_results(side, names), inner)
+    lines += assignments(_side_results(side, names), inner)
+    return lines + _placeholders(side, printing)
 
 
 def _placeholders(side: _Side, printing: Printing) -> Unit:
