@@ -334,12 +334,23 @@ def test_inputs_named_like_the_modules_own_names_change_nothing() -> None:
 
 # ---- programs with blocks ------------------------------------------------------------------
 
-def test_hvp_of_programs_with_loops_branches_and_helpers_against_the_gradient() -> None:
+SCALAR_VALUED = sorted(path.name for path in EXAMPLES.glob("*.txt") if path.stem != "euler")
+
+
+@pytest.mark.parametrize("name", SCALAR_VALUED)
+def test_every_examples_hvp_against_the_gradient_and_sympy(name: str) -> None:
+    """`gradgen check --hessian` on each example of a scalar value (loops, branches, helpers
+    and arrays included): hvp against central differences of the gradient, and SymPy's
+    Hessian where SymPy takes the function; hessian symmetric."""
     from gradgen.tools.check import check_hessian
 
-    for name in ("bounce.txt", "hmm.txt", "newton_sqrt.txt"):
-        result = check_hessian((EXAMPLES / name).read_text(), name, points=5)
-        assert result.passed, (name, result)
+    result = check_hessian((EXAMPLES / name).read_text(), name, points=5)
+    assert result.passed, result
+
+
+def test_an_array_valued_example_is_declined_in_words() -> None:
+    with pytest.raises(LimitError, match="value is an array"):
+        compile_source((EXAMPLES / "euler.txt").read_text(), "euler.txt", hessian=True)
 
 
 def test_a_side_recording_one_tape_twice_names_each_place() -> None:

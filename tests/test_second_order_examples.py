@@ -20,7 +20,7 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
 def run_script(script: str, source: str, folder: Path, *args: str) -> str:
-    """Run a copy of examples/SCRIPT beside copies of its source and `build_model.py`; its output."""
+    """Run a copy of examples/SCRIPT beside copies of its source and `build_model.py`."""
     for name in (script, source, "build_model.py"):
         shutil.copyfile(EXAMPLES / name, folder / name)
     result = subprocess.run([sys.executable, str(folder / script), *args], cwd=folder,
