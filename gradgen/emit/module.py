@@ -13,46 +13,37 @@ import functools
 import inspect
 import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import jinja2
 
 import gradgen.runtime as runtime
-from gradgen.differentiate.colouring import column_colours, hessian_pattern
+from gradgen.differentiate.colouring import column_colours
 from gradgen.emit.api import (
     FLAT_RUNTIME,
-    flat_functions,
-    gradient_by_entries,
-    gradient_by_sweeps,
-    hessian_by_colours,
-    hessian_by_entries,
-    jacobian,
-    jacobian_by_sweeps,
-    vjp,
-    vjp_by_jacobian,
 )
-from gradgen.emit.floats import has_twins, takes_floats, twinned
+from gradgen.emit.floats import has_twins
 from gradgen.emit.functions import (
     MODULE_GLOBALS,
     Function,
-    called_function,
-    function,
-    plain_function,
 )
 from gradgen.emit.lines import LINE_WIDTH, tuple_literal, tuple_text, wrapped_tuple
-from gradgen.emit.numba_target import has_kernels, numba_twinned
+from gradgen.emit.module_functions import (
+    ModuleGraphs,
+    branches_at_points,
+    module_functions,
+    pointwise_name,
+)
+from gradgen.emit.numba_target import has_kernels
 from gradgen.ir.graph import (
     Edge,
     Graph,
     Var,
     differentiable_inputs,
-    has_arrays,
-    has_branches,
     subgraphs,
 )
-from gradgen.ir.naming import Namer, assign_names, entry_aliases, python_name
+from gradgen.ir.naming import entry_aliases
 from gradgen.ir.primitives import REGISTRY, shape_text
 from gradgen.ir.primitives.arrays import index_requirements
 from gradgen.version import __version__
@@ -63,14 +54,6 @@ __all__ = ["MODULE_GLOBALS", "emit_module"]
 WITH_SOURCE_NAMES = ("forward", "gradient", "vjp", "hvp", "hessian", "sparse_hessian")
 SOURCE_LINES_SHOWN = 30
 SOURCE_LINE_WIDTH = 200
-
-#: The docstring of each function printed from a graph; ``{}`` is the source's signature.
-DOCS = {"forward": "Value of {}.",
-        "jvp": "Value of {} and its derivative along tangents, one per name in WRT.",
-        "vjp": "Value of {}, and the cotangent pulled back to each input of WRT.",
-        "gradient": "Value and partials of {}.",
-        "hvp": "The Hessian of {} times tangents, one per name in WRT, shaped like its input."}
-
 
 @functools.cache
 def _environment() -> jinja2.Environment:
@@ -104,187 +87,12 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
     if wrt is None:
         wrt = tuple(var.name for var in differentiable_inputs(forward))
     called = _called(forward, derivative, *([hvp] if hvp else []))
-    module = _Module(forward, derivative, wrt, called, MODULE_GLOBALS | set(called), target,
+    module = ModuleGraphs(forward, derivative, wrt, called, MODULE_GLOBALS | set(called), target,
                      mode, hvp, jvp)
-    functions = _functions(module, mode)
+    functions = module_functions(module, mode)
     context = {**_header(forward, filename, command, mode), **_constants(module),
                **_code(module, functions)}
     return _environment().get_template("module.py.j2").render(context)
-
-
-@dataclass(frozen=True)
-class _Module:
-    """What the module's functions are printed from: the forward and derivative graphs (see
-    `emit_module`), the inputs of WRT, the functions the graphs call (name -> graph, role), and
-    the module-level names (its globals and those functions) that no other name takes."""
-
-    forward: Graph
-    derivative: Graph
-    wrt: tuple[str, ...]
-    called: dict[str, tuple[Graph, str]]
-    reserved: frozenset[str]
-    target: str = "numpy"
-    mode: str = "reverse mode"
-    hvp: Graph | None = None
-    jvp: Graph | None = None  # of an array value in reverse mode: the JVP graph too
-
-    @functools.cached_property
-    def arrays(self) -> bool:
-        """Whether the function has arrays (see `graph.has_arrays`)."""
-        return has_arrays(self.forward)
-
-    @functools.cached_property
-    def blocked(self) -> bool:
-        """Whether ``forward`` and ``gradient`` take large arrays a block at a time: a function
-        of numbers that does not branch (one that does runs point by point)."""
-        return not self.arrays and not has_branches(self.forward) and self.target == "numpy"
-
-    @functools.cached_property
-    def hessian_pattern(self) -> tuple[tuple[int, ...], ...] | None:
-        """Of a function of numbers with ``hvp``: the rows where each column of the Hessian
-        may be non-zero (see `colouring`)."""
-        if self.hvp is None or self.arrays:
-            return None
-        return hessian_pattern(self.hvp, len(self.wrt))
-
-    @property
-    def array_valued(self) -> bool:
-        return bool(self.forward.outputs[0].shape)
-
-    @property
-    def params(self) -> list[str]:
-        """The Python names of the inputs, as every function of the module names them."""
-        return list(assign_names(self.forward.replace(edges=()), self.reserved).values())
-
-    def printed(self, name: str, graph: Graph, **options: Any) -> Function:
-        """The module's function ``name``, printed from ``graph`` (see `function`)."""
-        doc = DOCS[name].format(_signature(self.forward))
-        return function(name, graph, doc, reserved=self.reserved, **options)
-
-    def with_twin(self, name: str, graph: Graph, **options: Any) -> list[Function]:
-        """The module's function ``name`` (see `printed`), with its float twin where ``graph``
-        takes floats (see `floats`)."""
-        printed = self.printed(name, graph, **options)
-        if self.target == "numba":
-            return numba_twinned(printed, graph, self.reserved)
-        return twinned(printed, graph, self.reserved) if takes_floats(graph) else [printed]
-
-
-def _functions(module: _Module, mode: str) -> list[Function]:
-    """The module's functions: ``forward``, the derivatives, the functions they call."""
-    forward = module.with_twin("forward", module.forward, arrays=module.arrays, free=False,
-                             blocked=module.blocked)
-    return [*forward, *_derivatives(module, mode), *_second_order(module), *_flat(module),
-            *_called_functions(module)]
-
-
-def _flat(module: _Module) -> list[Function]:
-    """``pack``, ``unpack``, ``flat_gradient`` (and ``flat_hvp``): SciPy's one vector."""
-    return flat_functions(module.params, module.wrt, module.forward.inputs, module.arrays,
-                          not module.array_valued, module.hvp is not None)
-
-
-def _called_functions(module: _Module) -> list[Function]:
-    """The helpers of the source and their derivatives that the module's functions call."""
-    return [called_function(graph, role, module.reserved, module.called)
-            for graph, role in module.called.values()]
-
-
-def _derivatives(module: _Module, mode: str) -> list[Function]:
-    """The module's derivative functions: by forward mode, of an array value, or a gradient."""
-    if mode == "forward mode":
-        return _by_jvp_of_an_array(module) if module.array_valued else _by_jvp(module)
-    return _by_vjp(module) if module.array_valued else _by_gradient(module)
-
-
-def _by_jvp(module: _Module) -> list[Function]:
-    """``jvp``, and ``gradient`` and ``vjp`` on top of it. A scalar function that branches
-    computes its jvp at one point (`_at_points`), and ``jvp`` runs that point by point."""
-    inputs, params = module.forward.inputs, module.params
-    sweeps = gradient_by_entries if module.arrays else gradient_by_sweeps
-    if _branches_at_points(module):
-        tangents = _at_points(module, "jvp", module.derivative, tangents=True)
-    else:
-        tangents = [module.printed("jvp", module.derivative, packed="tangents",
-                                   own=len(inputs), arrays=module.arrays)]
-    return [*tangents, sweeps(params, module.wrt, inputs), vjp(params)]
-
-
-#: The docstring of a branching scalar function's derivative at one point, by derivative.
-AT_A_POINT = {
-    "jvp": "Value of {} and its derivative along tangents, one per name in WRT, at one point:\n"
-           "    jvp runs it point by point.",
-    "hvp": "The Hessian of {} times tangents, one per name in WRT, at one point:\n"
-           "    hvp runs it point by point."}
-
-
-def _at_points(module: _Module, name: str, graph: Graph, **options: Any) -> list[Function]:
-    """Derivative ``name`` (``jvp``, ``hvp``) of a scalar function that branches: printed
-    from ``graph`` to run at one point (which the module runs point by point, `_pointwise`),
-    and ``name`` itself, which unpacks the tangents and hands them to it."""
-    params, inner = module.params, _pointwise_name(module, name)
-    signature = _signature(module.forward)
-    at_a_point = function(inner, graph, AT_A_POINT[name].format(signature),
-                          reserved=module.reserved | {inner}, own=len(params), **options)
-    tangents = Namer(module.reserved | {inner, *params}).fresh("tangents")
-    unpacked = f"{inner}({', '.join(params)}, *{tangents})"
-    doc = DOCS[name].format(signature)
-    return [at_a_point, plain_function(name, [*params, tangents], doc, [], unpacked)]
-
-
-def _pointwise_name(module: _Module, name: str) -> str:
-    """The module-level name of a branching scalar function's derivative ``name`` at one
-    point (``_jvp_pointwise``)."""
-    return python_name(f"_{name}_pointwise", module.reserved | set(module.params))
-
-
-def _branches_at_points(module: _Module) -> bool:
-    """Whether the function's value and derivatives are computed one point at a time at
-    arrays: a scalar function that branches (each point takes its own way)."""
-    return not module.arrays and has_branches(module.forward)
-
-
-def _by_vjp(module: _Module) -> list[Function]:
-    """``vjp`` of an array value, and ``jacobian`` on top of it (with ``jvp`` beside, by
-    whichever mode takes fewer sweeps)."""
-    params, inputs = module.params, module.forward.inputs
-    pulled_back = module.printed("vjp", module.derivative, arrays=True, wrt=module.wrt)
-    if module.jvp is None:
-        return [pulled_back, jacobian(params, module.wrt, inputs)]
-    pushed = module.printed("jvp", module.jvp, packed="tangents", own=len(inputs), arrays=True)
-    return [pulled_back, pushed, jacobian_by_sweeps(params, module.wrt, inputs)]
-
-
-def _by_jvp_of_an_array(module: _Module) -> list[Function]:
-    """Forward mode of an array value: ``jvp``, ``jacobian`` by columns, ``vjp`` through it."""
-    params, inputs = module.params, module.forward.inputs
-    pushed = module.printed("jvp", module.derivative, packed="tangents", own=len(inputs),
-                            arrays=True)
-    return [pushed, jacobian_by_sweeps(params, module.wrt, inputs, rows=False),
-            vjp_by_jacobian(params)]
-
-
-def _by_gradient(module: _Module) -> list[Function]:
-    """``gradient``, and ``vjp`` on top of it."""
-    gradient = module.with_twin("gradient", module.derivative, arrays=module.arrays, wrt=module.wrt,
-                              blocked=module.blocked)
-    return [*gradient, vjp(module.params)]
-
-
-def _second_order(module: _Module) -> list[Function]:
-    """With ``hvp``: ``hvp``, and ``hessian`` (and ``sparse_hessian``) on top of it."""
-    if module.hvp is None:
-        return []
-    inputs, params = module.forward.inputs, module.params
-    if _branches_at_points(module):
-        return [*_at_points(module, "hvp", module.hvp, valued=False),
-                *hessian_by_colours(params)]
-    products = module.printed("hvp", module.hvp, packed="tangents", own=len(inputs),
-                              arrays=module.arrays, wrt=module.wrt, valued=False,
-                              blocked=module.blocked)
-    if module.arrays:
-        return [products, hessian_by_entries(params, module.wrt, inputs)]
-    return [products, *hessian_by_colours(params)]
 
 
 def _header(forward: Graph, filename: str, command: str, mode: str) -> dict[str, Any]:
@@ -294,7 +102,7 @@ def _header(forward: Graph, filename: str, command: str, mode: str) -> dict[str,
             "command": _quoted(command), "source_lines": _source_lines(forward.source)}
 
 
-def _constants(module: _Module) -> dict[str, Any]:
+def _constants(module: ModuleGraphs) -> dict[str, Any]:
     """``INPUTS`` and ``WRT``, and in a module of arrays the shapes (a scalar one has none)."""
     constants = {"inputs": wrapped_tuple([repr(var.name) for var in module.forward.inputs], 9),
                  "wrt": wrapped_tuple([repr(name) for name in module.wrt], 6),
@@ -324,7 +132,7 @@ def _shapes(forward: Graph) -> dict[str, Any]:
             "minimum_sizes": repr(_minimum_sizes(forward)), "declared": _declared(forward.inputs)}
 
 
-def _code(module: _Module, functions: list[Function]) -> dict[str, Any]:
+def _code(module: ModuleGraphs, functions: list[Function]) -> dict[str, Any]:
     """The functions, the runtime functions they call, and the wrappers and aliases after."""
     pointwise = _pointwise(module)
     compiled = has_kernels(functions)
@@ -334,7 +142,7 @@ def _code(module: _Module, functions: list[Function]) -> dict[str, Any]:
             **_wrappers(module, functions, pointwise)}
 
 
-def _target_note(module: _Module, compiled: bool) -> str:
+def _target_note(module: ModuleGraphs, compiled: bool) -> str:
     """The header's word where the numba target was asked for and does not apply."""
     if module.target != "numba" or compiled:
         return ""
@@ -342,7 +150,8 @@ def _target_note(module: _Module, compiled: bool) -> str:
             "this one is computed by NumPy.")
 
 
-def _wrappers(module: _Module, functions: list[Function], pointwise: list[str]) -> dict[str, Any]:
+def _wrappers(module: ModuleGraphs, functions: list[Function],
+              pointwise: list[str]) -> dict[str, Any]:
     """After the runtime: the functions run point by point, those that take the source's names
     of the inputs, and the source's own names of the functions (aliases)."""
     forward = module.forward
@@ -353,15 +162,15 @@ def _wrappers(module: _Module, functions: list[Function], pointwise: list[str]) 
             "aliases": _aliases(forward.name, module.array_valued)}
 
 
-def _pointwise(module: _Module) -> list[str]:
+def _pointwise(module: ModuleGraphs) -> list[str]:
     """The functions evaluated one point at a time at arrays: a scalar function's that
     branches (each point takes its own way); in forward mode, its ``forward`` and its jvp at
     one point (``gradient`` and ``jvp`` call that); its hvp at one point (``hvp`` calls it)."""
-    if not _branches_at_points(module):
+    if not branches_at_points(module):
         return []
     if module.mode == "forward mode":
-        return ["forward", _pointwise_name(module, "jvp")]
-    return ["forward", "gradient", *([_pointwise_name(module, "hvp")] if module.hvp else [])]
+        return ["forward", pointwise_name(module, "jvp")]
+    return ["forward", "gradient", *([pointwise_name(module, "hvp")] if module.hvp else [])]
 
 
 def _called(*graphs: Graph) -> dict[str, tuple[Graph, str]]:
@@ -396,7 +205,7 @@ def _minimum_sizes(forward: Graph) -> dict[str, int]:
     return dict(sorted(needs.items()))
 
 
-def _runtime(module: _Module, pointwise: bool, compiled: bool) -> list[str]:
+def _runtime(module: ModuleGraphs, pointwise: bool, compiled: bool) -> list[str]:
     """The source of each runtime function the module calls, in the runtime's order: converting
     the inputs, finishing the results (of arrays: checking their shapes; of an array value: a
     Jacobian by rows), running point by point, and what its registry entries call."""
@@ -413,7 +222,7 @@ def _runtime(module: _Module, pointwise: bool, compiled: bool) -> list[str]:
     return [_runtime_source(name) for name in runtime.FUNCTIONS if name in used]
 
 
-def _jacobian_runtime(module: _Module) -> set[str]:
+def _jacobian_runtime(module: ModuleGraphs) -> set[str]:
     """The runtime functions ``jacobian`` calls: rows of vjps, columns of jvps, or either."""
     if not module.array_valued:
         return set()
@@ -423,11 +232,11 @@ def _jacobian_runtime(module: _Module) -> set[str]:
     return rows if module.jvp is None else rows | {"_jacobians_by_columns", "_cheaper_jacobians"}
 
 
-def _hvp(module: _Module) -> list[Graph]:
+def _hvp(module: ModuleGraphs) -> list[Graph]:
     return [] if module.hvp is None else [module.hvp]
 
 
-def _second_order_runtime(module: _Module) -> set[str]:
+def _second_order_runtime(module: ModuleGraphs) -> set[str]:
     """The runtime functions ``hessian`` calls."""
     if module.hvp is None:
         return set()
@@ -484,10 +293,6 @@ def _aliases(name: str, array_valued: bool = False) -> list[tuple[str, str]]:
     if not array_valued:
         aliases.append((gradient_alias, "gradient"))
     return [(alias, target) for alias, target in aliases if alias != target]
-
-
-def _signature(graph: Graph) -> str:
-    return f"{graph.name}({', '.join(var.name for var in graph.inputs)})"
 
 
 def _source_lines(source: str) -> list[str]:
