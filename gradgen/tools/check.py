@@ -76,15 +76,22 @@ def check_hessian(text: str, path: str = "<string>", points: int = 100,
     if not hasattr(module, "hvp"):
         raise LimitError("the module has no hvp: compile it with --hessian")
     if beyond_scalars(compiled.forward) is not None:
-        checking = _array_check(compiled, module, dims or {}, seed)
-        count = min(points, ARRAY_CHECK_POINTS)
-        for _ in range(count):
-            _check_hvp_at(checking.worst, checking.finite_point()[0], module, checking.fixed,
-                          [], checking.rng)
-        return checking.worst.result(compiled.forward.name, count, tolerance,
-                                     ["central differences of the gradient"], "hvp")
+        return _check_hessian_arrays(compiled, module, points, tolerance, dims or {}, seed)
     return _check_hessian_numbers(compiled, module, _hessian_references(text, path), points,
                                   tolerance, seed)
+
+
+def _check_hessian_arrays(compiled: Compiled, module: types.ModuleType, points: int,
+                          tolerance: float, dims: dict[str, int], seed: int) -> CheckResult:
+    """At a few random points (drawn as `check` draws them for arrays): ``hvp`` along a random
+    tangent against central differences of the gradient."""
+    checking = _array_check(compiled, module, dims, seed)
+    count = min(points, ARRAY_CHECK_POINTS)
+    for _ in range(count):
+        _check_hvp_at(checking.worst, checking.finite_point()[0], module, checking.fixed, [],
+                      checking.rng)
+    return checking.worst.result(compiled.forward.name, count, tolerance,
+                                 ["central differences of the gradient"], "hvp")
 
 
 def _hessian_references(text: str, path: str) -> list[Reference]:

@@ -53,15 +53,19 @@ def compare_hessian(text: str, path: str = "<string>", at: dict[str, float] | No
     module = routes["ad"].compiled.module
     names = tuple(module.INPUTS)
     point = at or dict(zip(names, map(float, random_points(module, 1, seed)[0])))
-    args = [point[name] for name in names]
-    hessians = {"ad": routes["ad"].hessian(args), "symbolic": routes["symbolic-cse"].hessian(args),
-                "central": _central(module, args)}
-    quantities = _entries(forward.name, names, hessians)
+    quantities = _entries(forward.name, names, _hessians(routes, [point[n] for n in names]))
     absolute, relative = differences_from_first(quantities, tuple(LABELS))
     costs = _costs(forward, routes, random_points(module, batch, seed).T)
     notes = [route.declined for route in routes.values() if route.declined]
     return Comparison(forward.name, point, quantities, absolute, relative, costs, batch, notes,
                       dict(LABELS))
+
+
+def _hessians(routes: dict[str, _Route], args: list[float]) -> dict[str, np.ndarray]:
+    """The Hessian at ``args`` by each route of `LABELS`."""
+    module = routes["ad"].compiled.module
+    return {"ad": routes["ad"].hessian(args), "symbolic": routes["symbolic-cse"].hessian(args),
+            "central": _central(module, args)}
 
 
 def _central(module, args: list[float]) -> np.ndarray:
