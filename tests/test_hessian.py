@@ -394,3 +394,19 @@ def test_a_sides_placeholders_come_after_its_results() -> None:
     module = hessian_module(text)
     assert module.hvp(-0.3776, (1.0,)) == (0.0,)
     assert module.hessian(2.0) == ((0.0,),)
+
+
+def test_checkpointed_loops_give_the_same_hvp() -> None:
+    """--checkpoint keeps snapshots of the loops instead of every step's record; hvp, forward
+    mode over that gradient, gives the taped one's numbers."""
+    text = (EXAMPLES / "hmm.txt").read_text()
+    taped = hessian_module(text)
+    checkpointed = hessian_module(text, checkpoint=2)
+    rng = np.random.default_rng(0)
+    point = [rng.normal(size=3) * 0.3, rng.normal(size=(3, 3)) * 0.3,
+             rng.normal(size=(6, 3)) * 0.3]
+    tangents = tuple(rng.normal(size=np.shape(x)) for x in point)
+    for a, b in zip(taped.hvp(*point, tangents), checkpointed.hvp(*point, tangents)):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14)
+    for a, b in zip(gradient_differences(taped, point, tangents), taped.hvp(*point, tangents)):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-8)
