@@ -35,13 +35,46 @@ RENAMED = {}
 
 
 def _as_float(value):
-    """A number becomes a NumPy float64 scalar, anything else a float64 array."""
+    """A number becomes a NumPy float64 scalar, a NumPy value a NumPy value of floats (float16,
+    float32 and float64 kept, other dtypes made float64), an array of another library (Dask,
+    the array API: `_is_foreign`) is kept as it is, an integer one made float64."""
     if type(value) is np.ndarray and value.dtype == np.float64 and value.ndim:
         return value  # already one: the common case, kept cheap
     if isinstance(value, (float, int)):
         return np.float64(value)
-    array = np.asarray(value, dtype=np.float64)
+    if _is_foreign(value):
+        return _as_foreign_float(value)
+    array = np.asarray(value)
+    if array.dtype not in (np.float16, np.float32, np.float64):
+        array = array.astype(np.float64)
     return array[()] if array.ndim == 0 else array
+
+
+def _is_foreign(value):
+    """Whether value is an array of another library than NumPy (a Dask array, an array of the
+    array API standard): it is computed where it is, never converted to NumPy."""
+    return not isinstance(value, (np.ndarray, np.generic)) and (
+        hasattr(value, "__array_function__") or hasattr(value, "__array_namespace__"))
+
+
+def _as_foreign_float(value):
+    """An array of another library, as it is if its dtype is a float's, else as float64."""
+    if np.issubdtype(value.dtype, np.floating):
+        return value
+    return value.astype(np.float64)
+
+
+def _on_numpy(*values):
+    """Whether every value is NumPy's (or a number): only those are computed a block at a time."""
+    return not any(map(_is_foreign, values))
+
+
+def _float_type(*values):
+    """The NumPy float type that values (_as_float's, or whole numbers) compute in: NumPy's
+    promotion of their dtypes, float64 with none. A constant of a function of them is one of
+    it (``float_type(1) / n``), so float32 inputs compute in float32."""
+    dtypes = [value.dtype for value in values if not isinstance(value, int)]
+    return np.result_type(*dtypes).type if dtypes else np.float64
 
 
 def _check_shapes(values, shapes, names):
@@ -49,6 +82,9 @@ def _check_shapes(values, shapes, names):
     bound = {}
     for value, shape, name in zip(values, shapes, names):
         actual = np.shape(value)
+        if any(size != size for size in actual):  # NaN: a Dask array's chunks of unknown size
+            raise ValueError(f"{name} has shape {actual}, not known: compute its chunk sizes "
+                             "first (Dask: compute_chunk_sizes())")
         expected = "a scalar" if shape == () else str(shape).replace("'", "")
         if len(actual) != len(shape):
             raise ValueError(f"{name} has shape {actual}, expected {expected}")
@@ -65,20 +101,39 @@ def _check_shapes(values, shapes, names):
 
 
 def _finish_arrays(results, likes, inputs):
-    """Results as floats (scalars) or fresh float64 arrays, each partial with the shape of
-    its input (the one in likes; None: the result's own shape)."""
-    finished = []
+    """The results (`_finished`), each partial with the shape of its input (the one in likes;
+    None: the result's own shape)."""
+    float_type, finished = _float_type(*inputs), []
     for result, like in zip(results, likes):
         shape = np.shape(result if like is None else like)
-        if shape == ():
-            finished.append(float(result))
-            continue
-        array = np.asarray(result, dtype=np.float64)
-        if (array.shape != shape or array.base is not None or not array.flags.writeable
-                or any(array is other for other in (*inputs, *finished))):
-            array = np.array(np.broadcast_to(array, shape))
-        finished.append(array)
+        finished.append(_finished(result, shape, float_type, inputs, finished))
     return tuple(finished)
+
+
+def _finished(result, shape, float_type, inputs, finished):
+    """result as a float (a scalar of float64 inputs), a scalar of float_type, or a fresh array
+    of float_type and shape (none of inputs, nor of finished); an array of another library's
+    is kept there (`_finished_foreign`)."""
+    if _is_foreign(result) or not _on_numpy(*inputs):
+        return _finished_foreign(result, shape, float_type, inputs)
+    if shape == ():
+        return float(result) if float_type is np.float64 else float_type(result)
+    array = np.asarray(result, dtype=float_type)
+    if (array.shape != shape or array.base is not None or not array.flags.writeable
+            or any(array is other for other in (*inputs, *finished))):
+        array = np.array(np.broadcast_to(array, shape))
+    return array
+
+
+def _finished_foreign(result, shape, float_type, inputs):
+    """A result at inputs of another library (Dask): of float_type and shape, in that
+    library, never computed (a NumPy result is added to zeros like the first such input)."""
+    if not _is_foreign(result):
+        like = next(value for value in inputs if _is_foreign(value))
+        return np.zeros_like(like, dtype=float_type, shape=shape) + result
+    if result.dtype != float_type:
+        result = result.astype(float_type)
+    return result if np.shape(result) == shape else np.broadcast_to(result, shape)
 
 
 def _units(value):
@@ -121,18 +176,13 @@ def _cheaper_jacobians(vjp, jvp, value, inputs, positions):
 
 
 def _finish(results, inputs):
-    """Give every result the inputs' broadcast shape: floats for scalars, fresh arrays else."""
-    shapes = {value.shape for value in inputs if type(value) is np.ndarray} or {()}
+    """Give every result the inputs' broadcast shape and float type (`_finished`): floats for
+    scalars of float64 inputs, fresh arrays else."""
+    shapes = {value.shape for value in inputs if type(value) is not int} or {()}
     shape = shapes.pop() if len(shapes) == 1 else np.broadcast_shapes(*shapes)
-    if shape == ():  # numbers only (NumPy floats, and _whole's ints)
-        return tuple(float(result) for result in results)
-    seen = set(map(id, inputs))
-    finished = []
+    float_type, finished = _float_type(*inputs), []
     for result in results:  # a constant result is an int, an input's a view of the caller's
-        if type(result) is not np.ndarray or result.shape != shape or id(result) in seen:
-            result = np.array(np.broadcast_to(np.asarray(result, dtype=np.float64), shape))
-        seen.add(id(result))
-        finished.append(result)
+        finished.append(_finished(result, shape, float_type, inputs, finished))
     return tuple(finished)
 
 
@@ -153,7 +203,7 @@ def _in_blocks(function, inputs, own=None):
         block = ([results[0], *results[1]] if paired
                  else list(results) if type(results) is tuple else [results])
         if outputs is None:
-            outputs = [np.empty(size) for _ in block]
+            outputs = [np.empty(size, np.result_type(result)) for result in block]
         for output, result in zip(outputs, block):
             output[start:start + BLOCK] = result
     outputs = [output.reshape(shape) for output in outputs]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import textwrap
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gradgen.emit.blocks import edge_units
 from gradgen.emit.emissions import EMISSIONS, program_names
@@ -45,6 +45,10 @@ HELPER_DOCS = {
            "    {base}_vjp(*args{taken}, cotangent).",
     "jvp": "The values of {base}, then their tangents along the tangents of its arguments that\n"
            "    are numbers: {base}_jvp(*args, *tangents) (forward mode)."}
+
+#: How printing writes a constant as a number (`printing.value_operand`); a function's body
+#: writes it in the inputs' float type (`_float_type_name`).
+FLOAT64 = "np.float64("
 
 #: The shapes and names that the shape check compares the arguments with (with a cotangent?).
 CHECKED = {False: "SHAPES, INPUTS", True: "SHAPES + (VALUE_SHAPE,), INPUTS + ('cotangent',)"}
@@ -110,14 +114,29 @@ def function(name: str, graph: Graph, doc: str, packed: str | None = None,
     carrying = frozenset() if valued else carrying_tangents(graph, graph.inputs[own:])
     prefix = _comment_prefix((bool(packed) and valued) or tangents)
     body = _body(graph, names, views, prefix, kept, carrying)
+    float_type = _float_type_name(body, names, reserved)
     finish = _finish(targets, results, params, graph.inputs, wrt if arrays else None, valued)
     preamble = _preamble(params, graph.inputs, own, packed,
                          _shape_check(params[:own] if packed else params, name == "vjp")
                          if arrays else None)
+    if float_type:
+        body = [replace(line, expr=line.expr.replace(FLOAT64, f"{float_type}("))
+                for line in body]
+        preamble.append(f"{float_type} = _float_type({', '.join(params)})")
     if blocked:
         preamble += _blocks(name, params, graph.inputs, own if packed else None)
     return Function(name, ", ".join(_signature(params, own, packed)), doc, preamble, body,
                     finish, _result_text(name, targets, valued), names=names)
+
+
+def _float_type_name(body: list[Line], names: dict[Var, str], reserved: frozenset[str]
+                     ) -> str | None:
+    """The name of the inputs' float type (``float_type = _float_type(x, n)``) where the body
+    writes a constant ``np.float64(1)``: it is written ``float_type(1)`` instead, so that a
+    function of float32 inputs computes in float32 (`runtime._float_type`)."""
+    if not any(FLOAT64 in line.expr for line in body):
+        return None
+    return python_name("float_type", frozenset(names.values()) | reserved)
 
 
 def carrying_tangents(graph: Graph, seeds: tuple[Var, ...]) -> frozenset[Var]:
@@ -234,18 +253,27 @@ def _conversion(param: str, var: Var) -> str:
 
 def _blocks(name: str, params: list[str], inputs: tuple[Var, ...],
             own: int | None = None) -> list[str]:
-    """``if max(x.size, y.size) > BLOCK: return _in_blocks(gradient, (x, y))``: a block at a
-    time at large arrays (`runtime._in_blocks`), so that the temporaries stay in cache (with
-    ``own``, the inputs past the first ``own`` are packed: hvp's tangents)."""
-    sizes = [f"{param}.size" for param, var in zip(params, inputs) if var.dtype == "float"]
-    if not sizes:
+    """``if max(x.size, y.size) > BLOCK and _on_numpy(x, y): return _in_blocks(gradient, (x,
+    y))``: a block at a time at large NumPy arrays (`runtime._in_blocks`), so that the
+    temporaries stay in cache (with ``own``, the inputs past the first ``own`` are packed:
+    hvp's tangents); arrays of another library (Dask) are computed where they are."""
+    floats = [param for param, var in zip(params, inputs) if var.dtype == "float"]
+    if not floats:
         return []
+    sizes = [f"{param}.size" for param in floats]
     test = (f"if {sizes[0]}" if len(sizes) == 1
             else "\n    ".join(aligned("if max(", sizes, LINE_WIDTH)))
+    numpy = f"_on_numpy({', '.join(floats)})"
+    nested = len(test.split("\n")[-1]) + len(numpy) + 14 > LINE_WIDTH + 4
+    if nested:
+        numpy = "\n        ".join(aligned("if _on_numpy(", floats, LINE_WIDTH - 4))
     opening = f"return _in_blocks({name}, "
     packed = "" if own is None else f", {own}"
-    call = f"{opening}{wrapped_tuple(params, 8 + len(opening), 1 + len(packed))}{packed})"
-    return [f"{test} > BLOCK:\n        {call}"]
+    indent = 12 if nested else 8
+    call = f"{opening}{wrapped_tuple(params, indent + len(opening), 1 + len(packed))}{packed})"
+    if nested:
+        return [f"{test} > BLOCK:\n        {numpy}:\n            {call}"]
+    return [f"{test} > BLOCK and {numpy}:\n        {call}"]
 
 
 def _shape_check(params: list[str], cotangent: bool) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 import textwrap
 from collections.abc import Iterator
 from importlib import resources
@@ -219,7 +220,23 @@ def _runtime(module: ModuleGraphs, pointwise: bool, compiled: bool) -> list[str]
              and not module.array_valued else set())
     used |= {"_pointwise", "_gathered"} if pointwise else set()
     used |= _second_order_runtime(module) | FLAT_RUNTIME[module.arrays]
+    used |= {"_on_numpy"} if module.blocked else set()
+    used = {called for name in used for called in _runtime_calls(name)}
     return [_runtime_source(name) for name in runtime.FUNCTIONS if name in used]
+
+
+@functools.cache
+def _runtime_calls(name: str) -> frozenset[str]:
+    """name and the runtime functions it calls (`_as_float` calls `_is_foreign`), at any depth:
+    a module carries them all."""
+    calls, stack = {name}, [name]
+    while stack:
+        source = _runtime_source(stack.pop())
+        found = {other for other in runtime.FUNCTIONS
+                 if re.search(rf"(?<![\w.]){other}\(", source)} - calls
+        calls |= found
+        stack.extend(found)
+    return frozenset(calls)
 
 
 def _jacobian_runtime(module: ModuleGraphs) -> set[str]:
