@@ -180,9 +180,27 @@ def _finish(results, inputs):
     scalars of float64 inputs, fresh arrays else."""
     shapes = {value.shape for value in inputs if type(value) is not int} or {()}
     shape = shapes.pop() if len(shapes) == 1 else np.broadcast_shapes(*shapes)
+    if all(type(value) in (np.float64, int) or type(value) is np.ndarray
+           and value.dtype == np.float64 for value in inputs):  # NumPy's float64: kept cheap
+        return _finished_float64(results, shape, inputs)
     float_type, finished = _float_type(*inputs), []
     for result in results:  # a constant result is an int, an input's a view of the caller's
         finished.append(_finished(result, shape, float_type, inputs, finished))
+    return tuple(finished)
+
+
+def _finished_float64(results, shape, inputs):
+    """The results at NumPy float64 inputs: floats where shape is (), else fresh float64
+    arrays of shape (none of them an input or another result)."""
+    if shape == ():
+        return tuple(float(result) for result in results)
+    seen = set(map(id, inputs))
+    finished = []
+    for result in results:  # a constant result is an int, an input's a view of the caller's
+        if type(result) is not np.ndarray or result.shape != shape or id(result) in seen:
+            result = np.array(np.broadcast_to(np.asarray(result, dtype=np.float64), shape))
+        seen.add(id(result))
+        finished.append(result)
     return tuple(finished)
 
 
