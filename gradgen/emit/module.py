@@ -29,6 +29,7 @@ from gradgen.emit.api import (
     jacobian,
     vjp,
 )
+from gradgen.emit.certificate import certificate
 from gradgen.emit.floats import has_twins, takes_floats, twinned
 from gradgen.emit.functions import MODULE_GLOBALS, Function, called_function, function
 from gradgen.emit.lines import LINE_WIDTH, tuple_literal, tuple_text, wrapped_tuple
@@ -94,7 +95,7 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
                      mode, hvp)
     functions = _functions(module, mode)
     context = {**_header(forward, filename, command, mode), **_constants(module),
-               **_code(module, functions)}
+               **_code(module, functions), **_certificate(module, filename)}
     return _environment().get_template("module.py.j2").render(context)
 
 
@@ -225,6 +226,13 @@ def _constants(module: _Module) -> dict[str, Any]:
                  "block": runtime.BLOCK if module.blocked else None,
                  **_colouring(module.hessian_pattern)}
     return {**constants, **_shapes(module.forward)} if module.arrays else constants
+
+
+def _certificate(module: _Module, filename: str) -> dict[str, Any]:
+    """The certificate: the docstring's Cost and Kinks paragraphs and ``COST`` (`certificate`)."""
+    name = ("jvp" if module.mode == "forward mode" else
+            "vjp" if module.array_valued else "gradient")
+    return certificate(module.forward, module.derivative, module.hvp, name, filename)
 
 
 def _colouring(pattern: tuple[tuple[int, ...], ...] | None) -> dict[str, Any]:
