@@ -6,10 +6,13 @@ file:line:col), as the header docstring's paragraph and as the ``COST`` constant
 
 from __future__ import annotations
 
+import functools
+import inspect
 import itertools
 import textwrap
 from typing import Any
 
+import gradgen.runtime as runtime
 from gradgen.emit.lines import LINE_WIDTH
 from gradgen.errors import Source
 from gradgen.frontend.lexer import END, NAME, NEWLINE, OP, tokenize
@@ -77,16 +80,28 @@ def costs(forward: Graph, derivative: Graph, hvp: Graph | None, derivative_name:
             "tape_bytes_per_step": {steps: cost.text(size)
                                     for steps, size in cost.tape_bytes(derivative)},
             "peak_bytes": {name: cost.text(cost.peak_bytes(graph))
-                           for name, graph in graphs.items()}}
+                           for name, graph in graphs.items()},
+            "whole_inputs": [var.name for var in forward.inputs if var.dtype == "int"]}
 
 
 def certificate(forward: Graph, derivative: Graph, hvp: Graph | None, derivative_name: str,
                 filename: str) -> dict[str, Any]:
-    """The template's ``cost_lines`` (the docstring's paragraphs) and ``cost`` (the ``COST``
-    literal's text)."""
+    """The template's ``cost_lines`` (the docstring's paragraphs), ``cost`` (the ``COST``
+    literal's text) and ``check`` (the sources of `runtime.check` and what it calls)."""
     data = costs(forward, derivative, hvp, derivative_name)
     data["kinks"] = kinks(forward.source, filename) if forward.source else []
-    return {"cost_lines": _paragraphs(data, derivative_name), "cost": _literal(data)}
+    return {"cost_lines": _paragraphs(data, derivative_name), "cost": _literal(data),
+            "check": [_source(name) for name in CHECK_FUNCTIONS]}
+
+
+#: The runtime functions of a module's own check: its section, from `runtime.check` on.
+_NAMES = list(runtime.FUNCTIONS)
+CHECK_FUNCTIONS = _NAMES[_NAMES.index("check"):_NAMES.index("_with_source_names")]
+
+
+@functools.cache
+def _source(name: str) -> str:
+    return inspect.getsource(runtime.FUNCTIONS[name])
 
 
 def _paragraphs(data: dict[str, Any], derivative_name: str) -> list[str]:
