@@ -396,8 +396,14 @@ def _check_rounding(name, point):
     and whole numbers of point): the relative rounding of a sum of that many terms."""
     counted = COST["operations"].get(name) or COST["operations"]["forward"]
     sizes = _check_sizes(point)
-    total = sum(eval(formula, {"__builtins__": {}}, sizes) for formula in counted.values())
+    total = sum(_check_formula(formula, sizes) for formula in counted.values())
     return float(np.finfo(float).eps * max(total, 1))
+
+
+def _check_formula(formula, sizes):
+    """A COST formula's value at sizes (a size it names that the point does not give: 1000)."""
+    names = {name: sizes.get(name, 1000) for name in compile(formula, "COST", "eval").co_names}
+    return eval(formula, {"__builtins__": {}}, names)
 
 
 def _check_sizes(point):

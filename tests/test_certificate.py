@@ -82,3 +82,11 @@ def test_the_readme_shows_the_perceptron_certificate_and_the_certified_ratios() 
     assert shown in compiled.module.__doc__
     lecture = compile_source(EXAMPLES / "lecture.txt").module.COST["ratio"]
     assert f"| lecture | {lecture} |" in section
+
+
+def test_a_loop_of_a_constant_count_is_counted_by_the_symbol_of_its_index() -> None:
+    text = "def f(x):\n    s = x\n    for i in range(2000):\n        s = s * x\n    return s\n"
+    module = compile_source(text, "loops.txt").module
+    assert module.COST["operations"]["forward"] == {"arithmetic": "steps_i"}
+    assert module.COST["tape_bytes_per_step"] == {"steps_i": "8"}
+    assert module.check(1.01)["passed"]

@@ -153,12 +153,20 @@ _BLOCKS = {"loop": _loop, "cond": _branch, "call": _call}
 
 
 def trip_count(edge: Edge, graph: Graph) -> Formula:
-    """A loop's number of steps: a number, or the symbol of its stop (``N``, ``n``)."""
+    """A loop's number of steps: the symbol of its stop (``N``, ``n``), less a constant start;
+    a loop of a constant count of steps is counted by the symbol ``steps_i`` of its index
+    ``i`` (so that its certificate, like its code, does not grow with the count)."""
     start, stop = edge.inputs[:2]
     if stop.is_const and start.is_const:
-        return {(): int(stop.value - start.value)}
+        index = dict(edge.params)["body"].inputs[0]
+        return {(f"steps_{_identifier(dict(edge.params)['body'].hint(index))}",): 1}
     symbol = _trip_symbol(stop, graph)
-    return {(symbol,): 1} if not start.is_const or start.value == 0 else {(symbol,): 1, (): -1}
+    offset = {(): -int(start.value)} if start.is_const and start.value else {}
+    return {(symbol,): 1} if not start.is_const else added({(symbol,): 1}, offset)
+
+
+def _identifier(name: str | None) -> str:
+    return name if name and name.isidentifier() else "loop"
 
 
 def _trip_symbol(stop: Var, graph: Graph) -> str:
