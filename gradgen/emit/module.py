@@ -24,6 +24,7 @@ from gradgen.differentiate.colouring import column_colours
 from gradgen.emit.api import (
     FLAT_RUNTIME,
 )
+from gradgen.emit.certificate import certificate
 from gradgen.emit.floats import has_twins
 from gradgen.emit.functions import (
     MODULE_GLOBALS,
@@ -92,7 +93,7 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
                      mode, hvp, jvp)
     functions = module_functions(module, mode)
     context = {**_header(forward, filename, command, mode), **_constants(module),
-               **_code(module, functions)}
+               **_code(module, functions), **_certificate(module, filename)}
     return _environment().get_template("module.py.j2").render(context)
 
 
@@ -111,6 +112,13 @@ def _constants(module: ModuleGraphs) -> dict[str, Any]:
                  "block": runtime.BLOCK if module.blocked else None,
                  **_colouring(module.hessian_pattern)}
     return {**constants, **_shapes(module.forward)} if module.arrays else constants
+
+
+def _certificate(module: ModuleGraphs, filename: str) -> dict[str, Any]:
+    """The certificate: the docstring's Cost and Kinks paragraphs and ``COST`` (`certificate`)."""
+    name = ("jvp" if module.mode == "forward mode" else
+            "vjp" if module.array_valued else "gradient")
+    return certificate(module.forward, module.derivative, module.hvp, name, filename)
 
 
 def _colouring(pattern: tuple[tuple[int, ...], ...] | None) -> dict[str, Any]:

@@ -42,7 +42,7 @@ DISCARD = "_"
 MODULE_NAMES = frozenset({
     "INPUTS", "WRT", "SHAPES", "VALUE_SHAPE", "MINIMUM_SIZES", "forward", "gradient", "vjp",
     "jvp", "jacobian", "functools", "inspect", "math", "BLOCK", "numba", "os", "CACHE", "hvp",
-    "hessian", "sparse_hessian", "HESSIAN_PATTERN", "HESSIAN_COLOURS", "pack", "unpack",
+    "hessian", "sparse_hessian", "HESSIAN_PATTERN", "HESSIAN_COLOURS", "COST", "pack", "unpack",
     "flat_gradient", "flat_hvp"})
 
 

@@ -10,6 +10,7 @@ number inputs) entry by entry with central differences at a few points. `format_
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import math
 import types
@@ -58,10 +59,24 @@ def check(text: str | Path, path: str = "<string>", points: int = 100, tolerance
     """
     text, path, _ = source_arguments(text, path)
     compiled = compile_source(text, path)
-    module = module or compiled.module
+    given, module = module, module or compiled.module
     if beyond_scalars(compiled.forward) is not None:
-        return _check_arrays(compiled, module, points, tolerance, dims or {}, seed)
-    return _check_numbers(compiled, module, _references(text, path), points, tolerance, seed)
+        result = _check_arrays(compiled, module, points, tolerance, dims or {}, seed)
+    else:
+        result = _check_numbers(compiled, module, _references(text, path), points, tolerance,
+                                seed)
+    return _with_own_check(result, given, points, seed) if given else result
+
+
+def _with_own_check(result: CheckResult, module: types.ModuleType, points: int,
+                    seed: int) -> CheckResult:
+    """A given module that carries its own ``check`` (`runtime.check`) runs it too: the result
+    passes only if both do, and names it among what the gradient was compared with."""
+    if not callable(getattr(module, "check", None)):
+        return result
+    own = module.check(points=points, seed=seed)
+    return dataclasses.replace(result, passed=result.passed and bool(own["passed"]),
+                               compared_with=[*result.compared_with, "the module's own check"])
 
 
 def check_hessian(text: str, path: str = "<string>", points: int = 100,
