@@ -17,7 +17,7 @@ import hashlib
 import html
 import linecache
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
@@ -253,7 +253,8 @@ def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | Non
                    command: str | None = None, mode: str = "reverse", method: str = "ad",
                    cse: bool = True, entry: str | None = None,
                    checkpoint: int | str | None = None, target: str = "numpy",
-                   hessian: bool = False) -> Compiled:
+                   hessian: bool = False,
+                   positions: Callable[[int, int], tuple[int, int]] | None = None) -> Compiled:
     """Compile source text to a module of the value and its derivatives.
 
     ``mode`` is ``"reverse"`` (the default) or ``"forward"`` (automatic differentiation), or
@@ -264,6 +265,8 @@ def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | Non
     (a whole number, or ``"sqrt"``) and recompute each segment in the reverse pass.
     ``target="numba"`` computes a function of numbers by loops that numba compiles.
     ``hessian`` adds ``hvp`` (the Hessian times tangents) and ``hessian`` to the module.
+    ``positions`` maps a line and column of ``text`` to the user's file (`compile_function`
+    translates a Python function), for the places the module's kink report names.
     """
     text, path, wrt = source_arguments(text, path, wrt)
     _check_choice(mode, method, checkpoint)
@@ -276,7 +279,7 @@ def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | Non
     command = command or _command(filename, wrt, mode, method, cse, entry, checkpoint, target,
                                   hessian)
     source = emit_module(forward, derivative, filename, command, _describe(mode, method, cse),
-                         wrt, target, hvp, jvp)
+                         wrt, target, hvp, jvp, positions)
     return Compiled(forward, derivative, source, mode, method, hvp)
 
 

@@ -515,10 +515,11 @@ def _check_difference(point, u, v, h):
 def _check_dot_product(point, rng):
     """|<u, J v> - <J^T u, v>| by jvp and vjp, against its rounding estimate."""
     v = _check_tangents(point, rng)
-    u = float(rng.normal())
-    along = u * globals()["jvp"](*point, v)[1]
-    pulled = globals()["vjp"](*point, u)[1]
-    scale = abs(along) + _check_inner(pulled, v, np.abs)
+    value, pushed = globals()["jvp"](*point, v)
+    u = rng.normal(size=np.shape(value))  # of the value's shape: a number, or an array value's
+    along = np.sum(u * pushed)
+    pulled = globals()["vjp"](*point, u if u.shape else float(u))[1]
+    scale = np.sum(np.abs(u * pushed)) + _check_inner(pulled, v, np.abs)
     return float(abs(along - _check_inner(pulled, v))), _check_rounding("jvp", point) * scale
 
 

@@ -7,6 +7,8 @@ checks against their ValueError messages.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import entrywise_differences as numeric_gradient
@@ -222,6 +224,7 @@ def test_the_symbolic_route_declines_arrays() -> None:
         compile_source("f(x: (n,)) = sum(x)", "a.txt", method="symbolic")
 
 
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 JACOBIAN_SOURCE = "def f(x: (n,), A: (m, n)):\n    return tanh(A @ x) * 2\n"
 
 
@@ -318,3 +321,15 @@ def test_indexing_past_a_named_dimension_is_a_call_time_error(text, short, messa
         m.gradient(short)
     assert str(caught.value) == message
     assert np.isfinite(m.forward(np.ones(tuple(4 * s for s in short.shape))))
+
+
+def test_jacobian_by_columns_calls_a_helpers_jvp() -> None:
+    """euler's jvp calls its helper's jvp (rate_jvp): the module defines it, and the Jacobian by
+    columns equals the one by rows."""
+    module = compile_source(EXAMPLES / "euler.txt").load()
+    point = (np.array([1.0, 0.5]), np.array([1.0, 0.1, 1.5, 0.075]), 0.01, 5)
+    value = module.forward(*point)
+    by_rows = module._cheaper_jacobians(module.vjp, module.jvp, value, point, (0, 1, 2))
+    by_columns = module._jacobians_by_columns(module.jvp, value, point, (0, 1, 2))
+    for rows, columns in zip(by_rows, by_columns):
+        np.testing.assert_allclose(columns, rows, rtol=1e-13, atol=1e-15)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 import sys
 
 import numpy
@@ -87,8 +88,10 @@ LAYER = """def layer(W: (d, k), X: (n, d), T: (n, k), lam):
 
 
 def body(source: str) -> str:
-    """A module's source after its header docstring (which names the file it came from)."""
-    return source[source.index('\n"""\n'):]
+    """A module's source after its header docstring (which names the file it came from), the
+    kinks of ``COST`` (places in that file) left out."""
+    rest = source[source.index('\n"""\n'):]
+    return re.sub(r"'kinks': \(.*?\),\n", "", rest, flags=re.S)
 
 
 @pytest.mark.parametrize(("function", "text", "options"), [
@@ -99,6 +102,16 @@ def test_python_spellings_give_the_module_of_the_text(function, text, options,
     module = gradgen.compile_function(function, **options)
     written = (cache_folder / f"{module.__name__}.py").read_text()
     assert body(written) == body(gradgen.compile_source(text, **options).source)
+
+
+def test_the_kink_report_names_places_in_the_users_file() -> None:
+    """``x > y`` in `branchy` decides a branch: the report gives its line and column in this
+    file, not in the text the function was translated to."""
+    module = gradgen.compile_function(branchy)
+    lines, first = inspect.getsourcelines(branchy)
+    line = next(k for k, text in enumerate(lines, first) if "if x > y" in text)
+    col = lines[line - first].index(">") + 1
+    assert module.COST["kinks"][0].startswith(f"test_python_functions.py:{line}:{col}: >")
 
 
 def test_the_header_names_the_file_and_how_to_compile_again() -> None:

@@ -10,6 +10,7 @@ import functools
 import inspect
 import itertools
 import textwrap
+from collections.abc import Callable
 from typing import Any
 
 import gradgen.runtime as runtime
@@ -38,11 +39,14 @@ KINK_CALLS = {
 }
 COMPARISONS = frozenset({"<", "<=", ">", ">=", "==", "!="})
 BRANCH_KEYWORDS = frozenset({"if", "elif", "while"})
+#: Maps a line and column of the compiled text to the user's file (see `kinks`).
+Positions = Callable[[int, int], tuple[int, int]]
 
 
-def kinks(source: str, filename: str) -> list[str]:
+def kinks(source: str, filename: str, positions: Positions | None = None) -> list[str]:
     """``file:line:col: what`` of each place in ``source`` where the gradient is one-sided: the
-    calls of `KINK_CALLS` and every comparison (a branch's or a selection's side)."""
+    calls of `KINK_CALLS` and every comparison (a branch's or a selection's side); ``positions``
+    maps a place of ``source`` to the user's file (a Python function's source, translated)."""
     tokens = list(itertools.takewhile(lambda token: token.kind != END,
                                       tokenize(Source(filename, source))))
     found, keyword = [], None
@@ -51,7 +55,9 @@ def kinks(source: str, filename: str) -> list[str]:
         keyword = None if token.kind == NEWLINE else keyword
         what = _kink(token, following, keyword)
         if what:
-            found.append(f"{filename}:{token.line}:{token.col}: {what}")
+            line, col = (token.line, token.col) if positions is None else positions(
+                token.line, token.col)
+            found.append(f"{filename}:{line}:{col}: {what}")
     return found
 
 
@@ -85,11 +91,11 @@ def costs(forward: Graph, derivative: Graph, hvp: Graph | None, derivative_name:
 
 
 def certificate(forward: Graph, derivative: Graph, hvp: Graph | None, derivative_name: str,
-                filename: str) -> dict[str, Any]:
+                filename: str, positions: Positions | None = None) -> dict[str, Any]:
     """The template's ``cost_lines`` (the docstring's paragraphs), ``cost`` (the ``COST``
     literal's text) and ``check`` (the sources of `runtime.check` and what it calls)."""
     data = costs(forward, derivative, hvp, derivative_name)
-    data["kinks"] = kinks(forward.source, filename) if forward.source else []
+    data["kinks"] = kinks(forward.source, filename, positions) if forward.source else []
     return {"cost_lines": _paragraphs(data, derivative_name), "cost": _literal(data),
             "check": [_source(name) for name in CHECK_FUNCTIONS]}
 

@@ -24,7 +24,7 @@ from gradgen.differentiate.colouring import column_colours
 from gradgen.emit.api import (
     FLAT_RUNTIME,
 )
-from gradgen.emit.certificate import certificate
+from gradgen.emit.certificate import Positions, certificate
 from gradgen.emit.floats import has_twins
 from gradgen.emit.functions import (
     MODULE_GLOBALS,
@@ -72,7 +72,7 @@ def _environment() -> jinja2.Environment:
 def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
                 mode: str = "reverse mode", wrt: tuple[str, ...] | None = None,
                 target: str = "numpy", hvp: Graph | None = None,
-                jvp: Graph | None = None) -> str:
+                jvp: Graph | None = None, positions: Positions | None = None) -> str:
     """The generated module's source text.
 
     ``derivative`` is the gradient graph (outputs: value, then one partial per input of
@@ -85,15 +85,16 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
     (inputs: the inputs, then one tangent per input of ``wrt``; outputs: one product per input
     of ``wrt``), the module has ``hvp`` and ``hessian`` too. With ``jvp`` (of an array value in
     reverse mode, the JVP graph), ``jacobian`` takes rows or columns, whichever are fewer.
+    ``positions`` maps a place of the source to the user's file, for the kink report.
     """
     if wrt is None:
         wrt = tuple(var.name for var in differentiable_inputs(forward))
-    called = _called(forward, derivative, *([hvp] if hvp else []))
+    called = _called(forward, derivative, *(graph for graph in (hvp, jvp) if graph))
     module = ModuleGraphs(forward, derivative, wrt, called, MODULE_GLOBALS | set(called), target,
                      mode, hvp, jvp)
     functions = module_functions(module, mode)
     context = {**_header(forward, filename, command, mode), **_constants(module),
-               **_code(module, functions), **_certificate(module, filename)}
+               **_code(module, functions), **_certificate(module, filename, positions)}
     return _environment().get_template("module.py.j2").render(context)
 
 
@@ -114,11 +115,12 @@ def _constants(module: ModuleGraphs) -> dict[str, Any]:
     return {**constants, **_shapes(module.forward)} if module.arrays else constants
 
 
-def _certificate(module: ModuleGraphs, filename: str) -> dict[str, Any]:
+def _certificate(module: ModuleGraphs, filename: str,
+                 positions: Positions | None) -> dict[str, Any]:
     """The certificate: the docstring's Cost and Kinks paragraphs and ``COST`` (`certificate`)."""
     name = ("jvp" if module.mode == "forward mode" else
             "vjp" if module.array_valued else "gradient")
-    return certificate(module.forward, module.derivative, module.hvp, name, filename)
+    return certificate(module.forward, module.derivative, module.hvp, name, filename, positions)
 
 
 def _colouring(pattern: tuple[tuple[int, ...], ...] | None) -> dict[str, Any]:

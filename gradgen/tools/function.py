@@ -61,7 +61,7 @@ def _compiled_source(function: Callable[..., Any], source: str, path: str, first
     command = f"gradgen.compile_function({function.__name__}{given})"
     try:
         return compile_source(translation.text, Path(path).name, command=command,
-                              **options).source
+                              positions=translation.user_position, **options).source
     except CompileError as error:
         raise _located(error, translation, path, source) from None
 
