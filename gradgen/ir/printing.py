@@ -2,7 +2,8 @@
 
 `format_graph` is the text form of `gradgen ir` (one edge per line, like a jaxpr);
 `python_expr` is the right-hand side of one generated Python statement, from the registry's
-NumPy text; `source_expr` writes an edge the way the source language would (for ``# grad of:``
+array text (``xp.sin(x)``: the array API standard's spelling, in the function's namespace
+``xp``); `source_expr` writes an edge the way the source language would (for ``# grad of:``
 comments).
 """
 
@@ -72,7 +73,7 @@ def statement(edge: Edge, names: dict[Var, str]) -> list[tuple[str | None, str]]
 
 
 def python_expr(edge: Edge, names: dict[Var, str]) -> str:
-    """The generated NumPy expression computing ``edge``'s output.
+    """The generated array expression computing ``edge``'s output (in the namespace ``xp``).
 
     Arithmetic on numbers follows NumPy's float64, never Python's integers (``3 ** 64``
     overflows an int64, ``1 / n`` raises at ``n = 0``, ``2 ** -2`` is refused): where no
