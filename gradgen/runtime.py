@@ -39,16 +39,31 @@ COST = {}
 # ---- inputs, shapes and results ----------------------------------------------------------
 
 
-def _as_float(value):
+def _namespace(*values):
+    """The array namespace that values compute in: NumPy for NumPy's values, numbers and the
+    arrays that NumPy dispatches to their library (Dask); else the namespace of the first array
+    of the Python array API standard (``__array_namespace__``: array-api-strict, PyTorch)."""
+    for value in values:
+        if (type(value) not in (np.ndarray, float, int, np.float64)
+                and not hasattr(value, "__array_function__")
+                and hasattr(value, "__array_namespace__")):
+            return value.__array_namespace__()
+    return np
+
+
+def _as_float(value, xp=np):
     """A number becomes a NumPy float64 scalar, a NumPy value a NumPy value of floats (float16,
     float32 and float64 kept, other dtypes made float64), an array of another library (Dask,
-    the array API: `_is_foreign`) is kept as it is, an integer one made float64."""
+    the array API: `_is_foreign`) is kept as it is, an integer one made float64. In the
+    namespace xp of an array of the array API, a number becomes an array of xp."""
     if type(value) is np.ndarray and value.dtype == np.float64 and value.ndim:
         return value  # already one: the common case, kept cheap
+    if xp is not np:
+        return _as_foreign_float(xp.asarray(value), xp)
     if isinstance(value, (float, int)):
         return np.float64(value)
     if _is_foreign(value):
-        return _as_foreign_float(value)
+        return _as_foreign_float(value, xp)
     array = np.asarray(value)
     if array.dtype not in (np.float16, np.float32, np.float64):
         array = array.astype(np.float64)
@@ -62,11 +77,14 @@ def _is_foreign(value):
         hasattr(value, "__array_function__") or hasattr(value, "__array_namespace__"))
 
 
-def _as_foreign_float(value):
-    """An array of another library, as it is if its dtype is a float's, else as float64."""
-    if np.issubdtype(value.dtype, np.floating):
+def _as_foreign_float(value, xp):
+    """An array of another library (in namespace xp, or NumPy's for Dask), as it is if its
+    dtype is a float's, else as float64."""
+    if xp is np:
+        return value if np.issubdtype(value.dtype, np.floating) else value.astype(np.float64)
+    if xp.isdtype(value.dtype, "real floating"):
         return value
-    return value.astype(np.float64)
+    return xp.astype(value, xp.float64)
 
 
 def _on_numpy(*values):
@@ -75,11 +93,16 @@ def _on_numpy(*values):
 
 
 def _float_type(*values):
-    """The NumPy float type that values (_as_float's, or whole numbers) compute in: NumPy's
-    promotion of their dtypes, float64 with none. A constant of a function of them is one of
-    it (``float_type(1) / n``), so float32 inputs compute in float32."""
+    """The float type that values (_as_float's, or whole numbers) compute in: the promotion of
+    their dtypes, float64 with none. A constant of a function of them is one of it
+    (``float_type(1) / n``), so float32 inputs compute in float32: a NumPy float type, or in
+    the namespace of an array of the array API a function making a 0-d array of it."""
     dtypes = [value.dtype for value in values if not isinstance(value, int)]
-    return np.result_type(*dtypes).type if dtypes else np.float64
+    xp = _namespace(*values)
+    if xp is np:
+        return np.result_type(*dtypes).type if dtypes else np.float64
+    dtype = xp.result_type(*dtypes) if dtypes else xp.float64
+    return lambda number: xp.asarray(number, dtype=dtype)
 
 
 def _check_shapes(values, shapes, names):
@@ -131,8 +154,12 @@ def _finished(result, shape, float_type, inputs, finished):
 
 
 def _finished_foreign(result, shape, float_type, inputs):
-    """A result at inputs of another library (Dask): of float_type and shape, in that
-    library, never computed (a NumPy result is added to zeros like the first such input)."""
+    """A result at inputs of another library (Dask, the array API): of float_type and shape,
+    in that library, never computed (a number is added to zeros like the first such input)."""
+    xp = _namespace(*inputs)
+    if xp is not np:  # the array API: float_type makes arrays of xp
+        result = float_type(result)
+        return result if result.shape == shape else xp.broadcast_to(result, shape)
     if not _is_foreign(result):
         like = next(value for value in inputs if _is_foreign(value))
         return np.zeros_like(like, dtype=float_type, shape=shape) + result
@@ -409,29 +436,34 @@ def _concat_part(whole, parts, axis, k):
 
 def _log_softmax(x, axis=-1):
     """x - logsumexp(x) over axis, without overflow."""
-    shifted = x - np.max(x, axis=axis, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    xp = _namespace(x)
+    shifted = x - xp.max(x, axis=axis, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
 
 def _logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) over axis, without overflow: the largest entry is factored out."""
-    top = np.max(x, axis=axis, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    total = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
-    return total if keepdims else np.squeeze(total, axis=axis)
+    xp = _namespace(x)
+    top = xp.max(x, axis=axis, keepdims=True)
+    top = xp.where(xp.isfinite(top), top, 0.0)
+    total = xp.log(xp.sum(xp.exp(x - top), axis=axis, keepdims=True)) + top
+    if keepdims:
+        return total
+    return xp.squeeze(total, axis=tuple(range(x.ndim)) if axis is None else axis)
 
 
 def _scatter(values, shape, index):
     """Zeros of the given shape with values at index: the adjoint of indexing."""
-    result = np.zeros(shape)
+    result = _namespace(values).zeros(shape)
     result[index] = values
     return result
 
 
 def _softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) over axis, without overflow."""
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    xp = _namespace(x)
+    e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
+    return e / xp.sum(e, axis=axis, keepdims=True)
 
 
 def _whole(value):

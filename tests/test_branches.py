@@ -67,7 +67,7 @@ GUARDED = """def f(x):
 
 def test_the_generated_code_branches_and_runs_only_the_side_taken() -> None:
     source = compiled(GUARDED).source
-    assert "np.where" not in source
+    assert "xp.where" not in source
     assert (ifs_in(source, "forward"), ifs_in(source, "gradient")) == (1, 2)
     m = module(GUARDED)
     with warnings.catch_warnings(), np.errstate(all="raise"):
@@ -333,7 +333,7 @@ SELECTION = """def f(x: (n,)):
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_array_condition_is_still_a_nan_safe_selection() -> None:
     source = compiled(SELECTION).source
-    assert "np.where" in source and ifs_in(source, "forward") == ifs_in(source, "gradient") == 0
+    assert "xp.where" in source and ifs_in(source, "forward") == ifs_in(source, "gradient") == 0
     x = np.array([2.0, 0.0, -1.5, 0.5, -0.0])
     value, (dx,) = module(SELECTION).gradient(x)
     positive = np.maximum(x, 1e-300)

@@ -83,7 +83,7 @@ def test_check_fails_on_a_broken_module(tmp_path, capsys) -> None:
     module = tmp_path / "lecture.py"
     text = module.read_text(encoding="utf-8")
     broken = tmp_path / "broken.py"
-    broken.write_text(text.replace("v4_bar = np.cos(v4)", "v4_bar = np.sin(v4)"), "utf-8")
+    broken.write_text(text.replace("v4_bar = xp.cos(v4)", "v4_bar = xp.sin(v4)"), "utf-8")
     assert main(["check", str(source), "--module", str(module), "--points", "10"]) == 0
     capsys.readouterr()
     assert main(["check", str(source), "--module", str(broken), "--points", "10"]) == 1

@@ -85,7 +85,7 @@ def test_euler_rate_vjp_takes_the_arguments_and_the_cotangent() -> None:
     # a value is recomputed at most once, and no more than the helper computes
     lines = recomputed_lines(source, "rate_vjp")
     assert len(lines) == len(set(lines)) <= len(body(source, "rate").splitlines())
-    assert "np.stack" not in body(source, "rate_vjp")  # the value is not read: not recomputed
+    assert "xp.stack" not in body(source, "rate_vjp")  # the value is not read: not recomputed
 
 
 def test_euler_loop_fills_only_the_tapes_it_needs() -> None:
@@ -139,7 +139,7 @@ def test_an_exp_is_recorded_and_its_argument_recomputed_not() -> None:
     record, params = body(source, "g_record"), signature(source, "g_vjp")
     recorded = record.split("return ")[-1].strip().split(", ")
     assert len(recorded) == 2 and params == ["x", "a", *recorded, "cotangent"]
-    assert "np.exp" in record and "np.exp" not in body(source, "g_vjp")
+    assert "xp.exp" in record and "xp.exp" not in body(source, "g_vjp")
     m = module(EXP_IN_A_LOOP)
     x, a = 0.3, 0.8
     e = np.exp(a * x)
@@ -161,7 +161,7 @@ def f(x, y):
 def test_a_cheap_value_of_a_recorded_one_is_recomputed_from_it() -> None:
     source = compile_source(SIN_OF_A_CHEAP_VALUE, "helpers.txt").source
     vjp = body(source, "k_vjp")
-    assert "np.exp" not in vjp and "np.sin" not in vjp and "np.cos" in vjp
+    assert "xp.exp" not in vjp and "xp.sin" not in vjp and "xp.cos" in vjp
     assert len(signature(source, "k_vjp")) == 5  # x, y, the value, exp(x), cotangent
     check_against_differences(module(SIN_OF_A_CHEAP_VALUE), [0.4, -0.7])
 

@@ -9,6 +9,7 @@ the source and their derivatives are functions of the module too (`called_functi
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -49,6 +50,10 @@ HELPER_DOCS = {
 #: How printing writes a constant as a number (`printing.value_operand`); a function's body
 #: writes it in the inputs' float type (`_float_type_name`).
 FLOAT64 = "np.float64("
+
+#: The name of the array namespace in a function, as the registry's texts write it
+#: (``xp.sin(x)``): NumPy, or the namespace of the inputs' arrays of the array API.
+NAMESPACE = "xp"
 
 #: The shapes and names that the shape check compares the arguments with (with a cotangent?).
 CHECKED = {False: "SHAPES, INPUTS", True: "SHAPES + (VALUE_SHAPE,), INPUTS + ('cotangent',)"}
@@ -115,8 +120,10 @@ def function(name: str, graph: Graph, doc: str, packed: str | None = None,
     prefix = _comment_prefix((bool(packed) and valued) or tangents)
     body = _body(graph, names, views, prefix, kept, carrying)
     float_type = _float_type_name(body, names, reserved)
+    namespace = python_name(NAMESPACE, frozenset(names.values()) | reserved)
+    body = _in_namespace(body, namespace)
     finish = _finish(targets, results, params, graph.inputs, wrt if arrays else None, valued)
-    preamble = _preamble(params, graph.inputs, own, packed,
+    preamble = _preamble(params, graph.inputs, own, packed, namespace,
                          _shape_check(params[:own] if packed else params, name == "vjp")
                          if arrays else None)
     if float_type:
@@ -222,11 +229,29 @@ def _signature(params: list[str], own: int, packed: str | None) -> list[str]:
     return params if packed is None else params[:own] + [packed]
 
 
+def _in_namespace(lines: list[Line], namespace: str) -> list[Line]:
+    """The lines with the registry's ``xp.`` written as ``namespace.`` (``xp_`` where the
+    source has a name ``xp``)."""
+    if namespace == NAMESPACE:
+        return lines
+    pattern = re.compile(rf"(?<![\w.]){NAMESPACE}\.")
+    return [replace(line, expr=pattern.sub(f"{namespace}.", line.expr)) for line in lines]
+
+
 def _preamble(params: list[str], inputs: tuple[Var, ...], own: int, packed: str | None,
-              check: str | None) -> list[str]:
-    """The packed inputs taken apart, the inputs converted, their shapes checked (``check``)."""
-    lines = _unpacked(params, own, packed) + _conversions(params, inputs)
+              namespace: str, check: str | None) -> list[str]:
+    """The packed inputs taken apart, the inputs' array namespace (``xp = _namespace(x, y)``:
+    NumPy, or that of arrays of the array API), the inputs converted in it, their shapes
+    checked (``check``)."""
+    lines = [*_unpacked(params, own, packed), _namespace_line(namespace, params),
+             *_conversions(params, inputs, namespace)]
     return lines if check is None else [*lines, check]
+
+
+def _namespace_line(namespace: str, params: list[str]) -> str:
+    """``xp = _namespace(x, y)``, wrapped under its opening where too long."""
+    opening = f"{namespace} = _namespace("
+    return "\n    ".join(aligned(opening, params, LINE_WIDTH)) if params else f"{opening})"
 
 
 def _unpacked(params: list[str], own: int, packed: str | None) -> list[str]:
@@ -235,20 +260,20 @@ def _unpacked(params: list[str], own: int, packed: str | None) -> list[str]:
     return [] if packed is None else [f"{wrapped_tuple(params[own:], 4, tail)} = {packed}"]
 
 
-def _conversions(params: list[str], inputs: tuple[Var, ...]) -> list[str]:
-    """``x, N = _as_float(x), _whole(N)``: one line, or one line per input if too long (a
+def _conversions(params: list[str], inputs: tuple[Var, ...], namespace: str) -> list[str]:
+    """``x, N = _as_float(x, xp), _whole(N)``: one line, or one line per input if too long (a
     whole-number input, ``N: int``, is checked whole and made an int)."""
     if not params:
         return []
-    calls = [_conversion(param, var) for param, var in zip(params, inputs)]
+    calls = [_conversion(param, var, namespace) for param, var in zip(params, inputs)]
     line = f"{', '.join(params)} = {', '.join(calls)}"
     if len(line) <= LINE_WIDTH:
         return [line]
     return [f"{p} = {call}" for p, call in zip(params, calls)]
 
 
-def _conversion(param: str, var: Var) -> str:
-    return f"_whole({param})" if var.dtype == "int" else f"_as_float({param})"
+def _conversion(param: str, var: Var, namespace: str) -> str:
+    return f"_whole({param})" if var.dtype == "int" else f"_as_float({param}, {namespace})"
 
 
 def _blocks(name: str, params: list[str], inputs: tuple[Var, ...],
@@ -327,8 +352,20 @@ def called_function(graph: Graph, role: str, reserved: frozenset[str],
     units = edge_units(graph, names, 0, _comment_prefix(role == "jvp"), EMISSIONS,
                        in_loop=returns_residuals)
     result = ", ".join(value_operand(var, names) for var in graph.outputs)
-    return plain_function(graph.name, [names[var] for var in graph.inputs],
-                          _helper_doc(graph, role, reserved, called), _flat(units), result)
+    params = [names[var] for var in graph.inputs]
+    return plain_function(graph.name, params, _helper_doc(graph, role, reserved, called),
+                          _with_namespace(_flat(units), params, names, reserved), result)
+
+
+def _with_namespace(lines: list[Line], params: list[str], names: dict[Var, str],
+                    reserved: frozenset[str]) -> list[Line]:
+    """A helper's lines, first finding the array namespace of its arguments where they call
+    its functions (``xp = _namespace(x, y)``)."""
+    if not any(f"{NAMESPACE}." in line.expr for line in lines):
+        return lines
+    namespace = python_name(NAMESPACE, frozenset(names.values()) | reserved)
+    return [Line(namespace, f"_namespace({', '.join(params)})"),
+            *_in_namespace(lines, namespace)]
 
 
 def _comment_prefix(tangents: bool) -> str:

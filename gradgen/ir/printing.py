@@ -2,7 +2,8 @@
 
 `format_graph` is the text form of `gradgen ir` (one edge per line, like a jaxpr);
 `python_expr` is the right-hand side of one generated Python statement, from the registry's
-NumPy text; `source_expr` writes an edge the way the source language would (for ``# grad of:``
+array text (``xp.sin(x)``: the array API standard's spelling, in the function's namespace
+``xp``); `source_expr` writes an edge the way the source language would (for ``# grad of:``
 comments).
 """
 
@@ -72,13 +73,14 @@ def statement(edge: Edge, names: dict[Var, str]) -> list[tuple[str | None, str]]
 
 
 def python_expr(edge: Edge, names: dict[Var, str]) -> str:
-    """The generated NumPy expression computing ``edge``'s output.
+    """The generated array expression computing ``edge``'s output (in the namespace ``xp``).
 
     Arithmetic on numbers follows NumPy's float64, never Python's integers (``3 ** 64``
     overflows an int64, ``1 / n`` raises at ``n = 0``, ``2 ** -2`` is refused): where no
     number operand is a float variable, the first one that is a constant or a whole number
     (``N: int``, a dimension) is written ``np.float64(...)``. A condition selecting between
-    constants (``where(c, 2, 3)``: the rest is folded) has them written as floats.
+    constants (``where(c, 2, 3)``: the rest is folded) has them written as floats, the first
+    ``np.float64(2)`` (the array API's ``where`` takes one number at most).
     """
     prim = REGISTRY[edge.prim]
     # a value's name looked up here, not by `operand`: a tenth of printing a statement
@@ -103,10 +105,12 @@ def _float_args(edge: Edge, numbers: tuple[int, ...], names: dict[Var, str], arg
     float variable (see `python_expr`)."""
     if not numbers or _has_float_variable(edge.inputs, numbers):
         return args
-    if len(numbers) < len(args):  # np.where(c, 2.0, 3.0) makes a float64
+    constants = all(edge.inputs[k].is_const for k in numbers)
+    if len(numbers) < len(args):  # xp.where(c, np.float64(2), 3.0) makes a float64
         args = [operand(v, names, as_float=k in numbers) for k, v in enumerate(edge.inputs)]
-    if len(numbers) == len(args) or all(not edge.inputs[k].is_const for k in numbers):
-        args[numbers[0]] = _float64(edge.inputs[numbers[0]], names)
+    if len(numbers) == len(args) or constants or all(not edge.inputs[k].is_const
+                                                     for k in numbers):
+        args[numbers[0]] = _float64(edge.inputs[numbers[0]], names)  # an array, of the API too
     return args
 
 

@@ -2,8 +2,9 @@
 holds, the table a module of primitives writes its entries into, and the shape rules they share.
 The entries themselves are in `gradgen.ir.primitives`, which joins them into `REGISTRY`.
 
-An entry's NumPy text is a format string over its arguments (``"np.sin({0})"``) or, for a
-primitive with parameters (an ``axis``), a function of the argument texts and the parameters.
+An entry's NumPy text is a format string over its arguments (``"xp.sin({0})"``: ``xp`` is the
+inputs' namespace, NumPy's for NumPy's values) or, for a primitive with parameters (an
+``axis``), a function of the argument texts and the parameters.
 Its NumPy callable, shape rule, adjoint rule and tangent rule take the parameters as keyword
 arguments. The helpers at the end are what tangent rules share: a sum of the terms that are given,
 a term broadcast to the output's shape, and the rule of a primitive linear in its first argument.

@@ -167,7 +167,7 @@ primitive("matmul", "{0} @ {1}", np.matmul, None, _matmul_rule, ((-2.0, 2.0),) *
           operator="@", aliases=("dot",), shape=_matmul_shape, tangent=_product_tangent("matmul"),
           cases=((((3, K), (K, 2)), {}), (((N, K), (K,)), {}),
                  (((K,), (K, M)), {}), (((4,), (4,)), {})))
-primitive("outer", "np.outer({0}, {1})", np.outer, None,
+primitive("outer", "{0}[:, None] * {1}", np.outer, None,
           lambda b, g, y, p, q: (b.matmul(g, q), b.matmul(p, g)), ((-2.0, 2.0),) * 2,
           shape=_outer_shape, cases=((((3,), (K,)), {}),), tangent=_product_tangent("outer"))
 primitive("transpose", "{0}.T", np.transpose, None,
@@ -278,12 +278,12 @@ def _norm_impl(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
 
 
 _EXTREME = (_extreme_rule, _extreme_tangent)
-_reduction("sum", "np.sum", np.sum, (_sum_rule, linear_in_first("sum")), (-3.0, 3.0))
-_reduction("mean", "np.mean", np.mean, (_mean_rule, linear_in_first("mean")), (-3.0, 3.0))
-_reduction("prod", "np.prod", np.prod, (_prod_rule, _prod_tangent), (0.5, 1.5))
-_reduction("amax", "np.max", np.max, _EXTREME, (-3.0, 3.0), aliases=("max", "maximum"))
-_reduction("amin", "np.min", np.min, _EXTREME, (-3.0, 3.0), aliases=("min", "minimum"))
-_reduction("norm", "np.linalg.norm", _norm_impl, (_norm_rule, _norm_tangent), (-3.0, 3.0))
+_reduction("sum", "xp.sum", np.sum, (_sum_rule, linear_in_first("sum")), (-3.0, 3.0))
+_reduction("mean", "xp.mean", np.mean, (_mean_rule, linear_in_first("mean")), (-3.0, 3.0))
+_reduction("prod", "xp.prod", np.prod, (_prod_rule, _prod_tangent), (0.5, 1.5))
+_reduction("amax", "xp.max", np.max, _EXTREME, (-3.0, 3.0), aliases=("max", "maximum"))
+_reduction("amin", "xp.min", np.min, _EXTREME, (-3.0, 3.0), aliases=("min", "minimum"))
+_reduction("norm", "xp.linalg.vector_norm", _norm_impl, (_norm_rule, _norm_tangent), (-3.0, 3.0))
 _reduction("logsumexp", "_logsumexp", runtime._logsumexp,
            (_logsumexp_rule, _logsumexp_tangent), (-3.0, 3.0), helper="_logsumexp")
 

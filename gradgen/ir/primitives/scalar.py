@@ -222,67 +222,67 @@ _no_gradient_comparison("gt", ">", np.greater, sympy.Gt)
 _no_gradient_comparison("ge", ">=", np.greater_equal, sympy.Ge)
 _no_gradient_comparison("eq", "==", np.equal, sympy.Eq, commutative=True)
 _no_gradient_comparison("ne", "!=", np.not_equal, sympy.Ne, commutative=True)
-primitive("and", "np.logical_and({0}, {1})", np.logical_and, sympy.And, None,
+primitive("and", "xp.logical_and({0}, {1})", np.logical_and, sympy.And, None,
           ((-3.0, 3.0),) * 2, args="bb", result="bool", operator="and", commutative=True)
-primitive("or", "np.logical_or({0}, {1})", np.logical_or, sympy.Or, None,
+primitive("or", "xp.logical_or({0}, {1})", np.logical_or, sympy.Or, None,
           ((-3.0, 3.0),) * 2, args="bb", result="bool", operator="or", commutative=True)
-primitive("not", "np.logical_not({0})", np.logical_not, sympy.Not, None,
+primitive("not", "xp.logical_not({0})", np.logical_not, sympy.Not, None,
           ((-3.0, 3.0),), args="b", result="bool", operator="not")
-primitive("where", "np.where({0}, {1}, {2})", np.where,
+primitive("where", "xp.where({0}, {1}, {2})", np.where,
           lambda c, p, q: sympy.Piecewise((p, c), (q, True)), _where_rule,
           ((-3.0, 3.0),) * 3, args="bff", cheap=True, tangent=_where_tangent)
 
 # ---- functions of one argument: derivative in terms of the input x and the output y --------
 
-unary("sin", "np.sin({0})", np.sin, sympy.sin, lambda b, x, y: b.cos(x))
-unary("cos", "np.cos({0})", np.cos, sympy.cos, lambda b, x, y: b.neg(b.sin(x)))
-unary("tan", "np.tan({0})", np.tan, sympy.tan,
+unary("sin", "xp.sin({0})", np.sin, sympy.sin, lambda b, x, y: b.cos(x))
+unary("cos", "xp.cos({0})", np.cos, sympy.cos, lambda b, x, y: b.neg(b.sin(x)))
+unary("tan", "xp.tan({0})", np.tan, sympy.tan,
       lambda b, x, y: b.add(b.const(1.0), b.square(y)), (-1.4, 1.4))
-unary("asin", "np.arcsin({0})", np.arcsin, sympy.asin,
+unary("asin", "xp.asin({0})", np.arcsin, sympy.asin,
       lambda b, x, y: b.div(b.const(1.0), b.sqrt(b.sub(b.const(1.0), b.square(x)))), (-0.9, 0.9))
-unary("acos", "np.arccos({0})", np.arccos, sympy.acos,
+unary("acos", "xp.acos({0})", np.arccos, sympy.acos,
       lambda b, x, y: b.div(b.const(-1.0), b.sqrt(b.sub(b.const(1.0), b.square(x)))), (-0.9, 0.9))
-unary("atan", "np.arctan({0})", np.arctan, sympy.atan,
+unary("atan", "xp.atan({0})", np.arctan, sympy.atan,
       lambda b, x, y: b.div(b.const(1.0), b.add(b.const(1.0), b.square(x))))
-unary("sinh", "np.sinh({0})", np.sinh, sympy.sinh, lambda b, x, y: b.cosh(x))
-unary("cosh", "np.cosh({0})", np.cosh, sympy.cosh, lambda b, x, y: b.sinh(x))
-unary("tanh", "np.tanh({0})", np.tanh, sympy.tanh,
+unary("sinh", "xp.sinh({0})", np.sinh, sympy.sinh, lambda b, x, y: b.cosh(x))
+unary("cosh", "xp.cosh({0})", np.cosh, sympy.cosh, lambda b, x, y: b.sinh(x))
+unary("tanh", "xp.tanh({0})", np.tanh, sympy.tanh,
       lambda b, x, y: b.sub(b.const(1.0), b.square(y)))
-unary("asinh", "np.arcsinh({0})", np.arcsinh, sympy.asinh,
+unary("asinh", "xp.asinh({0})", np.arcsinh, sympy.asinh,
       lambda b, x, y: b.div(b.const(1.0), b.hypot(x, b.const(1.0))))
-unary("acosh", "np.arccosh({0})", np.arccosh, sympy.acosh,
+unary("acosh", "xp.acosh({0})", np.arccosh, sympy.acosh,
       lambda b, x, y: b.div(b.const(1.0), b.sqrt(b.mul(b.sub(x, b.const(1.0)),
                                                        b.add(x, b.const(1.0))))), (1.1, 4.0))
-unary("atanh", "np.arctanh({0})", np.arctanh, sympy.atanh,
+unary("atanh", "xp.atanh({0})", np.arctanh, sympy.atanh,
       lambda b, x, y: b.div(b.const(1.0), b.sub(b.const(1.0), b.square(x))), (-0.9, 0.9))
-unary("exp", "np.exp({0})", np.exp, sympy.exp, lambda b, x, y: y)
-unary("expm1", "np.expm1({0})", np.expm1, lambda x: sympy.exp(x) - 1,
+unary("exp", "xp.exp({0})", np.exp, sympy.exp, lambda b, x, y: y)
+unary("expm1", "xp.expm1({0})", np.expm1, lambda x: sympy.exp(x) - 1,
       lambda b, x, y: b.add(y, b.const(1.0)))
-unary("log", "np.log({0})", np.log, sympy.log,
+unary("log", "xp.log({0})", np.log, sympy.log,
       lambda b, x, y: b.div(b.const(1.0), x), (0.1, 5.0))
-unary("log1p", "np.log1p({0})", np.log1p, lambda x: sympy.log(1 + x),
+unary("log1p", "xp.log1p({0})", np.log1p, lambda x: sympy.log(1 + x),
       lambda b, x, y: b.div(b.const(1.0), b.add(b.const(1.0), x)), (-0.9, 5.0))
-unary("log2", "np.log2({0})", np.log2, lambda x: sympy.log(x, 2),
+unary("log2", "xp.log2({0})", np.log2, lambda x: sympy.log(x, 2),
       lambda b, x, y: b.div(b.const(1.0 / math.log(2.0)), x), (0.1, 5.0))
-unary("log10", "np.log10({0})", np.log10, lambda x: sympy.log(x, 10),
+unary("log10", "xp.log10({0})", np.log10, lambda x: sympy.log(x, 10),
       lambda b, x, y: b.div(b.const(1.0 / math.log(10.0)), x), (0.1, 5.0))
-unary("sqrt", "np.sqrt({0})", np.sqrt, sympy.sqrt,
+unary("sqrt", "xp.sqrt({0})", np.sqrt, sympy.sqrt,
       lambda b, x, y: b.div(b.const(0.5), y), (0.1, 5.0))
-unary("cbrt", "np.cbrt({0})", np.cbrt,
+unary("cbrt", "xp.cbrt({0})", np.cbrt,
       lambda x: sympy.sign(x) * sympy.Abs(x) ** sympy.Rational(1, 3),
       lambda b, x, y: b.div(b.const(1.0 / 3.0), b.square(y)), (0.1, 5.0))
-unary("square", "np.square({0})", np.square, lambda x: x**2,
+unary("square", "xp.square({0})", np.square, lambda x: x**2,
       lambda b, x, y: b.mul(b.const(2.0), x), cheap=True)
-primitive("abs", "np.abs({0})", np.abs, sympy.Abs,
+primitive("abs", "xp.abs({0})", np.abs, sympy.Abs,
           lambda b, g, y, x: (b.where(b.ge(x, b.const(0.0)), g, b.neg(g)),), cheap=True,
           tangent=lambda b, dots, y, x: b.where(b.ge(x, b.const(0.0)), dots[0], b.neg(dots[0])))
-unary("sign", "np.sign({0})", np.sign, sympy.sign, None, cheap=True)
-unary("sigmoid", "np.exp(np.minimum({0}, 0.0)) / (1.0 + np.exp(-np.abs({0})))", _sigmoid,
+unary("sign", "xp.sign({0})", np.sign, sympy.sign, None, cheap=True)
+unary("sigmoid", "xp.exp(xp.minimum({0}, 0.0)) / (1.0 + xp.exp(-xp.abs({0})))", _sigmoid,
       lambda x: 1 / (1 + sympy.exp(-x)), lambda b, x, y: b.mul(y, b.sigmoid(b.neg(x))), (-6, 6))
-primitive("relu", "np.maximum({0}, 0.0)", lambda x: np.maximum(x, 0.0), _relu_sympy,
+primitive("relu", "xp.maximum({0}, 0.0)", lambda x: np.maximum(x, 0.0), _relu_sympy,
           lambda b, g, y, x: (b.where(b.gt(y, b.const(0.0)), g, b.const(0.0)),), cheap=True,
           tangent=lambda b, dots, y, x: b.where(b.gt(y, b.const(0.0)), dots[0], b.const(0.0)))
-unary("softplus", "np.maximum({0}, 0.0) + np.log1p(np.exp(-np.abs({0})))", _softplus,
+unary("softplus", "xp.maximum({0}, 0.0) + xp.log1p(xp.exp(-xp.abs({0})))", _softplus,
       lambda x: sympy.log(1 + sympy.exp(x)), lambda b, x, y: b.sigmoid(x), (-6, 6))
 
 # ---- whole numbers as numbers ------------------------------------------------------------
@@ -294,14 +294,14 @@ primitive("to_float", "np.float64({0})", np.float64, lambda n: n, None, internal
 
 # ---- functions of two arguments --------------------------------------------------------------
 
-primitive("atan2", "np.arctan2({0}, {1})", np.arctan2, sympy.atan2, _atan2_rule,
+primitive("atan2", "xp.atan2({0}, {1})", np.arctan2, sympy.atan2, _atan2_rule,
           ((0.5, 3.0), (0.5, 3.0)), tangent=_atan2_tangent)
-primitive("hypot", "np.hypot({0}, {1})", np.hypot, lambda p, q: sympy.sqrt(p**2 + q**2),
+primitive("hypot", "xp.hypot({0}, {1})", np.hypot, lambda p, q: sympy.sqrt(p**2 + q**2),
           _hypot_rule, ((0.5, 3.0), (-3.0, -0.5)), commutative=True, tangent=_hypot_tangent)
-primitive("max", "np.maximum({0}, {1})", np.maximum, sympy.Max, _select_rule("ge"),
+primitive("max", "xp.maximum({0}, {1})", np.maximum, sympy.Max, _select_rule("ge"),
           ((-3.0, 3.0),) * 2, commutative=True, integer_closed=True, aliases=("maximum",),
           cheap=True, tangent=_select_tangent("ge"))
-primitive("min", "np.minimum({0}, {1})", np.minimum, sympy.Min, _select_rule("le"),
+primitive("min", "xp.minimum({0}, {1})", np.minimum, sympy.Min, _select_rule("le"),
           ((-3.0, 3.0),) * 2, commutative=True, integer_closed=True, aliases=("minimum",),
           cheap=True, tangent=_select_tangent("le"))
 

@@ -116,11 +116,24 @@ def _expanded(v: Any, like: Any, axis: Axis = None, keepdims: bool = False) -> A
 
 
 def _expand_text(a: list[str], p: dict[str, Any]) -> str:
-    value = a[0]
-    if p["axis"] is not None and not p["keepdims"]:
-        axis = p["axis"]
-        value = f"np.expand_dims({value}, {axis[0] if len(axis) == 1 else axis})"
-    return f"np.broadcast_to({value}, np.shape({a[1]}))"
+    if _is_number(a[0]):  # a constant: the array API broadcasts arrays only
+        return f"xp.full_like({a[1]}, {a[0]})"
+    value = a[0] if p["axis"] is None or p["keepdims"] else _expand_dims_text(a[0], p["axis"])
+    return f"xp.broadcast_to({value}, np.shape({a[1]}))"
+
+
+def _expand_dims_text(value: str, axis: tuple[int, ...]) -> str:
+    """``xp.expand_dims(v, axis=1)``, one call per axis in increasing order (the array API's
+    expand_dims takes one axis)."""
+    for a in sorted(axis):
+        value = f"xp.expand_dims({value}, axis={a})"
+    return value
+
+
+def _is_number(text: str) -> bool:
+    """Whether an operand's text is a number constant (``0``, ``(-2.5)``, ``np.pi``)."""
+    body = text.strip("()-")
+    return body[:1].isdigit() or body.startswith("np.")
 
 
 primitive("expand", _expand_text, _expanded, None,
@@ -131,8 +144,7 @@ primitive("expand", _expand_text, _expanded, None,
           cases=((((N,), (N, D)), {"axis": (1,), "keepdims": False}),
                  (((N, 1), (N, D)), {"axis": (1,), "keepdims": True}),
                  (((), (2, 3)), {"axis": None, "keepdims": False})))
-primitive("expand_dims", lambda a, p: f"np.expand_dims({a[0]}, "
-          f"{p['axis'][0] if len(p['axis']) == 1 else p['axis']})",
+primitive("expand_dims", lambda a, p: _expand_dims_text(a[0], p["axis"]),
           lambda v, axis: np.expand_dims(v, axis), None,
           lambda b, g, y, v, axis: (b.sum(g, axis=axis, keepdims=False),), internal=True,
           shape=lambda v, axis: _with_ones(v, axis), tangent=linear_in_first("expand_dims"),
@@ -156,7 +168,7 @@ primitive("dim", lambda a, p: f"{a[0]}.shape[{p['axis']}]",
 
 def _constant_text(function: str) -> Any:
     def text(a: list[str], p: dict[str, Any]) -> str:
-        return f"np.{function}(({', '.join(a)}{',' if len(a) == 1 else ''}))"
+        return f"xp.{function}(({', '.join(a)}{',' if len(a) == 1 else ''}))"
     return text
 
 
@@ -168,15 +180,15 @@ primitive("zeros", _constant_text("zeros"), lambda *dims, shape: np.zeros(_sizes
           None, (), args="", variadic=True, shape=lambda *dims, shape: shape)
 primitive("ones", _constant_text("ones"), lambda *dims, shape: np.ones(_sizes(dims)), None,
           None, (), args="", variadic=True, shape=lambda *dims, shape: shape)
-primitive("eye", "np.eye({0})", lambda n, shape: np.eye(int(n)), None, None,
+primitive("eye", "xp.eye({0})", lambda n, shape: np.eye(int(n)), None, None,
           shape=lambda n, shape: shape)
-primitive("reshape", lambda a, p: f"np.reshape({a[0]}, ({', '.join(a[1:])}"
+primitive("reshape", lambda a, p: f"xp.reshape({a[0]}, ({', '.join(a[1:])}"
           f"{',' if len(a) == 2 else ''}))",
           lambda x, *dims, shape: np.reshape(x, _sizes(dims)), None,
           lambda b, g, y, x, *dims, shape: (b.reshape_as(g, x),) + (None,) * len(dims),
           (), args="f", variadic=True, shape=lambda x, *dims, shape: shape,
           tangent=linear_in_first("reshape"))
-primitive("reshape_as", "np.reshape({0}, np.shape({1}))",
+primitive("reshape_as", "xp.reshape({0}, np.shape({1}))",
           lambda v, like: np.reshape(v, np.shape(like)), None,
           lambda b, g, y, v, like: (b.reshape_as(g, v), None), ((-3.0, 3.0),) * 2,
           shape=lambda v, like: like, internal=True, cases=((((6,), (2, 3)), {}),),
@@ -187,7 +199,7 @@ primitive("reshape_as", "np.reshape({0}, np.shape({1}))",
 
 def _joined_text(function: str) -> Any:
     def text(a: list[str], p: dict[str, Any]) -> str:
-        return f"np.{function}(({', '.join(a)}{',' if len(a) == 1 else ''}), axis={p['axis']})"
+        return f"xp.{function}(({', '.join(a)}{',' if len(a) == 1 else ''}), axis={p['axis']})"
     return text
 
 
@@ -251,7 +263,7 @@ primitive("stack", _joined_text("stack"), lambda *xs, axis: np.stack(xs, axis=ax
           _stack_rule, ((-3.0, 3.0),), variadic=True, shape=_stack_shape,
           keywords={"axis": 0}, tangent=_joined_tangent("stack"),
           cases=((((3,), (3,)), {"axis": 0}), (((N, 2), (N, 2), (N, 2)), {"axis": 1})))
-primitive("concat", _joined_text("concatenate"), lambda *xs, axis: np.concatenate(xs, axis),
+primitive("concat", _joined_text("concat"), lambda *xs, axis: np.concatenate(xs, axis),
           None, _concat_rule, ((-3.0, 3.0),), variadic=True, shape=_concat_shape,
           keywords={"axis": 0}, tangent=_joined_tangent("concat"),
           cases=((((3,), (2,)), {"axis": 0}), (((N, 2), (N, 3)), {"axis": 1}),
@@ -305,7 +317,7 @@ primitive("add_into", "{0} += {1}", np.add, None,
           lambda b, g, y, total, term: (g, g), ((-3.0, 3.0),) * 2, internal=True, updates=True,
           shape=lambda total, term: total, cases=((((2, 3), (2, 3)), {}),),
           tangent=_accumulated("add_into"))
-primitive("zeros_like", "np.zeros(np.shape({0}))", lambda like: np.zeros(np.shape(like)), None,
+primitive("zeros_like", "xp.zeros(np.shape({0}))", lambda like: np.zeros(np.shape(like)), None,
           None, internal=True, shape=lambda like: like, fresh=True)
 
 # ---- whole numbers: a loop bound or an index passed in as a number (``N: int``) ------------
