@@ -116,7 +116,7 @@ def _bound(module: ModuleGraphs) -> list[Function]:
     if module.error_bound is None:
         return []
     return [module.printed("error_bound", module.error_bound, arrays=module.arrays,
-                           blocked=not module.arrays)]
+                           blocked=module.blocked)]
 
 
 def _flat(module: ModuleGraphs) -> list[Function]:
