@@ -112,6 +112,22 @@ def test_long_sum_of_an_array():
     assert bound <= 999 * 2.0**-53 * np.sum(np.abs(x)) * (1 + 1e-12)
 
 
+def test_arrays_with_a_matrix_product():
+    """examples/l2_regression.txt: a matrix product, sums, a mean of squares."""
+    source = open("examples/l2_regression.txt").read()
+    module = compile_source(source, error_bound=True).module
+    rng = np.random.default_rng(2)
+    for _ in range(5):
+        X, w, t = rng.normal(size=(20, 3)), rng.normal(size=3), rng.uniform(0, 1, 20)
+        b, lam = rng.normal(), rng.uniform(0, 1)
+        value, bound = module.error_bound(w, b, X, t, lam)
+        ys = [_sigmoid(mpmath.fsum(_mp(X[i, j]) * _mp(w[j]) for j in range(3)) + _mp(b))
+              for i in range(20)]
+        L = mpmath.fsum(_mp(0.5) * (y - _mp(t[i]))**2 for i, y in enumerate(ys)) / 20
+        exact = L + _mp(lam) * _mp(0.5) * mpmath.fsum(_mp(v)**2 for v in w)
+        assert float(abs(_mp(value) - exact)) <= bound <= 1e-13 * abs(value)
+
+
 def test_floats_in_floats_out():
     module = compile_source("f(x, y) = x*y + sin(x)", error_bound=True).module
     value, bound = module.error_bound(0.3, 0.7)

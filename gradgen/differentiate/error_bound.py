@@ -23,8 +23,9 @@ which the module's ``gradient`` gives.
 Statements that are exact add nothing: negation, ``abs``, selections (``where``, ``max``,
 ``relu``), copies and reshapes, and a product or quotient by a power of two. Reductions round
 once per term: a sum of n terms by at most ``(n - 1) * u * sum |x|`` in any order (NumPy sums
-pairwise, but the order depends on the axis and the layout). A primitive of neither kind
-(``matmul``, ``softmax``, ...) is declined with a `LimitError` naming it, and so is a loop:
+pairwise, but the order depends on the axis and the layout), a matrix product's entry of
+length d by ``d * u * (|A| @ |B|)``. A primitive of neither kind
+(``softmax``, ``norm``, ...) is declined with a `LimitError` naming it, and so is a loop:
 the adjoints of each step are not nodes of the gradient graph. Branches and helper calls are
 taken straight-line (`pipeline.build_forward`): both sides computed, the side not taken with
 adjoint 0, its terms masked so that its NaN or inf adds nothing.
@@ -127,7 +128,8 @@ def _term(builder: GraphBuilder, edge: Edge, bar: Var, selected: bool) -> tuple[
     if selected:
         magnitude = builder.where(builder.ne(bar, builder.const(0.0)), magnitude,
                                   builder.const(0.0))
-    return units, builder.sum(magnitude) if magnitude.shape else magnitude
+    whole = builder.sum(magnitude, axis=None, keepdims=False) if magnitude.shape else magnitude
+    return units, whole
 
 
 def _rounding(builder: GraphBuilder, edge: Edge, bar: Var) -> tuple[float, Var]:
@@ -161,12 +163,21 @@ def _mean_rounding(builder: GraphBuilder, edge: Edge) -> Var:
 
 def _reduced(builder: GraphBuilder, edge: Edge, terms: Var) -> Var:
     """``terms`` summed as ``edge`` reduces (its axis, its keepdims)."""
-    return builder.sum(terms, **dict(edge.params))
+    params = dict(edge.params)
+    return builder.sum(terms, axis=params.get("axis"), keepdims=params.get("keepdims", False))
 
 
-#: The rounding bound of a reduction's result, from its edge.
+def _matmul_rounding(builder: GraphBuilder, edge: Edge) -> Var:
+    """A matrix product: each entry a dot product of length d, rounded by at most
+    ``d * u * (|A| @ |B|)`` in any order of its terms, with or without fused multiply-adds."""
+    a, b = edge.inputs
+    length = builder.to_float(builder.dim(a, axis=-1))
+    return builder.mul(length, builder.matmul(builder.abs(a), builder.abs(b)))
+
+
+#: The rounding bound of a reduction's result (a sum, a matrix product), from its edge.
 REDUCTIONS: dict[str, Callable[[GraphBuilder, Edge], Var]] = {
-    "sum": _sum_rounding, "mean": _mean_rounding}
+    "sum": _sum_rounding, "mean": _mean_rounding, "matmul": _matmul_rounding}
 
 
 def _weighted_sum(builder: GraphBuilder, terms: list[tuple[float, Var]]) -> Var:
