@@ -170,3 +170,14 @@ def test_largest_ratios_seen():
     """Not a check: prints the largest bound / true error of each case (run with -s)."""
     for name, (closest, farthest) in RATIOS.items():
         print(f"{name}: bound / true error from {closest:.3g} to {farthest:.3g}")
+
+
+def test_compare_shows_the_bound_beside_the_value():
+    from gradgen.tools.compare import compare
+    from gradgen.tools.report import format_comparison
+
+    comparison = compare("f(x, y) = (1 - x)^2 + 100*(y - x^2)^2", at={"x": 1.0001, "y": 1.0002},
+                         batch=10)
+    module = compile_source("f(x, y) = (1 - x)^2 + 100*(y - x^2)^2", error_bound=True).module
+    assert comparison.value_bound == module.error_bound(1.0001, 1.0002)[1]
+    assert "f's float64 rounding error: at most 4.5e-22" in format_comparison(comparison)
