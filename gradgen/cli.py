@@ -148,6 +148,10 @@ _HESSIAN = _argument("--hessian", action="store_true",
                           "gradient) and hessian (by one hvp sweep per input, or per colour "
                           "where the Hessian is sparse)")
 
+_ERROR_BOUND = _argument("--error-bound", action="store_true",
+                         help="add error_bound (the value and a first-order bound on its float64 "
+                              "rounding error, by the adjoint method)")
+
 COMMANDS = {
     "compile": Command(
         "write FILE's forward + gradient module (<stem>.py beside FILE)",
@@ -156,7 +160,7 @@ COMMANDS = {
         (_FILE,
          _argument("-o", "--output", metavar="OUT",
                    help="where to write the module ('-' for standard output)"),
-         _WRT, _ENTRY, _CHECKPOINT, *_METHOD, _TARGET, _HESSIAN),
+         _WRT, _ENTRY, _CHECKPOINT, *_METHOD, _TARGET, _HESSIAN, _ERROR_BOUND),
         "gradgen.tools.commands:run_compile"),
     "ir": Command(
         "print FILE's IR (one edge per line)",

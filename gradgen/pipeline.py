@@ -23,6 +23,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from gradgen.differentiate.checkpoint import checkpointing
+from gradgen.differentiate.error_bound import error_bound_graph
 from gradgen.differentiate.reverse import reverse_mode
 from gradgen.emit.module import emit_module
 from gradgen.errors import LimitError
@@ -35,7 +36,7 @@ from gradgen.frontend.arguments import (
 )
 from gradgen.frontend.lower import lower
 from gradgen.frontend.parser import parse
-from gradgen.ir.graph import Graph, has_arrays, has_loops
+from gradgen.ir.graph import Graph, has_arrays, has_blocks, has_loops
 from gradgen.ir.hoist import hoist_invariants
 from gradgen.ir.optimize import optimize
 from gradgen.ir.verify import verify
@@ -213,6 +214,16 @@ def build_hvp(forward: Graph, wrt: tuple[str, ...] | None = None,
     return _simplified(hvp_graph(build_gradient(forward, wrt, checkpoint), wrt))
 
 
+@collector_paused()
+def build_error_bound(forward: Graph, text: str, path: str = "<string>",
+                      entry: str | None = None) -> Graph:
+    """The simplified graph of the value and its rounding-error bound (see `error_bound`),
+    from ``forward`` taken straight-line (a branch as a selection, a helper inlined)."""
+    if has_blocks(forward):
+        forward = build_forward(text, path, entry, straight_line=True)
+    return _simplified(error_bound_graph(forward, path))
+
+
 def _symbolic_hvp(forward: Graph, wrt: tuple[str, ...] | None, cse: bool) -> Graph:
     from gradgen.differentiate.symbolic import symbolic_hvp_graph
 
@@ -253,7 +264,7 @@ def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | Non
                    command: str | None = None, mode: str = "reverse", method: str = "ad",
                    cse: bool = True, entry: str | None = None,
                    checkpoint: int | str | None = None, target: str = "numpy",
-                   hessian: bool = False,
+                   hessian: bool = False, error_bound: bool = False,
                    positions: Callable[[int, int], tuple[int, int]] | None = None) -> Compiled:
     """Compile source text to a module of the value and its derivatives.
 
@@ -264,7 +275,8 @@ def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | Non
     ``checkpoint`` (reverse mode): the top-level loops keep a snapshot every so many steps
     (a whole number, or ``"sqrt"``) and recompute each segment in the reverse pass.
     ``target="numba"`` computes a function of numbers by loops that numba compiles.
-    ``hessian`` adds ``hvp`` (the Hessian times tangents) and ``hessian`` to the module.
+    ``hessian`` adds ``hvp`` (the Hessian times tangents) and ``hessian`` to the module;
+    ``error_bound`` adds ``error_bound`` (the value and a bound on its rounding error).
     ``positions`` maps a line and column of ``text`` to the user's file (`compile_function`
     translates a Python function), for the places the module's kink report names.
     """
@@ -275,11 +287,12 @@ def compile_source(text: str, path: str = "<string>", wrt: tuple[str, ...] | Non
     derivative = build_derivative(forward, wrt, mode, method, cse, checkpoint)
     hvp = build_hvp(forward, wrt, checkpoint, method, cse) if hessian else None
     jvp = _jvp_beside(forward, wrt, mode, method)
+    bound = build_error_bound(forward, text, path, entry) if error_bound else None
     filename = Path(path).name
     command = command or _command(filename, wrt, mode, method, cse, entry, checkpoint, target,
-                                  hessian)
+                                  hessian, error_bound)
     source = emit_module(forward, derivative, filename, command, _describe(mode, method, cse),
-                         wrt, target, hvp, jvp, positions)
+                         wrt, target, hvp, jvp, bound, positions)
     return Compiled(forward, derivative, source, mode, method, hvp)
 
 
@@ -314,12 +327,13 @@ def _describe(mode: str, method: str, cse: bool) -> str:
 
 def _command(filename: str, wrt: tuple[str, ...] | None, mode: str, method: str,
              cse: bool, entry: str | None = None, checkpoint: int | str | None = None,
-             target: str = "numpy", hessian: bool = False) -> str:
+             target: str = "numpy", hessian: bool = False, error_bound: bool = False) -> str:
     """The command that compiles the same module: each option given, if not the default."""
     options = [(wrt, f"--wrt {','.join(wrt or ())}"), (entry, f"--entry {entry}"),
                (checkpoint, f"--checkpoint {checkpoint}"), (mode != "reverse", f"--mode {mode}"),
                (method != "ad", f"--method {method}" + ("" if cse else " --no-cse")),
-               (target != "numpy", f"--target {target}"), (hessian, "--hessian")]
+               (target != "numpy", f"--target {target}"), (hessian, "--hessian"),
+               (error_bound, "--error-bound")]
     return " ".join(["gradgen compile", filename, *(text for given, text in options if given)])
 
 

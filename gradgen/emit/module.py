@@ -72,7 +72,8 @@ def _environment() -> jinja2.Environment:
 def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
                 mode: str = "reverse mode", wrt: tuple[str, ...] | None = None,
                 target: str = "numpy", hvp: Graph | None = None,
-                jvp: Graph | None = None, positions: Positions | None = None) -> str:
+                jvp: Graph | None = None, error_bound: Graph | None = None,
+                positions: Positions | None = None) -> str:
     """The generated module's source text.
 
     ``derivative`` is the gradient graph (outputs: value, then one partial per input of
@@ -85,13 +86,14 @@ def emit_module(forward: Graph, derivative: Graph, filename: str, command: str,
     (inputs: the inputs, then one tangent per input of ``wrt``; outputs: one product per input
     of ``wrt``), the module has ``hvp`` and ``hessian`` too. With ``jvp`` (of an array value in
     reverse mode, the JVP graph), ``jacobian`` takes rows or columns, whichever are fewer.
+    With ``error_bound`` (see `differentiate.error_bound`), the module has ``error_bound``.
     ``positions`` maps a place of the source to the user's file, for the kink report.
     """
     if wrt is None:
         wrt = tuple(var.name for var in differentiable_inputs(forward))
     called = _called(forward, derivative, *(graph for graph in (hvp, jvp) if graph))
     module = ModuleGraphs(forward, derivative, wrt, called, MODULE_GLOBALS | set(called), target,
-                     mode, hvp, jvp)
+                     mode, hvp, jvp, error_bound)
     functions = module_functions(module, mode)
     context = {**_header(forward, filename, command, mode), **_constants(module),
                **_code(module, functions), **_certificate(module, filename, positions)}

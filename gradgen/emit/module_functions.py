@@ -35,7 +35,11 @@ DOCS = {"forward": "Value of {}.",
         "jvp": "Value of {} and its derivative along tangents, one per name in WRT.",
         "vjp": "Value of {}, and the cotangent pulled back to each input of WRT.",
         "gradient": "Value and partials of {}.",
-        "hvp": "The Hessian of {} times tangents, one per name in WRT, shaped like its input."}
+        "hvp": "The Hessian of {} times tangents, one per name in WRT, shaped like its input.",
+        "error_bound": "Value of {} and a first-order bound on its float64 rounding error: the\n"
+                       "    sum over its statements of u |v_bar v| (u = 2**-53, more for a\n"
+                       "    library function), v_bar each statement's adjoint; inputs and\n"
+                       "    constants taken as exact."}
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class ModuleGraphs:
     mode: str = "reverse mode"
     hvp: Graph | None = None
     jvp: Graph | None = None  # of an array value in reverse mode: the JVP graph too
+    error_bound: Graph | None = None  # value and rounding-error bound (`error_bound`)
 
     @functools.cached_property
     def arrays(self) -> bool:
@@ -100,8 +105,18 @@ def module_functions(module: ModuleGraphs, mode: str) -> list[Function]:
     """The module's functions: ``forward``, the derivatives, the functions they call."""
     forward = module.with_twin("forward", module.forward, arrays=module.arrays, free=False,
                              blocked=module.blocked)
-    return [*forward, *_derivatives(module, mode), *_second_order(module), *_flat(module),
-            *_called_functions(module)]
+    return [*forward, *_derivatives(module, mode), *_second_order(module), *_bound(module),
+            *_flat(module), *_called_functions(module)]
+
+
+def _bound(module: ModuleGraphs) -> list[Function]:
+    """With ``error_bound``: the value and its rounding-error bound, elementwise at arrays of
+    points (its graph is straight-line: it never runs point by point). It has no float twin:
+    a twin returns a value, or a value and partials (`floats.float_results`)."""
+    if module.error_bound is None:
+        return []
+    return [module.printed("error_bound", module.error_bound, arrays=module.arrays,
+                           blocked=module.blocked)]
 
 
 def _flat(module: ModuleGraphs) -> list[Function]:

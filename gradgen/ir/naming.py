@@ -43,7 +43,7 @@ MODULE_NAMES = frozenset({
     "INPUTS", "WRT", "SHAPES", "VALUE_SHAPE", "MINIMUM_SIZES", "forward", "gradient", "vjp",
     "jvp", "jacobian", "functools", "inspect", "math", "BLOCK", "numba", "os", "CACHE", "hvp",
     "hessian", "sparse_hessian", "HESSIAN_PATTERN", "HESSIAN_COLOURS", "COST", "pack", "unpack",
-    "flat_gradient", "flat_hvp"})
+    "flat_gradient", "flat_hvp", "error_bound"})
 
 
 def twin_name(name: str) -> str:
@@ -58,8 +58,8 @@ def kernel_name(name: str) -> str:
 
 #: The float twins and the compiled loops a generated module may have (see
 #: `gradgen.emit.floats` and `gradgen.emit.numba_target`).
-TWINS = (twin_name("forward"), twin_name("gradient"))
-KERNELS = (kernel_name("forward"), kernel_name("gradient"))
+TWINS = (twin_name("forward"), twin_name("gradient"), twin_name("error_bound"))
+KERNELS = (kernel_name("forward"), kernel_name("gradient"), kernel_name("error_bound"))
 
 
 def module_globals() -> frozenset[str]:

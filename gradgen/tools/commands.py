@@ -76,7 +76,8 @@ def _compiled(text: str, args: argparse.Namespace) -> Compiled:
     return usage_errors(lambda: compile_source(text, args.file, wrt, None, args.mode,
                                                args.method, args.cse, args.entry,
                                                args.checkpoint, getattr(args, "target", "numpy"),
-                                               getattr(args, "hessian", False)))
+                                               getattr(args, "hessian", False),
+                                               getattr(args, "error_bound", False)))
 
 
 def _check_method(args: argparse.Namespace) -> None:

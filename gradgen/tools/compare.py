@@ -21,7 +21,14 @@ import gradgen.tools.differences as differences
 from gradgen.emit.module import emit_module
 from gradgen.errors import LimitError
 from gradgen.ir.graph import Graph
-from gradgen.pipeline import Compiled, build_derivative, build_forward, source_arguments
+from gradgen.ir.interpret import interpret
+from gradgen.pipeline import (
+    Compiled,
+    build_derivative,
+    build_error_bound,
+    build_forward,
+    source_arguments,
+)
 from gradgen.tools.check import check, require_straight_line_scalars
 from gradgen.tools.points import point_at, random_points
 from gradgen.tools.timing import best_call_time, format_seconds
@@ -79,6 +86,7 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     routes: dict[str, str] = field(default_factory=lambda: dict(LABELS))  # key -> heading;
     #                                               the first is the one the others are from
+    value_bound: float | None = None  # the first-order bound on the value's rounding error
 
 
 def compare(text: str | Path, path: str = "<string>", at: dict[str, float] | None = None,
@@ -98,7 +106,19 @@ def compare(text: str | Path, path: str = "<string>", at: dict[str, float] | Non
     absolute, relative = differences_from_first(quantities, ROUTES)
     costs = _costs(forward, routes, random_points(reverse, batch, seed).T)
     notes = [route.declined for route in routes.values() if route.declined]
-    return Comparison(forward.name, point, quantities, absolute, relative, costs, batch, notes)
+    bound = value_bound(forward, text, path, [point[n] for n in names])
+    return Comparison(forward.name, point, quantities, absolute, relative, costs, batch, notes,
+                      value_bound=bound)
+
+
+def value_bound(forward: Graph, text: str, path: str, args: list[float]) -> float | None:
+    """The first-order bound on the value's float64 rounding error at ``args`` (the module's
+    ``error_bound``, see `differentiate.error_bound`), None where it is declined."""
+    try:
+        graph = build_error_bound(forward, text, path)
+    except LimitError:
+        return None
+    return float(interpret(graph, *args)[1])
 
 
 def _routes(text: str, path: str) -> tuple[Graph, dict[str, _Route]]:

@@ -13,7 +13,7 @@ from gradgen.tools.timing import format_seconds
 
 def format_comparison(comparison: Comparison) -> str:
     """The comparison as two plain-text tables: the numbers, then the costs."""
-    lines = [_title(comparison), "", *_numbers_table(comparison), "",
+    lines = [_title(comparison), "", *_numbers_table(comparison), *_bound(comparison), "",
              _largest_differences(comparison), "", *_costs_table(comparison), *_notes(comparison)]
     return "\n".join(lines) + "\n"
 
@@ -33,6 +33,14 @@ def _numbers_table(comparison: Comparison) -> list[str]:
     return _table(["", *comparison.routes.values()],
                   [[q.name, *(f"{q.values[r]:.17g}" for r in comparison.routes)]
                    for q in comparison.quantities])
+
+
+def _bound(comparison: Comparison) -> list[str]:
+    """The value's rounding-error bound under the numbers (none where it was declined)."""
+    if comparison.value_bound is None:
+        return []
+    return [f"{comparison.function}'s float64 rounding error: at most "
+            f"{comparison.value_bound:.2g} (first order, the module's error_bound)"]
 
 
 def _largest_differences(comparison: Comparison) -> str:
