@@ -6,9 +6,11 @@ written and an existing output is left untouched.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -385,3 +387,26 @@ def test_source_text_naming_a_file_is_text_with_a_hint(tmp_path, monkeypatch):
     assert (error.value.line, error.value.col) == (1, 8)
     write(tmp_path, "x\n", "lecture")
     assert compile_source("lecture").module.INPUTS == ("lecture",)  # it parses: an expression
+
+
+class _Terminal(io.StringIO):
+    """A text stream that says it is a terminal (as standard error is, at a prompt)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_long_compile_reports_progress_on_a_terminal_only() -> None:
+    from gradgen.tools.progress import reported
+
+    terminal, piped = _Terminal(), io.StringIO()
+    for stream in (terminal, piped):
+        with reported("compiling big.txt", stream, first=0.05, every=0.05):
+            time.sleep(0.3)
+    assert "gradgen: compiling big.txt, 0 s..." in terminal.getvalue()
+    assert terminal.getvalue().endswith("\r\033[K")  # the line cleared at the end
+    assert piped.getvalue() == ""
+    quick = _Terminal()
+    with reported("compiling small.txt", quick, first=5.0):
+        pass
+    assert quick.getvalue() == ""  # a quick compile says nothing

@@ -22,6 +22,7 @@ from gradgen.ir.printing import format_graph
 from gradgen.pipeline import Compiled, build_forward, build_gradient, compile_source
 from gradgen.tools.files import require_folder, same_file, write_output
 from gradgen.tools.points import parse_point
+from gradgen.tools.progress import reported
 
 
 class UsageError(Exception):
@@ -34,7 +35,8 @@ class CheckFailed(Exception):
 
 def run_compile(args: argparse.Namespace) -> None:
     output = _compile_output(args)
-    compiled = _compiled(read_source(Path(args.file)), args)
+    with reported(f"compiling {args.file}", sys.stderr):
+        compiled = _compiled(read_source(Path(args.file)), args)
     write_output(output, compiled.source)
     if output != "-":  # standard output is the module itself
         print(f"wrote {output}: {summary(compiled)}", file=sys.stderr)
