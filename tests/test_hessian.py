@@ -410,3 +410,20 @@ def test_checkpointed_loops_give_the_same_hvp() -> None:
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14)
     for a, b in zip(gradient_differences(taped, point, tangents), taped.hvp(*point, tangents)):
         np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-8)
+
+
+def test_a_side_recording_one_of_its_inputs_names_it_apart() -> None:
+    """Seed 31570: a side's residual was one of its inputs passed on (the tangent of
+    ``1.48 + u`` is ``u_dot``); it took the operand's name, which lives on after the branch, and
+    the name check refused the module. The side now assigns it a name of its own."""
+    from gradgen.tools.check import check_hessian
+
+    text = ("def f(x, N: int):\n    u = (-x)\n    if (0.5 > 0.5):\n        x *= 3\n"
+            "    elif (0.5 >= 2):\n"
+            "        v = max((sqrt((1 + ((3 / (2 + cos(0.75))) ^ 2))) + u),"
+            " log((1 + ((-x) ^ 2)), 10))\n"
+            "        if ((0.75 - x) < acos((0.9 * tanh(x)))):\n"
+            "            for j in range(0):\n"
+            "                u = ((u * sin((u - N))) + (j * u))\n"
+            "    return (u - exp(N))\n")
+    assert check_hessian(text, "inputs.txt", points=5).passed

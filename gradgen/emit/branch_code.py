@@ -197,16 +197,17 @@ def _side_replaces(side: Order, inner: Var, k: int) -> bool:
 
 def _name_residuals(parts: CondParts, items: dict[int, Var], naming: Naming) -> None:
     """A recorded value keeps its name in the side that makes it (the reverse side reads it as
-    that node, its input); a constant (folded after it was recorded), or a value the side
-    records twice (two tapes that simplification found equal), gets a name of its own for
-    each further place, which that side assigns."""
+    that node, its input); a constant (folded after it was recorded), one of the side's inputs
+    passed on (its name is an operand's, which lives on after the branch), or a value the side
+    records twice (two tapes that simplification found equal) gets a name of its own for each
+    further place, which that side assigns."""
     named: set[Var] = set()
     for k, item in items.items():
         if item not in naming.names:
             side = parts.then if k in parts.own_outputs(0) else parts.orelse
             out = side.outputs[k]
-            naming.names[item] = (naming.fresh(item, "v") if out.is_const or out in named
-                                  else naming.names[out])
+            own = out.is_const or out in named or out in side.inputs
+            naming.names[item] = naming.fresh(item, "v") if own else naming.names[out]
             named.add(out)
 
 
