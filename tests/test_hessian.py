@@ -425,5 +425,10 @@ def test_a_side_recording_one_of_its_inputs_names_it_apart() -> None:
             "        if ((0.75 - x) < acos((0.9 * tanh(x)))):\n"
             "            for j in range(0):\n"
             "                u = ((u * sin((u - N))) + (j * u))\n"
+            "        else:\n"
+            "            for j in range(0):\n"
+            "                v *= cos(h1(pi))\n"
+            "                x = ((x * tanh(((1 + (u ^ 2)) ^ -2))) + (j * x))\n"
             "    return (u - exp(N))\n")
+    text = "def h1(p):\n    return 0.5\n\n" + text
     assert check_hessian(text, "inputs.txt", points=5).passed
