@@ -4,7 +4,7 @@ order of their primitives' names. See `gradgen.runtime`.
 
 import numpy as np
 
-from gradgen.runtime.values import _namespace
+from gradgen.runtime.values import _is_foreign, _namespace
 
 
 def _concat_part(whole, parts, axis, k):
@@ -12,6 +12,16 @@ def _concat_part(whole, parts, axis, k):
     start = sum(np.shape(part)[axis] for part in parts[:k])
     index = (slice(None),) * axis + (slice(start, start + np.shape(parts[k])[axis]),)
     return whole[index]
+
+
+def _broadcast(value, like):
+    """value (a reduction's adjoint) broadcast to the shape of like, in like's namespace: a
+    view; for an array of a library NumPy dispatches to (Dask), a NumPy value plus its zeros
+    like like, made where like's pieces are (a NumPy view of the whole shape would be sent to
+    them)."""
+    if _is_foreign(like) and not _is_foreign(value) and _namespace(like) is np:
+        return value + np.zeros_like(like)
+    return _namespace(like).broadcast_to(value, np.shape(like))
 
 
 def _log_softmax(x, axis=-1):

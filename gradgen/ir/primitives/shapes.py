@@ -119,7 +119,7 @@ def _expand_text(a: list[str], p: dict[str, Any]) -> str:
     if _is_number(a[0]):  # a constant: the array API broadcasts arrays only
         return f"xp.full_like({a[1]}, {a[0]})"
     value = a[0] if p["axis"] is None or p["keepdims"] else _expand_dims_text(a[0], p["axis"])
-    return f"xp.broadcast_to({value}, np.shape({a[1]}))"
+    return f"_broadcast({value}, {a[1]})"
 
 
 def _expand_dims_text(value: str, axis: tuple[int, ...]) -> str:
@@ -140,7 +140,7 @@ primitive("expand", _expand_text, _expanded, None,
           lambda b, g, y, v, like, axis, keepdims: (b.sum(g, axis=axis, keepdims=keepdims),
                                                     None),
           ((-3.0, 3.0),) * 2, shape=lambda v, like, axis, keepdims: like, internal=True,
-          tangent=linear_in_first("expand"),
+          tangent=linear_in_first("expand"), helper="_broadcast",
           cases=((((N,), (N, D)), {"axis": (1,), "keepdims": False}),
                  (((N, 1), (N, D)), {"axis": (1,), "keepdims": True}),
                  (((), (2, 3)), {"axis": None, "keepdims": False})))
