@@ -223,17 +223,29 @@ def _in_blocks(function, inputs, own=None):
         part = [value[start:start + BLOCK] if type(value) is np.ndarray else value
                 for value in flat]
         results = function(*part) if own is None else function(*part[:own], tuple(part[own:]))
-        paired = type(results) is tuple and type(results[-1]) is tuple  # (value, partials)
-        block = ([results[0], *results[1]] if paired
-                 else list(results) if type(results) is tuple else [results])
         if outputs is None:
-            outputs = [np.empty(size, np.result_type(result)) for result in block]
-        for output, result in zip(outputs, block):
+            outputs = [np.empty(size, np.result_type(result)) for result in _listed(results)]
+        for output, result in zip(outputs, _listed(results)):
             output[start:start + BLOCK] = result
-    outputs = [output.reshape(shape) for output in outputs]
+    return _structured(results, [output.reshape(shape) for output in outputs])
+
+
+def _listed(results):
+    """A function's results in one list: a value, a tuple (hvp's), or (value, partials)."""
+    if type(results) is not tuple:
+        return [results]
+    if type(results[-1]) is tuple:  # gradient's (value, partials)
+        return [results[0], *results[1]]
+    return list(results)
+
+
+def _structured(results, outputs):
+    """outputs (one per entry of _listed(results)) in the structure of results."""
     if type(results) is not tuple:
         return outputs[0]
-    return (outputs[0], tuple(outputs[1:])) if paired else tuple(outputs)
+    if type(results[-1]) is tuple:
+        return outputs[0], tuple(outputs[1:])
+    return tuple(outputs)
 
 
 def _on_points(kernel, inputs):
