@@ -181,3 +181,12 @@ def test_compare_shows_the_bound_beside_the_value():
     module = compile_source("f(x, y) = (1 - x)^2 + 100*(y - x^2)^2", error_bound=True).module
     assert comparison.value_bound == module.error_bound(1.0001, 1.0002)[1]
     assert "f's float64 rounding error: at most 4.5e-22" in format_comparison(comparison)
+
+
+def test_float32_inputs_are_refused_in_words() -> None:
+    """At float32 inputs the module computes in float32, whose rounding the float64 bound does
+    not cover ((x + y) - y at float32 errs by 1, the float64 bound says 1e-8): a refusal."""
+    module = compile_source("f(x, y) = (x + y) - y\n", "e.txt", error_bound=True).load()
+    with pytest.raises(ValueError, match="float64 rounding, and an input is float32"):
+        module.error_bound(np.float32(1.0000001), np.float32(1e8))
+    assert module.error_bound(1.0000001, 1e8)[1] > 0

@@ -195,3 +195,31 @@ def test_only_functions_are_taken() -> None:
         gradgen.compile_function("f(x) = x")
     with pytest.raises(TypeError, match="got a lambda"):
         gradgen.compile_function(lambda x: x)
+
+
+def column_maxima(x: "n, k"):
+    return np.sum(np.max(x, 0) ** 2)
+
+
+def builtin_sum(x: "n, k"):
+    return np.sum(sum(x) * x[0])
+
+
+def row_means(x: "n, k"):
+    return np.sum(np.mean(x, 1) * np.min(x, axis=0)[0]) + np.sum(np.maximum(x, 0.5))
+
+
+@pytest.mark.parametrize("function", [column_maxima, builtin_sum, row_means])
+def test_numpys_positional_axis_and_pythons_sum_mean_what_python_computes(function) -> None:
+    """``np.max(x, 0)`` is the maximum along axis 0 (the language's two-argument max is
+    entrywise), Python's ``sum(x)`` adds the rows (the language's sum is the total): the
+    module computes what the Python function does (run here, as the oracle)."""
+    module = gradgen.compile_function(function)
+    x = np.arange(1.0, 7.0).reshape(3, 2) / 3 + np.array([[0.05, 0.0], [0.0, 0.02], [0.01, 0.0]])
+    assert module.forward(x) == pytest.approx(function(x), rel=1e-14)
+    h, grad = 1e-6, module.gradient(x)[1][0]
+    for index in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[index] = h
+        assert grad[index] == pytest.approx((function(x + step) - function(x - step)) / (2 * h),
+                                            rel=1e-6, abs=1e-8)

@@ -223,7 +223,8 @@ def _runtime(module: ModuleGraphs, pointwise: bool, compiled: bool) -> list[str]
     the inputs, finishing the results (of arrays: checking their shapes; of an array value: a
     Jacobian by rows), running point by point, and what its registry entries call."""
     arrays = module.arrays
-    used = {"_as_float", *_helpers(module.forward, module.derivative, *_hvp(module))}
+    extra = [graph for graph in (module.hvp, module.jvp, module.error_bound) if graph]
+    used = {"_as_float", *_helpers(module.forward, module.derivative, *extra)}
     used |= {"_check_shapes", "_finish_arrays"} if arrays else {"_finish"}
     used |= {"_in_blocks"} if module.blocked else set()
     used |= {"_on_points"} if compiled else set()
@@ -233,6 +234,7 @@ def _runtime(module: ModuleGraphs, pointwise: bool, compiled: bool) -> list[str]
     used |= {"_pointwise", "_gathered"} if pointwise else set()
     used |= _second_order_runtime(module) | FLAT_RUNTIME[module.arrays]
     used |= {"_on_numpy"} if module.blocked else set()
+    used |= {"_float64_only"} if module.error_bound else set()
     used = {called for name in used for called in _runtime_calls(name)}
     return [_runtime_source(name) for name in runtime.FUNCTIONS if name in used]
 
@@ -259,10 +261,6 @@ def _jacobian_runtime(module: ModuleGraphs) -> set[str]:
         return {"_jacobians_by_columns"}
     rows = {"_units", "_jacobians"}
     return rows if module.jvp is None else rows | {"_jacobians_by_columns", "_cheaper_jacobians"}
-
-
-def _hvp(module: ModuleGraphs) -> list[Graph]:
-    return [] if module.hvp is None else [module.hvp]
 
 
 def _second_order_runtime(module: ModuleGraphs) -> set[str]:

@@ -8,6 +8,7 @@ out in the template with the header, the constants and the runtime functions.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import Any
@@ -115,8 +116,19 @@ def _bound(module: ModuleGraphs) -> list[Function]:
     a twin returns a value, or a value and partials (`floats.float_results`)."""
     if module.error_bound is None:
         return []
-    return [module.printed("error_bound", module.error_bound, arrays=module.arrays,
-                           blocked=module.blocked)]
+    printed = module.printed("error_bound", module.error_bound, arrays=module.arrays,
+                             blocked=module.blocked)
+    return [_refusing_other_floats(printed, module.params)]
+
+
+def _refusing_other_floats(printed: Function, params: list[str]) -> Function:
+    """``error_bound`` refusing inputs of another float type than float64 (its unit roundoff
+    is float64's: at float32 inputs the module computes in float32), right after converting
+    them (`runtime._float64_only`)."""
+    converted = max(k for k, line in enumerate(printed.preamble) if "_as_float(" in line)
+    check = f"_float64_only({', '.join(params)})"
+    preamble = [*printed.preamble[:converted + 1], check, *printed.preamble[converted + 1:]]
+    return dataclasses.replace(printed, preamble=preamble)
 
 
 def _flat(module: ModuleGraphs) -> list[Function]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 #: The modules whose functions a Python user writes with their prefix.
@@ -27,6 +28,9 @@ RENAMED = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asi
            "fmin": "minimum"}
 #: The annotations that the language reads: a shape, or a whole number.
 KEPT_ANNOTATIONS = ("(", "int")
+#: NumPy's reductions whose second positional argument is the axis (``np.max(x, 0)``): the
+#: language's two-argument ``max`` is elementwise, so the axis is written as a keyword.
+REDUCTIONS = frozenset({"sum", "mean", "max", "min", "amax", "amin", "prod"})
 
 
 @dataclass
@@ -85,7 +89,8 @@ def _edits(lines: list[str], indent: int) -> dict[int, list[tuple[int, int, str]
     edits: dict[int, list[tuple[int, int, str]]] = {}
     body = tokens[_signature_end(tokens):]
     for row, start, end, replacement in (*_decorators(tokens, lines), *_docstring(tokens),
-                                         *_signature(tokens), *_prefixes(body)):
+                                         *_signature(tokens), *_prefixes(body),
+                                         *_positional_axes(body), *_builtin_sums(body)):
         edits.setdefault(row, []).append((start, end, replacement))
     return edits
 
@@ -218,6 +223,60 @@ def _prefixes(tokens: list[tokenize.TokenInfo]) -> list[tuple]:
         edits.append((token.start[0], token.start[1], name.end[1],
                       RENAMED.get(name.string, name.string)))
     return edits
+
+
+def _positional_axes(tokens: list[tokenize.TokenInfo]) -> list[tuple]:
+    """``np.max(x, 0)`` → ``max(x, axis=0)``: a NumPy reduction's positional axis written as
+    the keyword the language reads (its two-argument ``max`` is the larger, entrywise)."""
+    edits = []
+    for position, token in enumerate(tokens[:-3]):
+        if (token.string in MODULES and tokens[position + 1].string == "."
+                and tokens[position + 2].string in REDUCTIONS
+                and tokens[position + 3].string == "("):
+            second = _second_argument(tokens, position + 3)
+            if second is not None:
+                edits.append((second.start[0], second.start[1], second.start[1], "axis="))
+    return edits
+
+
+def _builtin_sums(tokens: list[tokenize.TokenInfo]) -> list[tuple]:
+    """Python's own ``sum(x)`` → ``sum(x, axis=0)``: it adds along the first axis (an array's
+    rows), where the language's ``sum(x)`` is the total."""
+    edits = []
+    for position, token in enumerate(tokens[:-1]):
+        if (token.string == "sum" and tokens[position + 1].string == "("
+                and not _is_attribute(tokens, position)
+                and _second_argument(tokens, position + 1) is None):
+            close = _closing(tokens, position + 1)
+            edits.append((close.start[0], close.start[1], close.start[1], ", axis=0"))
+    return edits
+
+
+def _second_argument(tokens: list[tokenize.TokenInfo],
+                     opening: int) -> tokenize.TokenInfo | None:
+    """The first token of the call's second argument if it is positional (not ``name=``), the
+    call's ``(`` at ``opening``; None if it has none."""
+    for position, depth in _depths(tokens, opening):
+        if depth == 1 and tokens[position].string == ",":
+            first, after = tokens[position + 1], tokens[position + 2]
+            return None if first.string == ")" or after.string == "=" else first
+    return None
+
+
+def _closing(tokens: list[tokenize.TokenInfo], opening: int) -> tokenize.TokenInfo:
+    """The ``)`` that closes the ``(`` at ``opening``."""
+    *_, (position, _) = _depths(tokens, opening)
+    return tokens[position]
+
+
+def _depths(tokens: list[tokenize.TokenInfo], opening: int) -> Iterator[tuple[int, int]]:
+    """(position, bracket depth after it) from the ``(`` at ``opening`` to its ``)``."""
+    depth = 0
+    for position in range(opening, len(tokens)):
+        depth += (tokens[position].string in "([{") - (tokens[position].string in ")]}")
+        yield position, depth
+        if depth == 0:
+            return
 
 
 def _is_attribute(tokens: list[tokenize.TokenInfo], position: int) -> bool:

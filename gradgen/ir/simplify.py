@@ -23,6 +23,7 @@ import numpy as np
 from gradgen.ir.builder import as_params
 from gradgen.ir.graph import BLOCKS, Edge, Graph, Var, add_hint, const, hint_of
 from gradgen.ir.primitives import COMMUTATIVE, ELEMENTWISE, FRESH, REGISTRY, broadcast
+from gradgen.ir.primitives.branches import cond_parts
 from gradgen.ir.primitives.loops import loop_parts
 
 #: What a rule gives: the value itself, a cheaper ``(prim, inputs)``, or None (no rewrite).
@@ -81,8 +82,8 @@ class Simplifier:
         """Keep (or share) the block ``edge``, its graphs passed through ``body_pass``; a loop
         with its constant invariants written into its body and one tape per recorded value."""
         params = edge.params
-        if edge.prim == "loop":
-            params, inputs = constants_inside(params, inputs)
+        if edge.prim in CONSTANTS_INSIDE:
+            params, inputs = CONSTANTS_INSIDE[edge.prim](params, inputs)
         params = self.with_bodies(params)
         if edge.prim != "loop":
             self.share_or_keep(edge, edge.prim, inputs, params, edge.outputs)
@@ -328,6 +329,34 @@ def constants_inside(params: tuple, inputs: tuple[Var, ...]) -> tuple[tuple, tup
                  if inner not in constant)
     return (as_params({**dict(params), "body": body}),
             inputs[:len(inputs) - len(parts.invariants)] + kept)
+
+
+def constants_in_sides(params: tuple, inputs: tuple[Var, ...]) -> tuple[tuple, tuple[Var, ...]]:
+    """A branch whose operands include constant numbers, with each written into its sides
+    instead of passed in: a side folds it (the reverse of ``if`` passes the seed 1 in, and
+    ``1 * y`` is ``y``)."""
+    parts = cond_parts(Edge("cond", inputs, (), params))
+    constant = {inner: outer for outer, inner in zip(parts.operands, parts.operand_in)
+                if outer.is_const and inner.dtype == "float" and inner.shape == ()}
+    if not constant:
+        return params, inputs
+    sides = {"then": _with_constants(parts.then, constant),
+             "orelse": _with_constants(parts.orelse, constant)}
+    kept = tuple(outer for outer, inner in zip(parts.operands, parts.operand_in)
+                 if inner not in constant)
+    return as_params({**dict(params), **sides}), (parts.test, *kept)
+
+
+def _with_constants(graph: Graph, constant: dict[Var, Var]) -> Graph:
+    """``graph`` with the inputs in ``constant`` replaced by their constants."""
+    return graph.replace(
+        inputs=tuple(var for var in graph.inputs if var not in constant),
+        edges=tuple(_substituted(edge, constant) for edge in graph.edges),
+        outputs=tuple(constant.get(var, var) for var in graph.outputs))
+
+
+#: The blocks whose constant inputs are written into their graphs, by kind.
+CONSTANTS_INSIDE = {"loop": constants_inside, "cond": constants_in_sides}
 
 
 def _substituted(edge: Edge, values: dict[Var, Var]) -> Edge:

@@ -79,6 +79,16 @@ def _float_type(*values):
     return lambda number: xp.asarray(number, dtype=dtype)
 
 
+def _float64_only(*values):
+    """Refuse values of another float type than float64 (error_bound bounds float64's
+    rounding: float32 inputs compute in float32, whose rounding is 2**29 times larger)."""
+    for value in values:
+        dtype = str(getattr(value, "dtype", "float64"))
+        if dtype.startswith("float") and "float64" not in dtype:
+            raise ValueError(f"error_bound bounds float64 rounding, and an input is {dtype}: "
+                             "call it with float64 values")
+
+
 def _check_shapes(values, shapes, names):
     """Check each value against its declared shape, binding named dimensions on first use."""
     bound = {}
