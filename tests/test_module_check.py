@@ -65,3 +65,20 @@ def test_gradgen_check_runs_a_given_modules_own_check(tmp_path) -> None:
     path.write_text(source, encoding="utf-8")
     result = check(EXAMPLES / "lecture.txt", points=5, module=load_module_file(str(path)))
     assert result.passed and "the module's own check" in result.compared_with
+
+
+def test_a_linear_functions_hessian_is_checked_without_dividing_by_zero() -> None:
+    """A zero Hessian is checked exactly (error and tolerance 0): the check raises nothing."""
+    result = compile_source("f(x, y) = 2*x + y\n", "lin.txt", hessian=True).module.check()
+    assert result["passed"] and result["symmetry"] == (0.0, 0.0)
+
+
+def test_an_hvp_of_twice_the_values_fails_the_curvature_test() -> None:
+    """Symmetry alone would pass 2 H v; the curvature test compares hvp with central
+    differences of the gradient."""
+    source = compile_source(EXAMPLES / "rosenbrock.txt", hessian=True).source
+    corrupted = source.replace("return (x_bar_dot, y_bar_dot)",
+                               "return (2 * x_bar_dot, 2 * y_bar_dot)")
+    assert corrupted != source
+    result = loaded(corrupted).check()
+    assert not result["passed"] and result["curvature"][0] > result["curvature"][1]

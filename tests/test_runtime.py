@@ -247,7 +247,7 @@ def copied_functions(source: str) -> dict[str, str]:
 def generated() -> list[str]:
     numba_target = compile_source("f(x, y) = sin(x) * y\n", "runtime.txt", target="numba")
     by_entries = compile_source("f(x: (n,)) = sum(x * x)\n", "runtime.txt", mode="forward")
-    hessians = [compile_source(text, "runtime.txt", hessian=True).source
+    hessians = [compile_source(text, "runtime.txt", hessian=True, error_bound=True).source
                 for text in ("f(x, y) = sin(x) * y\n", "f(x: (n,)) = sum(x * x)\n")]
     return ([compile_source(text, "runtime.txt").source for text in PROGRAMS]
             + [numba_target.source, by_entries.source, *hessians])

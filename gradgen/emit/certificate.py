@@ -100,9 +100,9 @@ def certificate(forward: Graph, derivative: Graph, hvp: Graph | None, derivative
             "check": [_source(name) for name in CHECK_FUNCTIONS]}
 
 
-#: The runtime functions of a module's own check: its section, from `runtime.check` on.
-_NAMES = list(runtime.FUNCTIONS)
-CHECK_FUNCTIONS = _NAMES[_NAMES.index("check"):_NAMES.index("_with_source_names")]
+#: The runtime functions of a module's own check: its section, `runtime.self_check`.
+CHECK_FUNCTIONS = [name for name, value in runtime.FUNCTIONS.items()
+                   if value.__module__ == runtime.self_check.__name__]
 
 
 @functools.cache

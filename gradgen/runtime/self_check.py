@@ -16,18 +16,19 @@ def check(*inputs, points=3, seed=0):
     """Check this module's derivatives at inputs (default: points random points drawn by seed,
     every float in (0.1, 0.9), every named size 3, a whole number 4). Per point: a central
     difference along one random direction against vjp (one sweep, any input size), the
-    dot-product test <u, J v> = <J^T u, v> where jvp exists, <u, H v> = <H u, v> where hvp
-    exists. Each tolerance is the rounding estimate: float64's epsilon times the operations
-    COST counts times the sum of the terms' magnitudes, plus (differences) twice Richardson's
-    estimate of the truncation error |D(h) - D(2h)| / 3 and the rounding of f over 2h. Returns
-    a dict: passed, per test its worst (error, tolerance), and the points used; raises nothing.
+    dot-product test <u, J v> = <J^T u, v> where jvp exists, <u, H v> = <H u, v> and hvp
+    against a central difference of the gradient where hvp exists. Each tolerance is the
+    rounding estimate: float64's epsilon times the operations COST counts times the sum of the
+    terms' magnitudes, plus (differences) twice Richardson's estimate of the truncation error
+    |D(h) - D(2h)| / 3 and the rounding over 2h. Returns a dict: passed, per test its worst
+    (error, tolerance), and the points used; raises nothing.
     """
     rng = np.random.default_rng(seed)
     chosen = [inputs] if inputs else [_check_point(rng) for _ in range(points)]
     worst = {}
     for point in chosen:
         for test, found in _check_at(point, rng).items():
-            if test not in worst or found[0] / found[1] > worst[test][0] / worst[test][1]:
+            if test not in worst or _check_ratio(found) > _check_ratio(worst[test]):
                 worst[test] = found
     passed = bool(worst) and all(error <= tolerance for error, tolerance in worst.values())
     return {"passed": passed, **worst, "points": len(chosen)}
@@ -53,6 +54,7 @@ def _check_at(point, rng):
                 found["dot_product"] = _check_dot_product(point, rng)
             if "hvp" in globals():
                 found["symmetry"] = _check_symmetry(point, rng)
+                found["curvature"] = _check_curvature(point, rng)
     except (ValueError, ZeroDivisionError, OverflowError, ArithmeticError):
         return {}
     return {test: pair for test, pair in found.items() if np.all(np.isfinite(pair))}
@@ -99,6 +101,31 @@ def _check_symmetry(point, rng):
     scale = _check_inner(hv, u, np.abs) + _check_inner(hu, v, np.abs)
     error = abs(_check_inner(hv, u) - _check_inner(hu, v))
     return error, _check_rounding("hvp", point) * scale
+
+
+def _check_curvature(point, rng):
+    """|D(h) - <u, H v>| against its tolerance: D the central difference of <u, gradient>
+    along v, <u, H v> by one hvp sweep."""
+    u, v = _check_tangents(point, rng), _check_tangents(point, rng)
+    exact = _check_inner(globals()["hvp"](*point, v), u)
+    h = np.finfo(float).eps ** (1 / 3) * (1 + max(np.max(np.abs(x)) for x in point))
+    near, far = _check_slope(point, u, v, h), _check_slope(point, u, v, 2 * h)
+    rounding = _check_rounding("hvp", point) * (near[1] / h + abs(exact))
+    return float(abs(near[0] - exact)), float(2 * abs(near[0] - far[0]) / 3 + rounding)
+
+
+def _check_slope(point, u, v, h):
+    """(<u, gradient(x + h v) - gradient(x - h v)> / 2h, the magnitude of the two terms)."""
+    gradient = globals()["gradient"]
+    ahead = _check_inner(gradient(*_check_moved(point, v, h))[1], u)
+    behind = _check_inner(gradient(*_check_moved(point, v, -h))[1], u)
+    return (ahead - behind) / (2 * h), (abs(ahead) + abs(behind)) / 2
+
+
+def _check_ratio(found):
+    """A test's error over its tolerance (0 where both are 0: an exact 0 checked exactly)."""
+    error, tolerance = found
+    return 0.0 if error == 0 else error / tolerance if tolerance else float("inf")
 
 
 def _check_tangents(point, rng):
