@@ -171,6 +171,17 @@ def test_a_second_call_loads_the_cached_module(compilations, cache_folder) -> No
     assert compilations == [2] and len(list(cache_folder.glob("*.py"))) == 2
 
 
+def test_another_gradgen_never_loads_an_old_module(compilations, monkeypatch) -> None:
+    """The key holds the text of gradgen's own code: an edited or upgraded gradgen (even at
+    the same version number) compiles again."""
+    from gradgen.tools import cache
+
+    first = gradgen.compile_function(rolled)
+    monkeypatch.setattr(cache, "code_fingerprint", lambda: "another gradgen")
+    again = gradgen.compile_function(rolled)
+    assert compilations == [2] and again.__name__ != first.__name__
+
+
 def test_the_cache_can_be_turned_off(compilations, cache_folder, monkeypatch) -> None:
     monkeypatch.setenv("GRADGEN_CACHE", "0")
     gradgen.compile_function(rolled)

@@ -4,7 +4,8 @@
 The folder is ``$GRADGEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/gradgen``, else
 ``~/.cache/gradgen``; ``GRADGEN_CACHE=0`` turns the cache off. A module is the file
 ``<name>.py`` there, its name ``gradgen_<function>_<key>`` with the key a hash of what made it
-(the function's source, the options, gradgen's version). It is imported by that name with the
+(the function's source, the options, its file and first line, gradgen's version and the text
+of gradgen's own code). It is imported by that name with the
 folder on `sys.path` (appended once), so it is in `sys.modules`, tracebacks read its file, and
 its functions pickle by reference: in this process, in a forked one, and in a spawned one
 (`multiprocessing` hands its children the parent's `sys.path`).
@@ -12,6 +13,7 @@ its functions pickle by reference: in this process, in a forked one, and in a sp
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -38,10 +40,25 @@ def folder() -> Path:
     return Path(base) / "gradgen"
 
 
-def key(source: str, options: dict[str, object]) -> str:
-    """The first 16 hex digits of the SHA-256 of the source, the options and the version."""
-    given = json.dumps([source, sorted(options.items()), __version__], default=repr)
+def key(source: str, options: dict[str, object], place: tuple[str, int] = ("", 0)) -> str:
+    """The first 16 hex digits of the SHA-256 of the source, the options, its ``place`` (file
+    and first line: the module's header and kink report name them), gradgen's version and the
+    text of gradgen's own code (an edited or upgraded gradgen never loads an old module)."""
+    given = json.dumps([source, sorted(options.items()), list(place), __version__,
+                        code_fingerprint()], default=repr)
     return hashlib.sha256(given.encode()).hexdigest()[:16]
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """The SHA-256 of gradgen's own source files and templates, in a stable order."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".j2"):
+            digest.update(path.relative_to(package).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def cached(name: str) -> types.ModuleType | None:

@@ -32,7 +32,7 @@ def compile_function(function: Callable[..., Any] | None = None, **options: Any)
     if function is None:
         return lambda decorated: compile_function(decorated, **options)
     source, path, first_line = _function_source(function)
-    name = module_name(function.__name__, cache.key(source, options))
+    name = module_name(function.__name__, cache.key(source, options, (path, first_line)))
     if cache.enabled() and (module := cache.cached(name)) is not None:
         return module
     compiled_source = _compiled_source(function, source, path, first_line, options)
