@@ -129,7 +129,7 @@ def function(name: str, graph: Graph, doc: str, packed: str | None = None,
     if float_type:
         body = [replace(line, expr=line.expr.replace(FLOAT64, f"{float_type}("))
                 for line in body]
-        preamble.append(f"{float_type} = _float_type({', '.join(params)})")
+        preamble.append(_assigned_call(float_type, "_float_type", params))
     if blocked:
         preamble += _blocks(name, params, graph.inputs, own if packed else None)
     return Function(name, ", ".join(_signature(params, own, packed)), doc, preamble, body,
@@ -243,14 +243,15 @@ def _preamble(params: list[str], inputs: tuple[Var, ...], own: int, packed: str 
     """The packed inputs taken apart, the inputs' array namespace (``xp = _namespace(x, y)``:
     NumPy, or that of arrays of the array API), the inputs converted in it, their shapes
     checked (``check``)."""
-    lines = [*_unpacked(params, own, packed), _namespace_line(namespace, params),
+    lines = [*_unpacked(params, own, packed), _assigned_call(namespace, "_namespace", params),
              *_conversions(params, inputs, namespace)]
     return lines if check is None else [*lines, check]
 
 
-def _namespace_line(namespace: str, params: list[str]) -> str:
-    """``xp = _namespace(x, y)``, wrapped under its opening where too long."""
-    opening = f"{namespace} = _namespace("
+def _assigned_call(target: str, function: str, params: list[str]) -> str:
+    """``xp = _namespace(x, y)``: ``target = function(*params)``, wrapped under its opening
+    where too long."""
+    opening = f"{target} = {function}("
     return "\n    ".join(aligned(opening, params, LINE_WIDTH)) if params else f"{opening})"
 
 
