@@ -79,13 +79,15 @@ def _with_own_check(result: CheckResult, module: types.ModuleType, points: int,
                                compared_with=[*result.compared_with, "the module's own check"])
 
 
-def check_hessian(text: str, path: str = "<string>", points: int = 100,
+def check_hessian(text: str | Path, path: str = "<string>", points: int = 100,
                   tolerance: float = 1e-6, module: types.ModuleType | None = None, seed: int = 0,
                   dims: dict[str, int] | None = None) -> CheckResult:
     """Test a module's ``hvp`` (the one gradgen generates with ``--hessian``, or ``module``'s)
     at random points along random tangents: against central differences of its ``gradient``,
     against SymPy's Hessian where SymPy can derive one (functions of numbers), and its
-    ``hessian`` for symmetry. Errors are relative to max(1, |entry|), as `check`'s."""
+    ``hessian`` for symmetry and against ``hvp``'s columns (its colouring's recovery). Errors
+    are relative to max(1, |entry|), as `check`'s."""
+    text, path, _ = source_arguments(text, path)
     compiled = compile_source(text, path, hessian=True)
     module = module or compiled.module
     if not hasattr(module, "hvp"):
@@ -127,8 +129,17 @@ def _check_hessian_numbers(compiled: Compiled, module: types.ModuleType,
         _check_hvp_at(worst, args, module, {}, references, rng)
         rows = np.array(module.hessian(*args), dtype=float)
         worst.see(_array_error(rows, rows.T), _named(module, args), "hessian vs its transpose")
+        worst.see(_array_error(rows, _columns_by_hvp(module, args)), _named(module, args),
+                  "hessian vs hvp's columns")
     labels = ["central differences of the gradient", *(label for label, _ in references)]
     return worst.result(compiled.forward.name, points, tolerance, labels, "hvp")
+
+
+def _columns_by_hvp(module: types.ModuleType, args: list[float]) -> np.ndarray:
+    """The Hessian by one hvp per input of WRT (a unit tangent each): its columns."""
+    count = len(module.WRT)
+    units = np.eye(count)
+    return np.array([module.hvp(*args, tuple(units[j])) for j in range(count)], dtype=float).T
 
 
 def _check_hvp_at(worst: _Worst, args: list[Any], module: types.ModuleType,
