@@ -280,3 +280,10 @@ def test_every_global_a_generated_module_reads_is_defined_in_it(generated) -> No
         bound = {symbol.get_name() for symbol in top.get_symbols()
                  if symbol.is_assigned() or symbol.is_imported()}
         assert read - defined - bound - set(dir(builtins)) - {"__file__"} == set()
+
+
+def test_a_whole_number_input_given_an_array_is_refused_in_words() -> None:
+    module = compile_source("def f(x, N: int):\n    for i in range(N):\n        x = x * 2\n"
+                            "    return x\n", "n.txt").load()
+    with pytest.raises(ValueError, match="one whole number, got an array of shape \\(2,\\)"):
+        module.gradient(1.0, np.array([2, 3]))

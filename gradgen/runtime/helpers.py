@@ -58,6 +58,9 @@ def _softmax(x, axis=-1):
 
 def _whole(value):
     """A loop bound or an index passed in as a number: it must be a whole number."""
+    if np.ndim(value):
+        raise ValueError("a loop bound or an index must be one whole number, got an array of "
+                         f"shape {np.shape(value)}")
     whole = int(value)
     if whole != value:
         raise ValueError(f"a loop bound or an index must be a whole number, got {value}")
