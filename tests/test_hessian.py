@@ -432,3 +432,11 @@ def test_a_side_recording_one_of_its_inputs_names_it_apart() -> None:
             "    return (u - exp(N))\n")
     text = "def h1(p):\n    return 0.5\n\n" + text
     assert check_hessian(text, "inputs.txt", points=5).passed
+
+
+def test_an_hvp_allocates_no_zeros_read_only_for_their_shape() -> None:
+    """The tangent of a reverse loop's accumulator is zeros like zeros like the input: the
+    simplifier makes it zeros like the input, and the zeros in between are gone."""
+    source = compile_source((EXAMPLES / "hmm.txt").read_text(), "hmm.txt", hessian=True).source
+    hvp = source[source.index("def hvp("):source.index("def hessian(")]
+    assert "xp.zeros(np.shape(t" not in hvp and hvp.count("xp.zeros(") == 2

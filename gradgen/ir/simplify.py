@@ -286,9 +286,17 @@ def _where(s: Simplifier, c: Var, p: Var, q: Var) -> Var | None:
     return p if p is q else None
 
 
+def _zeros_like(s: Simplifier, p: Var) -> Rewrite:
+    """Zeros like zeros like ``q`` are zeros like ``q`` (still fresh): the zeros in between,
+    read for their shape only, are then dead (an hvp's tangent of a reverse loop's
+    accumulator)."""
+    edge = s.producer.get(p)
+    return ("zeros_like", edge.inputs) if edge is not None and edge.prim == "zeros_like" else None
+
+
 IDENTITIES: dict[str, Callable[..., Rewrite]] = {
     "add": _add, "sub": _sub, "mul": _mul, "neg": _neg, "div": _div, "pow": _pow,
-    "where": _where,
+    "where": _where, "zeros_like": _zeros_like,
 }
 
 
