@@ -106,3 +106,15 @@ def scalar_examples() -> list[Path]:
               for path in sorted(folder.glob("*.txt"))}
     return [path for path, graph in graphs.items()
             if not has_arrays(graph) and not has_loops(graph)]
+
+
+def regression_data(name: str, seed: int, n: int, d: int, h: int, k: int = 3) -> tuple:
+    """Seeded inputs of examples/perceptron.txt (W1, b1, W2, b2, X, T, lam), or of the
+    regressions of examples/logistic_regression.txt and l2_regression.txt (w, b, X, t, lam)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    if name == "perceptron.txt":
+        T = np.eye(k)[rng.integers(0, k, n)]
+        return (rng.normal(size=(d, h)), rng.normal(size=h), rng.normal(size=(h, k)),
+                rng.normal(size=k), X, T, 0.01)
+    return rng.normal(size=d), 0.2, X, (rng.random(n) > 0.5) * 1.0, 0.01

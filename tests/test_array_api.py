@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import regression_data
 
 import gradgen
 
@@ -66,28 +67,17 @@ def test_numbers_beside_arrays() -> None:
     assert_same(module.gradient(strict(x), 2.0, 0.5), module.gradient(x, 2.0, 0.5))
 
 
-def regression_data(name: str):
-    rng = np.random.default_rng(3)
-    n, d, h, k = 30, 4, 5, 3
-    X = rng.normal(size=(n, d))
-    if name == "perceptron.txt":
-        T = np.eye(k)[rng.integers(0, k, n)]
-        return (rng.normal(size=(d, h)), rng.normal(size=h), rng.normal(size=(h, k)),
-                rng.normal(size=k), X, T, 0.01)
-    return rng.normal(size=d), 0.2, X, (rng.random(n) > 0.5) * 1.0, 0.01
-
-
 @pytest.mark.parametrize("name", ["logistic_regression.txt", "perceptron.txt"])
 def test_array_program(name: str) -> None:
     module = gradgen.compile_source(EXAMPLES / name, hessian=True).module
-    args = regression_data(name)
+    args = regression_data(name, 3, n=30, d=4, h=5)
     tangents = tuple(np.ones_like(np.asarray(v)) * 0.5 for v in args)
     assert_module_same(module, args, tangents, cotangent=3.0)
 
 
 def test_float32_stays_float32() -> None:
     module = gradgen.compile_source(EXAMPLES / "logistic_regression.txt").module
-    args = regression_data("logistic_regression.txt")
+    args = regression_data("logistic_regression.txt", 3, n=30, d=4, h=5)
     at = tuple(xp.asarray(v, dtype=xp.float32) for v in args)  # numbers too, as NumPy's
     value, partials = module.gradient(*at)
     assert value.dtype == xp.float32 and all(p.dtype == xp.float32 for p in partials)

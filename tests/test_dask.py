@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import regression_data
 
 import gradgen
 
@@ -52,22 +53,11 @@ def test_elementwise_module_stays_lazy() -> None:
     assert_close(lazily(module.gradient, lazy, 2.0, lazy), module.gradient(x, 2.0, x))
 
 
-def regression_data(name: str):
-    rng = np.random.default_rng(7)
-    n, d, h, k = 600, 5, 4, 3
-    X = rng.normal(size=(n, d))
-    if name == "perceptron.txt":
-        T = np.eye(k)[rng.integers(0, k, n)]
-        return (rng.normal(size=(d, h)), rng.normal(size=h), rng.normal(size=(h, k)),
-                rng.normal(size=k), X, T, 0.01)
-    return rng.normal(size=d), 0.2, X, (rng.random(n) > 0.5) * 1.0, 0.01
-
-
 @pytest.mark.parametrize("name", ["logistic_regression.txt", "l2_regression.txt",
                                   "perceptron.txt"])
 def test_array_program_stays_lazy(name: str) -> None:
     module = gradgen.compile_source(EXAMPLES / name).module
-    args = regression_data(name)
+    args = regression_data(name, 7, n=600, d=5, h=4)
     lazy = tuple(da.from_array(v, chunks=(200,) + np.shape(v)[1:]) if np.ndim(v) and
                  np.shape(v)[0] == 600 else da.from_array(np.asarray(v)) if np.ndim(v) else v
                  for v in args)

@@ -24,9 +24,11 @@ def hessian_pattern(hvp: Graph, count: int) -> Pattern:
     """The rows where each column of the Hessian may be non-zero, from the ``hvp`` graph of
     ``count`` tangent inputs (its last inputs)."""
     reached = _tangents_reached(hvp, hvp.inputs[len(hvp.inputs) - count:])
-    rows = [reached.get(output, _NONE) for output in hvp.outputs]
-    return tuple(tuple(sorted(rows[j] | {i for i in range(count) if j in rows[i]}))
-                 for j in range(count))
+    pattern = [set(reached.get(output, _NONE)) for output in hvp.outputs]
+    for row, columns in enumerate(list(map(frozenset, pattern))):
+        for column in columns:  # made symmetric, as the Hessian is
+            pattern[column].add(row)
+    return tuple(tuple(sorted(rows)) for rows in pattern)
 
 
 def _tangents_reached(hvp: Graph, tangents: tuple[Var, ...]) -> dict[Var, frozenset[int]]:

@@ -66,19 +66,23 @@ def _check_differences(point, rng):
     value = np.asarray(forward(*point))
     u = rng.normal(size=value.shape)
     v = _check_tangents(point, rng)
-    pulled = vjp(*point, u if u.shape else float(u))[1]
-    exact = _check_inner(pulled, v)
+    exact = _check_inner(vjp(*point, u if u.shape else float(u))[1], v)
+    return _check_richardson(point, v, exact, lambda moved: np.sum(u * forward(*moved)),
+                             "forward")
+
+
+def _check_richardson(point, v, exact, measure, name):
+    """|D(h) - exact| against twice Richardson's truncation estimate |D(h) - D(2h)| / 3 plus
+    the rounding (COST's count for name) over 2h: D the central difference of measure along v."""
     h = np.finfo(float).eps ** (1 / 3) * (1 + max(np.max(np.abs(x)) for x in point))
-    near, far = _check_difference(point, u, v, h), _check_difference(point, u, v, 2 * h)
-    rounding = _check_rounding("forward", point) * (near[1] / h + abs(exact))
+    near, far = _check_central(measure, point, v, h), _check_central(measure, point, v, 2 * h)
+    rounding = _check_rounding(name, point) * (near[1] / h + abs(exact))
     return float(abs(near[0] - exact)), float(2 * abs(near[0] - far[0]) / 3 + rounding)
 
 
-def _check_difference(point, u, v, h):
-    """(<u, f(x + h v) - f(x - h v)> / 2h, the magnitude of the two values)."""
-    forward = globals()["forward"]
-    ahead = np.sum(u * forward(*_check_moved(point, v, h)))
-    behind = np.sum(u * forward(*_check_moved(point, v, -h)))
+def _check_central(measure, point, v, h):
+    """(measure(x + h v) - measure(x - h v)) / 2h, and the magnitude of the two measures."""
+    ahead, behind = measure(_check_moved(point, v, h)), measure(_check_moved(point, v, -h))
     return (ahead - behind) / (2 * h), (abs(ahead) + abs(behind)) / 2
 
 
@@ -107,19 +111,10 @@ def _check_curvature(point, rng):
     """|D(h) - <u, H v>| against its tolerance: D the central difference of <u, gradient>
     along v, <u, H v> by one hvp sweep."""
     u, v = _check_tangents(point, rng), _check_tangents(point, rng)
-    exact = _check_inner(globals()["hvp"](*point, v), u)
-    h = np.finfo(float).eps ** (1 / 3) * (1 + max(np.max(np.abs(x)) for x in point))
-    near, far = _check_slope(point, u, v, h), _check_slope(point, u, v, 2 * h)
-    rounding = _check_rounding("hvp", point) * (near[1] / h + abs(exact))
-    return float(abs(near[0] - exact)), float(2 * abs(near[0] - far[0]) / 3 + rounding)
-
-
-def _check_slope(point, u, v, h):
-    """(<u, gradient(x + h v) - gradient(x - h v)> / 2h, the magnitude of the two terms)."""
     gradient = globals()["gradient"]
-    ahead = _check_inner(gradient(*_check_moved(point, v, h))[1], u)
-    behind = _check_inner(gradient(*_check_moved(point, v, -h))[1], u)
-    return (ahead - behind) / (2 * h), (abs(ahead) + abs(behind)) / 2
+    exact = _check_inner(globals()["hvp"](*point, v), u)
+    return _check_richardson(point, v, exact,
+                             lambda moved: _check_inner(gradient(*moved)[1], u), "hvp")
 
 
 def _check_ratio(found):
