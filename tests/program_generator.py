@@ -616,7 +616,9 @@ def _reference_input(value: Any, param: Param) -> Any:
 FLOAT_INPUTS = ("x", "y", "z", "w")
 INT_INPUTS = ("N", "M")
 ODD_NAMES = ("lambda", "np", "e", "sum", "forward", "gradient", "float", "math", "_finish",
-             "INPUTS")   # valid input names that are Python keywords or the module's own
+             "INPUTS", "xp", "hvp", "hessian", "tangents", "float_type", "COST", "check",
+             "theta", "inputs", "entries")  # valid input names that are Python keywords or
+#                                              the module's own (globals, locals of wrappers)
 LOCALS = ("a", "b", "c", "s", "u", "v", "r", "q", "p", "g")
 LOOP_VARS = ("i", "j", "k")
 FLOAT_CONSTANTS = (0.5, 1.5, 2.5, 0.25, 0.75)
@@ -1673,8 +1675,30 @@ def check_hvp(module: Any, params: tuple[Param, ...], points: list[Expected],
                 failure = _check_hvp_at(module, params, expected, reference, k)
                 if failure is not None:
                     return failure
+            return _check_hvp_at_points(module, params, points)
     except Exception as error:  # noqa: BLE001 - every exception is a finding
         return Failure("internal error", "hvp", f"call: {type(error).__name__}: {error}", points)
+    return None
+
+
+def _check_hvp_at_points(module: Any, params: tuple[Param, ...],
+                         points: list[Expected]) -> Failure | None:
+    """A scalar program's hvp called once with arrays of all its points (a branching one runs
+    point by point): entry k is point k's hvp."""
+    floats = float_params(params)
+    if any(p.kind not in ("float", "int") for p in params) or len(points) < 2:
+        return None  # a program of arrays: its points do not stack
+    stacked = [np.array([e.point[p.name] for e in points]) if p.kind == "float"
+               else points[0].point[p.name] for p in params]
+    tangents = tuple(np.linspace(0.5, 1.5, len(points)) for _ in floats)
+    together = module.hvp(*stacked, tangents)
+    for k, expected in enumerate(points):
+        alone = module.hvp(*_call_inputs(expected, params), tuple(t[k] for t in tangents))
+        for p, got, want in zip(floats, together, alone):
+            if not _close(np.asarray(got)[k], want, ROUTE_RTOL, 1.0 + abs(float(want))):
+                return replace(_mismatch("route disagreement", "hvp", f"hvp in {p.name} at "
+                                         f"arrays, point {k}", want, np.asarray(got)[k],
+                                         expected), points=points)
     return None
 
 
